@@ -1,0 +1,124 @@
+/*
+ * capture/capture.h -- where packets come from, and what is in them.
+ *
+ * Two halves, both used by the engine for every packet:
+ *
+ *  1. A capture source hands out raw frames with their link type and time:
+ *     offline files (pcap and pcapng, through libpcap; several files or whole
+ *     folders in one run) and live interfaces (libpcap, including NFLOG as
+ *     "nflog:N").  The caller never sees pcap_t.
+ *
+ *  2. The decoder turns a frame into a `struct packet`: the innermost IP
+ *     header's addresses, ports and L4 payload.  It strips link layers
+ *     (Ethernet with VLAN/QinQ, Linux cooked SLL and SLL2, raw IP, BSD
+ *     null/loopback, PPP), IPv6 extension headers, and tunnels (GRE,
+ *     IPv4/IPv6-in-IPv4/IPv6, so 6in4 and 4in4), because it is the inner
+ *     destination whose country matters.  IPv4 and IPv6 fragments are
+ *     reassembled in a bounded table keyed by (src, dst, protocol, id); a
+ *     datagram is handed on only when complete, so a payload split into tiny
+ *     fragments is classified whole.  Overlapping fragments are resolved
+ *     first-come (the earliest copy of each byte wins, as Linux does since
+ *     it drops conflicting overlaps) and flagged.
+ *
+ * A malformed frame is never an error of the run: decode returns
+ * DECODE_SKIP with a reason counter incremented; nothing reads past caplen.
+ */
+#ifndef EF_CAPTURE_H
+#define EF_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/flow.h"
+
+/* ---- sources ---------------------------------------------------------- */
+
+struct capture;
+
+struct capture_frame {
+	const uint8_t *data;
+	uint32_t caplen, wirelen;
+	uint64_t ts_us;    /* microseconds since epoch */
+	int linktype;      /* DLT_* */
+};
+
+enum capture_status {
+	CAPTURE_OK = 1,    /* a frame was returned */
+	CAPTURE_END = 0,   /* no more input (all files read, or source closed) */
+	CAPTURE_ERROR = -1 /* the current file is unreadable from here on: message in
+			    * capture_error(); the next call moves to the next file */
+};
+
+/*
+ * Offline: every path is a capture file or a folder, whose regular files are
+ * read in name order (not recursively).  Files are checked to open at the
+ * start, so that a typo ends the run before any output: NULL and err written.
+ */
+struct capture *capture_open_files(const char *const *paths, size_t n, char *err, size_t errlen);
+/* Live: one interface ("eth1", "nflog:5"); snaplen bytes per packet. */
+struct capture *capture_open_live(const char *ifname, int snaplen, char *err, size_t errlen);
+
+enum capture_status capture_next(struct capture *c, struct capture_frame *f);
+const char *capture_error(const struct capture *c);
+/* The file being read ("" when live). */
+const char *capture_current_name(const struct capture *c);
+/* Live sources: a descriptor to poll, or -1. */
+int capture_fd(const struct capture *c);
+/* Frames the kernel dropped (live), summed over the run. */
+uint64_t capture_kernel_drops(const struct capture *c);
+/* Files that ended with an error (truncated, corrupt, unknown link type). */
+unsigned capture_failed_files(const struct capture *c);
+void capture_close(struct capture *c);
+
+/* ---- decoding ---------------------------------------------------------- */
+
+struct packet {
+	uint64_t ts_us;
+	struct ef_addr src, dst;
+	uint16_t sport, dport;   /* 0 for protocols without ports */
+	uint8_t l4;              /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ESP, ... */
+	uint8_t tcp_flags;       /* TH_SYN, TH_ACK, ... */
+	uint32_t tcp_seq, tcp_ack;
+	const uint8_t *l3;       /* innermost IP header; contiguous IP datagram */
+	uint32_t l3_len;
+	const uint8_t *payload;  /* L4 payload */
+	uint32_t payload_len;
+	uint8_t tunnel_depth;    /* encapsulations removed */
+	bool reassembled;        /* rebuilt from IP fragments */
+	bool frag_overlap;       /* fragments overlapped */
+};
+
+enum decode_result {
+	DECODE_OK = 0,
+	DECODE_SKIP,       /* not IP, malformed, or truncated: counted, not an error */
+	DECODE_FRAGMENT    /* a fragment was kept; the datagram is not complete yet */
+};
+
+enum decode_skip_reason {
+	SKIP_LINKTYPE = 0, /* link type this decoder does not know */
+	SKIP_NOT_IP,       /* ARP, LLDP, STP, ... */
+	SKIP_TRUNCATED,    /* header longer than what was captured */
+	SKIP_MALFORMED,    /* bad version, length or header field */
+	SKIP_FRAG_DROPPED, /* fragment table full, or datagram timed out */
+	SKIP__COUNT
+};
+
+struct decoder_stats {
+	uint64_t frames, decoded, fragments, reassembled, tunnels;
+	uint64_t skipped[SKIP__COUNT];
+};
+
+struct decoder;
+
+/* max_datagrams bounds the fragment table (0: a default of 1024). */
+struct decoder *decoder_new(unsigned max_datagrams);
+void decoder_free(struct decoder *d);
+/* The packet's pointers stay valid until the next decode call. */
+enum decode_result decoder_decode(struct decoder *d, const struct capture_frame *f, struct packet *out);
+const struct decoder_stats *decoder_stats(const struct decoder *d);
+const char *decode_skip_reason_name(enum decode_skip_reason r);
+/* True when libpcap link type `dlt` is one the decoder understands. */
+bool decoder_linktype_supported(int dlt);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * core/flow.c -- parsing and naming of the shared vocabulary in flow.h.
+ * Nothing here allocates; every function is safe on any input.
+ */
+#include "flow.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+bool ef_addr_parse(const char *s, struct ef_addr *out)
+{
+	uint8_t buf[16];
+
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, s, buf) == 1) {
+		out->family = 4;
+		memcpy(out->b, buf, 4);
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, buf) == 1) {
+		if (memcmp(buf, v4_mapped_prefix, 12) == 0) {
+			out->family = 4;
+			memcpy(out->b, buf + 12, 4);
+		} else {
+			out->family = 6;
+			memcpy(out->b, buf, 16);
+		}
+		return true;
+	}
+	return false;
+}
+
+void ef_addr_format(const struct ef_addr *a, char *buf, size_t len)
+{
+	if (!inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->b, buf, (socklen_t)len) && len)
+		buf[0] = 0;
+}
+
+static unsigned addr_bits(const struct ef_addr *a)
+{
+	return a->family == 4 ? 32 : 128;
+}
+
+/* True when a and b agree on their first `prefix` bits. */
+static bool prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefix)
+{
+	unsigned whole = prefix / 8, rest = prefix % 8;
+
+	if (memcmp(a, b, whole) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+bool ef_cidr_parse(const char *s, struct ef_cidr *out)
+{
+	char host[64];
+	const char *slash = strchr(s, '/');
+	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long prefix;
+
+	if (hl == 0 || hl >= sizeof(host))
+		return false;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	if (!ef_addr_parse(host, &out->addr))
+		return false;
+	if (!slash) {
+		out->prefix = (uint8_t)addr_bits(&out->addr);
+		return true;
+	}
+	char *end;
+	if (slash[1] < '0' || slash[1] > '9')
+		return false;
+	prefix = strtoul(slash + 1, &end, 10);
+	if (*end || prefix > addr_bits(&out->addr))
+		return false;
+	/* A v4-mapped network written in IPv6 notation counts its prefix over
+	 * 128 bits; bring it to the IPv4 scale. */
+	if (out->addr.family == 4 && strchr(host, ':')) {
+		if (prefix < 96)
+			return false;
+		prefix -= 96;
+	}
+	out->prefix = (uint8_t)prefix;
+	struct ef_addr masked = {.family = out->addr.family};
+	unsigned whole = out->prefix / 8, rest = out->prefix % 8;
+	memcpy(masked.b, out->addr.b, whole);
+	if (rest)
+		masked.b[whole] = (uint8_t)(out->addr.b[whole] & (0xff << (8 - rest)));
+	return memcmp(&masked, &out->addr, sizeof(masked)) == 0;
+}
+
+bool ef_cidr_contains(const struct ef_cidr *c, const struct ef_addr *a)
+{
+	return c->addr.family == a->family && prefix_equal(c->addr.b, a->b, c->prefix);
+}
+
+void ef_cidr_format(const struct ef_cidr *c, char *buf, size_t len)
+{
+	char host[EF_ADDR_STRLEN];
+
+	ef_addr_format(&c->addr, host, sizeof(host));
+	snprintf(buf, len, "%s/%u", host, c->prefix);
+}
+
+static const char *const encryption_names[EF_ENC__COUNT] = {
+	[EF_ENC_UNKNOWN] = "unknown",
+	[EF_ENC_CLEARTEXT] = "cleartext",
+	[EF_ENC_WEAK] = "weak",
+	[EF_ENC_ENCRYPTED] = "encrypted",
+};
+
+const char *ef_encryption_name(enum ef_encryption e)
+{
+	return (unsigned)e < EF_ENC__COUNT ? encryption_names[e] : "unknown";
+}
+
+bool ef_encryption_parse(const char *s, enum ef_encryption *out)
+{
+	for (int i = 0; i < EF_ENC__COUNT; i++) {
+		if (strcmp(s, encryption_names[i]) == 0) {
+			*out = (enum ef_encryption)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const char *const verdict_names[] = {"allow", "log", "block"};
+
+const char *ef_verdict_name(enum ef_verdict v)
+{
+	return (unsigned)v <= EF_BLOCK ? verdict_names[v] : "block";
+}
+
+bool ef_verdict_parse(const char *s, enum ef_verdict *out)
+{
+	for (int i = 0; i <= EF_BLOCK; i++) {
+		if (strcmp(s, verdict_names[i]) == 0) {
+			*out = (enum ef_verdict)i;
+			return true;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,133 @@
+/*
+ * core/flow.h -- the one definition of an address, a country, an encryption
+ * class, a verdict and a finished flow, shared by every stage of the
+ * pipeline (capture -> classify -> geodb -> enforce).
+ *
+ * Invariants:
+ *  - An ef_addr is either IPv4 (family 4, address in b[0..3], b[4..15] zero)
+ *    or IPv6 (family 6).  IPv4-mapped IPv6 addresses are stored as IPv4, so
+ *    one address has exactly one representation and memcmp() is equality.
+ *  - An ef_country is an ISO 3166-1 alpha-2 code packed into 16 bits
+ *    ('C' << 8 | 'N'); EF_COUNTRY_NONE (0) means "no known country".
+ *  - Verdicts are ordered by strictness so that the strictest of several is
+ *    their maximum.
+ */
+#ifndef EF_CORE_FLOW_H
+#define EF_CORE_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ef_addr {
+	uint8_t family; /* 4 or 6 */
+	uint8_t pad[3];
+	union {
+		uint8_t b[16];
+		uint32_t w[4];
+	};
+};
+
+#define EF_ADDR_STRLEN 46 /* INET6_ADDRSTRLEN */
+
+struct ef_cidr {
+	struct ef_addr addr; /* host bits cleared */
+	uint8_t prefix;      /* 0..32 or 0..128 */
+};
+
+/* "10.0.0.1", "2001:db8::1"; an IPv4-mapped IPv6 address becomes IPv4. */
+bool ef_addr_parse(const char *s, struct ef_addr *out);
+void ef_addr_format(const struct ef_addr *a, char *buf, size_t len);
+/* "10.0.0.0/8", "2001:db8::/32"; a bare address is a host prefix.  Host bits
+ * set beyond the prefix are an error (the user meant something else). */
+bool ef_cidr_parse(const char *s, struct ef_cidr *out);
+bool ef_cidr_contains(const struct ef_cidr *c, const struct ef_addr *a);
+void ef_cidr_format(const struct ef_cidr *c, char *buf, size_t len);
+
+typedef uint16_t ef_country;
+#define EF_COUNTRY_NONE ((ef_country)0)
+
+/* Two ASCII letters, case-insensitive; anything else gives EF_COUNTRY_NONE.
+ * Whether the code is assigned is enforce/'s question, not this one's. */
+static inline ef_country ef_country_make(const char *cc)
+{
+	char a = cc[0], b = a ? cc[1] : 0;
+	if (a >= 'a' && a <= 'z')
+		a -= 32;
+	if (b >= 'a' && b <= 'z')
+		b -= 32;
+	if (a < 'A' || a > 'Z' || b < 'A' || b > 'Z')
+		return EF_COUNTRY_NONE;
+	return (ef_country)((a << 8) | b);
+}
+
+static inline void ef_country_str(ef_country c, char out[3])
+{
+	out[0] = c ? (char)(c >> 8) : 0;
+	out[1] = c ? (char)(c & 0xff) : 0;
+	out[2] = 0;
+}
+
+/* Ordered: a rule's `encryption:` list is a bitmask of (1 << class). */
+enum ef_encryption {
+	EF_ENC_UNKNOWN = 0,
+	EF_ENC_CLEARTEXT,
+	EF_ENC_WEAK,
+	EF_ENC_ENCRYPTED,
+	EF_ENC__COUNT
+};
+const char *ef_encryption_name(enum ef_encryption e);
+bool ef_encryption_parse(const char *s, enum ef_encryption *out);
+
+/* Ordered by strictness: the strictest of several verdicts is their max. */
+enum ef_verdict { EF_ALLOW = 0, EF_LOG = 1, EF_BLOCK = 2 };
+const char *ef_verdict_name(enum ef_verdict v);
+bool ef_verdict_parse(const char *s, enum ef_verdict *out);
+
+/*
+ * Where the remote end is.  Several databases may answer differently; the
+ * remote end then has every country any of them gives (set[]), and
+ * per_db[i] keeps database i's own answer for the event log.  An override
+ * from the config replaces every database's answer.  n == 0 means no known
+ * country.
+ */
+#define EF_GEO_MAX_DB 4
+struct ef_geo {
+	uint8_t n;           /* distinct countries in set[] */
+	uint8_t n_db;        /* databases asked */
+	bool overridden;     /* a CIDR override decided */
+	ef_country set[EF_GEO_MAX_DB];
+	ef_country per_db[EF_GEO_MAX_DB];
+};
+
+enum ef_initiator { EF_INIT_INSIDE = 0, EF_INIT_REMOTE = 1 };
+
+#define EF_APP_LEN 48
+#define EF_CIPHER_LEN 64
+
+/*
+ * A flow as the later stages see it, oriented: `inside` is the end in
+ * networks.internal when exactly one end is, otherwise the initiator.
+ * bytes_out counts L4 payload bytes the inside end sent.
+ */
+struct ef_flow_record {
+	uint64_t first_us, last_us; /* packet time, microseconds since epoch */
+	struct ef_addr inside, remote;
+	uint16_t inside_port, remote_port;
+	uint8_t l4;                 /* IPPROTO_* */
+	enum ef_initiator initiator;
+	enum ef_encryption enc;
+	bool app_guessed;           /* app name is a port guess, not DPI */
+	char app[EF_APP_LEN];       /* "TLS.Google", "HTTP", "Unknown" */
+	uint16_t tls_version;       /* 0 = none; 0x0303 = TLS 1.2; DTLS 0xfefd */
+	uint16_t cipher_id;         /* IANA cipher suite, 0 = none */
+	char cipher[EF_CIPHER_LEN]; /* IANA name, "" when none */
+	uint16_t cipher_bits;       /* effective strength; 0 when unknown */
+	uint64_t bytes_out, bytes_in;
+	uint64_t packets_out, packets_in;
+	bool evicted;               /* ended by memory pressure, not timeout */
+	bool reassembly_conflict;   /* overlapping TCP data disagreed */
+	struct ef_geo geo;
+};
+
+#endif
