@@ -1,1 +1,659 @@
-/* placeholder */
+/*
+ * capture/decode.c -- from a link-layer frame to the innermost IP datagram
+ * and its transport header.
+ *
+ * Invariants:
+ *  - Every read is bounds-checked against what was captured; a frame that
+ *    ends early is SKIP_TRUNCATED, never a read past the buffer.
+ *  - Lengths come from the IP header, clamped to what was captured (a
+ *    snaplen-cut packet still yields its headers and the payload captured).
+ *  - Tunnels are peeled up to MAX_TUNNEL_DEPTH; the packet handed on is the
+ *    innermost one, because its destination is where the data goes.
+ *  - Fragments are held in a bounded table and reassembled into a
+ *    synthesized IP header (no options, no extension headers) followed by
+ *    the whole datagram payload.  Where fragments overlap, the byte that
+ *    arrived first is kept.
+ */
+#include "capture.h"
+
+#include <netinet/in.h>
+#include <pcap/dlt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TUNNEL_DEPTH 4
+#define FRAG_TIMEOUT_US (30u * 1000000u)
+#define FRAG_MAX_RANGES 64
+#define FRAG_BUCKETS 1024
+#define MAX_DATAGRAM 65535u
+
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_NFLOG
+#define DLT_NFLOG 239
+#endif
+
+struct frag_range {
+	uint32_t start, end;
+};
+
+struct frag_entry {
+	struct frag_entry *next_in_bucket;
+	struct frag_entry *older, *newer;   /* age list, for timeouts and eviction */
+	uint64_t first_us;
+	struct ef_addr src, dst;
+	uint32_t id;
+	uint8_t proto;
+	bool have_last, overlap;
+	uint32_t total;                     /* payload length, known once the last fragment came */
+	uint16_t n_ranges;
+	struct frag_range ranges[FRAG_MAX_RANGES];
+	uint8_t *data;
+	uint32_t cap;
+};
+
+struct decoder {
+	struct decoder_stats stats;
+	unsigned max_datagrams, n_datagrams;
+	struct frag_entry *buckets[FRAG_BUCKETS];
+	struct frag_entry *oldest, *newest;
+	uint8_t out[40 + MAX_DATAGRAM];     /* a reassembled datagram */
+};
+
+static const char *const skip_names[SKIP__COUNT] = {
+	[SKIP_LINKTYPE] = "unsupported link type",
+	[SKIP_NOT_IP] = "not IP",
+	[SKIP_TRUNCATED] = "truncated",
+	[SKIP_MALFORMED] = "malformed",
+	[SKIP_FRAG_DROPPED] = "fragments dropped",
+};
+
+const char *decode_skip_reason_name(enum decode_skip_reason r)
+{
+	return (unsigned)r < SKIP__COUNT ? skip_names[r] : "?";
+}
+
+bool decoder_linktype_supported(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB: case DLT_LINUX_SLL: case DLT_LINUX_SLL2: case DLT_RAW:
+	case DLT_IPV4: case DLT_IPV6: case DLT_NULL: case DLT_LOOP: case DLT_PPP:
+	case DLT_PPP_SERIAL: case DLT_C_HDLC: case DLT_NFLOG:
+#if DLT_RAW != 14
+	case 14: /* DLT_RAW on OpenBSD-written files */
+#endif
+		return true;
+	}
+	return false;
+}
+
+struct decoder *decoder_new(unsigned max_datagrams)
+{
+	struct decoder *d = calloc(1, sizeof(*d));
+
+	if (d)
+		d->max_datagrams = max_datagrams ? max_datagrams : 1024;
+	return d;
+}
+
+static void frag_unlink(struct decoder *d, struct frag_entry *e)
+{
+	unsigned b = e->id % FRAG_BUCKETS;
+
+	for (struct frag_entry **p = &d->buckets[b]; *p; p = &(*p)->next_in_bucket) {
+		if (*p == e) {
+			*p = e->next_in_bucket;
+			break;
+		}
+	}
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		d->oldest = e->newer;
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		d->newest = e->older;
+	d->n_datagrams--;
+	free(e->data);
+	free(e);
+}
+
+void decoder_free(struct decoder *d)
+{
+	if (!d)
+		return;
+	while (d->oldest)
+		frag_unlink(d, d->oldest);
+	free(d);
+}
+
+const struct decoder_stats *decoder_stats(const struct decoder *d)
+{
+	return &d->stats;
+}
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static enum decode_result skip(struct decoder *d, enum decode_skip_reason why)
+{
+	d->stats.skipped[why]++;
+	return DECODE_SKIP;
+}
+
+static enum decode_result decode_ip(struct decoder *d, const uint8_t *p, uint32_t len,
+				    uint64_t ts, struct packet *out, int depth);
+
+/* Ethertype dispatch shared by Ethernet, SLL, SLL2 and GRE. */
+static enum decode_result decode_ethertype(struct decoder *d, uint16_t type, const uint8_t *p,
+					   uint32_t len, uint64_t ts, struct packet *out, int depth)
+{
+	switch (type) {
+	case 0x0800:
+	case 0x86dd:
+		return decode_ip(d, p, len, ts, out, depth);
+	case 0x8864: /* PPPoE session: 6-byte header, then a PPP protocol number */
+		if (len < 8)
+			return skip(d, SKIP_TRUNCATED);
+		type = rd16(p + 6);
+		if (type != 0x0021 && type != 0x0057)
+			return skip(d, SKIP_NOT_IP);
+		return decode_ip(d, p + 8, len - 8, ts, out, depth);
+	}
+	return skip(d, SKIP_NOT_IP);
+}
+
+static enum decode_result decode_ethernet(struct decoder *d, const uint8_t *p, uint32_t len,
+					  uint64_t ts, struct packet *out, int depth)
+{
+	if (len < 14)
+		return skip(d, SKIP_TRUNCATED);
+	uint16_t type = rd16(p + 12);
+	uint32_t off = 14;
+
+	/* 802.1Q, 802.1ad (QinQ) and the old 0x9100 tag, stacked any number of times. */
+	while (type == 0x8100 || type == 0x88a8 || type == 0x9100) {
+		if (len < off + 4)
+			return skip(d, SKIP_TRUNCATED);
+		type = rd16(p + off + 2);
+		off += 4;
+	}
+	return decode_ethertype(d, type, p + off, len - off, ts, out, depth);
+}
+
+/* PPP protocol numbers, after an optional HDLC address/control pair. */
+static enum decode_result decode_ppp(struct decoder *d, const uint8_t *p, uint32_t len,
+				     uint64_t ts, struct packet *out)
+{
+	if (len >= 2 && p[0] == 0xff && p[1] == 0x03) {
+		p += 2;
+		len -= 2;
+	}
+	if (len < 2)
+		return skip(d, SKIP_TRUNCATED);
+	uint16_t proto = rd16(p);
+	if (proto == 0x0021 || proto == 0x0057)
+		return decode_ip(d, p + 2, len - 2, ts, out, 0);
+	return skip(d, SKIP_NOT_IP);
+}
+
+/* NFLOG: a 4-byte header then TLVs in host byte order, each padded to 4
+ * bytes; the packet is the NFULA_PAYLOAD (type 9) attribute. */
+static enum decode_result decode_nflog(struct decoder *d, const uint8_t *p, uint32_t len,
+				       uint64_t ts, struct packet *out)
+{
+	uint32_t off = 4;
+
+	if (len < 4)
+		return skip(d, SKIP_TRUNCATED);
+	while (off + 4 <= len) {
+		uint16_t tlv_len, tlv_type;
+		memcpy(&tlv_len, p + off, 2);
+		memcpy(&tlv_type, p + off + 2, 2);
+		if (tlv_len < 4 || off + tlv_len > len)
+			return skip(d, SKIP_MALFORMED);
+		if (tlv_type == 9)
+			return decode_ip(d, p + off + 4, tlv_len - 4u, ts, out, 0);
+		off += (tlv_len + 3u) & ~3u;
+	}
+	return skip(d, SKIP_NOT_IP);
+}
+
+enum decode_result decoder_decode(struct decoder *d, const struct capture_frame *f, struct packet *out)
+{
+	const uint8_t *p = f->data;
+	uint32_t len = f->caplen;
+
+	d->stats.frames++;
+	memset(out, 0, sizeof(*out));
+	out->ts_us = f->ts_us;
+	switch (f->linktype) {
+	case DLT_EN10MB:
+		return decode_ethernet(d, p, len, f->ts_us, out, 0);
+	case DLT_LINUX_SLL:
+		if (len < 16)
+			return skip(d, SKIP_TRUNCATED);
+		return decode_ethertype(d, rd16(p + 14), p + 16, len - 16, f->ts_us, out, 0);
+	case DLT_LINUX_SLL2:
+		if (len < 20)
+			return skip(d, SKIP_TRUNCATED);
+		return decode_ethertype(d, rd16(p), p + 20, len - 20, f->ts_us, out, 0);
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+#if DLT_RAW != 14
+	case 14:
+#endif
+		return decode_ip(d, p, len, f->ts_us, out, 0);
+	case DLT_NULL:
+	case DLT_LOOP: {
+		/* The family is in the writer's byte order (NULL) or network
+		 * order (LOOP); the values that matter are small, so look at both
+		 * ends.  AF_INET6 differs between BSDs: 24, 28, 30. */
+		if (len < 4)
+			return skip(d, SKIP_TRUNCATED);
+		uint32_t fam = p[0] | p[3];
+		if (fam != 2 && fam != 24 && fam != 28 && fam != 30 && fam != 10)
+			return skip(d, SKIP_NOT_IP);
+		return decode_ip(d, p + 4, len - 4, f->ts_us, out, 0);
+	}
+	case DLT_PPP:
+	case DLT_PPP_SERIAL:
+		return decode_ppp(d, p, len, f->ts_us, out);
+	case DLT_C_HDLC:
+		if (len < 4)
+			return skip(d, SKIP_TRUNCATED);
+		return decode_ethertype(d, rd16(p + 2), p + 4, len - 4, f->ts_us, out, 0);
+	case DLT_NFLOG:
+		return decode_nflog(d, p, len, f->ts_us, out);
+	}
+	return skip(d, SKIP_LINKTYPE);
+}
+
+/* ---- transport -------------------------------------------------------- */
+
+static enum decode_result decode_gre(struct decoder *d, const uint8_t *p, uint32_t len,
+				     uint64_t ts, struct packet *out, int depth)
+{
+	if (len < 4)
+		return skip(d, SKIP_TRUNCATED);
+	uint16_t flags = rd16(p), type = rd16(p + 2);
+	uint32_t off = 4;
+
+	if ((flags & 0x7) != 0) /* version 1 is PPTP's enhanced GRE: PPP inside */
+		return DECODE_OK;
+	if (flags & 0x8000) off += 4; /* checksum + reserved */
+	if (flags & 0x2000) off += 4; /* key */
+	if (flags & 0x1000) off += 4; /* sequence */
+	if (len < off)
+		return skip(d, SKIP_TRUNCATED);
+	d->stats.tunnels++;
+	if (type == 0x6558) /* transparent Ethernet bridging */
+		return decode_ethernet(d, p + off, len - off, ts, out, depth + 1);
+	if (type == 0x0800 || type == 0x86dd)
+		return decode_ip(d, p + off, len - off, ts, out, depth + 1);
+	return DECODE_OK; /* the GRE packet itself is the flow */
+}
+
+/* Fills ports, flags and payload for the transport protocol at p.  The
+ * packet's addresses and l3 fields are already set. */
+static enum decode_result decode_l4(struct decoder *d, uint8_t proto, const uint8_t *p, uint32_t len,
+				    uint64_t ts, struct packet *out, int depth)
+{
+	out->l4 = proto;
+	out->payload = p;
+	out->payload_len = len;
+	switch (proto) {
+	case IPPROTO_TCP: {
+		if (len < 20)
+			return skip(d, SKIP_TRUNCATED);
+		uint32_t hl = (uint32_t)(p[12] >> 4) * 4;
+		if (hl < 20)
+			return skip(d, SKIP_MALFORMED);
+		if (hl > len)
+			return skip(d, SKIP_TRUNCATED);
+		out->sport = rd16(p);
+		out->dport = rd16(p + 2);
+		out->tcp_seq = rd32(p + 4);
+		out->tcp_ack = rd32(p + 8);
+		out->tcp_flags = p[13];
+		out->payload = p + hl;
+		out->payload_len = len - hl;
+		return DECODE_OK;
+	}
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+		if (len < 8)
+			return skip(d, SKIP_TRUNCATED);
+		out->sport = rd16(p);
+		out->dport = rd16(p + 2);
+		if (proto == IPPROTO_UDP) {
+			uint16_t ulen = rd16(p + 4);
+			if (ulen >= 8 && ulen < len)
+				len = ulen; /* Ethernet padding after a short datagram */
+		}
+		out->payload = p + 8;
+		out->payload_len = len - 8;
+		return DECODE_OK;
+	case IPPROTO_SCTP:
+		if (len < 12)
+			return skip(d, SKIP_TRUNCATED);
+		out->sport = rd16(p);
+		out->dport = rd16(p + 2);
+		out->payload = p + 12;
+		out->payload_len = len - 12;
+		return DECODE_OK;
+	case IPPROTO_IPIP:
+	case IPPROTO_IPV6:
+		if (depth >= MAX_TUNNEL_DEPTH)
+			return DECODE_OK;
+		d->stats.tunnels++;
+		return decode_ip(d, p, len, ts, out, depth + 1);
+	case IPPROTO_GRE:
+		if (depth >= MAX_TUNNEL_DEPTH)
+			return DECODE_OK;
+		return decode_gre(d, p, len, ts, out, depth);
+	}
+	return DECODE_OK;
+}
+
+/* ---- fragments -------------------------------------------------------- */
+
+static struct frag_entry *frag_find(struct decoder *d, const struct packet *key, uint32_t id, uint8_t proto)
+{
+	for (struct frag_entry *e = d->buckets[id % FRAG_BUCKETS]; e; e = e->next_in_bucket)
+		if (e->id == id && e->proto == proto && !memcmp(&e->src, &key->src, sizeof(e->src)) &&
+		    !memcmp(&e->dst, &key->dst, sizeof(e->dst)))
+			return e;
+	return NULL;
+}
+
+static void frag_expire(struct decoder *d, uint64_t now)
+{
+	while (d->oldest && now > d->oldest->first_us + FRAG_TIMEOUT_US) {
+		d->stats.skipped[SKIP_FRAG_DROPPED]++;
+		frag_unlink(d, d->oldest);
+	}
+}
+
+static struct frag_entry *frag_new(struct decoder *d, const struct packet *key, uint32_t id, uint8_t proto, uint64_t ts)
+{
+	if (d->n_datagrams >= d->max_datagrams) {
+		d->stats.skipped[SKIP_FRAG_DROPPED]++;
+		frag_unlink(d, d->oldest);
+	}
+	struct frag_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->src = key->src;
+	e->dst = key->dst;
+	e->id = id;
+	e->proto = proto;
+	e->first_us = ts;
+	unsigned b = id % FRAG_BUCKETS;
+	e->next_in_bucket = d->buckets[b];
+	d->buckets[b] = e;
+	e->older = d->newest;
+	if (d->newest)
+		d->newest->newer = e;
+	else
+		d->oldest = e;
+	d->newest = e;
+	d->n_datagrams++;
+	return e;
+}
+
+/* Copies [start, end) of a fragment into the datagram, keeping bytes that
+ * are already there (first copy wins).  Ranges stay sorted and merged. */
+static bool frag_add(struct frag_entry *e, uint32_t start, const uint8_t *p, uint32_t len)
+{
+	uint32_t end = start + len;
+
+	if (end > MAX_DATAGRAM)
+		return false;
+	if (end > e->cap) {
+		uint32_t cap = e->cap ? e->cap : 2048;
+		while (cap < end)
+			cap *= 2;
+		if (cap > MAX_DATAGRAM)
+			cap = MAX_DATAGRAM;
+		uint8_t *grown = realloc(e->data, cap);
+		if (!grown)
+			return false;
+		e->data = grown;
+		e->cap = cap;
+	}
+	/* Fill the gaps between existing ranges inside [start, end). */
+	uint32_t pos = start;
+	for (uint16_t i = 0; i < e->n_ranges && pos < end; i++) {
+		struct frag_range r = e->ranges[i];
+		if (r.end <= pos)
+			continue;
+		if (r.start >= end)
+			break;
+		if (r.start > pos)
+			memcpy(e->data + pos, p + (pos - start), r.start - pos);
+		e->overlap = true;
+		pos = r.end;
+	}
+	if (pos < end)
+		memcpy(e->data + pos, p + (pos - start), end - pos);
+
+	/* Insert and merge the range. */
+	struct frag_range merged = {start, end};
+	struct frag_range out[FRAG_MAX_RANGES + 1];
+	uint16_t n = 0;
+	bool placed = false;
+	for (uint16_t i = 0; i < e->n_ranges; i++) {
+		struct frag_range r = e->ranges[i];
+		if (r.end < merged.start) {
+			out[n++] = r;
+		} else if (r.start > merged.end) {
+			if (!placed) {
+				out[n++] = merged;
+				placed = true;
+			}
+			out[n++] = r;
+		} else {
+			merged.start = r.start < merged.start ? r.start : merged.start;
+			merged.end = r.end > merged.end ? r.end : merged.end;
+		}
+	}
+	if (!placed)
+		out[n++] = merged;
+	if (n > FRAG_MAX_RANGES)
+		return false;
+	memcpy(e->ranges, out, n * sizeof(out[0]));
+	e->n_ranges = n;
+	return true;
+}
+
+/*
+ * One fragment of a datagram whose addresses are already in out.  Returns
+ * DECODE_FRAGMENT while incomplete; when complete, rebuilds the datagram in
+ * d->out behind a synthesized header and decodes its transport.
+ */
+static enum decode_result defragment(struct decoder *d, struct packet *out, uint32_t id, uint8_t proto,
+				     uint32_t offset, bool more, const uint8_t *p, uint32_t len,
+				     uint64_t ts, int depth)
+{
+	d->stats.fragments++;
+	frag_expire(d, ts);
+	struct frag_entry *e = frag_find(d, out, id, proto);
+	if (!e && !(e = frag_new(d, out, id, proto, ts)))
+		return skip(d, SKIP_FRAG_DROPPED);
+	if (!more) {
+		if (e->have_last && e->total != offset + len) {
+			frag_unlink(d, e);
+			return skip(d, SKIP_MALFORMED);
+		}
+		e->have_last = true;
+		e->total = offset + len;
+	}
+	if (!frag_add(e, offset, p, len)) {
+		frag_unlink(d, e);
+		return skip(d, SKIP_FRAG_DROPPED);
+	}
+	if (!e->have_last || e->n_ranges != 1 || e->ranges[0].start != 0 || e->ranges[0].end < e->total)
+		return DECODE_FRAGMENT;
+
+	uint32_t total = e->total, hl = out->src.family == 4 ? 20 : 40;
+	uint8_t *h = d->out;
+	memset(h, 0, hl);
+	if (out->src.family == 4) {
+		h[0] = 0x45;
+		h[2] = (uint8_t)((hl + total) >> 8);
+		h[3] = (uint8_t)(hl + total);
+		h[8] = 64;
+		h[9] = proto;
+		memcpy(h + 12, out->src.b, 4);
+		memcpy(h + 16, out->dst.b, 4);
+	} else {
+		h[0] = 0x60;
+		h[4] = (uint8_t)(total >> 8);
+		h[5] = (uint8_t)total;
+		h[6] = proto;
+		h[7] = 64;
+		memcpy(h + 8, out->src.b, 16);
+		memcpy(h + 24, out->dst.b, 16);
+	}
+	if (hl + total > sizeof(d->out) || (out->src.family == 4 && hl + total > 65535)) {
+		frag_unlink(d, e);
+		return skip(d, SKIP_MALFORMED);
+	}
+	memcpy(h + hl, e->data, total);
+	bool overlap = e->overlap;
+	frag_unlink(d, e);
+	d->stats.reassembled++;
+	out->l3 = h;
+	out->l3_len = hl + total;
+	out->reassembled = true;
+	out->frag_overlap = out->frag_overlap || overlap;
+	return decode_l4(d, proto, h + hl, total, ts, out, depth);
+}
+
+/* ---- IP ---------------------------------------------------------------- */
+
+static enum decode_result decode_ipv4(struct decoder *d, const uint8_t *p, uint32_t len,
+				      uint64_t ts, struct packet *out, int depth)
+{
+	if (len < 20)
+		return skip(d, SKIP_TRUNCATED);
+	uint32_t hl = (uint32_t)(p[0] & 0x0f) * 4, total = rd16(p + 2);
+	if (hl < 20 || total < hl)
+		return skip(d, SKIP_MALFORMED);
+	if (hl > len)
+		return skip(d, SKIP_TRUNCATED);
+	if (total > len)
+		total = len; /* cut by the snaplen: keep what was captured */
+	memset(&out->src, 0, sizeof(out->src));
+	memset(&out->dst, 0, sizeof(out->dst));
+	out->src.family = out->dst.family = 4;
+	memcpy(out->src.b, p + 12, 4);
+	memcpy(out->dst.b, p + 16, 4);
+	out->l3 = p;
+	out->l3_len = total;
+	out->tunnel_depth = (uint8_t)depth;
+
+	uint16_t frag = rd16(p + 6);
+	uint32_t offset = (uint32_t)(frag & 0x1fff) * 8;
+	bool more = frag & 0x2000;
+	if (offset || more)
+		return defragment(d, out, rd16(p + 4), p[9], offset, more, p + hl, total - hl, ts, depth);
+	return decode_l4(d, p[9], p + hl, total - hl, ts, out, depth);
+}
+
+static enum decode_result decode_ipv6(struct decoder *d, const uint8_t *p, uint32_t len,
+				      uint64_t ts, struct packet *out, int depth)
+{
+	if (len < 40)
+		return skip(d, SKIP_TRUNCATED);
+	uint32_t total = 40 + rd16(p + 4);
+	if (total > len)
+		total = len;
+	/* An IPv4-mapped source or destination is stored as IPv4 everywhere else;
+	 * on the wire it is still an IPv6 packet, so keep the v6 form here. */
+	memset(&out->src, 0, sizeof(out->src));
+	memset(&out->dst, 0, sizeof(out->dst));
+	out->src.family = out->dst.family = 6;
+	memcpy(out->src.b, p + 8, 16);
+	memcpy(out->dst.b, p + 24, 16);
+	out->l3 = p;
+	out->l3_len = total;
+	out->tunnel_depth = (uint8_t)depth;
+
+	uint8_t next = p[6];
+	uint32_t off = 40;
+	for (int hops = 0; hops < 16; hops++) {
+		switch (next) {
+		case 0:   /* hop-by-hop */
+		case 43:  /* routing */
+		case 60:  /* destination options */
+		case 135: /* mobility */
+			if (off + 8 > total)
+				return skip(d, SKIP_TRUNCATED);
+			next = p[off];
+			off += 8u + (uint32_t)p[off + 1] * 8u;
+			if (off > total)
+				return skip(d, SKIP_TRUNCATED);
+			continue;
+		case 51: /* AH: length in 4-byte units, minus 2 */
+			if (off + 8 > total)
+				return skip(d, SKIP_TRUNCATED);
+			next = p[off];
+			off += ((uint32_t)p[off + 1] + 2u) * 4u;
+			if (off > total)
+				return skip(d, SKIP_TRUNCATED);
+			continue;
+		case 44: { /* fragment */
+			if (off + 8 > total)
+				return skip(d, SKIP_TRUNCATED);
+			uint16_t fo = rd16(p + off + 2);
+			uint32_t id = rd32(p + off + 4);
+			uint8_t inner = p[off];
+			off += 8;
+			if ((fo & 0xfff8) == 0 && !(fo & 1)) { /* atomic fragment */
+				next = inner;
+				continue;
+			}
+			return defragment(d, out, id, inner, fo & 0xfff8, fo & 1, p + off, total - off, ts, depth);
+		}
+		case 59: /* no next header */
+			out->l4 = 59;
+			return DECODE_OK;
+		}
+		break;
+	}
+	return decode_l4(d, next, p + off, total - off, ts, out, depth);
+}
+
+static enum decode_result decode_ip(struct decoder *d, const uint8_t *p, uint32_t len,
+				    uint64_t ts, struct packet *out, int depth)
+{
+	enum decode_result r;
+
+	if (len < 1)
+		return skip(d, SKIP_TRUNCATED);
+	switch (p[0] >> 4) {
+	case 4:
+		r = decode_ipv4(d, p, len, ts, out, depth);
+		break;
+	case 6:
+		r = decode_ipv6(d, p, len, ts, out, depth);
+		break;
+	default:
+		return skip(d, SKIP_MALFORMED);
+	}
+	if (r == DECODE_OK && depth == 0)
+		d->stats.decoded++;
+	return r;
+}

@@ -1,1 +1,681 @@
-/* placeholder */
+/*
+ * classify/classify.c -- from packets to flows with an encryption class.
+ *
+ * Per packet: advance the packet clock, end idle flows, find or create the
+ * flow, count it, and -- only while the flow is undecided -- put its payload
+ * in order, hand coalesced bytes to nDPI, and run the handshake walkers.
+ * A decided flow costs a hash lookup and a few additions per packet.
+ *
+ * Invariants:
+ *  - A flow's nDPI state and stream buffers exist only while it is
+ *    undecided (flow->dpi); deciding frees them.
+ *  - nDPI sees each direction's bytes once, in order, in chunks that end at
+ *    a natural boundary (a line, a TLS record, a full segment, a turn of the
+ *    conversation), never the raw segments an evader chose.
+ *  - Every flow that leaves the table goes through end_flow(), which
+ *    finalises its class and calls the owner's callback exactly once.
+ */
+#include "internal.h"
+
+#include <ndpi/ndpi_api.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PUSH 0x08
+#define TH_ACK 0x10
+
+#define FEED_FULL_SEGMENT 1400u
+#define FEED_MAX_SEGMENTS 8u
+
+struct classifier {
+	struct classifier_config cfg;
+	struct ndpi_detection_module_struct *ndpi;
+	struct flow_table table;
+	uint64_t clock_us, last_ts;   /* packet clock: forward jumps only */
+	bool clock_started;
+	struct classifier_stats stats;
+	flow_end_fn on_end;
+	void *ctx;
+	uint8_t synth[60 + STREAM_HIST_MAX]; /* a coalesced segment for nDPI */
+};
+
+static uint32_t or_default(uint32_t v, uint32_t d)
+{
+	return v ? v : d;
+}
+
+struct classifier *classifier_new(const struct classifier_config *cfg, flow_end_fn on_end, void *ctx,
+				  char *err, size_t errlen)
+{
+	struct classifier *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->cfg = cfg ? *cfg : (struct classifier_config){0};
+	c->cfg.max_flows = or_default(c->cfg.max_flows, 262144);
+	c->cfg.tcp_idle_s = or_default(c->cfg.tcp_idle_s, 300);
+	c->cfg.tcp_closed_s = or_default(c->cfg.tcp_closed_s, 10);
+	c->cfg.udp_idle_s = or_default(c->cfg.udp_idle_s, 120);
+	c->cfg.other_idle_s = or_default(c->cfg.other_idle_s, 60);
+	c->cfg.max_dpi_packets = or_default(c->cfg.max_dpi_packets, 48);
+	c->on_end = on_end;
+	c->ctx = ctx;
+	if (!flow_table_init(&c->table, c->cfg.max_flows)) {
+		snprintf(err, errlen, "cannot allocate a flow table of %u flows", c->cfg.max_flows);
+		free(c);
+		return NULL;
+	}
+	c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+	if (!c->ndpi) {
+		snprintf(err, errlen, "nDPI failed to initialise");
+		classifier_free(c);
+		return NULL;
+	}
+	NDPI_PROTOCOL_BITMASK all;
+	NDPI_BITMASK_SET_ALL(all);
+	ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
+	ndpi_finalize_initialization(c->ndpi);
+	return c;
+}
+
+static void dpi_free(struct classifier *c, struct flow *f)
+{
+	if (!f->dpi)
+		return;
+	if (f->dpi->ndpi)
+		ndpi_free_flow(f->dpi->ndpi);
+	stream_free(&f->dpi->dir[0]);
+	stream_free(&f->dpi->dir[1]);
+	free(f->dpi);
+	f->dpi = NULL;
+	c->stats.dpi_states_live--;
+}
+
+void classifier_free(struct classifier *c)
+{
+	if (!c)
+		return;
+	if (c->table.pool)
+		for (uint32_t i = 0; i < c->table.cap; i++)
+			dpi_free(c, &c->table.pool[i]);
+	flow_table_destroy(&c->table);
+	if (c->ndpi)
+		ndpi_exit_detection_module(c->ndpi);
+	free(c);
+}
+
+static const struct ef_addr *end_addr(const struct flow *f, int dir, uint16_t *port);
+
+/* ---- deciding ----------------------------------------------------------- */
+
+static void set_app(struct classifier *c, struct flow *f, ndpi_protocol proto)
+{
+	ndpi_protocol2name(c->ndpi, proto, f->app, sizeof(f->app));
+}
+
+static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
+{
+	f->enc = enc;
+	f->decided = true;
+	c->stats.decided++;
+	if (f->dpi) {
+		f->conflict = f->dpi->dir[0].conflict || f->dpi->dir[1].conflict;
+		/* A stream whose copies disagreed is never called encrypted on the
+		 * strength of the copy we happened to read. */
+		if (f->conflict && enc == EF_ENC_ENCRYPTED)
+			f->enc = EF_ENC_UNKNOWN;
+	}
+	dpi_free(c, f);
+}
+
+static void decide_tls(struct classifier *c, struct flow *f, uint16_t version, uint16_t cipher, bool dtls)
+{
+	bool weak_cipher;
+
+	f->tls_version = version;
+	f->cipher = cipher;
+	tls_cipher_bits(cipher, NULL, &weak_cipher);
+	bool old_version = dtls ? (version == 0xfeff || version == 0x0100)
+				: (version < 0x0303 || (version >> 8) != 3);
+	decide(c, f, weak_cipher || old_version ? EF_ENC_WEAK : EF_ENC_ENCRYPTED);
+}
+
+static enum class_rule rule_for(struct classifier *c, uint16_t master, uint16_t app)
+{
+	uint16_t id = master ? master : app;
+	ndpi_protocol p = {master, app, 0};
+	bool clear = !ndpi_is_encrypted_proto(c->ndpi, p);
+	enum class_rule r = class_rule_of(id, clear);
+
+	if (r == CLASS_RULE_UNKNOWN && master && app)
+		r = class_rule_of(app, clear);
+	return r;
+}
+
+/*
+ * Runs what the flow's protocol needs on the bytes seen so far, and decides
+ * when the evidence is complete.
+ */
+/*
+ * nDPI 4.2 names most mail and FTP sessions by port alone (its dissectors
+ * give up on an unexpected command), and renames a session IMAPS, SMTPS or
+ * POPS once it has seen STARTTLS.  The greeting line tells the protocol just
+ * as surely, and is what the STARTTLS walker needs.
+ */
+static uint16_t greeting_protocol(const struct stream *server, uint16_t port)
+{
+	const uint8_t *h = server->hist;
+	uint32_t n = server->hist_len;
+
+	if (n < 5 || !memchr(h, '\n', n))
+		return 0;
+	if (memcmp(h, "+OK", 3) == 0)
+		return NDPI_PROTOCOL_MAIL_POP;
+	if (memcmp(h, "* OK", 4) == 0 || memcmp(h, "* PREAUTH", 9 <= n ? 9 : n) == 0)
+		return NDPI_PROTOCOL_MAIL_IMAP;
+	if (memcmp(h, "220", 3) == 0 && (h[3] == ' ' || h[3] == '-'))
+		return port == 21 || memmem(h, n, "FTP", 3) ? NDPI_PROTOCOL_FTP_CONTROL : NDPI_PROTOCOL_MAIL_SMTP;
+	return 0;
+}
+
+static uint16_t plain_twin(uint16_t id)
+{
+	switch (id) {
+	case NDPI_PROTOCOL_MAIL_IMAPS: return NDPI_PROTOCOL_MAIL_IMAP;
+	case NDPI_PROTOCOL_MAIL_SMTPS: return NDPI_PROTOCOL_MAIL_SMTP;
+	case NDPI_PROTOCOL_MAIL_POPS: return NDPI_PROTOCOL_MAIL_POP;
+	}
+	return 0;
+}
+
+/*
+ * Runs what the flow's protocol needs on the bytes seen so far, and decides
+ * when the evidence is complete.
+ */
+static void evaluate(struct classifier *c, struct flow *f)
+{
+	struct flow_dpi *d = f->dpi;
+	const struct stream *cs = &d->dir[0], *ss = &d->dir[1];
+	enum walk_verdict v;
+	uint16_t port;
+
+	end_addr(f, 1, &port);
+	uint16_t id = d->ndpi_master ? d->ndpi_master : d->ndpi_app;
+	uint16_t greeting = f->key.l4 == 6 && cs->hist_len ? greeting_protocol(ss, port) : 0;
+	if (greeting && (!d->ndpi_detected || (plain_twin(id) && cs->hist[0] != 0x16))) {
+		/* A text session: judge it by its commands, whatever nDPI said. */
+		d->ndpi_detected = true;
+		d->ndpi_master = 0;
+		d->ndpi_app = greeting;
+		if (!f->app[0] || plain_twin(id))
+			snprintf(f->app, sizeof(f->app), "%s", ndpi_get_proto_name(c->ndpi, greeting));
+	}
+	if (!d->ndpi_detected)
+		return;
+	switch (rule_for(c, d->ndpi_master, d->ndpi_app)) {
+	case CLASS_RULE_CLEARTEXT:
+		decide(c, f, EF_ENC_CLEARTEXT);
+		return;
+	case CLASS_RULE_UNKNOWN:
+		decide(c, f, EF_ENC_UNKNOWN);
+		return;
+	case CLASS_RULE_ENCRYPTED:
+		/* Named by nDPI from a real exchange: QUIC's Initial decrypts only
+		 * with the version's keys; the others need an answer. */
+		if (d->ndpi_master == NDPI_PROTOCOL_QUIC || d->ndpi_app == NDPI_PROTOCOL_QUIC ||
+		    (d->payload_packets[0] && d->payload_packets[1]))
+			decide(c, f, EF_ENC_ENCRYPTED);
+		return;
+	case CLASS_RULE_DTLS:
+		return; /* decided in feed_datagram() from the server's hello */
+	case CLASS_RULE_SSH:
+		v = ssh_walk(&d->ssh, cs->hist, cs->hist_len, ss->hist, ss->hist_len);
+		if (v == WALK_DONE)
+			decide(c, f, EF_ENC_ENCRYPTED);
+		else if (v == WALK_BROKEN)
+			decide(c, f, EF_ENC_CLEARTEXT);
+		return;
+	case CLASS_RULE_STARTTLS:
+		if (d->stls.state != STLS_TLS) {
+			d->stls.ndpi_id = d->ndpi_master ? d->ndpi_master : d->ndpi_app;
+			v = starttls_walk(&d->stls, &d->tls, cs->hist, cs->hist_len, ss->hist, ss->hist_len);
+			if (v == WALK_BROKEN) {
+				decide(c, f, EF_ENC_CLEARTEXT);
+				return;
+			}
+			if (d->stls.state != STLS_TLS)
+				return;
+		}
+		/* the upgraded part is TLS */
+		__attribute__((fallthrough));
+	case CLASS_RULE_TLS:
+		v = tls_walk(&d->tls, 1, ss->hist, ss->hist_len);
+		if (v == WALK_DONE && d->tls.sslv2) {
+			decide_tls(c, f, 0x0002, 0, false);
+			return;
+		}
+		if (v != WALK_BROKEN)
+			v = tls_walk(&d->tls, 0, cs->hist, cs->hist_len);
+		if (v == WALK_BROKEN || d->tls.plaintext_in_record)
+			decide(c, f, EF_ENC_CLEARTEXT); /* data outside (or readable inside) TLS records */
+		else if (v == WALK_DONE)
+			decide_tls(c, f, d->tls.version, d->tls.cipher, false);
+		return;
+	}
+}
+
+/* The class of a flow whose evidence ended (give-up, timeout, eviction). */
+static void finalise(struct classifier *c, struct flow *f)
+{
+	struct flow_dpi *d = f->dpi;
+
+	if (f->decided)
+		return;
+	if (!d) { /* never carried payload */
+		if (!f->app[0])
+			snprintf(f->app, sizeof(f->app), "Unknown");
+		f->enc = EF_ENC_UNKNOWN;
+		f->decided = true;
+		return;
+	}
+	if (!d->ndpi_detected && d->ndpi) {
+		uint8_t guessed = 0;
+		ndpi_protocol p = ndpi_detection_giveup(c->ndpi, d->ndpi, 1, &guessed);
+		c->stats.gave_up++;
+		if (p.master_protocol || p.app_protocol) {
+			set_app(c, f, p);
+			if (guessed || d->ndpi->confidence != NDPI_CONFIDENCE_DPI) {
+				f->app_guessed = true;
+			} else {
+				d->ndpi_detected = true;
+				d->ndpi_master = p.master_protocol;
+				d->ndpi_app = p.app_protocol;
+				evaluate(c, f);
+				if (f->decided)
+					return;
+			}
+		}
+	}
+	enum ef_encryption enc = EF_ENC_UNKNOWN;
+	if (d->ndpi_detected) {
+		enum class_rule r = rule_for(c, d->ndpi_master, d->ndpi_app);
+		/* A STARTTLS protocol that never upgraded and never carried data
+		 * was still a clear-text session. */
+		if (r == CLASS_RULE_STARTTLS && d->stls.state != STLS_TLS)
+			enc = EF_ENC_CLEARTEXT;
+		if (r == CLASS_RULE_TLS && d->tls.server_hello && !d->tls.client_protected) {
+			f->tls_version = d->tls.version;
+			f->cipher = d->tls.cipher;
+		}
+	}
+	if (!f->app[0])
+		snprintf(f->app, sizeof(f->app), "Unknown");
+	decide(c, f, enc);
+}
+
+/* ---- feeding nDPI -------------------------------------------------------- */
+
+static const struct ef_addr *end_addr(const struct flow *f, int dir, uint16_t *port)
+{
+	bool lo = (dir == 0) == f->init_is_lo;
+
+	*port = lo ? f->key.lo_port : f->key.hi_port;
+	return lo ? &f->key.lo : &f->key.hi;
+}
+
+static void ndpi_result(struct classifier *c, struct flow *f, ndpi_protocol p)
+{
+	struct flow_dpi *d = f->dpi;
+
+	if (d->ndpi_detected || (!p.master_protocol && !p.app_protocol))
+		return;
+	if (d->ndpi->confidence != NDPI_CONFIDENCE_DPI && d->ndpi->confidence != NDPI_CONFIDENCE_DPI_CACHE)
+		return; /* named by port or address only: keep looking */
+	d->ndpi_detected = true;
+	d->ndpi_master = p.master_protocol;
+	d->ndpi_app = p.app_protocol;
+	set_app(c, f, p);
+}
+
+/* Builds an IP+TCP packet around bytes [from, from+len) of a direction's
+ * history and hands it to nDPI.  No ACK flag: nDPI's own sequence tracking
+ * would otherwise second-guess the reassembly done here. */
+static void feed_segment(struct classifier *c, struct flow *f, int dir, uint32_t from, uint32_t len, uint64_t ts)
+{
+	struct flow_dpi *d = f->dpi;
+	struct stream *s = &d->dir[dir];
+	uint16_t sport, dport;
+	const struct ef_addr *src = end_addr(f, dir, &sport), *dst = end_addr(f, !dir, &dport);
+	uint8_t *h = c->synth;
+	uint32_t hl = src->family == 4 ? 20 : 40, total = hl + 20 + len;
+
+	memset(h, 0, hl + 20);
+	if (src->family == 4) {
+		h[0] = 0x45;
+		h[2] = (uint8_t)(total >> 8);
+		h[3] = (uint8_t)total;
+		h[8] = 64;
+		h[9] = IPPROTO_TCP;
+		memcpy(h + 12, src->b, 4);
+		memcpy(h + 16, dst->b, 4);
+	} else {
+		h[0] = 0x60;
+		h[4] = (uint8_t)((total - 40) >> 8);
+		h[5] = (uint8_t)(total - 40);
+		h[6] = IPPROTO_TCP;
+		h[7] = 64;
+		memcpy(h + 8, src->b, 16);
+		memcpy(h + 24, dst->b, 16);
+	}
+	uint8_t *t = h + hl;
+	uint32_t seq = s->base_seq + from;
+	t[0] = (uint8_t)(sport >> 8);
+	t[1] = (uint8_t)sport;
+	t[2] = (uint8_t)(dport >> 8);
+	t[3] = (uint8_t)dport;
+	t[4] = (uint8_t)(seq >> 24);
+	t[5] = (uint8_t)(seq >> 16);
+	t[6] = (uint8_t)(seq >> 8);
+	t[7] = (uint8_t)seq;
+	t[12] = 5 << 4;
+	t[13] = TH_PUSH;
+	t[14] = 0xff;
+	t[15] = 0xff;
+	memcpy(t + 20, s->hist + from, len);
+	d->dpi_packets++;
+	ndpi_result(c, f, ndpi_detection_process_packet(c->ndpi, d->ndpi, h, (unsigned short)total, ts / 1000));
+}
+
+/* Hands a direction's pending bytes to nDPI. */
+static void flush_pending(struct classifier *c, struct flow *f, int dir, uint64_t ts)
+{
+	struct stream *s = &f->dpi->dir[dir];
+
+	while (s->fed < s->hist_len) {
+		uint32_t n = s->hist_len - s->fed;
+		if (n > FEED_FULL_SEGMENT * 4)
+			n = FEED_FULL_SEGMENT * 4;
+		if (!f->dpi->ndpi_detected || ndpi_extra_dissection_possible(c->ndpi, f->dpi->ndpi))
+			feed_segment(c, f, dir, s->fed, n, ts);
+		s->fed += n;
+	}
+	s->pending_segs = 0;
+	s->retransmitted = false;
+}
+
+/* Whether pending bytes end at a boundary nDPI can judge. */
+static bool pending_ready(const struct stream *s, bool psh)
+{
+	const uint8_t *p = s->hist + s->fed;
+	uint32_t n = s->hist_len - s->fed;
+
+	if (n == 0)
+		return false;
+	if (n >= FEED_FULL_SEGMENT || s->pending_segs >= FEED_MAX_SEGMENTS || s->retransmitted ||
+	    s->hist_len >= STREAM_HIST_MAX)
+		return true;
+	if (memchr(p, '\n', n))
+		return true;
+	if (n >= 5 && p[0] >= 20 && p[0] <= 24 && p[1] == 3) /* a whole TLS record */
+		return n >= 5u + (uint32_t)(p[3] << 8 | p[4]);
+	if (n >= 2 && (p[0] & 0x80)) /* SSLv2-framed hello */
+		return n >= 2u + (((uint32_t)p[0] & 0x7f) << 8 | p[1]);
+	return psh && n >= 32;
+}
+
+static struct flow_dpi *dpi_state(struct classifier *c, struct flow *f)
+{
+	if (f->dpi)
+		return f->dpi;
+	f->dpi = calloc(1, sizeof(*f->dpi));
+	if (!f->dpi)
+		return NULL;
+	f->dpi->ndpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
+	if (!f->dpi->ndpi) {
+		free(f->dpi);
+		f->dpi = NULL;
+		return NULL;
+	}
+	memset(f->dpi->ndpi, 0, SIZEOF_FLOW_STRUCT);
+	if (++c->stats.dpi_states_live > c->stats.dpi_states_peak)
+		c->stats.dpi_states_peak = c->stats.dpi_states_live;
+	return f->dpi;
+}
+
+static void inspect_tcp(struct classifier *c, struct flow *f, int dir, const struct packet *p)
+{
+	struct flow_dpi *d = f->dpi;
+	struct stream *s = &d->dir[dir];
+
+	if ((p->tcp_flags & TH_SYN) && !s->seq_known) {
+		s->seq_known = true;
+		s->base_seq = s->next_seq = p->tcp_seq + 1;
+	}
+	if (p->payload_len == 0)
+		return;
+	d->payload_packets[dir]++;
+	/* The other side speaking ends this side's turn. */
+	flush_pending(c, f, !dir, p->ts_us);
+	stream_add(s, p->tcp_seq, p->payload, p->payload_len, &c->stats);
+	if (pending_ready(s, p->tcp_flags & TH_PUSH))
+		flush_pending(c, f, dir, p->ts_us);
+	evaluate(c, f);
+}
+
+static void inspect_datagram(struct classifier *c, struct flow *f, int dir, const struct packet *p)
+{
+	struct flow_dpi *d = f->dpi;
+
+	if (p->payload_len == 0 && p->l4 != IPPROTO_ESP && p->l4 != IPPROTO_AH)
+		return;
+	d->payload_packets[dir]++;
+	if (p->l4 == IPPROTO_ESP || p->l4 == IPPROTO_AH) {
+		/* No payload to inspect: ESP is IPsec's encryption.  (AH alone
+		 * authenticates without encrypting.) */
+		snprintf(f->app, sizeof(f->app), "IPsec");
+		decide(c, f, p->l4 == IPPROTO_ESP ? EF_ENC_ENCRYPTED : EF_ENC_CLEARTEXT);
+		return;
+	}
+	if (p->l3_len <= 65535 && (!d->ndpi_detected || ndpi_extra_dissection_possible(c->ndpi, d->ndpi))) {
+		d->dpi_packets++;
+		ndpi_result(c, f, ndpi_detection_process_packet(c->ndpi, d->ndpi, p->l3, (unsigned short)p->l3_len,
+								  p->ts_us / 1000));
+	}
+	if (d->ndpi_detected && dir == 1 && rule_for(c, d->ndpi_master, d->ndpi_app) == CLASS_RULE_DTLS) {
+		uint16_t v = 0, cipher = 0;
+		enum walk_verdict w = dtls_server_hello(p->payload, p->payload_len, &v, &cipher);
+		if (w == WALK_DONE)
+			decide_tls(c, f, v, cipher, true);
+		return;
+	}
+	evaluate(c, f);
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+static uint32_t idle_limit_s(const struct classifier *c, const struct flow *f)
+{
+	if (f->key.l4 == IPPROTO_TCP)
+		return f->tcp_state == TCP_CLOSED ? c->cfg.tcp_closed_s : c->cfg.tcp_idle_s;
+	if (f->key.l4 == IPPROTO_UDP)
+		return c->cfg.udp_idle_s;
+	return c->cfg.other_idle_s;
+}
+
+void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_record *r)
+{
+	uint16_t port;
+
+	memset(r, 0, sizeof(*r));
+	r->first_us = f->first_us;
+	r->last_us = f->first_us + (f->last_clock - f->first_us);
+	r->inside = *end_addr(f, 0, &port);
+	r->inside_port = port;
+	r->remote = *end_addr(f, 1, &port);
+	r->remote_port = port;
+	r->l4 = f->key.l4;
+	r->initiator = EF_INIT_INSIDE;
+	r->enc = f->decided ? f->enc : EF_ENC_UNKNOWN;
+	r->app_guessed = f->app_guessed;
+	snprintf(r->app, sizeof(r->app), "%s", f->app[0] ? f->app : "Unknown");
+	r->tls_version = f->tls_version;
+	if (f->cipher) {
+		const char *name;
+		bool weak;
+		r->cipher_id = f->cipher;
+		r->cipher_bits = tls_cipher_bits(f->cipher, &name, &weak);
+		snprintf(r->cipher, sizeof(r->cipher), "%s", name);
+	}
+	r->bytes_out = f->bytes[0];
+	r->bytes_in = f->bytes[1];
+	r->packets_out = f->packets[0];
+	r->packets_in = f->packets[1];
+	r->reassembly_conflict = f->conflict;
+}
+
+static void end_flow(struct classifier *c, struct flow *f, bool evicted)
+{
+	struct ef_flow_record r;
+
+	finalise(c, f);
+	flow_record(c, f, &r);
+	r.evicted = evicted;
+	if (evicted)
+		c->stats.evicted++;
+	if (c->on_end)
+		c->on_end(f, &r, c->ctx);
+	dpi_free(c, f);
+	flow_table_remove(&c->table, f);
+}
+
+static void expire_idle(struct classifier *c)
+{
+	struct flow *f;
+
+	while ((f = flow_table_oldest(&c->table)) &&
+	       f->last_clock + (uint64_t)idle_limit_s(c, f) * 1000000u <= c->clock_us)
+		end_flow(c, f, false);
+}
+
+/* Which end started the flow, from its first packet: the SYN's sender; the
+ * receiver of a SYN-ACK; otherwise the first sender, unless the ports say
+ * it is a server answering (well-known source port, ephemeral destination). */
+static bool first_sender_is_initiator(const struct packet *p)
+{
+	if (p->l4 == IPPROTO_TCP && (p->tcp_flags & TH_SYN))
+		return !(p->tcp_flags & TH_ACK);
+	if (p->sport && p->dport && p->sport < 1024 && p->dport >= 1024)
+		return false;
+	return true;
+}
+
+void classifier_tick(struct classifier *c, uint64_t ts_us)
+{
+	if (!c->clock_started) {
+		c->clock_started = true;
+		c->clock_us = ts_us;
+	} else if (ts_us > c->last_ts) {
+		c->clock_us += ts_us - c->last_ts;
+	}
+	c->last_ts = ts_us;
+	expire_idle(c);
+}
+
+enum classify_event classifier_packet(struct classifier *c, const struct packet *p, struct flow **flow_out)
+{
+	enum classify_event ev = CLASSIFY_NONE;
+	struct flow_key k;
+	bool src_is_lo;
+
+	c->stats.packets++;
+	classifier_tick(c, p->ts_us);
+
+	flow_key_make(p, &k, &src_is_lo);
+	uint32_t h = flow_key_hash(&k);
+	struct flow *f = flow_table_lookup(&c->table, &k, h);
+	if (!f) {
+		f = flow_table_insert(&c->table, &k, h);
+		if (!f) {
+			end_flow(c, flow_table_oldest(&c->table), true);
+			f = flow_table_insert(&c->table, &k, h);
+		}
+		f->first_us = p->ts_us;
+		f->init_is_lo = first_sender_is_initiator(p) ? src_is_lo : !src_is_lo;
+		c->stats.flows++;
+		ev = CLASSIFY_NEW_FLOW;
+	} else if (p->l4 == IPPROTO_TCP && (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN &&
+		   !f->syn_seen && !f->bytes[0] && !f->bytes[1] && src_is_lo != f->init_is_lo) {
+		/* The first packet seen was not the opening one: the SYN says who began. */
+		f->init_is_lo = src_is_lo;
+		uint64_t t = f->packets[0];
+		f->packets[0] = f->packets[1];
+		f->packets[1] = t;
+	}
+	flow_table_touch(&c->table, f);
+	f->last_clock = c->clock_us;
+	int dir = src_is_lo == f->init_is_lo ? 0 : 1;
+	f->last_from_init = dir == 0;
+	f->bytes[dir] += p->payload_len;
+	f->packets[dir]++;
+	if (p->l4 == IPPROTO_TCP) {
+		if (p->tcp_flags & TH_SYN)
+			f->syn_seen = true;
+		if (p->tcp_flags & TH_FIN)
+			f->fin[dir] = true;
+		if ((p->tcp_flags & TH_RST) || (f->fin[0] && f->fin[1]))
+			f->tcp_state = TCP_CLOSED;
+	}
+	*flow_out = f;
+	if (f->decided)
+		return ev;
+	if (!f->dpi && p->payload_len == 0 && p->l4 != IPPROTO_ESP && !(p->tcp_flags & TH_SYN))
+		return ev; /* nothing to inspect yet */
+	if (!dpi_state(c, f))
+		return ev;
+	if (p->l4 == IPPROTO_TCP)
+		inspect_tcp(c, f, dir, p);
+	else
+		inspect_datagram(c, f, dir, p);
+	if (!f->decided && f->dpi && f->dpi->dpi_packets >= c->cfg.max_dpi_packets)
+		finalise(c, f);
+	else if (!f->decided && f->dpi && f->dpi->dir[0].hist_len >= STREAM_HIST_MAX &&
+		 f->dpi->dir[1].hist_len >= STREAM_HIST_MAX)
+		finalise(c, f);
+	return f->decided ? CLASSIFY_DECIDED : ev;
+}
+
+void classifier_flush(struct classifier *c)
+{
+	struct flow *f;
+
+	while ((f = flow_table_oldest(&c->table)))
+		end_flow(c, f, false);
+}
+
+bool flow_decided(const struct flow *f)
+{
+	return f->decided;
+}
+
+bool flow_last_from_initiator(const struct flow *f)
+{
+	return f->last_from_init;
+}
+
+uint32_t *flow_user(struct flow *f)
+{
+	return &f->user;
+}
+
+void classifier_stats(const struct classifier *c, struct classifier_stats *out)
+{
+	*out = c->stats;
+	out->flows_active = c->table.used;
+}

@@ -1,1 +1,336 @@
-/* placeholder */
+/*
+ * cli/engine.c -- the audit pipeline, in one or several workers.
+ *
+ * Each worker reads the whole capture itself and keeps the flows whose
+ * symmetric hash falls to it: workers share nothing on the packet path (no
+ * queue, no lock, no copy), at the price of decoding every frame once per
+ * worker, which costs far less than classifying.  Every worker advances its
+ * packet clock with every frame, so flows age the same whichever worker
+ * owns them, and the verdicts do not depend on the number of workers.
+ *
+ * Events of worker 0 go straight to the output; the others' are spooled to
+ * temporary files and appended when all are done, so each event line is
+ * written whole by one writer.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUMMARY_SLOTS (26 * 26 + 1) /* every two-letter code, and "none" */
+#define SUMMARY_MAX_LISTED 200      /* block/log flows listed per worker */
+
+struct country_line {
+	uint64_t flows, bytes_out, bytes_in;
+};
+
+struct worker {
+	unsigned id, n_workers;
+	const struct audit_options *o;
+	const char *const *paths;
+	size_t n_paths;
+	struct decoder *decoder;
+	struct classifier *classifier;
+	FILE *events;                  /* o->json, or a spool */
+	char *listed;                  /* block/log flows, for the summary */
+	size_t listed_len;
+	FILE *listed_out;
+	uint64_t listed_count;
+	struct country_line by_country[SUMMARY_SLOTS][EF_BLOCK + 1];
+	struct audit_totals totals;
+	int rc;
+	char err[512];
+};
+
+static unsigned country_slot(ef_country c)
+{
+	if (!c)
+		return 0;
+	return (unsigned)((c >> 8) - 'A') * 26u + (unsigned)((c & 0xff) - 'A') + 1u;
+}
+
+static ef_country slot_country(unsigned slot)
+{
+	if (!slot)
+		return EF_COUNTRY_NONE;
+	slot--;
+	return (ef_country)(('A' + slot / 26) << 8 | ('A' + slot % 26));
+}
+
+void engine_judge(const struct policy *p, const struct geodb *db, struct ef_flow_record *r,
+		  struct policy_decision *d)
+{
+	bool init_in = policy_is_internal(p, &r->inside), resp_in = policy_is_internal(p, &r->remote);
+
+	if (resp_in && !init_in) {
+		/* An outside client talking to an inside server: the inside end is
+		 * the responder, and what it sent is what leaves. */
+		struct ef_addr a = r->inside;
+		uint16_t port = r->inside_port;
+		uint64_t b = r->bytes_out, pk = r->packets_out;
+		r->inside = r->remote;
+		r->inside_port = r->remote_port;
+		r->remote = a;
+		r->remote_port = port;
+		r->bytes_out = r->bytes_in;
+		r->bytes_in = b;
+		r->packets_out = r->packets_in;
+		r->packets_in = pk;
+		r->initiator = EF_INIT_REMOTE;
+	}
+	geodb_country_of(db, &r->remote, &r->geo);
+	struct policy_query q = {
+		.inside = &r->inside,
+		.remote = &r->remote,
+		.inside_port = r->inside_port,
+		.remote_port = r->remote_port,
+		.l4 = r->l4,
+		.enc = r->enc,
+		.app = r->app,
+		.bytes_out = r->bytes_out,
+		.geo = &r->geo,
+	};
+	policy_decide(p, &q, d);
+}
+
+static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *ctx)
+{
+	struct worker *w = ctx;
+	struct ef_flow_record r = *rec;
+	struct policy_decision d;
+
+	engine_judge(w->o->policy, w->o->geodb, &r, &d);
+	if (w->events)
+		event_write_json(w->events, &r, &d, w->o->geodb, NULL);
+	ef_country shown = d.country ? d.country : (r.geo.n ? r.geo.set[0] : EF_COUNTRY_NONE);
+	struct country_line *line = &w->by_country[country_slot(shown)][d.verdict];
+	line->flows++;
+	line->bytes_out += r.bytes_out;
+	line->bytes_in += r.bytes_in;
+	w->totals.by_verdict[d.verdict]++;
+	if (r.evicted)
+		w->totals.evicted++;
+	if (d.verdict == EF_ALLOW || !w->listed_out)
+		return;
+	if (w->listed_count++ >= SUMMARY_MAX_LISTED)
+		return;
+	char src[EF_ADDR_STRLEN], dst[EF_ADDR_STRLEN], cc[3], l4[16], ts[40];
+	ef_addr_format(&r.inside, src, sizeof(src));
+	ef_addr_format(&r.remote, dst, sizeof(dst));
+	ef_country_str(shown, cc);
+	format_rfc3339(r.first_us, ts, sizeof(ts));
+	fprintf(w->listed_out, "  %-5s %-24s %s %s:%u -> %s:%u %s %s %s %s, %llu bytes out\n",
+		ef_verdict_name(d.verdict), d.rule ? d.rule : "(default)", ts, src, r.inside_port, dst,
+		r.remote_port, shown ? cc : "--", l4_name(r.l4, l4, sizeof(l4)), r.app,
+		ef_encryption_name(r.enc), (unsigned long long)r.bytes_out);
+}
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct capture_frame frame;
+	struct packet pkt;
+	struct flow *f;
+	enum capture_status st;
+	struct capture *cap = capture_open_files(w->paths, w->n_paths, w->err, sizeof(w->err));
+
+	if (!cap) {
+		w->rc = -1;
+		return NULL;
+	}
+	while ((st = capture_next(cap, &frame)) != CAPTURE_END) {
+		if (st == CAPTURE_ERROR) {
+			if (w->id == 0)
+				fprintf(stderr, "egressfence: warning: %s\n", capture_error(cap));
+			continue;
+		}
+		if (decoder_decode(w->decoder, &frame, &pkt) != DECODE_OK) {
+			if (w->n_workers > 1)
+				classifier_tick(w->classifier, frame.ts_us);
+			continue;
+		}
+		if (w->n_workers > 1 && flow_hash(&pkt) % w->n_workers != w->id) {
+			classifier_tick(w->classifier, pkt.ts_us);
+			continue;
+		}
+		classifier_packet(w->classifier, &pkt, &f);
+		w->totals.packets++;
+	}
+	classifier_flush(w->classifier);
+	w->totals.failed_files = capture_failed_files(cap);
+	capture_close(cap);
+	return NULL;
+}
+
+static void print_summary(FILE *out, struct worker *ws, unsigned n, const struct audit_totals *t,
+			  const char *const *paths, size_t n_paths)
+{
+	uint64_t skipped = 0;
+
+	for (int i = 0; i < SKIP__COUNT; i++)
+		skipped += t->skipped[i];
+	fprintf(out, "egressfence audit of %zu path%s: %llu frames, %llu IP packets, %llu flows", n_paths,
+		n_paths == 1 ? "" : "s", (unsigned long long)t->frames, (unsigned long long)t->packets,
+		(unsigned long long)t->flows);
+	if (t->evicted)
+		fprintf(out, " (%llu ended early by the flow table bound)", (unsigned long long)t->evicted);
+	fputc('\n', out);
+	if (skipped) {
+		fprintf(out, "frames not decoded: %llu (", (unsigned long long)skipped);
+		const char *sep = "";
+		for (int i = 0; i < SKIP__COUNT; i++) {
+			if (t->skipped[i]) {
+				fprintf(out, "%s%s %llu", sep, decode_skip_reason_name((enum decode_skip_reason)i),
+					(unsigned long long)t->skipped[i]);
+				sep = ", ";
+			}
+		}
+		fputs(")\n", out);
+	}
+	fprintf(out, "verdicts: %llu block, %llu log, %llu allow\n\n", (unsigned long long)t->by_verdict[EF_BLOCK],
+		(unsigned long long)t->by_verdict[EF_LOG], (unsigned long long)t->by_verdict[EF_ALLOW]);
+	fprintf(out, "%-8s %-6s %10s %16s %16s\n", "country", "verdict", "flows", "bytes out", "bytes in");
+	for (unsigned s = 0; s < SUMMARY_SLOTS; s++) {
+		for (int v = EF_BLOCK; v >= EF_ALLOW; v--) {
+			struct country_line sum = {0};
+			for (unsigned i = 0; i < n; i++) {
+				sum.flows += ws[i].by_country[s][v].flows;
+				sum.bytes_out += ws[i].by_country[s][v].bytes_out;
+				sum.bytes_in += ws[i].by_country[s][v].bytes_in;
+			}
+			if (!sum.flows)
+				continue;
+			char cc[3];
+			ef_country_str(slot_country(s), cc);
+			fprintf(out, "%-8s %-6s %10llu %16llu %16llu\n", s ? cc : "unknown",
+				ef_verdict_name((enum ef_verdict)v), (unsigned long long)sum.flows,
+				(unsigned long long)sum.bytes_out, (unsigned long long)sum.bytes_in);
+		}
+	}
+	uint64_t listed = 0;
+	for (unsigned i = 0; i < n; i++)
+		listed += ws[i].listed_count;
+	if (!listed)
+		return;
+	fprintf(out, "\nflows blocked or logged (verdict, rule, start, inside -> remote, country, protocol, app, encryption):\n");
+	uint64_t shown = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (ws[i].listed_len)
+			fwrite(ws[i].listed, 1, ws[i].listed_len, out);
+		shown += ws[i].listed_count < SUMMARY_MAX_LISTED ? ws[i].listed_count : SUMMARY_MAX_LISTED;
+	}
+	if (shown < listed)
+		fprintf(out, "  ... and %llu more: every flow is in the JSON events (--json)\n",
+			(unsigned long long)(listed - shown));
+}
+
+static int append_spool(FILE *to, FILE *spool)
+{
+	char buf[1 << 16];
+	size_t n;
+
+	rewind(spool);
+	while ((n = fread(buf, 1, sizeof(buf), spool)) > 0)
+		if (fwrite(buf, 1, n, to) != n)
+			return -1;
+	return ferror(spool) ? -1 : 0;
+}
+
+int engine_audit(const struct audit_options *o, const char *const *paths, size_t n,
+		 struct audit_totals *totals, char *err, size_t errlen)
+{
+	unsigned nw = o->workers ? o->workers : 1;
+	struct worker *ws = calloc(nw, sizeof(*ws));
+	pthread_t threads[ENGINE_MAX_WORKERS];
+	int rc = -1;
+	unsigned started = 0;
+
+	memset(totals, 0, sizeof(*totals));
+	if (!ws || nw > ENGINE_MAX_WORKERS) {
+		snprintf(err, errlen, ws ? "at most %d workers" : "out of memory", ENGINE_MAX_WORKERS);
+		free(ws);
+		return -1;
+	}
+	struct classifier_config cc = o->classifier;
+	if (nw > 1 && cc.max_flows)
+		cc.max_flows = (cc.max_flows + nw - 1) / nw;
+	for (unsigned i = 0; i < nw; i++) {
+		struct worker *w = &ws[i];
+		w->id = i;
+		w->n_workers = nw;
+		w->o = o;
+		w->paths = paths;
+		w->n_paths = n;
+		w->decoder = decoder_new(0);
+		w->classifier = classifier_new(&cc, on_flow_end, w, err, errlen);
+		if (!w->decoder || !w->classifier)
+			goto out;
+		if (o->json)
+			w->events = i == 0 ? o->json : tmpfile();
+		if (o->json && !w->events) {
+			snprintf(err, errlen, "cannot create a spool file: %s", strerror(errno));
+			goto out;
+		}
+		if (o->summary)
+			w->listed_out = open_memstream(&w->listed, &w->listed_len);
+	}
+	if (nw == 1) {
+		worker_run(&ws[0]);
+	} else {
+		for (; started < nw; started++) {
+			if (pthread_create(&threads[started], NULL, worker_run, &ws[started]) != 0) {
+				snprintf(err, errlen, "cannot start worker %u", started);
+				break;
+			}
+		}
+		for (unsigned i = 0; i < started; i++)
+			pthread_join(threads[i], NULL);
+		if (started < nw)
+			goto out;
+	}
+	for (unsigned i = 0; i < nw; i++) {
+		struct worker *w = &ws[i];
+		if (w->rc) {
+			snprintf(err, errlen, "%s", w->err);
+			goto out;
+		}
+		struct classifier_stats cs;
+		classifier_stats(w->classifier, &cs);
+		totals->flows += cs.flows;
+		totals->packets += w->totals.packets;
+		totals->evicted += w->totals.evicted;
+		for (int v = 0; v <= EF_BLOCK; v++)
+			totals->by_verdict[v] += w->totals.by_verdict[v];
+		if (w->listed_out)
+			fflush(w->listed_out);
+		if (i > 0 && w->events && append_spool(o->json, w->events) != 0) {
+			snprintf(err, errlen, "cannot write events: %s", strerror(errno));
+			goto out;
+		}
+	}
+	const struct decoder_stats *ds = decoder_stats(ws[0].decoder);
+	totals->frames = ds->frames;
+	memcpy(totals->skipped, ds->skipped, sizeof(totals->skipped));
+	totals->failed_files = ws[0].totals.failed_files;
+	if (o->json && fflush(o->json) != 0) {
+		snprintf(err, errlen, "cannot write events: %s", strerror(errno));
+		goto out;
+	}
+	if (o->summary)
+		print_summary(o->summary, ws, nw, totals, paths, n);
+	rc = 0;
+out:
+	for (unsigned i = 0; i < nw; i++) {
+		classifier_free(ws[i].classifier);
+		decoder_free(ws[i].decoder);
+		if (i > 0 && ws[i].events)
+			fclose(ws[i].events);
+		if (ws[i].listed_out)
+			fclose(ws[i].listed_out);
+		free(ws[i].listed);
+	}
+	free(ws);
+	return rc;
+}

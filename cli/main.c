@@ -1,1 +1,329 @@
-int main(void){return 0;}
+/*
+ * cli/main.c -- the command line: parses arguments, loads the policy and
+ * the country databases, and hands over to the engine.
+ *
+ * Exit codes, for every command: 0 all well (audit: nothing blocked or
+ * logged), 1 audit found flows to block or log, 2 a usage, input or
+ * environment error -- with one line on stderr saying what and where.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+#ifndef EF_DEFAULT_POLICY
+#define EF_DEFAULT_POLICY "/etc/egressfence/policy.yaml"
+#endif
+#ifndef EF_DEFAULT_DB
+#define EF_DEFAULT_DB "/usr/share/egressfence/country.mmdb"
+#endif
+
+#define EXIT_FLAGGED 1
+#define EXIT_ERROR 2
+
+static const char usage_text[] =
+	"usage: egressfence audit  [--config FILE] [--db FILE]... [--json FILE|-] [--workers N]\n"
+	"                          [--max-flows N] PCAP|DIR...\n"
+	"       egressfence check  --config FILE\n"
+	"       egressfence lookup [--config FILE] [--db FILE]... ADDRESS...\n"
+	"       egressfence version\n"
+	"\n"
+	"audit   classify every flow in the captures, judge it with the policy, write one\n"
+	"        JSON event per flow (--json) and a summary on stdout; exit 1 when a flow\n"
+	"        was blocked or logged\n"
+	"check   validate a policy file and print it resolved\n"
+	"lookup  the country of each address and the rule each encryption class meets\n"
+	"\n"
+	"--config defaults to $EGRESSFENCE_CONFIG, else " EF_DEFAULT_POLICY ".\n"
+	"--db replaces the policy's geodb.country (give it up to 4 times).\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("egressfence: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\n(see egressfence --help)\n", stderr);
+	return EXIT_ERROR;
+}
+
+struct common {
+	const char *config;
+	const char *dbs[EF_GEO_MAX_DB];
+	size_t n_dbs;
+	struct policy *policy;
+	struct geodb *geodb;
+};
+
+static const char *default_config(void)
+{
+	const char *env = getenv("EGRESSFENCE_CONFIG");
+
+	return env && *env ? env : EF_DEFAULT_POLICY;
+}
+
+/* Loads the policy, then the databases it names (or --db's). */
+static int load_common(struct common *c, bool need_db)
+{
+	struct policy_error perr;
+	char err[1024];
+
+	c->policy = policy_load(c->config ? c->config : default_config(), &perr);
+	if (!c->policy) {
+		fprintf(stderr, "egressfence: %s\n", perr.msg);
+		return EXIT_ERROR;
+	}
+	if (!need_db)
+		return 0;
+	const char *paths[EF_GEO_MAX_DB];
+	size_t n = c->n_dbs;
+	if (n) {
+		memcpy(paths, c->dbs, n * sizeof(paths[0]));
+	} else {
+		n = policy_geodb_count(c->policy);
+		for (size_t i = 0; i < n; i++)
+			paths[i] = policy_geodb_path(c->policy, i);
+		if (n == 0) {
+			paths[0] = EF_DEFAULT_DB;
+			n = 1;
+		}
+	}
+	size_t n_ov;
+	const struct geodb_override *ov = policy_overrides(c->policy, &n_ov);
+	c->geodb = geodb_open(paths, n, ov, n_ov, err, sizeof(err));
+	if (!c->geodb) {
+		fprintf(stderr, "egressfence: %s\n", err);
+		return EXIT_ERROR;
+	}
+	return 0;
+}
+
+static void free_common(struct common *c)
+{
+	geodb_close(c->geodb);
+	policy_free(c->policy);
+}
+
+static bool parse_count(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return s[0] >= '0' && s[0] <= '9' && !*end && !errno && *out >= 1 && *out <= max;
+}
+
+enum { OPT_CONFIG = 'c', OPT_DB = 'd', OPT_JSON = 'j', OPT_WORKERS = 'w', OPT_MAX_FLOWS = 'm', OPT_HELP = 'h' };
+
+static const struct option long_options[] = {
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"db", required_argument, NULL, OPT_DB},
+	{"json", required_argument, NULL, OPT_JSON},
+	{"workers", required_argument, NULL, OPT_WORKERS},
+	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+struct args {
+	struct common common;
+	const char *json;
+	unsigned long workers, max_flows;
+	bool config_given;
+};
+
+/* Options shared by the commands; which apply is checked by each command. */
+static int parse_options(int argc, char **argv, const char *allowed, struct args *a)
+{
+	int opt;
+
+	a->workers = 1;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+c:d:j:w:m:h", long_options, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			const char *bad = argv[optind - 1];
+			if (optopt && strchr("cdjwm", optopt))
+				return usage_error("option `%s' needs a value", bad);
+			return usage_error("unknown option `%s'", bad);
+		}
+		if (opt == OPT_HELP) {
+			fputs(usage_text, stdout);
+			exit(0);
+		}
+		if (!strchr(allowed, opt))
+			return usage_error("option `%s' does not apply to this command", argv[optind - 1]);
+		switch (opt) {
+		case OPT_CONFIG:
+			a->common.config = optarg;
+			a->config_given = true;
+			break;
+		case OPT_DB:
+			if (a->common.n_dbs == EF_GEO_MAX_DB)
+				return usage_error("at most 4 databases; `%s' is one too many", optarg);
+			a->common.dbs[a->common.n_dbs++] = optarg;
+			break;
+		case OPT_JSON:
+			a->json = optarg;
+			break;
+		case OPT_WORKERS:
+			if (!parse_count(optarg, ENGINE_MAX_WORKERS, &a->workers))
+				return usage_error("--workers is a number from 1 to 16, not `%s'", optarg);
+			break;
+		case OPT_MAX_FLOWS:
+			if (!parse_count(optarg, 100000000, &a->max_flows) || a->max_flows < 16)
+				return usage_error("--max-flows is a number from 16 to 100000000, not `%s'", optarg);
+			break;
+		}
+	}
+	return 0;
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+	struct args a = {0};
+	int rc = parse_options(argc, argv, "cdjwm", &a);
+	FILE *json = NULL;
+	char err[1024];
+	struct audit_totals t;
+
+	if (rc)
+		return rc;
+	if (optind >= argc)
+		return usage_error("%s", "audit needs at least one capture file or folder");
+	if ((rc = load_common(&a.common, true)))
+		goto out;
+	if (a.json) {
+		json = strcmp(a.json, "-") == 0 ? stdout : fopen(a.json, "w");
+		if (!json) {
+			fprintf(stderr, "egressfence: %s: %s\n", a.json, strerror(errno));
+			rc = EXIT_ERROR;
+			goto out;
+		}
+	}
+	struct audit_options o = {
+		.policy = a.common.policy,
+		.geodb = a.common.geodb,
+		.workers = (unsigned)a.workers,
+		.json = json,
+		/* With events on stdout, the summary goes to stderr. */
+		.summary = json == stdout ? stderr : stdout,
+		.classifier = {.max_flows = (uint32_t)a.max_flows},
+	};
+	if (engine_audit(&o, (const char *const *)argv + optind, (size_t)(argc - optind), &t, err, sizeof(err))) {
+		fprintf(stderr, "egressfence: %s\n", err);
+		rc = EXIT_ERROR;
+	} else if (t.failed_files) {
+		fprintf(stderr, "egressfence: %u capture file%s could not be read to the end (see warnings above)\n",
+			t.failed_files, t.failed_files == 1 ? "" : "s");
+		rc = EXIT_ERROR;
+	} else {
+		rc = t.by_verdict[EF_BLOCK] || t.by_verdict[EF_LOG] ? EXIT_FLAGGED : 0;
+	}
+out:
+	if (json && json != stdout && fclose(json) != 0 && rc != EXIT_ERROR) {
+		fprintf(stderr, "egressfence: %s: %s\n", a.json, strerror(errno));
+		rc = EXIT_ERROR;
+	}
+	free_common(&a.common);
+	return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct args a = {0};
+	int rc = parse_options(argc, argv, "c", &a);
+
+	if (rc)
+		return rc;
+	if (!a.config_given)
+		return usage_error("%s", "check needs --config FILE");
+	if (optind < argc)
+		return usage_error("check takes no arguments; `%s' is extra", argv[optind]);
+	if ((rc = load_common(&a.common, false)))
+		return rc;
+	policy_print(a.common.policy, stdout);
+	free_common(&a.common);
+	return 0;
+}
+
+static int cmd_lookup(int argc, char **argv)
+{
+	struct args a = {0};
+	int rc = parse_options(argc, argv, "cd", &a);
+
+	if (rc)
+		return rc;
+	if (optind >= argc)
+		return usage_error("%s", "lookup needs at least one address");
+	for (int i = optind; i < argc; i++) {
+		struct ef_addr addr;
+		if (!ef_addr_parse(argv[i], &addr))
+			return usage_error("`%s' is not an IPv4 or IPv6 address", argv[i]);
+	}
+	if ((rc = load_common(&a.common, true)))
+		return rc;
+	for (int i = optind; i < argc; i++) {
+		struct ef_addr remote, inside = {.family = 4};
+		struct ef_geo g;
+		char cc[3];
+
+		ef_addr_parse(argv[i], &remote);
+		inside.family = remote.family;
+		geodb_country_of(a.common.geodb, &remote, &g);
+		printf("%s\n  country:", argv[i]);
+		if (!g.n)
+			printf(" none known (belongs to no group)");
+		for (int k = 0; k < g.n; k++) {
+			ef_country_str(g.set[k], cc);
+			printf(" %s", cc);
+		}
+		if (g.overridden)
+			printf(" (networks.overrides)");
+		putchar('\n');
+		for (int k = 0; k < g.n_db && !g.overridden; k++) {
+			ef_country_str(g.per_db[k], cc);
+			printf("  %s: %s\n", geodb_path(a.common.geodb, (size_t)k), g.per_db[k] ? cc : "no answer");
+		}
+		if (policy_is_internal(a.common.policy, &remote))
+			printf("  (inside networks.internal: flows to it from inside are not judged as leaving)\n");
+		for (int e = EF_ENC_ENCRYPTED; e >= EF_ENC_UNKNOWN; e--) {
+			struct policy_decision d;
+			struct policy_query q = {
+				.inside = &inside, .remote = &remote, .l4 = 6, .enc = (enum ef_encryption)e,
+				.app = "", .bytes_out = 1, .geo = &g,
+			};
+			policy_decide(a.common.policy, &q, &d);
+			printf("  %-9s -> %-5s %s\n", ef_encryption_name((enum ef_encryption)e),
+			       ef_verdict_name(d.verdict), d.rule ? d.rule : "(default)");
+		}
+	}
+	puts("(rules with from:, ports:, protocol: or app: conditions are judged for a TCP flow with no app name)");
+	free_common(&a.common);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("%s", "a command is needed: audit, check, lookup");
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("egressfence %s\n", EF_VERSION);
+		return 0;
+	}
+	argc--;
+	argv++;
+	if (!strcmp(cmd, "audit"))
+		return cmd_audit(argc, argv);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc, argv);
+	if (!strcmp(cmd, "lookup"))
+		return cmd_lookup(argc, argv);
+	return usage_error("unknown command `%s' (expected audit, check or lookup)", cmd);
+}

@@ -1,0 +1,143 @@
+/*
+ * classify/internal.h -- what the classifier's own files share: the flow
+ * structure, the table, and the TCP stream.  Not part of the interface.
+ */
+#ifndef EF_CLASSIFY_INTERNAL_H
+#define EF_CLASSIFY_INTERNAL_H
+
+#include "classify.h"
+
+struct ndpi_flow_struct;
+
+/* ---- one direction of a TCP connection, while undecided ----------------- */
+
+#define STREAM_HIST_MAX 16384u /* bytes of each direction kept for the decision */
+#define STREAM_MAX_OOO 32      /* out-of-order segments held per direction */
+
+struct ooo_seg {
+	uint32_t seq, len;
+	uint8_t *data;
+};
+
+struct stream {
+	bool seq_known, fin;
+	uint32_t base_seq;        /* sequence number of hist[0] */
+	uint32_t next_seq;        /* next in-order byte expected */
+	uint8_t *hist;            /* the direction's first bytes, in order */
+	uint32_t hist_len, hist_cap;
+	uint32_t fed;             /* bytes of hist already given to nDPI */
+	uint16_t pending_segs;    /* segments in hist[fed..hist_len) */
+	uint16_t n_ooo;
+	struct ooo_seg ooo[STREAM_MAX_OOO];
+	bool gap;                 /* bytes were lost: the stream skipped ahead */
+	bool conflict;            /* a retransmission disagreed with the first copy */
+	bool retransmitted;       /* the sender repeated bytes still pending */
+};
+
+enum stream_add_result { STREAM_NOTHING = 0, STREAM_NEW_DATA = 1 };
+
+/* Adds a segment; new in-order bytes land in hist (up to STREAM_HIST_MAX). */
+enum stream_add_result stream_add(struct stream *s, uint32_t seq, const uint8_t *p, uint32_t len,
+				  struct classifier_stats *st);
+void stream_free(struct stream *s);
+
+/* ---- protocol walkers over the reassembled streams ---------------------- */
+
+enum walk_verdict { WALK_MORE = 0, WALK_DONE, WALK_BROKEN };
+
+struct tls_walk {
+	uint32_t off[2];          /* next record header in each direction's hist */
+	uint32_t start[2];        /* where TLS begins (after a STARTTLS exchange) */
+	bool server_hello;        /* a ServerHello (not a HelloRetryRequest) was read */
+	bool client_protected;    /* client sent CCS or application data after it */
+	bool plaintext_in_record; /* the client's first data record was readable text */
+	bool sslv2;
+	uint16_t version, cipher;
+};
+
+struct ssh_walk {
+	uint32_t off;             /* next packet in the client's stream */
+	bool client_banner, server_banner, kexinit, newkeys;
+};
+
+enum starttls_state { STLS_NEGOTIATING = 0, STLS_REQUESTED, STLS_TLS };
+
+struct starttls_walk {
+	uint16_t ndpi_id;         /* which protocol's command set */
+	enum starttls_state state;
+	uint32_t client_off, server_off;
+	bool server_positive;     /* the last server line before its TLS said yes */
+};
+
+enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *hist, uint32_t len);
+enum walk_verdict dtls_server_hello(const uint8_t *p, uint32_t n, uint16_t *version, uint16_t *cipher);
+enum walk_verdict ssh_walk(struct ssh_walk *w, const uint8_t *client, uint32_t clen,
+			   const uint8_t *server, uint32_t slen);
+enum walk_verdict starttls_walk(struct starttls_walk *w, struct tls_walk *tls, const uint8_t *client,
+				uint32_t clen, const uint8_t *server, uint32_t slen);
+bool parse_server_hello(const uint8_t *body, uint32_t n, uint16_t *version, uint16_t *cipher, bool *retry);
+
+/* ---- a flow ------------------------------------------------------------- */
+
+struct flow_key {
+	struct ef_addr lo, hi;
+	uint16_t lo_port, hi_port;
+	uint8_t l4;
+};
+
+/* State that lives only until the class is decided. */
+struct flow_dpi {
+	struct ndpi_flow_struct *ndpi;
+	struct stream dir[2];     /* 0: initiator -> responder */
+	struct tls_walk tls;
+	struct ssh_walk ssh;
+	struct starttls_walk stls;
+	uint16_t ndpi_master, ndpi_app;
+	bool ndpi_detected, ndpi_done;
+	uint16_t dpi_packets;
+	uint32_t payload_packets[2];
+};
+
+enum tcp_state { TCP_OPEN = 0, TCP_CLOSED };
+
+struct flow {
+	struct flow_key key;
+	uint32_t hash;
+	uint32_t lru_prev, lru_next; /* indices into the pool; FLOW_NIL ends */
+	uint64_t first_us, last_clock;
+	bool init_is_lo;            /* the initiator is key.lo */
+	bool syn_seen, decided, app_guessed, last_from_init, fin[2];
+	uint8_t tcp_state;
+	enum ef_encryption enc;
+	uint16_t tls_version, cipher;
+	char app[EF_APP_LEN];
+	uint64_t bytes[2], packets[2];  /* 0: from the initiator */
+	bool conflict;
+	uint32_t user;
+	struct flow_dpi *dpi;
+};
+
+#define FLOW_NIL UINT32_MAX
+
+struct flow_table {
+	struct flow *pool;
+	uint32_t cap, used;
+	uint32_t *index;            /* open addressing: pool index + 1, 0 = empty */
+	uint32_t index_mask;
+	uint32_t free_head;         /* free list through lru_next */
+	uint32_t lru_head, lru_tail;/* head: most recent */
+};
+
+bool flow_table_init(struct flow_table *t, uint32_t cap);
+void flow_table_destroy(struct flow_table *t);
+struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k, uint32_t hash);
+/* NULL when full: the caller evicts the least recent and tries again. */
+struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k, uint32_t hash);
+void flow_table_remove(struct flow_table *t, struct flow *f);
+void flow_table_touch(struct flow_table *t, struct flow *f);
+struct flow *flow_table_oldest(struct flow_table *t);
+
+void flow_key_make(const struct packet *p, struct flow_key *k, bool *src_is_lo);
+uint32_t flow_key_hash(const struct flow_key *k);
+
+#endif

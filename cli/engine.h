@@ -1,0 +1,56 @@
+/*
+ * cli/engine.h -- the pipeline put together: capture -> classify -> geodb
+ * -> enforce, for the commands in main.c.
+ */
+#ifndef EF_ENGINE_H
+#define EF_ENGINE_H
+
+#include <stdio.h>
+
+#include "../capture/capture.h"
+#include "../classify/classify.h"
+#include "../enforce/enforce.h"
+#include "../geodb/geodb.h"
+
+#define ENGINE_MAX_WORKERS 16
+
+/* What audit counted, summed over workers. */
+struct audit_totals {
+	uint64_t packets, frames, flows, evicted;
+	uint64_t skipped[SKIP__COUNT];
+	uint64_t by_verdict[EF_BLOCK + 1];
+	unsigned failed_files;
+};
+
+struct audit_options {
+	const struct policy *policy;
+	const struct geodb *geodb;
+	unsigned workers;            /* 1..ENGINE_MAX_WORKERS */
+	FILE *json;                  /* one event per flow, or NULL */
+	FILE *summary;               /* the person's report, or NULL */
+	struct classifier_config classifier;
+};
+
+/* Returns 0 when the capture was read to its end (file errors are counted in
+ * totals->failed_files and reported on stderr), -1 with err on a failure
+ * that stopped the audit. */
+int engine_audit(const struct audit_options *o, const char *const *paths, size_t n,
+		 struct audit_totals *totals, char *err, size_t errlen);
+
+/* Turns a classifier record (initiator first) into the policy's view
+ * (inside end first), looks its remote end up and decides. */
+void engine_judge(const struct policy *p, const struct geodb *db, struct ef_flow_record *rec,
+		  struct policy_decision *d);
+
+/* ---- events (event.c) ---------------------------------------------------- */
+
+/* One JSON object and a newline.  action_taken is NULL in audits. */
+void event_write_json(FILE *out, const struct ef_flow_record *r, const struct policy_decision *d,
+		      const struct geodb *db, const char *action_taken);
+/* "2024-05-01T12:00:00.123456Z" */
+void format_rfc3339(uint64_t us, char *buf, size_t len);
+const char *l4_name(uint8_t proto, char *buf, size_t len);
+/* "TLSv1.3", "SSLv3", "DTLSv1.2"; NULL for 0. */
+const char *tls_version_name(uint16_t v);
+
+#endif
