@@ -32,8 +32,19 @@
 #define FEED_FULL_SEGMENT 1400u
 #define FEED_MAX_SEGMENTS 8u
 
+/* A data connection an FTP control session announced. */
+struct ftp_expectation {
+	struct ef_addr addr;
+	uint16_t port;
+	uint64_t until_us;
+};
+#define FTP_EXPECTATIONS 64
+#define FTP_EXPECT_US (120u * 1000000u)
+
 struct classifier {
 	struct classifier_config cfg;
+	struct ftp_expectation ftp[FTP_EXPECTATIONS];
+	unsigned ftp_next;
 	struct ndpi_detection_module_struct *ndpi;
 	struct flow_table table;
 	uint64_t clock_us, last_ts;   /* packet clock: forward jumps only */
@@ -124,6 +135,9 @@ static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
 {
 	f->enc = enc;
 	f->decided = true;
+	if (enc == EF_ENC_CLEARTEXT && f->dpi && f->dpi->ndpi_detected &&
+	    (f->dpi->ndpi_master ? f->dpi->ndpi_master : f->dpi->ndpi_app) == NDPI_PROTOCOL_FTP_CONTROL)
+		f->ftp_control = true;
 	c->stats.decided++;
 	if (f->dpi) {
 		f->conflict = f->dpi->dir[0].conflict || f->dpi->dir[1].conflict;
@@ -498,6 +512,41 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	evaluate(c, f);
 }
 
+/* Remembers the data endpoints a clear-text FTP session announces; lines
+ * are read per segment, which is how servers and clients send them. */
+static void ftp_watch(struct classifier *c, struct flow *f, int dir, const struct packet *p)
+{
+	uint16_t port;
+	struct ef_addr addr = *end_addr(f, dir, &port);
+
+	for (uint32_t off = 0; off < p->payload_len;) {
+		const uint8_t *line = p->payload + off;
+		const uint8_t *nl = memchr(line, '\n', p->payload_len - off);
+		uint32_t n = nl ? (uint32_t)(nl - line) + 1 : p->payload_len - off;
+		if (ftp_data_endpoint(line, n, &addr, &port)) {
+			struct ftp_expectation *e = &c->ftp[c->ftp_next++ % FTP_EXPECTATIONS];
+			e->addr = addr;
+			e->port = port;
+			e->until_us = c->clock_us + FTP_EXPECT_US;
+		}
+		off += n;
+	}
+}
+
+/* A new flow to an announced endpoint is that session's data channel. */
+static bool ftp_expected(struct classifier *c, const struct packet *p)
+{
+	for (unsigned i = 0; i < FTP_EXPECTATIONS; i++) {
+		struct ftp_expectation *e = &c->ftp[i];
+		if (e->port && e->until_us >= c->clock_us && e->port == p->dport &&
+		    !memcmp(&e->addr, &p->dst, sizeof(e->addr))) {
+			e->port = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 static uint32_t idle_limit_s(const struct classifier *c, const struct flow *f)
@@ -610,6 +659,13 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 		f->init_is_lo = first_sender_is_initiator(p) ? src_is_lo : !src_is_lo;
 		c->stats.flows++;
 		ev = CLASSIFY_NEW_FLOW;
+		if (p->l4 == IPPROTO_TCP && (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN && ftp_expected(c, p)) {
+			snprintf(f->app, sizeof(f->app), "FTP_DATA");
+			f->enc = EF_ENC_CLEARTEXT;
+			f->decided = true;
+			c->stats.decided++;
+			ev = CLASSIFY_DECIDED;
+		}
 	} else if (p->l4 == IPPROTO_TCP && (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN &&
 		   !f->syn_seen && !f->bytes[0] && !f->bytes[1] && src_is_lo != f->init_is_lo) {
 		/* The first packet seen was not the opening one: the SYN says who began. */
@@ -633,8 +689,11 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 			f->tcp_state = TCP_CLOSED;
 	}
 	*flow_out = f;
-	if (f->decided)
+	if (f->decided) {
+		if (f->ftp_control && p->payload_len)
+			ftp_watch(c, f, dir, p);
 		return ev;
+	}
 	if (!f->dpi && p->payload_len == 0 && p->l4 != IPPROTO_ESP && !(p->tcp_flags & TH_SYN))
 		return ev; /* nothing to inspect yet */
 	if (!dpi_state(c, f))

@@ -75,6 +75,7 @@ enum walk_verdict ssh_walk(struct ssh_walk *w, const uint8_t *client, uint32_t c
 			   const uint8_t *server, uint32_t slen);
 enum walk_verdict starttls_walk(struct starttls_walk *w, struct tls_walk *tls, const uint8_t *client,
 				uint32_t clen, const uint8_t *server, uint32_t slen);
+bool ftp_data_endpoint(const uint8_t *line, uint32_t n, struct ef_addr *addr, uint16_t *port);
 bool parse_server_hello(const uint8_t *body, uint32_t n, uint16_t *version, uint16_t *cipher, bool *retry);
 
 /* ---- a flow ------------------------------------------------------------- */
@@ -113,6 +114,7 @@ struct flow {
 	char app[EF_APP_LEN];
 	uint64_t bytes[2], packets[2];  /* 0: from the initiator */
 	bool conflict;
+	bool ftp_control;           /* a clear-text FTP session: watch for data channels */
 	uint32_t user;
 	struct flow_dpi *dpi;
 };

@@ -214,13 +214,14 @@ struct command_set {
 	const char *upgrade;
 	const char *allowed[10];     /* negotiation commands that carry no data */
 	const char *positive;        /* the reply that accepts the upgrade */
+	const char *bare;            /* allowed only with no argument (lists SASL mechanisms) */
 };
 
 static const struct command_set command_sets[] = {
-	{NDPI_PROTOCOL_MAIL_SMTP, false, "STARTTLS", {"EHLO", "HELO", "LHLO", "NOOP", "RSET", "QUIT"}, "220"},
-	{NDPI_PROTOCOL_MAIL_IMAP, true, "STARTTLS", {"CAPABILITY", "NOOP", "ID", "LOGOUT"}, "OK"},
-	{NDPI_PROTOCOL_MAIL_POP, false, "STLS", {"CAPA", "NOOP", "QUIT"}, "+OK"},
-	{NDPI_PROTOCOL_FTP_CONTROL, false, "AUTH", {"FEAT", "SYST", "NOOP", "QUIT", "HELP", "OPTS", "CLNT"}, "234"},
+	{NDPI_PROTOCOL_MAIL_SMTP, false, "STARTTLS", {"EHLO", "HELO", "LHLO", "NOOP", "RSET", "QUIT"}, "220", NULL},
+	{NDPI_PROTOCOL_MAIL_IMAP, true, "STARTTLS", {"CAPABILITY", "NOOP", "ID", "LOGOUT"}, "OK", NULL},
+	{NDPI_PROTOCOL_MAIL_POP, false, "STLS", {"CAPA", "NOOP", "QUIT"}, "+OK", "AUTH"},
+	{NDPI_PROTOCOL_FTP_CONTROL, false, "AUTH", {"FEAT", "SYST", "NOOP", "QUIT", "HELP", "OPTS", "CLNT"}, "234", NULL},
 };
 
 static const struct command_set *command_set_of(uint16_t id)
@@ -344,8 +345,14 @@ enum walk_verdict starttls_walk(struct starttls_walk *w, struct tls_walk *tls, c
 		if (!e)
 			return WALK_MORE;
 		char word[16];
-		command_word(c + w->client_off, e - w->client_off, cs->tagged, word, sizeof(word));
+		const uint8_t *line = c + w->client_off;
+		uint32_t line_len = e - w->client_off;
+		command_word(line, line_len, cs->tagged, word, sizeof(word));
 		w->client_off = e;
+		while (line_len && (line[line_len - 1] == '\n' || line[line_len - 1] == '\r'))
+			line_len--;
+		if (cs->bare && strcmp(word, cs->bare) == 0 && line_len == strlen(cs->bare))
+			continue;
 		if (strcmp(word, cs->upgrade) == 0) {
 			w->state = STLS_REQUESTED;
 			continue;
@@ -357,4 +364,76 @@ enum walk_verdict starttls_walk(struct starttls_walk *w, struct tls_walk *tls, c
 			return WALK_BROKEN; /* data, credentials or a transfer before any upgrade */
 	}
 	return WALK_MORE;
+}
+
+/* ---- FTP data channels ----------------------------------------------------- */
+
+static bool read_numbers(const uint8_t *p, uint32_t n, unsigned *out, int count)
+{
+	uint32_t i = 0;
+
+	for (int k = 0; k < count; k++) {
+		unsigned v = 0, digits = 0;
+		while (i < n && (p[i] < '0' || p[i] > '9'))
+			i++;
+		while (i < n && p[i] >= '0' && p[i] <= '9' && digits < 6) {
+			v = v * 10 + (unsigned)(p[i++] - '0');
+			digits++;
+		}
+		if (!digits || v > 65535)
+			return false;
+		out[k] = v;
+	}
+	return true;
+}
+
+/*
+ * The endpoint an FTP control line announces for a data connection:
+ * "227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)" and "229 ... (|||port|)"
+ * from the server (the server listens), "PORT h1,...,p2" and
+ * "EPRT |1|addr|port|" from the client (the client listens).  *addr is left
+ * alone when the line names no address (229), so the caller presets it.
+ */
+bool ftp_data_endpoint(const uint8_t *line, uint32_t n, struct ef_addr *addr, uint16_t *port)
+{
+	unsigned v[6];
+
+	if (n > 4 && (memcmp(line, "227 ", 4) == 0 || strncasecmp((const char *)line, "PORT ", 5) == 0)) {
+		const uint8_t *start = memchr(line, '(', n);
+		uint32_t off = start ? (uint32_t)(start - line) : 4;
+		if (!read_numbers(line + off, n - off, v, 6) || v[0] > 255 || v[1] > 255 || v[2] > 255 ||
+		    v[3] > 255 || v[4] > 255 || v[5] > 255)
+			return false;
+		memset(addr, 0, sizeof(*addr));
+		addr->family = 4;
+		for (int i = 0; i < 4; i++)
+			addr->b[i] = (uint8_t)v[i];
+		*port = (uint16_t)(v[4] << 8 | v[5]);
+		return *port != 0;
+	}
+	if (n > 4 && memcmp(line, "229 ", 4) == 0) {
+		const uint8_t *bar = memmem(line, n, "|||", 3);
+		if (!bar || !read_numbers(bar, n - (uint32_t)(bar - line), v, 1))
+			return false;
+		*port = (uint16_t)v[0];
+		return *port != 0;
+	}
+	if (n > 5 && strncasecmp((const char *)line, "EPRT ", 5) == 0) {
+		/* EPRT |proto|address|port| with any delimiter character */
+		char d = (char)line[5], text[64];
+		const uint8_t *a = memchr(line + 6, d, n - 6);
+		if (!a)
+			return false;
+		a++;
+		const uint8_t *e = memchr(a, d, n - (uint32_t)(a - line));
+		if (!e || e - a >= (long)sizeof(text))
+			return false;
+		memcpy(text, a, (size_t)(e - a));
+		text[e - a] = 0;
+		if (!ef_addr_parse(text, addr) || !read_numbers(e, n - (uint32_t)(e - line), v, 1))
+			return false;
+		*port = (uint16_t)v[0];
+		return *port != 0;
+	}
+	return false;
 }

@@ -1,0 +1,342 @@
+/*
+ * tests/test_capture.c -- capture/: sources and the decoder.
+ * Frames are built here byte by byte, so each test states exactly what is
+ * on the wire.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+
+static size_t put_ipv4(uint8_t *b, uint8_t proto, const char *src, const char *dst, uint16_t payload_len,
+		       uint16_t id, uint16_t frag_field)
+{
+	struct ef_addr s, d;
+	uint16_t total = (uint16_t)(20 + payload_len);
+
+	ef_addr_parse(src, &s);
+	ef_addr_parse(dst, &d);
+	memset(b, 0, 20);
+	b[0] = 0x45;
+	b[2] = (uint8_t)(total >> 8);
+	b[3] = (uint8_t)total;
+	b[4] = (uint8_t)(id >> 8);
+	b[5] = (uint8_t)id;
+	b[6] = (uint8_t)(frag_field >> 8);
+	b[7] = (uint8_t)frag_field;
+	b[8] = 64;
+	b[9] = proto;
+	memcpy(b + 12, s.b, 4);
+	memcpy(b + 16, d.b, 4);
+	return 20;
+}
+
+static size_t put_udp(uint8_t *b, uint16_t sport, uint16_t dport, const char *payload)
+{
+	size_t n = strlen(payload);
+
+	b[0] = (uint8_t)(sport >> 8);
+	b[1] = (uint8_t)sport;
+	b[2] = (uint8_t)(dport >> 8);
+	b[3] = (uint8_t)dport;
+	b[4] = (uint8_t)((8 + n) >> 8);
+	b[5] = (uint8_t)(8 + n);
+	b[6] = b[7] = 0;
+	memcpy(b + 8, payload, n);
+	return 8 + n;
+}
+
+/* A whole IPv4/UDP datagram. */
+static size_t ipv4_udp(uint8_t *b, const char *src, const char *dst, const char *payload)
+{
+	size_t n = strlen(payload);
+	size_t h = put_ipv4(b, IPPROTO_UDP, src, dst, (uint16_t)(8 + n), 1, 0);
+	return h + put_udp(b + h, 1234, 53, payload);
+}
+
+static enum decode_result decode(struct decoder *d, int dlt, const uint8_t *b, size_t n, struct packet *p)
+{
+	struct capture_frame f = {.data = b, .caplen = (uint32_t)n, .wirelen = (uint32_t)n, .ts_us = 1000000, .linktype = dlt};
+	return decoder_decode(d, &f, p);
+}
+
+static void assert_addr(const struct ef_addr *a, const char *want)
+{
+	char buf[EF_ADDR_STRLEN];
+
+	ef_addr_format(a, buf, sizeof(buf));
+	assert_string_equal(buf, want);
+}
+
+static void ethernet_with_stacked_vlans_reaches_ip(void **state)
+{
+	uint8_t b[256] = {0};
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	/* dst, src MACs, then 802.1ad, 802.1Q, IPv4 */
+	b[12] = 0x88; b[13] = 0xa8; b[16] = 0x81; b[17] = 0x00; b[20] = 0x08; b[21] = 0x00;
+	size_t n = 22 + ipv4_udp(b + 22, "10.1.0.2", "198.51.100.10", "hello");
+	assert_int_equal(decode(d, DLT_EN10MB, b, n, &p), DECODE_OK);
+	assert_addr(&p.src, "10.1.0.2");
+	assert_addr(&p.dst, "198.51.100.10");
+	assert_int_equal(p.l4, IPPROTO_UDP);
+	assert_int_equal(p.dport, 53);
+	assert_int_equal(p.payload_len, 5);
+	assert_memory_equal(p.payload, "hello", 5);
+	decoder_free(d);
+}
+
+static void other_link_types_reach_ip(void **state)
+{
+	uint8_t ip[128], b[256];
+	size_t n = ipv4_udp(ip, "10.0.0.1", "203.0.113.5", "x");
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	/* Linux cooked v1: protocol at 14 */
+	memset(b, 0, sizeof(b));
+	b[14] = 0x08;
+	memcpy(b + 16, ip, n);
+	assert_int_equal(decode(d, DLT_LINUX_SLL, b, 16 + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "203.0.113.5");
+	/* Linux cooked v2: protocol at 0 */
+	memset(b, 0, sizeof(b));
+	b[0] = 0x08;
+	memcpy(b + 20, ip, n);
+	assert_int_equal(decode(d, DLT_LINUX_SLL2, b, 20 + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "203.0.113.5");
+	/* raw IP */
+	assert_int_equal(decode(d, DLT_RAW, ip, n, &p), DECODE_OK);
+	/* BSD null, family in host order */
+	memset(b, 0, sizeof(b));
+	b[0] = 2;
+	memcpy(b + 4, ip, n);
+	assert_int_equal(decode(d, DLT_NULL, b, 4 + n, &p), DECODE_OK);
+	/* PPP with HDLC framing */
+	b[0] = 0xff; b[1] = 0x03; b[2] = 0x00; b[3] = 0x21;
+	memcpy(b + 4, ip, n);
+	assert_int_equal(decode(d, DLT_PPP, b, 4 + n, &p), DECODE_OK);
+	assert_addr(&p.src, "10.0.0.1");
+	/* an unknown link type is a counted skip, not a crash */
+	assert_int_equal(decode(d, 147 /* DLT_USER0 */, ip, n, &p), DECODE_SKIP);
+	assert_int_equal(decoder_stats(d)->skipped[SKIP_LINKTYPE], 1);
+	assert_false(decoder_linktype_supported(147));
+	decoder_free(d);
+}
+
+static void ipv6_extension_headers_are_skipped(void **state)
+{
+	uint8_t b[256] = {0};
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+	struct ef_addr s, t;
+
+	ef_addr_parse("2001:db8::1", &s);
+	ef_addr_parse("2001:db8:86::10", &t);
+	b[0] = 0x60;
+	b[6] = 0;   /* hop-by-hop */
+	b[7] = 64;
+	memcpy(b + 8, s.b, 16);
+	memcpy(b + 24, t.b, 16);
+	b[40] = 60; /* then destination options */
+	b[41] = 0;
+	b[48] = IPPROTO_UDP;
+	b[49] = 0;
+	size_t n = 56 + put_udp(b + 56, 5000, 53, "abc");
+	b[4] = (uint8_t)((n - 40) >> 8);
+	b[5] = (uint8_t)(n - 40);
+	assert_int_equal(decode(d, DLT_RAW, b, n, &p), DECODE_OK);
+	assert_int_equal(p.l4, IPPROTO_UDP);
+	assert_int_equal(p.sport, 5000);
+	assert_memory_equal(p.payload, "abc", 3);
+	assert_addr(&p.dst, "2001:db8:86::10");
+	decoder_free(d);
+}
+
+/* Splits an IPv4/UDP datagram into fragments of `step` bytes of payload. */
+static void tiny_fragments_are_reassembled(void **state)
+{
+	const char *msg = "GET /secret HTTP/1.1\r\nHost: example\r\n\r\n";
+	uint8_t whole[256], frag[128];
+	size_t n = ipv4_udp(whole, "10.1.0.2", "198.51.100.10", msg), body = n - 20;
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+	enum decode_result r = DECODE_SKIP;
+
+	for (size_t off = 0; off < body; off += 8) {
+		size_t len = body - off < 8 ? body - off : 8;
+		bool more = off + len < body;
+		put_ipv4(frag, IPPROTO_UDP, "10.1.0.2", "198.51.100.10", (uint16_t)len, 77,
+			 (uint16_t)((more ? 0x2000 : 0) | (off / 8)));
+		memcpy(frag + 20, whole + 20 + off, len);
+		r = decode(d, DLT_RAW, frag, 20 + len, &p);
+		if (more)
+			assert_int_equal(r, DECODE_FRAGMENT);
+	}
+	assert_int_equal(r, DECODE_OK);
+	assert_true(p.reassembled);
+	assert_int_equal(p.payload_len, strlen(msg));
+	assert_memory_equal(p.payload, msg, strlen(msg));
+	assert_int_equal(decoder_stats(d)->reassembled, 1);
+	decoder_free(d);
+}
+
+static void overlapping_fragments_keep_the_first_copy(void **state)
+{
+	uint8_t whole[128], frag[128];
+	size_t n = ipv4_udp(whole, "10.1.0.2", "198.51.100.10", "AAAAAAAABBBBBBBB"), body = n - 20;
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	/* first 16 bytes (UDP header + AAAAAAAA), more fragments */
+	put_ipv4(frag, IPPROTO_UDP, "10.1.0.2", "198.51.100.10", 16, 9, 0x2000);
+	memcpy(frag + 20, whole + 20, 16);
+	assert_int_equal(decode(d, DLT_RAW, frag, 36, &p), DECODE_FRAGMENT);
+	/* a second copy of bytes 8..23 that says XXXXXXXX BBBBBBBB, last fragment */
+	put_ipv4(frag, IPPROTO_UDP, "10.1.0.2", "198.51.100.10", (uint16_t)(body - 8), 9, 1);
+	memcpy(frag + 20, "XXXXXXXX", 8);
+	memcpy(frag + 28, whole + 36, body - 16);
+	assert_int_equal(decode(d, DLT_RAW, frag, 20 + body - 8, &p), DECODE_OK);
+	assert_true(p.frag_overlap);
+	assert_memory_equal(p.payload, "AAAAAAAABBBBBBBB", 16);
+	decoder_free(d);
+}
+
+static void tunnels_yield_the_inner_packet(void **state)
+{
+	uint8_t inner[128], b[256];
+	size_t n = ipv4_udp(inner, "10.1.0.2", "198.51.100.10", "payload");
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	/* IP in IP */
+	size_t h = put_ipv4(b, IPPROTO_IPIP, "192.0.2.1", "192.0.2.2", (uint16_t)n, 1, 0);
+	memcpy(b + h, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, h + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	assert_int_equal(p.tunnel_depth, 1);
+	/* GRE with a key */
+	h = put_ipv4(b, IPPROTO_GRE, "192.0.2.1", "192.0.2.2", (uint16_t)(8 + n), 2, 0);
+	b[h] = 0x20; b[h + 1] = 0; b[h + 2] = 0x08; b[h + 3] = 0x00; memset(b + h + 4, 0, 4);
+	memcpy(b + h + 8, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, h + 8 + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	assert_int_equal(p.dport, 53);
+	decoder_free(d);
+}
+
+static void truncated_frames_are_skipped_safely(void **state)
+{
+	uint8_t ip[128];
+	size_t n = ipv4_udp(ip, "10.0.0.1", "10.0.0.2", "data");
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	/* every prefix of a valid frame decodes or skips, never reads past it */
+	for (size_t len = 0; len < n; len++) {
+		uint8_t *copy = malloc(len ? len : 1);
+		memcpy(copy, ip, len);
+		enum decode_result r = decode(d, DLT_RAW, copy, len, &p);
+		assert_true(r == DECODE_SKIP || r == DECODE_OK);
+		free(copy);
+	}
+	assert_true(decoder_stats(d)->skipped[SKIP_TRUNCATED] > 0);
+	decoder_free(d);
+}
+
+static char *temp_file(const void *data, size_t n)
+{
+	char *path = strdup("/tmp/ef-test-XXXXXX");
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	close(fd);
+	return path;
+}
+
+static void missing_and_bad_files_are_reported(void **state)
+{
+	char err[512];
+	const char *missing = "/nonexistent/capture.pcap";
+	struct capture_frame f;
+
+	assert_null(capture_open_files(&missing, 1, err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/capture.pcap"));
+
+	/* empty and garbage files open (they exist) but end with an error naming the file */
+	char *empty = temp_file("", 0), *garbage = temp_file("this is not a capture file at all", 33);
+	const char *paths[] = {empty, garbage};
+	struct capture *c = capture_open_files(paths, 2, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(capture_next(c, &f), CAPTURE_ERROR);
+	assert_non_null(strstr(capture_error(c), empty));
+	assert_int_equal(capture_next(c, &f), CAPTURE_ERROR);
+	assert_non_null(strstr(capture_error(c), garbage));
+	assert_int_equal(capture_next(c, &f), CAPTURE_END);
+	assert_int_equal(capture_failed_files(c), 2);
+	capture_close(c);
+	unlink(empty);
+	unlink(garbage);
+	free(empty);
+	free(garbage);
+}
+
+static void truncated_capture_keeps_what_was_read(void **state)
+{
+	char path[] = "/tmp/ef-trunc-XXXXXX.pcap";
+	int fd = mkstemps(path, 5);
+	uint8_t ip[128];
+	size_t n = ipv4_udp(ip, "10.0.0.1", "10.0.0.2", "data");
+	pcap_t *dead = pcap_open_dead(DLT_RAW, 65535);
+	pcap_dumper_t *dump;
+	struct pcap_pkthdr h = {.caplen = (bpf_u_int32)n, .len = (bpf_u_int32)n};
+	char err[512];
+	struct capture_frame f;
+
+	close(fd);
+	dump = pcap_dump_open(dead, path);
+	for (int i = 0; i < 3; i++)
+		pcap_dump((u_char *)dump, &h, ip);
+	pcap_dump_close(dump);
+	pcap_close(dead);
+	/* cut the last record in half */
+	assert_int_equal(truncate(path, (off_t)(24 + 2 * (16 + n) + 16 + n / 2)), 0);
+
+	const char *paths[] = {path};
+	struct capture *c = capture_open_files(paths, 1, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(capture_next(c, &f), CAPTURE_OK);
+	assert_int_equal(capture_next(c, &f), CAPTURE_OK);
+	assert_int_equal(capture_next(c, &f), CAPTURE_ERROR);
+	assert_non_null(strstr(capture_error(c), "stopped reading at byte"));
+	assert_int_equal(capture_next(c, &f), CAPTURE_END);
+	capture_close(c);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ethernet_with_stacked_vlans_reaches_ip),
+		cmocka_unit_test(other_link_types_reach_ip),
+		cmocka_unit_test(ipv6_extension_headers_are_skipped),
+		cmocka_unit_test(tiny_fragments_are_reassembled),
+		cmocka_unit_test(overlapping_fragments_keep_the_first_copy),
+		cmocka_unit_test(tunnels_yield_the_inner_packet),
+		cmocka_unit_test(truncated_frames_are_skipped_safely),
+		cmocka_unit_test(missing_and_bad_files_are_reported),
+		cmocka_unit_test(truncated_capture_keeps_what_was_read),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,565 @@
+/*
+ * tests/test_classify.c -- classify/: the encryption table, cipher strength,
+ * and whole conversations put through the classifier as a sender would
+ * segment them (or as an evader would).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <ndpi/ndpi_api.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify/classify.h"
+
+/* ---- the table: every row has its expected class written here too ------- */
+
+static const struct {
+	const char *name;
+	enum class_rule rule;
+} expected_rows[] = {
+	{"TLS", CLASS_RULE_TLS}, {"MAIL_SMTPS", CLASS_RULE_TLS}, {"MAIL_IMAPS", CLASS_RULE_TLS},
+	{"MAIL_POPS", CLASS_RULE_TLS}, {"DOH_DOT", CLASS_RULE_TLS}, {"DTLS", CLASS_RULE_DTLS},
+	{"SSH", CLASS_RULE_SSH}, {"QUIC", CLASS_RULE_ENCRYPTED}, {"IP_IPSEC", CLASS_RULE_ENCRYPTED},
+	{"WIREGUARD", CLASS_RULE_ENCRYPTED}, {"OPENVPN", CLASS_RULE_ENCRYPTED},
+	{"MAIL_SMTP", CLASS_RULE_STARTTLS}, {"MAIL_IMAP", CLASS_RULE_STARTTLS}, {"MAIL_POP", CLASS_RULE_STARTTLS},
+	{"FTP_CONTROL", CLASS_RULE_STARTTLS}, {"JABBER", CLASS_RULE_STARTTLS},
+	{"HTTP", CLASS_RULE_CLEARTEXT}, {"HTTP_CONNECT", CLASS_RULE_CLEARTEXT}, {"HTTP_PROXY", CLASS_RULE_CLEARTEXT},
+	{"FTP_DATA", CLASS_RULE_CLEARTEXT}, {"TELNET", CLASS_RULE_CLEARTEXT}, {"NFS", CLASS_RULE_CLEARTEXT},
+	{"SMBV1", CLASS_RULE_CLEARTEXT}, {"SMBV23", CLASS_RULE_CLEARTEXT}, {"TFTP", CLASS_RULE_CLEARTEXT},
+	{"MQTT", CLASS_RULE_CLEARTEXT}, {"SIP", CLASS_RULE_CLEARTEXT}, {"IRC", CLASS_RULE_CLEARTEXT},
+	{"LDAP", CLASS_RULE_CLEARTEXT}, {"SNMP", CLASS_RULE_CLEARTEXT}, {"DNS", CLASS_RULE_CLEARTEXT},
+	{"MDNS", CLASS_RULE_CLEARTEXT}, {"LLMNR", CLASS_RULE_CLEARTEXT}, {"NETBIOS", CLASS_RULE_CLEARTEXT},
+	{"NTP", CLASS_RULE_CLEARTEXT}, {"SYSLOG", CLASS_RULE_CLEARTEXT}, {"RTSP", CLASS_RULE_CLEARTEXT},
+	{"RTP", CLASS_RULE_CLEARTEXT}, {"RSYNC", CLASS_RULE_CLEARTEXT}, {"VNC", CLASS_RULE_CLEARTEXT},
+	{"MYSQL", CLASS_RULE_CLEARTEXT}, {"POSTGRES", CLASS_RULE_CLEARTEXT}, {"REDIS", CLASS_RULE_CLEARTEXT},
+	{"MEMCACHED", CLASS_RULE_CLEARTEXT}, {"DHCP", CLASS_RULE_CLEARTEXT}, {"IP_ICMP", CLASS_RULE_CLEARTEXT},
+	{"IP_ICMPV6", CLASS_RULE_CLEARTEXT}, {"IP_GRE", CLASS_RULE_CLEARTEXT}, {"IP_IP_IN_IP", CLASS_RULE_CLEARTEXT},
+	{"COAP", CLASS_RULE_CLEARTEXT}, {"MODBUS", CLASS_RULE_CLEARTEXT}, {"BITTORRENT", CLASS_RULE_CLEARTEXT},
+};
+
+static void every_table_row_has_its_expected_class(void **state)
+{
+	size_t n, n_expected = sizeof(expected_rows) / sizeof(expected_rows[0]);
+	const struct class_table_row *rows = class_table(&n);
+
+	assert_int_equal(n, n_expected); /* a new row needs a line above */
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+		for (size_t k = 0; k < n_expected; k++) {
+			if (strcmp(rows[i].ndpi_name, expected_rows[k].name) == 0) {
+				found = true;
+				if (rows[i].rule != expected_rows[k].rule)
+					fail_msg("row %s: %s, expected %s", rows[i].ndpi_name, class_rule_name(rows[i].rule),
+						 class_rule_name(expected_rows[k].rule));
+				/* and the lookup by id agrees with the row, whatever nDPI's own flag says */
+				assert_int_equal(class_rule_of(rows[i].ndpi_id, true), rows[i].rule);
+				assert_int_equal(class_rule_of(rows[i].ndpi_id, false), rows[i].rule);
+			}
+		}
+		if (!found)
+			fail_msg("row %s has no expected class in this test", rows[i].ndpi_name);
+	}
+	/* unlisted: nDPI's clear-text flag decides between cleartext and unknown, never encrypted */
+	assert_int_equal(class_rule_of(NDPI_PROTOCOL_SKYPE_TEAMS, true), CLASS_RULE_CLEARTEXT);
+	assert_int_equal(class_rule_of(NDPI_PROTOCOL_SKYPE_TEAMS, false), CLASS_RULE_UNKNOWN);
+}
+
+static void cipher_strength_follows_the_suite(void **state)
+{
+	bool weak;
+	const char *name;
+
+	assert_int_equal(tls_cipher_bits(0x1301, &name, &weak), 128);
+	assert_false(weak);
+	assert_string_equal(name, "TLS_AES_128_GCM_SHA256");
+	assert_int_equal(tls_cipher_bits(0x1302, NULL, &weak), 256);
+	assert_false(weak);
+	assert_int_equal(tls_cipher_bits(0xcca8, NULL, &weak), 256); /* ECDHE CHACHA20 */
+	assert_false(weak);
+	assert_int_equal(tls_cipher_bits(0x0005, NULL, &weak), 128); /* RC4_128: strong key, broken cipher */
+	assert_true(weak);
+	assert_int_equal(tls_cipher_bits(0x000a, NULL, &weak), 112); /* 3DES */
+	assert_true(weak);
+	assert_int_equal(tls_cipher_bits(0x0009, NULL, &weak), 56);  /* DES */
+	assert_true(weak);
+	assert_int_equal(tls_cipher_bits(0x0003, NULL, &weak), 40);  /* EXPORT RC4_40 */
+	assert_true(weak);
+	assert_int_equal(tls_cipher_bits(0x0001, NULL, &weak), 0);   /* NULL */
+	assert_true(weak);
+	tls_cipher_bits(0x0066, NULL, &weak);                        /* not named by nDPI */
+	assert_true(weak);
+}
+
+/* ---- conversations -------------------------------------------------------- */
+
+struct conv {
+	struct classifier *c;
+	struct ef_flow_record last;
+	int ended;
+	uint32_t seq[2];
+	uint64_t ts;
+	const char *client, *server;
+	uint16_t cport, sport;
+};
+
+static void on_end(struct flow *f, const struct ef_flow_record *r, void *ctx)
+{
+	struct conv *cv = ctx;
+
+	cv->last = *r;
+	cv->ended++;
+}
+
+static void conv_start(struct conv *cv, uint16_t server_port)
+{
+	char err[256];
+
+	memset(cv, 0, sizeof(*cv));
+	cv->c = classifier_new(NULL, on_end, cv, err, sizeof(err));
+	assert_non_null(cv->c);
+	cv->client = "10.1.0.2";
+	cv->server = "198.51.100.10";
+	cv->cport = 40000;
+	cv->sport = server_port;
+	cv->seq[0] = 1000;
+	cv->seq[1] = 50000;
+	cv->ts = 1700000000000000ull;
+}
+
+/* One TCP segment; dir 0 is client to server.  seq_offset lets a test send
+ * out of order or overlapping. */
+static void segment_at(struct conv *cv, int dir, uint8_t flags, int32_t seq_offset, const void *data, size_t len)
+{
+	struct packet p = {0};
+	struct flow *f;
+
+	ef_addr_parse(dir ? cv->server : cv->client, &p.src);
+	ef_addr_parse(dir ? cv->client : cv->server, &p.dst);
+	p.sport = dir ? cv->sport : cv->cport;
+	p.dport = dir ? cv->cport : cv->sport;
+	p.l4 = IPPROTO_TCP;
+	p.tcp_flags = flags;
+	p.tcp_seq = cv->seq[dir] + (uint32_t)seq_offset;
+	p.payload = data;
+	p.payload_len = (uint32_t)len;
+	p.ts_us = cv->ts += 1000;
+	classifier_packet(cv->c, &p, &f);
+}
+
+static void segment(struct conv *cv, int dir, const void *data, size_t len)
+{
+	segment_at(cv, dir, 0x18, 0, data, len);
+	cv->seq[dir] += (uint32_t)len;
+}
+
+static void handshake(struct conv *cv)
+{
+	segment_at(cv, 0, 0x02, -1, NULL, 0);
+	segment_at(cv, 1, 0x12, -1, NULL, 0);
+	segment_at(cv, 0, 0x10, 0, NULL, 0);
+}
+
+static void text(struct conv *cv, int dir, const char *s)
+{
+	segment(cv, dir, s, strlen(s));
+}
+
+static const struct ef_flow_record *conv_end(struct conv *cv)
+{
+	classifier_flush(cv->c);
+	assert_int_equal(cv->ended, 1);
+	classifier_free(cv->c);
+	return &cv->last;
+}
+
+static const char http_request[] = "POST /upload HTTP/1.1\r\nHost: files.example\r\nContent-Length: 11\r\n\r\nsecret-data";
+
+static void http_is_cleartext(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 80);
+	handshake(&cv);
+	text(&cv, 0, http_request);
+	text(&cv, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->app, "HTTP");
+	assert_int_equal(r->bytes_out, strlen(http_request));
+}
+
+static void http_in_one_byte_segments_is_still_http(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 8080);
+	handshake(&cv);
+	for (size_t i = 0; i < strlen(http_request); i++)
+		segment(&cv, 0, http_request + i, 1);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->app, "HTTP");
+}
+
+static void http_out_of_order_is_put_back_in_order(void **state)
+{
+	struct conv cv;
+	size_t n = strlen(http_request), half = 10;
+
+	conv_start(&cv, 80);
+	handshake(&cv);
+	segment_at(&cv, 0, 0x18, (int32_t)half, http_request + half, n - half); /* second part first */
+	segment_at(&cv, 0, 0x18, 0, http_request, half);
+	cv.seq[0] += (uint32_t)n;
+	text(&cv, 1, "HTTP/1.1 200 OK\r\n\r\n");
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->app, "HTTP");
+}
+
+static void conflicting_retransmission_is_flagged_and_first_copy_wins(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 80);
+	handshake(&cv);
+	text(&cv, 0, http_request);
+	/* the same sequence range again, with other bytes */
+	char other[sizeof(http_request)];
+	memset(other, 'Z', sizeof(other) - 1);
+	segment_at(&cv, 0, 0x18, -(int32_t)strlen(http_request), other, strlen(http_request));
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+}
+
+/* A minimal, valid TLS 1.2-framed ClientHello with SNI. */
+static size_t client_hello(uint8_t *b)
+{
+	static const char sni[] = "files.example.com";
+	uint8_t body[512];
+	size_t o = 0;
+
+	body[o++] = 0x03; body[o++] = 0x03;
+	memset(body + o, 0x42, 32); o += 32;
+	body[o++] = 0;                      /* session id */
+	body[o++] = 0; body[o++] = 4;       /* cipher suites */
+	body[o++] = 0x13; body[o++] = 0x01; body[o++] = 0xc0; body[o++] = 0x2f;
+	body[o++] = 1; body[o++] = 0;       /* compression */
+	size_t ext_len_at = o;
+	o += 2;
+	size_t ext_start = o;
+	/* server_name */
+	body[o++] = 0; body[o++] = 0;
+	body[o++] = 0; body[o++] = (uint8_t)(5 + strlen(sni));
+	body[o++] = 0; body[o++] = (uint8_t)(3 + strlen(sni));
+	body[o++] = 0;
+	body[o++] = 0; body[o++] = (uint8_t)strlen(sni);
+	memcpy(body + o, sni, strlen(sni)); o += strlen(sni);
+	/* supported_versions: 1.3, 1.2 */
+	body[o++] = 0; body[o++] = 0x2b; body[o++] = 0; body[o++] = 5; body[o++] = 4;
+	body[o++] = 3; body[o++] = 4; body[o++] = 3; body[o++] = 3;
+	size_t ext_len = o - ext_start;
+	body[ext_len_at] = (uint8_t)(ext_len >> 8);
+	body[ext_len_at + 1] = (uint8_t)ext_len;
+
+	size_t hs = 4 + o;
+	b[0] = 0x16; b[1] = 3; b[2] = 1; b[3] = (uint8_t)(hs >> 8); b[4] = (uint8_t)hs;
+	b[5] = 1; b[6] = 0; b[7] = (uint8_t)(o >> 8); b[8] = (uint8_t)o;
+	memcpy(b + 9, body, o);
+	return 9 + o;
+}
+
+static size_t server_hello(uint8_t *b, uint16_t version, uint16_t cipher)
+{
+	uint8_t body[128];
+	size_t o = 0;
+
+	body[o++] = 3; body[o++] = version == 0x0304 ? 3 : (uint8_t)version;
+	memset(body + o, 0x24, 32); o += 32;
+	body[o++] = 0;
+	body[o++] = (uint8_t)(cipher >> 8); body[o++] = (uint8_t)cipher;
+	body[o++] = 0;
+	if (version == 0x0304) {
+		body[o++] = 0; body[o++] = 6;
+		body[o++] = 0; body[o++] = 0x2b; body[o++] = 0; body[o++] = 2; body[o++] = 3; body[o++] = 4;
+	} else {
+		body[o++] = 0; body[o++] = 0;
+	}
+	size_t hs = 4 + o;
+	b[0] = 0x16; b[1] = 3; b[2] = (uint8_t)(version == 0x0304 ? 3 : version); b[3] = 0; b[4] = (uint8_t)hs;
+	b[5] = 2; b[6] = 0; b[7] = 0; b[8] = (uint8_t)o;
+	memcpy(b + 9, body, o);
+	return 9 + o;
+}
+
+static void random_record(uint8_t *b, size_t len)
+{
+	b[0] = 0x17; b[1] = 3; b[2] = 3; b[3] = (uint8_t)(len >> 8); b[4] = (uint8_t)len;
+	for (size_t i = 0; i < len; i++)
+		b[5 + i] = (uint8_t)(rand() & 0xff);
+}
+
+static const struct ef_flow_record *tls_session(uint16_t version, uint16_t cipher, bool client_finishes)
+{
+	static struct conv cv;
+	uint8_t b[1024];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	segment(&cv, 0, b, client_hello(b));
+	segment(&cv, 1, b, server_hello(b, version, cipher));
+	if (client_finishes) {
+		segment(&cv, 0, ccs, sizeof(ccs));
+		random_record(b, 200);
+		segment(&cv, 0, b, 205);
+	}
+	return conv_end(&cv);
+}
+
+static void tls13_with_aes128_is_encrypted(void **state)
+{
+	const struct ef_flow_record *r = tls_session(0x0304, 0x1301, true);
+
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->tls_version, 0x0304);
+	assert_string_equal(r->cipher, "TLS_AES_128_GCM_SHA256");
+	assert_int_equal(r->cipher_bits, 128);
+	assert_non_null(strstr(r->app, "TLS"));
+}
+
+static void tls10_is_weak_and_rc4_is_weak(void **state)
+{
+	assert_int_equal(tls_session(0x0301, 0xc02f, true)->enc, EF_ENC_WEAK);
+	assert_int_equal(tls_session(0x0303, 0x0005, true)->enc, EF_ENC_WEAK);
+	assert_int_equal(tls_session(0x0303, 0xc02f, true)->enc, EF_ENC_ENCRYPTED);
+}
+
+static void tls_without_a_completed_handshake_is_not_encrypted(void **state)
+{
+	assert_int_equal(tls_session(0x0304, 0x1301, false)->enc, EF_ENC_UNKNOWN);
+}
+
+static void client_hello_then_plain_data_is_cleartext(void **state)
+{
+	struct conv cv;
+	uint8_t b[1024];
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	segment(&cv, 0, b, client_hello(b));
+	text(&cv, 0, http_request);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+}
+
+static void readable_text_inside_tls_records_is_cleartext(void **state)
+{
+	struct conv cv;
+	uint8_t b[1024];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	segment(&cv, 0, b, client_hello(b));
+	segment(&cv, 1, b, server_hello(b, 0x0303, 0xc02f));
+	/* "application data" that is a plain HTTP request */
+	size_t n = strlen(http_request);
+	b[0] = 0x17; b[1] = 3; b[2] = 3; b[3] = 0; b[4] = (uint8_t)n;
+	memcpy(b + 5, http_request, n);
+	segment(&cv, 0, b, 5 + n);
+	segment(&cv, 0, ccs, sizeof(ccs));
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
+/* An SSH binary packet before encryption: length, padding length, message
+ * number, body, padding (RFC 4253 6). */
+static size_t ssh_packet(uint8_t *b, uint8_t msg, size_t body)
+{
+	size_t pad = 4;
+
+	while ((4 + 1 + 1 + body + pad) % 8)
+		pad++;
+	size_t plen = 1 + 1 + body + pad;
+	b[0] = 0; b[1] = 0; b[2] = (uint8_t)(plen >> 8); b[3] = (uint8_t)plen;
+	b[4] = (uint8_t)pad;
+	b[5] = msg;
+	memset(b + 6, 0x11, body + pad);
+	return 4 + plen;
+}
+
+static void ssh_is_encrypted_after_newkeys(void **state)
+{
+	struct conv cv;
+	uint8_t b[512];
+
+	conv_start(&cv, 22);
+	handshake(&cv);
+	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	segment(&cv, 0, b, ssh_packet(b, 20, 200));
+	segment(&cv, 1, b, ssh_packet(b, 20, 200));
+	segment(&cv, 0, b, ssh_packet(b, 30, 40));
+	segment(&cv, 1, b, ssh_packet(b, 31, 100));
+	segment(&cv, 0, b, ssh_packet(b, 21, 0));
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_string_equal(r->app, "SSH");
+}
+
+static void ssh_banner_then_plain_data_is_cleartext(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 22);
+	handshake(&cv);
+	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	text(&cv, 0, "here is the whole design document, in the clear, no key exchange at all....\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
+static void smtp_starttls_before_data_is_encrypted(void **state)
+{
+	struct conv cv;
+	uint8_t b[1024];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	conv_start(&cv, 25);
+	handshake(&cv);
+	text(&cv, 1, "220 mail.example ESMTP Postfix\r\n");
+	text(&cv, 0, "EHLO client.example\r\n");
+	text(&cv, 1, "250-mail.example\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
+	text(&cv, 0, "STARTTLS\r\n");
+	text(&cv, 1, "220 2.0.0 Ready to start TLS\r\n");
+	segment(&cv, 0, b, client_hello(b));
+	segment(&cv, 1, b, server_hello(b, 0x0303, 0xc02f));
+	segment(&cv, 0, ccs, sizeof(ccs));
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->tls_version, 0x0303);
+}
+
+static void smtp_refused_starttls_then_mail_is_cleartext(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 25);
+	handshake(&cv);
+	text(&cv, 1, "220 mail.example ESMTP\r\n");
+	text(&cv, 0, "EHLO client.example\r\n");
+	text(&cv, 1, "250 mail.example\r\n");
+	text(&cv, 0, "STARTTLS\r\n");
+	text(&cv, 1, "454 4.7.0 TLS not available\r\n");
+	text(&cv, 0, "MAIL FROM:<a@example>\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
+static void udp_with_no_known_protocol_is_unknown(void **state)
+{
+	struct conv cv;
+	char err[256];
+	uint8_t buf[300];
+	struct packet p = {0};
+	struct flow *f;
+
+	memset(&cv, 0, sizeof(cv));
+	cv.c = classifier_new(NULL, on_end, &cv, err, sizeof(err));
+	for (int i = 0; i < 20; i++) {
+		/* a raw IPv4/UDP datagram of random bytes to a high port */
+		memset(buf, 0, 28);
+		buf[0] = 0x45; buf[3] = 28 + 200; buf[8] = 64; buf[9] = IPPROTO_UDP;
+		buf[12] = 10; buf[15] = 2; buf[16] = 198; buf[17] = 51; buf[18] = 100; buf[19] = 10;
+		buf[20] = 0x9c; buf[21] = 0x40; buf[22] = 0xc3; buf[23] = 0x51; buf[25] = 208;
+		for (int k = 0; k < 200; k++)
+			buf[28 + k] = (uint8_t)rand();
+		ef_addr_parse("10.0.0.2", &p.src);
+		ef_addr_parse("198.51.100.10", &p.dst);
+		p.sport = 40000;
+		p.dport = 50001;
+		p.l4 = IPPROTO_UDP;
+		p.l3 = buf;
+		p.l3_len = 228;
+		p.payload = buf + 28;
+		p.payload_len = 200;
+		p.ts_us = 1700000000000000ull + (uint64_t)i * 1000;
+		classifier_packet(cv.c, &p, &f);
+	}
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_UNKNOWN);
+}
+
+static void full_table_evicts_and_reports(void **state)
+{
+	struct conv cv;
+	char err[256];
+	struct classifier_config cfg = {.max_flows = 16};
+	struct packet p = {0};
+	struct flow *f;
+	struct classifier_stats st;
+
+	memset(&cv, 0, sizeof(cv));
+	cv.c = classifier_new(&cfg, on_end, &cv, err, sizeof(err));
+	ef_addr_parse("10.0.0.2", &p.src);
+	ef_addr_parse("198.51.100.10", &p.dst);
+	p.l4 = IPPROTO_TCP;
+	p.tcp_flags = 0x02;
+	for (int i = 0; i < 100; i++) {
+		p.sport = (uint16_t)(10000 + i);
+		p.dport = 80;
+		p.ts_us = 1700000000000000ull + (uint64_t)i;
+		classifier_packet(cv.c, &p, &f);
+	}
+	classifier_stats(cv.c, &st);
+	assert_int_equal(st.evicted, 84);
+	assert_int_equal(cv.ended, 84);
+	assert_true(cv.last.evicted);
+	assert_true(st.flows_active <= 16);
+	classifier_free(cv.c);
+}
+
+static void hash_is_symmetric(void **state)
+{
+	struct packet a = {0}, b = {0};
+
+	ef_addr_parse("10.0.0.2", &a.src);
+	ef_addr_parse("198.51.100.10", &a.dst);
+	a.sport = 1234;
+	a.dport = 443;
+	a.l4 = IPPROTO_TCP;
+	b = a;
+	b.src = a.dst;
+	b.dst = a.src;
+	b.sport = a.dport;
+	b.dport = a.sport;
+	assert_int_equal(flow_hash(&a), flow_hash(&b));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_table_row_has_its_expected_class),
+		cmocka_unit_test(cipher_strength_follows_the_suite),
+		cmocka_unit_test(http_is_cleartext),
+		cmocka_unit_test(http_in_one_byte_segments_is_still_http),
+		cmocka_unit_test(http_out_of_order_is_put_back_in_order),
+		cmocka_unit_test(conflicting_retransmission_is_flagged_and_first_copy_wins),
+		cmocka_unit_test(tls13_with_aes128_is_encrypted),
+		cmocka_unit_test(tls10_is_weak_and_rc4_is_weak),
+		cmocka_unit_test(tls_without_a_completed_handshake_is_not_encrypted),
+		cmocka_unit_test(client_hello_then_plain_data_is_cleartext),
+		cmocka_unit_test(readable_text_inside_tls_records_is_cleartext),
+		cmocka_unit_test(ssh_is_encrypted_after_newkeys),
+		cmocka_unit_test(ssh_banner_then_plain_data_is_cleartext),
+		cmocka_unit_test(smtp_starttls_before_data_is_encrypted),
+		cmocka_unit_test(smtp_refused_starttls_then_mail_is_cleartext),
+		cmocka_unit_test(udp_with_no_known_protocol_is_unknown),
+		cmocka_unit_test(full_table_evicts_and_reports),
+		cmocka_unit_test(hash_is_symmetric),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
