@@ -281,6 +281,31 @@ enum decode_result decoder_decode(struct decoder *d, const struct capture_frame 
 
 /* ---- transport -------------------------------------------------------- */
 
+/* PPP inside enhanced GRE (PPTP): the address/control pair and a protocol
+ * field that may be compressed to one byte (RFC 1661 6.5). */
+static enum decode_result decode_pptp_ppp(struct decoder *d, const uint8_t *p, uint32_t len,
+					  uint64_t ts, struct packet *out, int depth)
+{
+	if (len >= 2 && p[0] == 0xff && p[1] == 0x03) {
+		p += 2;
+		len -= 2;
+	}
+	if (len < 1)
+		return DECODE_OK;
+	uint16_t proto = p[0];
+	uint32_t hl = 1;
+	if (!(p[0] & 1)) {
+		if (len < 2)
+			return DECODE_OK;
+		proto = rd16(p);
+		hl = 2;
+	}
+	if (proto != 0x21 && proto != 0x57)
+		return DECODE_OK; /* LCP, CHAP, compressed data: the GRE flow itself */
+	d->stats.tunnels++;
+	return decode_ip(d, p + hl, len - hl, ts, out, depth + 1);
+}
+
 static enum decode_result decode_gre(struct decoder *d, const uint8_t *p, uint32_t len,
 				     uint64_t ts, struct packet *out, int depth)
 {
@@ -289,7 +314,17 @@ static enum decode_result decode_gre(struct decoder *d, const uint8_t *p, uint32
 	uint16_t flags = rd16(p), type = rd16(p + 2);
 	uint32_t off = 4;
 
-	if ((flags & 0x7) != 0) /* version 1 is PPTP's enhanced GRE: PPP inside */
+	if ((flags & 0x7) == 1) { /* enhanced GRE (PPTP): length, call id, seq, ack */
+		off = 8;
+		if (flags & 0x1000) off += 4;
+		if (flags & 0x0080) off += 4;
+		if (len < off)
+			return skip(d, SKIP_TRUNCATED);
+		if (type != 0x880b)
+			return DECODE_OK;
+		return decode_pptp_ppp(d, p + off, len - off, ts, out, depth);
+	}
+	if ((flags & 0x7) != 0)
 		return DECODE_OK;
 	if (flags & 0x8000) off += 4; /* checksum + reserved */
 	if (flags & 0x2000) off += 4; /* key */

@@ -483,6 +483,34 @@ static void inspect_tcp(struct classifier *c, struct flow *f, int dir, const str
 	evaluate(c, f);
 }
 
+/*
+ * IKE (ISAKMP) on 500 or 4500: nDPI 4.2 names it by port only.  The header
+ * is checked field by field -- a non-zero initiator SPI, a known version and
+ * exchange type, and a length equal to the datagram's -- which random or
+ * crafted payload does not pass by chance.  IKE negotiates the keys and
+ * encrypts its own authentication exchange.
+ */
+static bool is_ike(const struct packet *p)
+{
+	const uint8_t *h = p->payload;
+	uint32_t n = p->payload_len;
+	static const uint8_t zero[8];
+
+	if (p->sport != 500 && p->dport != 500 && p->sport != 4500 && p->dport != 4500)
+		return false;
+	if ((p->sport == 4500 || p->dport == 4500) && n >= 4 && !memcmp(h, zero, 4)) {
+		h += 4; /* non-ESP marker */
+		n -= 4;
+	}
+	if (n < 28 || !memcmp(h, zero, 8))
+		return false;
+	uint8_t version = h[17], exchange = h[18];
+	uint32_t length = (uint32_t)h[24] << 24 | (uint32_t)h[25] << 16 | (uint32_t)h[26] << 8 | h[27];
+	bool v2 = version == 0x20 && exchange >= 34 && exchange <= 37;
+	bool v1 = version == 0x10 && (exchange == 2 || exchange == 4 || exchange == 5 || exchange == 6 || exchange == 32);
+	return (v1 || v2) && length == n;
+}
+
 static void inspect_datagram(struct classifier *c, struct flow *f, int dir, const struct packet *p)
 {
 	struct flow_dpi *d = f->dpi;
@@ -495,6 +523,11 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 		 * authenticates without encrypting.) */
 		snprintf(f->app, sizeof(f->app), "IPsec");
 		decide(c, f, p->l4 == IPPROTO_ESP ? EF_ENC_ENCRYPTED : EF_ENC_CLEARTEXT);
+		return;
+	}
+	if (p->l4 == IPPROTO_UDP && is_ike(p)) {
+		snprintf(f->app, sizeof(f->app), "IPsec");
+		decide(c, f, EF_ENC_ENCRYPTED);
 		return;
 	}
 	if (p->l3_len <= 65535 && (!d->ndpi_detected || ndpi_extra_dissection_possible(c->ndpi, d->ndpi))) {
