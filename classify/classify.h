@@ -42,7 +42,7 @@ struct classifier_config {
 	uint32_t tcp_closed_s;     /* after FIN both ways or RST; 0: 10 */
 	uint32_t udp_idle_s;       /* 0: 120 */
 	uint32_t other_idle_s;     /* 0: 60 */
-	uint32_t max_dpi_packets;  /* payload packets given to nDPI before giving up; 0: 48 */
+	uint32_t max_dpi_packets;  /* payload chunks given to nDPI before giving up; 0: 24 */
 };
 
 /* Called with every flow that ends (timeout, eviction, flush), oriented

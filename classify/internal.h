@@ -75,6 +75,10 @@ enum walk_verdict ssh_walk(struct ssh_walk *w, const uint8_t *client, uint32_t c
 			   const uint8_t *server, uint32_t slen);
 enum walk_verdict starttls_walk(struct starttls_walk *w, struct tls_walk *tls, const uint8_t *client,
 				uint32_t clen, const uint8_t *server, uint32_t slen);
+/* The client's first bytes recognised without nDPI: a TLS ClientHello or an
+ * HTTP/1.x request line.  Returns the nDPI id it stands for, or 0, and
+ * copies the SNI or Host header into name when present. */
+uint16_t recognise_client_start(const uint8_t *h, uint32_t n, char *name, size_t cap);
 bool ftp_data_endpoint(const uint8_t *line, uint32_t n, struct ef_addr *addr, uint16_t *port);
 bool parse_server_hello(const uint8_t *body, uint32_t n, uint16_t *version, uint16_t *cipher, bool *retry);
 
@@ -112,6 +116,7 @@ struct flow {
 	enum ef_encryption enc;
 	uint16_t tls_version, cipher;
 	char app[EF_APP_LEN];
+	char server_name[EF_SERVER_NAME_LEN];
 	uint64_t bytes[2], packets[2];  /* 0: from the initiator */
 	bool conflict;
 	bool ftp_control;           /* a clear-text FTP session: watch for data channels */

@@ -437,3 +437,85 @@ bool ftp_data_endpoint(const uint8_t *line, uint32_t n, struct ef_addr *addr, ui
 	}
 	return false;
 }
+
+/* ---- fast recognition of the commonest first messages --------------------- */
+
+static void copy_name(char *out, size_t cap, const uint8_t *p, uint32_t n)
+{
+	uint32_t o = 0;
+
+	for (uint32_t i = 0; i < n && o + 1 < cap; i++)
+		if (p[i] > 0x20 && p[i] < 0x7f)
+			out[o++] = (char)p[i];
+	out[o] = 0;
+}
+
+/* SNI from a ClientHello body (after the handshake header), if there. */
+static void client_hello_sni(const uint8_t *b, uint32_t n, char *name, size_t cap)
+{
+	uint32_t off = 2 + 32;
+
+	if (n < off + 1)
+		return;
+	off += 1 + b[off];
+	if (n < off + 2)
+		return;
+	off += 2 + rd16(b + off);
+	if (n < off + 1)
+		return;
+	off += 1 + b[off];
+	if (n < off + 2)
+		return;
+	uint32_t end = off + 2 + rd16(b + off);
+	off += 2;
+	if (end > n)
+		end = n;
+	while (off + 4 <= end) {
+		uint16_t type = rd16(b + off), len = rd16(b + off + 2);
+		if (type == 0 && off + 4 + len <= end && len >= 5) {
+			uint32_t name_len = rd16(b + off + 7);
+			if (off + 9 + name_len <= end)
+				copy_name(name, cap, b + off + 9, name_len);
+			return;
+		}
+		off += 4u + len;
+	}
+}
+
+uint16_t recognise_client_start(const uint8_t *h, uint32_t n, char *name, size_t cap)
+{
+	static const char *const methods[] = {"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ",
+					      "PATCH ", "TRACE ", "CONNECT "};
+
+	if (n >= 9 && h[0] == 0x16 && h[1] == 3 && h[2] <= 4 && h[5] == 1) {
+		uint32_t rlen = rd16(h + 3), hlen = rd24(h + 6);
+		if (rlen < 4 || hlen + 4 < rlen || hlen < 38 || h[9] != 3)
+			return 0;
+		uint32_t avail = n - 9 < rlen - 4 ? n - 9 : rlen - 4;
+		client_hello_sni(h + 9, avail, name, cap);
+		return NDPI_PROTOCOL_TLS;
+	}
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		size_t ml = strlen(methods[i]);
+		if (n <= ml || memcmp(h, methods[i], ml) != 0)
+			continue;
+		uint32_t e = line_end(h, 0, n);
+		if (!e || e < ml + 10)
+			return 0;
+		const uint8_t *v = h + e - 10; /* " HTTP/1.x\r\n" or " HTTP/1.x\n" */
+		if (h[e - 2] == '\r')
+			v--;
+		if (memcmp(v, " HTTP/1.", 8) != 0)
+			return 0;
+		const uint8_t *host = memmem(h, n, "\nHost:", 6);
+		if (!host)
+			host = memmem(h, n, "\nhost:", 6);
+		if (host) {
+			const uint8_t *start = host + 6, *stop = memchr(start, '\n', n - (uint32_t)(start - h));
+			if (stop)
+				copy_name(name, cap, start, (uint32_t)(stop - start));
+		}
+		return ml == 8 ? NDPI_PROTOCOL_HTTP_CONNECT : NDPI_PROTOCOL_HTTP;
+	}
+	return 0;
+}

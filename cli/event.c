@@ -7,16 +7,49 @@
 
 #include <netinet/in.h>
 #include <string.h>
-#include <time.h>
+
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm): the
+ * events of an audit are millions of lines, and strftime() with its
+ * locale handling was a tenth of the whole run. */
+static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
 
 void format_rfc3339(uint64_t us, char *buf, size_t len)
 {
-	time_t secs = (time_t)(us / 1000000u);
-	struct tm tm;
+	uint64_t secs = us / 1000000u;
+	int y;
+	unsigned mo, d, sod = (unsigned)(secs % 86400u);
 
-	gmtime_r(&secs, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%06uZ", (unsigned)(us % 1000000u));
+	civil_from_days((int64_t)(secs / 86400u), &y, &mo, &d);
+	if (y < 0 || y > 9999 || len < 28) {
+		snprintf(buf, len, "%04d-%02u-%02uT%02u:%02u:%02u.%06uZ", y, mo, d, sod / 3600, sod / 60 % 60,
+			 sod % 60, (unsigned)(us % 1000000u));
+		return;
+	}
+	/* YYYY-MM-DDTHH:MM:SS.uuuuuuZ, digit by digit */
+	unsigned fields[] = {(unsigned)y, mo, d, sod / 3600, sod / 60 % 60, sod % 60, (unsigned)(us % 1000000u)};
+	static const unsigned widths[] = {4, 2, 2, 2, 2, 2, 6};
+	static const char seps[] = "--T::.Z";
+	char *o = buf;
+	for (int f = 0; f < 7; f++) {
+		for (int i = (int)widths[f] - 1; i >= 0; i--) {
+			o[i] = (char)('0' + fields[f] % 10);
+			fields[f] /= 10;
+		}
+		o += widths[f];
+		*o++ = seps[f];
+	}
+	*o = 0;
 }
 
 const char *l4_name(uint8_t proto, char *buf, size_t len)
@@ -53,97 +86,183 @@ const char *tls_version_name(uint16_t v)
 	return "other";
 }
 
-static void json_string(FILE *out, const char *s)
+/* The line is built in memory and written with one fwrite, so a line is
+ * never interleaved and printf's parsing is not paid per field. */
+struct line {
+	char buf[4096];
+	size_t n;
+};
+
+static void put(struct line *l, const char *s, size_t n)
 {
-	if (!s) {
-		fputs("null", out);
-		return;
+	if (l->n + n < sizeof(l->buf)) {
+		memcpy(l->buf + l->n, s, n);
+		l->n += n;
 	}
-	putc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(out, "\\u%04x", *p);
-		else
-			putc(*p, out);
-	}
-	putc('"', out);
 }
 
-static void json_country(FILE *out, ef_country c)
+#define PUT_LITERAL(l, s) put(l, s, sizeof(s) - 1)
+
+static void put_uint(struct line *l, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(l, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+static void put_string(struct line *l, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (!s) {
+		PUT_LITERAL(l, "null");
+		return;
+	}
+	PUT_LITERAL(l, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+		if (*p == '"' || *p == '\\') {
+			char e[2] = {'\\', (char)*p};
+			put(l, e, 2);
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			put(l, esc, 6);
+		} else {
+			put(l, (const char *)p, 1);
+		}
+	}
+	PUT_LITERAL(l, "\"");
+}
+
+static void put_country(struct line *l, ef_country c)
 {
 	char cc[3];
 
 	ef_country_str(c, cc);
-	json_string(out, c ? cc : NULL);
+	put_string(l, c ? cc : NULL);
+}
+
+static void put_key(struct line *l, const char *key)
+{
+	PUT_LITERAL(l, ",\"");
+	put(l, key, strlen(key));
+	PUT_LITERAL(l, "\":");
+}
+
+static void put_bool(struct line *l, bool b)
+{
+	if (b)
+		PUT_LITERAL(l, "true");
+	else
+		PUT_LITERAL(l, "false");
 }
 
 void event_write_json(FILE *out, const struct ef_flow_record *r, const struct policy_decision *d,
 		      const struct geodb *db, const char *action_taken)
 {
-	char ts[40], end[40], src[EF_ADDR_STRLEN], dst[EF_ADDR_STRLEN], l4buf[16];
+	char ts[40], addr[EF_ADDR_STRLEN], l4buf[16];
 	const struct ef_geo *g = &r->geo;
+	struct line l;
 
+	l.n = 0;
 	format_rfc3339(r->first_us, ts, sizeof(ts));
-	format_rfc3339(r->last_us, end, sizeof(end));
-	ef_addr_format(&r->inside, src, sizeof(src));
-	ef_addr_format(&r->remote, dst, sizeof(dst));
-	fprintf(out, "{\"ts\":\"%s\",\"end_ts\":\"%s\",\"src_ip\":\"%s\",\"src_port\":%u,\"dst_ip\":\"%s\",\"dst_port\":%u,\"l4\":",
-		ts, end, src, r->inside_port, dst, r->remote_port);
-	json_string(out, l4_name(r->l4, l4buf, sizeof(l4buf)));
-	fputs(",\"app\":", out);
-	json_string(out, r->app);
-	fprintf(out, ",\"app_guessed\":%s,\"encryption\":\"%s\",\"tls_version\":", r->app_guessed ? "true" : "false",
-		ef_encryption_name(r->enc));
-	json_string(out, tls_version_name(r->tls_version));
-	fputs(",\"cipher\":", out);
-	json_string(out, r->cipher[0] ? r->cipher : NULL);
+	PUT_LITERAL(&l, "{\"ts\":");
+	put_string(&l, ts);
+	format_rfc3339(r->last_us, ts, sizeof(ts));
+	put_key(&l, "end_ts");
+	put_string(&l, ts);
+	ef_addr_format(&r->inside, addr, sizeof(addr));
+	put_key(&l, "src_ip");
+	put_string(&l, addr);
+	put_key(&l, "src_port");
+	put_uint(&l, r->inside_port);
+	ef_addr_format(&r->remote, addr, sizeof(addr));
+	put_key(&l, "dst_ip");
+	put_string(&l, addr);
+	put_key(&l, "dst_port");
+	put_uint(&l, r->remote_port);
+	put_key(&l, "l4");
+	put_string(&l, l4_name(r->l4, l4buf, sizeof(l4buf)));
+	put_key(&l, "app");
+	put_string(&l, r->app);
+	put_key(&l, "server_name");
+	put_string(&l, r->server_name[0] ? r->server_name : NULL);
+	put_key(&l, "app_guessed");
+	put_bool(&l, r->app_guessed);
+	put_key(&l, "encryption");
+	put_string(&l, ef_encryption_name(r->enc));
+	put_key(&l, "tls_version");
+	put_string(&l, tls_version_name(r->tls_version));
+	put_key(&l, "cipher");
+	put_string(&l, r->cipher[0] ? r->cipher : NULL);
+	put_key(&l, "cipher_bits");
 	if (r->cipher_id)
-		fprintf(out, ",\"cipher_bits\":%u", r->cipher_bits);
+		put_uint(&l, r->cipher_bits);
 	else
-		fputs(",\"cipher_bits\":null", out);
-	fputs(",\"dst_country\":", out);
-	json_country(out, d->country ? d->country : (g->n ? g->set[0] : EF_COUNTRY_NONE));
-	fputs(",\"dst_countries\":[", out);
+		PUT_LITERAL(&l, "null");
+	put_key(&l, "dst_country");
+	put_country(&l, d->country ? d->country : (g->n ? g->set[0] : EF_COUNTRY_NONE));
+	put_key(&l, "dst_countries");
+	PUT_LITERAL(&l, "[");
 	for (int i = 0; i < g->n; i++) {
 		if (i)
-			putc(',', out);
-		json_country(out, g->set[i]);
+			PUT_LITERAL(&l, ",");
+		put_country(&l, g->set[i]);
 	}
-	putc(']', out);
+	PUT_LITERAL(&l, "]");
 	if (g->overridden) {
-		fputs(",\"geo_source\":\"override\"", out);
-	} else if (g->n > 1 || (g->n == 1 && g->n_db > 1)) {
+		put_key(&l, "geo_source");
+		put_string(&l, "override");
+	} else if (g->n_db > 1) {
 		bool differ = false;
 		for (int i = 1; i < g->n_db; i++)
 			differ |= g->per_db[i] != g->per_db[0];
 		if (differ) {
-			fputs(",\"geo_answers\":{", out);
+			/* each database's own answer, when they disagree */
+			put_key(&l, "geo_answers");
+			PUT_LITERAL(&l, "{");
 			for (int i = 0; i < g->n_db; i++) {
 				if (i)
-					putc(',', out);
-				json_string(out, db ? geodb_path(db, (size_t)i) : "?");
-				putc(':', out);
-				json_country(out, g->per_db[i]);
+					PUT_LITERAL(&l, ",");
+				put_string(&l, db ? geodb_path(db, (size_t)i) : "?");
+				PUT_LITERAL(&l, ":");
+				put_country(&l, g->per_db[i]);
 			}
-			putc('}', out);
+			PUT_LITERAL(&l, "}");
 		}
 	}
-	fprintf(out, ",\"bytes_out\":%llu,\"bytes_in\":%llu,\"packets\":%llu,\"packets_out\":%llu,\"packets_in\":%llu",
-		(unsigned long long)r->bytes_out, (unsigned long long)r->bytes_in,
-		(unsigned long long)(r->packets_out + r->packets_in), (unsigned long long)r->packets_out,
-		(unsigned long long)r->packets_in);
-	fprintf(out, ",\"verdict\":\"%s\",\"rule\":", ef_verdict_name(d->verdict));
-	json_string(out, d->rule);
-	fprintf(out, ",\"initiator\":\"%s\"", r->initiator == EF_INIT_INSIDE ? "inside" : "remote");
-	if (r->evicted)
-		fputs(",\"evicted\":true", out);
-	if (r->reassembly_conflict)
-		fputs(",\"reassembly_conflict\":true", out);
-	if (action_taken) {
-		fputs(",\"action_taken\":", out);
-		json_string(out, action_taken);
+	put_key(&l, "bytes_out");
+	put_uint(&l, r->bytes_out);
+	put_key(&l, "bytes_in");
+	put_uint(&l, r->bytes_in);
+	put_key(&l, "packets");
+	put_uint(&l, r->packets_out + r->packets_in);
+	put_key(&l, "packets_out");
+	put_uint(&l, r->packets_out);
+	put_key(&l, "packets_in");
+	put_uint(&l, r->packets_in);
+	put_key(&l, "verdict");
+	put_string(&l, ef_verdict_name(d->verdict));
+	put_key(&l, "rule");
+	put_string(&l, d->rule);
+	put_key(&l, "initiator");
+	put_string(&l, r->initiator == EF_INIT_INSIDE ? "inside" : "remote");
+	if (r->evicted) {
+		put_key(&l, "evicted");
+		put_bool(&l, true);
 	}
-	fputs("}\n", out);
+	if (r->reassembly_conflict) {
+		put_key(&l, "reassembly_conflict");
+		put_bool(&l, true);
+	}
+	if (action_taken) {
+		put_key(&l, "action_taken");
+		put_string(&l, action_taken);
+	}
+	PUT_LITERAL(&l, "}\n");
+	fwrite(l.buf, 1, l.n, out);
 }

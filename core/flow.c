@@ -37,6 +37,20 @@ bool ef_addr_parse(const char *s, struct ef_addr *out)
 
 void ef_addr_format(const struct ef_addr *a, char *buf, size_t len)
 {
+	if (a->family == 4 && len >= 16) {
+		/* inet_ntop goes through sprintf; this runs once per event */
+		char *o = buf;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a->b[i];
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+			*o++ = i < 3 ? '.' : 0;
+		}
+		return;
+	}
 	if (!inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->b, buf, (socklen_t)len) && len)
 		buf[0] = 0;
 }

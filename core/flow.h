@@ -104,6 +104,7 @@ enum ef_initiator { EF_INIT_INSIDE = 0, EF_INIT_REMOTE = 1 };
 
 #define EF_APP_LEN 48
 #define EF_CIPHER_LEN 64
+#define EF_SERVER_NAME_LEN 80
 
 /*
  * A flow as the later stages see it, oriented: `inside` is the end in
@@ -119,6 +120,7 @@ struct ef_flow_record {
 	enum ef_encryption enc;
 	bool app_guessed;           /* app name is a port guess, not DPI */
 	char app[EF_APP_LEN];       /* "TLS.Google", "HTTP", "Unknown" */
+	char server_name[EF_SERVER_NAME_LEN]; /* TLS SNI or HTTP Host, "" when none */
 	uint16_t tls_version;       /* 0 = none; 0x0303 = TLS 1.2; DTLS 0xfefd */
 	uint16_t cipher_id;         /* IANA cipher suite, 0 = none */
 	char cipher[EF_CIPHER_LEN]; /* IANA name, "" when none */
