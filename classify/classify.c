@@ -350,8 +350,10 @@ static void ndpi_result(struct classifier *c, struct flow *f, ndpi_protocol p)
 
 	if (d->ndpi_detected || (!p.master_protocol && !p.app_protocol))
 		return;
-	if (d->ndpi->confidence != NDPI_CONFIDENCE_DPI && d->ndpi->confidence != NDPI_CONFIDENCE_DPI_CACHE)
-		return; /* named by port or address only: keep looking */
+	/* Named by port, by address, or from nDPI's caches of what other flows
+	 * were (which differ between workers): keep looking at this flow. */
+	if (d->ndpi->confidence != NDPI_CONFIDENCE_DPI)
+		return;
 	d->ndpi_detected = true;
 	d->ndpi_master = p.master_protocol;
 	d->ndpi_app = p.app_protocol;
@@ -607,13 +609,21 @@ static bool ftp_expected(struct classifier *c, const struct packet *p)
 
 /* ---- the table ------------------------------------------------------------ */
 
-static uint32_t idle_limit_s(const struct classifier *c, const struct flow *f)
+enum { LIST_TCP_OPEN = 0, LIST_TCP_CLOSED, LIST_UDP, LIST_OTHER };
+
+static uint8_t idle_list(const struct flow *f)
 {
 	if (f->key.l4 == IPPROTO_TCP)
-		return f->tcp_state == TCP_CLOSED ? c->cfg.tcp_closed_s : c->cfg.tcp_idle_s;
-	if (f->key.l4 == IPPROTO_UDP)
-		return c->cfg.udp_idle_s;
-	return c->cfg.other_idle_s;
+		return f->tcp_state == TCP_CLOSED ? LIST_TCP_CLOSED : LIST_TCP_OPEN;
+	return f->key.l4 == IPPROTO_UDP ? LIST_UDP : LIST_OTHER;
+}
+
+static uint64_t idle_limit_us(const struct classifier *c, uint8_t list)
+{
+	uint32_t s = list == LIST_TCP_OPEN ? c->cfg.tcp_idle_s
+		   : list == LIST_TCP_CLOSED ? c->cfg.tcp_closed_s
+		   : list == LIST_UDP ? c->cfg.udp_idle_s : c->cfg.other_idle_s;
+	return (uint64_t)s * 1000000u;
 }
 
 void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_record *r)
@@ -667,9 +677,11 @@ static void expire_idle(struct classifier *c)
 {
 	struct flow *f;
 
-	while ((f = flow_table_oldest(&c->table)) &&
-	       f->last_clock + (uint64_t)idle_limit_s(c, f) * 1000000u <= c->clock_us)
-		end_flow(c, f, false);
+	for (uint8_t l = 0; l < FLOW_LISTS; l++) {
+		uint64_t limit = idle_limit_us(c, l);
+		while ((f = flow_table_oldest(&c->table, l)) && f->last_clock + limit <= c->clock_us)
+			end_flow(c, f, false);
+	}
 }
 
 /* Which end started the flow, from its first packet: the SYN's sender; the
@@ -711,7 +723,7 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 	if (!f) {
 		f = flow_table_insert(&c->table, &k, h);
 		if (!f) {
-			end_flow(c, flow_table_oldest(&c->table), true);
+			end_flow(c, flow_table_least_recent(&c->table), true);
 			f = flow_table_insert(&c->table, &k, h);
 		}
 		f->first_us = p->ts_us;
@@ -733,7 +745,6 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 		f->packets[0] = f->packets[1];
 		f->packets[1] = t;
 	}
-	flow_table_touch(&c->table, f);
 	f->last_clock = c->clock_us;
 	int dir = src_is_lo == f->init_is_lo ? 0 : 1;
 	f->last_from_init = dir == 0;
@@ -747,6 +758,7 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 		if ((p->tcp_flags & TH_RST) || (f->fin[0] && f->fin[1]))
 			f->tcp_state = TCP_CLOSED;
 	}
+	flow_table_touch(&c->table, f, idle_list(f));
 	*flow_out = f;
 	if (f->decided) {
 		if (f->ftp_control && p->payload_len)
@@ -773,7 +785,7 @@ void classifier_flush(struct classifier *c)
 {
 	struct flow *f;
 
-	while ((f = flow_table_oldest(&c->table)))
+	while ((f = flow_table_least_recent(&c->table)))
 		end_flow(c, f, false);
 }
 

@@ -79,7 +79,8 @@ bool flow_table_init(struct flow_table *t, uint32_t cap)
 	for (uint32_t i = 0; i < cap; i++)
 		t->pool[i].lru_next = i + 1 < cap ? i + 1 : FLOW_NIL;
 	t->free_head = 0;
-	t->lru_head = t->lru_tail = FLOW_NIL;
+	for (int i = 0; i < FLOW_LISTS; i++)
+		t->lru_head[i] = t->lru_tail[i] = FLOW_NIL;
 	return true;
 }
 
@@ -116,23 +117,25 @@ static void lru_unlink(struct flow_table *t, struct flow *f)
 		t->pool[f->lru_prev].lru_next = f->lru_next;
 	if (f->lru_next != FLOW_NIL)
 		t->pool[f->lru_next].lru_prev = f->lru_prev;
-	if (t->lru_head == self)
-		t->lru_head = f->lru_next;
-	if (t->lru_tail == self)
-		t->lru_tail = f->lru_prev;
+	if (t->lru_head[f->lru_list] == self)
+		t->lru_head[f->lru_list] = f->lru_next;
+	if (t->lru_tail[f->lru_list] == self)
+		t->lru_tail[f->lru_list] = f->lru_prev;
 }
 
 static void lru_push_head(struct flow_table *t, struct flow *f)
 {
 	uint32_t self = (uint32_t)(f - t->pool);
 
+	uint8_t l = f->lru_list;
+
 	f->lru_prev = FLOW_NIL;
-	f->lru_next = t->lru_head;
-	if (t->lru_head != FLOW_NIL)
-		t->pool[t->lru_head].lru_prev = self;
-	t->lru_head = self;
-	if (t->lru_tail == FLOW_NIL)
-		t->lru_tail = self;
+	f->lru_next = t->lru_head[l];
+	if (t->lru_head[l] != FLOW_NIL)
+		t->pool[t->lru_head[l]].lru_prev = self;
+	t->lru_head[l] = self;
+	if (t->lru_tail[l] == FLOW_NIL)
+		t->lru_tail[l] = self;
 }
 
 struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k, uint32_t hash)
@@ -178,15 +181,28 @@ void flow_table_remove(struct flow_table *t, struct flow *f)
 	t->used--;
 }
 
-void flow_table_touch(struct flow_table *t, struct flow *f)
+void flow_table_touch(struct flow_table *t, struct flow *f, uint8_t list)
 {
-	if (t->lru_head == (uint32_t)(f - t->pool))
+	if (f->lru_list == list && t->lru_head[list] == (uint32_t)(f - t->pool))
 		return;
 	lru_unlink(t, f);
+	f->lru_list = list;
 	lru_push_head(t, f);
 }
 
-struct flow *flow_table_oldest(struct flow_table *t)
+struct flow *flow_table_oldest(struct flow_table *t, uint8_t list)
 {
-	return t->lru_tail == FLOW_NIL ? NULL : &t->pool[t->lru_tail];
+	return t->lru_tail[list] == FLOW_NIL ? NULL : &t->pool[t->lru_tail[list]];
+}
+
+struct flow *flow_table_least_recent(struct flow_table *t)
+{
+	struct flow *best = NULL;
+
+	for (uint8_t l = 0; l < FLOW_LISTS; l++) {
+		struct flow *f = flow_table_oldest(t, l);
+		if (f && (!best || f->last_clock < best->last_clock))
+			best = f;
+	}
+	return best;
 }

@@ -109,6 +109,7 @@ struct flow {
 	struct flow_key key;
 	uint32_t hash;
 	uint32_t lru_prev, lru_next; /* indices into the pool; FLOW_NIL ends */
+	uint8_t lru_list;           /* which idle list: flows of one list share a timeout */
 	uint64_t first_us, last_clock;
 	bool init_is_lo;            /* the initiator is key.lo */
 	bool syn_seen, decided, app_guessed, last_from_init, fin[2];
@@ -125,6 +126,7 @@ struct flow {
 };
 
 #define FLOW_NIL UINT32_MAX
+#define FLOW_LISTS 4 /* TCP open, TCP closed, UDP, other */
 
 struct flow_table {
 	struct flow *pool;
@@ -132,7 +134,9 @@ struct flow_table {
 	uint32_t *index;            /* open addressing: pool index + 1, 0 = empty */
 	uint32_t index_mask;
 	uint32_t free_head;         /* free list through lru_next */
-	uint32_t lru_head, lru_tail;/* head: most recent */
+	/* One LRU list per idle timeout, so that each list's tail is its next
+	 * flow to expire and expiry is exact, whatever else is in the table. */
+	uint32_t lru_head[FLOW_LISTS], lru_tail[FLOW_LISTS]; /* head: most recent */
 };
 
 bool flow_table_init(struct flow_table *t, uint32_t cap);
@@ -141,8 +145,11 @@ struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k, u
 /* NULL when full: the caller evicts the least recent and tries again. */
 struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k, uint32_t hash);
 void flow_table_remove(struct flow_table *t, struct flow *f);
-void flow_table_touch(struct flow_table *t, struct flow *f);
-struct flow *flow_table_oldest(struct flow_table *t);
+/* Makes f the most recent of idle list `list`. */
+void flow_table_touch(struct flow_table *t, struct flow *f, uint8_t list);
+struct flow *flow_table_oldest(struct flow_table *t, uint8_t list);
+/* The least recently active flow of all lists, for eviction. */
+struct flow *flow_table_least_recent(struct flow_table *t);
 
 void flow_key_make(const struct packet *p, struct flow_key *k, bool *src_is_lo);
 uint32_t flow_key_hash(const struct flow_key *k);

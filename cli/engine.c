@@ -2,7 +2,7 @@
  * cli/engine.c -- the audit pipeline, in one or several workers.
  *
  * Each worker reads the whole capture itself and keeps the flows whose
- * symmetric hash falls to it: workers share nothing on the packet path (no
+ * inside host hashes to it (shard_of): workers share nothing on the packet path (no
  * queue, no lock, no copy), at the price of decoding every frame once per
  * worker, which costs far less than classifying.  Every worker advances its
  * packet clock with every frame, so flows age the same whichever worker
@@ -127,6 +127,29 @@ static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *
 		ef_encryption_name(r.enc), (unsigned long long)r.bytes_out);
 }
 
+/*
+ * Which worker owns a packet: a hash of the flow's inside host (the end in
+ * networks.internal; the lower address when that does not single one
+ * out).  Sharding by host rather than by 5-tuple keeps the flows that nDPI
+ * and the classifier relate to each other -- FTP control and data, STUN's
+ * and the mining detector's per-host caches -- in one worker, so verdicts do
+ * not depend on the number of workers.
+ */
+static unsigned shard_of(const struct policy *p, const struct packet *pkt, unsigned n)
+{
+	bool src_in = policy_is_internal(p, &pkt->src), dst_in = policy_is_internal(p, &pkt->dst);
+	const struct ef_addr *host;
+
+	if (src_in != dst_in)
+		host = src_in ? &pkt->src : &pkt->dst;
+	else
+		host = memcmp(pkt->src.b, pkt->dst.b, 16) <= 0 ? &pkt->src : &pkt->dst;
+	uint32_t h = 0x811c9dc5u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ host->b[i]) * 0x01000193u;
+	return (h ^ (h >> 16)) % n;
+}
+
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
@@ -146,12 +169,13 @@ static void *worker_run(void *arg)
 				fprintf(stderr, "egressfence: warning: %s\n", capture_error(cap));
 			continue;
 		}
+		/* Every frame moves every worker's clock, decoded or not, so flows
+		 * expire at the same moment whatever the number of workers. */
 		if (decoder_decode(w->decoder, &frame, &pkt) != DECODE_OK) {
-			if (w->n_workers > 1)
-				classifier_tick(w->classifier, frame.ts_us);
+			classifier_tick(w->classifier, frame.ts_us);
 			continue;
 		}
-		if (w->n_workers > 1 && flow_hash(&pkt) % w->n_workers != w->id) {
+		if (w->n_workers > 1 && shard_of(w->o->policy, &pkt, w->n_workers) != w->id) {
 			classifier_tick(w->classifier, pkt.ts_us);
 			continue;
 		}
