@@ -100,6 +100,15 @@ if [ -f "$SRC/samples/sample.pcap" ]; then
 	else
 		echo "FAIL sample audit exited $rc"; failures=$((failures + 1))
 	fi
+	# Every flow of the sample, as samples/README.md describes it
+	jq -r '[.dst_ip,(.dst_port|tostring),.app,.encryption,(.tls_version//"-"),.verdict,(.rule//"-")]|@tsv' \
+		"$tmp/sample.json" | sort >"$tmp/sample.tsv"
+	checks=$((checks + 1))
+	if diff -u "$SRC/tests/data/sample-expected.tsv" "$tmp/sample.tsv"; then
+		echo "ok   sample: all $(wc -l <"$tmp/sample.tsv") flows have their expected class and verdict"
+	else
+		echo "FAIL sample flows differ from tests/data/sample-expected.tsv (diff above)"; failures=$((failures + 1))
+	fi
 fi
 
 echo "e2e_audit: $((checks - failures)) passed, $failures failed"
