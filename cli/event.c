@@ -124,16 +124,22 @@ static void put_string(struct line *l, const char *s)
 		return;
 	}
 	PUT_LITERAL(l, "\"");
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-		if (*p == '"' || *p == '\\') {
-			char e[2] = {'\\', (char)*p};
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+	for (;; p++) {
+		unsigned char ch = *p;
+		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+			continue;
+		put(l, (const char *)run, (size_t)(p - run)); /* the plain run before it */
+		if (!ch)
+			break;
+		if (ch == '"' || ch == '\\') {
+			char e[2] = {'\\', (char)ch};
 			put(l, e, 2);
-		} else if (*p < 0x20 || *p >= 0x7f) {
-			put(l, esc, 6);
 		} else {
-			put(l, (const char *)p, 1);
+			char e[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+			put(l, e, 6);
 		}
+		run = p + 1;
 	}
 	PUT_LITERAL(l, "\"");
 }
@@ -146,12 +152,8 @@ static void put_country(struct line *l, ef_country c)
 	put_string(l, c ? cc : NULL);
 }
 
-static void put_key(struct line *l, const char *key)
-{
-	PUT_LITERAL(l, ",\"");
-	put(l, key, strlen(key));
-	PUT_LITERAL(l, "\":");
-}
+/* ,"key": -- keys are literals, so their length is known at compile time */
+#define put_key(l, key) PUT_LITERAL(l, ",\"" key "\":")
 
 static void put_bool(struct line *l, bool b)
 {
