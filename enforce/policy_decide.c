@@ -1,0 +1,165 @@
+/*
+ * enforce/policy_decide.c -- the verdict for one finished flow, and which
+ * countries could get one (for the kernel prefilter).
+ *
+ * policy_decide() runs once per flow on the packet workers: it reads the
+ * immutable policy and the query, never allocates, never locks and never
+ * formats.  Countries are bitmap lookups; CIDR, port and app lists are
+ * short arrays scanned in order.
+ */
+#include "policy_internal.h"
+
+#include <string.h>
+#include <strings.h>
+
+/*
+ * Rules that can reach at_least each watch the countries their `to:` lists;
+ * a negated `to:` watches every country but its list, and a rule with no
+ * `to:` (or a default that strict) watches every country.  The answer is
+ * either the union of the lists or, when anything watches "all but", the
+ * countries every such rule leaves out and no listing rule names.
+ * Returns how many codes the answer has; out gets the first cap of them,
+ * in alphabetical order.
+ */
+size_t policy_watched_countries(const struct policy *p, enum ef_verdict at_least,
+				ef_country *out, size_t cap, bool *all_but)
+{
+	struct country_set listed = {{0}}, excepted, result;
+	bool any_all_but = p->def >= at_least;
+
+	memset(&excepted, 0xff, sizeof(excepted));
+	if (any_all_but)
+		memset(&excepted, 0, sizeof(excepted));
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct rule *r = &p->rules[i];
+		if (r->action < at_least)
+			continue;
+		if (r->has_to && !r->to_negated) {
+			set_union(&listed, &r->to);
+			continue;
+		}
+		any_all_but = true;
+		for (size_t w = 0; w < sizeof(excepted.bits) / sizeof(excepted.bits[0]); w++)
+			excepted.bits[w] &= r->has_to ? r->to.bits[w] : 0;
+	}
+	for (size_t w = 0; w < sizeof(result.bits) / sizeof(result.bits[0]); w++)
+		result.bits[w] = any_all_but ? excepted.bits[w] & ~listed.bits[w] : listed.bits[w];
+	if (all_but)
+		*all_but = any_all_but;
+
+	size_t n = 0;
+	for (int slot = 0; slot < COUNTRY_SLOTS; slot++) {
+		if (!set_has_slot(&result, slot))
+			continue;
+		if (n < cap)
+			out[n] = slot_country(slot);
+		n++;
+	}
+	return n;
+}
+
+/* --- deciding ---------------------------------------------------------- */
+
+/* "TLS.Google" is matched by an entry "TLS", "Google" or "TLS.Google". */
+static bool app_matches(const struct rule *r, const char *app)
+{
+	if (!app || !*app)
+		return false;
+	const char *dot = strchr(app, '.');
+	size_t master_len = dot ? (size_t)(dot - app) : strlen(app);
+
+	for (size_t i = 0; i < r->n_apps; i++) {
+		const struct app_name *a = &r->apps[i];
+		if (!strcasecmp(a->name, app))
+			return true;
+		if (dot && ((a->len == master_len && !strncasecmp(a->name, app, master_len)) ||
+			    !strcasecmp(a->name, dot + 1)))
+			return true;
+	}
+	return false;
+}
+
+/* Everything but the country. */
+static bool rule_matches_flow(const struct rule *r, const struct policy_query *q)
+{
+	unsigned enc = (unsigned)q->enc < EF_ENC__COUNT ? (unsigned)q->enc : EF_ENC_UNKNOWN;
+
+	if (!(r->enc_mask & (1u << enc)))
+		return false;
+	if (r->has_l4 && !((r->l4[q->l4 / 64] >> (q->l4 % 64)) & 1))
+		return false;
+	if (q->bytes_out < r->min_bytes_out)
+		return false;
+	if (r->n_ports) {
+		size_t i;
+		for (i = 0; i < r->n_ports; i++)
+			if (q->remote_port >= r->ports[i].lo && q->remote_port <= r->ports[i].hi)
+				break;
+		if (i == r->n_ports)
+			return false;
+	}
+	if (r->n_from) {
+		size_t i;
+		if (!q->inside)
+			return false;
+		for (i = 0; i < r->n_from; i++)
+			if (ef_cidr_contains(&r->from[i], q->inside))
+				break;
+		if (i == r->n_from)
+			return false;
+	}
+	if (r->n_apps && !app_matches(r, q->app))
+		return false;
+	return true;
+}
+
+/* A country no database knows is in no list: a negated `to:` takes it. */
+static bool rule_matches_country(const struct rule *r, ef_country c)
+{
+	if (!r->has_to)
+		return true;
+	if (c == EF_COUNTRY_NONE)
+		return r->to_negated;
+	return set_has(&r->to, c) != r->to_negated;
+}
+
+void policy_decide(const struct policy *p, const struct policy_query *q,
+		   struct policy_decision *out)
+{
+	ef_country countries[EF_GEO_MAX_DB] = {EF_COUNTRY_NONE};
+	const struct rule *decided[EF_GEO_MAX_DB] = {NULL};
+	size_t n = 1, left;
+
+	if (q->geo && q->geo->n) {
+		n = q->geo->n < EF_GEO_MAX_DB ? q->geo->n : EF_GEO_MAX_DB;
+		memcpy(countries, q->geo->set, n * sizeof(countries[0]));
+	}
+	/* One pass over the rules decides every country: the flow-only
+	 * matchers are checked once per rule, not once per country. */
+	left = n;
+	for (size_t i = 0; i < p->n_rules && left; i++) {
+		const struct rule *r = &p->rules[i];
+		if (!rule_matches_flow(r, q))
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			if (!decided[k] && rule_matches_country(r, countries[k])) {
+				decided[k] = r;
+				left--;
+			}
+		}
+	}
+
+	size_t best = 0;
+	for (size_t k = 1; k < n; k++) {
+		enum ef_verdict vk = decided[k] ? decided[k]->action : p->def;
+		enum ef_verdict vb = decided[best] ? decided[best]->action : p->def;
+		if (vk > vb)
+			best = k;
+	}
+	const struct rule *r = decided[best];
+	out->verdict = r ? r->action : p->def;
+	out->rule = r ? r->name : NULL;
+	out->rule_index = r ? (int)(r - p->rules) : -1;
+	out->block_remote_seconds = r ? r->block_remote : 0;
+	out->country = countries[best];
+}

@@ -1,0 +1,141 @@
+/*
+ * enforce/policy_internal.h -- the loaded policy as its three readers see
+ * it: policy.c builds it, policy_decide.c decides against it, policy_print.c
+ * prints it.  Nothing outside enforce/ includes this; the interface is
+ * enforce.h.
+ *
+ * Invariants of a loaded policy:
+ *  - Everything it owns lives in one arena, freed at once by policy_free();
+ *    nothing in it changes after policy_load*() returns, so any number of
+ *    threads may decide against it.
+ *  - Groups are expanded at load time: a rule's `to:` is a bitmap over the
+ *    26*26 two-letter codes, and every code in it is an assigned ISO 3166-1
+ *    code (or XK).
+ *  - A rule with no `to:` has has_to == false and matches every country,
+ *    unknown included; an omitted matcher of any other kind matches
+ *    everything too (enc_mask all ones, n_ports == 0, ...).
+ */
+#ifndef EF_ENFORCE_POLICY_INTERNAL_H
+#define EF_ENFORCE_POLICY_INTERNAL_H
+
+#include "enforce.h"
+
+#define COUNTRY_SLOTS (26 * 26)
+
+struct country_set {
+	uint64_t bits[(COUNTRY_SLOTS + 63) / 64];
+};
+
+struct port_range {
+	uint16_t lo, hi;
+};
+
+struct app_name {
+	const char *name;
+	size_t len;
+};
+
+struct rule {
+	/* Matchers, in the order policy_decide() tries them (cheapest first). */
+	uint8_t enc_mask;             /* bit per enum ef_encryption */
+	bool has_l4;
+	uint64_t l4[4];               /* bit per IPPROTO_* */
+	uint64_t min_bytes_out;
+	const struct port_range *ports;
+	size_t n_ports;
+	const struct ef_cidr *from;
+	size_t n_from;
+	const struct app_name *apps;
+	size_t n_apps;
+	bool has_to, to_negated;
+	struct country_set to;
+
+	enum ef_verdict action;
+	uint32_t block_remote;
+	const char *log_prefix;       /* NULL when not given */
+	const char *name;
+	const char *to_text;          /* `to:` as written, for policy_print() */
+	unsigned line;
+};
+
+struct group {
+	const char *name;
+	struct country_set set;
+};
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, cap;             /* in units of max_align_t */
+	max_align_t data[];
+};
+
+struct policy {
+	struct arena_block *arena;
+	const char *name, *dir;
+	const char **geodb_paths;
+	size_t n_geodb;
+	struct ef_cidr *internal;
+	size_t n_internal;
+	struct geodb_override *overrides;
+	size_t n_overrides;
+	struct group *groups;
+	size_t n_groups;
+	const char **interfaces;
+	size_t n_interfaces;
+	bool fail_open;
+	struct rule *rules;
+	size_t n_rules;
+	enum ef_verdict def;
+};
+
+/* --- country sets ------------------------------------------------------ */
+
+static inline int country_slot(ef_country c)
+{
+	int a = (c >> 8) - 'A', b = (c & 0xff) - 'A';
+
+	if (a < 0 || a >= 26 || b < 0 || b >= 26)
+		return -1;
+	return a * 26 + b;
+}
+
+static inline ef_country slot_country(int slot)
+{
+	return (ef_country)((('A' + slot / 26) << 8) | ('A' + slot % 26));
+}
+
+static inline void set_add(struct country_set *s, ef_country c)
+{
+	int i = country_slot(c);
+
+	if (i >= 0)
+		s->bits[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static inline bool set_has(const struct country_set *s, ef_country c)
+{
+	int i = country_slot(c);
+
+	return i >= 0 && (s->bits[i / 64] >> (i % 64)) & 1;
+}
+
+static inline bool set_has_slot(const struct country_set *s, int i)
+{
+	return (s->bits[i / 64] >> (i % 64)) & 1;
+}
+
+static inline void set_union(struct country_set *s, const struct country_set *t)
+{
+	for (size_t i = 0; i < sizeof(s->bits) / sizeof(s->bits[0]); i++)
+		s->bits[i] |= t->bits[i];
+}
+
+/* The names `protocol:` accepts, in the order policy_print() lists them. */
+#define POLICY_N_PROTOCOLS 8
+struct policy_protocol {
+	const char *name;
+	uint8_t number; /* IPPROTO_* */
+};
+extern const struct policy_protocol policy_protocols[POLICY_N_PROTOCOLS];
+
+#endif

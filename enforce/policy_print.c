@@ -1,0 +1,190 @@
+/*
+ * enforce/policy_print.c -- the policy as `egressfence check` shows it:
+ * groups expanded, paths absolute, defaults spelled out.  The output is
+ * itself a valid policy that decides every flow the same way.
+ */
+#include "policy_internal.h"
+
+#include <string.h>
+
+/* Plain when YAML would read it back unchanged, double-quoted otherwise. */
+static void print_scalar(FILE *out, const char *s)
+{
+	bool plain = *s && strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._", *s);
+
+	for (const char *c = s; plain && *c; c++)
+		plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			(*c >= '0' && *c <= '9') || strchr("/._-+", *c);
+	if (plain && strcmp(s, "true") && strcmp(s, "false") && strcmp(s, "null")) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(out, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			fprintf(out, "\\x%02x", (unsigned char)*s);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static void print_countries(FILE *out, const struct country_set *s, bool negated)
+{
+	bool first = true;
+
+	fputc('[', out);
+	for (int slot = 0; slot < COUNTRY_SLOTS; slot++) {
+		char cc[3];
+		if (!set_has_slot(s, slot))
+			continue;
+		ef_country_str(slot_country(slot), cc);
+		fprintf(out, negated ? "%s\"!%s\"" : "%s%s", first ? "" : ", ", cc);
+		first = false;
+	}
+	fputc(']', out);
+}
+
+static void print_cidrs(FILE *out, const struct ef_cidr *c, size_t n)
+{
+	char buf[EF_ADDR_STRLEN + 8];
+
+	fputc('[', out);
+	for (size_t i = 0; i < n; i++) {
+		ef_cidr_format(&c[i], buf, sizeof(buf));
+		fprintf(out, "%s%s", i ? ", " : "", buf);
+	}
+	fputc(']', out);
+}
+
+static void print_rule(FILE *out, const struct rule *r)
+{
+	char omitted[128] = "";
+	bool first;
+
+	fputs("  - name: ", out);
+	print_scalar(out, r->name);
+	fprintf(out, "  # line %u\n", r->line);
+	if (r->has_to) {
+		fputs("    to: ", out);
+		print_countries(out, &r->to, r->to_negated);
+		if (strchr(r->to_text, '@'))
+			fprintf(out, "  # %s", r->to_text);
+		fputc('\n', out);
+	} else {
+		strcat(omitted, ", to (any country, unknown too)");
+	}
+	if (r->n_from) {
+		fputs("    from: ", out);
+		print_cidrs(out, r->from, r->n_from);
+		fputc('\n', out);
+	} else {
+		strcat(omitted, ", from");
+	}
+	if (r->enc_mask != (1u << EF_ENC__COUNT) - 1) {
+		fputs("    encryption: [", out);
+		first = true;
+		for (int e = 0; e < EF_ENC__COUNT; e++) {
+			if (r->enc_mask & (1u << e)) {
+				fprintf(out, "%s%s", first ? "" : ", ", ef_encryption_name((enum ef_encryption)e));
+				first = false;
+			}
+		}
+		fputs("]\n", out);
+	} else {
+		strcat(omitted, ", encryption");
+	}
+	if (r->has_l4) {
+		fputs("    protocol: [", out);
+		first = true;
+		for (size_t k = 0; k < POLICY_N_PROTOCOLS; k++) {
+			uint8_t pn = policy_protocols[k].number;
+			if ((r->l4[pn / 64] >> (pn % 64)) & 1) {
+				fprintf(out, "%s%s", first ? "" : ", ", policy_protocols[k].name);
+				first = false;
+			}
+		}
+		fputs("]\n", out);
+	} else {
+		strcat(omitted, ", protocol");
+	}
+	if (r->n_ports) {
+		fputs("    ports: [", out);
+		for (size_t i = 0; i < r->n_ports; i++) {
+			if (r->ports[i].lo == r->ports[i].hi)
+				fprintf(out, "%s%u", i ? ", " : "", r->ports[i].lo);
+			else
+				fprintf(out, "%s\"%u-%u\"", i ? ", " : "", r->ports[i].lo, r->ports[i].hi);
+		}
+		fputs("]\n", out);
+	} else {
+		strcat(omitted, ", ports");
+	}
+	if (r->n_apps) {
+		fputs("    app: [", out);
+		for (size_t i = 0; i < r->n_apps; i++) {
+			fputs(i ? ", " : "", out);
+			print_scalar(out, r->apps[i].name);
+		}
+		fputs("]\n", out);
+	} else {
+		strcat(omitted, ", app");
+	}
+	if (r->min_bytes_out)
+		fprintf(out, "    min_bytes_out: %llu\n", (unsigned long long)r->min_bytes_out);
+	fprintf(out, "    action: %s\n", ef_verdict_name(r->action));
+	if (r->block_remote)
+		fprintf(out, "    block_remote: %u\n", r->block_remote);
+	if (r->log_prefix) {
+		fputs("    log_prefix: ", out);
+		print_scalar(out, r->log_prefix);
+		fputc('\n', out);
+	}
+	if (*omitted)
+		fprintf(out, "    # any %s\n", omitted + 2);
+}
+
+void policy_print(const struct policy *p, FILE *out)
+{
+	fputs("# ", out);
+	print_scalar(out, p->name);
+	fputs(", resolved: groups expanded, paths made absolute, defaults filled in\n", out);
+
+	fputs("geodb:\n  country:", out);
+	if (!p->n_geodb)
+		fputs(" []", out);
+	for (size_t i = 0; i < p->n_geodb; i++) {
+		fputs("\n    - ", out);
+		print_scalar(out, p->geodb_paths[i]);
+	}
+	fputs("\nnetworks:\n  internal: ", out);
+	print_cidrs(out, p->internal, p->n_internal);
+	fputs(p->n_overrides ? "\n  overrides:\n" : "\n  overrides: []\n", out);
+	for (size_t i = 0; i < p->n_overrides; i++) {
+		char cidr[EF_ADDR_STRLEN + 8], cc[3];
+		ef_cidr_format(&p->overrides[i].cidr, cidr, sizeof(cidr));
+		ef_country_str(p->overrides[i].country, cc);
+		fprintf(out, "    - { cidr: %s, country: %s }\n", cidr, cc);
+	}
+
+	fputs(p->n_groups ? "groups:\n" : "groups: {}\n", out);
+	for (size_t g = 0; g < p->n_groups; g++) {
+		fprintf(out, "  %s: ", p->groups[g].name);
+		print_countries(out, &p->groups[g].set, false);
+		fputc('\n', out);
+	}
+
+	fputs("capture:\n  interfaces: [", out);
+	for (size_t i = 0; i < p->n_interfaces; i++) {
+		fputs(i ? ", " : "", out);
+		print_scalar(out, p->interfaces[i]);
+	}
+	fprintf(out, "]\nfail_open: %s\n", p->fail_open ? "true" : "false");
+
+	fputs(p->n_rules ? "rules:\n" : "rules: []\n", out);
+	for (size_t i = 0; i < p->n_rules; i++)
+		print_rule(out, &p->rules[i]);
+	fprintf(out, "default: %s\n", ef_verdict_name(p->def));
+}

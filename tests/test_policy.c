@@ -1,0 +1,681 @@
+/*
+ * tests/test_policy.c -- the policy file as a user writes it and the
+ * verdicts it gives: the shipped default policy, each kind of matcher, and
+ * the exact place and wording of each kind of mistake.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+#include <cmocka.h>
+
+#include "enforce/enforce.h"
+
+#define DEFAULT_POLICY EF_SOURCE_DIR "/policy/default.yaml"
+
+/* --- helpers ----------------------------------------------------------- */
+
+static struct policy *load_text(const char *text)
+{
+	struct policy_error err;
+	struct policy *p = policy_load_buffer("policy.yaml", text, strlen(text), &err);
+
+	if (!p)
+		fail_msg("policy did not load: %s", err.msg);
+	return p;
+}
+
+static struct policy *load_default(void)
+{
+	struct policy_error err;
+	struct policy *p = policy_load(DEFAULT_POLICY, &err);
+
+	if (!p)
+		fail_msg("default policy did not load: %s", err.msg);
+	return p;
+}
+
+/* A flow from 10.1.2.3 to 192.0.2.1:443/tcp unless a test changes it. */
+struct flow {
+	const char *countries; /* "CN", "US CN", "" for unknown */
+	enum ef_encryption enc;
+	uint64_t bytes_out;
+	const char *inside;
+	uint16_t remote_port;
+	uint8_t l4;
+	const char *app;
+};
+
+static struct policy_decision decide(const struct policy *p, struct flow f)
+{
+	struct ef_geo geo = {0};
+	struct ef_addr inside, remote;
+	struct policy_decision d;
+
+	for (const char *c = f.countries; c && *c; c += c[2] ? 3 : 2)
+		geo.set[geo.n++] = ef_country_make(c);
+	assert_true(ef_addr_parse(f.inside ? f.inside : "10.1.2.3", &inside));
+	assert_true(ef_addr_parse("192.0.2.1", &remote));
+	struct policy_query q = {
+		.inside = &inside,
+		.remote = &remote,
+		.inside_port = 40000,
+		.remote_port = f.remote_port ? f.remote_port : 443,
+		.l4 = f.l4 ? f.l4 : IPPROTO_TCP,
+		.enc = f.enc,
+		.app = f.app ? f.app : "TLS",
+		.bytes_out = f.bytes_out,
+		.geo = &geo,
+	};
+	policy_decide(p, &q, &d);
+	return d;
+}
+
+static void assert_decision(struct policy_decision d, enum ef_verdict verdict, const char *rule,
+			    const char *country)
+{
+	assert_int_equal(d.verdict, verdict);
+	if (rule)
+		assert_string_equal(d.rule, rule);
+	else
+		assert_null(d.rule);
+	assert_int_equal(d.country, country ? ef_country_make(country) : EF_COUNTRY_NONE);
+}
+
+/* The load fails, the message starts with prefix and contains each word. */
+static void assert_load_error(const char *text, const char *prefix, ...)
+{
+	struct policy_error err;
+	struct policy *p = policy_load_buffer("policy.yaml", text, strlen(text), &err);
+	va_list ap;
+
+	if (p) {
+		policy_free(p);
+		fail_msg("policy loaded but should have failed with `%s'", prefix);
+	}
+	if (strncmp(err.msg, prefix, strlen(prefix)) != 0)
+		fail_msg("message `%s' does not start with `%s'", err.msg, prefix);
+	va_start(ap, prefix);
+	for (const char *word; (word = va_arg(ap, const char *));) {
+		if (!strstr(err.msg, word)) {
+			va_end(ap);
+			fail_msg("message `%s' does not mention `%s'", err.msg, word);
+		}
+	}
+	va_end(ap);
+	assert_null(strchr(err.msg, '\n'));
+}
+
+/* --- the shipped default policy ---------------------------------------- */
+
+static void default_blocks_cleartext_to_designated(void **state)
+{
+	struct policy *p = load_default();
+
+	assert_decision(decide(p, (struct flow){.countries = "CN", .enc = EF_ENC_CLEARTEXT, .bytes_out = 1200}), EF_BLOCK,
+			"designated-cleartext", "CN");
+	assert_decision(decide(p, (struct flow){.countries = "RU", .enc = EF_ENC_WEAK, .bytes_out = 1}), EF_BLOCK,
+			"designated-cleartext", "RU");
+	/* Traffic nobody could classify is treated as readable. */
+	assert_decision(decide(p, (struct flow){.countries = "CN", .enc = EF_ENC_UNKNOWN, .bytes_out = 10}), EF_BLOCK,
+			"designated-cleartext", "CN");
+	policy_free(p);
+}
+
+static void default_logs_encrypted_or_empty_to_designated(void **state)
+{
+	struct policy *p = load_default();
+
+	assert_decision(decide(p, (struct flow){.countries = "CN", .enc = EF_ENC_ENCRYPTED, .bytes_out = 50000}), EF_LOG,
+			"designated-any", "CN");
+	assert_decision(decide(p, (struct flow){.countries = "CN", .enc = EF_ENC_CLEARTEXT, .bytes_out = 0}), EF_LOG,
+			"designated-any", "CN");
+	policy_free(p);
+}
+
+static void default_blocks_anything_to_embargoed(void **state)
+{
+	struct policy *p = load_default();
+
+	for (int enc = 0; enc < EF_ENC__COUNT; enc++) {
+		assert_decision(decide(p, (struct flow){.countries = "CU", .enc = (enum ef_encryption)enc, .bytes_out = 0}), EF_BLOCK,
+				"embargoed-any", "CU");
+		assert_decision(decide(p, (struct flow){.countries = "KP", .enc = (enum ef_encryption)enc, .bytes_out = 99}), EF_BLOCK,
+				"embargoed-any", "KP");
+	}
+	policy_free(p);
+}
+
+static void default_allows_cleartext_to_conforming(void **state)
+{
+	struct policy *p = load_default();
+	struct policy_decision d = decide(p, (struct flow){.countries = "US", .enc = EF_ENC_CLEARTEXT, .bytes_out = 5000});
+
+	assert_decision(d, EF_ALLOW, NULL, "US");
+	assert_int_equal(d.rule_index, -1);
+	policy_free(p);
+}
+
+static void default_logs_cleartext_to_nonconforming(void **state)
+{
+	struct policy *p = load_default();
+	struct policy_decision d = decide(p, (struct flow){.countries = "DE", .enc = EF_ENC_CLEARTEXT, .bytes_out = 5000});
+
+	assert_decision(d, EF_LOG, "nonconforming-cleartext", "DE");
+	assert_int_equal(d.rule_index, 3);
+	/* Encrypted traffic to the same place is nobody's business. */
+	assert_decision(decide(p, (struct flow){.countries = "DE", .enc = EF_ENC_ENCRYPTED, .bytes_out = 5000}), EF_ALLOW, NULL, "DE");
+	policy_free(p);
+}
+
+static void default_logs_cleartext_to_unknown_country(void **state)
+{
+	struct policy *p = load_default();
+
+	assert_decision(decide(p, (struct flow){.countries = "", .enc = EF_ENC_CLEARTEXT, .bytes_out = 5000}), EF_LOG,
+			"nonconforming-cleartext", NULL);
+	policy_free(p);
+}
+
+static void default_takes_strictest_of_several_countries(void **state)
+{
+	struct policy *p = load_default();
+
+	/* Databases disagree: US by one, CN by another.  CN's verdict wins. */
+	assert_decision(decide(p, (struct flow){.countries = "US CN", .enc = EF_ENC_CLEARTEXT, .bytes_out = 100}), EF_BLOCK,
+			"designated-cleartext", "CN");
+	assert_decision(decide(p, (struct flow){.countries = "CN US", .enc = EF_ENC_CLEARTEXT, .bytes_out = 100}), EF_BLOCK,
+			"designated-cleartext", "CN");
+	/* Equally strict: the first country reports. */
+	assert_decision(decide(p, (struct flow){.countries = "FR DE", .enc = EF_ENC_CLEARTEXT, .bytes_out = 100}), EF_LOG,
+			"nonconforming-cleartext", "FR");
+	assert_decision(decide(p, (struct flow){.countries = "CN CU", .enc = EF_ENC_ENCRYPTED, .bytes_out = 100}), EF_BLOCK,
+			"embargoed-any", "CU");
+	policy_free(p);
+}
+
+static void default_points_at_pinned_database(void **state)
+{
+	struct policy *p = load_default();
+	const char *path;
+
+	assert_int_equal(policy_geodb_count(p), 1);
+	path = policy_geodb_path(p, 0);
+	assert_true(path[0] == '/');
+	assert_non_null(strstr(path, "geo-whois-asn-country.mmdb"));
+	assert_int_equal(access(path, R_OK), 0);
+	assert_false(policy_fail_open(p));
+	assert_int_equal(policy_interface_count(p), 0);
+	policy_free(p);
+}
+
+static void default_knows_internal_networks(void **state)
+{
+	struct policy *p = load_default();
+	struct ef_addr a;
+	const char *inside[] = {"10.1.2.3", "172.31.255.1", "192.168.0.7", "fd12::1"};
+	const char *outside[] = {"8.8.8.8", "172.32.0.1", "2001:db8::1"};
+
+	for (size_t i = 0; i < sizeof(inside) / sizeof(inside[0]); i++) {
+		assert_true(ef_addr_parse(inside[i], &a));
+		assert_true(policy_is_internal(p, &a));
+	}
+	for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+		assert_true(ef_addr_parse(outside[i], &a));
+		assert_false(policy_is_internal(p, &a));
+	}
+	policy_free(p);
+}
+
+static void default_watches_designated_for_blocking(void **state)
+{
+	struct policy *p = load_default();
+	ef_country out[700];
+	bool all_but;
+	size_t n;
+
+	/* Blocking rules reach the designated and embargoed lists only. */
+	n = policy_watched_countries(p, EF_BLOCK, out, 700, &all_but);
+	assert_false(all_but);
+	assert_int_equal(n, 24);
+	assert_int_equal(out[0], ef_country_make("AF"));
+	assert_int_equal(out[n - 1], ef_country_make("ZW"));
+
+	/* Logging reaches every country but the conforming ones. */
+	n = policy_watched_countries(p, EF_LOG, out, 700, &all_but);
+	assert_true(all_but);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0], ef_country_make("US"));
+	policy_free(p);
+}
+
+/* `egressfence check` output is itself a policy that decides the same. */
+static void printed_policy_reads_back_the_same(void **state)
+{
+	struct policy *p = load_default(), *again;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	policy_print(p, out);
+	fclose(out);
+	assert_non_null(strstr(text, "  designated: [AF, BY, CD, CF, CN, CU"));
+	assert_non_null(strstr(text, "to: [CU, IR, KP, SY]  # @embargoed"));
+	assert_non_null(strstr(text, "to: [\"!US\"]  # !@conforming"));
+	assert_non_null(strstr(text, "\ndefault: allow\n"));
+	again = load_text(text);
+	const char *cases[] = {"CN", "CU", "US", "DE", "", "US CN"};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int enc = 0; enc < EF_ENC__COUNT; enc++) {
+			struct flow f = {.countries = cases[i], .enc = (enum ef_encryption)enc, .bytes_out = 100};
+			struct policy_decision a = decide(p, f), b = decide(again, f);
+			assert_int_equal(a.verdict, b.verdict);
+			assert_int_equal(a.rule_index, b.rule_index);
+		}
+	}
+	policy_free(again);
+	policy_free(p);
+	free(text);
+}
+
+/* --- matchers ---------------------------------------------------------- */
+
+static void from_matches_inside_address(void **state)
+{
+	struct policy *p = load_text("rules:\n"
+				     "  - { name: lab, from: [10.1.0.0/16, \"2001:db8::/32\"], action: block }\n");
+
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .inside = "10.1.200.9"}).verdict, EF_BLOCK);
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .inside = "2001:db8::5"}).verdict, EF_BLOCK);
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .inside = "10.2.0.1"}).verdict, EF_ALLOW);
+	policy_free(p);
+}
+
+static void ports_match_remote_port_and_ranges(void **state)
+{
+	struct policy *p = load_text("rules:\n"
+				     "  - name: web\n"
+				     "    ports: [443, \"8000-8080\"]\n"
+				     "    action: log\n");
+
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .remote_port = 443}).verdict, EF_LOG);
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .remote_port = 8000}).verdict, EF_LOG);
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .remote_port = 8080}).verdict, EF_LOG);
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .remote_port = 8081}).verdict, EF_ALLOW);
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .remote_port = 22}).verdict, EF_ALLOW);
+	policy_free(p);
+}
+
+static void app_matches_whole_name_or_either_half(void **state)
+{
+	struct policy *p = load_text("rules:\n"
+				     "  - { name: google, app: Google, action: block }\n"
+				     "  - { name: exact, app: [TLS.YouTube], action: log }\n");
+
+	assert_decision(decide(p, (struct flow){.countries = "US", .app = "TLS.Google"}), EF_BLOCK, "google", "US");
+	assert_decision(decide(p, (struct flow){.countries = "US", .app = "google"}), EF_BLOCK, "google", "US");
+	assert_decision(decide(p, (struct flow){.countries = "US", .app = "QUIC.Google"}), EF_BLOCK, "google", "US");
+	assert_decision(decide(p, (struct flow){.countries = "US", .app = "tls.youtube"}), EF_LOG, "exact", "US");
+	assert_decision(decide(p, (struct flow){.countries = "US", .app = "TLS.GoogleDocs"}), EF_ALLOW, NULL, "US");
+	assert_decision(decide(p, (struct flow){.countries = "US", .app = "YouTube"}), EF_ALLOW, NULL, "US");
+	policy_free(p);
+
+	p = load_text("rules: [{ name: tls, app: tls, action: log }]\n");
+	assert_int_equal(decide(p, (struct flow){.countries = "US", .app = "TLS.Google"}).verdict, EF_LOG);
+	assert_int_equal(decide(p, (struct flow){.countries = "US", .app = "TLS"}).verdict, EF_LOG);
+	assert_int_equal(decide(p, (struct flow){.countries = "US", .app = "HTTP"}).verdict, EF_ALLOW);
+	policy_free(p);
+}
+
+static void protocol_matches_l4(void **state)
+{
+	struct policy *p = load_text("rules:\n"
+				     "  - { name: dns, protocol: udp, ports: 53, action: log }\n"
+				     "  - { name: tunnels, protocol: [gre, ESP], action: block }\n");
+
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .l4 = IPPROTO_UDP, .remote_port = 53}).verdict, EF_LOG);
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .l4 = IPPROTO_TCP, .remote_port = 53}).verdict, EF_ALLOW);
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .l4 = IPPROTO_GRE}).verdict, EF_BLOCK);
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .l4 = IPPROTO_ESP}).verdict, EF_BLOCK);
+	policy_free(p);
+}
+
+static void min_bytes_out_is_a_threshold_with_suffixes(void **state)
+{
+	struct policy *p = load_text("rules:\n"
+				     "  - { name: bulk, min_bytes_out: 64k, action: log }\n");
+
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .bytes_out = 65535}).verdict, EF_ALLOW);
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .bytes_out = 65536}).verdict, EF_LOG);
+	policy_free(p);
+
+	p = load_text("rules: [{ name: huge, min_bytes_out: 2G, action: log }]\n");
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .bytes_out = 2147483647}).verdict, EF_ALLOW);
+	assert_int_equal(decide(p, (struct flow){.countries = "DE", .bytes_out = 2147483648}).verdict, EF_LOG);
+	policy_free(p);
+}
+
+static void negated_list_matches_none_of_them_and_unknown(void **state)
+{
+	struct policy *p = load_text("groups:\n"
+				     "  five_eyes: [US, GB, CA, AU, NZ]\n"
+				     "rules:\n"
+				     "  - { name: abroad, to: [\"!@five_eyes\", \"!IE\"], action: log }\n");
+
+	assert_int_equal(decide(p, (struct flow){.countries = "GB"}).verdict, EF_ALLOW);
+	assert_int_equal(decide(p, (struct flow){.countries = "IE"}).verdict, EF_ALLOW);
+	assert_decision(decide(p, (struct flow){.countries = "DE"}), EF_LOG, "abroad", "DE");
+	/* An address nobody can place is not in any list: fail closed. */
+	assert_decision(decide(p, (struct flow){.countries = ""}), EF_LOG, "abroad", NULL);
+	policy_free(p);
+}
+
+static void plain_to_never_matches_unknown_country(void **state)
+{
+	struct policy *p = load_text("rules: [{ name: cn, to: CN, action: block }]\n"
+				     "default: log\n");
+
+	assert_decision(decide(p, (struct flow){.countries = ""}), EF_LOG, NULL, NULL);
+	assert_decision(decide(p, (struct flow){.countries = "cn"}), EF_BLOCK, "cn", "CN");
+	policy_free(p);
+}
+
+static void groups_expand_through_references(void **state)
+{
+	struct policy *p = load_text("groups:\n"
+				     "  all: [\"@east\", XK]\n"
+				     "  east: [\"@far\", BY]\n"
+				     "  far: [cn]\n"
+				     "rules: [{ name: r, to: \"@all\", action: block, block_remote: 600 }]\n");
+	struct policy_decision d = decide(p, (struct flow){.countries = "CN"});
+
+	assert_decision(d, EF_BLOCK, "r", "CN");
+	assert_int_equal(d.block_remote_seconds, 600);
+	assert_int_equal(decide(p, (struct flow){.countries = "BY"}).verdict, EF_BLOCK);
+	assert_int_equal(decide(p, (struct flow){.countries = "XK"}).verdict, EF_BLOCK);
+	assert_int_equal(decide(p, (struct flow){.countries = "RU"}).verdict, EF_ALLOW);
+	policy_free(p);
+}
+
+static void first_matching_rule_wins(void **state)
+{
+	struct policy *p = load_text("rules:\n"
+				     "  - { name: ok, to: DE, action: allow }\n"
+				     "  - { name: no, to: [DE, FR], action: block }\n");
+
+	assert_decision(decide(p, (struct flow){.countries = "DE"}), EF_ALLOW, "ok", "DE");
+	assert_decision(decide(p, (struct flow){.countries = "FR"}), EF_BLOCK, "no", "FR");
+	policy_free(p);
+}
+
+static void other_sections_reach_the_engine(void **state)
+{
+	struct policy *p = load_text("geodb: { country: [a.mmdb, /abs/b.mmdb] }\n"
+				     "networks:\n"
+				     "  overrides:\n"
+				     "    - { cidr: 203.0.113.0/24, country: RU }\n"
+				     "capture: { interfaces: [eth1, eth2] }\n"
+				     "fail_open: true\n");
+	const struct geodb_override *o;
+	size_t n;
+	char cwd[4096];
+
+	assert_int_equal(policy_geodb_count(p), 2);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_string_equal(policy_geodb_path(p, 1), "/abs/b.mmdb");
+	assert_int_equal(strncmp(policy_geodb_path(p, 0), cwd, strlen(cwd)), 0);
+	assert_non_null(strstr(policy_geodb_path(p, 0), "/a.mmdb"));
+	o = policy_overrides(p, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(o[0].country, ef_country_make("RU"));
+	assert_int_equal(o[0].cidr.prefix, 24);
+	assert_int_equal(policy_interface_count(p), 2);
+	assert_string_equal(policy_interface(p, 1), "eth2");
+	assert_true(policy_fail_open(p));
+	/* No rules: the default decides. */
+	assert_decision(decide(p, (struct flow){.countries = "CN"}), EF_ALLOW, NULL, "CN");
+	policy_free(p);
+}
+
+static void country_table_is_iso_3166(void **state)
+{
+	assert_true(policy_country_is_assigned(ef_country_make("CN")));
+	assert_true(policy_country_is_assigned(ef_country_make("SS")));
+	assert_true(policy_country_is_assigned(ef_country_make("XK")));
+	assert_true(policy_country_is_assigned(ef_country_make("CD")));
+	assert_false(policy_country_is_assigned(ef_country_make("UK")));
+	assert_false(policy_country_is_assigned(ef_country_make("EU")));
+	assert_false(policy_country_is_assigned(ef_country_make("AN")));
+	assert_false(policy_country_is_assigned(EF_COUNTRY_NONE));
+}
+
+/* --- mistakes ---------------------------------------------------------- */
+
+static void error_yaml_syntax(void **state)
+{
+	assert_load_error("rules:\n"
+			  "  - name: a\n"
+			  "   action: log\n",
+			  "policy.yaml:3:4: ", "did not find expected '-' indicator",
+			  "while parsing a block collection at line 2", NULL);
+	assert_load_error("default: allow: log\n", "policy.yaml:1:15: ",
+			  "mapping values are not allowed in this context", NULL);
+	assert_load_error("rules:\n"
+			  "  - name: a\n"
+			  "    to: @designated\n",
+			  "policy.yaml:3:9: ", "cannot start any token", "quote", "\"@designated\"", NULL);
+	assert_load_error("default: allow\n\xff\n", "policy.yaml:2:1: ", "UTF-8", NULL);
+}
+
+static void error_unknown_key(void **state)
+{
+	assert_load_error("rules:\n"
+			  "  - name: a\n"
+			  "    acton: log\n",
+			  "policy.yaml:3:5: ",
+			  "unknown key `acton' in rule (expected one of: name, to, from, encryption, "
+			  "protocol, ports, app, min_bytes_out, action, block_remote, log_prefix)",
+			  NULL);
+	assert_load_error("rule:\n  - name: a\n", "policy.yaml:1:1: ",
+			  "unknown key `rule' in the policy", "rules", NULL);
+	assert_load_error("networks: { internl: [] }\n", "policy.yaml:1:13: ",
+			  "unknown key `internl' in networks", "internal", NULL);
+}
+
+static void error_duplicate_key(void **state)
+{
+	assert_load_error("rules:\n"
+			  "  - name: a\n"
+			  "    action: log\n"
+			  "    action: block\n",
+			  "policy.yaml:4:5: ", "duplicate key `action'", "line 3", NULL);
+}
+
+static void error_unknown_country(void **state)
+{
+	assert_load_error("groups:\n"
+			  "  bad: [CN, XX]\n",
+			  "policy.yaml:2:13: ",
+			  "unknown country code `XX' (expected an ISO 3166-1 alpha-2 code such as CN)", NULL);
+	assert_load_error("rules: [{ name: a, to: UK, action: log }]\n", "policy.yaml:1:24: ",
+			  "unknown country code `UK'", "GB", NULL);
+	assert_load_error("rules: [{ name: a, to: USA, action: log }]\n", "policy.yaml:1:24: ",
+			  "`USA'", NULL);
+}
+
+static void error_undefined_group(void **state)
+{
+	assert_load_error("groups:\n"
+			  "  designated: [CN]\n"
+			  "rules:\n"
+			  "  - name: a\n"
+			  "    to: \"@desginated\"\n"
+			  "    action: block\n",
+			  "policy.yaml:5:9: ", "undefined group `@desginated'", "designated", NULL);
+}
+
+static void error_group_cycle(void **state)
+{
+	assert_load_error("groups:\n"
+			  "  a: [CN, \"@b\"]\n"
+			  "  b: [RU, \"@c\"]\n"
+			  "  c: [\"@a\"]\n",
+			  "policy.yaml:4:7: ", "group cycle @a -> @b -> @c -> @a", NULL);
+	assert_load_error("groups:\n  self: [\"@self\"]\n", "policy.yaml:2:10: ",
+			  "group cycle @self -> @self", NULL);
+}
+
+static void error_duplicate_rule_name(void **state)
+{
+	assert_load_error("rules:\n"
+			  "  - name: same\n"
+			  "    action: log\n"
+			  "  - name: same\n"
+			  "    action: block\n",
+			  "policy.yaml:4:11: ", "duplicate rule name `same'", "line 2", NULL);
+}
+
+static void error_missing_action(void **state)
+{
+	assert_load_error("rules:\n"
+			  "  - name: a\n"
+			  "    to: CN\n",
+			  "policy.yaml:2:5: ", "rule `a' has no action", "block, log or allow", NULL);
+	assert_load_error("rules:\n  - action: log\n", "policy.yaml:2:5: ", "rule 1 has no name", NULL);
+}
+
+static void error_bad_cidr(void **state)
+{
+	assert_load_error("networks:\n"
+			  "  internal: [10.0.0.0/8, 10.0.0.0/33]\n",
+			  "policy.yaml:2:26: ", "bad CIDR `10.0.0.0/33'", "10.0.0.0/8", NULL);
+	assert_load_error("rules: [{ name: a, from: 10.1.2.3/16, action: log }]\n", "policy.yaml:1:26: ",
+			  "bad CIDR `10.1.2.3/16'", "host bits", "did you mean 10.1.0.0/16?", NULL);
+}
+
+static void error_bad_action(void **state)
+{
+	assert_load_error("rules:\n"
+			  "  - name: a\n"
+			  "    action: deny\n",
+			  "policy.yaml:3:13: ", "unknown action `deny' (expected block, log or allow)", NULL);
+	assert_load_error("default: drop\n", "policy.yaml:1:10: ", "unknown default `drop'", NULL);
+}
+
+static void error_block_remote_on_log_rule(void **state)
+{
+	assert_load_error("rules:\n"
+			  "  - name: a\n"
+			  "    action: log\n"
+			  "    block_remote: 3600\n",
+			  "policy.yaml:4:5: ",
+			  "`block_remote' is only valid with action block (rule `a' has action log)", NULL);
+	assert_load_error("rules: [{ name: a, action: allow, log_prefix: x }]\n", "policy.yaml:1:35: ",
+			  "`log_prefix' is only valid with action log or block", NULL);
+}
+
+static void error_wrong_type(void **state)
+{
+	assert_load_error("rules:\n"
+			  "  - name: a\n"
+			  "    action: [block]\n",
+			  "policy.yaml:3:13: ", "`action' must be a single value, not a list",
+			  "block, log or allow", NULL);
+	assert_load_error("rules: { name: a }\n", "policy.yaml:1:8: ",
+			  "`rules' must be a list of rules", "not a mapping", NULL);
+	assert_load_error("rules:\n  - { name: a, action: log, to: { CN: 1 } }\n", "policy.yaml:2:33: ",
+			  "`to' must be a list or a single value, not a mapping", NULL);
+	assert_load_error("fail_open: maybe\n", "policy.yaml:1:12: ", "expected true or false", NULL);
+}
+
+static void error_negation_mistakes(void **state)
+{
+	/* Unquoted, YAML reads `!US' as a tag. */
+	assert_load_error("rules: [{ name: a, to: !US , action: log }]\n", "policy.yaml:1:24: ",
+			  "unexpected YAML tag `!US'", "\"!US\"", NULL);
+	assert_load_error("rules: [{ name: a, to: [\"!US\", CA], action: log }]\n", "policy.yaml:1:32: ",
+			  "cannot mix negated and plain items", NULL);
+	assert_load_error("groups: { g: [\"!US\"] }\n", "policy.yaml:1:15: ",
+			  "negation belongs in a rule's `to'", NULL);
+}
+
+static void error_other_values(void **state)
+{
+	assert_load_error("rules: [{ name: a, ports: [\"9000-8000\"], action: log }]\n",
+			  "policy.yaml:1:28: ", "runs backwards", NULL);
+	assert_load_error("rules: [{ name: a, ports: 70000, action: log }]\n", "policy.yaml:1:27: ",
+			  "bad port `70000'", NULL);
+	assert_load_error("rules: [{ name: a, encryption: tls, action: log }]\n", "policy.yaml:1:32: ",
+			  "unknown encryption class `tls'", "cleartext", NULL);
+	assert_load_error("rules: [{ name: a, protocol: quic, action: log }]\n", "policy.yaml:1:30: ",
+			  "unknown protocol `quic'", NULL);
+	assert_load_error("rules: [{ name: a, min_bytes_out: 1.5M, action: log }]\n", "policy.yaml:1:35: ",
+			  "bad byte count `1.5M'", NULL);
+	assert_load_error("rules: [{ name: a, to: [], action: log }]\n", "policy.yaml:1:24: ",
+			  "`to' is an empty list", "omit `to'", NULL);
+	assert_load_error("geodb: { country: [a, b, c, d, e] }\n", "policy.yaml:1:32: ",
+			  "too many country databases (at most 4)", NULL);
+	assert_load_error("# nothing\n", "policy.yaml:1:1: ", "the policy is empty", NULL);
+	assert_load_error("default: allow\n---\ndefault: block\n", "policy.yaml:3:1: ",
+			  "a second YAML document", NULL);
+}
+
+static void error_missing_file(void **state)
+{
+	struct policy_error err;
+
+	assert_null(policy_load("/nonexistent/egressfence.yaml", &err));
+	assert_string_equal(err.msg,
+			    "/nonexistent/egressfence.yaml: cannot open policy: No such file or directory");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(default_blocks_cleartext_to_designated),
+		cmocka_unit_test(default_logs_encrypted_or_empty_to_designated),
+		cmocka_unit_test(default_blocks_anything_to_embargoed),
+		cmocka_unit_test(default_allows_cleartext_to_conforming),
+		cmocka_unit_test(default_logs_cleartext_to_nonconforming),
+		cmocka_unit_test(default_logs_cleartext_to_unknown_country),
+		cmocka_unit_test(default_takes_strictest_of_several_countries),
+		cmocka_unit_test(default_points_at_pinned_database),
+		cmocka_unit_test(default_knows_internal_networks),
+		cmocka_unit_test(default_watches_designated_for_blocking),
+		cmocka_unit_test(printed_policy_reads_back_the_same),
+		cmocka_unit_test(from_matches_inside_address),
+		cmocka_unit_test(ports_match_remote_port_and_ranges),
+		cmocka_unit_test(app_matches_whole_name_or_either_half),
+		cmocka_unit_test(protocol_matches_l4),
+		cmocka_unit_test(min_bytes_out_is_a_threshold_with_suffixes),
+		cmocka_unit_test(negated_list_matches_none_of_them_and_unknown),
+		cmocka_unit_test(plain_to_never_matches_unknown_country),
+		cmocka_unit_test(groups_expand_through_references),
+		cmocka_unit_test(first_matching_rule_wins),
+		cmocka_unit_test(other_sections_reach_the_engine),
+		cmocka_unit_test(country_table_is_iso_3166),
+		cmocka_unit_test(error_yaml_syntax),
+		cmocka_unit_test(error_unknown_key),
+		cmocka_unit_test(error_duplicate_key),
+		cmocka_unit_test(error_unknown_country),
+		cmocka_unit_test(error_undefined_group),
+		cmocka_unit_test(error_group_cycle),
+		cmocka_unit_test(error_duplicate_rule_name),
+		cmocka_unit_test(error_missing_action),
+		cmocka_unit_test(error_bad_cidr),
+		cmocka_unit_test(error_bad_action),
+		cmocka_unit_test(error_block_remote_on_log_rule),
+		cmocka_unit_test(error_wrong_type),
+		cmocka_unit_test(error_negation_mistakes),
+		cmocka_unit_test(error_other_values),
+		cmocka_unit_test(error_missing_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
