@@ -114,7 +114,7 @@ void classifier_free(struct classifier *c)
 	if (!c)
 		return;
 	if (c->table.pool)
-		for (uint32_t i = 0; i < c->table.cap; i++)
+		for (uint32_t i = 0; i < c->table.never_used; i++)
 			dpi_free(c, &c->table.pool[i]);
 	flow_table_destroy(&c->table);
 	if (c->ndpi)

@@ -76,9 +76,8 @@ bool flow_table_init(struct flow_table *t, uint32_t cap)
 	}
 	t->cap = cap;
 	t->index_mask = slots - 1;
-	for (uint32_t i = 0; i < cap; i++)
-		t->pool[i].lru_next = i + 1 < cap ? i + 1 : FLOW_NIL;
-	t->free_head = 0;
+	t->free_head = FLOW_NIL;
+	t->never_used = 0;
 	for (int i = 0; i < FLOW_LISTS; i++)
 		t->lru_head[i] = t->lru_tail[i] = FLOW_NIL;
 	return true;
@@ -140,12 +139,18 @@ static void lru_push_head(struct flow_table *t, struct flow *f)
 
 struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k, uint32_t hash)
 {
-	if (t->free_head == FLOW_NIL)
+	uint32_t idx;
+
+	if (t->free_head != FLOW_NIL) {
+		idx = t->free_head;
+		t->free_head = t->pool[idx].lru_next;
+	} else if (t->never_used < t->cap) {
+		idx = t->never_used++;
+	} else {
 		return NULL;
-	uint32_t idx = t->free_head;
+	}
 	struct flow *f = &t->pool[idx];
 
-	t->free_head = f->lru_next;
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
 	f->hash = hash;

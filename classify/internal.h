@@ -133,7 +133,9 @@ struct flow_table {
 	uint32_t cap, used;
 	uint32_t *index;            /* open addressing: pool index + 1, 0 = empty */
 	uint32_t index_mask;
-	uint32_t free_head;         /* free list through lru_next */
+	uint32_t free_head;         /* recycled flows, through lru_next */
+	uint32_t never_used;        /* pool[never_used..cap) not touched yet, so
+				     * the pool costs memory only as it fills */
 	/* One LRU list per idle timeout, so that each list's tail is its next
 	 * flow to expire and expiry is exact, whatever else is in the table. */
 	uint32_t lru_head[FLOW_LISTS], lru_tail[FLOW_LISTS]; /* head: most recent */
