@@ -285,6 +285,22 @@ static void evaluate(struct classifier *c, struct flow *f)
 	}
 }
 
+/* At least 256 bytes, 95% of them printable: text nobody protected.  This
+ * is what a cleartext transfer picked up mid-stream looks like, where no
+ * protocol header is in view for nDPI to name. */
+static bool reads_as_text(const struct stream *s)
+{
+	uint32_t n = s->hist_len < 4096 ? s->hist_len : 4096, printable = 0;
+
+	if (n < 256)
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t b = s->hist[i];
+		printable += (b >= 0x20 && b < 0x7f) || b == '\r' || b == '\n' || b == '\t';
+	}
+	return printable * 100 >= n * 95;
+}
+
 /* The class of a flow whose evidence ended (give-up, timeout, eviction). */
 static void finalise(struct classifier *c, struct flow *f)
 {
@@ -328,6 +344,8 @@ static void finalise(struct classifier *c, struct flow *f)
 			f->tls_version = d->tls.version;
 			f->cipher = d->tls.cipher;
 		}
+	} else if (reads_as_text(&d->dir[0]) || reads_as_text(&d->dir[1])) {
+		enc = EF_ENC_CLEARTEXT;
 	}
 	if (!f->app[0])
 		snprintf(f->app, sizeof(f->app), "Unknown");
@@ -454,11 +472,11 @@ static void flush_pending(struct classifier *c, struct flow *f, int dir, uint64_
 /* Whether pending bytes end at a boundary nDPI can judge. */
 static bool pending_ready(const struct stream *s, bool psh)
 {
-	const uint8_t *p = s->hist + s->fed;
 	uint32_t n = s->hist_len - s->fed;
 
 	if (n == 0)
-		return false;
+		return false; /* hist may still be NULL: no pointer into it yet */
+	const uint8_t *p = s->hist + s->fed;
 	if (n >= FEED_FULL_SEGMENT || s->pending_segs >= FEED_MAX_SEGMENTS || s->retransmitted ||
 	    s->hist_len >= STREAM_HIST_MAX)
 		return true;

@@ -24,6 +24,13 @@ static inline int32_t seq_diff(uint32_t a, uint32_t b)
 	return (int32_t)(a - b);
 }
 
+/* How far behind a negative seq_diff() is.  Negated as unsigned: -INT32_MIN
+ * (a segment exactly 2^31 behind) does not fit an int32_t. */
+static inline uint32_t seq_behind(int32_t d)
+{
+	return 0u - (uint32_t)d;
+}
+
 static bool hist_append(struct stream *s, const uint8_t *p, uint32_t len)
 {
 	if (s->hist_len >= STREAM_HIST_MAX)
@@ -55,10 +62,10 @@ static void check_overlap(struct stream *s, uint32_t seq, const uint8_t *p, uint
 	int32_t off = seq_diff(seq, s->base_seq);
 
 	if (off < 0) {
-		if ((uint32_t)-off >= len)
+		if (seq_behind(off) >= len)
 			return;
-		p += -off;
-		len -= (uint32_t)-off;
+		p += seq_behind(off);
+		len -= seq_behind(off);
 		off = 0;
 	}
 	if ((uint32_t)off >= s->hist_len)
@@ -85,8 +92,8 @@ static bool drain_ooo(struct stream *s, struct classifier_stats *st)
 			int32_t d = seq_diff(g->seq, s->next_seq);
 			if (d > 0)
 				continue;
-			if ((uint32_t)-d < g->len) {
-				uint32_t skip = (uint32_t)-d;
+			if (seq_behind(d) < g->len) {
+				uint32_t skip = seq_behind(d);
 				check_overlap(s, g->seq, g->data, skip, st);
 				hist_append(s, g->data + skip, g->len - skip);
 				s->next_seq += g->len - skip;
@@ -115,7 +122,7 @@ enum stream_add_result stream_add(struct stream *s, uint32_t seq, const uint8_t 
 	int32_t d = seq_diff(seq, s->next_seq);
 	if (d < 0) {
 		st->retransmissions++;
-		uint32_t old = (uint32_t)-d;
+		uint32_t old = seq_behind(d);
 		check_overlap(s, seq, p, old < len ? old : len, st);
 		if (old >= len)
 			return STREAM_NOTHING;
