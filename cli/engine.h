@@ -53,4 +53,10 @@ const char *l4_name(uint8_t proto, char *buf, size_t len);
 /* "TLSv1.3", "SSLv3", "DTLSv1.2"; NULL for 0. */
 const char *tls_version_name(uint16_t v);
 
+/* ---- the daemon (run.c) ---------------------------------------------------- */
+
+/* `egressfence run' and `egressfence nft': argv without the command name. */
+int cmd_run(int argc, char **argv);
+int cmd_nft(int argc, char **argv);
+
 #endif

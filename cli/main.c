@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine.h"
+#include "logchain.h"
 
 #ifndef EF_DEFAULT_POLICY
 #define EF_DEFAULT_POLICY "/etc/egressfence/policy.yaml"
@@ -26,9 +29,13 @@
 
 static const char usage_text[] =
 	"usage: egressfence audit  [--config FILE] [--db FILE]... [--json FILE|-] [--workers N]\n"
-	"                          [--max-flows N] PCAP|DIR...\n"
+	"                          [--max-flows N] [--chain] PCAP|DIR...\n"
 	"       egressfence check  --config FILE\n"
+	"       egressfence verify-log [--head HEX] FILE\n"
 	"       egressfence lookup [--config FILE] [--db FILE]... ADDRESS...\n"
+	"       egressfence run    [--config FILE] [--db FILE]... [--mode monitor|gate] [--json FILE|-]\n"
+	"                          [--dry-run]\n"
+	"       egressfence nft    [--config FILE] [--db FILE]... [--mode monitor|gate]\n"
 	"       egressfence version\n"
 	"\n"
 	"audit   classify every flow in the captures, judge it with the policy, write one\n"
@@ -36,6 +43,11 @@ static const char usage_text[] =
 	"        was blocked or logged\n"
 	"check   validate a policy file and print it resolved\n"
 	"lookup  the country of each address and the rule each encryption class meets\n"
+	"run     enforce on a gateway with nftables until SIGTERM (SIGHUP reloads, SIGUSR1\n"
+	"        prints counters); --dry-run only has the kernel check the ruleset\n"
+	"nft     print the nftables ruleset that run loads\n"
+	"verify-log  check an event log written with audit --chain: exit 1 when a record\n"
+	"        was removed, changed or reordered (--head: the head the audit printed)\n"
 	"\n"
 	"--config defaults to $EGRESSFENCE_CONFIG, else " EF_DEFAULT_POLICY ".\n"
 	"--db replaces the policy's geodb.country (give it up to 4 times).\n";
@@ -115,6 +127,7 @@ static bool parse_count(const char *s, unsigned long max, unsigned long *out)
 }
 
 enum { OPT_CONFIG = 'c', OPT_DB = 'd', OPT_JSON = 'j', OPT_WORKERS = 'w', OPT_MAX_FLOWS = 'm', OPT_HELP = 'h' };
+enum { OPT_CHAIN = 'C' }; /* audit: hash-chain the events (cli/logchain.h) */
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -122,6 +135,7 @@ static const struct option long_options[] = {
 	{"json", required_argument, NULL, OPT_JSON},
 	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+	{"chain", no_argument, NULL, OPT_CHAIN},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -131,6 +145,7 @@ struct args {
 	const char *json;
 	unsigned long workers, max_flows;
 	bool config_given;
+	bool chain;
 };
 
 /* Options shared by the commands; which apply is checked by each command. */
@@ -152,8 +167,16 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 			fputs(usage_text, stdout);
 			exit(0);
 		}
-		if (!strchr(allowed, opt))
-			return usage_error("option `%s' does not apply to this command", argv[optind - 1]);
+		if (!strchr(allowed, opt)) {
+			/* argv[optind - 1] may be the option's value: name the option */
+			const char *name = "?";
+			for (const struct option *lo = long_options; lo->name; lo++)
+				if (lo->val == opt)
+					name = lo->name;
+			char buf[64];
+			snprintf(buf, sizeof(buf), "--%s", name);
+			return usage_error("option `%s' does not apply to this command", buf);
+		}
 		switch (opt) {
 		case OPT_CONFIG:
 			a->common.config = optarg;
@@ -175,6 +198,9 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 			if (!parse_count(optarg, 100000000, &a->max_flows) || a->max_flows < 16)
 				return usage_error("--max-flows is a number from 16 to 100000000, not `%s'", optarg);
 			break;
+		case OPT_CHAIN:
+			a->chain = true;
+			break;
 		}
 	}
 	return 0;
@@ -183,24 +209,55 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 static int cmd_audit(int argc, char **argv)
 {
 	struct args a = {0};
-	int rc = parse_options(argc, argv, "cdjwm", &a);
+	int rc = parse_options(argc, argv, "cdjwmC", &a);
 	FILE *json = NULL;
 	char err[1024];
 	struct audit_totals t;
+	struct logchain *chain = NULL;
+	char partial[4096] = "";
+	bool t_valid = false; /* the audit ran to the end, perhaps with unreadable files */
 
 	if (rc)
 		return rc;
 	if (optind >= argc)
 		return usage_error("%s", "audit needs at least one capture file or folder");
+	if (a.chain && !a.json)
+		return usage_error("%s", "--chain needs --json FILE: it chains the event records written there");
 	if ((rc = load_common(&a.common, true)))
 		goto out;
-	if (a.json) {
-		json = strcmp(a.json, "-") == 0 ? stdout : fopen(a.json, "w");
-		if (!json) {
-			fprintf(stderr, "egressfence: %s: %s\n", a.json, strerror(errno));
+	/* Every capture path must exist before anything is written. */
+	struct capture *probe = capture_open_files((const char *const *)argv + optind, (size_t)(argc - optind),
+						   err, sizeof(err));
+	if (!probe) {
+		fprintf(stderr, "egressfence: %s\n", err);
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	capture_close(probe);
+	/* Events go to FILE.partial and are renamed over FILE at the end, so a
+	 * run that fails leaves the previous log whole. */
+	if (a.json && strcmp(a.json, "-") != 0) {
+		if (snprintf(partial, sizeof(partial), "%s.partial", a.json) >= (int)sizeof(partial)) {
+			fprintf(stderr, "egressfence: %s: path too long\n", a.json);
 			rc = EXIT_ERROR;
 			goto out;
 		}
+		struct stat st;
+		if (stat(a.json, &st) == 0 && S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "egressfence: %s: Is a directory (--json wants a file to write)\n", a.json);
+			partial[0] = 0;
+			rc = EXIT_ERROR;
+			goto out;
+		}
+		json = fopen(partial, "w");
+		if (!json) {
+			fprintf(stderr, "egressfence: %s: %s\n", a.json, strerror(errno));
+			partial[0] = 0;
+			rc = EXIT_ERROR;
+			goto out;
+		}
+	} else if (a.json) {
+		json = stdout;
 	}
 	struct audit_options o = {
 		.policy = a.common.policy,
@@ -211,21 +268,49 @@ static int cmd_audit(int argc, char **argv)
 		.summary = json == stdout ? stderr : stdout,
 		.classifier = {.max_flows = (uint32_t)a.max_flows},
 	};
+	if (a.chain) {
+		if (!(chain = logchain_new(json, err, sizeof(err)))) {
+			fprintf(stderr, "egressfence: %s\n", err);
+			rc = EXIT_ERROR;
+			goto out;
+		}
+		json = o.json = logchain_stream(chain);
+	}
 	if (engine_audit(&o, (const char *const *)argv + optind, (size_t)(argc - optind), &t, err, sizeof(err))) {
 		fprintf(stderr, "egressfence: %s\n", err);
 		rc = EXIT_ERROR;
 	} else if (t.failed_files) {
+		t_valid = true;
 		fprintf(stderr, "egressfence: %u capture file%s could not be read to the end (see warnings above)\n",
 			t.failed_files, t.failed_files == 1 ? "" : "s");
 		rc = EXIT_ERROR;
 	} else {
 		rc = t.by_verdict[EF_BLOCK] || t.by_verdict[EF_LOG] ? EXIT_FLAGGED : 0;
 	}
+	if (chain && rc != EXIT_ERROR) {
+		char head[65];
+		unsigned long long n = logchain_head(chain, head);
+		fprintf(o.summary, "\nevent log: %llu chained records, head %s\n", n, head);
+		fprintf(o.summary, "(keep the head apart from the log; check: egressfence verify-log --head %s %s)\n",
+			head, a.json);
+	}
 out:
 	if (json && json != stdout && fclose(json) != 0 && rc != EXIT_ERROR) {
 		fprintf(stderr, "egressfence: %s: %s\n", a.json, strerror(errno));
 		rc = EXIT_ERROR;
 	}
+	/* A run that read what it could (even with warnings) keeps its events;
+	 * one that failed outright leaves the previous log as it was. */
+	if (partial[0]) {
+		bool keep = rc != EXIT_ERROR || t_valid;
+		if (keep && rename(partial, a.json) != 0) {
+			fprintf(stderr, "egressfence: %s: %s\n", a.json, strerror(errno));
+			rc = EXIT_ERROR;
+		}
+		if (!keep)
+			unlink(partial);
+	}
+	logchain_free(chain);
 	free_common(&a.common);
 	return rc;
 }
@@ -307,7 +392,7 @@ static int cmd_lookup(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("%s", "a command is needed: audit, check, lookup");
+		return usage_error("%s", "a command is needed: audit, check, lookup, run, nft");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
@@ -325,5 +410,11 @@ int main(int argc, char **argv)
 		return cmd_check(argc, argv);
 	if (!strcmp(cmd, "lookup"))
 		return cmd_lookup(argc, argv);
-	return usage_error("unknown command `%s' (expected audit, check or lookup)", cmd);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc, argv);
+	if (!strcmp(cmd, "nft"))
+		return cmd_nft(argc, argv);
+	if (!strcmp(cmd, "verify-log"))
+		return logchain_verify_main(argc, argv);
+	return usage_error("unknown command `%s' (expected audit, check, lookup, run or nft)", cmd);
 }

@@ -81,4 +81,123 @@ void policy_print(const struct policy *p, FILE *out);
  * databases for Kosovo); true when `c` is one of them. */
 bool policy_country_is_assigned(ef_country c);
 
+/* ==== kernel side (nft.c) ================================================
+ *
+ * What carries verdicts out on a gateway: one nftables table, `inet
+ * egressfence`, generated from the policy and the country databases and
+ * loaded through libnftables.  Its chains sort every packet by where its
+ * remote end is (the prefilter) and by what the engine has decided about
+ * its flow (timeout sets).  The engine never reads the big sets back and
+ * never sends them again on the decision path: a decision is one set
+ * element, sent as an nf_tables netlink message (libnftables would first
+ * fetch every element of every set; see nft.c).  docs/gateway.md describes
+ * the ruleset.
+ */
+
+/* `monitor': watch a capture and block offending flows after the fact;
+ * `gate': the kernel holds the payload of undecided flows to block-tier
+ * destinations until the engine has decided. */
+enum gateway_mode { GATEWAY_MONITOR = 0, GATEWAY_GATE = 1 };
+
+/* The config's `gateway:` section, with the defaults filled in. */
+struct gateway_settings {
+	enum gateway_mode mode;     /* mode:            default monitor */
+	uint16_t nflog_group;       /* nflog_group:     default 4242 */
+	uint32_t flow_timeout_s;    /* flow_timeout:    default 3600; a decision outlives
+				     * its flow's last packet by this much */
+	uint32_t decide_within_s;   /* decide_within:   default 3; gate mode judges a flow
+				     * whose payload has been held this long on the
+				     * evidence so far */
+	uint32_t max_flows;         /* max_flows:       default 262144; size of each
+				     * decision set */
+};
+void policy_gateway(const struct policy *p, struct gateway_settings *out);
+/* Rules, by index as in policy_decision.rule_index: the rule's `log_prefix:`
+ * or NULL. */
+size_t policy_rule_count(const struct policy *p);
+const char *policy_rule_log_prefix(const struct policy *p, size_t rule_index);
+/* networks.internal, in file order; NULL past the end. */
+const struct ef_cidr *policy_internal_network(const struct policy *p, size_t i);
+
+/*
+ * The prefilter: which remote addresses some rule may block (TIER_BLOCK),
+ * which rules can at most log (TIER_LOG), and the rest (TIER_NONE), which
+ * never leaves the kernel's fast path.  Compiled by walking every database's
+ * search tree once, then applying the overrides (longest prefix last, so it
+ * wins) and taking out networks.internal and the addresses that never leave
+ * a host or a link (loopback, link-local, multicast, broadcast,
+ * unspecified).  A negated `to:` ("!@conforming") watches everything but the
+ * networks every database places in the listed countries, so addresses no
+ * database places are watched, as the policy judges them.
+ */
+enum prefilter_tier { TIER_NONE = 0, TIER_LOG = 1, TIER_BLOCK = 2 };
+
+struct prefilter;
+struct prefilter *prefilter_build(const struct policy *p, const struct geodb *db, char *err, size_t errlen);
+void prefilter_free(struct prefilter *pf);
+/* Binary search over the compiled ranges: for the engine's own packet path. */
+enum prefilter_tier prefilter_tier_of(const struct prefilter *pf, const struct ef_addr *a);
+/* Ranges (the kernel's interval set elements) in one tier, family 4 or 6. */
+size_t prefilter_ranges(const struct prefilter *pf, enum prefilter_tier t, int family);
+
+/*
+ * The ruleset text.  RULESET_CREATE is what `egressfence nft` prints: it
+ * deletes any existing table and creates it anew, in one transaction.
+ * RULESET_REPLACE (reload, and a restart that finds the table) refills the
+ * prefilter sets and the chains in one transaction and keeps the decision
+ * sets, so flows already decided keep flowing.  Returns a malloc()ed
+ * string, or NULL when out of memory.
+ */
+enum ruleset_kind { RULESET_CREATE, RULESET_REPLACE };
+char *ruleset_text(const struct prefilter *pf, const struct policy *p, const struct gateway_settings *g,
+		   enum ruleset_kind kind);
+
+/* The table in the kernel: rulesets through libnftables, decisions,
+ * heartbeat and counters as nf_tables netlink messages. */
+struct nft_table;
+/* dry_run: every command is checked by the kernel and nothing committed. */
+struct nft_table *nft_table_open(bool dry_run, char *err, size_t errlen);
+void nft_table_close(struct nft_table *t);
+bool nft_table_exists(struct nft_table *t);
+/* Runs a ruleset text as one transaction; on failure nothing changed and err
+ * holds libnftables' message. */
+int nft_table_load(struct nft_table *t, const char *text, char *err, size_t errlen);
+int nft_table_remove(struct nft_table *t, char *err, size_t errlen);
+
+enum nft_decision_kind {
+	NFT_ALLOW_FLOW,     /* released: passes without copies until it idles out */
+	NFT_BLOCK_FLOW,     /* refused (TCP reset, else dropped) until it idles out */
+	NFT_GRACE_FLOW,     /* gate: an encrypted protocol's handshake passes, copied */
+	NFT_BLOCK_REMOTE,   /* every flow to or from the remote address, for timeout_s */
+	NFT_KERNEL_LOG,     /* the flow's next packet goes to the kernel log with the
+			     * prefix of rule `rule_index' */
+};
+
+/* One decision.  `remote' is the end in the prefilter's higher tier (when
+ * both are in the same tier, queue both orientations). */
+struct nft_decision {
+	enum nft_decision_kind kind;
+	const struct ef_addr *inside, *remote;
+	uint16_t inside_port, remote_port;
+	uint8_t l4;
+	uint32_t timeout_s;
+	size_t rule_index;          /* NFT_KERNEL_LOG */
+};
+
+/* Decisions are queued and sent as one transaction by nft_table_commit(),
+ * so a burst costs one netlink round trip. */
+void nft_table_queue(struct nft_table *t, const struct nft_decision *d);
+size_t nft_table_queued(const struct nft_table *t);
+int nft_table_commit(struct nft_table *t, char *err, size_t errlen);
+/* fail_open: the gate lets undecided flows through once the engine has not
+ * renewed this for timeout_s seconds. */
+int nft_table_heartbeat(struct nft_table *t, uint32_t timeout_s, char *err, size_t errlen);
+
+struct nft_counters {
+	uint64_t held;       /* payload of undecided flows, dropped and copied to the engine */
+	uint64_t copied;     /* copied to the engine and let through */
+	uint64_t refused;    /* dropped or reset by a block decision */
+};
+int nft_table_counters(struct nft_table *t, struct nft_counters *out, char *err, size_t errlen);
+
 #endif

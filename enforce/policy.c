@@ -1019,14 +1019,79 @@ static bool load_bool(struct loader *ld, const yaml_node_t *n, const char *key, 
 	return fail(ld, n, "bad value `%s' for `%s' (expected true or false)", shown(ld, str(n)), key);
 }
 
-enum { T_GEODB, T_NETWORKS, T_GROUPS, T_CAPTURE, T_FAIL_OPEN, T_RULES, T_DEFAULT, T__COUNT };
+/* A whole number from lo to hi; `example' is a value that would do. */
+static bool load_number(struct loader *ld, const yaml_node_t *n, const char *key, uint64_t lo, uint64_t hi,
+			const char *example, uint64_t *out)
+{
+	char what[32];
+	const char *end;
+
+	snprintf(what, sizeof(what), "`%s'", key);
+	if (!expect_scalar(ld, n, what, example))
+		return false;
+	if (!parse_u64(str(n), out, &end) || *end || *out < lo || *out > hi)
+		return fail(ld, n, "bad value `%s' for `%s' (expected a whole number from %llu to %llu, such as %s)",
+			    shown(ld, str(n)), key, (unsigned long long)lo, (unsigned long long)hi, example);
+	return true;
+}
+
+enum { G_MODE, G_NFLOG_GROUP, G_FLOW_TIMEOUT, G_DECIDE_WITHIN, G_MAX_FLOWS, G__COUNT };
+
+/* gateway: how `egressfence run' sets up the kernel side (enforce/nft.c). */
+static bool load_gateway(struct loader *ld, const yaml_node_t *n)
+{
+	struct field f[G__COUNT] = {
+		[G_MODE] = {"mode"}, [G_NFLOG_GROUP] = {"nflog_group"}, [G_FLOW_TIMEOUT] = {"flow_timeout"},
+		[G_DECIDE_WITHIN] = {"decide_within"}, [G_MAX_FLOWS] = {"max_flows"},
+	};
+	struct gateway_settings *g = &ld->p->gateway;
+	const yaml_node_t *v;
+	uint64_t x;
+
+	if (!read_mapping(ld, n, "gateway", f, G__COUNT))
+		return false;
+	if ((v = f[G_MODE].value)) {
+		if (!expect_scalar(ld, v, "`mode'", "monitor or gate"))
+			return false;
+		if (!strcmp(str(v), "monitor"))
+			g->mode = GATEWAY_MONITOR;
+		else if (!strcmp(str(v), "gate"))
+			g->mode = GATEWAY_GATE;
+		else
+			return fail(ld, v, "unknown gateway mode `%s' (expected monitor or gate)", shown(ld, str(v)));
+	}
+	if ((v = f[G_NFLOG_GROUP].value)) {
+		if (!load_number(ld, v, "nflog_group", 0, 65535, "4242", &x))
+			return false;
+		g->nflog_group = (uint16_t)x;
+	}
+	/* The kernel keeps set timeouts in milliseconds; a week is plenty. */
+	if ((v = f[G_FLOW_TIMEOUT].value)) {
+		if (!load_number(ld, v, "flow_timeout", 1, 604800, "600", &x))
+			return false;
+		g->flow_timeout_s = (uint32_t)x;
+	}
+	if ((v = f[G_DECIDE_WITHIN].value)) {
+		if (!load_number(ld, v, "decide_within", 1, 60, "3", &x))
+			return false;
+		g->decide_within_s = (uint32_t)x;
+	}
+	if ((v = f[G_MAX_FLOWS].value)) {
+		if (!load_number(ld, v, "max_flows", 1024, 16777216, "262144", &x))
+			return false;
+		g->max_flows = (uint32_t)x;
+	}
+	return true;
+}
+
+enum { T_GEODB, T_NETWORKS, T_GROUPS, T_CAPTURE, T_FAIL_OPEN, T_GATEWAY, T_RULES, T_DEFAULT, T__COUNT };
 
 static bool load_policy(struct loader *ld, const yaml_node_t *root)
 {
 	struct field f[T__COUNT] = {
 		[T_GEODB] = {"geodb"}, [T_NETWORKS] = {"networks"}, [T_GROUPS] = {"groups"},
-		[T_CAPTURE] = {"capture"}, [T_FAIL_OPEN] = {"fail_open"}, [T_RULES] = {"rules"},
-		[T_DEFAULT] = {"default"},
+		[T_CAPTURE] = {"capture"}, [T_FAIL_OPEN] = {"fail_open"}, [T_GATEWAY] = {"gateway"},
+		[T_RULES] = {"rules"}, [T_DEFAULT] = {"default"},
 	};
 	const yaml_node_t *v;
 
@@ -1045,6 +1110,12 @@ static bool load_policy(struct loader *ld, const yaml_node_t *root)
 	if ((v = f[T_CAPTURE].value) && !load_capture(ld, v))
 		return false;
 	if ((v = f[T_FAIL_OPEN].value) && !load_bool(ld, v, "fail_open", &ld->p->fail_open))
+		return false;
+	ld->p->gateway = (struct gateway_settings){
+		.mode = GATEWAY_MONITOR, .nflog_group = 4242, .flow_timeout_s = 3600, .decide_within_s = 3,
+		.max_flows = 262144,
+	};
+	if ((v = f[T_GATEWAY].value) && !load_gateway(ld, v))
 		return false;
 	ld->p->def = EF_ALLOW;
 	if ((v = f[T_DEFAULT].value)) {
@@ -1239,4 +1310,24 @@ const char *policy_interface(const struct policy *p, size_t i)
 bool policy_fail_open(const struct policy *p)
 {
 	return p->fail_open;
+}
+
+void policy_gateway(const struct policy *p, struct gateway_settings *out)
+{
+	*out = p->gateway;
+}
+
+size_t policy_rule_count(const struct policy *p)
+{
+	return p->n_rules;
+}
+
+const char *policy_rule_log_prefix(const struct policy *p, size_t rule_index)
+{
+	return rule_index < p->n_rules ? p->rules[rule_index].log_prefix : NULL;
+}
+
+const struct ef_cidr *policy_internal_network(const struct policy *p, size_t i)
+{
+	return i < p->n_internal ? &p->internal[i] : NULL;
 }

@@ -83,6 +83,7 @@ struct policy {
 	const char **interfaces;
 	size_t n_interfaces;
 	bool fail_open;
+	struct gateway_settings gateway;  /* defaults filled in */
 	struct rule *rules;
 	size_t n_rules;
 	enum ef_verdict def;

@@ -182,6 +182,10 @@ void policy_print(const struct policy *p, FILE *out)
 		print_scalar(out, p->interfaces[i]);
 	}
 	fprintf(out, "]\nfail_open: %s\n", p->fail_open ? "true" : "false");
+	fprintf(out, "gateway:\n  mode: %s\n  nflog_group: %u\n  flow_timeout: %u\n  decide_within: %u\n"
+		     "  max_flows: %u\n",
+		p->gateway.mode == GATEWAY_GATE ? "gate" : "monitor", p->gateway.nflog_group,
+		p->gateway.flow_timeout_s, p->gateway.decide_within_s, p->gateway.max_flows);
 
 	fputs(p->n_rules ? "rules:\n" : "rules: []\n", out);
 	for (size_t i = 0; i < p->n_rules; i++)

@@ -627,6 +627,41 @@ static void error_other_values(void **state)
 			  "a second YAML document", NULL);
 }
 
+/* gateway: what `egressfence run' reads, defaults filled in; bad values
+ * name the place and what would do. */
+static void gateway_section(void **state)
+{
+	struct gateway_settings g;
+	struct policy *p = load_text("default: allow\n");
+
+	policy_gateway(p, &g);
+	assert_int_equal(g.mode, GATEWAY_MONITOR);
+	assert_int_equal(g.nflog_group, 4242);
+	assert_int_equal(g.flow_timeout_s, 3600);
+	assert_int_equal(g.decide_within_s, 3);
+	assert_int_equal(g.max_flows, 262144);
+	policy_free(p);
+	p = load_text("gateway: { mode: gate, nflog_group: 0, flow_timeout: 60, decide_within: 10, max_flows: 1024 }\n");
+	policy_gateway(p, &g);
+	assert_int_equal(g.mode, GATEWAY_GATE);
+	assert_int_equal(g.nflog_group, 0);
+	assert_int_equal(g.flow_timeout_s, 60);
+	assert_int_equal(g.decide_within_s, 10);
+	assert_int_equal(g.max_flows, 1024);
+	policy_free(p);
+
+	assert_load_error("gateway:\n  mode: gates\n", "policy.yaml:2:9: ", "unknown gateway mode `gates'",
+			  "monitor or gate", NULL);
+	assert_load_error("gateway:\n  nflog_group: 65536\n", "policy.yaml:2:16: ", "`nflog_group'",
+			  "0 to 65535", NULL);
+	assert_load_error("gateway: { flow_timeout: 0 }\n", "policy.yaml:1:26: ", "`flow_timeout'", NULL);
+	assert_load_error("gateway: { decide_within: 5s }\n", "policy.yaml:1:27: ", "bad value `5s'", NULL);
+	assert_load_error("gateway: { max_flows: 10 }\n", "policy.yaml:1:23: ", "1024 to 16777216", NULL);
+	assert_load_error("gateway: { nflog: 1 }\n", "policy.yaml:1:12: ", "unknown key `nflog' in gateway",
+			  "nflog_group", NULL);
+	assert_load_error("gateway: [gate]\n", "policy.yaml:1:10: ", "gateway must be a mapping", NULL);
+}
+
 static void error_missing_file(void **state)
 {
 	struct policy_error err;
@@ -660,6 +695,7 @@ int main(void)
 		cmocka_unit_test(groups_expand_through_references),
 		cmocka_unit_test(first_matching_rule_wins),
 		cmocka_unit_test(other_sections_reach_the_engine),
+		cmocka_unit_test(gateway_section),
 		cmocka_unit_test(country_table_is_iso_3166),
 		cmocka_unit_test(error_yaml_syntax),
 		cmocka_unit_test(error_unknown_key),

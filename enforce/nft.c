@@ -1,0 +1,1331 @@
+/*
+ * enforce/nft.c -- the kernel side: the prefilter compiled from the policy
+ * and the country databases, the nftables ruleset that uses it, the
+ * libnftables context that loads it, and the nf_tables netlink messages
+ * that add decisions to it.
+ *
+ * The table, `inet egressfence`, has two base chains (forward: the gateway;
+ * output: a host that enforces on itself), both at priority filter - 1 with
+ * policy accept, so that an accept here never bypasses the host's own
+ * firewall and a drop here is final.  Every packet goes through `prefilter':
+ *
+ *   daddr in block{4,6}  -> block_out   saddr in block{4,6} -> block_in
+ *   daddr in log{4,6}    -> log_out     saddr in log{4,6}   -> log_in
+ *   anything else        -> accepted: the fast path, two to four interval
+ *                           set lookups and nothing else
+ *
+ * The tier chains first apply decisions, which live in timeout sets keyed by
+ * the flow, always oriented inside end first (saddr . daddr . l4proto .
+ * sport . dport going out, the reverse coming in), so one element covers
+ * both directions:
+ *   block_remote, block_flows, block_other -> `refuse' (TCP reset, or drop);
+ *   allow_flows, allow_other (gate) -> accept, and `update' renews the
+ *   element, so a decided flow stays decided while it is active.
+ * Then, in gate mode, undecided flows: a TLS ClientHello and flows in grace
+ * (an SSH handshake) pass with a copy to the engine; other payload going
+ * out is copied and dropped ("held": TCP sends it again once the flow is
+ * released); packets without payload (SYN, ACK, FIN, RST) and everything
+ * coming in pass with a copy, never held.  The copy is `log group N
+ * queue-threshold 1': NFLOG, one netlink message per packet, no batching
+ * delay.  With fail_open, the holding rules are skipped once the engine has
+ * stopped renewing `engine_alive'; without it a dead engine leaves the
+ * rules in place and undecided payload is dropped.
+ *
+ * The base chains refer to conntrack (`ct state invalid'), which makes the
+ * kernel reassemble IP fragments before them: a non-first fragment has no
+ * ports and no payload offset, and would otherwise slip past the rules that
+ * look at them.
+ *
+ * Invariants:
+ *  - The prefilter sets are written once per (re)load, as normalised,
+ *    disjoint ranges, and never read back.  Decisions are set elements in
+ *    nf_tables netlink batches of our own, one transaction per engine
+ *    iteration; libnftables never runs on the decision path.
+ *  - A reload or a restart that finds the table (RULESET_REPLACE) refills the
+ *    prefilter sets and the chains in one transaction and leaves the
+ *    decision sets and counters alone.
+ *  - Addresses are watched in at most one tier: block wins over log.
+ */
+#include "enforce.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <nftables/libnftables.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TABLE "inet egressfence"
+#define COUNTRY_SLOTS (26 * 26)
+#define KERNEL_LOG_TIMEOUT_S 60  /* a kernel-log mark the flow never used */
+#define ERR_MAX_SHOWN 600        /* of libnftables' message, in err */
+
+typedef unsigned __int128 u128;
+
+/* ---- ranges of addresses -------------------------------------------------- */
+
+/* Inclusive; IPv4 in the low 32 bits. */
+struct range {
+	u128 lo, hi;
+};
+
+struct ranges {
+	struct range *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static const u128 family_max[2] = {0xffffffffu, ~(u128)0};
+
+static int fam_index(int family)
+{
+	return family == 6;
+}
+
+static void ranges_push(struct ranges *r, u128 lo, u128 hi)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		struct range *v = realloc(r->v, cap * sizeof(*v));
+		if (!v) {
+			r->oom = true;
+			return;
+		}
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[r->n++] = (struct range){lo, hi};
+}
+
+static void ranges_free(struct ranges *r)
+{
+	free(r->v);
+	*r = (struct ranges){0};
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Sorts and merges overlapping and adjacent ranges. */
+static void ranges_normalize(struct ranges *r)
+{
+	size_t o = 0;
+
+	if (r->n < 2)
+		return;
+	qsort(r->v, r->n, sizeof(*r->v), range_cmp);
+	for (size_t i = 1; i < r->n; i++) {
+		struct range *last = &r->v[o];
+		if (r->v[i].lo <= last->hi || r->v[i].lo == last->hi + 1) {
+			if (r->v[i].hi > last->hi)
+				last->hi = r->v[i].hi;
+		} else {
+			r->v[++o] = r->v[i];
+		}
+	}
+	r->n = o + 1;
+}
+
+/* Normalised in, normalised out. */
+static void ranges_complement(struct ranges *r, u128 max)
+{
+	struct ranges out = {0};
+	u128 next = 0;
+	bool done = false;
+
+	for (size_t i = 0; i < r->n && !done; i++) {
+		if (r->v[i].lo > next)
+			ranges_push(&out, next, r->v[i].lo - 1);
+		if (r->v[i].hi >= max)
+			done = true;
+		else
+			next = r->v[i].hi + 1;
+	}
+	if (!done)
+		ranges_push(&out, next, max);
+	out.oom |= r->oom;
+	ranges_free(r);
+	*r = out;
+}
+
+/* a -= b; both normalised. */
+static void ranges_subtract(struct ranges *a, const struct ranges *b)
+{
+	struct ranges out = {0};
+	size_t j = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		u128 lo = a->v[i].lo, hi = a->v[i].hi;
+		bool gone = false;
+
+		while (j < b->n && b->v[j].hi < lo)
+			j++;
+		for (size_t k = j; k < b->n && b->v[k].lo <= hi; k++) {
+			if (b->v[k].lo > lo)
+				ranges_push(&out, lo, b->v[k].lo - 1);
+			if (b->v[k].hi >= hi) {
+				gone = true;
+				break;
+			}
+			lo = b->v[k].hi + 1;
+		}
+		if (!gone)
+			ranges_push(&out, lo, hi);
+	}
+	out.oom |= a->oom || b->oom;
+	ranges_free(a);
+	*a = out;
+}
+
+static u128 addr_value(const struct ef_addr *a)
+{
+	u128 v = 0;
+	int n = a->family == 4 ? 4 : 16;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | a->b[i];
+	return v;
+}
+
+static void value_addr(int family, u128 v, struct ef_addr *out)
+{
+	int n = family == 4 ? 4 : 16;
+
+	memset(out, 0, sizeof(*out));
+	out->family = (uint8_t)family;
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
+		out->b[i] = (uint8_t)v;
+}
+
+static void cidr_range(const struct ef_cidr *c, u128 *lo, u128 *hi)
+{
+	unsigned bits = c->addr.family == 4 ? 32 : 128, host = bits - c->prefix;
+	u128 mask = host >= 128 ? ~(u128)0 : ((u128)1 << host) - 1;
+
+	*lo = addr_value(&c->addr) & ~mask;
+	*hi = *lo | mask;
+}
+
+/* ---- the prefilter ---------------------------------------------------------- */
+
+struct tier_def {
+	bool all_but;               /* watches every country but except[] */
+	uint64_t bits[(COUNTRY_SLOTS + 63) / 64]; /* listed, or excepted when all_but */
+	size_t n_countries;
+	ef_country countries[COUNTRY_SLOTS];
+};
+
+struct tagged_range {
+	u128 lo, hi;
+	uint8_t tier;
+};
+
+struct prefilter {
+	struct tier_def def[2];                  /* [0] block, [1] log */
+	struct ranges set[2][2];                 /* [tier index][family index] */
+	struct tagged_range *lookup[2];          /* both tiers, per family, sorted */
+	size_t n_lookup[2];
+	size_t n_overrides;
+};
+
+static int tier_index(enum prefilter_tier t)
+{
+	return t == TIER_BLOCK ? 0 : 1;
+}
+
+static int country_slot(ef_country c)
+{
+	int a = (c >> 8) - 'A', b = (c & 0xff) - 'A';
+
+	return a < 0 || a >= 26 || b < 0 || b >= 26 ? -1 : a * 26 + b;
+}
+
+static bool tier_watches(const struct tier_def *t, ef_country c)
+{
+	int s = country_slot(c);
+	bool in = s >= 0 && (t->bits[s / 64] >> (s % 64)) & 1;
+
+	return t->all_but ? !in : in;
+}
+
+static void tier_load(struct tier_def *t, const struct policy *p, enum ef_verdict at_least)
+{
+	t->n_countries = policy_watched_countries(p, at_least, t->countries, COUNTRY_SLOTS, &t->all_but);
+	if (t->n_countries > COUNTRY_SLOTS)
+		t->n_countries = COUNTRY_SLOTS;
+	for (size_t i = 0; i < t->n_countries; i++) {
+		int s = country_slot(t->countries[i]);
+		if (s >= 0)
+			t->bits[s / 64] |= (uint64_t)1 << (s % 64);
+	}
+}
+
+struct walk_ctx {
+	const struct prefilter *pf;
+	bool keep_watched[2];       /* W is needed for this tier */
+	struct ranges watched[2][2], unwatched[2][2]; /* [tier][family] */
+};
+
+static void walk_network(const struct ef_cidr *net, ef_country cc, void *ctx)
+{
+	struct walk_ctx *w = ctx;
+	int f = fam_index(net->addr.family);
+	u128 lo, hi;
+
+	cidr_range(net, &lo, &hi);
+	for (int t = 0; t < 2; t++) {
+		const struct tier_def *d = &w->pf->def[t];
+		if (tier_watches(d, cc)) {
+			if (w->keep_watched[t])
+				ranges_push(&w->watched[t][f], lo, hi);
+		} else if (d->all_but) {
+			ranges_push(&w->unwatched[t][f], lo, hi);
+		}
+	}
+}
+
+/* Addresses that never leave a host or a link: no country, no rule. */
+static const char *const never_watched[] = {
+	"0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32",
+	"::/128", "::1/128", "fe80::/10", "ff00::/8",
+};
+
+static void subtract_cidr(struct prefilter *pf, const struct ef_cidr *c)
+{
+	struct ranges cut = {0};
+	u128 lo, hi;
+	int f = fam_index(c->addr.family);
+
+	cidr_range(c, &lo, &hi);
+	ranges_push(&cut, lo, hi);
+	for (int t = 0; t < 2; t++)
+		ranges_subtract(&pf->set[t][f], &cut);
+	ranges_free(&cut);
+}
+
+static int override_order(const void *a, const void *b)
+{
+	const struct geodb_override *x = *(const struct geodb_override *const *)a;
+	const struct geodb_override *y = *(const struct geodb_override *const *)b;
+
+	if (x->cidr.prefix != y->cidr.prefix)
+		return x->cidr.prefix < y->cidr.prefix ? -1 : 1;
+	return x < y ? -1 : x > y; /* config order among equals */
+}
+
+struct tagged_list {
+	struct tagged_range *v;
+	size_t n, cap;
+};
+
+static bool tagged_push(struct tagged_list *l, u128 lo, u128 hi, uint8_t tier)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct tagged_range *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return false;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct tagged_range){lo, hi, tier};
+	return true;
+}
+
+/* Removes [lo, hi] from every range in l, splitting where needed. */
+static bool tagged_cut(struct tagged_list *l, u128 lo, u128 hi)
+{
+	size_t n = l->n;
+
+	for (size_t i = 0; i < n; i++) {
+		struct tagged_range r = l->v[i];
+		if (r.hi < lo || r.lo > hi)
+			continue;
+		l->v[i].hi = 0, l->v[i].lo = 1; /* emptied: lo > hi */
+		if (r.lo < lo && !tagged_push(l, r.lo, lo - 1, r.tier))
+			return false;
+		if (r.hi > hi && !tagged_push(l, hi + 1, r.hi, r.tier))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Overrides replace every database's answer, and the longest prefix wins (as
+ * geodb_country_of() decides).  Applied shortest first into a small list of
+ * tagged ranges, so that nested overrides resolve there; the big sets then
+ * lose every override's network at once and gain each one's tier.
+ */
+static bool apply_overrides(struct prefilter *pf, const struct policy *p)
+{
+	size_t n;
+	const struct geodb_override *ov = policy_overrides(p, &n);
+	const struct geodb_override **order = n ? calloc(n, sizeof(*order)) : NULL;
+	struct tagged_list tagged[2] = {{0}};
+	struct ranges cut[2] = {{0}};
+	bool ok = false;
+
+	if (n && !order)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		order[i] = &ov[i];
+	if (n > 1)
+		qsort(order, n, sizeof(*order), override_order);
+	for (size_t i = 0; i < n; i++) {
+		const struct geodb_override *o = order[i];
+		int f = fam_index(o->cidr.addr.family);
+		uint8_t tier = tier_watches(&pf->def[0], o->country)   ? TIER_BLOCK
+			       : tier_watches(&pf->def[1], o->country) ? TIER_LOG
+								       : TIER_NONE;
+		u128 lo, hi;
+
+		cidr_range(&o->cidr, &lo, &hi);
+		ranges_push(&cut[f], lo, hi);
+		if (!tagged_cut(&tagged[f], lo, hi) || !tagged_push(&tagged[f], lo, hi, tier))
+			goto out;
+	}
+	for (int f = 0; f < 2; f++) {
+		ranges_normalize(&cut[f]);
+		for (int t = 0; t < 2; t++) {
+			ranges_subtract(&pf->set[t][f], &cut[f]);
+			for (size_t i = 0; i < tagged[f].n; i++) {
+				const struct tagged_range *r = &tagged[f].v[i];
+				if (r->lo <= r->hi && r->tier == (t == 0 ? TIER_BLOCK : TIER_LOG))
+					ranges_push(&pf->set[t][f], r->lo, r->hi);
+			}
+			ranges_normalize(&pf->set[t][f]);
+		}
+	}
+	pf->n_overrides = n;
+	ok = !cut[0].oom && !cut[1].oom;
+out:
+	for (int f = 0; f < 2; f++) {
+		free(tagged[f].v);
+		ranges_free(&cut[f]);
+	}
+	free(order);
+	return ok;
+}
+
+static bool build_lookup(struct prefilter *pf)
+{
+	for (int f = 0; f < 2; f++) {
+		size_t n = pf->set[0][f].n + pf->set[1][f].n, k = 0;
+		struct tagged_range *v = malloc((n ? n : 1) * sizeof(*v));
+		if (!v)
+			return false;
+		for (int t = 0; t < 2; t++)
+			for (size_t i = 0; i < pf->set[t][f].n; i++)
+				v[k++] = (struct tagged_range){pf->set[t][f].v[i].lo, pf->set[t][f].v[i].hi,
+							       (uint8_t)(t == 0 ? TIER_BLOCK : TIER_LOG)};
+		qsort(v, n, sizeof(*v), range_cmp); /* lo, hi lead both structs */
+		pf->lookup[f] = v;
+		pf->n_lookup[f] = n;
+	}
+	return true;
+}
+
+struct prefilter *prefilter_build(const struct policy *p, const struct geodb *db, char *err, size_t errlen)
+{
+	struct prefilter *pf = calloc(1, sizeof(*pf));
+	struct walk_ctx w = {0};
+	size_t n_db = geodb_count(db);
+
+	if (!pf)
+		goto oom;
+	tier_load(&pf->def[0], p, EF_BLOCK);
+	tier_load(&pf->def[1], p, EF_LOG);
+	w.pf = pf;
+	for (int t = 0; t < 2; t++)
+		w.keep_watched[t] = !pf->def[t].all_but || n_db > 1;
+	/* One walk per database serves both tiers. */
+	for (size_t i = 0; i < n_db; i++)
+		if (geodb_walk(db, i, NULL, 0, walk_network, &w, err, errlen) != 0)
+			goto fail;
+	for (int t = 0; t < 2; t++) {
+		for (int f = 0; f < 2; f++) {
+			struct ranges *set = &pf->set[t][f];
+			ranges_normalize(&w.watched[t][f]);
+			if (!pf->def[t].all_but) {
+				*set = w.watched[t][f];
+				w.watched[t][f] = (struct ranges){0};
+				continue;
+			}
+			/* Unwatched: some database places it, and every database
+			 * that does places it in an excepted country. */
+			*set = w.unwatched[t][f];
+			w.unwatched[t][f] = (struct ranges){0};
+			ranges_normalize(set);
+			ranges_subtract(set, &w.watched[t][f]);
+			ranges_complement(set, family_max[f]);
+		}
+	}
+	for (int f = 0; f < 2; f++)
+		ranges_subtract(&pf->set[1][f], &pf->set[0][f]);
+	if (!apply_overrides(pf, p))
+		goto oom;
+	for (size_t i = 0; i < sizeof(never_watched) / sizeof(never_watched[0]); i++) {
+		struct ef_cidr c;
+		ef_cidr_parse(never_watched[i], &c);
+		subtract_cidr(pf, &c);
+	}
+	/* The inside end of a flow is never its remote end. */
+	for (size_t i = 0;; i++) {
+		const struct ef_cidr *c = policy_internal_network(p, i);
+		if (!c)
+			break;
+		subtract_cidr(pf, c);
+	}
+	for (int t = 0; t < 2; t++)
+		for (int f = 0; f < 2; f++)
+			if (pf->set[t][f].oom)
+				goto oom;
+	if (!build_lookup(pf))
+		goto oom;
+	for (int t = 0; t < 2; t++)
+		for (int f = 0; f < 2; f++) {
+			ranges_free(&w.watched[t][f]);
+			ranges_free(&w.unwatched[t][f]);
+		}
+	return pf;
+oom:
+	snprintf(err, errlen, "out of memory compiling the prefilter");
+fail:
+	for (int t = 0; t < 2; t++)
+		for (int f = 0; f < 2; f++) {
+			ranges_free(&w.watched[t][f]);
+			ranges_free(&w.unwatched[t][f]);
+		}
+	prefilter_free(pf);
+	return NULL;
+}
+
+void prefilter_free(struct prefilter *pf)
+{
+	if (!pf)
+		return;
+	for (int t = 0; t < 2; t++)
+		for (int f = 0; f < 2; f++)
+			ranges_free(&pf->set[t][f]);
+	free(pf->lookup[0]);
+	free(pf->lookup[1]);
+	free(pf);
+}
+
+enum prefilter_tier prefilter_tier_of(const struct prefilter *pf, const struct ef_addr *a)
+{
+	if (a->family != 4 && a->family != 6)
+		return TIER_NONE;
+	int f = fam_index(a->family);
+	const struct tagged_range *v = pf->lookup[f];
+	u128 x = addr_value(a);
+	size_t lo = 0, hi = pf->n_lookup[f];
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].hi < x)
+			lo = mid + 1;
+		else if (v[mid].lo > x)
+			hi = mid;
+		else
+			return (enum prefilter_tier)v[mid].tier;
+	}
+	return TIER_NONE;
+}
+
+size_t prefilter_ranges(const struct prefilter *pf, enum prefilter_tier t, int family)
+{
+	if (t == TIER_NONE)
+		return 0;
+	return pf->set[tier_index(t)][fam_index(family)].n;
+}
+
+/* ---- the ruleset text ------------------------------------------------------- */
+
+/* Per address family: the words that differ. */
+struct fam_words {
+	const char *ip, *addr_type, *x;
+};
+
+static const struct fam_words fams[2] = {
+	{"ip", "ipv4_addr", "4"},
+	{"ip6", "ipv6_addr", "6"},
+};
+
+#define FLOW_OUT "%s saddr . %s daddr . meta l4proto . th sport . th dport"
+#define FLOW_IN "%s daddr . %s saddr . meta l4proto . th dport . th sport"
+#define HOSTS_OUT "%s saddr . %s daddr . meta l4proto"
+#define HOSTS_IN "%s daddr . %s saddr . meta l4proto"
+
+static void put_element(FILE *o, int f, const struct range *r)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	struct ef_addr x;
+	unsigned bits = f ? 128 : 32;
+
+	value_addr(f ? 6 : 4, r->lo, &x);
+	ef_addr_format(&x, a, sizeof(a));
+	u128 span = r->hi - r->lo; /* size - 1 */
+	if (span == 0) {
+		fputs(a, o);
+		return;
+	}
+	/* A whole prefix: span is 2^k - 1 and lo is aligned to it. */
+	if ((span & (span + 1)) == 0 && (r->lo & span) == 0) {
+		unsigned k = 0;
+		for (u128 s = span; s; s >>= 1)
+			k++;
+		fprintf(o, "%s/%u", a, bits - k);
+		return;
+	}
+	value_addr(f ? 6 : 4, r->hi, &x);
+	ef_addr_format(&x, b, sizeof(b));
+	fprintf(o, "%s-%s", a, b);
+}
+
+static void put_countries(FILE *o, const struct tier_def *d)
+{
+	char cc[3];
+
+	for (size_t i = 0; i < d->n_countries; i++) {
+		ef_country_str(d->countries[i], cc);
+		fprintf(o, "%s%s", i ? " " : "", cc);
+	}
+}
+
+static void put_tier_comment(FILE *o, const struct prefilter *pf, int t)
+{
+	const struct tier_def *d = &pf->def[t];
+
+	fputs(t == 0 ? "\t# Remote ends some rule may block: " : "\t# Remote ends rules can at most log: ", o);
+	if (d->all_but) {
+		fputs("every country but ", o);
+		if (d->n_countries)
+			put_countries(o, d);
+		else
+			fputs("none", o);
+		fputs(", and addresses no database places", o);
+	} else if (d->n_countries) {
+		put_countries(o, d);
+	} else {
+		fputs("none", o);
+	}
+	if (t == 1)
+		fputs(" (less the block tier)", o);
+	fprintf(o, ";\n\t# overrides applied (%zu), networks.internal taken out.\n", pf->n_overrides);
+}
+
+static void put_tier_set(FILE *o, const struct prefilter *pf, int t, int f, bool elements)
+{
+	const struct ranges *r = &pf->set[t][f];
+
+	fprintf(o, "\tset %s%s {\n\t\ttype %s\n\t\tflags interval\n", t == 0 ? "block" : "log", fams[f].x,
+		fams[f].addr_type);
+	if (elements && r->n) {
+		fputs("\t\telements = {", o);
+		for (size_t i = 0; i < r->n; i++) {
+			fputs(i == 0 ? " " : i % 6 == 0 ? ",\n\t\t\t     " : ", ", o);
+			put_element(o, f, &r->v[i]);
+		}
+		fputs(" }\n", o);
+	}
+	fputs("\t}\n", o);
+}
+
+/* What the generator needs to know besides the prefilter. */
+struct shape {
+	const struct gateway_settings *g;
+	bool gate, fail_open, log_tier;
+	size_t n_rules;
+	const struct policy *p;
+};
+
+static bool rule_has_kernel_log(const struct shape *s, size_t i)
+{
+	return policy_rule_log_prefix(s->p, i) != NULL;
+}
+
+static void put_decision_sets(FILE *o, const struct shape *s, int f)
+{
+	const char *at = fams[f].addr_type, *x = fams[f].x;
+	unsigned n = s->g->max_flows;
+
+	fprintf(o, "\tset block_remote%s {\n\t\ttype %s\n\t\tsize %u\n\t\tflags timeout\n\t}\n", x, at, n);
+	fprintf(o, "\tset block_flows%s {\n\t\ttype %s . %s . inet_proto . inet_service . inet_service\n"
+		   "\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n", x, at, at, n);
+	fprintf(o, "\tset block_other%s {\n\t\ttype %s . %s . inet_proto\n\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n",
+		x, at, at, n);
+	if (s->gate) {
+		fprintf(o, "\tset allow_flows%s {\n\t\ttype %s . %s . inet_proto . inet_service . inet_service\n"
+			   "\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n", x, at, at, n);
+		fprintf(o, "\tset allow_other%s {\n\t\ttype %s . %s . inet_proto\n\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n",
+			x, at, at, n);
+		fprintf(o, "\tset grace_flows%s {\n\t\ttype %s . %s . inet_proto . inet_service . inet_service\n"
+			   "\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n", x, at, at, n);
+	}
+	for (size_t i = 0; i < s->n_rules; i++)
+		if (rule_has_kernel_log(s, i))
+			fprintf(o, "\tset klog%zu_%s {\n\t\ttype %s . %s . inet_proto . inet_service . inet_service\n"
+				   "\t\tsize 65536\n\t\tflags dynamic,timeout\n\t}\n", i, x, at, at);
+}
+
+static void put_copy(FILE *o, const struct shape *s, const char *counter, const char *verdict)
+{
+	fprintf(o, "counter name \"%s\" log group %u queue-threshold 1 %s\n", counter, s->g->nflog_group, verdict);
+}
+
+/* Rules shared by the four tier chains of one family: decisions first. */
+static void put_decisions(FILE *o, const struct shape *s, int f, bool out, bool block_tier)
+{
+	const char *ip = fams[f].ip, *x = fams[f].x;
+	char flow[128], hosts[64];
+
+	snprintf(flow, sizeof(flow), out ? FLOW_OUT : FLOW_IN, ip, ip);
+	snprintf(hosts, sizeof(hosts), out ? HOSTS_OUT : HOSTS_IN, ip, ip);
+	if (out)
+		for (size_t i = 0; i < s->n_rules; i++)
+			if (rule_has_kernel_log(s, i))
+				fprintf(o, "\t\t%s @klog%zu_%s delete @klog%zu_%s { %s } log prefix \"%s\"\n", flow, i, x,
+					i, x, flow, policy_rule_log_prefix(s->p, i));
+	if (block_tier) {
+		fprintf(o, "\t\t%s %s @block_remote%s goto refuse\n", ip, out ? "daddr" : "saddr", x);
+		fprintf(o, "\t\t%s @block_flows%s goto refuse\n", flow, x);
+		fprintf(o, "\t\t%s @block_other%s goto refuse\n", hosts, x);
+	}
+	if (s->gate) {
+		fprintf(o, "\t\t%s @allow_flows%s update @allow_flows%s { %s timeout %us } accept\n", flow, x, x, flow,
+			s->g->flow_timeout_s);
+		fprintf(o, "\t\t%s @allow_other%s update @allow_other%s { %s timeout %us } accept\n", hosts, x, x, hosts,
+			s->g->flow_timeout_s);
+	}
+}
+
+static void put_tier_chains(FILE *o, const struct shape *s, int f)
+{
+	const char *ip = fams[f].ip, *x = fams[f].x;
+	char flow[128];
+
+	snprintf(flow, sizeof(flow), FLOW_OUT, ip, ip);
+	fprintf(o, "\tchain block_out%s {\n", x);
+	put_decisions(o, s, f, true, true);
+	if (s->gate) {
+		fputs("\t\t# undecided: a TLS ClientHello passes, so that the server's hello can be judged\n", o);
+		fputs("\t\tmeta l4proto tcp @ih,0,16 0x1603 @ih,40,8 0x01 ", o);
+		put_copy(o, s, "copied", "accept");
+		fprintf(o, "\t\t%s @grace_flows%s ", flow, x);
+		put_copy(o, s, "copied", "accept");
+		if (s->fail_open)
+			fputs("\t\tmeta nfproto != @engine_alive accept\n", o);
+		fputs("\t\t# payload is held: copied to the engine and dropped until the flow is decided\n", o);
+		fputs("\t\tmeta l4proto tcp @ih,0,8 & 0x0 == 0x0 ", o);
+		put_copy(o, s, "held", "drop");
+		fputs("\t\tmeta l4proto tcp ", o);
+		put_copy(o, s, "copied", "accept");
+		fputs("\t\t", o);
+		put_copy(o, s, "held", "drop");
+	}
+	fputs("\t}\n", o);
+	fprintf(o, "\tchain block_in%s {\n", x);
+	put_decisions(o, s, f, false, true);
+	if (s->gate) {
+		fputs("\t\t", o);
+		put_copy(o, s, "copied", "accept");
+	}
+	fputs("\t}\n", o);
+	if (!s->log_tier)
+		return;
+	fprintf(o, "\tchain log_out%s {\n", x);
+	put_decisions(o, s, f, true, false);
+	if (s->gate) {
+		fputs("\t\t", o);
+		put_copy(o, s, "copied", "accept");
+	}
+	fputs("\t}\n", o);
+	if (!s->gate)
+		return;
+	fprintf(o, "\tchain log_in%s {\n", x);
+	put_decisions(o, s, f, false, false);
+	fputs("\t\t", o);
+	put_copy(o, s, "copied", "accept");
+	fputs("\t}\n", o);
+}
+
+static void put_base_chains(FILE *o, const struct shape *s)
+{
+	static const char *const hooks[] = {"forward", "output"};
+
+	for (int h = 0; h < 2; h++)
+		fprintf(o, "\tchain %s {\n\t\ttype filter hook %s priority filter - 1; policy accept;\n"
+			   "\t\tct state invalid counter\n\t\tjump prefilter\n\t}\n", hooks[h], hooks[h]);
+	fputs("\tchain prefilter {\n", o);
+	for (int f = 0; f < 2; f++) {
+		const char *ip = fams[f].ip, *x = fams[f].x;
+		fprintf(o, "\t\t%s daddr @block%s goto block_out%s\n", ip, x, x);
+		fprintf(o, "\t\t%s saddr @block%s goto block_in%s\n", ip, x, x);
+		if (s->log_tier)
+			fprintf(o, "\t\t%s daddr @log%s goto log_out%s\n", ip, x, x);
+		if (s->log_tier && s->gate)
+			fprintf(o, "\t\t%s saddr @log%s goto log_in%s\n", ip, x, x);
+	}
+	fputs("\t}\n", o);
+	/* A reset without payload ends the flow at both ends: it passes, and
+	 * so does the one `reject' itself sends, which comes back through the
+	 * output hook with the blocked flow's addresses. */
+	fputs("\tchain refuse {\n\t\ttcp flags & rst == rst @ih,0,8 & 0x0 == 0x0 counter name \"refused\" drop\n"
+	      "\t\ttcp flags & rst == rst accept\n"
+	      "\t\tmeta l4proto tcp counter name \"refused\" reject with tcp reset\n"
+	      "\t\tcounter name \"refused\" drop\n\t}\n", o);
+}
+
+/* Chain names, for flushing on replace. */
+static void put_chain_names(FILE *o, const struct shape *s, const char *fmt)
+{
+	static const char *const fixed[] = {"forward", "output", "prefilter", "refuse"};
+
+	for (size_t i = 0; i < 4; i++)
+		fprintf(o, fmt, fixed[i]);
+	for (int f = 0; f < 2; f++) {
+		char name[32];
+		const char *x = fams[f].x;
+		snprintf(name, sizeof(name), "block_out%s", x);
+		fprintf(o, fmt, name);
+		snprintf(name, sizeof(name), "block_in%s", x);
+		fprintf(o, fmt, name);
+		if (s->log_tier) {
+			snprintf(name, sizeof(name), "log_out%s", x);
+			fprintf(o, fmt, name);
+		}
+		if (s->log_tier && s->gate) {
+			snprintf(name, sizeof(name), "log_in%s", x);
+			fprintf(o, fmt, name);
+		}
+	}
+}
+
+static void put_objects(FILE *o, const struct shape *s, const struct prefilter *pf, bool elements)
+{
+	static const char *const counters[] = {"held", "copied", "refused"};
+
+	for (size_t i = 0; i < 3; i++)
+		fprintf(o, "\tcounter %s {\n\t}\n", counters[i]);
+	for (int t = 0; t < (s->log_tier ? 2 : 1); t++) {
+		if (elements)
+			put_tier_comment(o, pf, t);
+		for (int f = 0; f < 2; f++)
+			put_tier_set(o, pf, t, f, elements);
+	}
+	for (int f = 0; f < 2; f++)
+		put_decision_sets(o, s, f);
+	if (s->gate && s->fail_open)
+		fputs("\tset engine_alive {\n\t\ttype nf_proto\n\t\tflags timeout\n\t}\n", o);
+}
+
+char *ruleset_text(const struct prefilter *pf, const struct policy *p, const struct gateway_settings *g,
+		   enum ruleset_kind kind)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *o = open_memstream(&text, &len);
+	struct shape s = {
+		.g = g,
+		.gate = g->mode == GATEWAY_GATE,
+		.fail_open = policy_fail_open(p),
+		.n_rules = policy_rule_count(p),
+		.p = p,
+	};
+
+	if (!o)
+		return NULL;
+	s.log_tier = s.gate;
+	for (size_t i = 0; i < s.n_rules; i++)
+		s.log_tier |= rule_has_kernel_log(&s, i);
+	fprintf(o, "# egressfence %s-mode ruleset (%s): generated, do not edit;\n"
+		   "# `egressfence nft --config FILE' prints it, `egressfence run' loads it.\n",
+		s.gate ? "gate" : "monitor", kind == RULESET_CREATE ? "create" : "replace");
+	if (kind == RULESET_CREATE) {
+		/* Creating first makes the delete succeed when there is no table. */
+		fputs("table " TABLE "\ndelete table " TABLE "\n", o);
+	} else {
+		/* Declare what may be new, then empty what is rebuilt; the decision
+		 * sets and the counters keep their contents. */
+		fputs("table " TABLE " {\n", o);
+		put_objects(o, &s, pf, false);
+		put_chain_names(o, &s, "\tchain %s {\n\t}\n");
+		fputs("}\n", o);
+		put_chain_names(o, &s, "flush chain " TABLE " %s\n");
+		for (int t = 0; t < (s.log_tier ? 2 : 1); t++)
+			for (int f = 0; f < 2; f++)
+				fprintf(o, "flush set " TABLE " %s%s\n", t == 0 ? "block" : "log", fams[f].x);
+	}
+	fputs("table " TABLE " {\n", o);
+	put_objects(o, &s, pf, true);
+	put_base_chains(o, &s);
+	for (int f = 0; f < 2; f++)
+		put_tier_chains(o, &s, f);
+	fputs("}\n", o);
+	if (fclose(o) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* ---- the table in the kernel ---------------------------------------------- */
+
+/*
+ * Rulesets go through libnftables: it parses the text and sends one
+ * transaction.  Decisions, the heartbeat and the counters do not: before
+ * running any command libnftables 1.0.6 (Debian 12) fills its cache with
+ * every element of every set in the ruleset, 6.6 MB and about half a second
+ * with the default policy's prefilter, for each `add element'.  They are
+ * sent as nf_tables netlink messages of our own, in batches, which is what
+ * libnftables sends in the end, without the cache.
+ */
+#define NL_BUF (64 * 1024)
+#define NL_MAX_MSGS 256            /* NEWSETELEM messages per batch */
+
+struct nft_table {
+	struct nft_ctx *ctx;
+	int nl;                         /* NETLINK_NETFILTER */
+	uint32_t seq;
+	uint8_t *batch;                 /* BATCH_BEGIN, queued messages */
+	size_t batch_len, n_queued;
+	char queue_err[256];
+};
+
+static void copy_error(struct nft_table *t, const char *what, char *err, size_t errlen)
+{
+	const char *msg = nft_ctx_get_error_buffer(t->ctx);
+	size_t n = msg ? strlen(msg) : 0;
+
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	if (n > ERR_MAX_SHOWN)
+		n = ERR_MAX_SHOWN;
+	snprintf(err, errlen, "%s: %.*s", what, (int)n, n ? msg : "failed without a message (not root?)");
+}
+
+struct nft_table *nft_table_open(bool dry_run, char *err, size_t errlen)
+{
+	struct nft_table *t = calloc(1, sizeof(*t));
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+
+	if (!t || !(t->batch = malloc(NL_BUF)) || !(t->ctx = nft_ctx_new(NFT_CTX_DEFAULT))) {
+		snprintf(err, errlen, "cannot create a libnftables context");
+		goto fail;
+	}
+	if (nft_ctx_buffer_output(t->ctx) != 0 || nft_ctx_buffer_error(t->ctx) != 0) {
+		snprintf(err, errlen, "cannot buffer libnftables' output");
+		goto fail;
+	}
+	nft_ctx_set_dry_run(t->ctx, dry_run);
+	t->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (t->nl < 0 || bind(t->nl, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		snprintf(err, errlen, "cannot open a netfilter netlink socket: %s", strerror(errno));
+		goto fail;
+	}
+	/* The kernel answers at once; this only keeps a lost answer from
+	 * stopping the engine. */
+	struct timeval tv = {.tv_sec = 2};
+	setsockopt(t->nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	t->seq = (uint32_t)time(NULL);
+	return t;
+fail:
+	nft_table_close(t);
+	return NULL;
+}
+
+void nft_table_close(struct nft_table *t)
+{
+	if (!t)
+		return;
+	if (t->ctx)
+		nft_ctx_free(t->ctx);
+	if (t->nl > 0)
+		close(t->nl);
+	free(t->batch);
+	free(t);
+}
+
+static int run(struct nft_table *t, const char *cmd, const char *what, char *err, size_t errlen)
+{
+	if (nft_run_cmd_from_buffer(t->ctx, cmd) != 0) {
+		copy_error(t, what, err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
+bool nft_table_exists(struct nft_table *t)
+{
+	char err[64];
+
+	if (run(t, "list tables inet", "list tables", err, sizeof(err)) != 0)
+		return false;
+	const char *out = nft_ctx_get_output_buffer(t->ctx);
+	const char *hit = out ? strstr(out, "table " TABLE) : NULL;
+	return hit && (hit[strlen("table " TABLE)] == '\n' || hit[strlen("table " TABLE)] == 0);
+}
+
+int nft_table_load(struct nft_table *t, const char *text, char *err, size_t errlen)
+{
+	return run(t, text, "loading the ruleset", err, errlen);
+}
+
+int nft_table_remove(struct nft_table *t, char *err, size_t errlen)
+{
+	return run(t, "table " TABLE "\ndelete table " TABLE "\n", "removing the table", err, errlen);
+}
+
+/* -- netlink messages -- */
+
+static void *nl_put(uint8_t *buf, size_t *len, size_t n)
+{
+	void *p = buf + *len;
+
+	memset(p, 0, NLA_ALIGN(n));
+	*len += NLA_ALIGN(n);
+	return p;
+}
+
+static struct nlmsghdr *nl_msg(uint8_t *buf, size_t *len, uint16_t type, uint16_t flags, uint8_t family,
+			       uint16_t res_id, uint32_t seq)
+{
+	struct nlmsghdr *h = nl_put(buf, len, NLMSG_HDRLEN);
+	struct nfgenmsg *g = nl_put(buf, len, sizeof(*g));
+
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | flags;
+	h->nlmsg_seq = seq;
+	g->nfgen_family = family;
+	g->version = NFNETLINK_V0;
+	g->res_id = htons(res_id);
+	return h;
+}
+
+static void nl_end(uint8_t *buf, size_t len, struct nlmsghdr *h)
+{
+	h->nlmsg_len = (uint32_t)(buf + len - (uint8_t *)h);
+}
+
+static void nl_attr(uint8_t *buf, size_t *len, uint16_t type, const void *data, size_t n)
+{
+	struct nlattr *a = nl_put(buf, len, NLA_HDRLEN);
+
+	a->nla_type = type;
+	a->nla_len = (uint16_t)(NLA_HDRLEN + n);
+	memcpy(nl_put(buf, len, n), data, n);
+}
+
+static struct nlattr *nl_nest(uint8_t *buf, size_t *len, uint16_t type)
+{
+	struct nlattr *a = nl_put(buf, len, NLA_HDRLEN);
+
+	a->nla_type = type | NLA_F_NESTED;
+	return a;
+}
+
+static void nl_nest_end(uint8_t *buf, size_t len, struct nlattr *a)
+{
+	a->nla_len = (uint16_t)(buf + len - (uint8_t *)a);
+}
+
+static uint64_t be64(uint64_t v)
+{
+	return ((uint64_t)htonl((uint32_t)v) << 32) | htonl((uint32_t)(v >> 32));
+}
+
+/* One NEWSETELEM (or DELSETELEM without elements: flush) message. */
+static void nl_setelem(uint8_t *buf, size_t *len, uint32_t seq, uint16_t msg, const char *set,
+		       const uint8_t (*keys)[48], const size_t *key_len, size_t n, uint64_t timeout_ms)
+{
+	struct nlmsghdr *h = nl_msg(buf, len, NFNL_SUBSYS_NFTABLES << 8 | msg,
+				    msg == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_ACK : NLM_F_ACK, NFPROTO_INET, 0,
+				    seq);
+	uint64_t timeout = be64(timeout_ms);
+
+	nl_attr(buf, len, NFTA_SET_ELEM_LIST_TABLE, "egressfence", sizeof("egressfence"));
+	nl_attr(buf, len, NFTA_SET_ELEM_LIST_SET, set, strlen(set) + 1);
+	if (n) {
+		struct nlattr *list = nl_nest(buf, len, NFTA_SET_ELEM_LIST_ELEMENTS);
+		for (size_t i = 0; i < n; i++) {
+			struct nlattr *el = nl_nest(buf, len, NFTA_LIST_ELEM);
+			struct nlattr *key = nl_nest(buf, len, NFTA_SET_ELEM_KEY);
+			nl_attr(buf, len, NFTA_DATA_VALUE, keys[i], key_len[i]);
+			nl_nest_end(buf, *len, key);
+			nl_attr(buf, len, NFTA_SET_ELEM_TIMEOUT, &timeout, sizeof(timeout));
+			nl_nest_end(buf, *len, el);
+		}
+		nl_nest_end(buf, *len, list);
+	}
+	nl_end(buf, *len, h);
+}
+
+static size_t batch_begin(struct nft_table *t, uint8_t *buf)
+{
+	size_t len = 0;
+	struct nlmsghdr *h = nl_msg(buf, &len, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, t->seq++);
+
+	nl_end(buf, len, h);
+	return len;
+}
+
+/* Sends a batch of n_msgs messages that each asked for an ACK, and reads
+ * the answers: 0, or -1 with the first error. */
+static int nl_transact(struct nft_table *t, uint8_t *buf, size_t len, size_t n_msgs, char *err, size_t errlen)
+{
+	struct nlmsghdr *h = nl_msg(buf, &len, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, t->seq++);
+	uint8_t reply[8192] __attribute__((aligned(4)));
+	uint32_t first = ((const struct nlmsghdr *)buf)->nlmsg_seq, last = h->nlmsg_seq;
+	int rc = 0;
+
+	nl_end(buf, len, h);
+	if (send(t->nl, buf, len, 0) != (ssize_t)len) {
+		snprintf(err, errlen, "netlink: %s", strerror(errno));
+		return -1;
+	}
+	while (n_msgs > 0) {
+		ssize_t got = recv(t->nl, reply, sizeof(reply), 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "netlink: %s", errno == EAGAIN ? "the kernel did not answer" : strerror(errno));
+			return -1;
+		}
+		for (struct nlmsghdr *r = (struct nlmsghdr *)reply; NLMSG_OK(r, (size_t)got);
+		     r = NLMSG_NEXT(r, got)) {
+			if (r->nlmsg_type != NLMSG_ERROR || r->nlmsg_seq - first > last - first)
+				continue; /* not an answer to this batch */
+			const struct nlmsgerr *e = NLMSG_DATA(r);
+			if (e->error && rc == 0) {
+				snprintf(err, errlen, "%s", strerror(-e->error));
+				rc = -1;
+			}
+			/* An error on the batch itself (no permission) is its only answer. */
+			if (r->nlmsg_seq == first)
+				return -1;
+			n_msgs--;
+		}
+	}
+	return rc;
+}
+
+/* -- decisions -- */
+
+static bool ported(uint8_t l4)
+{
+	return l4 == 6 || l4 == 17 || l4 == 132 || l4 == 136; /* TCP, UDP, SCTP, UDP-Lite */
+}
+
+/* nf_tables keys: each field of a concatenation padded to 32 bits,
+ * addresses and ports in network order, the protocol in the first byte. */
+static size_t put_addr(uint8_t *k, const struct ef_addr *a)
+{
+	size_t n = a->family == 6 ? 16 : 4;
+
+	memcpy(k, a->b, n);
+	return n;
+}
+
+static size_t decision_key(const struct nft_decision *d, uint8_t *k, char *set, size_t setlen)
+{
+	const char *x = d->remote->family == 6 ? "6" : "4";
+	size_t n = 0;
+
+	memset(k, 0, 48);
+	if (d->kind == NFT_BLOCK_REMOTE) {
+		snprintf(set, setlen, "block_remote%s", x);
+		return put_addr(k, d->remote);
+	}
+	n += put_addr(k + n, d->inside);
+	n += put_addr(k + n, d->remote);
+	k[n] = d->l4;
+	n += 4;
+	if (d->kind == NFT_KERNEL_LOG) {
+		snprintf(set, setlen, "klog%zu_%s", d->rule_index, x);
+	} else {
+		const char *what = d->kind == NFT_ALLOW_FLOW ? "allow" : d->kind == NFT_BLOCK_FLOW ? "block" : "grace";
+		snprintf(set, setlen, "%s_%s%s", what, ported(d->l4) ? "flows" : "other", x);
+	}
+	if (!ported(d->l4))
+		return d->kind == NFT_KERNEL_LOG || d->kind == NFT_GRACE_FLOW ? 0 : n;
+	k[n] = (uint8_t)(d->inside_port >> 8);
+	k[n + 1] = (uint8_t)d->inside_port;
+	k[n + 4] = (uint8_t)(d->remote_port >> 8);
+	k[n + 5] = (uint8_t)d->remote_port;
+	return n + 8;
+}
+
+void nft_table_queue(struct nft_table *t, const struct nft_decision *d)
+{
+	uint8_t key[1][48];
+	size_t key_len;
+	char set[32];
+	uint32_t timeout_s = d->kind == NFT_KERNEL_LOG ? KERNEL_LOG_TIMEOUT_S : d->timeout_s;
+
+	if (!(key_len = decision_key(d, key[0], set, sizeof(set))))
+		return;
+	if (t->n_queued == 0)
+		t->batch_len = batch_begin(t, t->batch);
+	nl_setelem(t->batch, &t->batch_len, t->seq++, NFT_MSG_NEWSETELEM, set, key, &key_len, 1,
+		   (uint64_t)timeout_s * 1000u);
+	t->n_queued++;
+	if (t->n_queued >= NL_MAX_MSGS || t->batch_len > NL_BUF - 1024) {
+		char err[256];
+		if (nft_table_commit(t, err, sizeof(err)) != 0 && !t->queue_err[0])
+			snprintf(t->queue_err, sizeof(t->queue_err), "%s", err);
+	}
+}
+
+size_t nft_table_queued(const struct nft_table *t)
+{
+	return t->n_queued;
+}
+
+/* A failed batch changed nothing: its messages go again one by one, so
+ * that one bad element (a full set) does not cost the others. */
+static void resend_singly(struct nft_table *t, const uint8_t *batch, size_t len)
+{
+	uint8_t one[1024] __attribute__((aligned(4)));
+	char err[64];
+	const struct nlmsghdr *h = (const struct nlmsghdr *)batch;
+	size_t left = len;
+
+	for (h = NLMSG_NEXT(h, left); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+		if (h->nlmsg_len > sizeof(one) - 64)
+			continue;
+		size_t n = batch_begin(t, one);
+		memcpy(one + n, h, h->nlmsg_len);
+		n += NLMSG_ALIGN(h->nlmsg_len);
+		nl_transact(t, one, n, 1, err, sizeof(err));
+	}
+}
+
+int nft_table_commit(struct nft_table *t, char *err, size_t errlen)
+{
+	size_t n = t->n_queued, len = t->batch_len;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	t->n_queued = 0;
+	if (nl_transact(t, t->batch, len, n, err, errlen) != 0) {
+		size_t m = strlen(err);
+		snprintf(err + m, errlen - m, " (adding %zu decision%s)", n, n == 1 ? "" : "s");
+		resend_singly(t, t->batch, len);
+		rc = -1;
+	}
+	if (t->queue_err[0]) {
+		snprintf(err, errlen, "%s", t->queue_err);
+		t->queue_err[0] = 0;
+		rc = -1;
+	}
+	return rc;
+}
+
+int nft_table_heartbeat(struct nft_table *t, uint32_t timeout_s, char *err, size_t errlen)
+{
+	uint8_t buf[512] __attribute__((aligned(4)));
+	uint8_t keys[2][48] = {{NFPROTO_IPV4}, {NFPROTO_IPV6}};
+	size_t key_len[2] = {1, 1}; /* nf_proto is one byte */
+	size_t len = batch_begin(t, buf);
+
+	nl_setelem(buf, &len, t->seq++, NFT_MSG_DELSETELEM, "engine_alive", NULL, NULL, 0, 0);
+	nl_setelem(buf, &len, t->seq++, NFT_MSG_NEWSETELEM, "engine_alive", keys, key_len, 2,
+		   (uint64_t)timeout_s * 1000u);
+	if (nl_transact(t, buf, len, 2, err, errlen) != 0) {
+		size_t m = strlen(err);
+		snprintf(err + m, errlen - m, " (renewing engine_alive)");
+		return -1;
+	}
+	return 0;
+}
+
+/* -- counters -- */
+
+static int read_counter(struct nft_table *t, const char *name, uint64_t *packets, char *err, size_t errlen)
+{
+	uint8_t buf[256] __attribute__((aligned(4)));
+	uint8_t reply[4096] __attribute__((aligned(4)));
+	size_t len = 0;
+	uint32_t type = htonl(NFT_OBJECT_COUNTER), seq = t->seq++;
+	struct nlmsghdr *h = nl_msg(buf, &len, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETOBJ, NLM_F_ACK, NFPROTO_INET,
+				    0, seq);
+	bool acked = false;
+
+	nl_attr(buf, &len, NFTA_OBJ_TABLE, "egressfence", sizeof("egressfence"));
+	nl_attr(buf, &len, NFTA_OBJ_NAME, name, strlen(name) + 1);
+	nl_attr(buf, &len, NFTA_OBJ_TYPE, &type, sizeof(type));
+	nl_end(buf, len, h);
+	*packets = 0;
+	if (send(t->nl, buf, len, 0) != (ssize_t)len)
+		goto sys;
+	while (!acked) {
+		ssize_t got = recv(t->nl, reply, sizeof(reply), 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			goto sys;
+		for (struct nlmsghdr *r = (struct nlmsghdr *)reply; NLMSG_OK(r, (size_t)got); r = NLMSG_NEXT(r, got)) {
+			if (r->nlmsg_seq != seq)
+				continue;
+			if (r->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(r);
+				acked = true;
+				if (e->error) {
+					snprintf(err, errlen, "reading counter %s: %s", name, strerror(-e->error));
+					return -1;
+				}
+				continue;
+			}
+			/* NEWOBJ: attributes after the nfgenmsg; NFTA_OBJ_DATA nests the counter. */
+			size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+			while (off + NLA_HDRLEN <= r->nlmsg_len) {
+				const struct nlattr *a = (const struct nlattr *)((const uint8_t *)r + off);
+				if (a->nla_len < NLA_HDRLEN)
+					break;
+				if ((a->nla_type & NLA_TYPE_MASK) == NFTA_OBJ_DATA) {
+					size_t in = NLA_HDRLEN;
+					while (in + NLA_HDRLEN <= a->nla_len) {
+						const struct nlattr *c = (const struct nlattr *)((const uint8_t *)a + in);
+						if (c->nla_len < NLA_HDRLEN)
+							break;
+						if ((c->nla_type & NLA_TYPE_MASK) == NFTA_COUNTER_PACKETS &&
+						    c->nla_len >= NLA_HDRLEN + 8) {
+							uint64_t v;
+							memcpy(&v, (const uint8_t *)c + NLA_HDRLEN, 8);
+							*packets = be64(v);
+						}
+						in += NLA_ALIGN(c->nla_len);
+					}
+				}
+				off += NLA_ALIGN(a->nla_len);
+			}
+		}
+	}
+	return 0;
+sys:
+	snprintf(err, errlen, "reading counter %s: %s", name, strerror(errno));
+	return -1;
+}
+
+int nft_table_counters(struct nft_table *t, struct nft_counters *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (read_counter(t, "held", &out->held, err, errlen) != 0 ||
+	    read_counter(t, "copied", &out->copied, err, errlen) != 0 ||
+	    read_counter(t, "refused", &out->refused, err, errlen) != 0)
+		return -1;
+	return 0;
+}
