@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# tests/e2e_evasion.sh -- a client that wants cleartext out to a designated
+# country must not talk the classifier out of `cleartext` (or, where nothing
+# can be known, out of `unknown`, which the default policy also blocks).
+#
+# tests/gen_evasion.c writes one capture per trick; each is audited under
+# tests/data/evasion-policy.yaml (the default policy, with the crafted
+# servers placed in CN) and its single flow's event is checked.  Each check
+# names what the trick would change if the defence were gone: a port guess,
+# a segment or fragment judged alone, a conflicting copy believed, a tunnel
+# judged by its outer header, a handshake taken on trust.
+set -uo pipefail
+
+bin=${EF_BIN:?EF_BIN: the egressfence binary}
+src=${EF_SOURCE_DIR:?EF_SOURCE_DIR: the source tree}
+build=${EF_BINARY_DIR:?EF_BINARY_DIR: the build tree}
+gen=${EF_GEN_EVASION:-$build/tests/gen_evasion}
+policy=$src/tests/data/evasion-policy.yaml
+dir=$build/tests/evasion
+
+command -v jq >/dev/null || { echo "e2e_evasion: jq is not installed (scripts/setup installs it)"; exit 77; }
+[ -x "$gen" ] || { echo "e2e_evasion: $gen is not built (cmake --build builds it)"; exit 1; }
+
+rm -rf "$dir"
+mkdir -p "$dir"
+"$gen" "$dir" || { echo "e2e_evasion: $gen failed"; exit 1; }
+
+failed=0
+passed=0
+
+# expect CASE JQ-CONDITION WHY
+#   Audits DIR/CASE.pcap; the run must exit 1 (a flow flagged), write exactly
+#   one event, and the event must satisfy the condition.
+expect() {
+	local name=$1 cond=$2 why=$3 rc
+	local pcap=$dir/$name.pcap json=$dir/$name.json out=$dir/$name.out
+
+	"$bin" audit --config "$policy" --json "$json" "$pcap" >"$out" 2>&1
+	rc=$?
+	if [ "$rc" != 1 ]; then
+		echo "FAIL $name: exit $rc, expected 1 (a flow blocked or logged)"
+		sed 's/^/    /' "$out" | head -20
+		failed=$((failed + 1))
+		return
+	fi
+	if [ "$(jq -s length "$json")" != 1 ]; then
+		echo "FAIL $name: $(jq -s length "$json") events, expected one flow"
+		sed 's/^/    /' "$json"
+		failed=$((failed + 1))
+		return
+	fi
+	if ! jq -e "$cond" "$json" >/dev/null; then
+		echo "FAIL $name: $why"
+		echo "    expected: $cond"
+		echo "    event:    $(cat "$json")"
+		failed=$((failed + 1))
+		return
+	fi
+	if grep -q "fragments dropped\|malformed\|truncated" "$out"; then
+		echo "FAIL $name: the decoder dropped frames of a well-formed capture"
+		sed 's/^/    /' "$out" | head -5
+		failed=$((failed + 1))
+		return
+	fi
+	echo "ok   $name"
+	passed=$((passed + 1))
+}
+
+v4='.dst_ip == "198.51.100.10" and .src_ip == "10.9.0.2"'
+v6='.dst_ip == "2001:db8:86::10" and .src_ip == "fd00:ef::2"'
+http='.app == "HTTP" and .app_guessed == false'
+clear_block='.encryption == "cleartext" and .verdict == "block" and .rule == "designated-cleartext" and .dst_country == "CN"'
+
+# ---- TCP reassembly: nDPI never sees the segments the client chose --------
+expect http-1byte-segments "$v4 and $http and $clear_block" \
+	"an HTTP request in 1-byte segments must be reassembled and read as HTTP"
+expect http-out-of-order "$v4 and $http and $clear_block" \
+	"segments sent out of order (the method last) must be put back in order"
+# The first copy of each byte is the one classified; the disagreement itself
+# is reported, so an auditor sees that someone tried.
+expect http-overlap-conflict "$v4 and $http and $clear_block and .reassembly_conflict == true" \
+	"overlapping segments with other bytes: the first copy decides, and the conflict is flagged"
+
+# ---- IP fragments: classified as the reassembled datagram -----------------
+expect http-frag-tiny-v4 "$v4 and $http and $clear_block" \
+	"a request in 8-byte IPv4 fragments (TCP header split) must be reassembled"
+expect http-frag-overlap-v4 "$v4 and $http and $clear_block" \
+	"overlapping IPv4 fragments: the earliest copy of each byte is the datagram"
+expect http-frag-v6 "$v6 and $http and $clear_block" \
+	"a request in IPv6 fragments must be reassembled"
+
+# ---- ports say nothing ------------------------------------------------------
+expect http-on-443 "$v4 and .dst_port == 443 and $http and $clear_block" \
+	"cleartext HTTP on port 443 is HTTP, not TLS by port"
+# The control case: a real handshake is `encrypted` on any port, so the
+# checks above are not passing because everything is called cleartext.
+expect tls-on-80 "$v4 and .dst_port == 80 and .app == \"TLS\" and .encryption == \"encrypted\" and .tls_version == \"TLSv1.2\" and .cipher_bits == 128 and .verdict == \"log\" and .rule == \"designated-any\"" \
+	"a complete TLS handshake on port 80 is encrypted TLS, not HTTP by port"
+expect ftp-high-port "$v4 and .dst_port == 47123 and .app == \"FTP_CONTROL\" and .app_guessed == false and $clear_block" \
+	"FTP on a random high port is FTP from its dialogue"
+
+# ---- a handshake is proven, not announced ----------------------------------
+expect tls-hello-then-plain "$v4 and $clear_block" \
+	"a ClientHello followed by data outside TLS records is cleartext"
+expect tls-records-plaintext "$v4 and $clear_block" \
+	"application-data records holding readable text are cleartext"
+expect tls-no-server-hello "$v4 and .encryption == \"unknown\" and .tls_version == null and .verdict == \"block\" and .rule == \"designated-cleartext\"" \
+	"TLS records without a ServerHello are never encrypted (unknown, blocked)"
+expect smtp-starttls-refused "$v4 and .dst_port == 25 and .app == \"SMTP\" and $clear_block" \
+	"STARTTLS refused by the server, then mail in the clear, is cleartext"
+
+# ---- tunnels: the inner destination decides --------------------------------
+# The outer endpoints are in 203.0.113.0/24, conforming (US) in the policy: a
+# decoder that stopped at the outer header would allow these flows.
+for t in gre ipip vlan qinq; do
+	expect tunnel-$t "$v4 and $http and $clear_block" \
+		"HTTP inside $t: the inner destination (CN) decides"
+done
+expect tunnel-6in4 "$v6 and $http and $clear_block" \
+	"IPv6 HTTP inside IPv4 (6in4): the inner destination (CN) decides"
+
+# ---- picked up mid-stream ---------------------------------------------------
+# KNOWN FAILURE (reported to the lead, not worked around here): a flow
+# picked up in the middle of a request body is `unknown` (app HTTP, guessed
+# from the port), although what the client sent is plain text and the next
+# request line ("POST /upload... HTTP/1.1") is among the bytes kept.  nDPI's
+# HTTP dissector gives up on the first chunk that does not start like HTTP
+# and never looks again, and the classifier has no rule for unnamed text.
+# Toward a designated country the verdict is still block (unknown is
+# blocked), but toward a merely non-conforming one `unknown` is allowed
+# where `cleartext` would be logged.
+expect midstream-http "$v4 and $clear_block" \
+	"a long cleartext upload picked up mid-stream is cleartext"
+# Only body text in view (the next request lies past the bytes kept):
+# cleartext once the classifier judges unnamed text (above); until then
+# unknown, which the default policy blocks toward designated countries
+# (fail closed).  Never encrypted, never allowed.
+expect midstream-body-only "$v4 and (.encryption == \"cleartext\" or .encryption == \"unknown\") and .verdict == \"block\" and .rule == \"designated-cleartext\"" \
+	"a mid-stream pickup of body text is cleartext or unknown, and blocked (fail closed)"
+
+# ---- nothing to recognise ---------------------------------------------------
+expect high-entropy "$v4 and .dst_port == 7443 and .app == \"Unknown\" and .encryption == \"unknown\" and .verdict == \"block\" and .rule == \"designated-cleartext\"" \
+	"random bytes of no known protocol are unknown, and unknown is blocked toward CN"
+# A protocol known only from its port is never `encrypted`: on 443 nDPI can
+# only guess TLS, and a guess is reported as such.
+expect high-entropy-443 "$v4 and .dst_port == 443 and .encryption == \"unknown\" and (.app == \"Unknown\" or .app_guessed == true) and .verdict == \"block\"" \
+	"random bytes on port 443 are not TLS by port: unknown, blocked"
+
+echo "e2e_evasion: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,925 @@
+/*
+ * tests/gen_evasion.c -- writes the captures of the evasion tests: each one
+ * a client inside (10.9.0.2, fd00:ef::2) trying to get cleartext out to a
+ * server the test policy places in CN (198.51.100.0/24, 2001:db8:86::/64),
+ * by a trick aimed at the classifier rather than at the server.
+ *
+ *   gen_evasion DIR                   every case, as DIR/<case>.pcap
+ *   gen_evasion --syn-flood N FILE    N SYNs of N distinct flows, raw IP
+ *
+ * Tunnel endpoints are in 203.0.113.0/24, which the test policy places in
+ * US (conforming): only the inner destination can make a tunnelled flow a
+ * block.  Everything is deterministic (fixed clock, fixed pseudo-random
+ * stream), so the captures are the same on every run.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+
+#define MAX_PKT 70000
+
+/* ---- output ------------------------------------------------------------- */
+
+struct out {
+	pcap_t *dead;
+	pcap_dumper_t *dump;
+	uint64_t ts_us;
+};
+
+static bool out_open(struct out *o, const char *path, int dlt)
+{
+	o->dead = pcap_open_dead(dlt, 65535);
+	if (!o->dead)
+		return false;
+	o->dump = pcap_dump_open(o->dead, path);
+	if (!o->dump) {
+		fprintf(stderr, "gen_evasion: %s: %s\n", path, pcap_geterr(o->dead));
+		pcap_close(o->dead);
+		return false;
+	}
+	o->ts_us = 1795000000ull * 1000000u; /* 2026-11-18, fixed */
+	return true;
+}
+
+static void out_write(struct out *o, const uint8_t *p, uint32_t len)
+{
+	struct pcap_pkthdr h = {
+		.ts = {.tv_sec = (time_t)(o->ts_us / 1000000u), .tv_usec = (suseconds_t)(o->ts_us % 1000000u)},
+		.caplen = len,
+		.len = len,
+	};
+	pcap_dump((u_char *)o->dump, &h, p);
+	o->ts_us += 1000; /* 1 ms between frames */
+}
+
+static bool out_close(struct out *o)
+{
+	bool ok = pcap_dump_flush(o->dump) == 0;
+	pcap_dump_close(o->dump);
+	pcap_close(o->dead);
+	return ok;
+}
+
+/* ---- bytes -------------------------------------------------------------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint8_t rnd8(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint8_t)(rng_state >> 24);
+}
+
+static void rnd_fill(uint8_t *p, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		p[i] = rnd8();
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, uint32_t n)
+{
+	for (uint32_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* ---- addresses and a TCP conversation ---------------------------------- */
+
+enum wrap {
+	WRAP_NONE = 0,
+	WRAP_VLAN,   /* one 802.1Q tag */
+	WRAP_QINQ,   /* 802.1ad outer tag, 802.1Q inner tag */
+	WRAP_GRE,    /* IPv4 GRE, with a key */
+	WRAP_IPIP,   /* IPv4 in IPv4 */
+	WRAP_6IN4    /* IPv6 in IPv4 */
+};
+
+struct conn {
+	struct out *o;
+	int family;              /* 4 or 6 */
+	uint8_t cli[16], srv[16];
+	uint16_t cport, sport;
+	uint32_t seq[2];         /* next sequence number: 0 client, 1 server */
+	enum wrap wrap;
+	uint16_t ip_id;
+	uint32_t frag_size;      /* > 0: the client's payload packets go out in fragments this big */
+};
+
+static void conn_init(struct conn *c, struct out *o, int family, const char *cli, const char *srv,
+		      uint16_t cport, uint16_t sport)
+{
+	memset(c, 0, sizeof(*c));
+	c->o = o;
+	c->family = family;
+	inet_pton(family == 4 ? AF_INET : AF_INET6, cli, c->cli);
+	inet_pton(family == 4 ? AF_INET : AF_INET6, srv, c->srv);
+	c->cport = cport;
+	c->sport = sport;
+	c->seq[0] = 0x1000000u;
+	c->seq[1] = 0x7000000u;
+	c->ip_id = 0x4000;
+}
+
+static const uint8_t mac_cli[6] = {0x02, 0, 0, 0, 0, 0x02}, mac_srv[6] = {0x02, 0, 0, 0, 0, 0x01};
+
+/* The frame around an IP packet: Ethernet, with tags or a tunnel. */
+static void emit_ip(struct conn *c, int dir, const uint8_t *ip, uint32_t ip_len)
+{
+	static uint8_t frame[MAX_PKT + 128];
+	uint32_t off = 12;
+
+	memcpy(frame, dir ? mac_srv : mac_cli, 6);
+	memcpy(frame + 6, dir ? mac_cli : mac_srv, 6);
+	if (c->wrap == WRAP_VLAN) {
+		put16(frame + off, 0x8100);
+		put16(frame + off + 2, 100);
+		off += 4;
+	} else if (c->wrap == WRAP_QINQ) {
+		put16(frame + off, 0x88a8);
+		put16(frame + off + 2, 200);
+		put16(frame + off + 4, 0x8100);
+		put16(frame + off + 6, 100);
+		off += 8;
+	}
+	if (c->wrap == WRAP_GRE || c->wrap == WRAP_IPIP || c->wrap == WRAP_6IN4) {
+		/* Tunnel endpoints in 203.0.113.0/24 (US in the test policy). */
+		uint32_t gre = c->wrap == WRAP_GRE ? 8 : 0, total = 20 + gre + ip_len;
+		put16(frame + off, 0x0800);
+		off += 2;
+		uint8_t *h = frame + off;
+		memset(h, 0, 20);
+		h[0] = 0x45;
+		put16(h + 2, (uint16_t)total);
+		put16(h + 4, c->ip_id++);
+		h[8] = 64;
+		h[9] = c->wrap == WRAP_GRE ? 47 : c->wrap == WRAP_IPIP ? 4 : 41;
+		uint8_t a[4] = {203, 0, 113, 1}, b[4] = {203, 0, 113, 2};
+		memcpy(h + 12, dir ? b : a, 4);
+		memcpy(h + 16, dir ? a : b, 4);
+		put16(h + 10, csum_fold(csum_add(0, h, 20)));
+		off += 20;
+		if (gre) {
+			put16(frame + off, 0x2000); /* key present */
+			put16(frame + off + 2, (ip[0] >> 4) == 6 ? 0x86dd : 0x0800);
+			put32(frame + off + 4, 42);
+			off += 8;
+		}
+	} else {
+		put16(frame + off, (ip[0] >> 4) == 6 ? 0x86dd : 0x0800);
+		off += 2;
+	}
+	memcpy(frame + off, ip, ip_len);
+	out_write(c->o, frame, off + ip_len);
+}
+
+/* An IPv4 header for [src -> dst] carrying `len` bytes at fragment offset
+ * `frag_off` (bytes), with more-fragments `mf`. */
+static uint32_t ipv4_header(uint8_t *h, const uint8_t *src, const uint8_t *dst, uint8_t proto, uint16_t id,
+			    uint32_t len, uint32_t frag_off, bool mf)
+{
+	memset(h, 0, 20);
+	h[0] = 0x45;
+	put16(h + 2, (uint16_t)(20 + len));
+	put16(h + 4, id);
+	put16(h + 6, (uint16_t)((mf ? 0x2000 : 0) | (frag_off / 8)));
+	h[8] = 64;
+	h[9] = proto;
+	memcpy(h + 12, src, 4);
+	memcpy(h + 16, dst, 4);
+	put16(h + 10, csum_fold(csum_add(0, h, 20)));
+	return 20;
+}
+
+/* A fragment of an IP datagram whose transport bytes are l4[0..l4_len):
+ * bytes [from, from+n) at that offset. */
+static void emit_fragment(struct conn *c, int dir, const uint8_t *l4, uint32_t from, uint32_t n, bool mf, uint16_t id)
+{
+	static uint8_t ip[MAX_PKT];
+	const uint8_t *src = dir ? c->srv : c->cli, *dst = dir ? c->cli : c->srv;
+	uint32_t hl;
+
+	if (c->family == 4) {
+		hl = ipv4_header(ip, src, dst, 6, id, n, from, mf);
+	} else {
+		memset(ip, 0, 48);
+		ip[0] = 0x60;
+		put16(ip + 4, (uint16_t)(8 + n));
+		ip[6] = 44; /* fragment header */
+		ip[7] = 64;
+		memcpy(ip + 8, src, 16);
+		memcpy(ip + 24, dst, 16);
+		ip[40] = 6;
+		put16(ip + 42, (uint16_t)(from | (mf ? 1 : 0)));
+		put32(ip + 44, 0xef000000u | id);
+		hl = 48;
+	}
+	memcpy(ip + hl, l4 + from, n);
+	emit_ip(c, dir, ip, hl + n);
+}
+
+/* A TCP segment: header and payload in l4, checksum over the pseudo header. */
+static uint32_t build_tcp(struct conn *c, int dir, uint8_t *l4, uint32_t seq, uint8_t flags,
+			  const uint8_t *data, uint32_t len)
+{
+	const uint8_t *src = dir ? c->srv : c->cli, *dst = dir ? c->cli : c->srv;
+	uint32_t alen = c->family == 4 ? 4 : 16, total = 20 + len;
+
+	memset(l4, 0, 20);
+	put16(l4, dir ? c->sport : c->cport);
+	put16(l4 + 2, dir ? c->cport : c->sport);
+	put32(l4 + 4, seq);
+	put32(l4 + 8, (flags & TH_ACK) ? c->seq[!dir] : 0);
+	l4[12] = 5 << 4;
+	l4[13] = flags;
+	put16(l4 + 14, 64240);
+	if (len)
+		memcpy(l4 + 20, data, len);
+	uint32_t sum = csum_add(0, src, alen);
+	sum = csum_add(sum, dst, alen);
+	sum += 6 + total;
+	put16(l4 + 16, csum_fold(csum_add(sum, l4, total)));
+	return total;
+}
+
+/* A segment at an explicit sequence number; the conversation's own
+ * sequence numbers are left alone. */
+static void tcp_at(struct conn *c, int dir, uint32_t seq, uint8_t flags, const uint8_t *data, uint32_t len)
+{
+	static uint8_t l4[MAX_PKT], ip[MAX_PKT];
+	const uint8_t *src = dir ? c->srv : c->cli, *dst = dir ? c->cli : c->srv;
+	uint32_t n = build_tcp(c, dir, l4, seq, flags, data, len);
+
+	if (c->frag_size && dir == 0 && len) {
+		uint16_t id = c->ip_id++;
+		for (uint32_t from = 0; from < n; from += c->frag_size) {
+			uint32_t k = n - from < c->frag_size ? n - from : c->frag_size;
+			emit_fragment(c, dir, l4, from, k, from + k < n, id);
+		}
+		return;
+	}
+	uint32_t hl;
+	if (c->family == 4) {
+		hl = ipv4_header(ip, src, dst, 6, c->ip_id++, n, 0, false);
+		ip[6] |= 0x40; /* don't fragment */
+		put16(ip + 10, 0);
+		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	} else {
+		memset(ip, 0, 40);
+		ip[0] = 0x60;
+		put16(ip + 4, (uint16_t)n);
+		ip[6] = 6;
+		ip[7] = 64;
+		memcpy(ip + 8, src, 16);
+		memcpy(ip + 24, dst, 16);
+		hl = 40;
+	}
+	memcpy(ip + hl, l4, n);
+	emit_ip(c, dir, ip, hl + n);
+}
+
+static void tcp_send(struct conn *c, int dir, const void *data, uint32_t len)
+{
+	tcp_at(c, dir, c->seq[dir], TH_ACK | TH_PSH, data, len);
+	c->seq[dir] += len;
+}
+
+static void tcp_send_str(struct conn *c, int dir, const char *s)
+{
+	tcp_send(c, dir, s, (uint32_t)strlen(s));
+}
+
+static void tcp_ack(struct conn *c, int dir)
+{
+	tcp_at(c, dir, c->seq[dir], TH_ACK, NULL, 0);
+}
+
+static void tcp_handshake(struct conn *c)
+{
+	tcp_at(c, 0, c->seq[0]++, TH_SYN, NULL, 0);
+	tcp_at(c, 1, c->seq[1]++, TH_SYN | TH_ACK, NULL, 0);
+	tcp_ack(c, 0);
+}
+
+static void tcp_close(struct conn *c)
+{
+	tcp_at(c, 0, c->seq[0]++, TH_FIN | TH_ACK, NULL, 0);
+	tcp_at(c, 1, c->seq[1]++, TH_FIN | TH_ACK, NULL, 0);
+	tcp_ack(c, 0);
+}
+
+/* ---- what the client and server say ------------------------------------ */
+
+static const char http_request[] =
+	"POST /upload/design-review.txt HTTP/1.1\r\n"
+	"Host: files.example.cn\r\n"
+	"User-Agent: curl/7.88.1\r\n"
+	"Content-Type: text/plain\r\n"
+	"Content-Length: 48\r\n"
+	"\r\n"
+	"CONFIDENTIAL: rotor blade alloy spec, rev 7.\r\n\r\n";
+
+static const char http_response[] =
+	"HTTP/1.1 200 OK\r\n"
+	"Server: nginx\r\n"
+	"Content-Length: 2\r\n"
+	"Content-Type: text/plain\r\n"
+	"\r\n"
+	"ok";
+
+/* A TLS record of `type` around body[0..len). */
+static uint32_t tls_record(uint8_t *out, uint8_t type, const uint8_t *body, uint32_t len)
+{
+	out[0] = type;
+	out[1] = 3;
+	out[2] = 3;
+	put16(out + 3, (uint16_t)len);
+	memcpy(out + 5, body, len);
+	return 5 + len;
+}
+
+/* A TLS 1.2 ClientHello with SNI, as record bytes. */
+static uint32_t tls_client_hello(uint8_t *out)
+{
+	static const char sni[] = "files.example.cn";
+	uint8_t hs[512];
+	uint32_t n = 4;
+
+	put16(hs + n, 0x0303);
+	n += 2;
+	rnd_fill(hs + n, 32);
+	n += 32;
+	hs[n++] = 0; /* no session id */
+	static const uint16_t suites[] = {0xc02f, 0xc030, 0xc02b, 0xc02c, 0xcca8, 0x009c, 0x002f};
+	put16(hs + n, sizeof(suites));
+	n += 2;
+	for (size_t i = 0; i < sizeof(suites) / 2; i++, n += 2)
+		put16(hs + n, suites[i]);
+	hs[n++] = 1;
+	hs[n++] = 0; /* null compression */
+	uint32_t ext_len_at = n;
+	n += 2;
+	/* server_name */
+	put16(hs + n, 0x0000);
+	put16(hs + n + 2, (uint16_t)(5 + strlen(sni)));
+	put16(hs + n + 4, (uint16_t)(3 + strlen(sni)));
+	hs[n + 6] = 0;
+	put16(hs + n + 7, (uint16_t)strlen(sni));
+	memcpy(hs + n + 9, sni, strlen(sni));
+	n += 9 + (uint32_t)strlen(sni);
+	/* supported_groups: x25519, secp256r1 */
+	static const uint8_t groups[] = {0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x00, 0x1d, 0x00, 0x17};
+	memcpy(hs + n, groups, sizeof(groups));
+	n += sizeof(groups);
+	/* ec_point_formats */
+	static const uint8_t points[] = {0x00, 0x0b, 0x00, 0x02, 0x01, 0x00};
+	memcpy(hs + n, points, sizeof(points));
+	n += sizeof(points);
+	/* signature_algorithms */
+	static const uint8_t sigs[] = {0x00, 0x0d, 0x00, 0x08, 0x00, 0x06, 0x04, 0x01, 0x08, 0x04, 0x04, 0x03};
+	memcpy(hs + n, sigs, sizeof(sigs));
+	n += sizeof(sigs);
+	put16(hs + ext_len_at, (uint16_t)(n - ext_len_at - 2));
+	hs[0] = 1;
+	hs[1] = 0;
+	put16(hs + 2, (uint16_t)(n - 4));
+	uint32_t r = tls_record(out, 22, hs, n);
+	out[2] = 1; /* record layer version of a first hello: TLS 1.0 */
+	return r;
+}
+
+/* ServerHello (TLS 1.2, ECDHE-RSA-AES128-GCM-SHA256) and ServerHelloDone,
+ * one record. */
+static uint32_t tls_server_hello(uint8_t *out)
+{
+	uint8_t hs[256];
+	uint32_t n = 4;
+
+	put16(hs + n, 0x0303);
+	n += 2;
+	rnd_fill(hs + n, 32);
+	n += 32;
+	hs[n++] = 32;
+	rnd_fill(hs + n, 32);
+	n += 32;
+	put16(hs + n, 0xc02f);
+	n += 2;
+	hs[n++] = 0;
+	static const uint8_t ext[] = {0x00, 0x0a, 0xff, 0x01, 0x00, 0x01, 0x00, 0x00, 0x0b, 0x00, 0x02, 0x01, 0x00};
+	memcpy(hs + n, ext, sizeof(ext));
+	n += sizeof(ext);
+	hs[0] = 2;
+	hs[1] = 0;
+	put16(hs + 2, (uint16_t)(n - 4));
+	hs[n++] = 14; /* ServerHelloDone */
+	hs[n++] = 0;
+	hs[n++] = 0;
+	hs[n++] = 0;
+	return tls_record(out, 22, hs, n);
+}
+
+/* Client key exchange, ChangeCipherSpec and an encrypted Finished. */
+static uint32_t tls_client_finish(uint8_t *out)
+{
+	uint8_t body[80];
+	uint32_t n;
+
+	body[0] = 16;
+	body[1] = 0;
+	put16(body + 2, 66);
+	body[4] = 65;
+	body[5] = 4;
+	rnd_fill(body + 6, 64);
+	n = tls_record(out, 22, body, 70);
+	static const uint8_t ccs = 1;
+	n += tls_record(out + n, 20, &ccs, 1);
+	rnd_fill(body, 40);
+	n += tls_record(out + n, 22, body, 40);
+	return n;
+}
+
+static uint32_t tls_server_finish(uint8_t *out)
+{
+	static const uint8_t ccs = 1;
+	uint8_t body[40];
+	uint32_t n = tls_record(out, 20, &ccs, 1);
+
+	rnd_fill(body, 40);
+	return n + tls_record(out + n, 22, body, 40);
+}
+
+/* ---- the cases -------------------------------------------------------- */
+
+#define CLIENT "10.9.0.2"
+#define SERVER "198.51.100.10"
+#define CLIENT6 "fd00:ef::2"
+#define SERVER6 "2001:db8:86::10"
+
+/* The HTTP request sent whole (or as the conversation's fragmentation
+ * says), the reply, and the close. */
+static void http_exchange(struct conn *c)
+{
+	tcp_handshake(c);
+	tcp_send_str(c, 0, http_request);
+	tcp_ack(c, 1);
+	tcp_send_str(c, 1, http_response);
+	tcp_ack(c, 0);
+	tcp_close(c);
+}
+
+static void case_http_1byte_segments(struct out *o)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40001, 80);
+	tcp_handshake(&c);
+	for (size_t i = 0; i < strlen(http_request); i++) {
+		tcp_send(&c, 0, http_request + i, 1);
+		tcp_ack(&c, 1);
+	}
+	tcp_send_str(&c, 1, http_response);
+	tcp_ack(&c, 0);
+	tcp_close(&c);
+}
+
+/* The request's first 60 bytes in 3-byte segments sent in a shuffled order
+ * (the first segment, which holds the method, goes out last), then the rest
+ * in order.  No segment alone says "HTTP"; a receiver that dropped what
+ * came early would see "POS" and nothing else. */
+static void case_http_out_of_order(struct out *o)
+{
+	struct conn c;
+	uint32_t len = (uint32_t)strlen(http_request), seg = 3, n = 60 / seg;
+	uint32_t order[20];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40002, 80);
+	tcp_handshake(&c);
+	for (uint32_t i = 0; i < n; i++)
+		order[i] = n - 1 - i;
+	for (uint32_t i = 0; i + 1 < n - 1; i += 2) { /* swap neighbours, the first stays last */
+		uint32_t t = order[i];
+		order[i] = order[i + 1];
+		order[i + 1] = t;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		tcp_at(&c, 0, c.seq[0] + order[i] * seg, TH_ACK, (const uint8_t *)http_request + order[i] * seg, seg);
+	tcp_at(&c, 0, c.seq[0] + n * seg, TH_ACK | TH_PSH, (const uint8_t *)http_request + n * seg, len - n * seg);
+	c.seq[0] += len;
+	tcp_ack(&c, 1);
+	tcp_send_str(&c, 1, http_response);
+	tcp_ack(&c, 0);
+	tcp_close(&c);
+}
+
+/* The first copy of the request's start is the real one; then copies of
+ * overlapping ranges with other bytes, before the rest follows.  The
+ * receiver already has the first copy (it arrived in order), so the later
+ * ones are what it throws away. */
+static void case_http_overlap_conflict(struct out *o)
+{
+	struct conn c;
+	const uint8_t *req = (const uint8_t *)http_request;
+	uint32_t len = (uint32_t)strlen(http_request), base;
+	uint8_t junk[32];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40003, 80);
+	tcp_handshake(&c);
+	base = c.seq[0];
+	tcp_at(&c, 0, base, TH_ACK, req, 10);                  /* "POST /uplo" */
+	rnd_fill(junk, sizeof(junk));
+	tcp_at(&c, 0, base, TH_ACK, junk, 10);                 /* same range, other bytes */
+	tcp_at(&c, 0, base + 10, TH_ACK, req + 10, 10);
+	tcp_at(&c, 0, base + 5, TH_ACK, junk, 20);             /* partly new, partly old */
+	tcp_at(&c, 0, base + 20, TH_ACK | TH_PSH, req + 20, len - 20);
+	c.seq[0] += len;
+	tcp_ack(&c, 1);
+	tcp_send_str(&c, 1, http_response);
+	tcp_ack(&c, 0);
+	tcp_close(&c);
+}
+
+static void case_http_frag_tiny_v4(struct out *o)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40004, 80);
+	c.frag_size = 8; /* the TCP header itself spans three fragments */
+	http_exchange(&c);
+}
+
+/* Fragments of the request's packet, with later fragments covering earlier
+ * ones with other bytes: the earliest copy is the one that counts. */
+static void case_http_frag_overlap_v4(struct out *o)
+{
+	static uint8_t l4[2048];
+	struct conn c;
+	uint8_t junk[64];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40005, 80);
+	tcp_handshake(&c);
+	uint32_t n = build_tcp(&c, 0, l4, c.seq[0], TH_ACK | TH_PSH, (const uint8_t *)http_request,
+			       (uint32_t)strlen(http_request));
+	uint16_t id = 0x5151;
+	rnd_fill(junk, sizeof(junk));
+	emit_fragment(&c, 0, l4, 0, 48, true, id);  /* TCP header and "POST /upload/design-r" */
+	{
+		/* The same 8..40 again, with other bytes: a conflicting overlap. */
+		static uint8_t fake[2048];
+		memcpy(fake, l4, n);
+		memcpy(fake + 8, junk, 32);
+		emit_fragment(&c, 0, fake, 8, 32, true, id);
+	}
+	emit_fragment(&c, 0, l4, 40, 64, true, id); /* overlaps 40..48, same bytes */
+	emit_fragment(&c, 0, l4, 104, n - 104, false, id);
+	c.seq[0] += (uint32_t)strlen(http_request);
+	tcp_ack(&c, 1);
+	tcp_send_str(&c, 1, http_response);
+	tcp_ack(&c, 0);
+	tcp_close(&c);
+}
+
+static void case_http_frag_v6(struct out *o)
+{
+	struct conn c;
+
+	conn_init(&c, o, 6, CLIENT6, SERVER6, 40006, 80);
+	c.frag_size = 16;
+	http_exchange(&c);
+}
+
+static void case_http_on_443(struct out *o)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40007, 443);
+	http_exchange(&c);
+}
+
+/* A complete TLS 1.2 handshake and protected records, on port 80: the
+ * control case, `encrypted` from the handshake whatever the port says. */
+static void case_tls_on_80(struct out *o)
+{
+	struct conn c;
+	uint8_t buf[2048], app[300];
+	uint32_t n;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40008, 80);
+	tcp_handshake(&c);
+	n = tls_client_hello(buf);
+	tcp_send(&c, 0, buf, n);
+	n = tls_server_hello(buf);
+	tcp_send(&c, 1, buf, n);
+	n = tls_client_finish(buf);
+	tcp_send(&c, 0, buf, n);
+	n = tls_server_finish(buf);
+	tcp_send(&c, 1, buf, n);
+	rnd_fill(app, sizeof(app));
+	n = tls_record(buf, 23, app, sizeof(app));
+	tcp_send(&c, 0, buf, n);
+	rnd_fill(app, sizeof(app));
+	n = tls_record(buf, 23, app, sizeof(app));
+	tcp_send(&c, 1, buf, n);
+	tcp_ack(&c, 0);
+	tcp_close(&c);
+}
+
+static void case_ftp_high_port(struct out *o)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40009, 47123);
+	tcp_handshake(&c);
+	tcp_send_str(&c, 1, "220 (vsFTPd 3.0.3)\r\n");
+	tcp_send_str(&c, 0, "USER anonymous\r\n");
+	tcp_send_str(&c, 1, "331 Please specify the password.\r\n");
+	tcp_send_str(&c, 0, "PASS guest@\r\n");
+	tcp_send_str(&c, 1, "230 Login successful.\r\n");
+	tcp_send_str(&c, 0, "TYPE I\r\n");
+	tcp_send_str(&c, 1, "200 Switching to Binary mode.\r\n");
+	tcp_send_str(&c, 0, "PASV\r\n");
+	tcp_send_str(&c, 1, "227 Entering Passive Mode (198,51,100,10,184,25).\r\n");
+	tcp_send_str(&c, 0, "STOR design-review.txt\r\n");
+	tcp_send_str(&c, 1, "150 Ok to send data.\r\n");
+	tcp_send_str(&c, 1, "226 Transfer complete.\r\n");
+	tcp_send_str(&c, 0, "QUIT\r\n");
+	tcp_send_str(&c, 1, "221 Goodbye.\r\n");
+	tcp_close(&c);
+}
+
+/* A real-looking ClientHello, and then the request in the clear. */
+static void case_tls_hello_then_plain(struct out *o)
+{
+	struct conn c;
+	uint8_t buf[1024];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40010, 443);
+	tcp_handshake(&c);
+	uint32_t n = tls_client_hello(buf);
+	tcp_send(&c, 0, buf, n);
+	tcp_ack(&c, 1);
+	tcp_send_str(&c, 0, http_request);
+	tcp_ack(&c, 1);
+	tcp_send_str(&c, 1, http_response);
+	tcp_close(&c);
+}
+
+/* ClientHello and a ServerHello, then the client's "application data"
+ * records carry readable text. */
+static void case_tls_records_plaintext(struct out *o)
+{
+	struct conn c;
+	uint8_t buf[2048];
+	uint32_t n;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40011, 443);
+	tcp_handshake(&c);
+	n = tls_client_hello(buf);
+	tcp_send(&c, 0, buf, n);
+	n = tls_server_hello(buf);
+	tcp_send(&c, 1, buf, n);
+	n = tls_record(buf, 23, (const uint8_t *)http_request, (uint32_t)strlen(http_request));
+	tcp_send(&c, 0, buf, n);
+	n = tls_record(buf, 23, (const uint8_t *)http_response, (uint32_t)strlen(http_response));
+	tcp_send(&c, 1, buf, n);
+	tcp_ack(&c, 0);
+	tcp_close(&c);
+}
+
+/* ClientHello, no answer from the server, then records of random bytes:
+ * looks encrypted, but no handshake ever happened. */
+static void case_tls_no_server_hello(struct out *o)
+{
+	struct conn c;
+	uint8_t buf[2048], body[1000];
+	uint32_t n;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40012, 443);
+	tcp_handshake(&c);
+	n = tls_client_hello(buf);
+	tcp_send(&c, 0, buf, n);
+	tcp_ack(&c, 1);
+	for (int i = 0; i < 6; i++) {
+		rnd_fill(body, sizeof(body));
+		n = tls_record(buf, 23, body, sizeof(body));
+		tcp_send(&c, 0, buf, n);
+		tcp_ack(&c, 1);
+	}
+	tcp_close(&c);
+}
+
+static void case_smtp_starttls_refused(struct out *o)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40013, 25);
+	tcp_handshake(&c);
+	tcp_send_str(&c, 1, "220 mail.example.cn ESMTP Postfix\r\n");
+	tcp_send_str(&c, 0, "EHLO laptop.example.com\r\n");
+	tcp_send_str(&c, 1, "250-mail.example.cn\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
+	tcp_send_str(&c, 0, "STARTTLS\r\n");
+	tcp_send_str(&c, 1, "454 4.7.0 TLS not available due to local problem\r\n");
+	tcp_send_str(&c, 0, "MAIL FROM:<engineer@example.com>\r\n");
+	tcp_send_str(&c, 1, "250 2.1.0 Ok\r\n");
+	tcp_send_str(&c, 0, "RCPT TO:<buyer@example.cn>\r\n");
+	tcp_send_str(&c, 1, "250 2.1.5 Ok\r\n");
+	tcp_send_str(&c, 0, "DATA\r\n");
+	tcp_send_str(&c, 1, "354 End data with <CR><LF>.<CR><LF>\r\n");
+	tcp_send_str(&c, 0, "Subject: spec\r\n\r\nCONFIDENTIAL: rotor blade alloy spec, rev 7.\r\n.\r\n");
+	tcp_send_str(&c, 1, "250 2.0.0 Ok: queued as 4F2A1\r\n");
+	tcp_send_str(&c, 0, "QUIT\r\n");
+	tcp_send_str(&c, 1, "221 2.0.0 Bye\r\n");
+	tcp_close(&c);
+}
+
+static void wrapped_http(struct out *o, enum wrap w, int family, uint16_t cport)
+{
+	struct conn c;
+
+	if (family == 4)
+		conn_init(&c, o, 4, CLIENT, SERVER, cport, 80);
+	else
+		conn_init(&c, o, 6, CLIENT6, SERVER6, cport, 80);
+	c.wrap = w;
+	http_exchange(&c);
+}
+
+static void case_gre(struct out *o) { wrapped_http(o, WRAP_GRE, 4, 40014); }
+static void case_ipip(struct out *o) { wrapped_http(o, WRAP_IPIP, 4, 40015); }
+static void case_6in4(struct out *o) { wrapped_http(o, WRAP_6IN4, 6, 40016); }
+static void case_vlan(struct out *o) { wrapped_http(o, WRAP_VLAN, 4, 40017); }
+static void case_qinq(struct out *o) { wrapped_http(o, WRAP_QINQ, 4, 40018); }
+
+/*
+ * A long upload on a kept-alive HTTP connection, picked up in the middle of
+ * a request body (no handshake, no headers of the current request): lines
+ * of a CSV file, `segments` segments of them, then the next request and its
+ * reply.  With few segments the next request falls inside the bytes the
+ * classifier keeps; with many, only body text is there to judge.
+ */
+static void midstream(struct out *o, uint16_t cport, int segments)
+{
+	struct conn c;
+	char line[128];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 80);
+	for (int i = 0; i < segments; i++) {
+		char seg[1400];
+		uint32_t n = 0;
+		while (n + 80 < sizeof(seg)) {
+			int k = snprintf(line, sizeof(line), "%06d,rotor-blade,alloy-7,%d.%02d,tolerance,%d\r\n",
+					 i * 20 + (int)(n / 60), 1000 + i, (int)(n % 97), (int)(n % 13));
+			memcpy(seg + n, line, (size_t)k);
+			n += (uint32_t)k;
+		}
+		tcp_send(&c, 0, seg, n);
+		if (i % 2)
+			tcp_ack(&c, 1);
+	}
+	tcp_send_str(&c, 1, http_response);
+	tcp_send_str(&c, 0, http_request);
+	tcp_send_str(&c, 1, http_response);
+	tcp_close(&c);
+}
+
+static void case_midstream(struct out *o) { midstream(o, 40019, 6); }
+static void case_midstream_body_only(struct out *o) { midstream(o, 40021, 30); }
+
+/* Random bytes both ways: no protocol at all.  On 443 the port alone would
+ * say TLS. */
+static void high_entropy(struct out *o, uint16_t cport, uint16_t sport)
+{
+	struct conn c;
+	uint8_t buf[1200];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, sport);
+	tcp_handshake(&c);
+	for (int i = 0; i < 12; i++) {
+		rnd_fill(buf, sizeof(buf));
+		tcp_send(&c, 0, buf, sizeof(buf));
+		rnd_fill(buf, 64);
+		tcp_send(&c, 1, buf, 64);
+	}
+	tcp_close(&c);
+}
+
+static void case_high_entropy(struct out *o) { high_entropy(o, 40020, 7443); }
+static void case_high_entropy_443(struct out *o) { high_entropy(o, 40022, 443); }
+
+static const struct {
+	const char *name;
+	void (*write)(struct out *o);
+} cases[] = {
+	{"http-1byte-segments", case_http_1byte_segments},
+	{"http-out-of-order", case_http_out_of_order},
+	{"http-overlap-conflict", case_http_overlap_conflict},
+	{"http-frag-tiny-v4", case_http_frag_tiny_v4},
+	{"http-frag-overlap-v4", case_http_frag_overlap_v4},
+	{"http-frag-v6", case_http_frag_v6},
+	{"http-on-443", case_http_on_443},
+	{"tls-on-80", case_tls_on_80},
+	{"ftp-high-port", case_ftp_high_port},
+	{"tls-hello-then-plain", case_tls_hello_then_plain},
+	{"tls-records-plaintext", case_tls_records_plaintext},
+	{"tls-no-server-hello", case_tls_no_server_hello},
+	{"smtp-starttls-refused", case_smtp_starttls_refused},
+	{"tunnel-gre", case_gre},
+	{"tunnel-ipip", case_ipip},
+	{"tunnel-6in4", case_6in4},
+	{"tunnel-vlan", case_vlan},
+	{"tunnel-qinq", case_qinq},
+	{"midstream-http", case_midstream},
+	{"midstream-body-only", case_midstream_body_only},
+	{"high-entropy", case_high_entropy},
+	{"high-entropy-443", case_high_entropy_443},
+};
+
+/* ---- the flood --------------------------------------------------------- */
+
+/* n SYNs from n distinct inside addresses (10.0.0.0/8, in order) to the
+ * CN test range, 1 us apart so that no flow times out during the run: every
+ * flow beyond the table's bound must be ended by eviction. */
+static int syn_flood(unsigned long n, const char *path)
+{
+	struct out o;
+	uint8_t pkt[40];
+
+	if (n == 0 || n > 0xffffff) {
+		fprintf(stderr, "gen_evasion: --syn-flood takes 1 to 16777215 flows, not %lu\n", n);
+		return 2;
+	}
+	if (!out_open(&o, path, DLT_RAW))
+		return 2;
+	for (unsigned long i = 0; i < n; i++) {
+		uint8_t src[4] = {10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+		uint8_t dst[4] = {198, 51, 100, (uint8_t)(1 + i % 250)};
+		ipv4_header(pkt, src, dst, 6, (uint16_t)i, 20, 0, false);
+		memset(pkt + 20, 0, 20);
+		put16(pkt + 20, (uint16_t)(32768 + i % 28000));
+		put16(pkt + 22, 443);
+		put32(pkt + 24, (uint32_t)(i * 2654435761u));
+		pkt[32] = 5 << 4;
+		pkt[33] = TH_SYN;
+		put16(pkt + 34, 64240);
+		out_write(&o, pkt, sizeof(pkt));
+		o.ts_us -= 999; /* 1 us apart */
+	}
+	return out_close(&o) ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "--syn-flood") == 0)
+		return syn_flood(strtoul(argv[2], NULL, 10), argv[3]);
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: gen_evasion DIR\n       gen_evasion --syn-flood N FILE\n");
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[4096];
+		struct out o;
+		snprintf(path, sizeof(path), "%s/%s.pcap", argv[1], cases[i].name);
+		if (!out_open(&o, path, DLT_EN10MB))
+			return 2;
+		cases[i].write(&o);
+		if (!out_close(&o)) {
+			fprintf(stderr, "gen_evasion: %s: %s\n", path, strerror(errno));
+			return 2;
+		}
+	}
+	return 0;
+}
