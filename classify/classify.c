@@ -55,6 +55,16 @@ struct classifier {
 	uint8_t synth[60 + STREAM_HIST_MAX]; /* a coalesced segment for nDPI */
 };
 
+/* strlcpy: a bounded copy that always terminates (snprintf("%s") showed in
+ * profiles, once per flow). */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
 static uint32_t or_default(uint32_t v, uint32_t d)
 {
 	return v ? v : d;
@@ -290,14 +300,13 @@ static void evaluate(struct classifier *c, struct flow *f)
  * protocol header is in view for nDPI to name. */
 static bool reads_as_text(const struct stream *s)
 {
+	static const uint8_t printable_byte[256] = {[0x20 ... 0x7e] = 1, ['\r'] = 1, ['\n'] = 1, ['\t'] = 1};
 	uint32_t n = s->hist_len < 4096 ? s->hist_len : 4096, printable = 0;
 
 	if (n < 256)
 		return false;
-	for (uint32_t i = 0; i < n; i++) {
-		uint8_t b = s->hist[i];
-		printable += (b >= 0x20 && b < 0x7f) || b == '\r' || b == '\n' || b == '\t';
-	}
+	for (uint32_t i = 0; i < n; i++)
+		printable += printable_byte[s->hist[i]];
 	return printable * 100 >= n * 95;
 }
 
@@ -310,7 +319,7 @@ static void finalise(struct classifier *c, struct flow *f)
 		return;
 	if (!d) { /* never carried payload */
 		if (!f->app[0])
-			snprintf(f->app, sizeof(f->app), "Unknown");
+			copy_str(f->app, sizeof(f->app), "Unknown");
 		f->enc = EF_ENC_UNKNOWN;
 		f->decided = true;
 		return;
@@ -348,7 +357,7 @@ static void finalise(struct classifier *c, struct flow *f)
 		enc = EF_ENC_CLEARTEXT;
 	}
 	if (!f->app[0])
-		snprintf(f->app, sizeof(f->app), "Unknown");
+		copy_str(f->app, sizeof(f->app), "Unknown");
 	decide(c, f, enc);
 }
 
@@ -377,7 +386,7 @@ static void ndpi_result(struct classifier *c, struct flow *f, ndpi_protocol p)
 	d->ndpi_app = p.app_protocol;
 	set_app(c, f, p);
 	if (d->ndpi->host_server_name[0])
-		snprintf(f->server_name, sizeof(f->server_name), "%s", d->ndpi->host_server_name);
+		copy_str(f->server_name, sizeof(f->server_name), d->ndpi->host_server_name);
 }
 
 /* Builds an IP+TCP packet around bytes [from, from+len) of a direction's
@@ -659,7 +668,7 @@ void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_reco
 	r->initiator = EF_INIT_INSIDE;
 	r->enc = f->decided ? f->enc : EF_ENC_UNKNOWN;
 	r->app_guessed = f->app_guessed;
-	snprintf(r->app, sizeof(r->app), "%s", f->app[0] ? f->app : "Unknown");
+	copy_str(r->app, sizeof(r->app), f->app[0] ? f->app : "Unknown");
 	memcpy(r->server_name, f->server_name, sizeof(r->server_name));
 	r->tls_version = f->tls_version;
 	if (f->cipher) {
@@ -667,7 +676,7 @@ void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_reco
 		bool weak;
 		r->cipher_id = f->cipher;
 		r->cipher_bits = tls_cipher_bits(f->cipher, &name, &weak);
-		snprintf(r->cipher, sizeof(r->cipher), "%s", name);
+		copy_str(r->cipher, sizeof(r->cipher), name);
 	}
 	r->bytes_out = f->bytes[0];
 	r->bytes_in = f->bytes[1];
