@@ -47,8 +47,8 @@ struct classifier {
 	unsigned ftp_next;
 	struct ndpi_detection_module_struct *ndpi;
 	struct flow_table table;
-	uint64_t clock_us, last_ts;   /* packet clock: forward jumps only */
-	bool clock_started;
+	struct packet_clock clock;
+	uint64_t clock_us;            /* clock.now_us, or the caller's clock */
 	struct classifier_stats stats;
 	flow_end_fn on_end;
 	void *ctx;
@@ -659,7 +659,7 @@ void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_reco
 
 	memset(r, 0, sizeof(*r));
 	r->first_us = f->first_us;
-	r->last_us = f->first_us + (f->last_clock - f->first_us);
+	r->last_us = f->last_us;
 	r->inside = *end_addr(f, 0, &port);
 	r->inside_port = port;
 	r->remote = *end_addr(f, 1, &port);
@@ -725,13 +725,14 @@ static bool first_sender_is_initiator(const struct packet *p)
 
 void classifier_tick(struct classifier *c, uint64_t ts_us)
 {
-	if (!c->clock_started) {
-		c->clock_started = true;
-		c->clock_us = ts_us;
-	} else if (ts_us > c->last_ts) {
-		c->clock_us += ts_us - c->last_ts;
-	}
-	c->last_ts = ts_us;
+	c->clock_us = packet_clock_update(&c->clock, ts_us);
+	expire_idle(c);
+}
+
+void classifier_advance(struct classifier *c, uint64_t clock_us)
+{
+	if (clock_us > c->clock_us)
+		c->clock_us = clock_us;
 	expire_idle(c);
 }
 
@@ -742,7 +743,8 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 	bool src_is_lo;
 
 	c->stats.packets++;
-	classifier_tick(c, p->ts_us);
+	if (!c->cfg.external_clock)
+		classifier_tick(c, p->ts_us);
 
 	flow_key_make(p, &k, &src_is_lo);
 	uint32_t h = flow_key_hash(&k);
@@ -773,6 +775,7 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 		f->packets[1] = t;
 	}
 	f->last_clock = c->clock_us;
+	f->last_us = p->ts_us;
 	int dir = src_is_lo == f->init_is_lo ? 0 : 1;
 	f->last_from_init = dir == 0;
 	f->bytes[dir] += p->payload_len;

@@ -36,6 +36,28 @@
 struct classifier;
 struct flow;
 
+/*
+ * Packet time made monotonic: it moves forward with the packets and ignores
+ * backward jumps (concatenated captures), so idle timeouts work on archives
+ * and live alike.  One definition, used by the classifier and by an engine
+ * that hands packets to several classifiers.
+ */
+struct packet_clock {
+	uint64_t now_us, last_ts_us;
+	bool started;
+};
+static inline uint64_t packet_clock_update(struct packet_clock *k, uint64_t ts_us)
+{
+	if (!k->started) {
+		k->started = true;
+		k->now_us = ts_us;
+	} else if (ts_us > k->last_ts_us) {
+		k->now_us += ts_us - k->last_ts_us;
+	}
+	k->last_ts_us = ts_us;
+	return k->now_us;
+}
+
 struct classifier_config {
 	uint32_t max_flows;        /* table bound; 0: 262144 */
 	uint32_t tcp_idle_s;       /* 0: 300 */
@@ -43,6 +65,7 @@ struct classifier_config {
 	uint32_t udp_idle_s;       /* 0: 120 */
 	uint32_t other_idle_s;     /* 0: 60 */
 	uint32_t max_dpi_packets;  /* payload chunks given to nDPI before giving up; 0: 24 */
+	bool external_clock;       /* the caller drives the clock with classifier_advance() */
 };
 
 /* Called with every flow that ends (timeout, eviction, flush), oriented
@@ -68,6 +91,9 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
  * worker sees every packet's time, so that all workers age flows alike),
  * and ends the flows that have gone idle. */
 void classifier_tick(struct classifier *c, uint64_t ts_us);
+/* With external_clock: sets the clock (a packet_clock's value, never
+ * backwards) and ends the flows that have gone idle. */
+void classifier_advance(struct classifier *c, uint64_t clock_us);
 
 /* Ends every flow (end of input, shutdown). */
 void classifier_flush(struct classifier *c);

@@ -110,7 +110,8 @@ struct flow {
 	uint32_t hash;
 	uint32_t lru_prev, lru_next; /* indices into the pool; FLOW_NIL ends */
 	uint8_t lru_list;           /* which idle list: flows of one list share a timeout */
-	uint64_t first_us, last_clock;
+	uint64_t first_us, last_us;    /* packet time of the first and last packet */
+	uint64_t last_clock;          /* the classifier's clock at the last packet */
 	bool init_is_lo;            /* the initiator is key.lo */
 	bool syn_seen, decided, app_guessed, last_from_init, fin[2];
 	uint8_t tcp_state;

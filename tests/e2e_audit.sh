@@ -89,6 +89,20 @@ else
 	failures=$((failures + 1))
 fi
 
+# Several workers judge every flow exactly as one does
+for w in 1 3; do
+	"$BIN" audit --workers "$w" --config "$CFG" --json "$tmp/workers$w.json" "$PCAPS" >/dev/null 2>&1
+	jq -r '[.ts,.src_ip,.src_port,.dst_ip,.dst_port,.l4,.encryption,.verdict,.bytes_out]|@tsv' \
+		"$tmp/workers$w.json" | sort >"$tmp/workers$w.tsv"
+done
+checks=$((checks + 1))
+if [ -s "$tmp/workers1.tsv" ] && cmp -s "$tmp/workers1.tsv" "$tmp/workers3.tsv"; then
+	echo "ok   --workers 3: the same $(wc -l <"$tmp/workers1.tsv") flows, classes and verdicts as --workers 1"
+else
+	echo "FAIL --workers 3 differs from --workers 1:"; diff "$tmp/workers1.tsv" "$tmp/workers3.tsv" | head -5
+	failures=$((failures + 1))
+fi
+
 # The project's own recording (scripts/record-sample.sh), with its own policy
 if [ -f "$SRC/samples/sample.pcap" ]; then
 	SCFG=$SRC/samples/sample-policy.yaml
