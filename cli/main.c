@@ -392,7 +392,7 @@ static int cmd_lookup(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("%s", "a command is needed: audit, check, lookup, run, nft");
+		return usage_error("%s", "a command is needed: audit, check, lookup, run, nft, verify-log");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
@@ -416,5 +416,5 @@ int main(int argc, char **argv)
 		return cmd_nft(argc, argv);
 	if (!strcmp(cmd, "verify-log"))
 		return logchain_verify_main(argc, argv);
-	return usage_error("unknown command `%s' (expected audit, check, lookup, run or nft)", cmd);
+	return usage_error("unknown command `%s' (expected audit, check, lookup, run, nft or verify-log)", cmd);
 }
