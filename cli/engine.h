@@ -53,6 +53,17 @@ const char *l4_name(uint8_t proto, char *buf, size_t len);
 /* "TLSv1.3", "SSLv3", "DTLSv1.2"; NULL for 0. */
 const char *tls_version_name(uint16_t v);
 
+/* ---- the command line (options.c) ---------------------------------------- */
+
+struct option;
+/* "egressfence: MESSAGE" on stderr; returns the usage exit code, 2. */
+int usage_error(const char *fmt, const char *arg);
+/* After getopt_long() returned opt: 0 when opt is one of `allowed', else
+ * the usage error for it (unknown, missing its value -- `with_value' lists
+ * the short options that take one -- or not for this command). */
+int option_error(char **argv, int opt, const char *with_value, const char *allowed,
+		 const struct option *longopts);
+
 /* ---- the daemon (run.c) ---------------------------------------------------- */
 
 /* `egressfence run' and `egressfence nft': argv without the command name. */

@@ -52,14 +52,6 @@ static const char usage_text[] =
 	"--config defaults to $EGRESSFENCE_CONFIG, else " EF_DEFAULT_POLICY ".\n"
 	"--db replaces the policy's geodb.country (give it up to 4 times).\n";
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fputs("egressfence: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\n(see egressfence --help)\n", stderr);
-	return EXIT_ERROR;
-}
-
 struct common {
 	const char *config;
 	const char *dbs[EF_GEO_MAX_DB];
@@ -157,26 +149,13 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+c:d:j:w:m:h", long_options, NULL)) != -1) {
-		if (opt == '?' || opt == ':') {
-			const char *bad = argv[optind - 1];
-			if (optopt && strchr("cdjwm", optopt))
-				return usage_error("option `%s' needs a value", bad);
-			return usage_error("unknown option `%s'", bad);
-		}
 		if (opt == OPT_HELP) {
 			fputs(usage_text, stdout);
 			exit(0);
 		}
-		if (!strchr(allowed, opt)) {
-			/* argv[optind - 1] may be the option's value: name the option */
-			const char *name = "?";
-			for (const struct option *lo = long_options; lo->name; lo++)
-				if (lo->val == opt)
-					name = lo->name;
-			char buf[64];
-			snprintf(buf, sizeof(buf), "--%s", name);
-			return usage_error("option `%s' does not apply to this command", buf);
-		}
+		int bad = option_error(argv, opt, "cdjwm", allowed, long_options);
+		if (bad)
+			return bad;
 		switch (opt) {
 		case OPT_CONFIG:
 			a->common.config = optarg;

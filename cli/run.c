@@ -755,14 +755,6 @@ static const struct option run_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fputs("egressfence: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\n(see egressfence --help)\n", stderr);
-	return EXIT_ERROR;
-}
-
 static int parse_run_options(int argc, char **argv, const char *allowed, struct daemon *d)
 {
 	int opt;
@@ -770,18 +762,13 @@ static int parse_run_options(int argc, char **argv, const char *allowed, struct 
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+c:d:j:M:nh", run_options, NULL)) != -1) {
-		if (opt == '?' || opt == ':') {
-			const char *bad = argv[optind - 1];
-			if (optopt && strchr("cdjM", optopt))
-				return usage_error("option `%s' needs a value", bad);
-			return usage_error("unknown option `%s'", bad);
-		}
 		if (opt == OPT_HELP) {
 			fputs(run_usage, stdout);
 			exit(0);
 		}
-		if (!strchr(allowed, opt))
-			return usage_error("option `%s' does not apply to this command", argv[optind - 1]);
+		int bad = option_error(argv, opt, "cdjM", allowed, run_options);
+		if (bad)
+			return bad;
 		switch (opt) {
 		case OPT_CONFIG:
 			d->config = optarg;

@@ -106,35 +106,8 @@ echo "record-sample: wrote $out/sample.pcap ($size bytes)"
 			"${EF_NET4[$s]}" "$cc" "${EF_NET6[$s]}" "$cc"
 	done
 	echo
-	if [ -f policy/default.yaml ]; then
-		echo "# The rest is policy/default.yaml's, from its first key on."
-		awk '/^[^ \t#]/ { body = 1; skip = ($0 ~ /^(geodb|networks):/) } body && !skip' policy/default.yaml
-	else
-		cat <<-'EOF'
-			groups:
-			  designated: [AF, BY, MM, CF, CN, CD, CU, CY, ER, HT, IR, IQ, LB, LY, KP, NI, SO, LK, SD, SS, SY, VE, ZW, RU]
-			  embargoed: [CU, IR, KP, SY]
-			  conforming: [US]
-			rules:
-			  - name: embargoed-any
-			    to: "@embargoed"
-			    action: block
-			  - name: designated-cleartext
-			    to: "@designated"
-			    encryption: [cleartext, weak, unknown]
-			    min_bytes_out: 1
-			    action: block
-			  - name: designated-any
-			    to: "@designated"
-			    action: log
-			  - name: nonconforming-cleartext
-			    to: "!@conforming"
-			    encryption: [cleartext, weak]
-			    min_bytes_out: 1
-			    action: log
-			default: allow
-		EOF
-	fi
+	echo "# The rest is policy/default.yaml's, from its first key on."
+	awk '/^[^ \t#]/ { body = 1; skip = ($0 ~ /^(geodb|networks):/) } body && !skip' policy/default.yaml
 } >"$tmp/sample-policy.yaml"
 mv "$tmp/sample-policy.yaml" "$out/sample-policy.yaml"
 echo "record-sample: wrote $out/sample-policy.yaml"
