@@ -578,6 +578,23 @@ static enum decode_result defragment(struct decoder *d, struct packet *out, uint
 
 /* ---- IP ---------------------------------------------------------------- */
 
+/* The IP header's addresses and extent; an inner header of a tunnel
+ * replaces the outer one's. */
+static void set_l3(struct packet *out, uint8_t family, const uint8_t *src, const uint8_t *dst,
+		   const uint8_t *l3, uint32_t total, int depth)
+{
+	size_t n = family == 4 ? 4 : 16;
+
+	memset(&out->src, 0, sizeof(out->src));
+	memset(&out->dst, 0, sizeof(out->dst));
+	out->src.family = out->dst.family = family;
+	memcpy(out->src.b, src, n);
+	memcpy(out->dst.b, dst, n);
+	out->l3 = l3;
+	out->l3_len = total;
+	out->tunnel_depth = (uint8_t)depth;
+}
+
 static enum decode_result decode_ipv4(struct decoder *d, const uint8_t *p, uint32_t len,
 				      uint64_t ts, struct packet *out, int depth)
 {
@@ -590,14 +607,7 @@ static enum decode_result decode_ipv4(struct decoder *d, const uint8_t *p, uint3
 		return skip(d, SKIP_TRUNCATED);
 	if (total > len)
 		total = len; /* cut by the snaplen: keep what was captured */
-	memset(&out->src, 0, sizeof(out->src));
-	memset(&out->dst, 0, sizeof(out->dst));
-	out->src.family = out->dst.family = 4;
-	memcpy(out->src.b, p + 12, 4);
-	memcpy(out->dst.b, p + 16, 4);
-	out->l3 = p;
-	out->l3_len = total;
-	out->tunnel_depth = (uint8_t)depth;
+	set_l3(out, 4, p + 12, p + 16, p, total, depth);
 
 	uint16_t frag = rd16(p + 6);
 	uint32_t offset = (uint32_t)(frag & 0x1fff) * 8;
@@ -615,16 +625,8 @@ static enum decode_result decode_ipv6(struct decoder *d, const uint8_t *p, uint3
 	uint32_t total = 40 + rd16(p + 4);
 	if (total > len)
 		total = len;
-	/* An IPv4-mapped source or destination is stored as IPv4 everywhere else;
-	 * on the wire it is still an IPv6 packet, so keep the v6 form here. */
-	memset(&out->src, 0, sizeof(out->src));
-	memset(&out->dst, 0, sizeof(out->dst));
-	out->src.family = out->dst.family = 6;
-	memcpy(out->src.b, p + 8, 16);
-	memcpy(out->dst.b, p + 24, 16);
-	out->l3 = p;
-	out->l3_len = total;
-	out->tunnel_depth = (uint8_t)depth;
+	/* Addresses stay as on the wire: an IPv4-mapped one is an IPv6 packet's. */
+	set_l3(out, 6, p + 8, p + 24, p, total, depth);
 
 	uint8_t next = p[6];
 	uint32_t off = 40;

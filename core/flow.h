@@ -5,8 +5,9 @@
  *
  * Invariants:
  *  - An ef_addr is either IPv4 (family 4, address in b[0..3], b[4..15] zero)
- *    or IPv6 (family 6).  IPv4-mapped IPv6 addresses are stored as IPv4, so
- *    one address has exactly one representation and memcmp() is equality.
+ *    or IPv6 (family 6), with the pad bytes zero, so memcmp() is equality.
+ *    Parsed text turns an IPv4-mapped IPv6 address into IPv4; decoded
+ *    packets keep their addresses as on the wire.
  *  - An ef_country is an ISO 3166-1 alpha-2 code packed into 16 bits
  *    ('C' << 8 | 'N'); EF_COUNTRY_NONE (0) means "no known country".
  *  - Verdicts are ordered by strictness so that the strictest of several is
