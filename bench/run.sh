@@ -107,7 +107,7 @@ echo "bench: building in $build_dir (RelWithDebInfo, no sanitizers)"
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEF_SANITIZE=OFF \
 	>"$out_dir/cmake-configure.log" 2>&1 ||
 	die "cmake configure failed; see $out_dir/cmake-configure.log"
-cmake --build "$build_dir" --target mkcorpus rawread >"$out_dir/build-tools.log" 2>&1 ||
+cmake --build "$build_dir" --target mkcorpus rawread nft_latency >"$out_dir/build-tools.log" 2>&1 ||
 	die "building mkcorpus and rawread failed; see $out_dir/build-tools.log"
 mkcorpus=$build_dir/bench/mkcorpus
 rawread=$build_dir/bench/rawread
@@ -294,6 +294,29 @@ if [[ -f $corpus_dir/longflow.pcap ]]; then
 	bench_corpus longflow "$corpus_dir/longflow.pcap"
 else
 	echo "bench: no $corpus_dir/longflow.pcap (bench/record-longflow.sh records it); long-flow section skipped"
+fi
+
+# The control plane (issue 3's kernel side): prefilter load time and the
+# latency from a verdict to its set element being live, as root only.
+if [[ $(id -u) == 0 && -x $build_dir/bench/nft_latency ]] && ((!quick)); then
+	{
+		echo "## Control plane (nftables)"
+		echo
+		echo "\`$build_dir/bench/nft_latency --config policy/default.yaml --mode M --decisions 2000\`, in a"
+		echo "network namespace of its own; the real default database and policy."
+		echo
+		for mode in monitor gate; do
+			echo "### $mode mode"
+			echo
+			echo '```'
+			"$build_dir/bench/nft_latency" --config policy/default.yaml --mode "$mode" --decisions 2000 2>&1 |
+				tail -n 12
+			echo '```'
+			echo
+		done
+	} >>"$out_dir/sections.md"
+else
+	echo "bench: control-plane section skipped (needs root and $build_dir/bench/nft_latency)"
 fi
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
