@@ -124,6 +124,17 @@ void engine_judge(const struct policy *p, const struct geodb *db, struct ef_flow
 		r->initiator = EF_INIT_REMOTE;
 	}
 	geodb_country_of(db, &r->remote, &r->geo);
+	if (init_in && resp_in && !r->geo.overridden) {
+		/* Between two inside networks: the data does not leave what
+		 * networks.internal protects, unless an override places the
+		 * remote end abroad (a branch office reached directly).  A
+		 * database's answer does not count here: whois-derived databases
+		 * place private ranges in some country, which says nothing of
+		 * where a company's own network is.  The gateway's prefilter
+		 * makes the same choice (enforce/nft.c). */
+		*d = (struct policy_decision){.verdict = EF_ALLOW, .rule_index = -1};
+		return;
+	}
 	struct policy_query q = {
 		.inside = &r->inside,
 		.remote = &r->remote,

@@ -350,10 +350,15 @@ static int cmd_lookup(int argc, char **argv)
 			ef_country_str(g.per_db[k], cc);
 			printf("  %s: %s\n", geodb_path(a.common.geodb, (size_t)k), g.per_db[k] ? cc : "no answer");
 		}
-		if (policy_is_internal(a.common.policy, &remote))
-			printf("  (inside networks.internal: flows to it from inside are not judged as leaving)\n");
+		bool stays_inside = policy_is_internal(a.common.policy, &remote) && !g.overridden;
+		if (stays_inside)
+			printf("  (in networks.internal, no override: flows to it from inside do not leave, and are allowed)\n");
 		for (int e = EF_ENC_ENCRYPTED; e >= EF_ENC_UNKNOWN; e--) {
 			struct policy_decision d;
+			if (stays_inside) {
+				printf("  %-9s -> allow (inside to inside)\n", ef_encryption_name((enum ef_encryption)e));
+				continue;
+			}
 			struct policy_query q = {
 				.inside = &inside, .remote = &remote, .l4 = 6, .enc = (enum ef_encryption)e,
 				.app = "", .bytes_out = 1, .geo = &g,

@@ -89,6 +89,22 @@ else
 	failures=$((failures + 1))
 fi
 
+# Between two inside networks: allowed when nothing places the remote end
+# (it does not leave), judged when an override does (a branch office abroad)
+DEF=$SRC/policy/default.yaml
+# (telnet.pcap: 192.168.0.2 -> 192.168.0.1:23, cleartext; a database places
+# 192.168.0.1 in a non-conforming country, which must not count)
+"$BIN" audit --config "$DEF" --json "$tmp/inside.json" "$PCAPS/telnet.pcap" >/dev/null 2>&1
+"$BIN" audit --config "$SRC/tests/data/branch-office-policy.yaml" --json "$tmp/branch.json" "$PCAPS/telnet.pcap" >/dev/null 2>&1
+inside_cc=$(jq -r 'select(.dst_ip=="192.168.0.1") | .dst_country//"-"' "$tmp/inside.json")
+for f in inside branch; do
+	checks=$((checks + 1))
+	got=$(jq -r 'select(.dst_ip=="192.168.0.1") | .verdict+" "+(.rule//"-")+" "+(.dst_country//"-")' "$tmp/$f.json")
+	want="allow - $inside_cc"; [ $f = branch ] && want="block designated-cleartext CN"
+	if [ "$got" = "$want" ]; then echo "ok   inside-to-inside ($f): $got"
+	else echo "FAIL inside-to-inside ($f): got '$got', expected '$want'"; failures=$((failures + 1)); fi
+done
+
 # Several workers judge every flow exactly as one does
 for w in 1 3; do
 	"$BIN" audit --workers "$w" --config "$CFG" --json "$tmp/workers$w.json" "$PCAPS" >/dev/null 2>&1
