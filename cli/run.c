@@ -36,6 +36,7 @@
  * judged and the verdict, held since when (10 ms ticks), in grace.
  */
 #include "engine.h"
+#include "eventq.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -105,6 +106,7 @@ struct daemon {
 	bool mode_given, dry_run;
 	const char *json_path;
 	FILE *json;
+	struct event_queue *events; /* lines for json, written by their own thread */
 	struct state st;
 	struct nft_table *table;
 	struct classifier *classifier;
@@ -219,24 +221,35 @@ static void write_event(struct daemon *d, const struct ef_flow_record *r, const 
 	char *line = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&line, &len);
+	bool ok = false;
 
-	if (!m)
-		return;
-	event_write_json(m, r, dec, d->st.geodb, action);
-	if (fclose(m) != 0 || len < 2) {
-		free(line);
-		return;
+	if (m) {
+		char *base = NULL;
+		size_t base_len = 0;
+		FILE *b = open_memstream(&base, &base_len);
+		if (b) {
+			event_write_json(b, r, dec, d->st.geodb, action);
+			if (fclose(b) == 0 && base_len >= 2) {
+				base[base_len - 2] = 0; /* the closing "}\n" */
+				fprintf(m, "%s,\"mode\":\"%s\",\"decided_by\":\"%s\"", base,
+					d->mode == GATEWAY_GATE ? "gate" : "monitor", decided_by);
+				if (count_leak)
+					fprintf(m, ",\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu",
+						(unsigned long long)r->packets_out, (unsigned long long)r->bytes_out);
+				if (dec->verdict == EF_BLOCK && dec->block_remote_seconds)
+					fprintf(m, ",\"remote_blocked_seconds\":%u", dec->block_remote_seconds);
+				fputs("}\n", m);
+				ok = true;
+			}
+			free(base);
+		}
+		ok = fclose(m) == 0 && ok;
 	}
-	line[len - 2] = 0; /* the closing "}\n" */
-	fprintf(d->json, "%s,\"mode\":\"%s\",\"decided_by\":\"%s\"", line,
-		d->mode == GATEWAY_GATE ? "gate" : "monitor", decided_by);
-	if (count_leak)
-		fprintf(d->json, ",\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu",
-			(unsigned long long)r->packets_out, (unsigned long long)r->bytes_out);
-	if (dec->verdict == EF_BLOCK && dec->block_remote_seconds)
-		fprintf(d->json, ",\"remote_blocked_seconds\":%u", dec->block_remote_seconds);
-	fputs("}\n", d->json);
-	fflush(d->json);
+	/* Never waits on the destination: a full queue drops, and counts, the line. */
+	if (ok)
+		event_queue_put(d->events, line, len, dec->verdict == EF_BLOCK);
+	else
+		event_queue_put(d->events, NULL, 0, dec->verdict == EF_BLOCK); /* out of memory: counted */
 	free(line);
 }
 
@@ -453,7 +466,10 @@ static void print_counters(struct daemon *d, const char *when)
 	struct nft_counters k = {0};
 	uint64_t drops = 0;
 	char err[512];
+	struct event_queue_stats ev = {0};
 
+	if (d->events)
+		event_queue_stats(d->events, &ev);
 	classifier_stats(d->classifier, &cs);
 	for (size_t i = 0; i < d->n_src; i++)
 		drops += capture_kernel_drops(d->src[i].cap);
@@ -463,7 +479,8 @@ static void print_counters(struct daemon *d, const char *when)
 		"egressfence: counters (%s): packets=%llu fast_path=%llu flows=%llu flows_active=%llu "
 		"allow=%llu log=%llu block=%llu capture_drops=%llu held=%llu copied=%llu refused=%llu "
 		"judged_at_deadline=%llu judged_at_end=%llu grace=%llu after_block=%llu kernel_errors=%llu "
-		"reloads=%llu reload_failures=%llu\n",
+		"reloads=%llu reload_failures=%llu events_written=%llu events_dropped=%llu "
+		"block_events_dropped=%llu event_write_errors=%llu\n",
 		when, (unsigned long long)d->c.packets, (unsigned long long)d->c.fast_path,
 		(unsigned long long)cs.flows, (unsigned long long)cs.flows_active,
 		(unsigned long long)d->c.by_verdict[EF_ALLOW], (unsigned long long)d->c.by_verdict[EF_LOG],
@@ -472,7 +489,9 @@ static void print_counters(struct daemon *d, const char *when)
 		(unsigned long long)d->c.judged_at_deadline, (unsigned long long)d->c.judged_at_end,
 		(unsigned long long)d->c.grace, (unsigned long long)d->c.after_block,
 		(unsigned long long)d->c.kernel_errors, (unsigned long long)d->c.reloads,
-		(unsigned long long)d->c.reload_failures);
+		(unsigned long long)d->c.reload_failures, (unsigned long long)ev.written,
+		(unsigned long long)ev.dropped, (unsigned long long)ev.dropped_block,
+		(unsigned long long)ev.write_errors);
 }
 
 /* ---- loading, reloading ---------------------------------------------------- */
@@ -841,9 +860,19 @@ static void shut_down(struct daemon *d, bool remove)
 {
 	char err[1024];
 
+	uint64_t lost = 0;
+
 	if (d->running) {
 		classifier_flush(d->classifier); /* events for flows never judged */
+		/* Everything decided goes out before the counters are final. */
+		event_queue_drain(d->events, 10000);
 		print_counters(d, "exit");
+	}
+	event_queue_close(d->events, 10000, &lost);
+	if (lost) {
+		warn("%llu events could not be written to %s in 10 s: the destination does not take them",
+		     (unsigned long long)lost, d->json_path ? d->json_path : "stdout");
+		d->json = NULL; /* its writer is still inside a write */
 	}
 	if (remove && d->table && nft_table_remove(d->table, err, sizeof(err)) != 0)
 		warn("%s", err);
@@ -883,6 +912,10 @@ int cmd_run(int argc, char **argv)
 	d.json = !d.json_path || !strcmp(d.json_path, "-") ? stdout : fopen(d.json_path, "a");
 	if (!d.json) {
 		snprintf(err, sizeof(err), "%s: %s", d.json_path, strerror(errno));
+		goto fail;
+	}
+	if (!(d.events = event_queue_new(d.json, 0))) {
+		snprintf(err, sizeof(err), "cannot start the event writer: out of memory");
 		goto fail;
 	}
 	struct classifier_config cc = {0};

@@ -1,0 +1,171 @@
+/*
+ * cli/eventq.c -- see eventq.h.  One mutex between the daemon's loop and
+ * the writer thread, taken once per event (never per packet); the writer
+ * copies a batch out under the lock and writes it outside the lock.
+ */
+#include "eventq.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct event_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t wake, drained;
+	FILE *out;
+	char *buf;                  /* a ring of bytes */
+	size_t cap, head, len;      /* next write at (head + len) % cap */
+	bool stop, writing;
+	struct event_queue_stats st;
+	pthread_t thread;
+};
+
+static void *writer(void *arg)
+{
+	struct event_queue *q = arg;
+	char *chunk = malloc(q->cap);
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		while (!q->len && !q->stop)
+			pthread_cond_wait(&q->wake, &q->lock);
+		if (!q->len && q->stop)
+			break;
+		/* Copy out whole lines only: the queue holds whole lines. */
+		size_t n = q->len, first = q->cap - q->head < n ? q->cap - q->head : n;
+		if (chunk) {
+			memcpy(chunk, q->buf + q->head, first);
+			memcpy(chunk + first, q->buf, n - first);
+		}
+		q->writing = true;
+		pthread_mutex_unlock(&q->lock);
+		size_t lines = 0;
+		for (size_t i = 0; chunk && i < n; i++)
+			lines += chunk[i] == '\n';
+		bool ok = chunk && fwrite(chunk, 1, n, q->out) == n && fflush(q->out) == 0;
+		pthread_mutex_lock(&q->lock);
+		q->writing = false;
+		q->head = (q->head + n) % q->cap;
+		q->len -= n;
+		if (ok)
+			q->st.written += lines;
+		else
+			q->st.write_errors += lines;
+		if (!q->len)
+			pthread_cond_broadcast(&q->drained);
+	}
+	pthread_cond_broadcast(&q->drained);
+	pthread_mutex_unlock(&q->lock);
+	free(chunk);
+	return NULL;
+}
+
+struct event_queue *event_queue_new(FILE *out, size_t cap)
+{
+	struct event_queue *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->cap = cap ? cap : 4u << 20;
+	q->out = out;
+	q->buf = malloc(q->cap);
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->wake, NULL);
+	pthread_cond_init(&q->drained, NULL);
+	/* The writer takes no signals: they belong to the daemon's loop
+	 * (signalfd), and a thread with them unblocked would take SIGHUP's
+	 * default action for the whole process.  It inherits this mask. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = q->buf ? pthread_create(&q->thread, NULL, writer, q) : -1;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		free(q->buf);
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+bool event_queue_put(struct event_queue *q, const char *line, size_t len, bool is_block)
+{
+	bool queued = false;
+
+	pthread_mutex_lock(&q->lock);
+	if (line && len <= q->cap - q->len && !q->stop) {
+		size_t tail = (q->head + q->len) % q->cap, first = q->cap - tail < len ? q->cap - tail : len;
+		memcpy(q->buf + tail, line, first);
+		memcpy(q->buf, line + first, len - first);
+		q->len += len;
+		queued = true;
+		pthread_cond_signal(&q->wake);
+	} else {
+		q->st.dropped++;
+		if (is_block)
+			q->st.dropped_block++;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return queued;
+}
+
+void event_queue_stats(struct event_queue *q, struct event_queue_stats *out)
+{
+	pthread_mutex_lock(&q->lock);
+	*out = q->st;
+	out->queued_bytes = q->len;
+	pthread_mutex_unlock(&q->lock);
+}
+
+bool event_queue_drain(struct event_queue *q, unsigned timeout_ms)
+{
+	struct timespec until;
+
+	if (!q)
+		return true;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&q->lock);
+	int rc = 0;
+	while (q->len && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&q->drained, &q->lock, &until);
+	bool empty = !q->len;
+	pthread_mutex_unlock(&q->lock);
+	return empty;
+}
+
+void event_queue_close(struct event_queue *q, unsigned timeout_ms, uint64_t *lost)
+{
+	*lost = 0;
+	if (!q)
+		return;
+	bool drained = event_queue_drain(q, timeout_ms);
+	pthread_mutex_lock(&q->lock);
+	q->stop = true;
+	pthread_cond_signal(&q->wake);
+	if (!drained) {
+		for (size_t i = 0; i < q->len; i++)
+			*lost += q->buf[(q->head + i) % q->cap] == '\n';
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (drained) {
+		pthread_join(q->thread, NULL);
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->wake);
+		pthread_cond_destroy(&q->drained);
+		free(q->buf);
+		free(q);
+	} else {
+		/* The writer is stuck in a write the destination never takes; the
+		 * process is about to exit, which ends it. */
+		pthread_detach(q->thread);
+	}
+}
