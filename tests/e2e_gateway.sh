@@ -300,7 +300,13 @@ check_weak_tls_blocked() { # MODE
 	fi
 	ef_ns_exec client timeout 5 "$EF_PYTHON" "$D/efserve.py" legacy-tls-client "$CN" 9443 legacy.test \
 		>"$D/legacy.out" 2>&1
-	if ! grep -q '^TLSv1 ' "$D/legacy.out" && event_seen 5 '"dst_port":9443' '"encryption":"weak"' \
+	# Monitor mode blocks after the fact: the scripted peer's whole exchange
+	# may finish before the verdict reaches the kernel, so there only the
+	# block verdict is required; gate mode must also stop the handshake.
+	local stopped=yes
+	grep -q '^TLSv1 ' "$D/legacy.out" && stopped=no
+	[ "$1" = monitor ] && stopped=yes
+	if [ "$stopped" = yes ] && event_seen 5 '"dst_port":9443' '"encryption":"weak"' \
 		'"cipher":"TLS_RSA_WITH_3DES_EDE_CBC_SHA"' '"verdict":"block"'; then
 		ok "$1: TLS 1.0 with 3DES (scripted peer) to CN blocked"
 	else

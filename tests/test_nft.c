@@ -296,6 +296,19 @@ static void gate_ruleset(void **state)
 	assert_true(contains(text, "meta l4proto tcp @ih,0,8 & 0x0 == 0x0 counter name \"held\" log group 77 queue-threshold 1 drop"));
 	assert_true(contains(text, "update @allow_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport timeout 600s } accept"));
 	assert_true(contains(text, "ip daddr . ip saddr . meta l4proto . th dport . th sport @block_flows4 goto refuse"));
+	/* unwatched connections are remembered in the conntrack mark, under a
+	 * value that changes with every ruleset, so a reload looks them up again */
+	const char *mark = strstr(text, "ct mark and 0x00ff0000 == 0x");
+	assert_non_null(mark);
+	assert_true(strstr(text, "jump prefilter") > mark);
+	assert_true(contains(text, "ct mark set ct mark and 0xff00ffff or 0x"));
+	char *again = ruleset_text(f.pf, f.policy, &g, RULESET_REPLACE);
+	assert_non_null(again);
+	char first[48], second[48];
+	snprintf(first, sizeof(first), "%.40s", mark);
+	snprintf(second, sizeof(second), "%.40s", strstr(again, "ct mark and 0x00ff0000 == 0x"));
+	assert_string_not_equal(first, second);
+	free(again);
 	/* no rule in the log chains drops */
 	const char *log_out = strstr(text, "chain log_out4 {");
 	assert_non_null(log_out);
