@@ -214,12 +214,7 @@ engine_start() { # MODE
 	EVENTS=$D/events-$1.json
 	ef_bg gw "engine-$engine_n-$1" "$bin" run --config "$cfg" --mode "$1" --json "$EVENTS"
 	ENGINE=$EF_LAST_PID
-	local tries=600
-	while ((tries-- > 0)); do
-		grep -q "running in $1 mode" "$ENGINE_LOG" 2>/dev/null && return 0
-		kill -0 "$ENGINE" 2>/dev/null || break
-		sleep 0.05
-	done
+	ef_wait_log "$ENGINE" "$ENGINE_LOG" "running in $1 mode" 30 && return 0
 	die "the engine did not start in $1 mode: $(tail -n 5 "$ENGINE_LOG")"
 }
 engine_stop() {

@@ -61,8 +61,6 @@ struct capture *capture_open_live(const char *ifname, int snaplen, char *err, si
 
 enum capture_status capture_next(struct capture *c, struct capture_frame *f);
 const char *capture_error(const struct capture *c);
-/* The file being read ("" when live). */
-const char *capture_current_name(const struct capture *c);
 /* Live sources: a descriptor to poll, or -1. */
 int capture_fd(const struct capture *c);
 /* Frames the kernel dropped (live), summed over the run. */

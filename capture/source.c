@@ -241,11 +241,6 @@ const char *capture_error(const struct capture *c)
 	return c->err;
 }
 
-const char *capture_current_name(const struct capture *c)
-{
-	return c->current ? c->current : "";
-}
-
 int capture_fd(const struct capture *c)
 {
 	return c->live && c->pcap ? pcap_get_selectable_fd(c->pcap) : -1;

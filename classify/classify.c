@@ -183,6 +183,18 @@ static enum class_rule rule_for(struct classifier *c, uint16_t master, uint16_t 
 	return r;
 }
 
+/* The flow's protocol is named (by nDPI, or by the fast recognisers): the
+ * rule for its class is looked up here, once, not per packet. */
+static void set_detected(struct classifier *c, struct flow *f, uint16_t master, uint16_t app)
+{
+	struct flow_dpi *d = f->dpi;
+
+	d->ndpi_detected = true;
+	d->ndpi_master = master;
+	d->ndpi_app = app;
+	d->rule = (uint8_t)rule_for(c, master, app);
+}
+
 /*
  * Runs what the flow's protocol needs on the bytes seen so far, and decides
  * when the evidence is complete.
@@ -232,18 +244,21 @@ static void evaluate(struct classifier *c, struct flow *f)
 
 	end_addr(f, 1, &port);
 	uint16_t id = d->ndpi_master ? d->ndpi_master : d->ndpi_app;
-	uint16_t greeting = f->key.l4 == 6 && cs->hist_len ? greeting_protocol(ss, port) : 0;
-	if (greeting && (!d->ndpi_detected || (plain_twin(id) && cs->hist[0] != 0x16))) {
-		/* A text session: judge it by its commands, whatever nDPI said. */
-		d->ndpi_detected = true;
-		d->ndpi_master = 0;
-		d->ndpi_app = greeting;
-		if (!f->app[0] || plain_twin(id))
-			snprintf(f->app, sizeof(f->app), "%s", ndpi_get_proto_name(c->ndpi, greeting));
+	/* The server's first line names a text protocol for good: read it once
+	 * it is there (and the client has spoken), then never again. */
+	if (!d->greeting_read && f->key.l4 == IPPROTO_TCP && cs->hist_len && memchr(ss->hist, '\n', ss->hist_len)) {
+		d->greeting_read = true;
+		uint16_t greeting = greeting_protocol(ss, port);
+		if (greeting && (!d->ndpi_detected || (plain_twin(id) && cs->hist[0] != 0x16))) {
+			/* A text session: judge it by its commands, whatever nDPI said. */
+			if (!f->app[0] || plain_twin(id))
+				copy_str(f->app, sizeof(f->app), ndpi_get_proto_name(c->ndpi, greeting));
+			set_detected(c, f, 0, greeting);
+		}
 	}
 	if (!d->ndpi_detected)
 		return;
-	switch (rule_for(c, d->ndpi_master, d->ndpi_app)) {
+	switch ((enum class_rule)d->rule) {
 	case CLASS_RULE_CLEARTEXT:
 		decide(c, f, EF_ENC_CLEARTEXT);
 		return;
@@ -333,9 +348,7 @@ static void finalise(struct classifier *c, struct flow *f)
 			if (guessed || d->ndpi->confidence != NDPI_CONFIDENCE_DPI) {
 				f->app_guessed = true;
 			} else {
-				d->ndpi_detected = true;
-				d->ndpi_master = p.master_protocol;
-				d->ndpi_app = p.app_protocol;
+				set_detected(c, f, p.master_protocol, p.app_protocol);
 				evaluate(c, f);
 				if (f->decided)
 					return;
@@ -344,7 +357,7 @@ static void finalise(struct classifier *c, struct flow *f)
 	}
 	enum ef_encryption enc = EF_ENC_UNKNOWN;
 	if (d->ndpi_detected) {
-		enum class_rule r = rule_for(c, d->ndpi_master, d->ndpi_app);
+		enum class_rule r = (enum class_rule)d->rule;
 		/* A STARTTLS protocol that never upgraded and never carried data
 		 * was still a clear-text session. */
 		if (r == CLASS_RULE_STARTTLS && d->stls.state != STLS_TLS)
@@ -381,9 +394,7 @@ static void ndpi_result(struct classifier *c, struct flow *f, ndpi_protocol p)
 	 * were (which differ between workers): keep looking at this flow. */
 	if (d->ndpi->confidence != NDPI_CONFIDENCE_DPI)
 		return;
-	d->ndpi_detected = true;
-	d->ndpi_master = p.master_protocol;
-	d->ndpi_app = p.app_protocol;
+	set_detected(c, f, p.master_protocol, p.app_protocol);
 	set_app(c, f, p);
 	if (d->ndpi->host_server_name[0])
 		copy_str(f->server_name, sizeof(f->server_name), d->ndpi->host_server_name);
@@ -457,9 +468,7 @@ static void flush_pending(struct classifier *c, struct flow *f, int dir, uint64_
 				sub = ndpi_match_host_subprotocol(c->ndpi, f->dpi->ndpi, f->server_name, (u_int)len,
 								  &match, id);
 			ndpi_protocol p = {sub && sub != id ? id : 0, sub && sub != id ? sub : id, 0};
-			f->dpi->ndpi_detected = true;
-			f->dpi->ndpi_master = p.master_protocol;
-			f->dpi->ndpi_app = p.app_protocol;
+			set_detected(c, f, p.master_protocol, p.app_protocol);
 			set_app(c, f, p);
 		}
 	}
@@ -589,7 +598,7 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 		ndpi_result(c, f, ndpi_detection_process_packet(c->ndpi, d->ndpi, p->l3, (unsigned short)p->l3_len,
 								  p->ts_us / 1000));
 	}
-	if (d->ndpi_detected && dir == 1 && rule_for(c, d->ndpi_master, d->ndpi_app) == CLASS_RULE_DTLS) {
+	if (d->ndpi_detected && dir == 1 && d->rule == CLASS_RULE_DTLS) {
 		uint16_t v = 0, cipher = 0;
 		enum walk_verdict w = dtls_server_hello(p->payload, p->payload_len, &v, &cipher);
 		if (w == WALK_DONE)
@@ -777,7 +786,6 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 	f->last_clock = c->clock_us;
 	f->last_us = p->ts_us;
 	int dir = src_is_lo == f->init_is_lo ? 0 : 1;
-	f->last_from_init = dir == 0;
 	f->bytes[dir] += p->payload_len;
 	f->packets[dir]++;
 	if (p->l4 == IPPROTO_TCP) {
@@ -817,16 +825,6 @@ void classifier_flush(struct classifier *c)
 
 	while ((f = flow_table_least_recent(&c->table)))
 		end_flow(c, f, false);
-}
-
-bool flow_decided(const struct flow *f)
-{
-	return f->decided;
-}
-
-bool flow_last_from_initiator(const struct flow *f)
-{
-	return f->last_from_init;
 }
 
 uint32_t *flow_user(struct flow *f)

@@ -101,9 +101,6 @@ void classifier_flush(struct classifier *c);
 /* The flow's record as it stands (class may still be undecided, then
  * reported as what the evidence so far supports). */
 void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_record *out);
-bool flow_decided(const struct flow *f);
-/* Which way the last packet went: true when sent by the flow's initiator. */
-bool flow_last_from_initiator(const struct flow *f);
 /* A slot the engine owns: for verdicts of live flows. */
 uint32_t *flow_user(struct flow *f);
 

@@ -98,7 +98,9 @@ struct flow_dpi {
 	struct ssh_walk ssh;
 	struct starttls_walk stls;
 	uint16_t ndpi_master, ndpi_app;
-	bool ndpi_detected, ndpi_done;
+	uint8_t rule;             /* enum class_rule of the named protocol, once named */
+	bool ndpi_detected;
+	bool greeting_read;       /* the server's first line was looked at */
 	uint16_t dpi_packets;
 	uint32_t payload_packets[2];
 };
@@ -113,7 +115,7 @@ struct flow {
 	uint64_t first_us, last_us;    /* packet time of the first and last packet */
 	uint64_t last_clock;          /* the classifier's clock at the last packet */
 	bool init_is_lo;            /* the initiator is key.lo */
-	bool syn_seen, decided, app_guessed, last_from_init, fin[2];
+	bool syn_seen, decided, app_guessed, fin[2];
 	uint8_t tcp_state;
 	enum ef_encryption enc;
 	uint16_t tls_version, cipher;

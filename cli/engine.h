@@ -64,6 +64,19 @@ int usage_error(const char *fmt, const char *arg);
 int option_error(char **argv, int opt, const char *with_value, const char *allowed,
 		 const struct option *longopts);
 
+#ifndef EF_DEFAULT_POLICY
+#define EF_DEFAULT_POLICY "/etc/egressfence/policy.yaml"
+#endif
+#ifndef EF_DEFAULT_DB
+#define EF_DEFAULT_DB "/usr/share/egressfence/country.mmdb"
+#endif
+/* --config as given, else $EGRESSFENCE_CONFIG, else EF_DEFAULT_POLICY. */
+const char *config_path(const char *given);
+/* The databases --db names (n_dbs > 0), else the policy's geodb.country,
+ * else EF_DEFAULT_DB, with the policy's overrides; NULL and err on failure. */
+struct geodb *open_policy_geodb(const struct policy *p, const char *const *dbs, size_t n_dbs,
+				char *err, size_t errlen);
+
 /* ---- the daemon (run.c) ---------------------------------------------------- */
 
 /* `egressfence run' and `egressfence nft': argv without the command name. */

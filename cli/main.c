@@ -17,12 +17,6 @@
 #include "engine.h"
 #include "logchain.h"
 
-#ifndef EF_DEFAULT_POLICY
-#define EF_DEFAULT_POLICY "/etc/egressfence/policy.yaml"
-#endif
-#ifndef EF_DEFAULT_DB
-#define EF_DEFAULT_DB "/usr/share/egressfence/country.mmdb"
-#endif
 
 #define EXIT_FLAGGED 1
 #define EXIT_ERROR 2
@@ -60,42 +54,20 @@ struct common {
 	struct geodb *geodb;
 };
 
-static const char *default_config(void)
-{
-	const char *env = getenv("EGRESSFENCE_CONFIG");
-
-	return env && *env ? env : EF_DEFAULT_POLICY;
-}
-
 /* Loads the policy, then the databases it names (or --db's). */
 static int load_common(struct common *c, bool need_db)
 {
 	struct policy_error perr;
 	char err[1024];
 
-	c->policy = policy_load(c->config ? c->config : default_config(), &perr);
+	c->policy = policy_load(config_path(c->config), &perr);
 	if (!c->policy) {
 		fprintf(stderr, "egressfence: %s\n", perr.msg);
 		return EXIT_ERROR;
 	}
 	if (!need_db)
 		return 0;
-	const char *paths[EF_GEO_MAX_DB];
-	size_t n = c->n_dbs;
-	if (n) {
-		memcpy(paths, c->dbs, n * sizeof(paths[0]));
-	} else {
-		n = policy_geodb_count(c->policy);
-		for (size_t i = 0; i < n; i++)
-			paths[i] = policy_geodb_path(c->policy, i);
-		if (n == 0) {
-			paths[0] = EF_DEFAULT_DB;
-			n = 1;
-		}
-	}
-	size_t n_ov;
-	const struct geodb_override *ov = policy_overrides(c->policy, &n_ov);
-	c->geodb = geodb_open(paths, n, ov, n_ov, err, sizeof(err));
+	c->geodb = open_policy_geodb(c->policy, c->dbs, c->n_dbs, err, sizeof(err));
 	if (!c->geodb) {
 		fprintf(stderr, "egressfence: %s\n", err);
 		return EXIT_ERROR;

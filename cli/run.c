@@ -53,12 +53,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef EF_DEFAULT_POLICY
-#define EF_DEFAULT_POLICY "/etc/egressfence/policy.yaml"
-#endif
-#ifndef EF_DEFAULT_DB
-#define EF_DEFAULT_DB "/usr/share/egressfence/country.mmdb"
-#endif
 
 #define EXIT_ERROR 2
 #define MAX_SOURCES 16
@@ -147,15 +141,6 @@ static double mono_ms(void)
 
 /* ---- state: policy, databases, prefilter --------------------------------- */
 
-static const char *config_path(const char *given)
-{
-	const char *env = getenv("EGRESSFENCE_CONFIG");
-
-	if (given)
-		return given;
-	return env && *env ? env : EF_DEFAULT_POLICY;
-}
-
 static void state_free(struct state *s)
 {
 	prefilter_free(s->prefilter);
@@ -168,8 +153,6 @@ static int state_load(const char *config, const char *const *dbs, size_t n_dbs, 
 		      size_t errlen)
 {
 	struct policy_error perr;
-	const char *paths[EF_GEO_MAX_DB];
-	size_t n = n_dbs, n_ov;
 
 	memset(s, 0, sizeof(*s));
 	s->policy = policy_load(config, &perr);
@@ -177,19 +160,7 @@ static int state_load(const char *config, const char *const *dbs, size_t n_dbs, 
 		snprintf(err, errlen, "%s", perr.msg);
 		return -1;
 	}
-	if (n) {
-		memcpy(paths, dbs, n * sizeof(paths[0]));
-	} else {
-		n = policy_geodb_count(s->policy);
-		for (size_t i = 0; i < n; i++)
-			paths[i] = policy_geodb_path(s->policy, i);
-		if (n == 0) {
-			paths[0] = EF_DEFAULT_DB;
-			n = 1;
-		}
-	}
-	const struct geodb_override *ov = policy_overrides(s->policy, &n_ov);
-	if (!(s->geodb = geodb_open(paths, n, ov, n_ov, err, errlen)))
+	if (!(s->geodb = open_policy_geodb(s->policy, dbs, n_dbs, err, errlen)))
 		goto fail;
 	policy_gateway(s->policy, &s->gw);
 	double t0 = mono_ms();

@@ -144,12 +144,7 @@ start_engine() { # start_engine TAG CONFIG
 	: >"$EVENTS"
 	ef_bg gw "engine-$1" "$bin" run --config "$2" --json "$EVENTS"
 	ENGINE=$EF_LAST_PID
-	local tries=1200
-	while ((tries-- > 0)); do
-		grep -q "running in" "$ENGINE_LOG" 2>/dev/null && return 0
-		kill -0 "$ENGINE" 2>/dev/null || break
-		sleep 0.05
-	done
+	ef_wait_log "$ENGINE" "$ENGINE_LOG" "running in" 60 && return 0
 	echo "FAIL the engine did not start:"
 	sed 's/^/    /' "$ENGINE_LOG"
 	exit 1

@@ -351,17 +351,24 @@ ef_serve_sink() {
 		ef_wait_listen "$where" tcp "$port"
 }
 
+# ef_wait_log PID LOG PATTERN [SECONDS=10]: until LOG has a line matching
+# PATTERN (grep -E); fails at once when PID has died, or after SECONDS.
+ef_wait_log() {
+	local tries=$((${4:-10} * 20))
+	while ((tries-- > 0)); do
+		grep -qE "$3" "$2" 2>/dev/null && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
 # ef_capture WHERE IFACE FILE [tcpdump args...]: tcpdump in the background
 # until ef_capture_stop; returns once it captures.
 ef_capture() {
 	ef_bg "$1" "tcpdump-$1" tcpdump -i "$2" -w "$3" -U -n -Z root -B 65536 "${@:4}" || return 1
 	EF_CAPTURE_PID=$EF_LAST_PID
-	local tries=200
-	while ((tries-- > 0)); do
-		grep -q 'listening on' "$EF_NETNS_DIR/log/tcpdump-$1.log" 2>/dev/null && return 0
-		kill -0 "$EF_CAPTURE_PID" 2>/dev/null || break
-		sleep 0.05
-	done
+	ef_wait_log "$EF_CAPTURE_PID" "$EF_NETNS_DIR/log/tcpdump-$1.log" 'listening on' 10 && return 0
 	_ef_error "tcpdump did not start on $2 in $1:"
 	cat "$EF_NETNS_DIR/log/tcpdump-$1.log" >&2
 	return 1
