@@ -246,7 +246,8 @@ static void evaluate(struct classifier *c, struct flow *f)
 	uint16_t id = d->ndpi_master ? d->ndpi_master : d->ndpi_app;
 	/* The server's first line names a text protocol for good: read it once
 	 * it is there (and the client has spoken), then never again. */
-	if (!d->greeting_read && f->key.l4 == IPPROTO_TCP && cs->hist_len && memchr(ss->hist, '\n', ss->hist_len)) {
+	if (!d->greeting_read && f->key.l4 == IPPROTO_TCP && cs->hist_len && ss->hist_len &&
+	    memchr(ss->hist, '\n', ss->hist_len)) {
 		d->greeting_read = true;
 		uint16_t greeting = greeting_protocol(ss, port);
 		if (greeting && (!d->ndpi_detected || (plain_twin(id) && cs->hist[0] != 0x16))) {
