@@ -80,7 +80,11 @@ void classifier_free(struct classifier *c);
 enum classify_event {
 	CLASSIFY_NONE = 0,     /* nothing new about this flow */
 	CLASSIFY_NEW_FLOW,     /* first packet of a flow, class not decided */
-	CLASSIFY_DECIDED       /* this packet decided the flow's class */
+	CLASSIFY_DECIDED,      /* this packet decided the flow's class */
+	CLASSIFY_REJUDGED      /* a flow already decided `encrypted' or `weak' broke
+				* its claim with this packet: its class is now lower
+				* (flow_record() shows rejudged and where); judge it
+				* again and replace the earlier decision */
 };
 
 /* Processes one decoded packet; *flow_out is the flow it belongs to (valid
@@ -108,7 +112,7 @@ uint32_t *flow_user(struct flow *f);
 uint32_t flow_hash(const struct packet *p);
 
 struct classifier_stats {
-	uint64_t packets, flows, flows_active, evicted, decided, gave_up;
+	uint64_t packets, flows, flows_active, evicted, decided, gave_up, rejudged;
 	uint64_t ooo_segments, retransmissions, overlap_conflicts, reassembly_gaps;
 	uint64_t dpi_states_live, dpi_states_peak;
 };

@@ -122,6 +122,8 @@ void engine_judge(const struct policy *p, const struct geodb *db, struct ef_flow
 		r->packets_out = r->packets_in;
 		r->packets_in = pk;
 		r->initiator = EF_INIT_REMOTE;
+		if (r->rejudged)
+			r->rejudge_dir ^= 1;
 	}
 	geodb_country_of(db, &r->remote, &r->geo);
 	if (init_in && resp_in && !r->geo.overridden) {

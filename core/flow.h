@@ -97,6 +97,10 @@ struct ef_geo {
 	uint8_t n;           /* distinct countries in set[] */
 	uint8_t n_db;        /* databases asked */
 	bool overridden;     /* a CIDR override decided */
+	bool unplaced;       /* a database asked gave no country: the address is
+			      * judged as in set[] *and* in no known country, so
+			      * one silent database cannot narrow the answer
+			      * (fail closed); n == 0 implies it */
 	ef_country set[EF_GEO_MAX_DB];
 	ef_country per_db[EF_GEO_MAX_DB];
 };
@@ -130,6 +134,15 @@ struct ef_flow_record {
 	uint64_t packets_out, packets_in;
 	bool evicted;               /* ended by memory pressure, not timeout */
 	bool reassembly_conflict;   /* overlapping TCP data disagreed */
+	/* A flow decided `encrypted' (or `weak') whose later bytes broke that
+	 * claim is judged again at once: enc is then the new class, and this
+	 * says where the claim broke.  Directions as bytes_out/bytes_in: 0 is
+	 * the end reported as `inside'. */
+	bool rejudged;
+	uint8_t rejudge_dir;
+	uint64_t rejudge_offset;    /* payload bytes that direction had sent before the
+				     * first byte that broke the claim */
+	const char *rejudge_reason; /* static text, e.g. "readable text inside a TLS record" */
 	struct ef_geo geo;
 };
 
