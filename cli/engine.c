@@ -102,62 +102,13 @@ static ef_country slot_country(unsigned slot)
 	return (ef_country)(('A' + slot / 26) << 8 | ('A' + slot % 26));
 }
 
-void engine_judge(const struct policy *p, const struct geodb *db, struct ef_flow_record *r,
-		  struct policy_decision *d)
-{
-	bool init_in = policy_is_internal(p, &r->inside), resp_in = policy_is_internal(p, &r->remote);
-
-	if (resp_in && !init_in) {
-		/* An outside client talking to an inside server: the inside end is
-		 * the responder, and what it sent is what leaves. */
-		struct ef_addr a = r->inside;
-		uint16_t port = r->inside_port;
-		uint64_t b = r->bytes_out, pk = r->packets_out;
-		r->inside = r->remote;
-		r->inside_port = r->remote_port;
-		r->remote = a;
-		r->remote_port = port;
-		r->bytes_out = r->bytes_in;
-		r->bytes_in = b;
-		r->packets_out = r->packets_in;
-		r->packets_in = pk;
-		r->initiator = EF_INIT_REMOTE;
-		if (r->rejudged)
-			r->rejudge_dir ^= 1;
-	}
-	geodb_country_of(db, &r->remote, &r->geo);
-	if (init_in && resp_in && !r->geo.overridden) {
-		/* Between two inside networks: the data does not leave what
-		 * networks.internal protects, unless an override places the
-		 * remote end abroad (a branch office reached directly).  A
-		 * database's answer does not count here: whois-derived databases
-		 * place private ranges in some country, which says nothing of
-		 * where a company's own network is.  The gateway's prefilter
-		 * makes the same choice (enforce/nft.c). */
-		*d = (struct policy_decision){.verdict = EF_ALLOW, .rule_index = -1};
-		return;
-	}
-	struct policy_query q = {
-		.inside = &r->inside,
-		.remote = &r->remote,
-		.inside_port = r->inside_port,
-		.remote_port = r->remote_port,
-		.l4 = r->l4,
-		.enc = r->enc,
-		.app = r->app,
-		.bytes_out = r->bytes_out,
-		.geo = &r->geo,
-	};
-	policy_decide(p, &q, d);
-}
-
 static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *ctx)
 {
 	struct worker *w = ctx;
 	struct ef_flow_record r = *rec;
 	struct policy_decision d;
 
-	engine_judge(w->o->policy, w->o->geodb, &r, &d);
+	policy_judge_flow(w->o->policy, w->o->geodb, &r, &d);
 	if (w->events)
 		event_write_json(w->events, &r, &d, w->o->geodb, NULL);
 	ef_country shown = d.country ? d.country : (r.geo.n ? r.geo.set[0] : EF_COUNTRY_NONE);

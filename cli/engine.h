@@ -37,10 +37,6 @@ struct audit_options {
 int engine_audit(const struct audit_options *o, const char *const *paths, size_t n,
 		 struct audit_totals *totals, char *err, size_t errlen);
 
-/* Turns a classifier record (initiator first) into the policy's view
- * (inside end first), looks its remote end up and decides. */
-void engine_judge(const struct policy *p, const struct geodb *db, struct ef_flow_record *rec,
-		  struct policy_decision *d);
 
 /* ---- events (event.c) ---------------------------------------------------- */
 

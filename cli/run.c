@@ -5,7 +5,7 @@
  * One thread, one poll loop.  Packets come from the kernel's copies
  * (gate mode: NFLOG group N through libpcap's "nflog:N") or from libpcap on
  * capture.interfaces (monitor mode), go through one decoder per source and
- * one classifier, and each flow is judged once, by engine_judge():
+ * one classifier, and each flow is judged once, by policy_judge_flow():
  *   - when the classifier decides its class (CLASSIFY_DECIDED);
  *   - in gate mode, when its payload has been held for decide_within
  *     seconds without a decision: on the evidence so far, which for a flow
@@ -259,7 +259,7 @@ static void judge(struct daemon *d, uint32_t *slot, const struct ef_flow_record 
 	const struct gateway_settings *g = &d->st.gw;
 	const char *action = NULL;
 
-	engine_judge(d->st.policy, d->st.geodb, &r, &dec);
+	policy_judge_flow(d->st.policy, d->st.geodb, &r, &dec);
 	*slot = (*slot & ~7u) | U_JUDGED | (uint32_t)dec.verdict << 1;
 	d->c.by_verdict[dec.verdict]++;
 	if (by == BY_DEADLINE)

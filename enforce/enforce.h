@@ -73,6 +73,14 @@ struct policy_decision {
 void policy_decide(const struct policy *p, const struct policy_query *q,
 		   struct policy_decision *out);
 
+/* Turns a classifier record (initiator first) into the policy's view
+ * (inside end first: swapped when only the responder is in
+ * networks.internal), places its remote end with geodb, and decides.  Flows
+ * between two inside networks are allowed unless an override places the
+ * remote end.  Audit and the gateway both judge through this. */
+void policy_judge_flow(const struct policy *p, const struct geodb *db, struct ef_flow_record *rec,
+		       struct policy_decision *d);
+
 /* The resolved policy as `egressfence check` prints it: groups expanded,
  * defaults filled in, one rule per block. */
 void policy_print(const struct policy *p, FILE *out);

@@ -1,0 +1,59 @@
+/*
+ * enforce/judge.c -- a classified flow judged: oriented the policy's way
+ * (inside end first), its remote end placed, and the policy applied.  The
+ * one place where audit and the gateway turn a flow record into a verdict,
+ * so the two can never judge the same flow differently.
+ */
+#include "enforce.h"
+
+#include <string.h>
+
+void policy_judge_flow(const struct policy *p, const struct geodb *db, struct ef_flow_record *r,
+		       struct policy_decision *d)
+{
+	bool init_in = policy_is_internal(p, &r->inside), resp_in = policy_is_internal(p, &r->remote);
+
+	if (resp_in && !init_in) {
+		/* An outside client talking to an inside server: the inside end is
+		 * the responder, and what it sent is what leaves. */
+		struct ef_addr a = r->inside;
+		uint16_t port = r->inside_port;
+		uint64_t b = r->bytes_out, pk = r->packets_out;
+		r->inside = r->remote;
+		r->inside_port = r->remote_port;
+		r->remote = a;
+		r->remote_port = port;
+		r->bytes_out = r->bytes_in;
+		r->bytes_in = b;
+		r->packets_out = r->packets_in;
+		r->packets_in = pk;
+		r->initiator = EF_INIT_REMOTE;
+		if (r->rejudged)
+			r->rejudge_dir ^= 1;
+	}
+	geodb_country_of(db, &r->remote, &r->geo);
+	if (init_in && resp_in && !r->geo.overridden) {
+		/* Between two inside networks: the data does not leave what
+		 * networks.internal protects, unless an override places the
+		 * remote end abroad (a branch office reached directly).  A
+		 * database's answer does not count here: whois-derived databases
+		 * place private ranges in some country, which says nothing of
+		 * where a company's own network is.  The gateway's prefilter
+		 * makes the same choice (enforce/nft.c). */
+		*d = (struct policy_decision){.verdict = EF_ALLOW, .rule_index = -1};
+		return;
+	}
+	struct policy_query q = {
+		.inside = &r->inside,
+		.remote = &r->remote,
+		.inside_port = r->inside_port,
+		.remote_port = r->remote_port,
+		.l4 = r->l4,
+		.enc = r->enc,
+		.app = r->app,
+		.bytes_out = r->bytes_out,
+		.geo = &r->geo,
+	};
+	policy_decide(p, &q, d);
+}
+
