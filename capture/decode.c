@@ -630,7 +630,11 @@ static enum decode_result decode_ipv6(struct decoder *d, const uint8_t *p, uint3
 
 	uint8_t next = p[6];
 	uint32_t off = 40;
-	for (int hops = 0; hops < 16; hops++) {
+	/* Every extension header, as the kernel walks them: each is at least 8
+	 * bytes and must fit in the datagram, so the length bounds the walk.  A
+	 * count limit would stop inside the chain and name a header the kernel
+	 * never sees as the protocol (ip-60, port 0). */
+	for (;;) {
 		switch (next) {
 		case 0:   /* hop-by-hop */
 		case 43:  /* routing */

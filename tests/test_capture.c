@@ -163,6 +163,49 @@ static void ipv6_extension_headers_are_skipped(void **state)
 	decoder_free(d);
 }
 
+/* The kernel walks any number of extension headers; a decoder that stopped
+ * after 16 named the 17th header (destination options, 60) as the protocol,
+ * with port 0, a flow the kernel never sees. */
+static void ipv6_many_extension_headers_reach_the_transport(void **state)
+{
+	uint8_t b[1024] = {0};
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+	struct ef_addr s, t;
+	const int n_ext = 40;
+
+	ef_addr_parse("2001:db8::1", &s);
+	ef_addr_parse("2001:db8:86::10", &t);
+	b[0] = 0x60;
+	b[6] = 60;  /* destination options, 40 of them */
+	b[7] = 64;
+	memcpy(b + 8, s.b, 16);
+	memcpy(b + 24, t.b, 16);
+	size_t off = 40;
+	for (int i = 0; i < n_ext; i++, off += 8)
+		b[off] = i + 1 < n_ext ? 60 : IPPROTO_TCP;
+	uint8_t *tcp = b + off;
+	tcp[0] = 0x13; tcp[1] = 0x88; /* 5000 */
+	tcp[2] = 0x01; tcp[3] = 0xbb; /* 443 */
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x18;
+	memcpy(tcp + 20, "abc", 3);
+	size_t n = off + 23;
+	b[4] = (uint8_t)((n - 40) >> 8);
+	b[5] = (uint8_t)(n - 40);
+	assert_int_equal(decode(d, DLT_RAW, b, n, &p), DECODE_OK);
+	assert_int_equal(p.l4, IPPROTO_TCP);
+	assert_int_equal(p.sport, 5000);
+	assert_int_equal(p.dport, 443);
+	assert_int_equal(p.payload_len, 3);
+	assert_memory_equal(p.payload, "abc", 3);
+
+	/* a chain that claims to go on past the datagram is truncated, not looped */
+	b[off - 8] = 60;
+	assert_int_equal(decode(d, DLT_RAW, b, off, &p), DECODE_SKIP);
+	decoder_free(d);
+}
+
 /* Splits an IPv4/UDP datagram into fragments of `step` bytes of payload. */
 static void tiny_fragments_are_reassembled(void **state)
 {
@@ -331,6 +374,7 @@ int main(void)
 		cmocka_unit_test(ethernet_with_stacked_vlans_reaches_ip),
 		cmocka_unit_test(other_link_types_reach_ip),
 		cmocka_unit_test(ipv6_extension_headers_are_skipped),
+		cmocka_unit_test(ipv6_many_extension_headers_reach_the_transport),
 		cmocka_unit_test(tiny_fragments_are_reassembled),
 		cmocka_unit_test(overlapping_fragments_keep_the_first_copy),
 		cmocka_unit_test(tunnels_yield_the_inner_packet),
