@@ -541,7 +541,7 @@ static void inspect_tcp(struct classifier *c, struct flow *f, int dir, const str
 	d->payload_packets[dir]++;
 	/* The other side speaking ends this side's turn. */
 	flush_pending(c, f, !dir, p->ts_us);
-	stream_add(s, p->tcp_seq, p->payload, p->payload_len, &c->stats);
+	stream_add(s, p->tcp_seq + ((p->tcp_flags & TH_SYN) ? 1u : 0u), p->payload, p->payload_len, &c->stats);
 	if (pending_ready(s, p->tcp_flags & TH_PUSH))
 		flush_pending(c, f, dir, p->ts_us);
 	evaluate(c, f);

@@ -21,7 +21,8 @@ struct ooo_seg {
 
 struct stream {
 	bool seq_known, fin;
-	uint32_t base_seq;        /* sequence number of hist[0] */
+	uint32_t base_seq;        /* sequence number of hist[0] (after a gap, as if hist had no hole) */
+	uint32_t hist_from;       /* hist[0..hist_from) came before the last gap: never compared again */
 	uint32_t next_seq;        /* next in-order byte expected */
 	uint8_t *hist;            /* the direction's first bytes, in order */
 	uint32_t hist_len, hist_cap;

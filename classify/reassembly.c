@@ -3,15 +3,22 @@
  * order, for as long as the flow is undecided.
  *
  * Invariants:
- *  - hist holds the direction's bytes in sequence order from base_seq,
- *    without holes, up to STREAM_HIST_MAX; nothing past a hole is in it.
- *  - The first copy of a byte is the one kept.  A later copy that differs
- *    sets `conflict` (an evasion attempt, or a broken sender); it never
- *    replaces what was classified.
- *  - Memory per direction is bounded: STREAM_HIST_MAX bytes of history and
- *    STREAM_MAX_OOO held segments of at most that size each.  When the
- *    out-of-order queue is full the stream skips to its lowest held segment
- *    and sets `gap`.
+ *  - hist holds the direction's bytes in sequence order, up to
+ *    STREAM_HIST_MAX; hist[i] is the byte at base_seq + i.  A gap (bytes
+ *    never seen) is not kept: the bytes after it follow in hist, base_seq
+ *    moves so that the mapping holds for them, and hist[0..hist_from), from
+ *    before the gap, is never compared again.
+ *  - The first copy of a byte is the one kept, in every order of arrival:
+ *    a retransmission of bytes in hist, a segment overlapping held ones
+ *    (partly or wholly, before or after them), an in-order segment that
+ *    covers bytes already held.  A later copy that differs sets `conflict`
+ *    (an evasion attempt, or a broken sender); it never replaces the first.
+ *  - Held (out-of-order) ranges never overlap, lie within STREAM_HIST_MAX
+ *    bytes after next_seq, and are at most STREAM_MAX_OOO: a direction
+ *    holds at most STREAM_HIST_MAX bytes besides hist, whatever the sender
+ *    repeats.  A segment that would need more gives up on the hole: the
+ *    stream skips to its lowest held byte (or to the segment) and sets
+ *    `gap`.
  * Sequence arithmetic is modulo 2^32 throughout.
  */
 #include "internal.h"
@@ -31,35 +38,47 @@ static inline uint32_t seq_behind(int32_t d)
 	return 0u - (uint32_t)d;
 }
 
-static bool hist_append(struct stream *s, const uint8_t *p, uint32_t len)
+static void mark_conflict(struct stream *s, struct classifier_stats *st)
 {
-	if (s->hist_len >= STREAM_HIST_MAX)
-		return false;
-	if (len > STREAM_HIST_MAX - s->hist_len)
-		len = STREAM_HIST_MAX - s->hist_len;
-	if (s->hist_len + len > s->hist_cap) {
+	if (!s->conflict)
+		st->overlap_conflicts++;
+	s->conflict = true;
+}
+
+/* Appends the bytes at next_seq and moves next_seq past them.  Only while
+ * hist is whole up to next_seq: after a failed allocation or once full,
+ * the bytes are counted as read but not kept. */
+static void take_in_order(struct stream *s, const uint8_t *p, uint32_t len)
+{
+	uint32_t at = s->next_seq - s->base_seq, n = len;
+
+	s->next_seq += len;
+	if (at != s->hist_len || s->hist_len >= STREAM_HIST_MAX)
+		return;
+	if (n > STREAM_HIST_MAX - s->hist_len)
+		n = STREAM_HIST_MAX - s->hist_len;
+	if (s->hist_len + n > s->hist_cap) {
 		uint32_t cap = s->hist_cap ? s->hist_cap : 2048;
-		while (cap < s->hist_len + len)
+		while (cap < s->hist_len + n)
 			cap *= 2;
 		if (cap > STREAM_HIST_MAX)
 			cap = STREAM_HIST_MAX;
 		uint8_t *grown = realloc(s->hist, cap);
 		if (!grown)
-			return false;
+			return;
 		s->hist = grown;
 		s->hist_cap = cap;
 	}
-	memcpy(s->hist + s->hist_len, p, len);
-	s->hist_len += len;
+	memcpy(s->hist + s->hist_len, p, n);
+	s->hist_len += n;
 	s->pending_segs++;
-	return true;
 }
 
-/* Compares a retransmitted range with the first copy, where it is kept. */
+/* Compares bytes before next_seq with the first copy, where it is kept. */
 static void check_overlap(struct stream *s, uint32_t seq, const uint8_t *p, uint32_t len,
 			  struct classifier_stats *st)
 {
-	int32_t off = seq_diff(seq, s->base_seq);
+	int32_t off = seq_diff(seq, s->base_seq + s->hist_from);
 
 	if (off < 0) {
 		if (seq_behind(off) >= len)
@@ -68,108 +87,129 @@ static void check_overlap(struct stream *s, uint32_t seq, const uint8_t *p, uint
 		len -= seq_behind(off);
 		off = 0;
 	}
-	if ((uint32_t)off >= s->hist_len)
+	uint32_t at = s->hist_from + (uint32_t)off;
+	if (at >= s->hist_len)
 		return;
-	uint32_t n = s->hist_len - (uint32_t)off < len ? s->hist_len - (uint32_t)off : len;
-	if (memcmp(s->hist + off, p, n) != 0) {
-		if (!s->conflict)
-			st->overlap_conflicts++;
-		s->conflict = true;
-	}
-	if ((uint32_t)off + n > s->fed)
+	uint32_t n = s->hist_len - at < len ? s->hist_len - at : len;
+	if (memcmp(s->hist + at, p, n) != 0)
+		mark_conflict(s, st);
+	if (at + n > s->fed)
 		s->retransmitted = true; /* the sender waits on bytes not yet judged */
 }
 
-/* Moves held segments that have become in order into hist. */
-static bool drain_ooo(struct stream *s, struct classifier_stats *st)
+/* The held range that ends after seq and starts first, or -1. */
+static int held_from(const struct stream *s, uint32_t seq)
 {
-	bool added = false, progress = true;
+	int best = -1;
 
-	while (progress && s->n_ooo) {
-		progress = false;
-		for (uint16_t i = 0; i < s->n_ooo; i++) {
-			struct ooo_seg *g = &s->ooo[i];
-			int32_t d = seq_diff(g->seq, s->next_seq);
-			if (d > 0)
-				continue;
-			if (seq_behind(d) < g->len) {
-				uint32_t skip = seq_behind(d);
-				check_overlap(s, g->seq, g->data, skip, st);
-				hist_append(s, g->data + skip, g->len - skip);
-				s->next_seq += g->len - skip;
-				added = true;
-			} else {
-				check_overlap(s, g->seq, g->data, g->len, st);
-			}
-			free(g->data);
-			s->ooo[i] = s->ooo[--s->n_ooo];
-			progress = true;
-			break;
+	for (int i = 0; i < s->n_ooo; i++) {
+		const struct ooo_seg *g = &s->ooo[i];
+		if (seq_diff(g->seq + g->len, seq) <= 0)
+			continue;
+		if (best < 0 || seq_diff(g->seq, s->ooo[best].seq) < 0)
+			best = i;
+	}
+	return best;
+}
+
+/* Moves held ranges that have become in order into hist. */
+static bool drain_held(struct stream *s)
+{
+	bool added = false;
+
+	for (int i = 0; i < s->n_ooo;) {
+		struct ooo_seg *g = &s->ooo[i];
+		if (g->seq != s->next_seq) {
+			i++;
+			continue;
 		}
+		take_in_order(s, g->data, g->len);
+		free(g->data);
+		*g = s->ooo[--s->n_ooo];
+		added = true;
+		i = 0; /* the next range may be anywhere in the array */
 	}
 	return added;
+}
+
+/* Gives up on the hole before next_seq's first held byte, or before seq. */
+static void skip_hole(struct stream *s, uint32_t seq, struct classifier_stats *st)
+{
+	uint32_t lowest = seq;
+
+	for (int i = 0; i < s->n_ooo; i++)
+		if (seq_diff(s->ooo[i].seq, lowest) < 0)
+			lowest = s->ooo[i].seq;
+	s->next_seq = lowest;
+	s->base_seq = lowest - s->hist_len;
+	s->hist_from = s->hist_len;
+	s->gap = true;
+	st->reassembly_gaps++;
+	drain_held(s);
+}
+
+/* Holds [seq, seq+len), which overlaps nothing held.  False when that
+ * would break the bounds. */
+static bool hold(struct stream *s, uint32_t seq, const uint8_t *p, uint32_t len,
+		 struct classifier_stats *st)
+{
+	if (s->n_ooo == STREAM_MAX_OOO || (uint32_t)seq_diff(seq, s->next_seq) > STREAM_HIST_MAX ||
+	    len > STREAM_HIST_MAX - (uint32_t)seq_diff(seq, s->next_seq))
+		return false;
+	uint8_t *copy = malloc(len);
+	if (!copy)
+		return true; /* dropped: a hole that a retransmission may fill */
+	memcpy(copy, p, len);
+	s->ooo[s->n_ooo++] = (struct ooo_seg){seq, len, copy};
+	st->ooo_segments++;
+	return true;
 }
 
 enum stream_add_result stream_add(struct stream *s, uint32_t seq, const uint8_t *p, uint32_t len,
 				  struct classifier_stats *st)
 {
+	uint32_t start = s->next_seq;
+
 	if (len == 0)
 		return STREAM_NOTHING;
 	if (!s->seq_known) { /* mid-stream pickup: start at the first payload seen */
 		s->seq_known = true;
-		s->base_seq = s->next_seq = seq;
+		s->base_seq = s->next_seq = start = seq;
 	}
-	int32_t d = seq_diff(seq, s->next_seq);
-	if (d < 0) {
+	if (seq_diff(seq, s->next_seq) < 0)
 		st->retransmissions++;
-		uint32_t old = seq_behind(d);
-		check_overlap(s, seq, p, old < len ? old : len, st);
-		if (old >= len)
-			return STREAM_NOTHING;
-		p += old;
-		len -= old;
-		seq = s->next_seq;
-		d = 0;
-	}
-	if (d > 0) {
-		/* Beyond a hole: hold a copy, unless that is already held. */
-		for (uint16_t i = 0; i < s->n_ooo; i++)
-			if (s->ooo[i].seq == seq && s->ooo[i].len >= len) {
-				if (memcmp(s->ooo[i].data, p, len) != 0)
-					s->conflict = true;
-				return STREAM_NOTHING;
+	/* The segment piece by piece, in sequence order: each piece is either
+	 * already known (compared, dropped) or new (taken or held). */
+	while (len) {
+		uint32_t n;
+		int32_t d = seq_diff(seq, s->next_seq);
+		if (d < 0) {
+			n = seq_behind(d) < len ? seq_behind(d) : len;
+			check_overlap(s, seq, p, n, st);
+		} else {
+			int h = held_from(s, seq);
+			const struct ooo_seg *g = h >= 0 ? &s->ooo[h] : NULL;
+			if (g && seq_diff(g->seq, seq) <= 0) {
+				uint32_t in = seq - g->seq;
+				n = g->len - in < len ? g->len - in : len;
+				if (memcmp(g->data + in, p, n) != 0)
+					mark_conflict(s, st);
+			} else {
+				n = g && (uint32_t)seq_diff(g->seq, seq) < len ? (uint32_t)seq_diff(g->seq, seq) : len;
+				if (d == 0) {
+					take_in_order(s, p, n);
+					drain_held(s);
+				} else if (!hold(s, seq, p, n, st)) {
+					skip_hole(s, seq, st);
+					continue;
+				}
 			}
-		if ((uint32_t)d > STREAM_HIST_MAX * 4u || s->n_ooo == STREAM_MAX_OOO) {
-			/* Too far ahead or too many held: give up on the hole. */
-			uint32_t lowest = seq;
-			for (uint16_t i = 0; i < s->n_ooo; i++)
-				if (seq_diff(s->ooo[i].seq, lowest) < 0)
-					lowest = s->ooo[i].seq;
-			s->next_seq = lowest;
-			s->gap = true;
-			st->reassembly_gaps++;
-			bool added = drain_ooo(s, st);
-			if (seq_diff(seq, s->next_seq) == 0) {
-				hist_append(s, p, len);
-				s->next_seq += len;
-				added = true;
-				added |= drain_ooo(s, st);
-			}
-			return added ? STREAM_NEW_DATA : STREAM_NOTHING;
 		}
-		uint32_t keep = len > STREAM_HIST_MAX ? STREAM_HIST_MAX : len;
-		uint8_t *copy = malloc(keep);
-		if (!copy)
-			return STREAM_NOTHING;
-		memcpy(copy, p, keep);
-		s->ooo[s->n_ooo++] = (struct ooo_seg){seq, keep, copy};
-		st->ooo_segments++;
-		return STREAM_NOTHING;
+		seq += n;
+		p += n;
+		len -= n;
 	}
-	hist_append(s, p, len);
-	s->next_seq += len;
-	drain_ooo(s, st);
-	return STREAM_NEW_DATA;
+	return s->next_seq != start ? STREAM_NEW_DATA : STREAM_NOTHING;
 }
 
 void stream_free(struct stream *s)
