@@ -200,9 +200,18 @@ static int cmd_audit(int argc, char **argv)
 			rc = EXIT_ERROR;
 			goto out;
 		}
-		json = fopen(partial, "w");
+		/* rename() would replace a link at FILE, not write through it; but
+		 * whoever planted one meant something by it: say so, touch nothing. */
+		if (lstat(a.json, &st) == 0 && S_ISLNK(st.st_mode)) {
+			fprintf(stderr, "egressfence: %s: is a symbolic link; not writing through it (name the file itself)\n",
+				a.json);
+			partial[0] = 0;
+			rc = EXIT_ERROR;
+			goto out;
+		}
+		json = output_open(partial, OUTPUT_FRESH, err, sizeof(err));
 		if (!json) {
-			fprintf(stderr, "egressfence: %s: %s\n", a.json, strerror(errno));
+			fprintf(stderr, "egressfence: %s\n", err);
 			partial[0] = 0;
 			rc = EXIT_ERROR;
 			goto out;

@@ -87,9 +87,8 @@ usage_error "audit without captures" "audit needs at least one capture" audit --
 usage_error "--chain without --json" "--chain needs --json" audit --config "$policy" --chain "$good"
 usage_error "check without --config" "check needs --config" check
 usage_error "check with an argument" "check takes no arguments; \`extra' is extra" check --config "$policy" extra
-# KNOWN FAILURE (cli/main.c parse_options): for an option given with its
-# value as the next argument, the message quotes the value (argv[optind-1])
-# instead of the option: "option `x' does not apply to this command".
+# Given with its value as the next argument, the option is still the one
+# named, not its value (argv[optind-1] is `x' here).
 usage_error "option that does not apply" "option \`--json' does not apply" check --config "$policy" --json x
 usage_error "lookup without addresses" "lookup needs at least one address" lookup --config "$policy"
 usage_error "lookup of a non-address" "\`1.2.3' is not an IPv4 or IPv6 address" lookup --config "$policy" 1.2.3
@@ -143,17 +142,57 @@ if [ -f "$build/tests/data/test-asn.mmdb" ]; then
 fi
 
 # ---- outputs ---------------------------------------------------------------
-usage_error "--json into a missing folder" "$dir/nowhere/x.json: No such file" \
+usage_error "--json into a missing folder" "$dir/nowhere/x.json(.partial)?: No such file" \
 	audit --config "$policy" --json "$dir/nowhere/x.json" "$good"
 usage_error "--json is a folder" "$dir: Is a directory" audit --config "$policy" --json "$dir" "$good"
-# KNOWN FAILURE (cli/main.c cmd_audit): --json FILE is opened (and so
-# truncated) before the captures are checked, so a typo in a capture's name
-# destroys the previous log of that name.
+# --json FILE is written only once the captures are checked (to
+# FILE.partial, renamed at the end): a typo in a capture's name leaves the
+# previous log of that name whole.
 echo "previous log" >"$dir/previous.json"
 usage_error "missing capture" "$dir/none.pcap: No such file" audit --config "$policy" --json "$dir/previous.json" "$dir/none.pcap"
 if [ "$(cat "$dir/previous.json")" != "previous log" ]; then
 	echo "FAIL missing capture: the existing --json file was truncated although the audit never started"
 	failed=$((failed + 1))
+fi
+
+# A link planted where the events go (the run may be root's) is refused,
+# and what it points at is left as it was: at FILE, at FILE.partial, and a
+# dangling link at FILE.partial that would create its target.
+# target_untouched WHAT FILE CONTENT: FILE still holds CONTENT
+target_untouched() {
+	if [ "$(cat "$2" 2>/dev/null)" != "$3" ]; then
+		echo "FAIL $1: the link's target was written: $(head -c 80 "$2" 2>/dev/null)"
+		failed=$((failed + 1))
+	fi
+}
+mkdir -p "$dir/links"
+echo "root's file" >"$dir/links/victim"
+ln -sf "$dir/links/victim" "$dir/links/events.json"
+usage_error "--json FILE is a symbolic link" "events.json: is a symbolic link; not writing through it" \
+	audit --config "$policy" --json "$dir/links/events.json" "$good"
+target_untouched "--json FILE is a symbolic link" "$dir/links/victim" "root's file"
+[ -L "$dir/links/events.json" ] || { echo "FAIL --json FILE is a symbolic link: the link was replaced"; failed=$((failed + 1)); }
+ln -sf "$dir/links/victim" "$dir/links/log.json.partial"
+usage_error "--json FILE.partial is a symbolic link" "log.json.partial: is a symbolic link; not writing there" \
+	audit --config "$policy" --json "$dir/links/log.json" "$good"
+target_untouched "--json FILE.partial is a symbolic link" "$dir/links/victim" "root's file"
+[ ! -e "$dir/links/log.json" ] || { echo "FAIL --json FILE.partial is a symbolic link: log.json was written"; failed=$((failed + 1)); }
+ln -sf "$dir/links/created" "$dir/links/new.json.partial"
+usage_error "--json FILE.partial is a dangling link" "new.json.partial: is a symbolic link" \
+	audit --config "$policy" --json "$dir/links/new.json" "$good"
+if [ -e "$dir/links/created" ]; then
+	echo "FAIL --json FILE.partial is a dangling link: its target was created"
+	failed=$((failed + 1))
+fi
+# A stale FILE.partial of our own (an earlier run killed) is replaced.
+echo "stale" >"$dir/links/ok.json.partial"
+"$bin" audit --config "$policy" --json "$dir/links/ok.json" "$good" >/dev/null 2>"$dir/err"
+if [ ! -s "$dir/links/ok.json" ] || [ -e "$dir/links/ok.json.partial" ] || grep -q stale "$dir/links/ok.json"; then
+	echo "FAIL a stale FILE.partial of ours: not replaced by the run's events"
+	failed=$((failed + 1))
+else
+	echo "ok   a stale FILE.partial of ours is replaced"
+	passed=$((passed + 1))
 fi
 
 # ---- captures -------------------------------------------------------------
