@@ -119,4 +119,23 @@ const char *decode_skip_reason_name(enum decode_skip_reason r);
 /* True when libpcap link type `dlt` is one the decoder understands. */
 bool decoder_linktype_supported(int dlt);
 
+/* ---- what an FTP control line announces -------------------------------- */
+
+/*
+ * The endpoint an FTP control line announces for a data connection:
+ * "227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)" and "229 ... (|||port|)"
+ * from the server (the server listens), "PORT h1,...,p2" and
+ * "EPRT |1|addr|port|" from the client (the client listens).  *addr is left
+ * alone when the line names no address (229), so the caller presets it.
+ * Read from single packets, before any flow is classified: the audit's
+ * reader uses it to keep a data connection in its control connection's
+ * worker, and the classifier to expect the data connection.
+ */
+bool ftp_announced_endpoint(const uint8_t *line, uint32_t n, struct ef_addr *addr, uint16_t *port);
+/* Every endpoint the lines of one TCP segment announce, in order, each to
+ * found(): lines end at '\n'; the address starts as the sender's and a
+ * line that names none (229) keeps the last one named. */
+void ftp_segment_announcements(const struct packet *p,
+			       void (*found)(void *ctx, const struct ef_addr *addr, uint16_t port), void *ctx);
+
 #endif

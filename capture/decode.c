@@ -20,6 +20,7 @@
 #include <pcap/dlt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_TUNNEL_DEPTH 4
 #define FRAG_TIMEOUT_US (30u * 1000000u)
@@ -697,4 +698,85 @@ static enum decode_result decode_ip(struct decoder *d, const uint8_t *p, uint32_
 	if (r == DECODE_OK && depth == 0)
 		d->stats.decoded++;
 	return r;
+}
+
+/* ---- what an FTP control line announces -------------------------------- */
+
+static bool read_numbers(const uint8_t *p, uint32_t n, unsigned *out, int count)
+{
+	uint32_t i = 0;
+
+	for (int k = 0; k < count; k++) {
+		unsigned v = 0, digits = 0;
+		while (i < n && (p[i] < '0' || p[i] > '9'))
+			i++;
+		while (i < n && p[i] >= '0' && p[i] <= '9' && digits < 6) {
+			v = v * 10 + (unsigned)(p[i++] - '0');
+			digits++;
+		}
+		if (!digits || v > 65535)
+			return false;
+		out[k] = v;
+	}
+	return true;
+}
+
+bool ftp_announced_endpoint(const uint8_t *line, uint32_t n, struct ef_addr *addr, uint16_t *port)
+{
+	unsigned v[6];
+
+	if (n > 4 && (memcmp(line, "227 ", 4) == 0 || strncasecmp((const char *)line, "PORT ", 5) == 0)) {
+		const uint8_t *start = memchr(line, '(', n);
+		uint32_t off = start ? (uint32_t)(start - line) : 4;
+		if (!read_numbers(line + off, n - off, v, 6) || v[0] > 255 || v[1] > 255 || v[2] > 255 ||
+		    v[3] > 255 || v[4] > 255 || v[5] > 255)
+			return false;
+		memset(addr, 0, sizeof(*addr));
+		addr->family = 4;
+		for (int i = 0; i < 4; i++)
+			addr->b[i] = (uint8_t)v[i];
+		*port = (uint16_t)(v[4] << 8 | v[5]);
+		return *port != 0;
+	}
+	if (n > 4 && memcmp(line, "229 ", 4) == 0) {
+		const uint8_t *bar = memmem(line, n, "|||", 3);
+		if (!bar || !read_numbers(bar, n - (uint32_t)(bar - line), v, 1))
+			return false;
+		*port = (uint16_t)v[0];
+		return *port != 0;
+	}
+	if (n > 5 && strncasecmp((const char *)line, "EPRT ", 5) == 0) {
+		/* EPRT |proto|address|port| with any delimiter character */
+		char d = (char)line[5], text[64];
+		const uint8_t *a = memchr(line + 6, d, n - 6);
+		if (!a)
+			return false;
+		a++;
+		const uint8_t *e = memchr(a, d, n - (uint32_t)(a - line));
+		if (!e || e - a >= (long)sizeof(text))
+			return false;
+		memcpy(text, a, (size_t)(e - a));
+		text[e - a] = 0;
+		if (!ef_addr_parse(text, addr) || !read_numbers(e, n - (uint32_t)(e - line), v, 1))
+			return false;
+		*port = (uint16_t)v[0];
+		return *port != 0;
+	}
+	return false;
+}
+
+void ftp_segment_announcements(const struct packet *p,
+			       void (*found)(void *ctx, const struct ef_addr *addr, uint16_t port), void *ctx)
+{
+	struct ef_addr addr = p->src;
+	uint16_t port = p->sport;
+
+	for (uint32_t off = 0; off < p->payload_len;) {
+		const uint8_t *line = p->payload + off;
+		const uint8_t *nl = memchr(line, '\n', p->payload_len - off);
+		uint32_t n = nl ? (uint32_t)(nl - line) + 1 : p->payload_len - off;
+		if (ftp_announced_endpoint(line, n, &addr, &port))
+			found(ctx, &addr, port);
+		off += n;
+	}
 }

@@ -12,6 +12,11 @@
  * whichever worker owns them, and the verdicts do not depend on the number
  * of workers.
  *
+ * Flows the classifier relates across addresses -- an FTP data connection
+ * and the control connection that announced it -- must meet in one worker
+ * too; the reader reads the announcements itself (route_*) and sends the
+ * announced connection where its control connection went.
+ *
  * Events of worker 0 go straight to the output; the others' are spooled to
  * temporary files and appended when all are done, so each event line is
  * written whole by one writer.
@@ -19,6 +24,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -157,6 +163,207 @@ static unsigned shard_of(const struct policy *p, const struct packet *pkt, unsig
 	return (h ^ (h >> 16)) % n;
 }
 
+/* ---- related flows in one worker (several workers only) ------------------ */
+
+/*
+ * The classifier calls a new TCP connection, opened with a SYN, to an
+ * endpoint an FTP control connection announced (227/229 replies, PORT/EPRT
+ * commands, see ftp_segment_announcements) within 120 s FTP_DATA -- but
+ * only in the worker that saw the announcement.  The data connection may
+ * go to another address than the control connection (a server that names
+ * another host, FXP, a NAT), so shard_of() would send it elsewhere.
+ *
+ * So the reader reads every TCP segment's lines as the classifier reads a
+ * control connection's, and remembers each announced endpoint with the
+ * worker its segment went to.  The first packet of a connection to such an
+ * endpoint -- a SYN, or anything else of that 5-tuple, which makes the
+ * classifier see an existing flow rather than a new data connection --
+ * pins the 5-tuple: a SYN to the announcing worker, anything else to its
+ * usual shard.  A pin lasts exactly as long as the classifier's flow would
+ * (idle limits of open and closed TCP connections, same packet clock), so
+ * every packet of one flow meets one worker, and a later flow of the same
+ * 5-tuple is routed afresh, as the classifier starts it afresh.
+ *
+ * Reading lines of segments that are not FTP only routes more connections
+ * by announcement; the verdicts stay those of one worker as long as the
+ * endpoint was announced in one worker only.  Left open: a connection's
+ * first packet before its endpoint is announced, and one endpoint
+ * announced from two workers (the connection goes to the earliest).
+ */
+#define ROUTE_EXPECT 1024          /* announcements remembered (the classifier keeps 64 each) */
+#define ROUTE_EXPECT_US (120u * 1000000u) /* the classifier's FTP_EXPECT_US */
+#define ROUTE_PINS 65536u          /* pinned connections, open addressing */
+#define ROUTE_PROBES 64u
+
+struct route_expect {
+	struct ef_addr addr;
+	uint16_t port;
+	uint8_t worker;
+	bool live;
+	uint64_t until_us;
+};
+
+struct route_pin {
+	struct ef_addr lo, hi;
+	uint16_t lo_port, hi_port;
+	uint8_t worker;
+	bool used, fin_lo, fin_hi, closed;
+	uint64_t last_us;
+};
+
+struct router {
+	struct route_expect expect[ROUTE_EXPECT];
+	unsigned next, live;
+	uint16_t port_count[65536];   /* live announcements per port: most packets stop here */
+	struct route_pin *pins;       /* allocated at the first pin */
+	unsigned n_pins;
+	uint64_t open_idle_us, closed_idle_us;
+	uint64_t unpinned;            /* pins refused: no room (reported, verdicts may differ) */
+};
+
+static void router_init(struct router *r, const struct classifier_config *cc)
+{
+	/* the classifier's defaults for 0, classify.h */
+	r->open_idle_us = (uint64_t)(cc->tcp_idle_s ? cc->tcp_idle_s : 300) * 1000000u;
+	r->closed_idle_us = (uint64_t)(cc->tcp_closed_s ? cc->tcp_closed_s : 10) * 1000000u;
+}
+
+struct announce_ctx {
+	struct router *r;
+	unsigned worker;
+	uint64_t now;
+};
+
+static void route_announced(void *ctx, const struct ef_addr *addr, uint16_t port)
+{
+	struct announce_ctx *a = ctx;
+	struct router *r = a->r;
+	struct route_expect *e = &r->expect[r->next++ % ROUTE_EXPECT];
+
+	if (e->live) {
+		r->port_count[e->port]--;
+		r->live--;
+	}
+	*e = (struct route_expect){*addr, port, (uint8_t)a->worker, true, a->now + ROUTE_EXPECT_US};
+	r->port_count[port]++;
+	r->live++;
+}
+
+/* The earliest live announcement of addr:port, or NULL. */
+static struct route_expect *route_expected(struct router *r, const struct ef_addr *addr, uint16_t port,
+					   uint64_t now)
+{
+	if (!r->port_count[port])
+		return NULL;
+	for (unsigned i = 0; i < ROUTE_EXPECT; i++) {
+		struct route_expect *e = &r->expect[(r->next + i) % ROUTE_EXPECT];
+		if (e->live && e->port == port && e->until_us >= now && !memcmp(&e->addr, addr, sizeof(*addr)))
+			return e;
+	}
+	return NULL;
+}
+
+static void route_consume(struct router *r, struct route_expect *e)
+{
+	e->live = false;
+	r->port_count[e->port]--;
+	r->live--;
+}
+
+static bool pin_alive(const struct router *r, const struct route_pin *p, uint64_t now)
+{
+	return p->used && now - p->last_us < (p->closed ? r->closed_idle_us : r->open_idle_us);
+}
+
+static uint32_t pin_hash(const struct ef_addr *lo, const struct ef_addr *hi, uint16_t lp, uint16_t hp)
+{
+	uint32_t h = 0x811c9dc5u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ lo->b[i]) * 0x01000193u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ hi->b[i]) * 0x01000193u;
+	h = (h ^ lp) * 0x01000193u;
+	h = (h ^ hp) * 0x01000193u;
+	return h ^ (h >> 15);
+}
+
+/*
+ * Which worker a TCP packet goes to, when pins or announcements say so;
+ * `shard` otherwise.  Keeps each pin's idea of whether its connection is
+ * closed, as the classifier does (FIN both ways, or RST).
+ */
+static unsigned route_tcp(struct router *r, const struct packet *pkt, uint64_t now, unsigned shard)
+{
+	bool src_lo = memcmp(&pkt->src, &pkt->dst, sizeof(pkt->src)) < 0 ||
+		      (!memcmp(&pkt->src, &pkt->dst, sizeof(pkt->src)) && pkt->sport <= pkt->dport);
+	const struct ef_addr *lo = src_lo ? &pkt->src : &pkt->dst, *hi = src_lo ? &pkt->dst : &pkt->src;
+	uint16_t lp = src_lo ? pkt->sport : pkt->dport, hp = src_lo ? pkt->dport : pkt->sport;
+	struct route_pin *free_slot = NULL, *p = NULL;
+
+	if (r->n_pins) {
+		uint32_t h = pin_hash(lo, hi, lp, hp);
+		for (unsigned i = 0; i < ROUTE_PROBES; i++) {
+			struct route_pin *c = &r->pins[(h + i) & (ROUTE_PINS - 1)];
+			if (!pin_alive(r, c, now)) {
+				if (!free_slot)
+					free_slot = c;
+				if (!c->used)
+					break;
+				continue;
+			}
+			if (c->lo_port == lp && c->hi_port == hp && !memcmp(&c->lo, lo, sizeof(*lo)) &&
+			    !memcmp(&c->hi, hi, sizeof(*hi))) {
+				p = c;
+				break;
+			}
+		}
+	}
+	if (!p) {
+		struct route_expect *e = NULL;
+		bool opening = (pkt->tcp_flags & 0x12) == 0x02; /* SYN without ACK */
+		if (!r->live)
+			return shard;
+		e = route_expected(r, &pkt->dst, pkt->dport, now);
+		if (!e && !opening)
+			e = route_expected(r, &pkt->src, pkt->sport, now);
+		if (!e)
+			return shard;
+		if (!r->pins && !(r->pins = calloc(ROUTE_PINS, sizeof(*r->pins)))) {
+			r->unpinned++;
+			return opening ? e->worker : shard;
+		}
+		if (!free_slot) {
+			uint32_t h = pin_hash(lo, hi, lp, hp);
+			for (unsigned i = 0; i < ROUTE_PROBES && !free_slot; i++) {
+				struct route_pin *c = &r->pins[(h + i) & (ROUTE_PINS - 1)];
+				if (!pin_alive(r, c, now))
+					free_slot = c;
+			}
+		}
+		if (!free_slot) {
+			r->unpinned++;
+			return shard;
+		}
+		p = free_slot;
+		if (!p->used)
+			r->n_pins++;
+		*p = (struct route_pin){.lo = *lo, .hi = *hi, .lo_port = lp, .hi_port = hp,
+				.worker = (uint8_t)(opening ? e->worker : shard), .used = true};
+		if (opening)
+			route_consume(r, e);
+	}
+	p->last_us = now;
+	if (pkt->tcp_flags & 0x01) { /* FIN */
+		if (src_lo)
+			p->fin_lo = true;
+		else
+			p->fin_hi = true;
+	}
+	if ((pkt->tcp_flags & 0x04) || (p->fin_lo && p->fin_hi)) /* RST */
+		p->closed = true;
+	return p->worker;
+}
+
 /* The only worker: reads, decodes and classifies in the calling thread. */
 static void *worker_run(void *arg)
 {
@@ -285,7 +492,8 @@ static void ring_put(struct ring *r, struct producer *p, const struct packet *pk
 }
 
 /* The reader of several workers, in the calling thread. */
-static void read_and_dispatch(struct worker *ws, unsigned nw, struct capture *cap, struct decoder *dec)
+static void read_and_dispatch(struct worker *ws, unsigned nw, struct capture *cap, struct decoder *dec,
+			      struct router *router)
 {
 	struct producer prod[ENGINE_MAX_WORKERS] = {0};
 	struct packet_clock clock = {0};
@@ -302,6 +510,13 @@ static void read_and_dispatch(struct worker *ws, unsigned nw, struct capture *ca
 		if (decoder_decode(dec, &frame, &pkt) != DECODE_OK)
 			continue;
 		unsigned w = shard_of(ws[0].o->policy, &pkt, nw);
+		if (pkt.l4 == IPPROTO_TCP) {
+			w = route_tcp(router, &pkt, now, w);
+			if (pkt.payload_len) {
+				struct announce_ctx a = {router, w, now};
+				ftp_segment_announcements(&pkt, route_announced, &a);
+			}
+		}
 		ring_put(&ws[w].ring, &prod[w], &pkt, now);
 	}
 	for (unsigned i = 0; i < nw; i++) {
@@ -429,6 +644,7 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 	if (nw == 1) {
 		worker_run(&ws[0]);
 	} else {
+		bool reader_failed = false;
 		if (!(cap = capture_open_files(paths, n, err, errlen)))
 			goto out;
 		for (; started < nw; started++) {
@@ -438,7 +654,23 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 			}
 		}
 		if (started == nw) {
-			read_and_dispatch(ws, nw, cap, ws[0].decoder);
+			struct router *router = calloc(1, sizeof(*router));
+			if (router) {
+				router_init(router, &cc);
+				read_and_dispatch(ws, nw, cap, ws[0].decoder, router);
+				if (router->unpinned)
+					fprintf(stderr, "egressfence: warning: %llu connections to announced FTP data "
+						"endpoints could not be kept with their control connection's worker "
+						"(table full); their verdicts may differ from --workers 1\n",
+						(unsigned long long)router->unpinned);
+				free(router->pins);
+				free(router);
+			} else {
+				snprintf(err, errlen, "out of memory");
+				for (unsigned i = 0; i < nw; i++)
+					atomic_store(&ws[i].ring.done, true);
+				reader_failed = true;
+			}
 		} else { /* let the ones that started end */
 			for (unsigned i = 0; i < started; i++)
 				atomic_store(&ws[i].ring.done, true);
@@ -446,7 +678,7 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 		for (unsigned i = 0; i < started; i++)
 			pthread_join(threads[i], NULL);
 		ws[0].totals.failed_files = capture_failed_files(cap);
-		if (started < nw)
+		if (started < nw || reader_failed)
 			goto out;
 	}
 	for (unsigned i = 0; i < nw; i++) {
