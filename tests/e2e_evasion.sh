@@ -146,5 +146,28 @@ expect high-entropy "$v4 and .dst_port == 7443 and .app == \"Unknown\" and .encr
 expect high-entropy-443 "$v4 and .dst_port == 443 and .encryption == \"unknown\" and (.app == \"Unknown\" or .app_guessed == true) and .verdict == \"block\"" \
 	"random bytes on port 443 are not TLS by port: unknown, blocked"
 
+# ---- the number of workers changes nothing -------------------------------------
+# Every case again with --workers 1, 2 and 3: the same events (sorted: several
+# workers write theirs in worker order), whatever the case's own checks say.
+for pcap in "$dir"/*.pcap; do
+	name=$(basename "$pcap" .pcap)
+	same=yes
+	for w in 1 2 3; do
+		"$bin" audit --config "$policy" --workers "$w" --json "$dir/$name.w$w.json" "$pcap" >/dev/null 2>&1
+		sort "$dir/$name.w$w.json" >"$dir/$name.w$w.sorted"
+	done
+	[ -s "$dir/$name.w1.sorted" ] || same=empty
+	for w in 2 3; do
+		cmp -s "$dir/$name.w1.sorted" "$dir/$name.w$w.sorted" || same="different with --workers $w"
+	done
+	if [ "$same" = yes ]; then
+		echo "ok   $name: the same events with 1, 2 and 3 workers"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name: events with --workers 1, 2, 3: $same"
+		failed=$((failed + 1))
+	fi
+done
+
 echo "e2e_evasion: $passed passed, $failed failed"
 [ "$failed" = 0 ]
