@@ -5,6 +5,10 @@
  * crash stays fixed.
  *
  *   HARNESS_replay PATH...     files, or folders whose files are replayed
+ *
+ * A path that is missing, a folder that cannot be read or holds no input,
+ * or no path at all is a failure (exit 1): a regression suite that replays
+ * nothing proves nothing, and a renamed folder must not pass unnoticed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -60,10 +64,15 @@ int main(int argc, char **argv)
 	int replayed = 0, failed = 0;
 
 	LLVMFuzzerInitialize(&argc, &argv);
+	if (argc < 2) {
+		fprintf(stderr, "replay: no file or folder to replay\n");
+		return 1;
+	}
 	for (int i = 1; i < argc; i++) {
 		struct stat st;
 		if (stat(argv[i], &st) != 0) {
 			fprintf(stderr, "replay: %s: %s (nothing to replay there)\n", argv[i], strerror(errno));
+			failed++;
 			continue;
 		}
 		if (!S_ISDIR(st.st_mode)) {
@@ -72,7 +81,12 @@ int main(int argc, char **argv)
 			continue;
 		}
 		struct dirent **names;
-		int n = scandir(argv[i], &names, NULL, by_name);
+		int n = scandir(argv[i], &names, NULL, by_name), before = replayed;
+		if (n < 0) {
+			fprintf(stderr, "replay: %s: %s\n", argv[i], strerror(errno));
+			failed++;
+			continue;
+		}
 		for (int k = 0; k < n; k++) {
 			char path[4096];
 			if (names[k]->d_name[0] != '.' &&
@@ -84,7 +98,11 @@ int main(int argc, char **argv)
 			free(names[k]);
 		}
 		free(names);
+		if (replayed == before) {
+			fprintf(stderr, "replay: %s: no inputs in this folder\n", argv[i]);
+			failed++;
+		}
 	}
-	printf("replay: %d inputs, %d unreadable\n", replayed, failed);
+	printf("replay: %d inputs, %d paths missing, empty or unreadable\n", replayed, failed);
 	return failed ? 1 : 0;
 }
