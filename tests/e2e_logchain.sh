@@ -52,6 +52,16 @@ n=$(wc -l <"$dir/log.json")
 jq -e -s 'all(.[]; (.seq | type) == "number" and (.chain | test("^[0-9a-f]{64}$")))' "$dir/log.json" >/dev/null ||
 	fail "not every event has a seq and a chain"
 jq -e -s '[.[].seq] == [range(1; length + 1)]' "$dir/log.json" >/dev/null || fail "seq is not 1..N in file order"
+# The two workers' log holds the same records as one worker's, in another
+# order: compared without seq and chain, sorted.
+"$bin" audit --config "$policy" --workers 1 --chain --json "$dir/log1.json" "$dir/pcaps" >"$dir/audit1.out" 2>&1
+jq -c 'del(.seq, .chain)' "$dir/log.json" | sort >"$dir/log.w2.records"
+jq -c 'del(.seq, .chain)' "$dir/log1.json" | sort >"$dir/log.w1.records"
+if [ -s "$dir/log.w1.records" ] && cmp -s "$dir/log.w1.records" "$dir/log.w2.records"; then
+	echo "ok   two workers chain the same $n records as one worker"
+else
+	fail "two workers' log differs from one worker's: $(diff "$dir/log.w1.records" "$dir/log.w2.records" | grep -c '^[<>]') lines"
+fi
 
 verify 0 "OK, $n records, head $head" "intact log" "$dir/log.json"
 verify 0 "OK, $n records" "intact log, expected head" --head "$head" "$dir/log.json"

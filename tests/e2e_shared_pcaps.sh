@@ -90,7 +90,12 @@ for pcap in "$pcaps"/*; do
 	events=$((events + n))
 done
 
-# All of them in one run, over two workers: the same flows in all.
+# All of them in one run, over two workers: one event per flow, and the
+# same events as one worker and as three write (sorted: several workers
+# write theirs in worker order).
+for w in 1 3; do
+	"$bin" audit --config "$policy" --workers $w --json "$dir/all.w$w.json" "$pcaps" >"$dir/all.w$w.out" 2>&1
+done
 "$bin" audit --config "$policy" --workers 2 --json "$dir/all.json" "$pcaps" >"$dir/all.out" 2>"$dir/all.err"
 rc=$?
 if grep -Eq "Sanitizer|runtime error:" "$dir/all.err"; then
@@ -107,6 +112,17 @@ else
 		echo "FAIL the whole folder in one run: ${n:-invalid JSON} events for ${flows:-?} flows"
 		failed=$((failed + 1))
 	}
+	sort "$dir/all.json" >"$dir/all.w2.sorted"
+	for w in 1 3; do
+		sort "$dir/all.w$w.json" >"$dir/all.w$w.sorted"
+		if [ ! -s "$dir/all.w$w.sorted" ] || ! cmp -s "$dir/all.w2.sorted" "$dir/all.w$w.sorted"; then
+			echo "FAIL the whole folder in one run: --workers 2 and --workers $w give other events" \
+				"($(diff "$dir/all.w2.sorted" "$dir/all.w$w.sorted" | grep -c '^[<>]') lines differ)"
+			failed=$((failed + 1))
+		else
+			echo "ok   the whole folder: $n events, the same with --workers 2 and --workers $w"
+		fi
+	done
 fi
 
 echo "e2e_shared_pcaps: $files captures, $events events, $unreadable unreadable or cut short (exit 2 with a warning), $failed failed"
