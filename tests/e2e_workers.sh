@@ -68,5 +68,20 @@ for pcap in "$dir"/*.pcap; do
 done
 [ "$cases" -ge 8 ] || { echo "FAIL only $cases captures written, expected 8"; failed=$((failed + 1)); }
 
+# All the cases in one run: announcements of every case live side by side.
+for w in 1 2 3; do
+	"$bin" audit --config "$policy" --workers "$w" --json "$dir/all.w$w.json" "$dir" >"$dir/all.w$w.out" 2>&1
+	sort "$dir/all.w$w.json" >"$dir/all.w$w.sorted"
+done
+n=$(jq -s "[.[] | select(.dst_port != 21 and .src_port != 21 and .app == \"FTP_DATA\")] | length" "$dir/all.w1.json")
+if [ "$n" = $((cases * sessions)) ] && cmp -s "$dir/all.w1.sorted" "$dir/all.w2.sorted" &&
+	cmp -s "$dir/all.w1.sorted" "$dir/all.w3.sorted"; then
+	echo "ok   all cases in one run: $n data connections FTP_DATA, the same events with 1, 2 and 3 workers"
+	passed=$((passed + 1))
+else
+	echo "FAIL all cases in one run: $n FTP_DATA data connections of $((cases * sessions)), or the events differ between 1, 2 and 3 workers"
+	failed=$((failed + 1))
+fi
+
 echo "e2e_workers: $passed passed, $failed failed"
 [ "$failed" = 0 ]

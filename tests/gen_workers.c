@@ -215,11 +215,13 @@ static const struct ftp_case cases[] = {
 	{"ftp-eprt-v6-internal", EPRT, "fd00:ef::%d", "2001:db8:86::%d", "fd00:ef::%d"},
 };
 
-static void ftp_session(struct out *o, const struct ftp_case *k, int i)
+/* Session i of case number kn: ports differ between cases too, so that all
+ * the captures can be audited in one run without reusing a 5-tuple. */
+static void ftp_session(struct out *o, const struct ftp_case *k, int kn, int i)
 {
 	char cli[64], srv[64], data[64], line[160];
 	int a = 10 + i * 37 % 200, b = 20 + i * 53 % 200, d = 30 + i * 71 % 200;
-	uint16_t cport = (uint16_t)(41000 + i), dport = (uint16_t)(50000 + i * 7);
+	uint16_t cport = (uint16_t)(41000 + kn * 100 + i), dport = (uint16_t)(50000 + kn * 100 + i * 7);
 	struct conn ctl, dat;
 
 	snprintf(cli, sizeof(cli), k->client_fmt, a);
@@ -266,9 +268,9 @@ static void ftp_session(struct out *o, const struct ftp_case *k, int i)
 	 * and the client uploads over it either way */
 	bool passive = k->mode == PASV || k->mode == EPSV;
 	if (passive)
-		conn_init(&dat, o, cli, (uint16_t)(42000 + i), data, dport);
+		conn_init(&dat, o, cli, (uint16_t)(42000 + kn * 100 + i), data, dport);
 	else
-		conn_init(&dat, o, srv, (uint16_t)(2000 + i), data, dport);
+		conn_init(&dat, o, srv, (uint16_t)(2000 + kn * 100 + i), data, dport);
 	handshake(&dat);
 	say(&ctl, 1, "150 Ok to send data.\r\n");
 	int up = passive ? 0 : 1;
@@ -290,7 +292,7 @@ static int write_cases(const char *dir)
 		if (!out_open(&o, path))
 			return 1;
 		for (int i = 0; i < SESSIONS; i++)
-			ftp_session(&o, &cases[k], i);
+			ftp_session(&o, &cases[k], (int)k, i);
 		if (!out_close(&o))
 			return 1;
 	}
