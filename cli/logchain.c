@@ -14,11 +14,18 @@
 #include "logchain.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #define CHAIN_HEX 64
 #define CHAIN_KEY ",\"chain\":\""
@@ -29,6 +36,10 @@
 static const char zero_chain[CHAIN_HEX + 1] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
 
+#define ID_HEX 32       /* log id and key id: 16 bytes */
+#define SIG_HEX 128     /* an Ed25519 signature: 64 bytes */
+#define LOG_FORMAT "egressfence-signed-log-1"
+
 struct logchain {
 	FILE *out, *stream;
 	EVP_MD_CTX *md;
@@ -37,13 +48,58 @@ struct logchain {
 	char *line;          /* the line being written, until its newline */
 	size_t len, cap;
 	bool failed;         /* a write failed: the stream takes nothing more */
+	/* signed logs only */
+	EVP_PKEY *key;
+	char log_id[ID_HEX + 1], key_id[ID_HEX + 1];
+	uint32_t every;      /* records between checkpoints */
+	uint32_t since;      /* records since the last checkpoint */
+	bool syslog;
 };
+
+static bool is_hex(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static void to_hex(const unsigned char *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+/* The first 16 bytes of SHA-256 of the raw public key, in hex. */
+static bool key_id_of(EVP_PKEY *k, char out[ID_HEX + 1])
+{
+	unsigned char raw[64], d[32];
+	size_t n = sizeof(raw);
+	unsigned dn = 0;
+
+	if (EVP_PKEY_get_raw_public_key(k, raw, &n) != 1 || !EVP_Digest(raw, n, d, &dn, EVP_sha256(), NULL))
+		return false;
+	to_hex(d, 16, out);
+	return true;
+}
+
+/* What a checkpoint's signature covers. */
+static int checkpoint_message(char *buf, size_t cap, const char *log_id, uint64_t records, const char *head,
+			      bool final)
+{
+	return snprintf(buf, cap, "egressfence-checkpoint-v1 %s %llu %s %d", log_id, (unsigned long long)records,
+			head, final ? 1 : 0);
+}
 
 /* hex(SHA-256(prev || a || b)) */
 static bool chain_hash(EVP_MD_CTX *md, const char *prev, const char *a, size_t alen, const char *b,
 		       size_t blen, char out[CHAIN_HEX + 1])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
 
@@ -51,11 +107,7 @@ static bool chain_hash(EVP_MD_CTX *md, const char *prev, const char *a, size_t a
 	    !EVP_DigestUpdate(md, a, alen) || !EVP_DigestUpdate(md, b, blen) || !EVP_DigestFinal_ex(md, d, &n) ||
 	    n != 32)
 		return false;
-	for (unsigned i = 0; i < 32; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[CHAIN_HEX] = 0;
+	to_hex(d, 32, out);
 	return true;
 }
 
@@ -84,6 +136,42 @@ static bool emit_record(struct logchain *lc, const char *line, size_t len)
 	memcpy(lc->prev, h, sizeof(h));
 	lc->records++;
 	return true;
+}
+
+/* A signed checkpoint over everything written so far, itself a record. */
+static bool emit_checkpoint(struct logchain *lc, bool final)
+{
+	char msg[256], line[512], sig_hex[SIG_HEX + 1];
+	unsigned char sig[64];
+	size_t sig_len = sizeof(sig);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, lc->key) == 1;
+	int n = checkpoint_message(msg, sizeof(msg), lc->log_id, lc->records, lc->prev, final);
+
+	ok = ok && EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)msg, (size_t)n) == 1 && sig_len == 64;
+	EVP_MD_CTX_free(ctx);
+	if (!ok) {
+		errno = EIO;
+		return false;
+	}
+	to_hex(sig, 64, sig_hex);
+	n = snprintf(line, sizeof(line),
+		     "{\"checkpoint\":{\"log_id\":\"%s\",\"records\":%llu,\"head\":\"%s\",\"final\":%s,"
+		     "\"key_id\":\"%s\",\"sig\":\"%s\"}}",
+		     lc->log_id, (unsigned long long)lc->records, lc->prev, final ? "true" : "false", lc->key_id, sig_hex);
+	if (lc->syslog)
+		syslog(LOG_NOTICE, "checkpoint log_id=%s records=%llu head=%s final=%d key_id=%s sig=%s", lc->log_id,
+		       (unsigned long long)lc->records, lc->prev, final ? 1 : 0, lc->key_id, sig_hex);
+	lc->since = 0;
+	return emit_record(lc, line, (size_t)n);
+}
+
+/* An event record, and the checkpoint it may complete. */
+static bool emit_event(struct logchain *lc, const char *line, size_t len)
+{
+	if (!emit_record(lc, line, len))
+		return false;
+	return !lc->key || ++lc->since < lc->every || emit_checkpoint(lc, false);
 }
 
 /* glibc's cookie write contract: the bytes taken, 0 on error, never a
@@ -116,7 +204,7 @@ static ssize_t chain_write(void *cookie, const char *buf, size_t size)
 		done += take;
 		if (nl) {
 			done++;
-			if (!emit_record(lc, lc->line, lc->len)) {
+			if (!emit_event(lc, lc->line, lc->len)) {
 				lc->failed = true;
 				return 0;
 			}
@@ -132,13 +220,15 @@ static int chain_close(void *cookie)
 	int rc = lc->failed ? -1 : 0;
 
 	if (lc->len && !lc->failed) { /* a last line without its newline is still a record */
-		if (!emit_record(lc, lc->line, lc->len))
+		if (!emit_event(lc, lc->line, lc->len))
 			rc = -1;
 		lc->len = 0;
 	}
+	if (lc->key && !lc->failed && rc == 0 && !emit_checkpoint(lc, true))
+		rc = -1;
 	if (lc->out == stdout)
 		rc |= fflush(lc->out) == 0 ? 0 : -1;
-	else
+	else if (lc->out)
 		rc |= fclose(lc->out) == 0 ? 0 : -1;
 	lc->out = NULL;
 	lc->stream = NULL;
@@ -171,6 +261,154 @@ fail:
 	return NULL;
 }
 
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void put_json_string(FILE *o, const char *v)
+{
+	fputc('"', o);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(o, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(o, "\\u%04x", *p);
+		else
+			fputc(*p, o);
+	}
+	fputc('"', o);
+}
+
+/* {"path":...,"sha256":...} of a file the log's judgements depend on. */
+static bool put_file_digest(FILE *o, const char *path, char *err, size_t errlen)
+{
+	unsigned char buf[1 << 16], d[32];
+	char hex[65];
+	unsigned dn = 0;
+	size_t n;
+	FILE *f = fopen(path, "rb");
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ok = f && md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+
+	while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		ok = EVP_DigestUpdate(md, buf, n);
+	ok = ok && !ferror(f) && EVP_DigestFinal_ex(md, d, &dn);
+	if (!ok)
+		snprintf(err, errlen, "%s: cannot read it to record its SHA-256 in the log: %s", path,
+			 errno ? strerror(errno) : "read error");
+	if (f)
+		fclose(f);
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		return false;
+	to_hex(d, 32, hex);
+	fputs("{\"path\":", o);
+	put_json_string(o, path);
+	fprintf(o, ",\"sha256\":\"%s\"}", hex);
+	return true;
+}
+
+static EVP_PKEY *read_key(const char *path, bool private, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k = NULL;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	k = private ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!k || EVP_PKEY_id(k) != EVP_PKEY_ED25519) {
+		snprintf(err, errlen, "%s: not an Ed25519 %s key in PEM form (egressfence keygen makes one)", path,
+			 private ? "private" : "public");
+		EVP_PKEY_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+struct logchain *logchain_new_signed(FILE *out, const struct logchain_signing *s, char *err, size_t errlen)
+{
+	unsigned char id[16];
+	char *header = NULL, ts[32];
+	size_t header_len = 0;
+	time_t now = time(NULL);
+	struct tm tm;
+	struct logchain *lc = logchain_new(out, err, errlen);
+
+	if (!lc)
+		return NULL;
+	lc->every = s->checkpoint_every ? s->checkpoint_every : 1000;
+	lc->syslog = s->syslog;
+	if (!(lc->key = read_key(s->key_path, true, err, errlen)))
+		goto fail;
+	if (!key_id_of(lc->key, lc->key_id) || RAND_bytes(id, sizeof(id)) != 1) {
+		snprintf(err, errlen, "%s: libcrypto cannot derive the key id or a random log id", s->key_path);
+		goto fail;
+	}
+	to_hex(id, sizeof(id), lc->log_id);
+	if (s->previous_head) {
+		if (strlen(s->previous_head) != CHAIN_HEX) {
+			snprintf(err, errlen, "the previous log's head is 64 hex digits, not `%s'", s->previous_head);
+			goto fail;
+		}
+		for (int i = 0; i < CHAIN_HEX; i++) {
+			char c = s->previous_head[i];
+			lc->prev[i] = (char)(c >= 'A' && c <= 'F' ? c + 32 : c);
+		}
+		if (!is_hex(lc->prev, CHAIN_HEX)) {
+			snprintf(err, errlen, "the previous log's head is 64 hex digits, not `%s'", s->previous_head);
+			goto fail;
+		}
+	}
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	FILE *o = open_memstream(&header, &header_len);
+	if (!o) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	fprintf(o, "{\"log\":{\"format\":\"" LOG_FORMAT "\",\"log_id\":\"%s\",\"key_id\":\"%s\",\"previous_head\":",
+		lc->log_id, lc->key_id);
+	if (s->previous_head)
+		fprintf(o, "\"%s\"", lc->prev);
+	else
+		fputs("null", o);
+	fputs(",\"producer\":", o);
+	put_json_string(o, s->producer ? s->producer : "egressfence");
+	fprintf(o, ",\"started\":\"%s\",\"policy\":", ts);
+	bool ok = true;
+	if (s->policy_path)
+		ok = put_file_digest(o, s->policy_path, err, errlen);
+	else
+		fputs("null", o);
+	fputs(",\"databases\":[", o);
+	for (size_t i = 0; ok && i < s->n_dbs; i++) {
+		if (i)
+			fputc(',', o);
+		ok = put_file_digest(o, s->db_paths[i], err, errlen);
+	}
+	fputs("]}}", o);
+	if (fclose(o) != 0 && ok) {
+		snprintf(err, errlen, "out of memory");
+		ok = false;
+	}
+	if (ok && !emit_record(lc, header, header_len)) {
+		snprintf(err, errlen, "cannot write the log's first record: %s", strerror(errno));
+		ok = false;
+	}
+	free(header);
+	if (!ok)
+		goto fail;
+	if (s->syslog)
+		openlog("egressfence", LOG_PID, LOG_DAEMON);
+	return lc;
+fail:
+	lc->failed = true; /* nothing more is written, not even a checkpoint */
+	lc->out = NULL;    /* the caller still owns `out' */
+	fclose(lc->stream);
+	logchain_free(lc);
+	return NULL;
+}
+
 FILE *logchain_stream(struct logchain *lc)
 {
 	return lc->stream;
@@ -186,6 +424,7 @@ void logchain_free(struct logchain *lc)
 {
 	if (!lc)
 		return;
+	EVP_PKEY_free(lc->key);
 	EVP_MD_CTX_free(lc->md);
 	free(lc->line);
 	free(lc);
@@ -199,13 +438,6 @@ struct record {
 	size_t body_len;     /* line[0..body_len) + "}" is what was hashed */
 };
 
-static bool is_hex(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
-			return false;
-	return true;
-}
 
 /* `{...,"seq":N,"chain":"H"}`: false when the members are not there, last,
  * and well formed. */
@@ -274,14 +506,124 @@ static bool any_record_later(FILE *in)
 	return found;
 }
 
-int logchain_verify(FILE *in, const char *name, const char *expect_head, FILE *report, FILE *errors)
+/* What verify-log was asked to check beyond the chain. */
+struct verify_opts {
+	const char *expect_head;     /* --head */
+	EVP_PKEY *pub;               /* --pubkey: signatures must verify */
+	const char *pub_id;
+	bool allow_open;             /* --open: a log still being written may end unsigned */
+};
+
+/* Carried from one file to the next of a rotated sequence. */
+struct verify_state {
+	bool continuing;             /* a file came before this one */
+	char prev_final[CHAIN_HEX + 1]; /* that file's final head */
+};
+
+/* `"NAME":"` followed by exactly n hex digits and `"`, at *p; advances. */
+static bool take_hex_member(const char **p, const char *end, const char *name, char *out, size_t n)
+{
+	size_t nl = strlen(name);
+
+	if ((size_t)(end - *p) < nl + 5 + n || (*p)[0] != '"' || memcmp(*p + 1, name, nl) != 0 ||
+	    memcmp(*p + 1 + nl, "\":\"", 3) != 0 || !is_hex(*p + nl + 4, n) || (*p)[nl + 4 + n] != '"')
+		return false;
+	memcpy(out, *p + nl + 4, n);
+	out[n] = 0;
+	*p += nl + 5 + n;
+	return true;
+}
+
+static bool take_literal(const char **p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0)
+		return false;
+	*p += n;
+	return true;
+}
+
+struct header {
+	char log_id[ID_HEX + 1], key_id[ID_HEX + 1], previous[CHAIN_HEX + 1];
+	bool has_previous;
+};
+
+/* Record 1 of a signed log, read strictly from its fixed opening. */
+static bool parse_header(const char *line, size_t len, struct header *h)
+{
+	const char *p = line, *end = line + len;
+
+	if (!take_literal(&p, end, "{\"log\":{\"format\":\"" LOG_FORMAT "\",") ||
+	    !take_hex_member(&p, end, "log_id", h->log_id, ID_HEX) || !take_literal(&p, end, ",") ||
+	    !take_hex_member(&p, end, "key_id", h->key_id, ID_HEX) || !take_literal(&p, end, ","))
+		return false;
+	h->has_previous = !take_literal(&p, end, "\"previous_head\":null");
+	return !h->has_previous || take_hex_member(&p, end, "previous_head", h->previous, CHAIN_HEX);
+}
+
+struct checkpoint {
+	char log_id[ID_HEX + 1], head[CHAIN_HEX + 1], key_id[ID_HEX + 1], sig[SIG_HEX + 1];
+	uint64_t records;
+	bool final;
+};
+
+/* A checkpoint record, exactly as emit_checkpoint() writes it. */
+static bool parse_checkpoint(const char *line, size_t len, struct checkpoint *c)
+{
+	const char *p = line, *end = line + len;
+	int digits = 0;
+
+	if (!take_literal(&p, end, "{\"checkpoint\":{") || !take_hex_member(&p, end, "log_id", c->log_id, ID_HEX) ||
+	    !take_literal(&p, end, ",\"records\":"))
+		return false;
+	c->records = 0;
+	while (p < end && *p >= '0' && *p <= '9' && digits < 19) {
+		c->records = c->records * 10 + (uint64_t)(*p++ - '0');
+		digits++;
+	}
+	if (!digits || !take_literal(&p, end, ",") || !take_hex_member(&p, end, "head", c->head, CHAIN_HEX))
+		return false;
+	if (take_literal(&p, end, ",\"final\":true"))
+		c->final = true;
+	else if (take_literal(&p, end, ",\"final\":false"))
+		c->final = false;
+	else
+		return false;
+	return take_literal(&p, end, ",") && take_hex_member(&p, end, "key_id", c->key_id, ID_HEX) &&
+	       take_literal(&p, end, ",") && take_hex_member(&p, end, "sig", c->sig, SIG_HEX) &&
+	       take_literal(&p, end, "},\"seq\":");
+}
+
+static bool signature_verifies(EVP_PKEY *pub, const struct checkpoint *c)
+{
+	char msg[256];
+	unsigned char sig[64];
+	int n = checkpoint_message(msg, sizeof(msg), c->log_id, c->records, c->head, c->final);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok;
+
+	for (int i = 0; i < 64; i++) {
+		char hi = c->sig[2 * i], lo = c->sig[2 * i + 1];
+		sig[i] = (unsigned char)(((hi <= '9' ? hi - '0' : hi - 'a' + 10) << 4) | (lo <= '9' ? lo - '0' : lo - 'a' + 10));
+	}
+	ok = ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) == 1 &&
+	     EVP_DigestVerify(ctx, sig, sizeof(sig), (const unsigned char *)msg, (size_t)n) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+static int verify_one(FILE *in, const char *name, const struct verify_opts *o, struct verify_state *st,
+		      FILE *report, FILE *errors)
 {
 	char prev[CHAIN_HEX + 1], h[CHAIN_HEX + 1];
-	uint64_t expect = 1, lineno = 0;
+	uint64_t expect = 1, lineno = 0, checkpoints = 0, last_signed = 0;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 	int rc = 2;
+	bool is_signed = false, final = false;
+	struct header hd = {0};
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 
 	if (!md) {
@@ -291,6 +633,7 @@ int logchain_verify(FILE *in, const char *name, const char *expect_head, FILE *r
 	memcpy(prev, zero_chain, sizeof(prev));
 	while ((n = getline(&line, &cap, in)) >= 0) {
 		struct record r;
+		struct checkpoint cp;
 		unsigned long long L = ++lineno;
 
 		if (n > 0 && line[n - 1] == '\n')
@@ -308,6 +651,31 @@ int logchain_verify(FILE *in, const char *name, const char *expect_head, FILE *r
 			goto out;
 		}
 		rc = 1;
+		if (final) {
+			fprintf(report, "%s:%llu: a record after the final signed checkpoint (line %llu): records were "
+				"appended to a closed log\n", name, L, L - 1);
+			goto out;
+		}
+		if (L == 1 && parse_header(line, (size_t)n, &hd)) {
+			is_signed = true;
+			/* The chain of a rotated log goes on from the previous file's head. */
+			if (hd.has_previous)
+				memcpy(prev, hd.previous, sizeof(prev));
+			if (o->pub && strcmp(hd.key_id, o->pub_id) != 0) {
+				fprintf(report, "%s:1: the log was signed with key %s, not with the key given (%s)\n", name,
+					hd.key_id, o->pub_id);
+				goto out;
+			}
+			if (st->continuing && (!hd.has_previous || strcmp(hd.previous, st->prev_final) != 0)) {
+				fprintf(report, "%s:1: this log does not continue the one before it: its previous_head is "
+					"%s, the previous log ended at %s\n", name, hd.has_previous ? hd.previous : "null",
+					st->prev_final);
+				goto out;
+			}
+		} else if (L == 1 && (o->pub || st->continuing)) {
+			fprintf(report, "%s:1: the log is not signed: its first record is not a signed log's header\n", name);
+			goto out;
+		}
 		if (r.seq < expect) {
 			fprintf(report, "%s:%llu: record %llu is out of order: record %llu was expected here "
 				"(a record was moved or repeated)\n", name, L, (unsigned long long)r.seq,
@@ -344,6 +712,33 @@ int logchain_verify(FILE *in, const char *name, const char *expect_head, FILE *r
 					name, L, (unsigned long long)r.seq, L - 1);
 			goto out;
 		}
+		if (parse_checkpoint(line, (size_t)n, &cp)) {
+			if (!is_signed) {
+				fprintf(report, "%s:%llu: a signed checkpoint in a log without a signed header\n", name, L);
+				goto out;
+			}
+			if (strcmp(cp.log_id, hd.log_id) != 0 || strcmp(cp.key_id, hd.key_id) != 0) {
+				fprintf(report, "%s:%llu: this checkpoint belongs to another log (log %s, key %s): records "
+					"were spliced in from another run\n", name, L, cp.log_id, cp.key_id);
+				goto out;
+			}
+			if (cp.records != r.seq - 1 || strcmp(cp.head, prev) != 0) {
+				fprintf(report, "%s:%llu: this checkpoint signs records 1..%llu ending at %.16s..., but "
+					"the log before it has %llu records ending at %.16s...: the log was rewritten\n",
+					name, L, (unsigned long long)cp.records, cp.head,
+					(unsigned long long)(r.seq - 1), prev);
+				goto out;
+			}
+			if (o->pub && !signature_verifies(o->pub, &cp)) {
+				fprintf(report, "%s:%llu: the signature of the checkpoint over records 1..%llu does not "
+					"verify: the log was re-chained or edited without the signing key\n", name, L,
+					(unsigned long long)cp.records);
+				goto out;
+			}
+			checkpoints++;
+			last_signed = r.seq;
+			final = cp.final;
+		}
 		memcpy(prev, r.chain, CHAIN_HEX);
 		expect++;
 	}
@@ -353,19 +748,52 @@ int logchain_verify(FILE *in, const char *name, const char *expect_head, FILE *r
 		rc = 2;
 		goto out;
 	}
-	if (expect_head && strcmp(expect_head, prev) != 0) {
+	if (o->expect_head && strcmp(o->expect_head, prev) != 0) {
 		fprintf(report, "%s: the log ends at record %llu with chain %s, not the expected head %s: records "
 			"were cut off the end, or the log was rewritten\n", name, (unsigned long long)(expect - 1), prev,
-			expect_head);
+			o->expect_head);
 		rc = 1;
 		goto out;
 	}
-	fprintf(report, "%s: OK, %llu records, head %s\n", name, (unsigned long long)(expect - 1), prev);
+	if (lineno == 0) {
+		/* Against a head, an emptied log is one cut short (above). */
+		fprintf(errors, "egressfence: %s: empty: not a chained event log\n", name);
+		rc = 2;
+		goto out;
+	}
+	if (o->pub && !final && !o->allow_open) {
+		fprintf(report, "%s: the log ends %llu records after its last signed checkpoint (record %llu) without "
+			"the final one: records were cut off the end (if the log is still being written, check it "
+			"with --open)\n", name, (unsigned long long)(expect - 1 - last_signed),
+			(unsigned long long)last_signed);
+		rc = 1;
+		goto out;
+	}
+	if (o->pub)
+		fprintf(report, "%s: OK, signed by key %s: %llu records, %llu checkpoints verified%s, head %s\n", name,
+			hd.key_id, (unsigned long long)(expect - 1), (unsigned long long)checkpoints,
+			final ? " (closed)" : ", still open: the records after the last checkpoint are not signed yet",
+			prev);
+	else if (is_signed)
+		fprintf(report, "%s: OK, %llu records, head %s (a signed log: give --pubkey to check its signatures)\n",
+			name, (unsigned long long)(expect - 1), prev);
+	else
+		fprintf(report, "%s: OK, %llu records, head %s\n", name, (unsigned long long)(expect - 1), prev);
+	st->continuing = true;
+	memcpy(st->prev_final, prev, sizeof(prev));
 	rc = 0;
 out:
 	free(line);
 	EVP_MD_CTX_free(md);
 	return rc;
+}
+
+int logchain_verify(FILE *in, const char *name, const char *expect_head, FILE *report, FILE *errors)
+{
+	struct verify_opts o = {.expect_head = expect_head};
+	struct verify_state st = {0};
+
+	return verify_one(in, name, &o, &st, report, errors);
 }
 
 static int verify_usage(const char *fmt, const char *arg)
@@ -378,26 +806,36 @@ static int verify_usage(const char *fmt, const char *arg)
 
 int logchain_verify_main(int argc, char **argv)
 {
-	const char *path = NULL, *head = NULL;
-	char head_lc[CHAIN_HEX + 1];
+	const char *paths[64], *head = NULL, *pubkey = NULL;
+	size_t n_paths = 0;
+	char head_lc[CHAIN_HEX + 1], err[512], pub_id[ID_HEX + 1];
+	struct verify_opts o = {0};
+	struct verify_state st = {0};
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--head") == 0) {
-			if (++i == argc)
-				return verify_usage("%s", "option `--head' needs a value");
-			head = argv[i];
+		if (strcmp(argv[i], "--head") == 0 || strcmp(argv[i], "--pubkey") == 0) {
+			if (i + 1 == argc)
+				return verify_usage("option `%s' needs a value", argv[i]);
+			*(argv[i][2] == 'h' ? &head : &pubkey) = argv[i + 1];
+			i++;
 		} else if (strncmp(argv[i], "--head=", 7) == 0) {
 			head = argv[i] + 7;
+		} else if (strncmp(argv[i], "--pubkey=", 9) == 0) {
+			pubkey = argv[i] + 9;
+		} else if (strcmp(argv[i], "--open") == 0) {
+			o.allow_open = true;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return verify_usage("unknown option `%s' (verify-log takes --head)", argv[i]);
-		} else if (path) {
-			return verify_usage("verify-log checks one log; `%s' is extra", argv[i]);
+			return verify_usage("unknown option `%s' (verify-log takes --head, --pubkey and --open)", argv[i]);
+		} else if (n_paths == sizeof(paths) / sizeof(paths[0])) {
+			return verify_usage("verify-log checks at most 64 files; `%s' is one too many", argv[i]);
 		} else {
-			path = argv[i];
+			paths[n_paths++] = argv[i];
 		}
 	}
-	if (!path)
+	if (!n_paths)
 		return verify_usage("%s", "verify-log needs a log file (written by audit --chain --json FILE)");
+	if (n_paths > 1 && !pubkey)
+		return verify_usage("%s", "several files are checked as one rotated signed log: give --pubkey");
 	if (head) {
 		if (strlen(head) != CHAIN_HEX)
 			return verify_usage("--head is the 64 hex digits the audit printed, not `%s'", head);
@@ -407,13 +845,115 @@ int logchain_verify_main(int argc, char **argv)
 		if (!is_hex(head_lc, CHAIN_HEX))
 			return verify_usage("--head is the 64 hex digits the audit printed, not `%s'", head);
 	}
-	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	if (!in) {
-		fprintf(stderr, "egressfence: %s: %s\n", path, strerror(errno));
-		return 2;
+	if (pubkey) {
+		if (!(o.pub = read_key(pubkey, false, err, sizeof(err))) || !key_id_of(o.pub, pub_id)) {
+			fprintf(stderr, "egressfence: %s\n", o.pub ? "libcrypto cannot derive the key id" : err);
+			EVP_PKEY_free(o.pub);
+			return 2;
+		}
+		o.pub_id = pub_id;
 	}
-	int rc = logchain_verify(in, in == stdin ? "(stdin)" : path, head ? head_lc : NULL, stdout, stderr);
-	if (in != stdin)
-		fclose(in);
+	int rc = 0;
+	for (size_t i = 0; i < n_paths && rc == 0; i++) {
+		const char *path = paths[i];
+		FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+		if (!in) {
+			fprintf(stderr, "egressfence: %s: %s\n", path, strerror(errno));
+			rc = 2;
+			break;
+		}
+		/* --head is the end of the whole sequence. */
+		o.expect_head = head && i + 1 == n_paths ? head_lc : NULL;
+		rc = verify_one(in, in == stdin ? "(stdin)" : path, &o, &st, stdout, stderr);
+		if (in != stdin)
+			fclose(in);
+	}
+	EVP_PKEY_free(o.pub);
+	return rc;
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+/* A new file for a key: never an existing one, never through a link. */
+static FILE *create_key_file(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	FILE *f;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
+			 errno == EEXIST ? " (keygen never overwrites a key; remove it first)" : "");
+		return NULL;
+	}
+	if (!(f = fdopen(fd, "w"))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+	}
+	return f;
+}
+
+int logchain_keygen_main(int argc, char **argv)
+{
+	const char *prefix = NULL;
+	char key_path[4096], pub_path[4096], err[4200], id[ID_HEX + 1];
+	EVP_PKEY *k = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	FILE *kf = NULL, *pf = NULL;
+	int rc = 2;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+			prefix = argv[++i];
+		else if (strncmp(argv[i], "--out=", 6) == 0)
+			prefix = argv[i] + 6;
+		else
+			return verify_usage("keygen takes --out PREFIX (it writes PREFIX.key and PREFIX.pub), not `%s'",
+					    argv[i]);
+	}
+	if (!prefix || !*prefix)
+		return verify_usage("%s", "keygen needs --out PREFIX (it writes PREFIX.key and PREFIX.pub)");
+	if (snprintf(key_path, sizeof(key_path), "%s.key", prefix) >= (int)sizeof(key_path) ||
+	    snprintf(pub_path, sizeof(pub_path), "%s.pub", prefix) >= (int)sizeof(pub_path))
+		return verify_usage("%s", "--out: path too long");
+	if (!(ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL)) || EVP_PKEY_keygen_init(ctx) != 1 ||
+	    EVP_PKEY_keygen(ctx, &k) != 1 || !key_id_of(k, id)) {
+		snprintf(err, sizeof(err), "libcrypto cannot make an Ed25519 key");
+		goto out;
+	}
+	/* The private key is readable by its owner alone, from its first byte. */
+	if (!(kf = create_key_file(key_path, 0600, err, sizeof(err))))
+		goto out;
+	if (PEM_write_PrivateKey(kf, k, NULL, NULL, 0, NULL, NULL) != 1 || fclose(kf) != 0) {
+		kf = NULL;
+		snprintf(err, sizeof(err), "%s: cannot write the key", key_path);
+		unlink(key_path);
+		goto out;
+	}
+	kf = NULL;
+	if (!(pf = create_key_file(pub_path, 0644, err, sizeof(err)))) {
+		unlink(key_path);
+		goto out;
+	}
+	if (PEM_write_PUBKEY(pf, k) != 1 || fclose(pf) != 0) {
+		pf = NULL;
+		snprintf(err, sizeof(err), "%s: cannot write the public key", pub_path);
+		unlink(key_path);
+		unlink(pub_path);
+		goto out;
+	}
+	pf = NULL;
+	printf("key id %s\nprivate key %s (mode 0600: for the engine alone)\npublic key %s (for verify-log --pubkey)\n",
+	       id, key_path, pub_path);
+	rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "egressfence: %s\n", err);
+	if (kf)
+		fclose(kf);
+	if (pf)
+		fclose(pf);
+	EVP_PKEY_free(k);
+	EVP_PKEY_CTX_free(ctx);
 	return rc;
 }

@@ -16,10 +16,32 @@
  * log rewritten whole from some point on (the chain has no key).  For that
  * the audit prints the last H, the head; kept somewhere else, it is checked
  * with `egressfence verify-log --head H FILE`.
+ *
+ * A signed log (logchain_new_signed) closes both gaps with an Ed25519 key:
+ *
+ *   record 1   {"log":{"format":"egressfence-signed-log-1","log_id":"<128-bit hex>",
+ *                "key_id":"<32 hex>","producer":"audit","started":"<RFC 3339>",
+ *                "previous_head":"<64 hex>"|null,"policy":{"path":..,"sha256":..},
+ *                "databases":[{"path":..,"sha256":..},...]},"seq":1,"chain":"H"}
+ *   every N records and at close
+ *              {"checkpoint":{"log_id":..,"records":K,"head":"<chain of record K>",
+ *                "final":false|true,"key_id":..,"sig":"<128 hex>"},"seq":K+1,"chain":"H"}
+ *
+ * The signature is Ed25519 over the text
+ *   "egressfence-checkpoint-v1 LOG_ID K HEAD FINAL" (FINAL 0 or 1),
+ * so it binds the whole chain up to record K (and through record 1, the
+ * log's key, policy and databases) to this log: a log re-chained without the
+ * key fails at its next checkpoint, records spliced in from another run
+ * carry another log_id, and a log cut after its last signature has no final
+ * checkpoint.  The key id is the first 16 bytes of SHA-256 of the raw
+ * 32-byte public key, in hex.  A rotated log names the previous file's
+ * final head in previous_head and chains on from it, so a sequence of files
+ * verifies as one chain (verify-log --pubkey KEY FILE1 FILE2 ...).
  */
 #ifndef EF_CLI_LOGCHAIN_H
 #define EF_CLI_LOGCHAIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -33,6 +55,22 @@ struct logchain;
  * message in err when out of memory or libcrypto has no SHA-256.
  */
 struct logchain *logchain_new(FILE *out, char *err, size_t errlen);
+
+/* What a signed log states about itself in its first record. */
+struct logchain_signing {
+	const char *key_path;          /* Ed25519 private key, PEM (egressfence keygen) */
+	const char *producer;          /* "audit", "run" */
+	const char *previous_head;     /* 64 hex: this file continues a log; NULL */
+	const char *policy_path;       /* hashed into record 1; NULL: none */
+	const char *const *db_paths;   /* likewise */
+	size_t n_dbs;
+	uint32_t checkpoint_every;     /* records between checkpoints; 0: 1000 */
+	bool syslog;                   /* each checkpoint also goes to syslog(3) */
+};
+/* As logchain_new, signing: record 1 is written at once; checkpoints as
+ * above.  NULL and a message naming the file on any error (no key, not an
+ * Ed25519 key, unreadable policy or database). */
+struct logchain *logchain_new_signed(FILE *out, const struct logchain_signing *s, char *err, size_t errlen);
 FILE *logchain_stream(struct logchain *lc);
 /* Records written so far and the last chain value; valid after a flush. */
 uint64_t logchain_head(const struct logchain *lc, char hex[65]);
@@ -47,6 +85,10 @@ void logchain_free(struct logchain *lc);
  * tampered, 2 not a chained log or unreadable (the message on `errors`).
  */
 int logchain_verify(FILE *in, const char *name, const char *expect_head, FILE *report, FILE *errors);
+
+/* `egressfence keygen --out PREFIX`: PREFIX.key (mode 0600, never over an
+ * existing file or through a link) and PREFIX.pub. */
+int logchain_keygen_main(int argc, char **argv);
 
 /* `egressfence verify-log [--head H] FILE`: argv[0] is "verify-log". */
 int logchain_verify_main(int argc, char **argv);

@@ -23,9 +23,11 @@
 
 static const char usage_text[] =
 	"usage: egressfence audit  [--config FILE] [--db FILE]... [--json FILE|-] [--workers N]\n"
-	"                          [--max-flows N] [--chain] PCAP|DIR...\n"
+	"                          [--max-flows N] [--chain] [--sign-key KEY [--checkpoint-every N]\n"
+	"                          [--previous-head HEX] [--checkpoint-syslog]] PCAP|DIR...\n"
 	"       egressfence check  --config FILE\n"
-	"       egressfence verify-log [--head HEX] FILE\n"
+	"       egressfence verify-log [--head HEX] [--pubkey PUB [--open]] FILE...\n"
+	"       egressfence keygen --out PREFIX\n"
 	"       egressfence lookup [--config FILE] [--db FILE]... ADDRESS...\n"
 	"       egressfence run    [--config FILE] [--db FILE]... [--mode monitor|gate] [--json FILE|-]\n"
 	"                          [--dry-run]\n"
@@ -41,7 +43,10 @@ static const char usage_text[] =
 	"        prints counters); --dry-run only has the kernel check the ruleset\n"
 	"nft     print the nftables ruleset that run loads\n"
 	"verify-log  check an event log written with audit --chain: exit 1 when a record\n"
-	"        was removed, changed or reordered (--head: the head the audit printed)\n"
+	"        was removed, changed or reordered (--head: the head the audit printed);\n"
+	"        --pubkey checks a signed log's checkpoints and that it was closed (several\n"
+	"        files: one rotated log, in order)\n"
+	"keygen  make an Ed25519 key pair for signed logs: PREFIX.key (0600), PREFIX.pub\n"
 	"\n"
 	"--config defaults to $EGRESSFENCE_CONFIG, else " EF_DEFAULT_POLICY ".\n"
 	"--db replaces the policy's geodb.country (give it up to 4 times).\n";
@@ -92,6 +97,8 @@ static bool parse_count(const char *s, unsigned long max, unsigned long *out)
 
 enum { OPT_CONFIG = 'c', OPT_DB = 'd', OPT_JSON = 'j', OPT_WORKERS = 'w', OPT_MAX_FLOWS = 'm', OPT_HELP = 'h' };
 enum { OPT_CHAIN = 'C' }; /* audit: hash-chain the events (cli/logchain.h) */
+/* audit: sign the chain (cli/logchain.h) */
+enum { OPT_SIGN_KEY = 'K', OPT_CHECKPOINT_EVERY = 'E', OPT_PREVIOUS_HEAD = 'P', OPT_CHECKPOINT_SYSLOG = 'S' };
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -100,6 +107,10 @@ static const struct option long_options[] = {
 	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
 	{"chain", no_argument, NULL, OPT_CHAIN},
+	{"sign-key", required_argument, NULL, OPT_SIGN_KEY},
+	{"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
+	{"previous-head", required_argument, NULL, OPT_PREVIOUS_HEAD},
+	{"checkpoint-syslog", no_argument, NULL, OPT_CHECKPOINT_SYSLOG},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -110,6 +121,8 @@ struct args {
 	unsigned long workers, max_flows;
 	bool config_given;
 	bool chain;
+	struct logchain_signing sign; /* key_path set: a signed log */
+	unsigned long checkpoint_every;
 };
 
 /* Options shared by the commands; which apply is checked by each command. */
@@ -125,7 +138,7 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 			fputs(usage_text, stdout);
 			exit(0);
 		}
-		int bad = option_error(argv, opt, "cdjwm", allowed, long_options);
+		int bad = option_error(argv, opt, "cdjwmKEP", allowed, long_options);
 		if (bad)
 			return bad;
 		switch (opt) {
@@ -152,6 +165,22 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 		case OPT_CHAIN:
 			a->chain = true;
 			break;
+		case OPT_SIGN_KEY:
+			a->sign.key_path = optarg;
+			a->chain = true;
+			break;
+		case OPT_CHECKPOINT_EVERY:
+			if (!parse_count(optarg, 100000000, &a->checkpoint_every))
+				return usage_error("--checkpoint-every is a number of records from 1 to 100000000, not `%s'",
+						   optarg);
+			a->sign.checkpoint_every = (uint32_t)a->checkpoint_every;
+			break;
+		case OPT_PREVIOUS_HEAD:
+			a->sign.previous_head = optarg;
+			break;
+		case OPT_CHECKPOINT_SYSLOG:
+			a->sign.syslog = true;
+			break;
 		}
 	}
 	return 0;
@@ -160,7 +189,7 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 static int cmd_audit(int argc, char **argv)
 {
 	struct args a = {0};
-	int rc = parse_options(argc, argv, "cdjwmC", &a);
+	int rc = parse_options(argc, argv, "cdjwmCKEPS", &a);
 	FILE *json = NULL;
 	char err[1024];
 	struct audit_totals t;
@@ -173,7 +202,10 @@ static int cmd_audit(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("%s", "audit needs at least one capture file or folder");
 	if (a.chain && !a.json)
-		return usage_error("%s", "--chain needs --json FILE: it chains the event records written there");
+		return usage_error("%s", a.sign.key_path ? "--sign-key needs --json FILE: it signs the event log written there"
+						    : "--chain needs --json FILE: it chains the event records written there");
+	if (!a.sign.key_path && (a.sign.checkpoint_every || a.sign.previous_head || a.sign.syslog))
+		return usage_error("%s", "--checkpoint-every, --previous-head and --checkpoint-syslog go with --sign-key KEY");
 	if ((rc = load_common(&a.common, true)))
 		goto out;
 	/* Every capture path must exist before anything is written. */
@@ -229,7 +261,22 @@ static int cmd_audit(int argc, char **argv)
 		.summary = json == stdout ? stderr : stdout,
 		.classifier = {.max_flows = (uint32_t)a.max_flows},
 	};
-	if (a.chain) {
+	if (a.sign.key_path) {
+		const char *dbs[EF_GEO_MAX_DB];
+		size_t n_dbs = geodb_count(a.common.geodb);
+		for (size_t i = 0; i < n_dbs; i++)
+			dbs[i] = geodb_path(a.common.geodb, i);
+		a.sign.producer = "audit";
+		a.sign.policy_path = config_path(a.common.config);
+		a.sign.db_paths = dbs;
+		a.sign.n_dbs = n_dbs;
+		if (!(chain = logchain_new_signed(json, &a.sign, err, sizeof(err)))) {
+			fprintf(stderr, "egressfence: %s\n", err);
+			rc = EXIT_ERROR;
+			goto out;
+		}
+		json = o.json = logchain_stream(chain);
+	} else if (a.chain) {
 		if (!(chain = logchain_new(json, err, sizeof(err)))) {
 			fprintf(stderr, "egressfence: %s\n", err);
 			rc = EXIT_ERROR;
@@ -248,7 +295,20 @@ static int cmd_audit(int argc, char **argv)
 	} else {
 		rc = t.by_verdict[EF_BLOCK] || t.by_verdict[EF_LOG] ? EXIT_FLAGGED : 0;
 	}
-	if (chain && rc != EXIT_ERROR) {
+	if (chain && a.sign.key_path && rc != EXIT_ERROR) {
+		/* The final checkpoint is written when the log closes. */
+		FILE *closing = json;
+		json = NULL;
+		if (fclose(closing) != 0) {
+			fprintf(stderr, "egressfence: %s: %s\n", a.json, strerror(errno));
+			rc = EXIT_ERROR;
+		} else {
+			char head[65];
+			unsigned long long n = logchain_head(chain, head);
+			fprintf(o.summary, "\nevent log: %llu records, signed, final checkpoint, head %s\n", n, head);
+			fprintf(o.summary, "(check: egressfence verify-log --pubkey PUBLIC-KEY %s)\n", a.json);
+		}
+	} else if (chain && rc != EXIT_ERROR) {
 		char head[65];
 		unsigned long long n = logchain_head(chain, head);
 		fprintf(o.summary, "\nevent log: %llu chained records, head %s\n", n, head);
@@ -358,7 +418,7 @@ static int cmd_lookup(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("%s", "a command is needed: audit, check, lookup, run, nft, verify-log");
+		return usage_error("%s", "a command is needed: audit, check, lookup, run, nft, verify-log, keygen");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
@@ -382,5 +442,7 @@ int main(int argc, char **argv)
 		return cmd_nft(argc, argv);
 	if (!strcmp(cmd, "verify-log"))
 		return logchain_verify_main(argc, argv);
-	return usage_error("unknown command `%s' (expected audit, check, lookup, run, nft or verify-log)", cmd);
+	if (!strcmp(cmd, "keygen"))
+		return logchain_keygen_main(argc, argv);
+	return usage_error("unknown command `%s' (expected audit, check, lookup, run, nft, verify-log or keygen)", cmd);
 }

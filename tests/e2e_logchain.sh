@@ -135,7 +135,7 @@ verify 1 "ends at record 0 " "the whole log emptied, against the head" --head "$
 verify 2 "not a chained event log" "a log written without --chain" "$dir/plain.json"
 verify 2 "No such file" "a missing log" "$dir/nonexistent.json"
 verify 2 "needs a log file" "no log named"
-verify 2 "one log; .* is extra" "two logs named" "$dir/log.json" "$dir/log.json"
+verify 2 "several files are checked as one rotated signed log: give --pubkey" "two logs named without a key" "$dir/log.json" "$dir/log.json"
 verify 2 "64 hex digits" "a bad --head" --head 1234 "$dir/log.json"
 verify 2 "unknown option" "an unknown option" --bogus "$dir/log.json"
 "$bin" audit --config "$policy" --chain "$dir/pcaps/http-on-443.pcap" >/dev/null 2>"$dir/nojson.err"
