@@ -241,7 +241,15 @@ static int cmd_audit(int argc, char **argv)
 			rc = EXIT_ERROR;
 			goto out;
 		}
-		json = output_open(partial, OUTPUT_FRESH, err, sizeof(err));
+		/* A device (/dev/null, a terminal) is written as it is: renaming a
+		 * finished FILE.partial over it would replace the device node
+		 * itself with a regular file, for every user of the machine. */
+		if (lstat(a.json, &st) == 0 && S_ISCHR(st.st_mode)) {
+			partial[0] = 0;
+			json = output_open(a.json, OUTPUT_APPEND, err, sizeof(err));
+		} else {
+			json = output_open(partial, OUTPUT_FRESH, err, sizeof(err));
+		}
 		if (!json) {
 			fprintf(stderr, "egressfence: %s\n", err);
 			partial[0] = 0;
