@@ -514,11 +514,16 @@ static void walk_of_corrupt_tree_fails(void **state)
 
 /* ---- the pinned real database ------------------------------------------------ */
 
+/* cmocka counts a skip() as a pass when it reports to ctest, so main()
+ * remembers why a case could not run and exits 77 after the rest. */
+static const char *skipped_because;
+
 static int real_db_present(void)
 {
 	if (access(REAL_DB, R_OK) == 0)
 		return 1;
-	print_message("skipping: %s not present (scripts/setup fetches it)\n", REAL_DB);
+	skipped_because = "the pinned database " REAL_DB " is not present (scripts/setup fetches it)";
+	print_message("skipping: %s\n", skipped_because);
 	return 0;
 }
 
@@ -629,5 +634,13 @@ int main(void)
 		cmocka_unit_test(real_db_walk_is_complete_and_fast),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+	if (failed)
+		return failed;
+	if (skipped_because) {
+		printf("skipped: %s\n", skipped_because);
+		return 77;
+	}
+	return 0;
 }
