@@ -396,6 +396,22 @@ static int cmd_lookup(int argc, char **argv)
 		if (g.overridden)
 			printf(" (networks.overrides)");
 		putchar('\n');
+		struct ef_addr v4;
+		enum geodb_embedding emb = geodb_embedded_ipv4(&remote, &v4);
+		if (emb != GEODB_EMBED_NONE) {
+			struct ef_geo g4;
+			char a4[EF_ADDR_STRLEN];
+			geodb_country_of(a.common.geodb, &v4, &g4);
+			ef_addr_format(&v4, a4, sizeof(a4));
+			printf("  embeds %s (%s), country:", a4, geodb_embedding_name(emb));
+			for (int k = 0; k < g4.n; k++) {
+				ef_country_str(g4.set[k], cc);
+				printf(" %s", cc);
+			}
+			printf("%s\n", g4.n ? "" : " none known");
+		}
+		if (g.unplaced && g.n)
+			printf("  (a database places it nowhere: also judged as in no known country)\n");
 		for (int k = 0; k < g.n_db && !g.overridden; k++) {
 			ef_country_str(g.per_db[k], cc);
 			printf("  %s: %s\n", geodb_path(a.common.geodb, (size_t)k), g.per_db[k] ? cc : "no answer");

@@ -90,9 +90,14 @@ bool ef_verdict_parse(const char *s, enum ef_verdict *out);
  * remote end then has every country any of them gives (set[]), and
  * per_db[i] keeps database i's own answer for the event log.  An override
  * from the config replaces every database's answer.  n == 0 means no known
- * country.
+ * country.  An address that embeds an IPv4 destination (geodb/geodb.h) has
+ * the union of what is known of it and of that IPv4.
  */
 #define EF_GEO_MAX_DB 4
+/* An address that embeds an IPv4 one (NAT64, 6to4, Teredo, IPv4-mapped) is
+ * placed for itself and for the IPv4 it carries: up to two answers per
+ * database. */
+#define EF_GEO_MAX_COUNTRIES (2 * EF_GEO_MAX_DB)
 struct ef_geo {
 	uint8_t n;           /* distinct countries in set[] */
 	uint8_t n_db;        /* databases asked */
@@ -101,8 +106,12 @@ struct ef_geo {
 			      * judged as in set[] *and* in no known country, so
 			      * one silent database cannot narrow the answer
 			      * (fail closed); n == 0 implies it */
-	ef_country set[EF_GEO_MAX_DB];
-	ef_country per_db[EF_GEO_MAX_DB];
+	ef_country set[EF_GEO_MAX_COUNTRIES];
+	ef_country per_db[EF_GEO_MAX_DB]; /* the embedded IPv4's answer when there
+					   * is one, else the address's own */
+	uint8_t embedding;          /* enum geodb_embedding: 0, or how the address
+				     * carries the IPv4 in embedded_ipv4 */
+	uint8_t embedded_ipv4[4];
 };
 
 enum ef_initiator { EF_INIT_INSIDE = 0, EF_INIT_REMOTE = 1 };

@@ -1289,12 +1289,36 @@ const struct geodb_override *policy_overrides(const struct policy *p, size_t *n)
 	return p->overrides;
 }
 
-bool policy_is_internal(const struct policy *p, const struct ef_addr *a)
+static bool in_internal(const struct policy *p, const struct ef_addr *a)
 {
 	for (size_t i = 0; i < p->n_internal; i++)
 		if (ef_cidr_contains(&p->internal[i], a))
 			return true;
 	return false;
+}
+
+/*
+ * A NAT64 or IPv4-mapped address is inside when the IPv4 it carries is, as
+ * that IPv4 itself would be: the translator hands the packet to that very
+ * address.  A 6to4 or Teredo address is not inside by its IPv4: its packets
+ * go first to a relay, wherever routing finds one (a public relay would
+ * deliver to someone else's private network), so they are judged as leaving.
+ * The gateway's prefilter makes the same choice (enforce/nft.c).
+ */
+bool policy_is_internal(const struct policy *p, const struct ef_addr *a)
+{
+	struct ef_addr v4;
+
+	if (in_internal(p, a))
+		return true;
+	switch (geodb_embedded_ipv4(a, &v4)) {
+	case GEODB_EMBED_NAT64:
+	case GEODB_EMBED_NAT64_LOCAL:
+	case GEODB_EMBED_MAPPED:
+		return in_internal(p, &v4);
+	default:
+		return false;
+	}
 }
 
 size_t policy_interface_count(const struct policy *p)

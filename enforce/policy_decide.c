@@ -4,7 +4,9 @@
  *
  * policy_decide() runs once per flow on the packet workers: it reads the
  * immutable policy and the query, never allocates, never locks and never
- * formats.  Countries are bitmap lookups; CIDR, port and app lists are
+ * formats.  The remote end is judged in each country of its ef_geo, and also
+ * in "no known country" when a database left it unplaced; the strictest
+ * verdict wins.  Countries are bitmap lookups; CIDR, port and app lists are
  * short arrays scanned in order.
  */
 #include "policy_internal.h"
@@ -126,13 +128,18 @@ static bool rule_matches_country(const struct rule *r, ef_country c)
 void policy_decide(const struct policy *p, const struct policy_query *q,
 		   struct policy_decision *out)
 {
-	ef_country countries[EF_GEO_MAX_DB] = {EF_COUNTRY_NONE};
-	const struct rule *decided[EF_GEO_MAX_DB] = {NULL};
+	ef_country countries[EF_GEO_MAX_COUNTRIES + 1] = {EF_COUNTRY_NONE};
+	const struct rule *decided[EF_GEO_MAX_COUNTRIES + 1] = {NULL};
 	size_t n = 1, left;
 
 	if (q->geo && q->geo->n) {
-		n = q->geo->n < EF_GEO_MAX_DB ? q->geo->n : EF_GEO_MAX_DB;
+		n = q->geo->n < EF_GEO_MAX_COUNTRIES ? q->geo->n : EF_GEO_MAX_COUNTRIES;
 		memcpy(countries, q->geo->set, n * sizeof(countries[0]));
+		/* A database that places the address nowhere may be the one
+		 * that is right: the address is also judged as in no known
+		 * country, so a silent database can never narrow the answer. */
+		if (q->geo->unplaced)
+			countries[n++] = EF_COUNTRY_NONE;
 	}
 	/* One pass over the rules decides every country: the flow-only
 	 * matchers are checked once per rule, not once per country. */

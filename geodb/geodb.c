@@ -25,10 +25,14 @@
  * MaxMind's writer points ::ffff:0:0/96, 2001::/32 (Teredo) and 2002::/16
  * (6to4) at that same node, so the tree is a DAG; the walk below follows the
  * ::/96 path only, which makes it a tree again and reports each IPv4
- * network once, as IPv4.  Lookups still follow the aliases, so a 6to4 or
- * Teredo address gets a country from geodb_country_of() that no walked
- * network (no kernel set entry) covers; ::ffff:0:0/96 is never walked at all,
- * aliased or not, because an ef_addr never holds an IPv4-mapped address.
+ * network once, as IPv4.  Lookups still follow the aliases (a 6to4 address
+ * gets its IPv4's answer, a Teredo address its server's); ::ffff:0:0/96 is
+ * never walked, aliased or not.  The kernel sets cover those prefixes as
+ * images of the IPv4 networks instead (enforce/nft.c), because every address
+ * in them is also placed as the IPv4 it embeds (geodb_embedded_ipv4()).
+ *
+ *  - An address is unplaced (ef_geo.unplaced) when some database gave no
+ *    country for it in any of its views, or nothing placed it at all.
  */
 #include "geodb.h"
 
@@ -462,7 +466,82 @@ void geodb_close(struct geodb *db)
 
 /* ---- per flow ------------------------------------------------------------- */
 
-void geodb_country_of(const struct geodb *db, const struct ef_addr *addr, struct ef_geo *out)
+static const uint8_t nat64_prefix[12] = {0x00, 0x64, 0xff, 0x9b};
+static const uint8_t nat64_local_prefix[6] = {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01};
+static const uint8_t mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+enum geodb_embedding geodb_embedded_ipv4(const struct ef_addr *a, struct ef_addr *v4)
+{
+	const uint8_t *b = a->b;
+	enum geodb_embedding e = GEODB_EMBED_NONE;
+	uint8_t x[4];
+
+	if (a->family != 6)
+		return GEODB_EMBED_NONE;
+	if (!memcmp(b, nat64_prefix, 12)) {
+		e = GEODB_EMBED_NAT64;
+		memcpy(x, b + 12, 4);
+	} else if (!memcmp(b, nat64_local_prefix, 6)) {
+		e = GEODB_EMBED_NAT64_LOCAL;
+		x[0] = b[6], x[1] = b[7], x[2] = b[9], x[3] = b[10];
+	} else if (b[0] == 0x20 && b[1] == 0x02) {
+		e = GEODB_EMBED_6TO4;
+		memcpy(x, b + 2, 4);
+	} else if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) {
+		e = GEODB_EMBED_TEREDO;
+		for (int i = 0; i < 4; i++)
+			x[i] = (uint8_t)~b[12 + i];
+	} else if (!memcmp(b, mapped_prefix, 12)) {
+		e = GEODB_EMBED_MAPPED;
+		memcpy(x, b + 12, 4);
+	} else {
+		return GEODB_EMBED_NONE;
+	}
+	memset(v4, 0, sizeof(*v4));
+	v4->family = 4;
+	memcpy(v4->b, x, 4);
+	return e;
+}
+
+const char *geodb_embedding_name(enum geodb_embedding e)
+{
+	switch (e) {
+	case GEODB_EMBED_NAT64:
+		return "NAT64 64:ff9b::/96";
+	case GEODB_EMBED_NAT64_LOCAL:
+		return "NAT64 64:ff9b:1::/48";
+	case GEODB_EMBED_6TO4:
+		return "6to4 2002::/16";
+	case GEODB_EMBED_TEREDO:
+		return "Teredo 2001::/32";
+	case GEODB_EMBED_MAPPED:
+		return "IPv4-mapped ::ffff:0:0/96";
+	default:
+		return "";
+	}
+}
+
+static void add_country(struct ef_geo *out, ef_country cc)
+{
+	size_t k;
+
+	if (cc == EF_COUNTRY_NONE)
+		return;
+	for (k = 0; k < out->n && out->set[k] != cc; k++)
+		;
+	/* Two views of at most EF_GEO_MAX_DB answers each: set[] never fills. */
+	if (k == out->n && out->n < EF_GEO_MAX_COUNTRIES)
+		out->set[out->n++] = cc;
+}
+
+/*
+ * Places one address (a view: the address itself, or the IPv4 it embeds)
+ * into out, and marks in placed[] each database that gave it a country.  An
+ * override that contains the address answers for every database.  per_db[i]
+ * keeps the first view's answer that database i gave.
+ */
+static void place_view(const struct geodb *db, const struct ef_addr *addr, struct ef_geo *out,
+		       bool placed[EF_GEO_MAX_DB])
 {
 	union {
 		struct sockaddr sa;
@@ -470,18 +549,18 @@ void geodb_country_of(const struct geodb *db, const struct ef_addr *addr, struct
 		struct sockaddr_in6 in6;
 	} sa;
 
-	memset(out, 0, sizeof(*out));
-	out->n_db = (uint8_t)db->n_files;
 	for (size_t i = 0; i < db->n_overrides; i++) {
 		const struct geodb_override *o = &db->overrides[i];
 
 		if (!ef_cidr_contains(&o->cidr, addr))
 			continue;
 		out->overridden = true;
-		for (size_t j = 0; j < db->n_files; j++)
-			out->per_db[j] = o->country;
-		if (o->country != EF_COUNTRY_NONE)
-			out->set[out->n++] = o->country;
+		for (size_t j = 0; j < db->n_files; j++) {
+			if (out->per_db[j] == EF_COUNTRY_NONE)
+				out->per_db[j] = o->country;
+			placed[j] |= o->country != EF_COUNTRY_NONE;
+		}
+		add_country(out, o->country);
 		return;
 	}
 
@@ -500,7 +579,6 @@ void geodb_country_of(const struct geodb *db, const struct ef_addr *addr, struct
 		int mmdb_error;
 		MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&f->mmdb, &sa.sa, &mmdb_error);
 		ef_country cc = EF_COUNTRY_NONE;
-		size_t k;
 
 		/* An IPv6 address asked of an IPv4-only file is an error here,
 		 * and simply "not in this file" to the caller. */
@@ -508,12 +586,32 @@ void geodb_country_of(const struct geodb *db, const struct ef_addr *addr, struct
 			continue;
 		if (record_country(f, &r.entry, &cc) != MMDB_SUCCESS || cc == EF_COUNTRY_NONE)
 			continue;
-		out->per_db[i] = cc;
-		for (k = 0; k < out->n && out->set[k] != cc; k++)
-			;
-		if (k == out->n)
-			out->set[out->n++] = cc;
+		if (out->per_db[i] == EF_COUNTRY_NONE)
+			out->per_db[i] = cc;
+		placed[i] = true;
+		add_country(out, cc);
 	}
+}
+
+void geodb_country_of(const struct geodb *db, const struct ef_addr *addr, struct ef_geo *out)
+{
+	bool placed[EF_GEO_MAX_DB] = {false};
+	struct ef_addr v4;
+	enum geodb_embedding e = geodb_embedded_ipv4(addr, &v4);
+
+	memset(out, 0, sizeof(*out));
+	out->n_db = (uint8_t)db->n_files;
+	/* The embedded IPv4 first, so that per_db[] shows the answer for
+	 * where the packets are delivered. */
+	if (e != GEODB_EMBED_NONE) {
+		out->embedding = (uint8_t)e;
+		memcpy(out->embedded_ipv4, v4.b, 4);
+		place_view(db, &v4, out, placed);
+	}
+	place_view(db, addr, out, placed);
+	out->unplaced = out->n == 0;
+	for (size_t i = 0; i < db->n_files; i++)
+		out->unplaced |= !placed[i];
 }
 
 size_t geodb_count(const struct geodb *db)

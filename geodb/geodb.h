@@ -14,6 +14,17 @@
  * override, when one contains the address (longest prefix wins), replaces
  * every database's answer.  Private and reserved ranges are looked up like
  * any other address.
+ *
+ * Addresses that carry an IPv4 destination (NAT64, 6to4, Teredo, IPv4-mapped;
+ * geodb_embedded_ipv4() below) are placed twice, as themselves and as that
+ * IPv4, each through the overrides and the databases as any address is; the
+ * answer is the union.  A database is silent (ef_geo.unplaced) only when it
+ * places neither: on an IPv6-only network behind NAT64 no database knows
+ * 64:ff9b::/96, and that must not make every IPv4 destination unknown.
+ *
+ * With several databases, one that places an address nowhere sets
+ * ef_geo.unplaced: the policy then judges the address as in every country
+ * the others give and in no known country, the strictest of both.
  */
 #ifndef EF_GEODB_H
 #define EF_GEODB_H
@@ -41,6 +52,33 @@ struct geodb *geodb_open(const char *const *paths, size_t n_paths,
 void geodb_close(struct geodb *db);
 
 void geodb_country_of(const struct geodb *db, const struct ef_addr *addr, struct ef_geo *out);
+
+/*
+ * IPv6 addresses whose packets are delivered to an IPv4 address they carry:
+ *   NAT64        64:ff9b::/96     RFC 6052: the IPv4 is the last 32 bits
+ *   NAT64_LOCAL  64:ff9b:1::/48   RFC 8215 with RFC 6052's /48 layout: bits
+ *                                 48-63 and 72-87 (bits 64-71, the `u'
+ *                                 octet, are skipped whatever they hold)
+ *   6TO4         2002::/16        RFC 3056: bits 16-47
+ *   TEREDO       2001::/32        RFC 4380: the client's public IPv4 is the
+ *                                 bitwise NOT of the last 32 bits
+ *   MAPPED       ::ffff:0:0/96    as it appears in packets (parsed text is
+ *                                 IPv4 already)
+ * Returns the kind and writes the IPv4 to *v4, or GEODB_EMBED_NONE.  The
+ * u octet, the suffix and Teredo's flags are not checked: a translator or
+ * relay that ignores them still delivers to the IPv4, so fail closed.
+ */
+enum geodb_embedding {
+	GEODB_EMBED_NONE = 0,
+	GEODB_EMBED_NAT64,
+	GEODB_EMBED_NAT64_LOCAL,
+	GEODB_EMBED_6TO4,
+	GEODB_EMBED_TEREDO,
+	GEODB_EMBED_MAPPED,
+};
+enum geodb_embedding geodb_embedded_ipv4(const struct ef_addr *a, struct ef_addr *v4);
+/* "NAT64 64:ff9b::/96", ...; "" for GEODB_EMBED_NONE. */
+const char *geodb_embedding_name(enum geodb_embedding e);
 
 size_t geodb_count(const struct geodb *db);
 const char *geodb_path(const struct geodb *db, size_t i);

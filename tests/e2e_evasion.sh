@@ -146,6 +146,40 @@ expect high-entropy "$v4 and .dst_port == 7443 and .app == \"Unknown\" and .encr
 expect high-entropy-443 "$v4 and .dst_port == 443 and .encryption == \"unknown\" and (.app == \"Unknown\" or .app_guessed == true) and .verdict == \"block\"" \
 	"random bytes on port 443 are not TLS by port: unknown, blocked"
 
+# ---- addresses that embed an IPv4 destination (issue 8, item 7) ----------
+# The IPv6 address is in no database; the CN server's IPv4 inside it
+# (198.51.100.10, placed by the policy's override) must decide, as it would
+# for the IPv4 itself.  Without that, each was a flow to no known country:
+# `cleartext' logged by nonconforming-cleartext, never blocked.
+embedded_block='.src_ip == "fd00:ef::2" and '"$http"' and '"$clear_block"' and .dst_countries == ["CN"]'
+expect embedded-nat64 ".dst_ip == \"64:ff9b::c633:640a\" and $embedded_block" \
+	"NAT64 64:ff9b::/96 + a CN address is CN"
+expect embedded-nat64-local ".dst_ip == \"64:ff9b:1:c633:64:a00::\" and $embedded_block" \
+	"NAT64 local-use 64:ff9b:1::/48 (RFC 6052 /48 layout) + a CN address is CN"
+expect embedded-nat64-local-u ".dst_ip == \"64:ff9b:1:c633:ff64:a00::\" and $embedded_block" \
+	"NAT64 /48 with a non-zero u octet still carries the CN address"
+expect embedded-6to4 ".dst_ip == \"2002:c633:640a::1\" and $embedded_block" \
+	"6to4 2002::/16 + a CN address is CN"
+expect embedded-teredo ".dst_ip == \"2001:0:cb00:7105:8000:63bf:39cc:9bf5\" and $embedded_block" \
+	"Teredo with a CN client address (inverted in the last 32 bits) is CN"
+expect embedded-v4mapped ".dst_ip == \"::ffff:198.51.100.10\" and $embedded_block" \
+	"an IPv4-mapped destination in an IPv6 packet is its IPv4"
+
+# ---- one database silent (issue 8, item 11) ---------------------------------
+# Two databases: 198.18.0.10 is US in test-iplocation and in no network of
+# test-maxmind.  The silent one must not be outvoted: the address is also
+# judged as in no known country, which `!@conforming' logs.  Without that,
+# the US answer alone allowed it (exit 0).
+two_db_policy=$dir/two-db-policy.yaml
+maxmind_db=$build/tests/data/test-maxmind.mmdb
+iplocation_db=$build/tests/data/test-iplocation.mmdb
+sed "s|^  country: .*|  country: [\"$maxmind_db\", \"$iplocation_db\"]|" "$policy" >"$two_db_policy"
+saved_policy=$policy
+policy=$two_db_policy
+expect one-db-silent ".dst_ip == \"198.18.0.10\" and $http and .encryption == \"cleartext\" and .verdict == \"log\" and .rule == \"nonconforming-cleartext\" and .dst_countries == [\"US\"] and .geo_answers[\"$maxmind_db\"] == null and .geo_answers[\"$iplocation_db\"] == \"US\" and (.geo_answers | has(\"$maxmind_db\"))" \
+	"one database silent, the other US: judged as unknown too (logged), the silent answer shown as null"
+policy=$saved_policy
+
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several
 # workers write theirs in worker order), whatever the case's own checks say.

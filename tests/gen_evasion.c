@@ -840,6 +840,36 @@ static void high_entropy(struct out *o, uint16_t cport, uint16_t sport)
 static void case_high_entropy(struct out *o) { high_entropy(o, 40020, 7443); }
 static void case_high_entropy_443(struct out *o) { high_entropy(o, 40022, 443); }
 
+/* ---- addresses that embed the CN server's IPv4 (issue 8, item 7) ------
+ * Cleartext HTTP from the inside IPv6 client to 198.51.100.10 as NAT64
+ * (RFC 6052 /96, RFC 8215 /48 with the u octet), 6to4, Teredo (client
+ * address inverted) and IPv4-mapped addresses carry it: the IPv6 address
+ * itself is in no database, so only its embedded IPv4 can make it CN. */
+static void embedded_http(struct out *o, const char *server6, uint16_t cport)
+{
+	struct conn c;
+
+	conn_init(&c, o, 6, CLIENT6, server6, cport, 80);
+	http_exchange(&c);
+}
+
+static void case_nat64(struct out *o) { embedded_http(o, "64:ff9b::198.51.100.10", 40101); }
+static void case_nat64_local(struct out *o) { embedded_http(o, "64:ff9b:1:c633:64:a00::", 40102); }
+static void case_nat64_local_u(struct out *o) { embedded_http(o, "64:ff9b:1:c633:ff64:a00::", 40103); }
+static void case_6to4(struct out *o) { embedded_http(o, "2002:c633:640a::1", 40104); }
+static void case_teredo(struct out *o) { embedded_http(o, "2001:0:cb00:7105:8000:63bf:39cc:9bf5", 40105); }
+static void case_v4mapped(struct out *o) { embedded_http(o, "::ffff:198.51.100.10", 40106); }
+
+/* Cleartext HTTP to 198.18.0.10: US in tests/data's test-iplocation.mmdb,
+ * in no network of test-maxmind.mmdb (issue 8, item 11; audited with both). */
+static void case_one_db_silent(struct out *o)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, "198.18.0.10", 40107, 80);
+	http_exchange(&c);
+}
+
 static const struct {
 	const char *name;
 	void (*write)(struct out *o);
@@ -866,6 +896,13 @@ static const struct {
 	{"midstream-body-only", case_midstream_body_only},
 	{"high-entropy", case_high_entropy},
 	{"high-entropy-443", case_high_entropy_443},
+	{"embedded-nat64", case_nat64},
+	{"embedded-nat64-local", case_nat64_local},
+	{"embedded-nat64-local-u", case_nat64_local_u},
+	{"embedded-6to4", case_6to4},
+	{"embedded-teredo", case_teredo},
+	{"embedded-v4mapped", case_v4mapped},
+	{"one-db-silent", case_one_db_silent},
 };
 
 /* ---- the flood --------------------------------------------------------- */

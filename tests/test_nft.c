@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include "enforce/enforce.h"
 #include "geodb/geodb.h"
 
@@ -72,6 +74,18 @@ static void assert_tier(const struct fixture *f, const char *addr, enum prefilte
 
 	if (got != want)
 		fail_msg("%s: tier %d, expected %d", addr, got, want);
+}
+
+/* IPv6 text as a packet carries it: IPv4-mapped stays IPv6. */
+static void assert_tier6(const struct fixture *f, const char *addr6, enum prefilter_tier want)
+{
+	struct ef_addr a = {.family = 6};
+
+	if (inet_pton(AF_INET6, addr6, a.b) != 1)
+		fail_msg("bad test address %s", addr6);
+	enum prefilter_tier got = prefilter_tier_of(f->pf, &a);
+	if (got != want)
+		fail_msg("%s: tier %d, expected %d", addr6, got, want);
 }
 
 static const char designated_policy[] =
@@ -174,6 +188,298 @@ static void several_databases(void **state)
 	unload(&f);
 }
 
+/*
+ * Addresses that carry an IPv4 destination (NAT64 /96, 6to4, IPv4-mapped)
+ * are in the tier of that IPv4: the IPv6 sets hold the images of the IPv4
+ * ranges.  Teredo and NAT64 64:ff9b:1::/48 go to the block tier whole, for
+ * the engine to judge flow by flow.
+ */
+static void embedded_addresses_take_their_ipv4s_tier(void **state)
+{
+	struct fixture f = {0};
+	const char *db = MAXMIND_DB;
+
+	load(&f, designated_policy, &db, 1);
+	/* NAT64 /96: the edges of the CN /24 and of the prefix */
+	assert_tier6(&f, "64:ff9b::198.51.100.7", TIER_BLOCK);
+	assert_tier6(&f, "64:ff9b::198.51.100.0", TIER_BLOCK);
+	assert_tier6(&f, "64:ff9b::198.51.100.255", TIER_BLOCK);
+	assert_tier6(&f, "64:ff9b::198.51.99.255", TIER_LOG);   /* no country */
+	assert_tier6(&f, "64:ff9b::198.51.101.0", TIER_LOG);
+	assert_tier6(&f, "64:ff9b::203.0.113.5", TIER_NONE);    /* US: the fast path */
+	assert_tier6(&f, "64:ff9b::203.0.113.70", TIER_BLOCK);  /* the CN /26 in the US /24 */
+	assert_tier6(&f, "64:ff9b::172.16.5.9", TIER_LOG);      /* DE */
+	assert_tier6(&f, "64:ff9b::", TIER_LOG);                /* 0.0.0.0: placed nowhere */
+	assert_tier6(&f, "64:ff9b::ffff:ffff", TIER_LOG);
+	assert_tier6(&f, "64:ff9b::10.50.3.4", TIER_NONE);      /* inside, as 10.50.3.4 is */
+	assert_tier6(&f, "64:ff9b::1:0:0", TIER_LOG);           /* past the /96: an address of no country */
+	/* NAT64 /48: all of it, for the engine to judge (see embed_rest()) */
+	assert_tier6(&f, "64:ff9b:1::", TIER_BLOCK);
+	assert_tier6(&f, "64:ff9b:1:c633:64:700::", TIER_BLOCK);
+	assert_tier6(&f, "64:ff9b:1:cb00:71:500::", TIER_BLOCK);         /* US, u = 0 */
+	assert_tier6(&f, "64:ff9b:1:cb00:ff71:500::", TIER_BLOCK);       /* US, u = 0xff */
+	assert_tier6(&f, "64:ff9b:1:ffff:ffff:ffff:ffff:ffff", TIER_BLOCK);
+	assert_tier6(&f, "64:ff9b:2::", TIER_LOG);                       /* past it: no country */
+	/* 6to4 */
+	assert_tier6(&f, "2002:c633:6400::", TIER_BLOCK);
+	assert_tier6(&f, "2002:c633:64ff:ffff:ffff:ffff:ffff:ffff", TIER_BLOCK);
+	assert_tier6(&f, "2002:c633:63ff:ffff:ffff:ffff:ffff:ffff", TIER_LOG);
+	assert_tier6(&f, "2002:cb00:7105::1", TIER_NONE);
+	assert_tier6(&f, "2002:a32:304::", TIER_BLOCK);  /* 10.50.3.4 via a relay: CN in the database */
+	/* Teredo, whatever it carries */
+	assert_tier6(&f, "2001::", TIER_BLOCK);
+	assert_tier6(&f, "2001:0:cb00:7105:8000:63bf:34ff:8efa", TIER_BLOCK);  /* client 203.0.113.5 */
+	assert_tier6(&f, "2001:0:ffff:ffff:ffff:ffff:ffff:ffff", TIER_BLOCK);
+	/* IPv4-mapped, as in a packet */
+	assert_tier6(&f, "::ffff:198.51.100.7", TIER_BLOCK);
+	assert_tier6(&f, "::ffff:203.0.113.5", TIER_NONE);
+	assert_tier6(&f, "::ffff:10.50.3.4", TIER_NONE);
+	unload(&f);
+
+	/* A policy that lists countries only: nothing is watched for being
+	 * unplaced, under NAT64 or not. */
+	static const char listed_only[] =
+		"networks:\n"
+		"  internal: [10.0.0.0/8]\n"
+		"groups:\n"
+		"  designated: [CN]\n"
+		"rules:\n"
+		"  - { name: designated, to: \"@designated\", action: block }\n";
+	load(&f, listed_only, &db, 1);
+	assert_tier6(&f, "64:ff9b::198.51.100.7", TIER_BLOCK);
+	assert_tier6(&f, "64:ff9b::8.8.8.8", TIER_NONE);
+	assert_tier6(&f, "2002:808:808::", TIER_NONE);
+	assert_tier6(&f, "2001::", TIER_BLOCK);
+	assert_tier6(&f, "64:ff9b:1:808:8:800::", TIER_BLOCK);
+	unload(&f);
+}
+
+/* Item 11: an address one database places in a conforming country and
+ * another places nowhere is watched by a negated `to:'. */
+static void address_one_database_leaves_unplaced_is_watched(void **state)
+{
+	struct fixture f = {0};
+	const char *both[] = {MAXMIND_DB, IPLOCATION_DB}, *one = IPLOCATION_DB;
+
+	load(&f, designated_policy, &one, 1);
+	assert_tier(&f, "198.18.0.5", TIER_NONE);          /* US, and the only database says so */
+	assert_tier6(&f, "64:ff9b::198.18.0.5", TIER_NONE);
+	unload(&f);
+	load(&f, designated_policy, both, 2);
+	assert_tier(&f, "198.18.0.5", TIER_LOG);           /* test-maxmind is silent */
+	assert_tier(&f, "2001:db8:6::1", TIER_LOG);
+	assert_tier6(&f, "64:ff9b::198.18.0.5", TIER_LOG);
+	assert_tier(&f, "203.0.113.5", TIER_NONE);         /* US in both */
+	assert_tier6(&f, "64:ff9b::203.0.113.5", TIER_NONE);
+	unload(&f);
+}
+
+/* ---- what the kernel gets, read back from the ruleset text ---- */
+
+typedef unsigned __int128 u128;
+
+struct text_set {
+	u128 lo[1 << 18], hi[1 << 18];
+	size_t n;
+};
+
+static u128 text_value(const char *s, int family)
+{
+	uint8_t b[16];
+	u128 v = 0;
+
+	if (inet_pton(family == 4 ? AF_INET : AF_INET6, s, b) != 1)
+		fail_msg("the ruleset has `%s' in an IPv%d set", s, family);
+	for (int i = 0; i < (family == 4 ? 4 : 16); i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* The elements of `set NAME {' as nft reads them: a, a/len, a-b. */
+static void read_text_set(const char *text, const char *name, int family, struct text_set *out)
+{
+	char head[64];
+	const char *p, *end;
+
+	out->n = 0;
+	snprintf(head, sizeof(head), "\tset %s {\n", name);
+	p = strstr(text, head);
+	if (!p)
+		return;
+	end = strstr(p, "\n\t}\n");
+	p = strstr(p, "elements = {");
+	if (!p || p > end)
+		return;
+	p += strlen("elements = {");
+	while (p < end) {
+		char tok[128];
+		size_t n = 0;
+
+		while (p < end && (*p == ' ' || *p == ',' || *p == '\n' || *p == '\t'))
+			p++;
+		if (*p == '}')
+			break;
+		while (p < end && *p != ',' && *p != ' ' && *p != '\n' && n < sizeof(tok) - 1)
+			tok[n++] = *p++;
+		tok[n] = 0;
+		char *dash = strchr(tok, '-'), *slash = strchr(tok, '/');
+		u128 lo, hi;
+		if (dash) {
+			*dash = 0;
+			lo = text_value(tok, family);
+			hi = text_value(dash + 1, family);
+		} else if (slash) {
+			unsigned len = (unsigned)atoi(slash + 1), bits = family == 4 ? 32 : 128;
+			*slash = 0;
+			lo = text_value(tok, family);
+			u128 host = bits - len >= 128 ? ~(u128)0 : ((u128)1 << (bits - len)) - 1;
+			hi = lo | host;
+		} else {
+			lo = hi = text_value(tok, family);
+		}
+		assert_true(out->n < sizeof(out->lo) / sizeof(out->lo[0]));
+		assert_true(lo <= hi);
+		if (out->n && lo <= out->hi[out->n - 1])
+			fail_msg("set %s: element %s is out of order or overlaps the one before", name, tok);
+		out->lo[out->n] = lo;
+		out->hi[out->n++] = hi;
+	}
+}
+
+/* nft keeps interval sets sorted whatever order they come in; the text
+ * has them sorted and disjoint already, which read_text_set() checked. */
+static bool text_has(const struct text_set *s, u128 v)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->hi[mid] < v)
+			lo = mid + 1;
+		else if (s->lo[mid] > v)
+			hi = mid;
+		else
+			return true;
+	}
+	return false;
+}
+
+static enum prefilter_tier text_tier(const struct text_set *block, const struct text_set *log, u128 v)
+{
+	return text_has(block, v) ? TIER_BLOCK : text_has(log, v) ? TIER_LOG : TIER_NONE;
+}
+
+static void value_to_addr(u128 v, int family, struct ef_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = (uint8_t)family;
+	for (int i = (family == 4 ? 4 : 16) - 1; i >= 0; i--, v >>= 8)
+		a->b[i] = (uint8_t)v;
+}
+
+#define V6(hi64, lo64) (((u128)(hi64) << 64) | (u128)(lo64))
+
+/* The embedding images of one IPv4 value, and its /48 twin with u = 0x80. */
+static size_t images_of(u128 x, u128 *out)
+{
+	size_t n = 0;
+
+	out[n++] = V6(0x0064ff9b00000000ull, 0) | x;
+	out[n++] = V6(0, 0x0000ffff00000000ull) | x;
+	out[n++] = V6(0x2002000000000000ull, 0) | x << 80;
+	out[n++] = V6(0x2002000000000000ull, 0) | x << 80 | (((u128)1 << 80) - 1);
+	out[n++] = V6(0x0064ff9b00010000ull, 0) | (x >> 16) << 64 | (x & 0xffff) << 40;
+	out[n++] = V6(0x0064ff9b00010000ull, 0) | (x >> 16) << 64 | (u128)0x80 << 56 | (x & 0xffff) << 40;
+	out[n++] = V6(0x2001000000000000ull, 0) | (~x & 0xffffffffu);
+	return n;
+}
+
+/*
+ * prefilter_tier_of() is what the engine asks; the interval sets in the
+ * ruleset text are what the kernel matches.  They must give the same
+ * answer at every edge: each element's first and last address and their
+ * neighbours, in both families, and the images of every IPv4 edge under
+ * each embedding, plus each embedding prefix's own first and last address.
+ */
+static struct gateway_settings settings(enum gateway_mode mode);
+
+static void tier_of_is_the_kernel_sets_answer(void **state)
+{
+	static struct text_set b4, l4, b6, l6;
+	static const u128 prefix_edges[] = {
+		V6(0x0064ff9b00000000ull, 0), V6(0x0064ff9b00000000ull, 0xffffffffull),
+		V6(0x0064ff9b00000000ull, 0x100000000ull), V6(0x0064ff9affffffffull, ~0ull),
+		V6(0x0064ff9b00010000ull, 0), V6(0x0064ff9b0001ffffull, ~0ull), V6(0x0064ff9b00020000ull, 0),
+		V6(0x2002000000000000ull, 0), V6(0x2002ffffffffffffull, ~0ull), V6(0x2003000000000000ull, 0),
+		V6(0x2001000000000000ull, 0), V6(0x20010000ffffffffull, ~0ull), V6(0x2001000100000000ull, 0),
+		V6(0x2000ffffffffffffull, ~0ull), V6(0, 0x0000ffff00000000ull), V6(0, 0x0000ffffffffffffull),
+		V6(0, 0x0000fffeffffffffull), V6(0, 0x0001000000000000ull),
+	};
+	const char *dbs[] = {MAXMIND_DB, IPLOCATION_DB};
+	const char *yamls[] = {designated_policy,
+			       "networks: { internal: [10.0.0.0/8], overrides: [{ cidr: 8.8.8.0/24, country: RU }] }\n"
+			       "rules: [{ name: ru, to: RU, action: block }, { name: cn, to: CN, action: log }]\n"};
+	struct gateway_settings g = settings(GATEWAY_GATE);
+	size_t checked = 0;
+
+	for (size_t y = 0; y < 2; y++) {
+		struct fixture f = {0};
+		load(&f, yamls[y], dbs, 2);
+		char *text = ruleset_text(f.pf, f.policy, &g, RULESET_CREATE);
+		assert_non_null(text);
+		read_text_set(text, "block4", 4, &b4);
+		read_text_set(text, "log4", 4, &l4);
+		read_text_set(text, "block6", 6, &b6);
+		read_text_set(text, "log6", 6, &l6);
+		assert_int_equal(b4.n, prefilter_ranges(f.pf, TIER_BLOCK, 4));
+		assert_int_equal(b6.n, prefilter_ranges(f.pf, TIER_BLOCK, 6));
+		assert_true(b4.n > 0 && b6.n > 0);
+
+		for (int family = 4; family <= 6; family += 2) {
+			const struct text_set *sets[2] = {family == 4 ? &b4 : &b6, family == 4 ? &l4 : &l6};
+			u128 max = family == 4 ? 0xffffffffu : ~(u128)0;
+			for (int k = 0; k < 2; k++) {
+				for (size_t i = 0; i < sets[k]->n; i++) {
+					u128 edges[4] = {sets[k]->lo[i], sets[k]->hi[i], sets[k]->lo[i] - 1,
+							 sets[k]->hi[i] + 1};
+					for (int e = 0; e < 4; e++) {
+						u128 v = edges[e];
+						if ((e == 2 && sets[k]->lo[i] == 0) || (e == 3 && sets[k]->hi[i] == max))
+							continue;
+						u128 probes[8];
+						size_t n = 1;
+						probes[0] = v;
+						if (family == 4)
+							n += images_of(v, probes + 1);
+						for (size_t j = 0; j < n; j++) {
+							int fam = j == 0 ? family : 6;
+							struct ef_addr a;
+							value_to_addr(probes[j], fam, &a);
+							enum prefilter_tier want = fam == 4 ? text_tier(&b4, &l4, probes[j])
+											    : text_tier(&b6, &l6, probes[j]);
+							enum prefilter_tier got = prefilter_tier_of(f.pf, &a);
+							if (got != want) {
+								char s[EF_ADDR_STRLEN];
+								ef_addr_format(&a, s, sizeof(s));
+								fail_msg("%s: prefilter_tier_of %d, the kernel's sets %d", s, got, want);
+							}
+							checked++;
+						}
+					}
+				}
+			}
+		}
+		for (size_t i = 0; i < sizeof(prefix_edges) / sizeof(prefix_edges[0]); i++) {
+			struct ef_addr a;
+			value_to_addr(prefix_edges[i], 6, &a);
+			assert_int_equal(prefilter_tier_of(f.pf, &a), text_tier(&b6, &l6, prefix_edges[i]));
+		}
+		free(text);
+		unload(&f);
+	}
+	print_message("%zu addresses checked against the ruleset's sets\n", checked);
+}
+
 /* What the prefilter says is never less than what the policy could decide
  * for some flow to that address: the kernel may copy too much, never too
  * little. */
@@ -185,6 +491,14 @@ static void prefilter_never_misses_what_the_policy_flags(void **state)
 		"198.51.100.1", "198.51.100.255", "203.0.113.0", "203.0.113.63", "203.0.113.64", "203.0.113.127",
 		"203.0.113.128", "192.0.2.0", "172.16.5.0", "172.16.6.0", "10.60.0.1", "1.1.1.1",
 		"2001:db8:1::", "2001:db8:1:ffff::1", "2001:db8:3::1", "2001:db8:4::1", "2001:db8:6::1", "2a00::1",
+		"198.18.0.5", "8.8.8.8",
+		/* each embedding of CN, US, DE, unplaced and inside addresses */
+		"64:ff9b::198.51.100.1", "64:ff9b::203.0.113.5", "64:ff9b::203.0.113.70", "64:ff9b::172.16.5.1",
+		"64:ff9b::198.18.0.5", "64:ff9b::8.8.8.8", "64:ff9b::10.50.0.1", "64:ff9b::10.60.0.1",
+		"64:ff9b:1:c633:64:100::", "64:ff9b:1:cb00:71:500::", "64:ff9b:1:cb00:4471:500::",
+		"64:ff9b:1:a32:0:100::", "2002:c633:6401::", "2002:cb00:7105::", "2002:a32:1::",
+		"2002:c612:5::", "2001:0:cb00:7105:8000:63bf:39cc:9bfe", "2001:0:cb00:7105:8000:63bf:34ff:8efa",
+		"::ffff:198.51.100.1", "::ffff:203.0.113.5", "::ffff:10.50.0.1", "::ffff:8.8.8.8",
 	};
 	struct ef_addr inside;
 
@@ -195,7 +509,14 @@ static void prefilter_never_misses_what_the_policy_flags(void **state)
 		struct ef_geo g;
 		enum ef_verdict worst = EF_ALLOW;
 
-		ef_addr_parse(probes[i], &remote);
+		/* as a packet carries it: IPv4-mapped stays IPv6 */
+		if (strchr(probes[i], ':')) {
+			memset(&remote, 0, sizeof(remote));
+			remote.family = 6;
+			assert_int_equal(inet_pton(AF_INET6, probes[i], remote.b), 1);
+		} else {
+			ef_addr_parse(probes[i], &remote);
+		}
 		if (policy_is_internal(f.policy, &remote))
 			continue; /* an inside end, never a remote one (see above) */
 		if (remote.family == 6)
@@ -397,6 +718,9 @@ int main(void)
 		cmocka_unit_test(inside_and_local_addresses_are_never_watched),
 		cmocka_unit_test(overrides_carve_and_add),
 		cmocka_unit_test(several_databases),
+		cmocka_unit_test(embedded_addresses_take_their_ipv4s_tier),
+		cmocka_unit_test(address_one_database_leaves_unplaced_is_watched),
+		cmocka_unit_test(tier_of_is_the_kernel_sets_answer),
 		cmocka_unit_test(prefilter_never_misses_what_the_policy_flags),
 		cmocka_unit_test(monitor_ruleset),
 		cmocka_unit_test(gate_ruleset),

@@ -16,7 +16,15 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+
+#include "cli/engine.h"
 #include "enforce/enforce.h"
+#include "geodb/geodb.h"
+
+#define TEST_DATA EF_BINARY_DIR "/tests/data/"
+#define MAXMIND_DB TEST_DATA "test-maxmind.mmdb"
+#define IPLOCATION_DB TEST_DATA "test-iplocation.mmdb"
 
 #define DEFAULT_POLICY EF_SOURCE_DIR "/policy/default.yaml"
 
@@ -51,6 +59,7 @@ struct flow {
 	uint16_t remote_port;
 	uint8_t l4;
 	const char *app;
+	bool unplaced; /* a database gave no country (ef_geo.unplaced) */
 };
 
 static struct policy_decision decide(const struct policy *p, struct flow f)
@@ -61,6 +70,7 @@ static struct policy_decision decide(const struct policy *p, struct flow f)
 
 	for (const char *c = f.countries; c && *c; c += c[2] ? 3 : 2)
 		geo.set[geo.n++] = ef_country_make(c);
+	geo.unplaced = f.unplaced || geo.n == 0;
 	assert_true(ef_addr_parse(f.inside ? f.inside : "10.1.2.3", &inside));
 	assert_true(ef_addr_parse("192.0.2.1", &remote));
 	struct policy_query q = {
@@ -374,6 +384,172 @@ static void negated_list_matches_none_of_them_and_unknown(void **state)
 	assert_decision(decide(p, (struct flow){.countries = "DE"}), EF_LOG, "abroad", "DE");
 	/* An address nobody can place is not in any list: fail closed. */
 	assert_decision(decide(p, (struct flow){.countries = ""}), EF_LOG, "abroad", NULL);
+	policy_free(p);
+}
+
+/* A database that places an address nowhere may be the right one: the
+ * address is judged as in every country the others give *and* in no known
+ * country, the strictest of both. */
+static void unplaced_address_is_also_judged_as_nowhere(void **state)
+{
+	struct policy *p = load_text("groups: { conforming: [US] }\n"
+				     "rules:\n"
+				     "  - { name: cn, to: CN, action: block }\n"
+				     "  - { name: nonconforming, to: \"!@conforming\", action: log }\n");
+
+	assert_decision(decide(p, (struct flow){.countries = "US"}), EF_ALLOW, NULL, "US");
+	assert_decision(decide(p, (struct flow){.countries = "US", .unplaced = true}), EF_LOG,
+			"nonconforming", NULL);
+	/* Never less strict than the countries given. */
+	assert_decision(decide(p, (struct flow){.countries = "CN", .unplaced = true}), EF_BLOCK, "cn",
+			"CN");
+	policy_free(p);
+}
+
+/* ---- through the databases: engine_judge() as audit and run call it ---- */
+
+static const char embedded_policy[] =
+	"networks:\n"
+	"  internal: [10.0.0.0/8, \"fc00::/7\"]\n"
+	"  overrides:\n"
+	"    - { cidr: 10.50.0.0/16, country: CN }\n"
+	"groups:\n"
+	"  designated: [CN, RU]\n"
+	"  conforming: [US]\n"
+	"rules:\n"
+	"  - { name: designated-cleartext, to: \"@designated\", encryption: [cleartext, weak, unknown],"
+	" min_bytes_out: 1, action: block }\n"
+	"  - { name: designated-any, to: \"@designated\", action: log }\n"
+	"  - { name: nonconforming-cleartext, to: \"!@conforming\", encryption: [cleartext, weak],"
+	" min_bytes_out: 1, action: log }\n";
+
+static struct geodb *open_for(const struct policy *p, const char *const *dbs, size_t n)
+{
+	char err[512] = "";
+	size_t n_ov;
+	const struct geodb_override *ov = policy_overrides(p, &n_ov);
+	struct geodb *db = geodb_open(dbs, n, ov, n_ov, err, sizeof(err));
+
+	if (!db)
+		fail_msg("geodb: %s", err);
+	return db;
+}
+
+/* Cleartext HTTP from `inside' to `remote':80, as a decoded packet gives
+ * them (IPv6 text stays IPv6, IPv4-mapped included). */
+static struct policy_decision judge(const struct policy *p, const struct geodb *db,
+				    const char *inside, const char *remote, struct ef_flow_record *r)
+{
+	struct policy_decision d;
+
+	memset(r, 0, sizeof(*r));
+	for (int k = 0; k < 2; k++) {
+		struct ef_addr *a = k ? &r->remote : &r->inside;
+		const char *text = k ? remote : inside;
+		if (strchr(text, ':')) {
+			a->family = 6;
+			assert_int_equal(inet_pton(AF_INET6, text, a->b), 1);
+		} else {
+			assert_true(ef_addr_parse(text, a));
+		}
+	}
+	r->inside_port = 40000;
+	r->remote_port = 80;
+	r->l4 = IPPROTO_TCP;
+	r->enc = EF_ENC_CLEARTEXT;
+	strcpy(r->app, "HTTP");
+	r->bytes_out = 500;
+	r->packets_out = 3;
+	engine_judge(p, db, r, &d);
+	return d;
+}
+
+/* 198.51.100.10 is CN in the test databases; each embedding of it is CN
+ * too, and cleartext to it is blocked.  Without the embedded lookup these
+ * were addresses of no country, which this policy only logs. */
+static void cleartext_to_embedded_cn_address_is_blocked(void **state)
+{
+	static const char *const cn[] = {
+		"64:ff9b::198.51.100.10",                /* NAT64 /96 */
+		"64:ff9b:1:c633:64:a00::",               /* NAT64 /48, u = 0 */
+		"64:ff9b:1:c633:ff64:a00::",             /* NAT64 /48, u = 0xff */
+		"2002:c633:640a::1",                     /* 6to4 */
+		"2001:0:cb00:7105:8000:63bf:39cc:9bf5",  /* Teredo, client ~39cc:9bf5 */
+		"::ffff:198.51.100.10",                  /* IPv4-mapped, in a packet */
+	};
+	const char *dbs[] = {IPLOCATION_DB};
+	struct policy *p = load_text(embedded_policy);
+	struct geodb *db = open_for(p, dbs, 1);
+	struct ef_flow_record r;
+
+	for (size_t i = 0; i < sizeof(cn) / sizeof(cn[0]); i++) {
+		struct policy_decision d = judge(p, db, "fd00::2", cn[i], &r);
+		if (d.verdict != EF_BLOCK || d.country != ef_country_make("CN"))
+			fail_msg("%s: %s by %s, expected block (CN)", cn[i], ef_verdict_name(d.verdict),
+				 d.rule ? d.rule : "(default)");
+		assert_string_equal(d.rule, "designated-cleartext");
+	}
+	/* On an IPv6-only network every IPv4 destination is such an address:
+	 * a conforming one is allowed, not logged as unknown. */
+	assert_decision(judge(p, db, "fd00::2", "64:ff9b::203.0.113.10", &r), EF_ALLOW, NULL, "US");
+	assert_decision(judge(p, db, "fd00::2", "2002:cb00:710a::", &r), EF_ALLOW, NULL, "US");
+	geodb_close(db);
+	policy_free(p);
+}
+
+/*
+ * Inside to inside: a NAT64 or IPv4-mapped address whose IPv4 is in
+ * networks.internal is inside (the translator delivers to that address);
+ * an override on the IPv4 still places it.  6to4 and Teredo reach their
+ * IPv4 through a relay wherever routing finds one: judged as leaving.
+ */
+static void embedded_inside_address_is_inside_for_nat64_only(void **state)
+{
+	const char *dbs[] = {IPLOCATION_DB};
+	struct policy *p = load_text(embedded_policy);
+	struct geodb *db = open_for(p, dbs, 1);
+	struct ef_flow_record r;
+
+	assert_decision(judge(p, db, "fd00::2", "64:ff9b::10.1.2.3", &r), EF_ALLOW, NULL, NULL);
+	assert_decision(judge(p, db, "fd00::2", "64:ff9b:1:a01:2:300::", &r), EF_ALLOW, NULL, NULL);
+	assert_decision(judge(p, db, "fd00::2", "::ffff:10.1.2.3", &r), EF_ALLOW, NULL, NULL);
+	/* 10.50.0.0/16 is overridden to CN: placed, so judged. */
+	assert_decision(judge(p, db, "fd00::2", "64:ff9b::10.50.5.5", &r), EF_BLOCK,
+			"designated-cleartext", "CN");
+	assert_decision(judge(p, db, "fd00::2", "2002:a32:505::", &r), EF_BLOCK,
+			"designated-cleartext", "CN");
+	/* 6to4 and Teredo to an inside IPv4 leave: no database places 10.1.2.3,
+	 * so the address is in no known country (logged, not allowed). */
+	assert_decision(judge(p, db, "fd00::2", "2002:a01:203::", &r), EF_LOG,
+			"nonconforming-cleartext", NULL);
+	assert_decision(judge(p, db, "fd00::2", "2001:0:cb00:7105:0:0:f5fe:fdfc", &r), EF_LOG,
+			"nonconforming-cleartext", NULL);
+	assert_true(policy_is_internal(p, &r.inside));
+	geodb_close(db);
+	policy_free(p);
+}
+
+/* Item 11: 198.18.0.0/24 is US in test-iplocation, in no network of
+ * test-maxmind.  The other database alone must not make it conforming. */
+static void one_silent_database_does_not_make_an_address_conforming(void **state)
+{
+	const char *both[] = {MAXMIND_DB, IPLOCATION_DB}, *one[] = {IPLOCATION_DB};
+	struct policy *p = load_text(embedded_policy);
+	struct geodb *db = open_for(p, both, 2), *db1 = open_for(p, one, 1);
+	struct ef_flow_record r;
+
+	assert_decision(judge(p, db1, "10.1.0.2", "198.18.0.5", &r), EF_ALLOW, NULL, "US");
+	assert_decision(judge(p, db, "10.1.0.2", "198.18.0.5", &r), EF_LOG, "nonconforming-cleartext",
+			NULL);
+	assert_true(r.geo.unplaced);
+	assert_int_equal(r.geo.per_db[0], EF_COUNTRY_NONE);
+	assert_int_equal(r.geo.per_db[1], ef_country_make("US"));
+	assert_decision(judge(p, db, "fd00::2", "2001:db8:6::1", &r), EF_LOG, "nonconforming-cleartext",
+			NULL);
+	/* Both place it in US: allowed. */
+	assert_decision(judge(p, db, "10.1.0.2", "203.0.113.5", &r), EF_ALLOW, NULL, "US");
+	geodb_close(db);
+	geodb_close(db1);
 	policy_free(p);
 }
 
@@ -692,6 +868,10 @@ int main(void)
 		cmocka_unit_test(min_bytes_out_is_a_threshold_with_suffixes),
 		cmocka_unit_test(negated_list_matches_none_of_them_and_unknown),
 		cmocka_unit_test(plain_to_never_matches_unknown_country),
+		cmocka_unit_test(unplaced_address_is_also_judged_as_nowhere),
+		cmocka_unit_test(cleartext_to_embedded_cn_address_is_blocked),
+		cmocka_unit_test(embedded_inside_address_is_inside_for_nat64_only),
+		cmocka_unit_test(one_silent_database_does_not_make_an_address_conforming),
 		cmocka_unit_test(groups_expand_through_references),
 		cmocka_unit_test(first_matching_rule_wins),
 		cmocka_unit_test(other_sections_reach_the_engine),

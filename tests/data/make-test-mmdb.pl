@@ -30,6 +30,11 @@
 #                        only (no country)
 #   2001:db8:4::/48      DE                       FR               -
 #   2001:db8:5::/48      -                        CN               -
+#   198.18.0.0/24        -                        US               -
+#   2001:db8:6::/48      -                        US               -
+#
+# The last two are placed by one database alone, in a conforming country:
+# with both files open the other is silent there (ef_geo.unplaced).
 #
 # Nothing else is in any file: 192.168.0.0/16, 8.8.8.8, 2001:db8:ff::/48 are
 # in no network.  So CN is, as stored:
@@ -116,6 +121,8 @@ write_db('test-iplocation.mmdb', 'country ipvAll', 0, [
 	'2001:db8:3::/48' => ipl('IR'),
 	'2001:db8:4::/48' => ipl('FR'),
 	'2001:db8:5::/48' => ipl('CN'),
+	'198.18.0.0/24'   => ipl('US'),
+	'2001:db8:6::/48' => ipl('US'),
 ]);
 
 write_db('test-asn.mmdb', 'GeoLite2-ASN', 1, [
