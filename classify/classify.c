@@ -815,6 +815,14 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	}
 	if (dir == 0 && quic_long_version(p->payload, p->payload_len))
 		d->quic_version = quic_long_version(p->payload, p->payload_len); /* the latest, after a VN */
+	/* nDPI 4.2 predates QUIC v2 (RFC 9369): its Initial is named here
+	 * (v2's Initial type bits are 01), and judged like v1's -- encrypted
+	 * only once the server answers in v2. */
+	if (!d->ndpi_detected && dir == 0 && d->quic_version == 0x6b3343cfu && p->payload_len >= 1200 &&
+	    ((p->payload[0] >> 4) & 3) == 1) {
+		set_detected(c, f, 0, NDPI_PROTOCOL_QUIC);
+		copy_str(f->app, sizeof(f->app), "QUIC");
+	}
 	if (dir == 1 && d->quic_version && quic_valid_reply(d->quic_version, p->payload, p->payload_len))
 		d->evidence[1] = true;
 	if (d->ndpi_detected && d->rule == CLASS_RULE_DTLS) {
