@@ -124,8 +124,10 @@ void classifier_free(struct classifier *c)
 	if (!c)
 		return;
 	if (c->table.pool)
-		for (uint32_t i = 0; i < c->table.never_used; i++)
+		for (uint32_t i = 0; i < c->table.never_used; i++) {
 			dpi_free(c, &c->table.pool[i]);
+			free(c->table.pool[i].verify);
+		}
 	flow_table_destroy(&c->table);
 	if (c->ndpi)
 		ndpi_exit_detection_module(c->ndpi);
@@ -148,7 +150,8 @@ static void rejudge(struct classifier *c, struct flow *f, int dir, const struct 
 	f->rejudge_dir = (uint8_t)dir;
 	f->rejudge_offset = b->use_dir_offset ? b->dir_offset : dir_off + b->at;
 	f->rejudge_reason = b->reason;
-	f->verify.kind = VERIFY_NONE;
+	free(f->verify);
+	f->verify = NULL;
 	c->stats.rejudged++;
 }
 
@@ -176,9 +179,9 @@ static bool ssh_server_packets(const struct stream *s, uint32_t *off)
 static void verify_begin_tcp(struct classifier *c, struct flow *f)
 {
 	struct flow_dpi *d = f->dpi;
-	struct verify *v = &f->verify;
+	struct verify *v = f->verify;
 
-	for (int dir = 0; dir < 2 && v->kind; dir++) {
+	for (int dir = 0; dir < 2 && f->verify; dir++) {
 		const struct stream *s = &d->dir[dir];
 		uint32_t off = 0;
 		bool known, protected_ = false;
@@ -223,17 +226,30 @@ static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
 		if (f->conflict && enc == EF_ENC_ENCRYPTED)
 			f->enc = EF_ENC_UNKNOWN;
 	}
-	if (f->enc != EF_ENC_ENCRYPTED && f->enc != EF_ENC_WEAK)
-		f->verify.kind = VERIFY_NONE;
-	else if (f->dpi && (f->verify.kind == VERIFY_TLS || f->verify.kind == VERIFY_SSH))
-		verify_begin_tcp(c, f);
+#ifndef EF_NO_VERIFY /* bench/ builds without the watch to measure its cost */
+	if ((f->enc == EF_ENC_ENCRYPTED || f->enc == EF_ENC_WEAK) && f->watch_kind) {
+		/* Per flow, at the decision, never per packet; a claim that
+		 * cannot be watched is not made (fail closed). */
+		f->verify = calloc(1, sizeof(*f->verify));
+		if (!f->verify) {
+			f->enc = EF_ENC_UNKNOWN;
+		} else {
+			f->verify->kind = f->watch_kind;
+			f->verify->version = f->tls_version;
+			f->verify->quic_version = f->dpi ? f->dpi->quic_version : 0;
+			if (f->dpi && (f->watch_kind == VERIFY_TLS || f->watch_kind == VERIFY_SSH))
+				verify_begin_tcp(c, f);
+		}
+	}
+#endif
+	f->watch_kind = VERIFY_NONE;
 	dpi_free(c, f);
 }
 
 /* What an encrypted decision will be watched as, from here on. */
 static void decide_watched(struct classifier *c, struct flow *f, enum verify_kind kind, enum ef_encryption enc)
 {
-	f->verify.kind = (uint8_t)kind;
+	f->watch_kind = (uint8_t)kind;
 	decide(c, f, enc);
 }
 
@@ -241,8 +257,7 @@ static void decide_tls(struct classifier *c, struct flow *f, uint16_t version, u
 {
 	bool weak_cipher;
 
-	f->verify.kind = version == 0x0002 ? VERIFY_NONE : dtls ? VERIFY_DTLS : VERIFY_TLS;
-	f->verify.version = version;
+	f->watch_kind = version == 0x0002 ? VERIFY_NONE : dtls ? VERIFY_DTLS : VERIFY_TLS;
 	f->tls_version = version;
 	f->cipher = cipher;
 	tls_cipher_bits(cipher, NULL, &weak_cipher);
@@ -352,10 +367,8 @@ static void evaluate(struct classifier *c, struct flow *f)
 		 * version.  WireGuard and IPsec are proven in inspect_datagram()
 		 * from their own packets.  The others need an answer. */
 		if (d->ndpi_master == NDPI_PROTOCOL_QUIC || d->ndpi_app == NDPI_PROTOCOL_QUIC) {
-			if (d->quic_version && d->evidence[1]) {
-				f->verify.quic_version = d->quic_version;
+			if (d->quic_version && d->evidence[1])
 				decide_watched(c, f, VERIFY_QUIC, EF_ENC_ENCRYPTED);
-			}
 		} else if (id != NDPI_PROTOCOL_WIREGUARD && id != NDPI_PROTOCOL_IP_IPSEC &&
 			   d->payload_packets[0] && d->payload_packets[1]) {
 			decide(c, f, EF_ENC_ENCRYPTED);
@@ -397,8 +410,6 @@ static void evaluate(struct classifier *c, struct flow *f)
 			decide(c, f, EF_ENC_CLEARTEXT); /* data outside (or readable inside) TLS records */
 		else if (v == WALK_DONE)
 			decide_tls(c, f, d->tls.version, d->tls.cipher, false);
-		if (f->key.l4 != IPPROTO_TCP)
-			f->verify.kind = VERIFY_NONE;
 		return;
 	}
 }
@@ -942,6 +953,8 @@ static void end_flow(struct classifier *c, struct flow *f, bool evicted)
 	if (c->on_end)
 		c->on_end(f, &r, c->ctx);
 	dpi_free(c, f);
+	free(f->verify);
+	f->verify = NULL;
 	flow_table_remove(&c->table, f);
 }
 
@@ -1052,7 +1065,7 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 		if (f->ftp_control && p->payload_len)
 			ftp_watch(c, f, dir, p);
 		struct verify_break b;
-		if (f->verify.kind && !verify_packet(&f->verify, dir, p, f->bytes[dir] - p->payload_len, &b)) {
+		if (f->verify && !verify_packet(f->verify, dir, p, f->bytes[dir] - p->payload_len, &b)) {
 			rejudge(c, f, dir, &b, f->bytes[dir] - p->payload_len);
 			return CLASSIFY_REJUDGED;
 		}

@@ -227,7 +227,8 @@ struct flow {
 	uint8_t rejudge_dir;
 	uint64_t rejudge_offset;
 	const char *rejudge_reason;
-	struct verify verify;       /* kind != 0: watched after the decision */
+	uint8_t watch_kind;         /* enum verify_kind the decision will be watched as */
+	struct verify *verify;      /* only for a flow decided encrypted or weak */
 	uint32_t isn[2];            /* TCP: each side's SYN sequence number (syn_isn) */
 	bool syn_isn[2];
 	bool ftp_control;           /* a clear-text FTP session: watch for data channels */

@@ -780,6 +780,85 @@ static void a_reused_source_port_is_a_new_flow(void **state)
 	classifier_free(cv.c);
 }
 
+/* After NEWKEYS: ciphertext (with clear 4-byte lengths, as in EtM and GCM
+ * modes) keeps the flow encrypted, the server's key exchange packets after
+ * the decision are walked as SSH, and text is caught. */
+static void ssh_text_after_newkeys_is_rejudged(void **state)
+{
+	struct conv cv;
+	uint8_t b[1024];
+
+	conv_start(&cv, 22);
+	handshake(&cv);
+	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	segment(&cv, 0, b, ssh_packet(b, 20, 200));
+	segment(&cv, 1, b, ssh_packet(b, 20, 200));
+	segment(&cv, 0, b, ssh_packet(b, 30, 40));
+	assert_int_equal(segment(&cv, 0, b, ssh_packet(b, 21, 0)), CLASSIFY_DECIDED);
+	assert_int_equal(segment(&cv, 1, b, ssh_packet(b, 31, 300)), CLASSIFY_NONE); /* the server's reply */
+	assert_int_equal(segment(&cv, 1, b, ssh_packet(b, 21, 0)), CLASSIFY_NONE);
+	for (int i = 0; i < 200; i++) { /* interactive packets: 4 clear length bytes in 36 */
+		int dir = i & 1;
+		b[0] = 0; b[1] = 0; b[2] = 0; b[3] = 16;
+		rnd_bytes(b + 4, 32);
+		assert_int_equal(segment(&cv, dir, b, 36), CLASSIFY_NONE);
+	}
+	rnd_bytes(b, 1000);
+	assert_int_equal(segment(&cv, 1, b, 1000), CLASSIFY_NONE);
+	char t[300];
+	for (size_t i = 0; i < sizeof(t); i++)
+		t[i] = http_request[i % strlen(http_request)];
+	assert_int_equal(segment(&cv, 0, t, sizeof(t)), CLASSIFY_REJUDGED);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_true(r->rejudged);
+	assert_int_equal(r->rejudge_dir, 0);
+}
+
+/* A long TLS 1.3 session of random records, both ways, in segments cut
+ * anywhere (records spanning segments, headers cut in two): never rejudged. */
+static void long_random_tls_session_is_never_rejudged(void **state)
+{
+	struct conv cv;
+	static uint8_t stream[2][200000];
+	size_t len[2] = {0, 0};
+	uint8_t b[1024];
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	segment(&cv, 0, b, client_hello(b));
+	segment(&cv, 1, b, server_hello(b, 0x0304, 0x1301));
+	random_record(b, 200);
+	segment(&cv, 1, b, 205);
+	random_record(b, 200);
+	assert_int_equal(segment(&cv, 0, b, 205), CLASSIFY_DECIDED);
+	for (int dir = 0; dir < 2; dir++) {
+		while (len[dir] + 16384 + 5 < sizeof(stream[dir])) {
+			size_t rl = 17 + prng8() % 64 * (prng8() & 1 ? 256 : 1);
+			if (rl > 16384)
+				rl = 16384;
+			uint8_t *r = stream[dir] + len[dir];
+			r[0] = 23; r[1] = 3; r[2] = 3; r[3] = (uint8_t)(rl >> 8); r[4] = (uint8_t)rl;
+			rnd_bytes(r + 5, rl);
+			len[dir] += 5 + rl;
+		}
+	}
+	size_t off[2] = {0, 0};
+	while (off[0] < len[0] || off[1] < len[1]) {
+		int dir = off[0] < len[0] && (off[1] >= len[1] || (prng8() & 1)) ? 0 : 1;
+		size_t n = 1 + prng8() % 1460;
+		if (n > len[dir] - off[dir])
+			n = len[dir] - off[dir];
+		if (segment(&cv, dir, stream[dir] + off[dir], n) != CLASSIFY_NONE)
+			fail_msg("rejudged at byte %zu of direction %d", off[dir], dir);
+		off[dir] += n;
+	}
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_false(r->rejudged);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -809,6 +888,8 @@ int main(void)
 		cmocka_unit_test(a_gap_costs_the_framing_not_the_text_check),
 		cmocka_unit_test(a_conflicting_flow_is_never_encrypted),
 		cmocka_unit_test(a_reused_source_port_is_a_new_flow),
+		cmocka_unit_test(ssh_text_after_newkeys_is_rejudged),
+		cmocka_unit_test(long_random_tls_session_is_never_rejudged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
