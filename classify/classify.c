@@ -234,6 +234,7 @@ static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
 		if (!f->verify) {
 			f->enc = EF_ENC_UNKNOWN;
 		} else {
+			verify_init(f->verify, f->hash);
 			f->verify->kind = f->watch_kind;
 			f->verify->version = f->tls_version;
 			f->verify->quic_version = f->dpi ? f->dpi->quic_version : 0;

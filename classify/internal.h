@@ -173,6 +173,8 @@ struct verify_dir {
 	bool rec_sampled;          /* TLS: the current record's body is ciphertext */
 	bool protected_;           /* this side's keys are in use (after its CCS/NEWKEYS) */
 	bool id_known;
+	uint16_t idle;             /* bytes not sampled before the next window */
+	uint32_t rng;              /* keyed generator of those idle lengths */
 };
 
 struct verify {
@@ -181,7 +183,11 @@ struct verify {
 	uint16_t version;          /* TLS/DTLS version, QUIC version (low 16 bits) */
 	uint32_t quic_version;
 	bool quic_vn;              /* the server sent Version Negotiation */
+	uint32_t salt;             /* the flow's key for the sampling */
 };
+
+/* A new watch: its sampling keyed by a per-process secret and the flow. */
+void verify_init(struct verify *v, uint32_t flow_hash);
 
 struct verify_break {
 	const char *reason;

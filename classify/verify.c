@@ -67,7 +67,11 @@
 #include "internal.h"
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Computed exactly (occupancy law, binomial tail) for P < 1e-12; see the
  * top of this file.  Index: bytes in the window. */
@@ -197,11 +201,84 @@ static bool broke(struct verify_break *b, const char *reason, const uint8_t *p, 
 	return false;
 }
 
-/* Ciphertext bytes at direction offset `off` through the direction's window. */
-static bool sample(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off, bool text_only,
-		   bool one_in_8_framing, const char *reason, struct verify_break *b)
+/*
+ * Sampling, for cost: every unit's (record body's, datagram's, segment's)
+ * first LOOK_WINDOW ciphertext bytes are judged, so is every short unit
+ * whole (several share a window); past a unit's head, after each window the
+ * check idles for a pseudo-random 0..SAMPLE_IDLE_MAX-1 bytes.  Readable text
+ * of SAMPLE_IDLE_MAX + 2 * LOOK_WINDOW bytes or more in a row is therefore
+ * always caught, a shorter run with probability about its length over
+ * SAMPLE_IDLE_MAX / 2 per run.  The idle lengths come from a generator keyed
+ * by a secret drawn once per process (getrandom), so a sender cannot know
+ * which bytes are read; an audit's verdict on real ciphertext does not
+ * depend on it.
+ */
+#define SAMPLE_IDLE_MAX 2048u
+
+static uint32_t verify_secret;
+static pthread_once_t verify_secret_once = PTHREAD_ONCE_INIT;
+
+static void draw_secret(void)
 {
+	if (getrandom(&verify_secret, sizeof(verify_secret), 0) != sizeof(verify_secret))
+		verify_secret = (uint32_t)time(NULL) ^ (uint32_t)getpid() * 2654435761u;
+}
+
+void verify_init(struct verify *v, uint32_t flow_hash)
+{
+	pthread_once(&verify_secret_once, draw_secret);
+	v->salt = (verify_secret ^ flow_hash) | 1;
+	for (int dir = 0; dir < 2; dir++)
+		v->dir[dir].rng = v->salt * (dir ? 0x9e3779b1u : 0x85ebca77u) | 1;
+}
+
+static uint16_t next_idle(struct verify_dir *d)
+{
+	d->rng ^= d->rng << 13; /* xorshift32 */
+	d->rng ^= d->rng >> 17;
+	d->rng ^= d->rng << 5;
+	return (uint16_t)(d->rng % SAMPLE_IDLE_MAX);
+}
+
+static bool window_broke(struct verify_dir *d, const char *reason, struct verify_break *b)
+{
+	enum look_result r = look_judge(&d->look);
+
+	memset(&d->look, 0, sizeof(d->look));
+	if (r != LOOK_NOT_RANDOM)
+		return false;
+	b->reason = reason;
+	b->dir_offset = d->look_start;
+	b->use_dir_offset = true;
+	b->to = EF_ENC_CLEARTEXT;
+	return true;
+}
+
+/*
+ * Ciphertext bytes at direction offset `off` through the direction's window:
+ * p[0] is byte `pos` of a unit of `unit_len` sampled bytes.  A unit long
+ * enough to fill a window alone starts one (what the window held from
+ * shorter units before it is judged first, at its own size).
+ */
+static bool sample(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off, uint32_t pos,
+		   uint32_t unit_len, bool text_only, bool one_in_8_framing, const char *reason,
+		   struct verify_break *b)
+{
+	if (pos == 0) {
+		d->idle = 0;
+		if (unit_len >= LOOK_WINDOW && d->look.n && window_broke(d, reason, b))
+			return false;
+	}
 	while (n) {
+		if (d->idle && pos >= LOOK_WINDOW) {
+			uint32_t k = d->idle < n ? d->idle : n;
+			d->idle = (uint16_t)(d->idle - k);
+			p += k;
+			n -= k;
+			off += k;
+			pos += k;
+			continue;
+		}
 		if (d->look.n == 0)
 			d->look_start = off;
 		if (text_only)
@@ -212,19 +289,22 @@ static bool sample(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t 
 		p += k;
 		n -= k;
 		off += k;
+		pos += k;
 		if (d->look.n == LOOK_WINDOW) {
-			enum look_result r = look_judge(&d->look);
-			memset(&d->look, 0, sizeof(d->look));
-			if (r == LOOK_NOT_RANDOM) {
-				b->reason = reason;
-				b->dir_offset = d->look_start;
-				b->use_dir_offset = true;
-				b->to = EF_ENC_CLEARTEXT;
+			if (window_broke(d, reason, b))
 				return false;
-			}
+			if (pos >= LOOK_WINDOW)
+				d->idle = next_idle(d);
 		}
 	}
 	return true;
+}
+
+/* A whole unit. */
+static bool sample_unit(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off, bool text_only,
+			bool one_in_8_framing, const char *reason, struct verify_break *b)
+{
+	return sample(d, p, n, off, 0, n, text_only, one_in_8_framing, reason, b);
 }
 
 /* Plaintext a direction may still send after the decision before its keys
@@ -265,7 +345,7 @@ static bool tls_stream(struct verify *v, struct verify_dir *d, const uint8_t *p,
 				if (d->trial) { /* on trial after a gap: framing lost again */
 					d->framed = false;
 					d->trial = false;
-					return sample(d, p + hstart, n - hstart, off + hstart, true, false, R_RAW_TEXT, b);
+					return sample_unit(d, p + hstart, n - hstart, off + hstart, true, false, R_RAW_TEXT, b);
 				}
 				return broke(b, R_TLS_FRAME, p, n, hstart);
 			}
@@ -282,9 +362,11 @@ static bool tls_stream(struct verify *v, struct verify_dir *d, const uint8_t *p,
 		}
 		uint32_t k = d->rec_left < n - i ? d->rec_left : n - i;
 		if (d->rec_sampled) {
-			uint32_t s = d->skip < k ? d->skip : k;
+			uint32_t s = d->skip < k ? d->skip : k, len = rd16(d->hdr + 3);
+			uint32_t nonce = v->version < 0x0304 ? 8 : 0, at = len - d->rec_left + s;
 			d->skip = (uint16_t)(d->skip - s);
-			if (!sample(d, p + i + s, k - s, off + i + s, false, false, R_TLS_TEXT, b))
+			if (k > s && !sample(d, p + i + s, k - s, off + i + s, at - nonce, len > nonce ? len - nonce : 0, false,
+					     false, R_TLS_TEXT, b))
 				return false;
 		} else {
 			d->counter += k;
@@ -332,15 +414,17 @@ static bool ssh_stream(struct verify_dir *d, const uint8_t *p, uint32_t n, uint6
 		}
 	}
 	if (i < n)
-		return sample(d, p + i, n - i, off + i, false, true, R_SSH_TEXT, b);
+		return sample_unit(d, p + i, n - i, off + i, false, true, R_SSH_TEXT, b);
 	return true;
 }
 
 void verify_tcp_start(struct verify *v, int dir, bool framed, uint32_t seq, bool protected_)
 {
 	struct verify_dir *d = &v->dir[dir];
+	uint32_t rng = d->rng;
 
 	memset(d, 0, sizeof(*d));
+	d->rng = rng;
 	d->framed = framed;
 	d->next_seq = d->prot_seq = seq;
 	d->protected_ = protected_;
@@ -375,7 +459,7 @@ static bool tcp_in_order(struct verify *v, struct verify_dir *d, const uint8_t *
 				return broke(b, R_TLS_PLAIN, p, n, 0);
 			return true;
 		} else {
-			return sample(d, p, n, off, true, false, R_RAW_TEXT, b);
+			return sample_unit(d, p, n, off, true, false, R_RAW_TEXT, b);
 		}
 	}
 	return tls_stream(v, d, p, n, off, b);
@@ -407,7 +491,7 @@ static bool verify_tcp(struct verify *v, int dir, const struct packet *pk, uint6
 		 * certificate is plaintext by design. */
 		int32_t plain = d->protected_ ? (int32_t)(d->prot_seq - pk->tcp_seq) : (int32_t)old;
 		uint32_t skip = plain <= 0 ? 0 : (uint32_t)plain > old ? old : (uint32_t)plain;
-		if (!sample(d, p + skip, old - skip, off + skip, true, false, R_RAW_TEXT, b))
+		if (!sample_unit(d, p + skip, old - skip, off + skip, true, false, R_RAW_TEXT, b))
 			return false;
 		p += old;
 		n -= old;
@@ -557,8 +641,8 @@ static bool quic_sample(struct verify_dir *d, const uint8_t *p, uint32_t n, uint
 
 	while (i < n && (p[i] & 0x80)) {
 		if (!quic_long_packet(p + i, n - i, &from, &end))
-			return sample(d, p + i, n - i, off + i, false, false, reason, b);
-		if (!sample(d, p + i + from, end - from, off + i + from, false, false, reason, b))
+			return sample_unit(d, p + i, n - i, off + i, false, false, reason, b);
+		if (!sample_unit(d, p + i + from, end - from, off + i + from, false, false, reason, b))
 			return false;
 		i += end;
 	}
@@ -569,7 +653,7 @@ static bool quic_sample(struct verify_dir *d, const uint8_t *p, uint32_t n, uint
 		z++;
 	if (z == n && i > 0)
 		return true;
-	return n - i > 25 ? sample(d, p + i + 25, n - i - 25, off + i + 25, false, false, reason, b) : true;
+	return n - i > 25 ? sample_unit(d, p + i + 25, n - i - 25, off + i + 25, false, false, reason, b) : true;
 }
 
 /*
@@ -637,7 +721,7 @@ static bool verify_esp(struct verify_dir *d, const uint8_t *p, uint32_t n, uint6
 		b->to = EF_ENC_CLEARTEXT;
 		return false;
 	}
-	return n > 16 ? sample(d, p + 16, n - 16, off + 16, false, false, R_DGRAM_TEXT, b) : true;
+	return n > 16 ? sample_unit(d, p + 16, n - 16, off + 16, false, false, R_DGRAM_TEXT, b) : true;
 }
 
 static bool verify_wireguard(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off,
@@ -665,7 +749,7 @@ static bool verify_wireguard(struct verify_dir *d, const uint8_t *p, uint32_t n,
 	} else if ((int32_t)(ctr - d->counter) > 0) {
 		d->counter = ctr;
 	}
-	return sample(d, p + 16, n - 16, off + 16, false, false, R_DGRAM_TEXT, b);
+	return sample_unit(d, p + 16, n - 16, off + 16, false, false, R_DGRAM_TEXT, b);
 }
 
 static bool verify_dtls(struct verify *v, struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off,
@@ -683,7 +767,7 @@ static bool verify_dtls(struct verify *v, struct verify_dir *d, const uint8_t *p
 			uint32_t len = (r[0] & 0x04) && !(r[0] & 0x10) && left >= hl ? rd16(r + hl - 2) : left - hl;
 			if (left < hl || len > left - hl)
 				return broke(b, R_DTLS, p, n, i);
-			if (!sample(d, r + hl, len, off + i + hl, false, false, R_DGRAM_TEXT, b))
+			if (!sample_unit(d, r + hl, len, off + i + hl, false, false, R_DGRAM_TEXT, b))
 				return false;
 			i += hl + len;
 			continue;
@@ -694,7 +778,7 @@ static bool verify_dtls(struct verify *v, struct verify_dir *d, const uint8_t *p
 		if (len > left - 13)
 			return broke(b, R_DTLS, p, n, i);
 		if (rd16(r + 3) >= 1 && r[0] != 20 && len > 8 &&
-		    !sample(d, r + 13 + 8, len - 8, off + i + 21, false, false, R_DGRAM_TEXT, b))
+		    !sample_unit(d, r + 13 + 8, len - 8, off + i + 21, false, false, R_DGRAM_TEXT, b))
 			return false; /* epoch >= 1: protected; its 8-byte explicit nonce skipped */
 		i += 13 + len;
 	}
@@ -727,7 +811,7 @@ static bool verify_ike(struct verify_dir *d, const struct packet *pk, uint64_t o
 		return broke(b, R_IKE, p, n, 0);
 	if (encrypted && n > 28 + 4 + 16 + 16) { /* v2: SK header, IV, ..., ICV; v1: CBC from 28 */
 		uint32_t from = v2 ? 28 + 4 + 16 : 28, to = v2 ? n - 16 : n;
-		return sample(d, p + from, to - from, off + from, false, false, R_DGRAM_TEXT, b);
+		return sample_unit(d, p + from, to - from, off + from, false, false, R_DGRAM_TEXT, b);
 	}
 	return true;
 }

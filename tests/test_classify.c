@@ -859,6 +859,42 @@ static void long_random_tls_session_is_never_rejudged(void **state)
 	assert_false(r->rejudged);
 }
 
+/* Sampling never lets a long run of text through: 2,400 readable bytes
+ * (more than the longest idle stretch plus two windows) in the middle of a
+ * 16 KiB record, after 6,000 random ones, are caught in every flow,
+ * whatever the idle lengths drawn for it. */
+static void a_long_text_run_inside_a_long_record_is_always_caught(void **state)
+{
+	static uint8_t rec[5 + 16384];
+
+	for (int flow = 0; flow < 64; flow++) {
+		struct conv cv;
+		uint8_t b[1024];
+		conv_start(&cv, 443);
+		cv.cport = (uint16_t)(30000 + flow);
+		handshake(&cv);
+		size_t base = client_hello(b);
+		segment(&cv, 0, b, base);
+		segment(&cv, 1, b, server_hello(b, 0x0304, 0x1301));
+		random_record(b, 200);
+		assert_int_equal(segment(&cv, 0, b, 205), CLASSIFY_DECIDED);
+		base += 205 + 5; /* the long record's body starts here */
+		rec[0] = 23; rec[1] = 3; rec[2] = 3; rec[3] = 0x40; rec[4] = 0;
+		rnd_bytes(rec + 5, 16384);
+		for (size_t i = 0; i < 2400; i++)
+			rec[5 + 6000 + i] = (uint8_t)http_request[i % strlen(http_request)];
+		enum classify_event ev = CLASSIFY_NONE;
+		for (size_t off = 0; off < sizeof(rec) && ev == CLASSIFY_NONE; off += 1448)
+			ev = segment(&cv, 0, rec + off, sizeof(rec) - off < 1448 ? sizeof(rec) - off : 1448);
+		if (ev != CLASSIFY_REJUDGED)
+			fail_msg("flow %d: the text run was not caught", flow);
+		const struct ef_flow_record *r = conv_end(&cv);
+		assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+		/* the window that broke lies within the text run */
+		assert_true(r->rejudge_offset + LOOK_WINDOW > base + 6000 && r->rejudge_offset < base + 8400);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -890,6 +926,7 @@ int main(void)
 		cmocka_unit_test(a_reused_source_port_is_a_new_flow),
 		cmocka_unit_test(ssh_text_after_newkeys_is_rejudged),
 		cmocka_unit_test(long_random_tls_session_is_never_rejudged),
+		cmocka_unit_test(a_long_text_run_inside_a_long_record_is_always_caught),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
