@@ -710,9 +710,11 @@ static void esp_evidence(struct classifier *c, struct flow *f, int dir, const st
 	if (n > 16)
 		look_add(&d->look[dir], q + 16, n - 16);
 	enum look_result r = look_judge(&d->look[dir]);
-	if (r == LOOK_NOT_RANDOM)
-		decide(c, f, EF_ENC_CLEARTEXT);
-	else if (r == LOOK_RANDOM && d->look[dir].n >= 64 && !d->broken[dir])
+	if (r == LOOK_NOT_RANDOM) {
+		decide(c, f, EF_ENC_CLEARTEXT); /* frees d */
+		return;
+	}
+	if (r == LOOK_RANDOM && d->look[dir].n >= 64 && !d->broken[dir])
 		d->evidence[dir] = true;
 	/* One side's SA seen to advance, or both sides' SAs carrying random
 	 * payload (a single exchange, as a ping through a tunnel makes). */
@@ -752,9 +754,11 @@ static void wireguard_evidence(struct classifier *c, struct flow *f, int dir, co
 	}
 	look_add(&d->look[dir], q + 16, n - 16);
 	enum look_result r = look_judge(&d->look[dir]);
-	if (r == LOOK_NOT_RANDOM)
-		decide(c, f, EF_ENC_CLEARTEXT);
-	else if (r == LOOK_RANDOM && d->look[dir].n >= 64)
+	if (r == LOOK_NOT_RANDOM) {
+		decide(c, f, EF_ENC_CLEARTEXT); /* frees d */
+		return;
+	}
+	if (r == LOOK_RANDOM && d->look[dir].n >= 64)
 		d->evidence[dir] = true;
 	if (d->evidence[0])
 		decide_watched(c, f, VERIFY_WIREGUARD, EF_ENC_ENCRYPTED);

@@ -780,6 +780,8 @@ static bool verify_dtls(struct verify *v, struct verify_dir *d, const uint8_t *p
 		if (rd16(r + 3) >= 1 && r[0] != 20 && len > 8 &&
 		    !sample_unit(d, r + 13 + 8, len - 8, off + i + 21, false, false, R_DGRAM_TEXT, b))
 			return false; /* epoch >= 1: protected; its 8-byte explicit nonce skipped */
+		if (rd16(r + 3) == 0 && (d->counter += len) > PLAIN_AFTER_DECISION_MAX)
+			return broke(b, R_TLS_PLAIN, p, n, i); /* handshake retransmissions, not a channel */
 		i += 13 + len;
 	}
 	return true;

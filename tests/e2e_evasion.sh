@@ -161,6 +161,10 @@ expect esp-null-text ".l4 == \"esp\" and .app == \"IPsec\" and $clear_block" \
 	"ESP with NULL encryption carrying text is cleartext"
 expect esp-random ".l4 == \"esp\" and .encryption == \"encrypted\" and .verdict == \"log\" and .rule == \"designated-any\"" \
 	"the control: ESP with a steady SPI, rising sequence numbers and random payload is encrypted"
+# 4 packets of 400 bytes each way proved the SA; the fifth from the client
+# (byte 1600 of its payload) reads as text after SPI, sequence number and IV.
+expect esp-random-then-text ".l4 == \"esp\" and .app == \"IPsec\" and $clear_block and $rejudged_out and .rejudged_at.offset == 1616" \
+	"an ESP SA proven encrypted, then carrying readable payload, is rejudged cleartext"
 expect ike-one-sided "$v4 and .app == \"IPsec\" and .encryption == \"unknown\" and .verdict == \"block\"" \
 	"one-sided IKE headers with no reply are unknown, not encrypted"
 expect wireguard-text-transport "$v4 and .app == \"WireGuard\" and $clear_block" \

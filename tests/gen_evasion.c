@@ -1180,6 +1180,27 @@ static void wireguard(struct out *o, uint16_t cport, bool text)
 	}
 }
 
+/* ESP proven (steady SPI, rising sequence numbers, random payload both
+ * ways), then the same SA carrying readable payload. */
+static void case_esp_random_then_text(struct out *o)
+{
+	struct conn c;
+	uint8_t pkt[400];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 0, 0);
+	for (uint32_t seq = 1; seq <= 8; seq++) {
+		for (int dir = 0; dir < 2; dir++) {
+			put32(pkt, dir ? 0x51d2e3f4 : 0x0badcafe);
+			put32(pkt + 4, seq);
+			if (seq > 4 && !dir)
+				fill_text(pkt + 8, sizeof(pkt) - 8);
+			else
+				rnd_fill(pkt + 8, sizeof(pkt) - 8);
+			ip_send(&c, dir, 50, pkt, sizeof(pkt));
+		}
+	}
+}
+
 static void case_wireguard_text_transport(struct out *o) { wireguard(o, 40107, true); }
 static void case_wireguard_random(struct out *o) { wireguard(o, 40108, false); }
 
@@ -1221,6 +1242,7 @@ static const struct {
 	{"wireguard-text-transport", case_wireguard_text_transport},
 	{"wireguard-random", case_wireguard_random},
 	{"quic-v2-reply-then-text", case_quic_v2_reply_then_text},
+	{"esp-random-then-text", case_esp_random_then_text},
 };
 
 /* ---- the flood --------------------------------------------------------- */
