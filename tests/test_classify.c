@@ -616,6 +616,38 @@ static void random_passes_and_text_base64_hex_xor_fail(void **state)
 		if (look_at(b, LOOK_WINDOW) != LOOK_NOT_RANDOM)
 			fail_msg("text XORed with 0x%02x judged random", key);
 	}
+	/* and over many seeded samples: base64 and hex of random bytes (encoded
+	 * ciphertext is still readable), sentences drawn from a word list, and
+	 * those sentences XORed with a random byte */
+	static const char *const words[] = {"rotor", "blade", "alloy", "the", "of", "spec", "revision", "edge",
+					    "Tolerance", "heat", "treated", "4 hours", "0.02 mm", "and", "is", "to",
+					    "CONFIDENTIAL:", "drawing", "No.", "1040", "C,", "shot-peened", "faces."};
+	static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (unsigned i = 0; i < 10000; i++) {
+		for (unsigned k = 0; k < LOOK_WINDOW; k++)
+			b[k] = (uint8_t)b64chars[prng8() & 63];
+		if (look_at(b, LOOK_WINDOW) != LOOK_NOT_RANDOM)
+			fail_msg("base64 sample %u judged random", i);
+		for (unsigned k = 0; k < LOOK_WINDOW; k++)
+			b[k] = (uint8_t)"0123456789abcdef"[prng8() & 15];
+		if (look_at(b, LOOK_WINDOW) != LOOK_NOT_RANDOM)
+			fail_msg("hex sample %u judged random", i);
+		unsigned n = 0;
+		while (n < LOOK_WINDOW) {
+			const char *w = words[prng8() % (sizeof(words) / sizeof(words[0]))];
+			for (size_t k = 0; w[k] && n < LOOK_WINDOW; k++)
+				b[n++] = (uint8_t)w[k];
+			if (n < LOOK_WINDOW)
+				b[n++] = prng8() % 8 ? ' ' : '\n';
+		}
+		if (look_at(b, LOOK_WINDOW) != LOOK_NOT_RANDOM)
+			fail_msg("text sample %u judged random", i);
+		uint8_t key = prng8();
+		for (unsigned k = 0; k < LOOK_WINDOW; k++)
+			b[k] ^= key;
+		if (look_at(b, LOOK_WINDOW) != LOOK_NOT_RANDOM)
+			fail_msg("text sample %u XORed with 0x%02x judged random", i, key);
+	}
 	/* text is caught by its printable share from 40 bytes */
 	assert_int_equal(look_at((const uint8_t *)text, 40), LOOK_NOT_RANDOM);
 	assert_true(look_text((const uint8_t *)text, LOOK_WINDOW));
