@@ -36,7 +36,8 @@
  *    (type 20..24, version 3,1..3,4, length 1..2^14+2048, CCS exactly 1
  *    byte, each header where the previous record ends); every body byte of
  *    a protected record (after that side's CCS, and every type 23) except
- *    TLS <= 1.2's 8-byte explicit nonce goes through a window.
+ *    TLS <= 1.2's 8-byte explicit nonce is ciphertext to judge (sampled:
+ *    see sample() below for what is read and what that guarantees).
  *    Resynchronisation: a segment beyond the next expected byte (a gap: a
  *    lost or reordered segment) loses the framing; from then on the
  *    direction's bytes (the late segment too) are judged by their printable
