@@ -124,8 +124,10 @@ void classifier_free(struct classifier *c)
 	if (!c)
 		return;
 	if (c->table.pool)
-		for (uint32_t i = 0; i < c->table.never_used; i++)
+		for (uint32_t i = 0; i < c->table.never_used; i++) {
 			dpi_free(c, &c->table.pool[i]);
+			free(c->table.pool[i].verify);
+		}
 	flow_table_destroy(&c->table);
 	if (c->ndpi)
 		ndpi_exit_detection_module(c->ndpi);
@@ -139,6 +141,74 @@ static const struct ef_addr *end_addr(const struct flow *f, int dir, uint16_t *p
 static void set_app(struct classifier *c, struct flow *f, ndpi_protocol proto)
 {
 	ndpi_protocol2name(c->ndpi, proto, f->app, sizeof(f->app));
+}
+
+static void rejudge(struct classifier *c, struct flow *f, int dir, const struct verify_break *b, uint64_t dir_off)
+{
+	f->enc = b->to;
+	f->rejudged = true;
+	f->rejudge_dir = (uint8_t)dir;
+	f->rejudge_offset = b->use_dir_offset ? b->dir_offset : dir_off + b->at;
+	f->rejudge_reason = b->reason;
+	free(f->verify);
+	f->verify = NULL;
+	c->stats.rejudged++;
+}
+
+/* The SSH server's stream: where its packets start (after its banner). */
+static bool ssh_server_packets(const struct stream *s, uint32_t *off)
+{
+	for (uint32_t o = 0; o + 4 <= s->hist_len;) {
+		const uint8_t *nl = memchr(s->hist + o, '\n', s->hist_len - o);
+		if (!nl)
+			return false;
+		if (memcmp(s->hist + o, "SSH-", 4) == 0) {
+			*off = (uint32_t)(nl - s->hist) + 1;
+			return true;
+		}
+		o = (uint32_t)(nl - s->hist) + 1;
+	}
+	return false;
+}
+
+/*
+ * A TCP flow just decided encrypted: the watch takes each direction's
+ * framing from where the walkers stopped, and first reads the bytes already
+ * in hand after that point (the deciding segment may carry more).
+ */
+static void verify_begin_tcp(struct classifier *c, struct flow *f)
+{
+	struct flow_dpi *d = f->dpi;
+	struct verify *v = f->verify;
+
+	for (int dir = 0; dir < 2 && f->verify; dir++) {
+		const struct stream *s = &d->dir[dir];
+		uint32_t off = 0;
+		bool known, protected_ = false;
+		if (v->kind == VERIFY_TLS) {
+			off = d->tls.off[dir] > d->tls.start[dir] ? d->tls.off[dir] : d->tls.start[dir];
+			protected_ = d->tls.ccs[dir];
+			known = true;
+		} else if (dir == 0) {
+			off = d->ssh.off; /* at the client's NEWKEYS */
+			known = true;
+		} else {
+			known = ssh_server_packets(s, &off);
+		}
+		/* Framing carries over only when the history holds every byte so far. */
+		if (known && s->seq_known && !s->gap && off <= s->hist_len && s->next_seq == s->base_seq + s->hist_len) {
+			struct verify_break b;
+			verify_tcp_start(v, dir, true, s->base_seq + off, protected_);
+			if (!verify_tcp_bytes(v, dir, s->hist + off, s->hist_len - off, off, &b))
+				rejudge(c, f, dir, &b, off);
+		} else {
+			/* TLS 1.3 protects everything after the ServerHello; before
+			 * 1.3, a side that has not sent its CCS may still be sending
+			 * its plaintext handshake. */
+			bool tls13 = v->version == 0x0304 || (v->version >> 8) == 0x7f;
+			verify_tcp_start(v, dir, false, s->next_seq, v->kind != VERIFY_TLS || protected_ || tls13);
+		}
+	}
 }
 
 static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
@@ -156,13 +226,39 @@ static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
 		if (f->conflict && enc == EF_ENC_ENCRYPTED)
 			f->enc = EF_ENC_UNKNOWN;
 	}
+#ifndef EF_NO_VERIFY /* bench/ builds without the watch to measure its cost */
+	if ((f->enc == EF_ENC_ENCRYPTED || f->enc == EF_ENC_WEAK) && f->watch_kind) {
+		/* Per flow, at the decision, never per packet; a claim that
+		 * cannot be watched is not made (fail closed). */
+		f->verify = calloc(1, sizeof(*f->verify));
+		if (!f->verify) {
+			f->enc = EF_ENC_UNKNOWN;
+		} else {
+			verify_init(f->verify, f->hash);
+			f->verify->kind = f->watch_kind;
+			f->verify->version = f->tls_version;
+			f->verify->quic_version = f->dpi ? f->dpi->quic_version : 0;
+			if (f->dpi && (f->watch_kind == VERIFY_TLS || f->watch_kind == VERIFY_SSH))
+				verify_begin_tcp(c, f);
+		}
+	}
+#endif
+	f->watch_kind = VERIFY_NONE;
 	dpi_free(c, f);
+}
+
+/* What an encrypted decision will be watched as, from here on. */
+static void decide_watched(struct classifier *c, struct flow *f, enum verify_kind kind, enum ef_encryption enc)
+{
+	f->watch_kind = (uint8_t)kind;
+	decide(c, f, enc);
 }
 
 static void decide_tls(struct classifier *c, struct flow *f, uint16_t version, uint16_t cipher, bool dtls)
 {
 	bool weak_cipher;
 
+	f->watch_kind = version == 0x0002 ? VERIFY_NONE : dtls ? VERIFY_DTLS : VERIFY_TLS;
 	f->tls_version = version;
 	f->cipher = cipher;
 	tls_cipher_bits(cipher, NULL, &weak_cipher);
@@ -267,17 +363,25 @@ static void evaluate(struct classifier *c, struct flow *f)
 		decide(c, f, EF_ENC_UNKNOWN);
 		return;
 	case CLASS_RULE_ENCRYPTED:
-		/* Named by nDPI from a real exchange: QUIC's Initial decrypts only
-		 * with the version's keys; the others need an answer. */
-		if (d->ndpi_master == NDPI_PROTOCOL_QUIC || d->ndpi_app == NDPI_PROTOCOL_QUIC ||
-		    (d->payload_packets[0] && d->payload_packets[1]))
+		/* QUIC: a client's long header is no proof (random bytes after
+		 * one pass nDPI); the server's reply must itself be QUIC of that
+		 * version.  WireGuard and IPsec are proven in inspect_datagram()
+		 * from their own packets.  The others need an answer. */
+		if (d->ndpi_master == NDPI_PROTOCOL_QUIC || d->ndpi_app == NDPI_PROTOCOL_QUIC) {
+			if (d->quic_version && d->evidence[1])
+				decide_watched(c, f, VERIFY_QUIC, EF_ENC_ENCRYPTED);
+		} else if (id != NDPI_PROTOCOL_WIREGUARD && id != NDPI_PROTOCOL_IP_IPSEC &&
+			   d->payload_packets[0] && d->payload_packets[1]) {
 			decide(c, f, EF_ENC_ENCRYPTED);
+		}
 		return;
 	case CLASS_RULE_DTLS:
 		return; /* decided in feed_datagram() from the server's hello */
 	case CLASS_RULE_SSH:
 		v = ssh_walk(&d->ssh, cs->hist, cs->hist_len, ss->hist, ss->hist_len);
-		if (v == WALK_DONE)
+		if (v == WALK_DONE && f->key.l4 == IPPROTO_TCP)
+			decide_watched(c, f, VERIFY_SSH, EF_ENC_ENCRYPTED);
+		else if (v == WALK_DONE)
 			decide(c, f, EF_ENC_ENCRYPTED);
 		else if (v == WALK_BROKEN)
 			decide(c, f, EF_ENC_CLEARTEXT);
@@ -311,19 +415,12 @@ static void evaluate(struct classifier *c, struct flow *f)
 	}
 }
 
-/* At least 256 bytes, 95% of them printable: text nobody protected.  This
- * is what a cleartext transfer picked up mid-stream looks like, where no
- * protocol header is in view for nDPI to name. */
+/* Text nobody protected, by the one judgement of verify.c (its printable
+ * share): what a cleartext transfer picked up mid-stream looks like, where
+ * no protocol header is in view for nDPI to name. */
 static bool reads_as_text(const struct stream *s)
 {
-	static const uint8_t printable_byte[256] = {[0x20 ... 0x7e] = 1, ['\r'] = 1, ['\n'] = 1, ['\t'] = 1};
-	uint32_t n = s->hist_len < 4096 ? s->hist_len : 4096, printable = 0;
-
-	if (n < 256)
-		return false;
-	for (uint32_t i = 0; i < n; i++)
-		printable += printable_byte[s->hist[i]];
-	return printable * 100 >= n * 95;
+	return s->hist_len >= LOOK_WINDOW && look_text(s->hist, s->hist_len);
 }
 
 /* The class of a flow whose evidence ended (give-up, timeout, eviction). */
@@ -551,47 +648,180 @@ static void inspect_tcp(struct classifier *c, struct flow *f, int dir, const str
  * IKE (ISAKMP) on 500 or 4500: nDPI 4.2 names it by port only.  The header
  * is checked field by field -- a non-zero initiator SPI, a known version and
  * exchange type, and a length equal to the datagram's -- which random or
- * crafted payload does not pass by chance.  IKE negotiates the keys and
- * encrypts its own authentication exchange.
+ * crafted payload does not pass by chance.  Returns the header, or NULL.
  */
-static bool is_ike(const struct packet *p)
+static const uint8_t *ike_header(const struct packet *p)
 {
 	const uint8_t *h = p->payload;
 	uint32_t n = p->payload_len;
 	static const uint8_t zero[8];
 
 	if (p->sport != 500 && p->dport != 500 && p->sport != 4500 && p->dport != 4500)
-		return false;
+		return NULL;
 	if ((p->sport == 4500 || p->dport == 4500) && n >= 4 && !memcmp(h, zero, 4)) {
 		h += 4; /* non-ESP marker */
 		n -= 4;
 	}
 	if (n < 28 || !memcmp(h, zero, 8))
-		return false;
+		return NULL;
 	uint8_t version = h[17], exchange = h[18];
 	uint32_t length = (uint32_t)h[24] << 24 | (uint32_t)h[25] << 16 | (uint32_t)h[26] << 8 | h[27];
 	bool v2 = version == 0x20 && exchange >= 34 && exchange <= 37;
 	bool v1 = version == 0x10 && (exchange == 2 || exchange == 4 || exchange == 5 || exchange == 6 || exchange == 32);
-	return (v1 || v2) && length == n;
+	return (v1 || v2) && length == n ? h : NULL;
+}
+
+static inline uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * ESP: encrypted only with evidence -- a side's packets keep one SPI with
+ * rising sequence numbers, and their payload (after SPI, sequence number
+ * and an IV's first 8 bytes) looks random.  ESP with NULL encryption
+ * (its trailer and inner header in the clear, RFC 5879) or readable
+ * payload is cleartext.
+ */
+static void esp_evidence(struct classifier *c, struct flow *f, int dir, const struct packet *p)
+{
+	struct flow_dpi *d = f->dpi;
+	const uint8_t *q = p->payload;
+	uint32_t n = p->payload_len;
+
+	copy_str(f->app, sizeof(f->app), "IPsec");
+	if (n < 8) {
+		d->broken[dir] = true;
+		return;
+	}
+	if (esp_null_like(q, n)) {
+		decide(c, f, EF_ENC_CLEARTEXT);
+		return;
+	}
+	uint32_t spi = be32(q), seq = be32(q + 4);
+	if (d->payload_packets[dir] == 1) {
+		d->spi[dir] = spi;
+		d->seq[dir] = seq;
+	} else if (spi != d->spi[dir] || seq <= d->seq[dir]) {
+		d->broken[dir] = true; /* not one SA's packets: never proven */
+	} else {
+		d->seq[dir] = seq;
+	}
+	if (n > 16)
+		look_add(&d->look[dir], q + 16, n - 16);
+	enum look_result r = look_judge(&d->look[dir]);
+	if (r == LOOK_NOT_RANDOM) {
+		decide(c, f, EF_ENC_CLEARTEXT); /* frees d */
+		return;
+	}
+	if (r == LOOK_RANDOM && d->look[dir].n >= 64 && !d->broken[dir])
+		d->evidence[dir] = true;
+	/* One side's SA seen to advance, or both sides' SAs carrying random
+	 * payload (a single exchange, as a ping through a tunnel makes). */
+	if (d->evidence[dir] && (d->payload_packets[dir] >= 2 || d->evidence[!dir]))
+		decide_watched(c, f, VERIFY_ESP, EF_ENC_ENCRYPTED);
+}
+
+/* IKE: encrypted once both sides sent an Encrypted payload (IKEv2's SK,
+ * first in IKE_AUTH; IKEv1's encryption flag after main mode).  One side's
+ * plausible headers alone stay unknown. */
+static void ike_evidence(struct classifier *c, struct flow *f, int dir, const uint8_t *h)
+{
+	struct flow_dpi *d = f->dpi;
+	bool v2 = h[17] == 0x20;
+
+	copy_str(f->app, sizeof(f->app), "IPsec");
+	if (v2 ? h[16] == 46 || h[16] == 53 : (h[19] & 1))
+		d->ike_encrypted[dir] = true;
+	if (d->ike_encrypted[0] && d->ike_encrypted[1])
+		decide_watched(c, f, VERIFY_IKE, EF_ENC_ENCRYPTED);
+}
+
+/* WireGuard, once nDPI named its handshake: the 148/92-byte pair is no
+ * proof; the client's transport packets (type 4) must look random. */
+static void wireguard_evidence(struct classifier *c, struct flow *f, int dir, const struct packet *p)
+{
+	struct flow_dpi *d = f->dpi;
+	const uint8_t *q = p->payload;
+	uint32_t n = p->payload_len;
+	static const uint32_t sizes[4] = {0, 148, 92, 64};
+
+	if (n >= 4 && q[0] >= 1 && q[0] <= 3 && !q[1] && !q[2] && !q[3] && n == sizes[q[0]])
+		return; /* handshake or cookie */
+	if (n < 32 || q[0] != 4 || q[1] || q[2] || q[3]) {
+		decide(c, f, look_at(q, n) == LOOK_NOT_RANDOM || look_text(q, n) ? EF_ENC_CLEARTEXT : EF_ENC_UNKNOWN);
+		return;
+	}
+	look_add(&d->look[dir], q + 16, n - 16);
+	enum look_result r = look_judge(&d->look[dir]);
+	if (r == LOOK_NOT_RANDOM) {
+		decide(c, f, EF_ENC_CLEARTEXT); /* frees d */
+		return;
+	}
+	if (r == LOOK_RANDOM && d->look[dir].n >= 64)
+		d->evidence[dir] = true;
+	if (d->evidence[0])
+		decide_watched(c, f, VERIFY_WIREGUARD, EF_ENC_ENCRYPTED);
+}
+
+/*
+ * DTLS after the server's hello: like TLS, encrypted only with the client's
+ * next protected record (epoch >= 1, or DTLS 1.3's unified header) whose
+ * content looks like ciphertext.
+ */
+static void dtls_client_evidence(struct classifier *c, struct flow *f, const struct packet *p)
+{
+	struct flow_dpi *d = f->dpi;
+	const uint8_t *q = p->payload;
+	uint32_t n = p->payload_len;
+
+	for (uint32_t i = 0; i < n;) {
+		const uint8_t *r = q + i;
+		uint32_t left = n - i;
+		enum look_result look = LOOK_PENDING;
+		if ((r[0] & 0xe0) == 0x20) {
+			look = left > 5 ? look_at(r + 5, left - 5) : LOOK_PENDING;
+			i = n;
+		} else {
+			if (left < 13 || r[1] != 0xfe)
+				return;
+			uint32_t len = (uint32_t)(r[11] << 8 | r[12]);
+			if (len > left - 13)
+				return;
+			if ((r[3] || r[4]) && r[0] != 20 && len > 8)
+				look = look_at(r + 13 + 8, len - 8);
+			i += 13 + len;
+		}
+		if (look == LOOK_NOT_RANDOM) {
+			decide(c, f, EF_ENC_CLEARTEXT);
+			return;
+		}
+		if (look == LOOK_RANDOM) {
+			decide_tls(c, f, d->dtls_version, d->dtls_cipher, true);
+			return;
+		}
+	}
 }
 
 static void inspect_datagram(struct classifier *c, struct flow *f, int dir, const struct packet *p)
 {
 	struct flow_dpi *d = f->dpi;
+	const uint8_t *ike;
 
 	if (p->payload_len == 0 && p->l4 != IPPROTO_ESP && p->l4 != IPPROTO_AH)
 		return;
 	d->payload_packets[dir]++;
-	if (p->l4 == IPPROTO_ESP || p->l4 == IPPROTO_AH) {
-		/* No payload to inspect: ESP is IPsec's encryption.  (AH alone
-		 * authenticates without encrypting.) */
-		snprintf(f->app, sizeof(f->app), "IPsec");
-		decide(c, f, p->l4 == IPPROTO_ESP ? EF_ENC_ENCRYPTED : EF_ENC_CLEARTEXT);
+	if (p->l4 == IPPROTO_AH) { /* AH alone authenticates without encrypting */
+		copy_str(f->app, sizeof(f->app), "IPsec");
+		decide(c, f, EF_ENC_CLEARTEXT);
 		return;
 	}
-	if (p->l4 == IPPROTO_UDP && is_ike(p)) {
-		snprintf(f->app, sizeof(f->app), "IPsec");
-		decide(c, f, EF_ENC_ENCRYPTED);
+	if (p->l4 == IPPROTO_ESP) {
+		esp_evidence(c, f, dir, p);
+		return;
+	}
+	if (p->l4 == IPPROTO_UDP && (ike = ike_header(p))) {
+		ike_evidence(c, f, dir, ike);
 		return;
 	}
 	if (p->l3_len <= 65535 && !d->ndpi_detected) {
@@ -599,11 +829,28 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 		ndpi_result(c, f, ndpi_detection_process_packet(c->ndpi, d->ndpi, p->l3, (unsigned short)p->l3_len,
 								  p->ts_us / 1000));
 	}
-	if (d->ndpi_detected && dir == 1 && d->rule == CLASS_RULE_DTLS) {
-		uint16_t v = 0, cipher = 0;
-		enum walk_verdict w = dtls_server_hello(p->payload, p->payload_len, &v, &cipher);
-		if (w == WALK_DONE)
-			decide_tls(c, f, v, cipher, true);
+	if (dir == 0 && quic_long_version(p->payload, p->payload_len))
+		d->quic_version = quic_long_version(p->payload, p->payload_len); /* the latest, after a VN */
+	/* nDPI 4.2 predates QUIC v2 (RFC 9369): its Initial is named here
+	 * (v2's Initial type bits are 01), and judged like v1's -- encrypted
+	 * only once the server answers in v2. */
+	if (!d->ndpi_detected && dir == 0 && d->quic_version == 0x6b3343cfu && p->payload_len >= 1200 &&
+	    ((p->payload[0] >> 4) & 3) == 1) {
+		set_detected(c, f, 0, NDPI_PROTOCOL_QUIC);
+		copy_str(f->app, sizeof(f->app), "QUIC");
+	}
+	if (dir == 1 && d->quic_version && quic_valid_reply(d->quic_version, p->payload, p->payload_len))
+		d->evidence[1] = true;
+	if (d->ndpi_detected && d->rule == CLASS_RULE_DTLS) {
+		if (dir == 1 && !d->dtls_server_hello &&
+		    dtls_server_hello(p->payload, p->payload_len, &d->dtls_version, &d->dtls_cipher) == WALK_DONE)
+			d->dtls_server_hello = true;
+		else if (dir == 0 && d->dtls_server_hello)
+			dtls_client_evidence(c, f, p);
+		return;
+	}
+	if (d->ndpi_detected && (d->ndpi_master == NDPI_PROTOCOL_WIREGUARD || d->ndpi_app == NDPI_PROTOCOL_WIREGUARD)) {
+		wireguard_evidence(c, f, dir, p);
 		return;
 	}
 	evaluate(c, f);
@@ -693,6 +940,10 @@ void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_reco
 	r->packets_out = f->packets[0];
 	r->packets_in = f->packets[1];
 	r->reassembly_conflict = f->conflict;
+	r->rejudged = f->rejudged;
+	r->rejudge_dir = f->rejudge_dir;
+	r->rejudge_offset = f->rejudge_offset;
+	r->rejudge_reason = f->rejudge_reason;
 }
 
 static void end_flow(struct classifier *c, struct flow *f, bool evicted)
@@ -707,6 +958,8 @@ static void end_flow(struct classifier *c, struct flow *f, bool evicted)
 	if (c->on_end)
 		c->on_end(f, &r, c->ctx);
 	dpi_free(c, f);
+	free(f->verify);
+	f->verify = NULL;
 	flow_table_remove(&c->table, f);
 }
 
@@ -759,6 +1012,16 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 	flow_key_make(p, &k, &src_is_lo);
 	uint32_t h = flow_key_hash(&k);
 	struct flow *f = flow_table_lookup(&c->table, &k, h);
+	if (f && p->l4 == IPPROTO_TCP && (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+		/* Each TCP connection is its own flow: a SYN with another ISN, or
+		 * after the old connection closed, ends the old flow (its event is
+		 * written) so that a reused source port never merges two. */
+		int sdir = src_is_lo == f->init_is_lo ? 0 : 1;
+		if (f->tcp_state == TCP_CLOSED || (f->syn_isn[sdir] && f->isn[sdir] != p->tcp_seq)) {
+			end_flow(c, f, false);
+			f = NULL;
+		}
+	}
 	if (!f) {
 		f = flow_table_insert(&c->table, &k, h);
 		if (!f) {
@@ -792,6 +1055,10 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 	if (p->l4 == IPPROTO_TCP) {
 		if (p->tcp_flags & TH_SYN)
 			f->syn_seen = true;
+		if ((p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+			f->syn_isn[dir] = true;
+			f->isn[dir] = p->tcp_seq;
+		}
 		if (p->tcp_flags & TH_FIN)
 			f->fin[dir] = true;
 		if ((p->tcp_flags & TH_RST) || (f->fin[0] && f->fin[1]))
@@ -802,6 +1069,11 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 	if (f->decided) {
 		if (f->ftp_control && p->payload_len)
 			ftp_watch(c, f, dir, p);
+		struct verify_break b;
+		if (f->verify && !verify_packet(f->verify, dir, p, f->bytes[dir] - p->payload_len, &b)) {
+			rejudge(c, f, dir, &b, f->bytes[dir] - p->payload_len);
+			return CLASSIFY_REJUDGED;
+		}
 		return ev;
 	}
 	if (!f->dpi && p->payload_len == 0 && p->l4 != IPPROTO_ESP && !(p->tcp_flags & TH_SYN))

@@ -17,7 +17,12 @@
  *     or SSH's NEWKEYS), and its strength is read from the ServerHello;
  *   - STARTTLS-capable protocols are watched until the client either starts
  *     TLS (then as above) or sends anything but negotiation commands;
- *   - a protocol known only from its port number is never `encrypted`.
+ *   - a protocol known only from its port number is never `encrypted`;
+ *   - a flow decided `encrypted` or `weak` stays watched (verify.c): when its
+ *     later bytes break the claim it is judged again at once
+ *     (CLASSIFY_REJUDGED, flow_record()'s rejudged fields);
+ *   - each TCP connection is its own flow: a SYN with a new ISN on a 5-tuple
+ *     in the table, or after it closed, ends the old flow first.
  * Once decided, nDPI's per-flow state and the reassembly buffers are freed;
  * the flow keeps only its counters and the result.
  *

@@ -9,6 +9,39 @@
 
 struct ndpi_flow_struct;
 
+/* ---- does it look like ciphertext? (verify.c) --------------------------- */
+
+/*
+ * One judgement of "random or not" for every check in the classifier: a
+ * window of up to LOOK_WINDOW bytes, the set of byte values it holds and how
+ * many are printable.  Fed as bytes arrive (no copy), judged when full.
+ */
+#define LOOK_WINDOW 128u
+
+struct look {
+	uint64_t seen[4];          /* which byte values occurred */
+	uint8_t n;                 /* bytes in the window */
+	uint8_t printable;
+	uint8_t structured;        /* bytes that may be framing, not ciphertext */
+	bool text_only;            /* framing unknown: judge the printable share alone */
+};
+
+enum look_result { LOOK_PENDING = 0, LOOK_RANDOM, LOOK_NOT_RANDOM };
+
+/* Adds bytes, at most up to a full window; returns how many were taken. */
+uint32_t look_add(struct look *w, const uint8_t *p, uint32_t n);
+/* The window's verdict (PENDING when it is too short to tell). */
+enum look_result look_judge(const struct look *w);
+/* One buffer judged alone: its first LOOK_WINDOW bytes. */
+enum look_result look_at(const uint8_t *p, uint32_t n);
+/* Readable text, from the printable share alone, in the first LOOK_WINDOW bytes. */
+bool look_text(const uint8_t *p, uint32_t n);
+/* The thresholds, for the test that recomputes them: a window of n bytes is
+ * not random with fewer than look_min_distinct(n) distinct values or at
+ * least look_max_printable(n) printable ones. */
+unsigned look_min_distinct(unsigned n);
+unsigned look_max_printable(unsigned n);
+
 /* ---- one direction of a TCP connection, while undecided ----------------- */
 
 #define STREAM_HIST_MAX 16384u /* bytes of each direction kept for the decision */
@@ -50,7 +83,8 @@ struct tls_walk {
 	uint32_t off[2];          /* next record header in each direction's hist */
 	uint32_t start[2];        /* where TLS begins (after a STARTTLS exchange) */
 	bool server_hello;        /* a ServerHello (not a HelloRetryRequest) was read */
-	bool client_protected;    /* client sent CCS or application data after it */
+	bool client_protected;    /* client sent a protected record (not text) after it */
+	bool ccs[2];              /* each side's ChangeCipherSpec */
 	bool plaintext_in_record; /* the client's first data record was readable text */
 	bool sslv2;
 	uint16_t version, cipher;
@@ -104,9 +138,81 @@ struct flow_dpi {
 	bool greeting_read;       /* the server's first line was looked at */
 	uint16_t dpi_packets;
 	uint32_t payload_packets[2];
+	/* datagram evidence before a decision */
+	struct look look[2];
+	uint32_t spi[2], seq[2];  /* ESP: each side's SPI and last sequence number */
+	uint32_t quic_version;    /* the client's long-header version */
+	uint16_t dtls_version, dtls_cipher;
+	bool dtls_server_hello;
+	bool ike_encrypted[2];    /* each side sent an Encrypted payload */
+	bool evidence[2];         /* each side proved its part (ESP, WireGuard) */
+	bool broken[2];           /* each side broke it */
 };
 
 enum tcp_state { TCP_OPEN = 0, TCP_CLOSED };
+
+/* ---- after the decision: the claim kept for every byte (verify.c) ------- */
+
+enum verify_kind {
+	VERIFY_NONE = 0, VERIFY_TLS, VERIFY_SSH, VERIFY_DTLS, VERIFY_QUIC, VERIFY_ESP,
+	VERIFY_WIREGUARD, VERIFY_IKE
+};
+
+/* One direction, O(1): no bytes are kept beyond a record header's 6. */
+struct verify_dir {
+	struct look look;
+	uint64_t look_start;       /* direction offset of the window's first byte */
+	uint32_t next_seq;         /* TCP: next in-order byte */
+	uint32_t prot_seq;         /* TCP: where this side's protected bytes begin */
+	uint32_t counter;          /* ESP sequence number, WireGuard counter (low 32 bits) */
+	uint32_t id;               /* ESP SPI, WireGuard receiver index */
+	uint16_t rec_left;         /* framed TCP: bytes of the current record to come */
+	uint16_t skip;             /* of those, not ciphertext (explicit nonce) */
+	uint8_t hdr[6], hdr_have;  /* a record header cut by a segment end */
+	bool framed;               /* TCP: rec_left/hdr are in step with the stream */
+	bool trial;                /* TLS: framing resumed after a gap, not yet confirmed */
+	bool rec_sampled;          /* TLS: the current record's body is ciphertext */
+	bool protected_;           /* this side's keys are in use (after its CCS/NEWKEYS) */
+	bool id_known;
+	uint16_t idle;             /* bytes not sampled before the next window */
+	uint32_t rng;              /* keyed generator of those idle lengths */
+};
+
+struct verify {
+	struct verify_dir dir[2];  /* 0: initiator -> responder */
+	uint8_t kind;              /* enum verify_kind */
+	uint16_t version;          /* TLS/DTLS version, QUIC version (low 16 bits) */
+	uint32_t quic_version;
+	bool quic_vn;              /* the server sent Version Negotiation */
+	uint32_t salt;             /* the flow's key for the sampling */
+};
+
+/* A new watch: its sampling keyed by a per-process secret and the flow. */
+void verify_init(struct verify *v, uint32_t flow_hash);
+
+struct verify_break {
+	const char *reason;
+	uint32_t at;               /* offset in the packet's payload */
+	uint64_t dir_offset;       /* or, when set (window judgements), in the direction */
+	bool use_dir_offset;
+	enum ef_encryption to;     /* cleartext, or unknown when the bytes were random */
+};
+
+/* Checks a packet of a decided flow; false (and *b) when it broke the claim. */
+bool verify_packet(struct verify *v, int dir, const struct packet *p, uint64_t dir_bytes, struct verify_break *b);
+/* TCP: the direction's framing from a stream position (seq of the next
+ * record header, or unknown), then the bytes already in hand after it. */
+void verify_tcp_start(struct verify *v, int dir, bool framed, uint32_t seq, bool protected_);
+bool verify_tcp_bytes(struct verify *v, int dir, const uint8_t *p, uint32_t n, uint64_t dir_bytes,
+		      struct verify_break *b);
+
+/* ---- datagram protocols: evidence before `encrypted' (verify.c) --------- */
+
+bool esp_null_like(const uint8_t *p, uint32_t n);
+/* QUIC: the version of a long header (0 when not one); whether a server
+ * datagram is a valid reply for that version. */
+uint32_t quic_long_version(const uint8_t *p, uint32_t n);
+bool quic_valid_reply(uint32_t version, const uint8_t *p, uint32_t n);
 
 struct flow {
 	struct flow_key key;
@@ -124,6 +230,14 @@ struct flow {
 	char server_name[EF_SERVER_NAME_LEN];
 	uint64_t bytes[2], packets[2];  /* 0: from the initiator */
 	bool conflict;
+	bool rejudged;
+	uint8_t rejudge_dir;
+	uint64_t rejudge_offset;
+	const char *rejudge_reason;
+	uint8_t watch_kind;         /* enum verify_kind the decision will be watched as */
+	struct verify *verify;      /* only for a flow decided encrypted or weak */
+	uint32_t isn[2];            /* TCP: each side's SYN sequence number (syn_isn) */
+	bool syn_isn[2];
 	bool ftp_control;           /* a clear-text FTP session: watch for data channels */
 	uint32_t user;
 	struct flow_dpi *dpi;

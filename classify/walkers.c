@@ -65,21 +65,6 @@ bool parse_server_hello(const uint8_t *b, uint32_t n, uint16_t *version, uint16_
 	return true;
 }
 
-/* The share of printable ASCII in up to 256 bytes: protected records look
- * random (about 37%), text looks like text (over 90%). */
-static bool looks_like_text(const uint8_t *p, uint32_t n)
-{
-	uint32_t printable = 0;
-
-	if (n > 256)
-		n = 256;
-	if (n < 32)
-		return false;
-	for (uint32_t i = 0; i < n; i++)
-		printable += (p[i] >= 0x20 && p[i] < 0x7f) || p[i] == '\r' || p[i] == '\n' || p[i] == '\t';
-	return printable * 10 >= n * 9;
-}
-
 enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *h, uint32_t len)
 {
 	uint32_t off = w->off[dir] > w->start[dir] ? w->off[dir] : w->start[dir];
@@ -119,10 +104,24 @@ enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *h, uint32
 				break; /* the rest of the hello is still on its way */
 			}
 		}
-		if (dir == 0 && w->server_hello && (type == 20 || type == 23)) {
-			if (type == 23 && looks_like_text(r + 5, avail))
+		if (type == 20)
+			w->ccs[dir] = true;
+		/* The proof: after the ServerHello, the client's first protected
+		 * record -- TLS <= 1.2: the encrypted Finished (a handshake record
+		 * after its CCS); TLS 1.3: an application-data record -- and its
+		 * content must look like ciphertext (TLS <= 1.2's 8-byte explicit
+		 * nonce aside).  A CCS alone proves nothing: it is one constant
+		 * byte anyone can send. */
+		bool tls13 = w->version == 0x0304 || (w->version >> 8) == 0x7f;
+		if (dir == 0 && w->server_hello && (type == 23 || (type == 22 && w->ccs[0] && !tls13))) {
+			uint32_t skip = tls13 ? 0 : 8;
+			if (avail < rlen && avail < skip + LOOK_WINDOW)
+				break; /* judged when enough of it is there */
+			enum look_result look = avail > skip ? look_at(r + 5 + skip, avail - skip) : LOOK_PENDING;
+			if (look == LOOK_NOT_RANDOM)
 				w->plaintext_in_record = true;
-			w->client_protected = true;
+			else if (look == LOOK_RANDOM && (tls13 || w->ccs[0]))
+				w->client_protected = true;
 		}
 		if (avail < rlen)
 			break;

@@ -261,6 +261,19 @@ void event_write_json(FILE *out, const struct ef_flow_record *r, const struct po
 		put_key(&l, "reassembly_conflict");
 		put_bool(&l, true);
 	}
+	if (r->rejudged) {
+		/* the flow broke its earlier class: where, in the direction's bytes */
+		put_key(&l, "rejudged");
+		put_bool(&l, true);
+		put_key(&l, "rejudged_at");
+		PUT_LITERAL(&l, "{\"direction\":");
+		put_string(&l, r->rejudge_dir ? "in" : "out");
+		PUT_LITERAL(&l, ",\"offset\":");
+		put_uint(&l, r->rejudge_offset);
+		PUT_LITERAL(&l, ",\"reason\":");
+		put_string(&l, r->rejudge_reason ? r->rejudge_reason : "");
+		PUT_LITERAL(&l, "}");
+	}
 	if (action_taken) {
 		put_key(&l, "action_taken");
 		put_string(&l, action_taken);

@@ -60,7 +60,8 @@ expect "$PCAPS/smtp-starttls.pcap"  '.dst_ip=="2003:de:2016:120::a08:53"'  '.enc
 expect "$PCAPS/smtp-starttls.pcap"  '.dst_ip=="173.194.68.26"'  '.encryption+" "+.tls_version+" "+.cipher'  "weak TLSv1.0 TLS_RSA_WITH_RC4_128_SHA"
 expect "$PCAPS/imap-starttls.pcap"  '.dst_port==143'  '.encryption+" "+.tls_version'  "encrypted TLSv1.2"
 expect "$PCAPS/pop3_stls.pcap"      '.dst_port==110'  '.encryption+" "+.tls_version'  "weak TLSv1.0"
-expect "$PCAPS/ftp-start-tls.pcap"  '.dst_port==21'  '.encryption+" "+.cipher'  "weak TLS_RSA_WITH_3DES_EDE_CBC_SHA"
+# After AUTH TLS the client closes TLS (CCC) and sends PASV and STOR in the clear.
+expect "$PCAPS/ftp-start-tls.pcap"  '.dst_port==21'  '.encryption+" "+.cipher+" "+(.rejudged|tostring)'  "cleartext TLS_RSA_WITH_3DES_EDE_CBC_SHA true"
 # TLS: 1.2 and 1.3 with AEAD suites are encrypted, with their bit strength
 expect "$PCAPS/443-curl.pcap"  '.dst_port==443'  '.encryption+" "+.tls_version+" "+(.cipher_bits|tostring)+" "+.verdict+" "+.rule'  "encrypted TLSv1.2 128 log designated-any"
 expect "$PCAPS/android.pcap"   '.dst_ip=="216.239.38.120" and .app=="TLS.PlayStore"'  '.encryption+" "+.tls_version+" "+.cipher'  "encrypted TLSv1.3 TLS_AES_128_GCM_SHA256"

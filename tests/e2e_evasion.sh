@@ -120,23 +120,13 @@ expect tunnel-6in4 "$v6 and $http and $clear_block" \
 	"IPv6 HTTP inside IPv4 (6in4): the inner destination (CN) decides"
 
 # ---- picked up mid-stream ---------------------------------------------------
-# KNOWN FAILURE (reported to the lead, not worked around here): a flow
-# picked up in the middle of a request body is `unknown` (app HTTP, guessed
-# from the port), although what the client sent is plain text and the next
-# request line ("POST /upload... HTTP/1.1") is among the bytes kept.  nDPI's
-# HTTP dissector gives up on the first chunk that does not start like HTTP
-# and never looks again, and the classifier has no rule for unnamed text.
-# Toward a designated country the verdict is still block (unknown is
-# blocked), but toward a merely non-conforming one `unknown` is allowed
-# where `cleartext` would be logged.
+# Unnamed text is judged by the classifier itself (verify.c's printable
+# share), so a pickup in the middle of a request body is cleartext whether
+# or not the next request line is among the bytes kept.
 expect midstream-http "$v4 and $clear_block" \
 	"a long cleartext upload picked up mid-stream is cleartext"
-# Only body text in view (the next request lies past the bytes kept):
-# cleartext once the classifier judges unnamed text (above); until then
-# unknown, which the default policy blocks toward designated countries
-# (fail closed).  Never encrypted, never allowed.
-expect midstream-body-only "$v4 and (.encryption == \"cleartext\" or .encryption == \"unknown\") and .verdict == \"block\" and .rule == \"designated-cleartext\"" \
-	"a mid-stream pickup of body text is cleartext or unknown, and blocked (fail closed)"
+expect midstream-body-only "$v4 and $clear_block" \
+	"a mid-stream pickup of body text alone is cleartext, and blocked"
 
 # ---- nothing to recognise ---------------------------------------------------
 expect high-entropy "$v4 and .dst_port == 7443 and .app == \"Unknown\" and .encryption == \"unknown\" and .verdict == \"block\" and .rule == \"designated-cleartext\"" \
@@ -179,6 +169,42 @@ policy=$two_db_policy
 expect one-db-silent ".dst_ip == \"198.18.0.10\" and $http and .encryption == \"cleartext\" and .verdict == \"log\" and .rule == \"nonconforming-cleartext\" and .dst_countries == [\"US\"] and .geo_answers[\"$maxmind_db\"] == null and .geo_answers[\"$iplocation_db\"] == \"US\" and (.geo_answers | has(\"$maxmind_db\"))" \
 	"one database silent, the other US: judged as unknown too (logged), the silent answer shown as null"
 policy=$saved_policy
+
+# ---- `encrypted' holds for every byte the flow sends ------------------------
+# A handshake is proven, not announced, and the claim is watched after it:
+# bytes that break it judge the flow again ("rejudged"), with where it broke.
+rejudged_out='.rejudged == true and .rejudged_at.direction == "out"'
+# The client's hello and key exchange/CCS/Finished are 243 bytes: the raw
+# text breaks the framing at byte 243; inside records the first window
+# judged starts after the record header and explicit nonce (243 + 13).
+expect tls12-text-in-records "$v4 and .app == \"TLS\" and $clear_block and $rejudged_out and .rejudged_at.offset == 256" \
+	"text inside application-data records after a real-looking TLS 1.2 handshake is cleartext, rejudged"
+expect tls12-text-raw "$v4 and .app == \"TLS\" and $clear_block and $rejudged_out and .rejudged_at.offset == 243" \
+	"raw text after a real-looking TLS 1.2 handshake is cleartext, rejudged where the framing broke"
+expect tls-lone-ccs "$v4 and .encryption == \"unknown\" and .verdict == \"block\" and .rule == \"designated-cleartext\"" \
+	"a lone ChangeCipherSpec after the ServerHello proves nothing: unknown, blocked"
+expect tls-conflict "$v4 and .reassembly_conflict == true and .encryption == \"unknown\" and .verdict == \"block\"" \
+	"a conflicting flow is never encrypted, however complete its handshake"
+expect dtls-hello-pair-only "$v4 and .app == \"DTLS\" and .encryption == \"unknown\" and .verdict == \"block\"" \
+	"a DTLS hello pair with no protected record from the client is not encrypted"
+expect quic-random-no-reply "$v4 and .encryption == \"unknown\" and .rejudged == null and .verdict == \"block\" and .rule == \"designated-cleartext\"" \
+	"a QUIC long header on random bytes with no server reply is unknown, never encrypted"
+expect quic-v2-reply-then-text "$v4 and (.app | startswith(\"QUIC\")) and $clear_block and $rejudged_out and .rejudged_at.offset == 1225" \
+	"QUIC v2 answered by the server, then readable datagrams: rejudged cleartext at the first (1200 + 25 bytes in)"
+expect esp-null-text ".l4 == \"esp\" and .app == \"IPsec\" and $clear_block" \
+	"ESP with NULL encryption carrying text is cleartext"
+expect esp-random ".l4 == \"esp\" and .encryption == \"encrypted\" and .verdict == \"log\" and .rule == \"designated-any\"" \
+	"the control: ESP with a steady SPI, rising sequence numbers and random payload is encrypted"
+# 4 packets of 400 bytes each way proved the SA; the fifth from the client
+# (byte 1600 of its payload) reads as text after SPI, sequence number and IV.
+expect esp-random-then-text ".l4 == \"esp\" and .app == \"IPsec\" and $clear_block and $rejudged_out and .rejudged_at.offset == 1616" \
+	"an ESP SA proven encrypted, then carrying readable payload, is rejudged cleartext"
+expect ike-one-sided "$v4 and .app == \"IPsec\" and .encryption == \"unknown\" and .verdict == \"block\"" \
+	"one-sided IKE headers with no reply are unknown, not encrypted"
+expect wireguard-text-transport "$v4 and .app == \"WireGuard\" and $clear_block" \
+	"WireGuard transport packets carrying text are cleartext"
+expect wireguard-random "$v4 and .app == \"WireGuard\" and .encryption == \"encrypted\" and .verdict == \"log\"" \
+	"the control: WireGuard transport packets with random payload are encrypted"
 
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several

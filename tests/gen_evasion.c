@@ -870,6 +870,370 @@ static void case_one_db_silent(struct out *o)
 	http_exchange(&c);
 }
 
+
+/* ---- `encrypted' must hold for every byte (issue 8, items 4-6) ----------- */
+
+/* An IPv4 datagram of `proto` carrying body[0..len), unfragmented. */
+static void ip_send(struct conn *c, int dir, uint8_t proto, const uint8_t *body, uint32_t len)
+{
+	static uint8_t ip[MAX_PKT];
+	const uint8_t *src = dir ? c->srv : c->cli, *dst = dir ? c->cli : c->srv;
+	uint32_t hl = ipv4_header(ip, src, dst, proto, c->ip_id++, len, 0, false);
+
+	memcpy(ip + hl, body, len);
+	emit_ip(c, dir, ip, hl + len);
+}
+
+/* A UDP datagram (IPv4; checksum 0, which IPv4 allows). */
+static void udp_send(struct conn *c, int dir, const uint8_t *data, uint32_t len)
+{
+	static uint8_t u[MAX_PKT];
+
+	put16(u, dir ? c->sport : c->cport);
+	put16(u + 2, dir ? c->cport : c->sport);
+	put16(u + 4, (uint16_t)(8 + len));
+	put16(u + 6, 0);
+	memcpy(u + 8, data, len);
+	ip_send(c, dir, 17, u, 8 + len);
+}
+
+/* `len' bytes of the confidential text, repeated. */
+static void fill_text(uint8_t *p, uint32_t len)
+{
+	static const char secret[] = "CONFIDENTIAL: rotor blade alloy spec, rev 7. Leading edge to 0.02 mm, "
+				     "heat-treated at 1040 C for four hours, shot-peened on both faces.\r\n";
+	for (uint32_t i = 0; i < len; i++)
+		p[i] = (uint8_t)secret[i % (sizeof(secret) - 1)];
+}
+
+/* A real-looking TLS 1.2 handshake: hellos, the client's key exchange,
+ * CCS and encrypted Finished, the server's CCS and Finished. */
+static void tls12_full_handshake(struct conn *c)
+{
+	uint8_t buf[2048];
+	uint32_t n;
+
+	tcp_handshake(c);
+	n = tls_client_hello(buf);
+	tcp_send(c, 0, buf, n);
+	n = tls_server_hello(buf);
+	tcp_send(c, 1, buf, n);
+	n = tls_client_finish(buf);
+	tcp_send(c, 0, buf, n);
+	n = tls_server_finish(buf);
+	tcp_send(c, 1, buf, n);
+}
+
+/* After a real-looking TLS 1.2 handshake, the upload inside application-data
+ * records: framed as TLS, readable inside. */
+static void case_tls12_text_in_records(struct out *o)
+{
+	struct conn c;
+	uint8_t text[1000], buf[1100];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40101, 443);
+	tls12_full_handshake(&c);
+	for (int i = 0; i < 8; i++) {
+		fill_text(text, sizeof(text));
+		tcp_send(&c, 0, buf, tls_record(buf, 23, text, sizeof(text)));
+		tcp_ack(&c, 1);
+	}
+	tcp_close(&c);
+}
+
+/* After the same handshake, the upload raw, outside any record. */
+static void case_tls12_text_raw(struct out *o)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40102, 443);
+	tls12_full_handshake(&c);
+	for (int i = 0; i < 8; i++) {
+		tcp_send_str(&c, 0, http_request);
+		tcp_ack(&c, 1);
+	}
+	tcp_close(&c);
+}
+
+/* ClientHello, ServerHello, and from the client a ChangeCipherSpec alone. */
+static void case_tls_lone_ccs(struct out *o)
+{
+	struct conn c;
+	uint8_t buf[2048];
+	static const uint8_t ccs = 1;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40103, 443);
+	tcp_handshake(&c);
+	tcp_send(&c, 0, buf, tls_client_hello(buf));
+	tcp_send(&c, 1, buf, tls_server_hello(buf));
+	tcp_send(&c, 0, buf, tls_record(buf, 20, &ccs, 1));
+	tcp_ack(&c, 1);
+	tcp_close(&c);
+}
+
+/* A complete handshake whose ClientHello was retransmitted with other
+ * bytes: which copy the server kept is unknown, so the flow is never
+ * `encrypted', however good the rest looks. */
+static void case_tls_conflict(struct out *o)
+{
+	struct conn c;
+	uint8_t buf[2048], other[2048], app[300];
+	uint32_t n;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40104, 443);
+	tcp_handshake(&c);
+	n = tls_client_hello(buf);
+	memcpy(other, buf, n);
+	other[n - 2] ^= 0x5a;
+	tcp_at(&c, 0, c.seq[0], TH_ACK | TH_PSH, buf, n);
+	tcp_at(&c, 0, c.seq[0], TH_ACK | TH_PSH, other, n);
+	c.seq[0] += n;
+	tcp_send(&c, 1, buf, tls_server_hello(buf));
+	tcp_send(&c, 0, buf, tls_client_finish(buf));
+	tcp_send(&c, 1, buf, tls_server_finish(buf));
+	rnd_fill(app, sizeof(app));
+	tcp_send(&c, 0, buf, tls_record(buf, 23, app, sizeof(app)));
+	tcp_close(&c);
+}
+
+/* A DTLS 1.2 record around one handshake message (type, body). */
+static uint32_t dtls_handshake(uint8_t *out, uint8_t type, const uint8_t *body, uint32_t len, uint16_t msg_seq)
+{
+	out[0] = 22;
+	out[1] = 0xfe;
+	out[2] = 0xfd;
+	memset(out + 3, 0, 8); /* epoch 0, sequence number */
+	out[10] = (uint8_t)msg_seq;
+	put16(out + 11, (uint16_t)(12 + len));
+	uint8_t *h = out + 13;
+	h[0] = type;
+	h[1] = 0;
+	put16(h + 2, (uint16_t)len);
+	put16(h + 4, msg_seq);
+	memset(h + 6, 0, 3);
+	h[9] = 0;
+	put16(h + 10, (uint16_t)len);
+	memcpy(h + 12, body, len);
+	return 25 + len;
+}
+
+/* A DTLS ClientHello and ServerHello, and nothing protected from the
+ * client after them. */
+static void case_dtls_hello_pair_only(struct out *o)
+{
+	struct conn c;
+	uint8_t body[256], buf[512];
+	uint32_t n = 0;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40105, 4433);
+	put16(body, 0xfefd);
+	rnd_fill(body + 2, 32);
+	n = 34;
+	body[n++] = 0; /* session id */
+	body[n++] = 0; /* cookie */
+	put16(body + n, 4);
+	put16(body + n + 2, 0xc02f);
+	put16(body + n + 4, 0xc02b);
+	n += 6;
+	body[n++] = 1;
+	body[n++] = 0;
+	static const uint8_t ext[] = {0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x1d, 0x00, 0x0b, 0x00, 0x02, 0x01, 0x00};
+	put16(body + n, sizeof(ext));
+	memcpy(body + n + 2, ext, sizeof(ext));
+	n += 2 + sizeof(ext);
+	udp_send(&c, 0, buf, dtls_handshake(buf, 1, body, n, 0));
+	put16(body, 0xfefd);
+	rnd_fill(body + 2, 32);
+	n = 34;
+	body[n++] = 0;
+	put16(body + n, 0xc02f);
+	n += 2;
+	body[n++] = 0;
+	put16(body + n, 0);
+	n += 2;
+	udp_send(&c, 1, buf, dtls_handshake(buf, 2, body, n, 0));
+}
+
+/* A QUIC long header of `version' (v1 Initial type bits) around random bytes. */
+static void quic_random_initial(uint8_t *d, uint32_t n, uint32_t version)
+{
+	rnd_fill(d, n);
+	d[0] = version == 0x6b3343cf ? 0xd3 : 0xc3; /* Initial: type 0 in v1, 1 in v2 */
+	put32(d + 1, version);
+	d[5] = 8;      /* DCID length, then 8 bytes */
+	d[14] = 0;     /* no SCID */
+	d[15] = 0;     /* no token */
+	put16(d + 16, (uint16_t)(0x4000 | (n - 18))); /* Length */
+}
+
+/* A QUIC v1 long header on 1200 random bytes, and more random datagrams,
+ * with no reply from the server: nothing proves a QUIC exchange. */
+static void case_quic_random_no_reply(struct out *o)
+{
+	struct conn c;
+	uint8_t d[1200];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40106, 443);
+	quic_random_initial(d, sizeof(d), 0x00000001);
+	udp_send(&c, 0, d, sizeof(d));
+	for (int i = 0; i < 4; i++) {
+		rnd_fill(d, sizeof(d));
+		d[0] = 0x40 | (d[0] & 0x3f); /* short header */
+		udp_send(&c, 0, d, sizeof(d));
+	}
+}
+
+/* QUIC v2 (RFC 9369): a client Initial and a server Initial of the same
+ * version, then the upload in readable datagrams. */
+static void case_quic_v2_reply_then_text(struct out *o)
+{
+	struct conn c;
+	uint8_t d[1200];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40109, 443);
+	quic_random_initial(d, sizeof(d), 0x6b3343cf);
+	udp_send(&c, 0, d, sizeof(d));
+	quic_random_initial(d, sizeof(d), 0x6b3343cf);
+	udp_send(&c, 1, d, sizeof(d));
+	for (int i = 0; i < 4; i++) {
+		fill_text(d, sizeof(d));
+		d[0] = 0x40; /* short header, then text */
+		udp_send(&c, 0, d, sizeof(d));
+	}
+}
+
+/* ESP with NULL encryption: each packet an inner IPv4/TCP segment carrying
+ * the upload, the RFC 4303 trailer and a 12-byte ICV. */
+static void case_esp_null_text(struct out *o)
+{
+	struct conn c;
+	uint8_t pkt[1600];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 0, 0);
+	for (uint32_t seq = 1; seq <= 4; seq++) {
+		uint32_t n = 0, text = 600;
+		put32(pkt, 0x0badcafe);
+		put32(pkt + 4, seq);
+		n = 8;
+		uint8_t *in = pkt + n;
+		uint8_t isrc[4] = {10, 9, 1, 2}, idst[4] = {10, 9, 2, 2};
+		ipv4_header(in, isrc, idst, 6, (uint16_t)seq, 20 + text, 0, false);
+		memset(in + 20, 0, 20);
+		put16(in + 20, 40000);
+		put16(in + 22, 80);
+		put32(in + 24, 1000 + seq * text);
+		in[32] = 5 << 4;
+		in[33] = TH_ACK | TH_PSH;
+		fill_text(in + 40, text);
+		n += 40 + text;
+		uint8_t pad = (uint8_t)((4 - (n - 8 + 2) % 4) % 4);
+		for (uint8_t k = 1; k <= pad; k++)
+			pkt[n++] = k;
+		pkt[n++] = pad;
+		pkt[n++] = 4; /* next header: IPv4 */
+		rnd_fill(pkt + n, 12);
+		n += 12;
+		ip_send(&c, 0, 50, pkt, n);
+	}
+}
+
+/* The control: ESP with random payload, both ways, sequence numbers rising. */
+static void case_esp_random(struct out *o)
+{
+	struct conn c;
+	uint8_t pkt[400];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 0, 0);
+	for (uint32_t seq = 1; seq <= 4; seq++) {
+		for (int dir = 0; dir < 2; dir++) {
+			put32(pkt, dir ? 0x51d2e3f4 : 0x0badcafe);
+			put32(pkt + 4, seq);
+			rnd_fill(pkt + 8, sizeof(pkt) - 8);
+			ip_send(&c, dir, 50, pkt, sizeof(pkt));
+		}
+	}
+}
+
+/* IKEv2 headers on UDP 500 from the client only: IKE_SA_INIT, then
+ * "IKE_AUTH" with an Encrypted payload, never a reply. */
+static void case_ike_one_sided(struct out *o)
+{
+	struct conn c;
+	uint8_t d[400];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 500, 500);
+	for (int i = 0; i < 4; i++) {
+		rnd_fill(d, sizeof(d));
+		memset(d + 8, 0, 8);              /* responder SPI unknown yet */
+		d[16] = i ? 46 : 33;              /* next payload: SK, or SA */
+		d[17] = 0x20;                     /* IKEv2 */
+		d[18] = i ? 35 : 34;              /* IKE_AUTH, or IKE_SA_INIT */
+		d[19] = 0x08;                     /* initiator */
+		put32(d + 20, (uint32_t)i);
+		put32(d + 24, sizeof(d));
+		udp_send(&c, 0, d, sizeof(d));
+	}
+}
+
+/* A WireGuard handshake pair of the right sizes, then "transport" packets
+ * (type 4, rising counter) carrying the upload in the clear. */
+static void wireguard(struct out *o, uint16_t cport, bool text)
+{
+	struct conn c;
+	uint8_t d[1200];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 51820);
+	memset(d, 0, 148);
+	d[0] = 1;
+	put32(d + 4, 0x11223344);
+	rnd_fill(d + 8, 140);
+	udp_send(&c, 0, d, 148);
+	memset(d, 0, 92);
+	d[0] = 2;
+	put32(d + 4, 0x55667788);
+	put32(d + 8, 0x11223344);
+	rnd_fill(d + 12, 80);
+	udp_send(&c, 1, d, 92);
+	for (uint32_t ctr = 0; ctr < 6; ctr++) {
+		for (int dir = 0; dir < 2; dir++) {
+			uint32_t n = dir ? 96 : 1024;
+			memset(d, 0, 16);
+			d[0] = 4;
+			memcpy(d + 4, dir ? "\x44\x33\x22\x11" : "\x88\x77\x66\x55", 4);
+			d[8] = (uint8_t)ctr;
+			if (text && !dir)
+				fill_text(d + 16, n - 16);
+			else
+				rnd_fill(d + 16, n - 16);
+			udp_send(&c, dir, d, n);
+		}
+	}
+}
+
+/* ESP proven (steady SPI, rising sequence numbers, random payload both
+ * ways), then the same SA carrying readable payload. */
+static void case_esp_random_then_text(struct out *o)
+{
+	struct conn c;
+	uint8_t pkt[400];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 0, 0);
+	for (uint32_t seq = 1; seq <= 8; seq++) {
+		for (int dir = 0; dir < 2; dir++) {
+			put32(pkt, dir ? 0x51d2e3f4 : 0x0badcafe);
+			put32(pkt + 4, seq);
+			if (seq > 4 && !dir)
+				fill_text(pkt + 8, sizeof(pkt) - 8);
+			else
+				rnd_fill(pkt + 8, sizeof(pkt) - 8);
+			ip_send(&c, dir, 50, pkt, sizeof(pkt));
+		}
+	}
+}
+
+static void case_wireguard_text_transport(struct out *o) { wireguard(o, 40107, true); }
+static void case_wireguard_random(struct out *o) { wireguard(o, 40108, false); }
+
 static const struct {
 	const char *name;
 	void (*write)(struct out *o);
@@ -903,6 +1267,19 @@ static const struct {
 	{"embedded-teredo", case_teredo},
 	{"embedded-v4mapped", case_v4mapped},
 	{"one-db-silent", case_one_db_silent},
+	{"tls12-text-in-records", case_tls12_text_in_records},
+	{"tls12-text-raw", case_tls12_text_raw},
+	{"tls-lone-ccs", case_tls_lone_ccs},
+	{"tls-conflict", case_tls_conflict},
+	{"dtls-hello-pair-only", case_dtls_hello_pair_only},
+	{"quic-random-no-reply", case_quic_random_no_reply},
+	{"esp-null-text", case_esp_null_text},
+	{"esp-random", case_esp_random},
+	{"ike-one-sided", case_ike_one_sided},
+	{"wireguard-text-transport", case_wireguard_text_transport},
+	{"wireguard-random", case_wireguard_random},
+	{"quic-v2-reply-then-text", case_quic_v2_reply_then_text},
+	{"esp-random-then-text", case_esp_random_then_text},
 };
 
 /* ---- the flood --------------------------------------------------------- */

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "classify/classify.h"
+#include "classify/internal.h"
+#include <math.h>
 
 /* ---- the table: every row has its expected class written here too ------- */
 
@@ -133,7 +135,8 @@ static void conv_start(struct conv *cv, uint16_t server_port)
 
 /* One TCP segment; dir 0 is client to server.  seq_offset lets a test send
  * out of order or overlapping. */
-static void segment_at(struct conv *cv, int dir, uint8_t flags, int32_t seq_offset, const void *data, size_t len)
+static enum classify_event segment_at(struct conv *cv, int dir, uint8_t flags, int32_t seq_offset, const void *data,
+				      size_t len)
 {
 	struct packet p = {0};
 	struct flow *f;
@@ -148,13 +151,14 @@ static void segment_at(struct conv *cv, int dir, uint8_t flags, int32_t seq_offs
 	p.payload = data;
 	p.payload_len = (uint32_t)len;
 	p.ts_us = cv->ts += 1000;
-	classifier_packet(cv->c, &p, &f);
+	return classifier_packet(cv->c, &p, &f);
 }
 
-static void segment(struct conv *cv, int dir, const void *data, size_t len)
+static enum classify_event segment(struct conv *cv, int dir, const void *data, size_t len)
 {
-	segment_at(cv, dir, 0x18, 0, data, len);
+	enum classify_event ev = segment_at(cv, dir, 0x18, 0, data, len);
 	cv->seq[dir] += (uint32_t)len;
+	return ev;
 }
 
 static void handshake(struct conv *cv)
@@ -440,6 +444,9 @@ static void smtp_starttls_before_data_is_encrypted(void **state)
 	segment(&cv, 0, b, client_hello(b));
 	segment(&cv, 1, b, server_hello(b, 0x0303, 0xc02f));
 	segment(&cv, 0, ccs, sizeof(ccs));
+	random_record(b, 40); /* the encrypted Finished */
+	b[0] = 0x16;
+	segment(&cv, 0, b, 45);
 	const struct ef_flow_record *r = conv_end(&cv);
 	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
 	assert_int_equal(r->tls_version, 0x0303);
@@ -539,6 +546,387 @@ static void hash_is_symmetric(void **state)
 	assert_int_equal(flow_hash(&a), flow_hash(&b));
 }
 
+
+/* ---- the one judgement of "looks random" ------------------------------- */
+
+/* xorshift64*: a seeded generator, so every run draws the same samples */
+static uint64_t prng = 0x2545f4914f6cdd1dull;
+static uint8_t prng8(void)
+{
+	prng ^= prng >> 12;
+	prng ^= prng << 25;
+	prng ^= prng >> 27;
+	return (uint8_t)((prng * 0x2545f4914f6cdd1dull) >> 56);
+}
+
+/* The thresholds are the exact tails: recomputed here from the occupancy
+ * law and the binomial law, each the tightest with P < 1e-12. */
+static void look_thresholds_are_the_exact_tails(void **state)
+{
+	double occ[257] = {1.0};
+
+	for (unsigned n = 1; n <= LOOK_WINDOW; n++) {
+		for (int k = (int)n; k >= 0; k--)
+			occ[k] = occ[k] * k / 256.0 + (k ? occ[k - 1] * (256 - k + 1) / 256.0 : 0);
+		double below = 0;
+		unsigned t = look_min_distinct(n);
+		for (unsigned k = 0; k < t; k++)
+			below += occ[k];
+		assert_true(below < 1e-12);          /* random fails the distinct test: negligible */
+		assert_true(below + occ[t] >= 1e-12); /* and the threshold is the tightest */
+		double p = 98.0 / 256, tail = 0;
+		unsigned s = look_max_printable(n);
+		for (unsigned x = s; x <= n; x++)
+			tail += exp(lgamma(n + 1.0) - lgamma(x + 1.0) - lgamma(n - x + 1.0) + x * log(p) + (n - x) * log1p(-p));
+		assert_true(tail < 1e-12);
+		if (s > 0 && s <= n) {
+			double more = tail + exp(lgamma(n + 1.0) - lgamma(s) - lgamma(n - s + 2.0) + (s - 1) * log(p) +
+						 (n - s + 1) * log1p(-p));
+			assert_true(more >= 1e-12);
+		}
+	}
+}
+
+/* Random bytes pass, over many samples of every length; text, base64, hex
+ * and text XORed with one byte do not. */
+static void random_passes_and_text_base64_hex_xor_fail(void **state)
+{
+	uint8_t b[LOOK_WINDOW];
+	static const char text[] =
+		"Rotor blade alloy specification, revision 7: the leading edge is machined to a tolerance "
+		"of 0.02 mm, heat-treated at 1040 C for four hours, then shot-peened on both faces. ";
+	static const char b64[] = "UmAtCnJvdG9yIGJsYWRlIGFsbG95IHNwZWNpZmljYXRpb24sIHJldmlzaW9uIDc6IHRoZSBsZWFkaW5nIGVk"
+				  "Z2UgaXMgbWFjaGluZWQgdG8gYSB0b2xlcmFuY2Ugb2YgMC4wMiBtbSwgaGVhdC10cmVhdGVk";
+	static const char hex[] = "526f746f7220626c61646520616c6c6f792073706563696669636174696f6e2c207265766973696f6e20373a"
+				  "20746865206c656164696e672065646765206973206d616368696e656420746f20612074";
+
+	for (unsigned i = 0; i < 200000; i++) {
+		unsigned n = 16 + i % (LOOK_WINDOW - 15);
+		for (unsigned k = 0; k < n; k++)
+			b[k] = prng8();
+		if (look_at(b, n) != LOOK_RANDOM)
+			fail_msg("random sample %u of %u bytes judged not random", i, n);
+	}
+	assert_int_equal(look_at((const uint8_t *)text, LOOK_WINDOW), LOOK_NOT_RANDOM);
+	assert_int_equal(look_at((const uint8_t *)b64, LOOK_WINDOW), LOOK_NOT_RANDOM);
+	assert_int_equal(look_at((const uint8_t *)hex, LOOK_WINDOW), LOOK_NOT_RANDOM);
+	for (unsigned key = 1; key < 256; key++) {
+		for (unsigned k = 0; k < LOOK_WINDOW; k++)
+			b[k] = (uint8_t)text[k] ^ (uint8_t)key;
+		if (look_at(b, LOOK_WINDOW) != LOOK_NOT_RANDOM)
+			fail_msg("text XORed with 0x%02x judged random", key);
+	}
+	/* and over many seeded samples: base64 and hex of random bytes (encoded
+	 * ciphertext is still readable), sentences drawn from a word list, and
+	 * those sentences XORed with a random byte */
+	static const char *const words[] = {"rotor", "blade", "alloy", "the", "of", "spec", "revision", "edge",
+					    "Tolerance", "heat", "treated", "4 hours", "0.02 mm", "and", "is", "to",
+					    "CONFIDENTIAL:", "drawing", "No.", "1040", "C,", "shot-peened", "faces."};
+	static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (unsigned i = 0; i < 10000; i++) {
+		for (unsigned k = 0; k < LOOK_WINDOW; k++)
+			b[k] = (uint8_t)b64chars[prng8() & 63];
+		if (look_at(b, LOOK_WINDOW) != LOOK_NOT_RANDOM)
+			fail_msg("base64 sample %u judged random", i);
+		for (unsigned k = 0; k < LOOK_WINDOW; k++)
+			b[k] = (uint8_t)"0123456789abcdef"[prng8() & 15];
+		if (look_at(b, LOOK_WINDOW) != LOOK_NOT_RANDOM)
+			fail_msg("hex sample %u judged random", i);
+		unsigned n = 0;
+		while (n < LOOK_WINDOW) {
+			const char *w = words[prng8() % (sizeof(words) / sizeof(words[0]))];
+			for (size_t k = 0; w[k] && n < LOOK_WINDOW; k++)
+				b[n++] = (uint8_t)w[k];
+			if (n < LOOK_WINDOW)
+				b[n++] = prng8() % 8 ? ' ' : '\n';
+		}
+		if (look_at(b, LOOK_WINDOW) != LOOK_NOT_RANDOM)
+			fail_msg("text sample %u judged random", i);
+		uint8_t key = prng8();
+		for (unsigned k = 0; k < LOOK_WINDOW; k++)
+			b[k] ^= key;
+		if (look_at(b, LOOK_WINDOW) != LOOK_NOT_RANDOM)
+			fail_msg("text sample %u XORed with 0x%02x judged random", i, key);
+	}
+	/* text is caught by its printable share from 40 bytes */
+	assert_int_equal(look_at((const uint8_t *)text, 40), LOOK_NOT_RANDOM);
+	assert_true(look_text((const uint8_t *)text, LOOK_WINDOW));
+}
+
+/* ---- encrypted must hold for every byte -------------------------------- */
+
+static void rnd_bytes(uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = prng8();
+}
+
+static size_t record(uint8_t *b, uint8_t type, const void *body, size_t len)
+{
+	b[0] = type; b[1] = 3; b[2] = 3; b[3] = (uint8_t)(len >> 8); b[4] = (uint8_t)len;
+	memcpy(b + 5, body, len);
+	return 5 + len;
+}
+
+/* ClientHello, ServerHello (TLS 1.2), the client's CCS and encrypted Finished. */
+static void tls12_handshake(struct conv *cv, bool finished)
+{
+	uint8_t b[1024], body[40];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	handshake(cv);
+	segment(cv, 0, b, client_hello(b));
+	segment(cv, 1, b, server_hello(b, 0x0303, 0xc02f));
+	segment(cv, 0, ccs, sizeof(ccs));
+	if (finished) {
+		rnd_bytes(body, sizeof(body));
+		segment(cv, 0, b, record(b, 22, body, sizeof(body)));
+	}
+}
+
+static void lone_ccs_after_server_hello_is_not_encrypted(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 443);
+	tls12_handshake(&cv, false);
+	assert_int_not_equal(conv_end(&cv)->enc, EF_ENC_ENCRYPTED);
+}
+
+static void text_in_records_after_the_handshake_is_rejudged(void **state)
+{
+	struct conv cv;
+	uint8_t b[2048], body[300];
+	static const char secret[] = "CONFIDENTIAL: rotor blade alloy spec, rev 7. The leading edge is machined to 0.02 mm. ";
+
+	conv_start(&cv, 443);
+	tls12_handshake(&cv, true);
+	rnd_bytes(body, sizeof(body));
+	assert_int_equal(segment(&cv, 0, b, record(b, 23, body, sizeof(body))), CLASSIFY_NONE);
+	uint64_t before = 6 + 45 + 305 + client_hello(b);
+	memset(body, 0, sizeof(body));
+	for (size_t i = 0; i + 1 < sizeof(body); i += sizeof(secret) - 1)
+		memcpy(body + i, secret, sizeof(body) - 1 - i < sizeof(secret) - 1 ? sizeof(body) - 1 - i : sizeof(secret) - 1);
+	assert_int_equal(segment(&cv, 0, b, record(b, 23, body, sizeof(body))), CLASSIFY_REJUDGED);
+	struct classifier_stats st;
+	classifier_stats(cv.c, &st);
+	assert_int_equal(st.rejudged, 1);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_true(r->rejudged);
+	assert_int_equal(r->rejudge_dir, 0);
+	/* the offset is the first byte of the 128 judged, which reach into
+	 * this record's body (after its header and nonce) */
+	assert_true(r->rejudge_offset + LOOK_WINDOW > before + 5 + 8 && r->rejudge_offset < before + 5 + 300);
+	assert_non_null(r->rejudge_reason);
+}
+
+static void raw_text_after_the_handshake_is_rejudged(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 443);
+	tls12_handshake(&cv, true);
+	assert_int_equal(segment(&cv, 0, http_request, strlen(http_request)), CLASSIFY_REJUDGED);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_true(r->rejudged);
+}
+
+/* Random records across a gap and out of order stay encrypted; text sent
+ * after a gap is caught by its printable share. */
+static void a_gap_costs_the_framing_not_the_text_check(void **state)
+{
+	struct conv cv;
+	uint8_t b[2048], body[600];
+
+	conv_start(&cv, 443);
+	tls12_handshake(&cv, true);
+	rnd_bytes(body, sizeof(body));
+	size_t n = record(b, 23, body, sizeof(body));
+	/* the second half first, then the first: a gap, then a late segment */
+	assert_int_equal(segment_at(&cv, 0, 0x18, 300, b + 300, n - 300), CLASSIFY_NONE);
+	assert_int_equal(segment_at(&cv, 0, 0x18, 0, b, 300), CLASSIFY_NONE);
+	cv.seq[0] += (uint32_t)n;
+	rnd_bytes(body, sizeof(body));
+	assert_int_equal(segment(&cv, 0, b, record(b, 23, body, sizeof(body))), CLASSIFY_NONE);
+	/* framing on trial again; now text after another gap */
+	cv.seq[0] += 1000;
+	char txt[400];
+	for (size_t i = 0; i < sizeof(txt); i++)
+		txt[i] = http_request[i % strlen(http_request)];
+	assert_int_equal(segment(&cv, 0, txt, sizeof(txt)), CLASSIFY_REJUDGED);
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
+static void a_conflicting_flow_is_never_encrypted(void **state)
+{
+	struct conv cv;
+	uint8_t b[1024], other[1024];
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	size_t n = client_hello(b);
+	segment(&cv, 0, b, n);
+	memcpy(other, b, n);
+	other[n - 3] ^= 0x55; /* the same range again, one byte different */
+	segment_at(&cv, 0, 0x18, -(int32_t)n, other, n);
+	segment(&cv, 1, b, server_hello(b, 0x0303, 0xc02f));
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+	segment(&cv, 0, ccs, sizeof(ccs));
+	uint8_t body[40];
+	rnd_bytes(body, sizeof(body));
+	segment(&cv, 0, b, record(b, 22, body, sizeof(body)));
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_true(r->reassembly_conflict);
+	assert_int_equal(r->enc, EF_ENC_UNKNOWN);
+}
+
+/* A SYN with a new ISN on a 5-tuple still in the table, or after the old
+ * connection closed, is a new connection with its own event. */
+static void a_reused_source_port_is_a_new_flow(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 80);
+	handshake(&cv);
+	text(&cv, 0, http_request);
+	cv.seq[0] += 100000; /* a new ISN, no FIN or RST before it */
+	cv.seq[1] += 100000;
+	handshake(&cv);
+	assert_int_equal(cv.ended, 1); /* the first connection's event is out */
+	assert_int_equal(cv.last.bytes_out, strlen(http_request));
+	text(&cv, 0, "GET / HTTP/1.1\r\nHost: b\r\n\r\n");
+	/* FIN both ways, then a SYN with the same ISN as before: closed, so new */
+	segment_at(&cv, 0, 0x11, 0, NULL, 0);
+	segment_at(&cv, 1, 0x11, 0, NULL, 0);
+	cv.seq[0] -= 27;
+	segment_at(&cv, 0, 0x02, -1, NULL, 0);
+	assert_int_equal(cv.ended, 2);
+	assert_int_equal(cv.last.bytes_out, 27);
+	/* a retransmitted SYN of an open connection is the same flow */
+	segment_at(&cv, 0, 0x02, -1, NULL, 0);
+	assert_int_equal(cv.ended, 2);
+	classifier_flush(cv.c);
+	assert_int_equal(cv.ended, 3);
+	classifier_free(cv.c);
+}
+
+/* After NEWKEYS: ciphertext (with clear 4-byte lengths, as in EtM and GCM
+ * modes) keeps the flow encrypted, the server's key exchange packets after
+ * the decision are walked as SSH, and text is caught. */
+static void ssh_text_after_newkeys_is_rejudged(void **state)
+{
+	struct conv cv;
+	uint8_t b[1024];
+
+	conv_start(&cv, 22);
+	handshake(&cv);
+	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	segment(&cv, 0, b, ssh_packet(b, 20, 200));
+	segment(&cv, 1, b, ssh_packet(b, 20, 200));
+	segment(&cv, 0, b, ssh_packet(b, 30, 40));
+	assert_int_equal(segment(&cv, 0, b, ssh_packet(b, 21, 0)), CLASSIFY_DECIDED);
+	assert_int_equal(segment(&cv, 1, b, ssh_packet(b, 31, 300)), CLASSIFY_NONE); /* the server's reply */
+	assert_int_equal(segment(&cv, 1, b, ssh_packet(b, 21, 0)), CLASSIFY_NONE);
+	for (int i = 0; i < 200; i++) { /* interactive packets: 4 clear length bytes in 36 */
+		int dir = i & 1;
+		b[0] = 0; b[1] = 0; b[2] = 0; b[3] = 16;
+		rnd_bytes(b + 4, 32);
+		assert_int_equal(segment(&cv, dir, b, 36), CLASSIFY_NONE);
+	}
+	rnd_bytes(b, 1000);
+	assert_int_equal(segment(&cv, 1, b, 1000), CLASSIFY_NONE);
+	char t[300];
+	for (size_t i = 0; i < sizeof(t); i++)
+		t[i] = http_request[i % strlen(http_request)];
+	assert_int_equal(segment(&cv, 0, t, sizeof(t)), CLASSIFY_REJUDGED);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_true(r->rejudged);
+	assert_int_equal(r->rejudge_dir, 0);
+}
+
+/* A long TLS 1.3 session of random records, both ways, in segments cut
+ * anywhere (records spanning segments, headers cut in two): never rejudged. */
+static void long_random_tls_session_is_never_rejudged(void **state)
+{
+	struct conv cv;
+	static uint8_t stream[2][200000];
+	size_t len[2] = {0, 0};
+	uint8_t b[1024];
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	segment(&cv, 0, b, client_hello(b));
+	segment(&cv, 1, b, server_hello(b, 0x0304, 0x1301));
+	random_record(b, 200);
+	segment(&cv, 1, b, 205);
+	random_record(b, 200);
+	assert_int_equal(segment(&cv, 0, b, 205), CLASSIFY_DECIDED);
+	for (int dir = 0; dir < 2; dir++) {
+		while (len[dir] + 16384 + 5 < sizeof(stream[dir])) {
+			size_t rl = 17 + prng8() % 64 * (prng8() & 1 ? 256 : 1);
+			if (rl > 16384)
+				rl = 16384;
+			uint8_t *r = stream[dir] + len[dir];
+			r[0] = 23; r[1] = 3; r[2] = 3; r[3] = (uint8_t)(rl >> 8); r[4] = (uint8_t)rl;
+			rnd_bytes(r + 5, rl);
+			len[dir] += 5 + rl;
+		}
+	}
+	size_t off[2] = {0, 0};
+	while (off[0] < len[0] || off[1] < len[1]) {
+		int dir = off[0] < len[0] && (off[1] >= len[1] || (prng8() & 1)) ? 0 : 1;
+		size_t n = 1 + prng8() % 1460;
+		if (n > len[dir] - off[dir])
+			n = len[dir] - off[dir];
+		if (segment(&cv, dir, stream[dir] + off[dir], n) != CLASSIFY_NONE)
+			fail_msg("rejudged at byte %zu of direction %d", off[dir], dir);
+		off[dir] += n;
+	}
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_false(r->rejudged);
+}
+
+/* Sampling never lets a long run of text through: 2,400 readable bytes
+ * (more than the longest idle stretch plus two windows) in the middle of a
+ * 16 KiB record, after 6,000 random ones, are caught in every flow,
+ * whatever the idle lengths drawn for it. */
+static void a_long_text_run_inside_a_long_record_is_always_caught(void **state)
+{
+	static uint8_t rec[5 + 16384];
+
+	for (int flow = 0; flow < 64; flow++) {
+		struct conv cv;
+		uint8_t b[1024];
+		conv_start(&cv, 443);
+		cv.cport = (uint16_t)(30000 + flow);
+		handshake(&cv);
+		size_t base = client_hello(b);
+		segment(&cv, 0, b, base);
+		segment(&cv, 1, b, server_hello(b, 0x0304, 0x1301));
+		random_record(b, 200);
+		assert_int_equal(segment(&cv, 0, b, 205), CLASSIFY_DECIDED);
+		base += 205 + 5; /* the long record's body starts here */
+		rec[0] = 23; rec[1] = 3; rec[2] = 3; rec[3] = 0x40; rec[4] = 0;
+		rnd_bytes(rec + 5, 16384);
+		for (size_t i = 0; i < 2400; i++)
+			rec[5 + 6000 + i] = (uint8_t)http_request[i % strlen(http_request)];
+		enum classify_event ev = CLASSIFY_NONE;
+		for (size_t off = 0; off < sizeof(rec) && ev == CLASSIFY_NONE; off += 1448)
+			ev = segment(&cv, 0, rec + off, sizeof(rec) - off < 1448 ? sizeof(rec) - off : 1448);
+		if (ev != CLASSIFY_REJUDGED)
+			fail_msg("flow %d: the text run was not caught", flow);
+		const struct ef_flow_record *r = conv_end(&cv);
+		assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+		/* the window that broke lies within the text run */
+		assert_true(r->rejudge_offset + LOOK_WINDOW > base + 6000 && r->rejudge_offset < base + 8400);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -560,6 +948,17 @@ int main(void)
 		cmocka_unit_test(udp_with_no_known_protocol_is_unknown),
 		cmocka_unit_test(full_table_evicts_and_reports),
 		cmocka_unit_test(hash_is_symmetric),
+		cmocka_unit_test(look_thresholds_are_the_exact_tails),
+		cmocka_unit_test(random_passes_and_text_base64_hex_xor_fail),
+		cmocka_unit_test(lone_ccs_after_server_hello_is_not_encrypted),
+		cmocka_unit_test(text_in_records_after_the_handshake_is_rejudged),
+		cmocka_unit_test(raw_text_after_the_handshake_is_rejudged),
+		cmocka_unit_test(a_gap_costs_the_framing_not_the_text_check),
+		cmocka_unit_test(a_conflicting_flow_is_never_encrypted),
+		cmocka_unit_test(a_reused_source_port_is_a_new_flow),
+		cmocka_unit_test(ssh_text_after_newkeys_is_rejudged),
+		cmocka_unit_test(long_random_tls_session_is_never_rejudged),
+		cmocka_unit_test(a_long_text_run_inside_a_long_record_is_always_caught),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -406,7 +406,7 @@ static void unplaced_address_is_also_judged_as_nowhere(void **state)
 	policy_free(p);
 }
 
-/* ---- through the databases: engine_judge() as audit and run call it ---- */
+/* ---- through the databases: policy_judge_flow() as audit and run call it ---- */
 
 static const char embedded_policy[] =
 	"networks:\n"
@@ -460,7 +460,7 @@ static struct policy_decision judge(const struct policy *p, const struct geodb *
 	strcpy(r->app, "HTTP");
 	r->bytes_out = 500;
 	r->packets_out = 3;
-	engine_judge(p, db, r, &d);
+	policy_judge_flow(p, db, r, &d);
 	return d;
 }
 

@@ -1,0 +1,877 @@
+/*
+ * classify/verify.c -- whether bytes look like ciphertext, and the check
+ * that keeps a flow's `encrypted' (or `weak') claim true for every byte it
+ * sends after the decision.
+ *
+ * "Looks random" has one definition, look_judge(), used by the handshake
+ * walkers, the datagram evidence and the watch after the decision alike: two
+ * copies of different strictness are how evasions are born.
+ *
+ * The statistics (n = bytes judged, at most LOOK_WINDOW = 128).  For n
+ * uniformly random bytes:
+ *  - the number of distinct byte values D follows the occupancy law of n
+ *    draws from 256 cells (mean 100.9 at n = 128, sd about 3.4);
+ *  - the number of printable bytes (0x20-0x7e, \t \r \n: 98 of 256 values)
+ *    is binomial(n, 98/256) (mean 49 at n = 128).
+ * A window is NOT random when D < min_distinct[n] or printable >=
+ * max_printable[n], the thresholds being the tightest for which each event
+ * has probability < 1e-12 for random bytes (computed exactly; the unit test
+ * recomputes them).  A false rejudge of real ciphertext therefore has
+ * probability < 2e-12 per window.  At n = 128 that is D <= 73 or >= 89
+ * printable (70%): English text (35-55 distinct values), any text XORed with
+ * one constant byte (the same D), base64 (at most 64 values), hex (at most
+ * 22) are all caught; text is caught by its printable share from about 40
+ * bytes up.
+ *
+ * Bytes that may be framing rather than ciphertext (an SSH packet length in
+ * the clear, at most 1 byte in 8) are counted in `structured`; the test
+ * then asks the remaining ones alone to pass: D < min_distinct[n - k] or
+ * printable >= max_printable[n - k] + k, which keeps the bound.  When a TCP
+ * stream's framing is lost (a gap) the window is `text_only`: the printable
+ * share alone, which framing bytes (mostly 0x00-0x1f and 0x80-0xff) cannot
+ * push over the line.
+ *
+ * After the decision (verify_packet):
+ *  - TLS over TCP: records keep their framing across in-order segments
+ *    (type 20..24, version 3,1..3,4, length 1..2^14+2048, CCS exactly 1
+ *    byte, each header where the previous record ends); every body byte of
+ *    a protected record (after that side's CCS, and every type 23) except
+ *    TLS <= 1.2's 8-byte explicit nonce is ciphertext to judge (sampled:
+ *    see sample() below for what is read and what that guarantees).
+ *    Resynchronisation: a segment beyond the next expected byte (a gap: a
+ *    lost or reordered segment) loses the framing; from then on the
+ *    direction's bytes (the late segment too) are judged by their printable
+ *    share only, until an in-order segment starts with a record header of
+ *    the flow's version (type 23), which is taken on trial: a framing break
+ *    before that record is chained is not a rejudge but a return to the
+ *    text-only mode.  What this leaves an attacker who makes gaps on
+ *    purpose: bytes that are not printable (text XORed with a constant
+ *    byte) pass while the framing is lost; readable text, base64 and hex
+ *    do not.
+ *  - SSH: every byte after that side's NEWKEYS through a window, one byte in
+ *    8 allowed as framing (the packet length, in the clear in EtM and GCM
+ *    modes; the mode itself is not tracked, so lengths are not checked).
+ *    The server's packets before its NEWKEYS are walked as SSH packets.
+ *  - DTLS, QUIC, WireGuard, ESP, IKE: every datagram keeps its protocol's
+ *    header (DTLS record header or unified header; QUIC long header of the
+ *    flow's version or short header with the fixed bit; WireGuard type 1-4
+ *    with their sizes, type 4 with a steady receiver index and a rising
+ *    counter; ESP with a steady SPI and a rising sequence number) and its
+ *    ciphertext part goes through a window.
+ * A break says where (the packet, or the window's first byte) and whether
+ * the class becomes `cleartext' (the bytes are not random) or `unknown'
+ * (random bytes that are not the protocol).
+ *
+ * State: struct verify_dir per direction, a few words and a 32-byte set of
+ * byte values; no buffer, no allocation.
+ */
+#include "internal.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Computed exactly (occupancy law, binomial tail) for P < 1e-12; see the
+ * top of this file.  Index: bytes in the window. */
+static const uint8_t min_distinct[LOOK_WINDOW + 1] = {
+	0,   1,   1,   1,   1,   1,   2,   2,   3,   3,   4,   4,   5,   6,   6,   7,
+	8,   8,   9,   10,  10,  11,  12,  12,  13,  13,  14,  15,  15,  16,  17,  17,
+	18,  19,  19,  20,  21,  21,  22,  23,  23,  24,  25,  25,  26,  26,  27,  28,
+	28,  29,  30,  30,  31,  32,  32,  33,  33,  34,  35,  35,  36,  36,  37,  38,
+	38,  39,  40,  40,  41,  41,  42,  43,  43,  44,  44,  45,  45,  46,  47,  47,
+	48,  48,  49,  50,  50,  51,  51,  52,  52,  53,  54,  54,  55,  55,  56,  56,
+	57,  57,  58,  59,  59,  60,  60,  61,  61,  62,  62,  63,  63,  64,  64,  65,
+	65,  66,  67,  67,  68,  68,  69,  69,  70,  70,  71,  71,  72,  72,  73,  73,
+	74,
+};
+static const uint8_t max_printable[LOOK_WINDOW + 1] = {
+	0,   2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,
+	17,  18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  29,  30,  31,
+	32,  32,  33,  34,  35,  35,  36,  37,  37,  38,  39,  40,  40,  41,  42,  42,
+	43,  43,  44,  45,  45,  46,  47,  47,  48,  49,  49,  50,  50,  51,  52,  52,
+	53,  54,  54,  55,  55,  56,  57,  57,  58,  58,  59,  60,  60,  61,  61,  62,
+	63,  63,  64,  64,  65,  65,  66,  67,  67,  68,  68,  69,  69,  70,  71,  71,
+	72,  72,  73,  73,  74,  75,  75,  76,  76,  77,  77,  78,  78,  79,  80,  80,
+	81,  81,  82,  82,  83,  83,  84,  84,  85,  86,  86,  87,  87,  88,  88,  89,
+	89,
+};
+
+/* Under this many bytes nothing is judged: too few to tell. */
+#define LOOK_MIN 16u
+
+static const uint8_t printable_byte[256] = {[0x20 ... 0x7e] = 1, ['\r'] = 1, ['\n'] = 1, ['\t'] = 1};
+
+unsigned look_min_distinct(unsigned n)
+{
+	return n <= LOOK_WINDOW ? min_distinct[n] : 0;
+}
+
+unsigned look_max_printable(unsigned n)
+{
+	return n <= LOOK_WINDOW ? max_printable[n] : 0;
+}
+
+uint32_t look_add(struct look *w, const uint8_t *p, uint32_t n)
+{
+	uint32_t room = LOOK_WINDOW - w->n;
+	unsigned printable = 0;
+
+	if (n > room)
+		n = room;
+	for (uint32_t i = 0; i < n; i++) {
+		w->seen[p[i] >> 6] |= 1ull << (p[i] & 63);
+		printable += printable_byte[p[i]];
+	}
+	w->n = (uint8_t)(w->n + n);
+	w->printable = (uint8_t)(w->printable + printable);
+	return n;
+}
+
+enum look_result look_judge(const struct look *w)
+{
+	if (w->n < LOOK_MIN)
+		return LOOK_PENDING;
+	if (w->text_only)
+		return w->printable >= max_printable[w->n] ? LOOK_NOT_RANDOM : LOOK_RANDOM;
+	unsigned k = w->structured < w->n ? w->structured : w->n, r = w->n - k;
+	unsigned distinct = (unsigned)(__builtin_popcountll(w->seen[0]) + __builtin_popcountll(w->seen[1]) +
+				       __builtin_popcountll(w->seen[2]) + __builtin_popcountll(w->seen[3]));
+	if (distinct < min_distinct[r] || w->printable >= max_printable[r] + k)
+		return LOOK_NOT_RANDOM;
+	return LOOK_RANDOM;
+}
+
+enum look_result look_at(const uint8_t *p, uint32_t n)
+{
+	struct look w = {0};
+
+	look_add(&w, p, n);
+	return look_judge(&w);
+}
+
+bool look_text(const uint8_t *p, uint32_t n)
+{
+	struct look w = {.text_only = true};
+
+	look_add(&w, p, n);
+	return look_judge(&w) == LOOK_NOT_RANDOM;
+}
+
+/* ---- the watch after the decision ----------------------------------------- */
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint32_t rd32le(const uint8_t *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* A break at byte `at` of the packet; what broke decides the new class. */
+static bool broke(struct verify_break *b, const char *reason, const uint8_t *p, uint32_t n, uint32_t at)
+{
+	b->reason = reason;
+	b->at = at;
+	b->use_dir_offset = false;
+	b->to = EF_ENC_UNKNOWN;
+	if (at < n) {
+		enum look_result r = look_at(p + at, n - at);
+		if (r == LOOK_NOT_RANDOM || look_text(p + at, n - at)) {
+			b->to = EF_ENC_CLEARTEXT;
+		} else if (r == LOOK_PENDING && n - at >= 4) {
+			/* Too short for statistics ("PASV\r\n" after a TLS close).
+			 * The claim is broken either way; only cleartext or unknown
+			 * is at stake, so a plain majority of printable bytes decides. */
+			uint32_t printable = 0;
+			for (uint32_t i = at; i < n; i++)
+				printable += printable_byte[p[i]];
+			if (printable * 10 >= (n - at) * 9)
+				b->to = EF_ENC_CLEARTEXT;
+		}
+	}
+	return false;
+}
+
+/*
+ * Sampling, for cost: every unit's (record body's, datagram's, segment's)
+ * first LOOK_WINDOW ciphertext bytes are judged, so is every short unit
+ * whole (several share a window); past a unit's head, after each window the
+ * check idles for a pseudo-random 0..SAMPLE_IDLE_MAX-1 bytes.  Readable text
+ * of SAMPLE_IDLE_MAX + 2 * LOOK_WINDOW bytes or more in a row is therefore
+ * always caught, a shorter run with probability about its length over
+ * SAMPLE_IDLE_MAX / 2 per run.  The idle lengths come from a generator keyed
+ * by a secret drawn once per process (getrandom), so a sender cannot know
+ * which bytes are read; an audit's verdict on real ciphertext does not
+ * depend on it.
+ */
+#define SAMPLE_IDLE_MAX 2048u
+
+static uint32_t verify_secret;
+static pthread_once_t verify_secret_once = PTHREAD_ONCE_INIT;
+
+static void draw_secret(void)
+{
+	if (getrandom(&verify_secret, sizeof(verify_secret), 0) != sizeof(verify_secret))
+		verify_secret = (uint32_t)time(NULL) ^ (uint32_t)getpid() * 2654435761u;
+}
+
+void verify_init(struct verify *v, uint32_t flow_hash)
+{
+	pthread_once(&verify_secret_once, draw_secret);
+	v->salt = (verify_secret ^ flow_hash) | 1;
+	for (int dir = 0; dir < 2; dir++)
+		v->dir[dir].rng = v->salt * (dir ? 0x9e3779b1u : 0x85ebca77u) | 1;
+}
+
+static uint16_t next_idle(struct verify_dir *d)
+{
+	d->rng ^= d->rng << 13; /* xorshift32 */
+	d->rng ^= d->rng >> 17;
+	d->rng ^= d->rng << 5;
+	return (uint16_t)(d->rng % SAMPLE_IDLE_MAX);
+}
+
+static bool window_broke(struct verify_dir *d, const char *reason, struct verify_break *b)
+{
+	enum look_result r = look_judge(&d->look);
+
+	memset(&d->look, 0, sizeof(d->look));
+	if (r != LOOK_NOT_RANDOM)
+		return false;
+	b->reason = reason;
+	b->dir_offset = d->look_start;
+	b->use_dir_offset = true;
+	b->to = EF_ENC_CLEARTEXT;
+	return true;
+}
+
+/*
+ * Ciphertext bytes at direction offset `off` through the direction's window:
+ * p[0] is byte `pos` of a unit of `unit_len` sampled bytes.  A unit long
+ * enough to fill a window alone starts one (what the window held from
+ * shorter units before it is judged first, at its own size).
+ */
+static bool sample(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off, uint32_t pos,
+		   uint32_t unit_len, bool text_only, bool one_in_8_framing, const char *reason,
+		   struct verify_break *b)
+{
+	if (pos == 0) {
+		d->idle = 0;
+		if (unit_len >= LOOK_WINDOW && d->look.n && window_broke(d, reason, b))
+			return false;
+	}
+	while (n) {
+		if (d->idle && pos >= LOOK_WINDOW) {
+			uint32_t k = d->idle < n ? d->idle : n;
+			d->idle = (uint16_t)(d->idle - k);
+			p += k;
+			n -= k;
+			off += k;
+			pos += k;
+			continue;
+		}
+		if (d->look.n == 0)
+			d->look_start = off;
+		if (text_only)
+			d->look.text_only = true;
+		uint32_t k = look_add(&d->look, p, n);
+		if (one_in_8_framing)
+			d->look.structured = (uint8_t)(d->look.structured + (k + 7) / 8);
+		p += k;
+		n -= k;
+		off += k;
+		pos += k;
+		if (d->look.n == LOOK_WINDOW) {
+			if (window_broke(d, reason, b))
+				return false;
+			if (pos >= LOOK_WINDOW)
+				d->idle = next_idle(d);
+		}
+	}
+	return true;
+}
+
+/* A whole unit. */
+static bool sample_unit(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off, bool text_only,
+			bool one_in_8_framing, const char *reason, struct verify_break *b)
+{
+	return sample(d, p, n, off, 0, n, text_only, one_in_8_framing, reason, b);
+}
+
+/* Plaintext a direction may still send after the decision before its keys
+ * are in use (a TLS 1.2 NewSessionTicket, the server's SSH key exchange). */
+#define PLAIN_AFTER_DECISION_MAX 65536u
+
+static const char R_TLS_TEXT[] = "readable or structured bytes inside TLS records";
+static const char R_TLS_FRAME[] = "bytes outside TLS record framing";
+static const char R_TLS_PLAIN[] = "handshake records without ChangeCipherSpec";
+static const char R_RAW_TEXT[] = "readable text after a gap in the stream";
+static const char R_SSH_TEXT[] = "readable or structured bytes in SSH packets after NEWKEYS";
+static const char R_SSH_FRAME[] = "bytes outside SSH packets before NEWKEYS";
+
+static bool tls_version_ok(const struct verify *v, const uint8_t *h)
+{
+	return h[1] == 3 && h[2] <= 4 && (h[2] >= 1 || v->version == 0x0300);
+}
+
+/* In-order TLS bytes of one direction, framing known. */
+/* d->next_seq is already past these bytes: p[i] is at next_seq - (n - i). */
+static bool tls_stream(struct verify *v, struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off,
+		       struct verify_break *b)
+{
+	uint32_t i = 0;
+
+	while (i < n) {
+		if (d->rec_left == 0) {
+			uint32_t hstart = i;
+			while (d->hdr_have < 5 && i < n)
+				d->hdr[d->hdr_have++] = p[i++];
+			if (d->hdr_have < 5)
+				return true;
+			d->hdr_have = 0;
+			const uint8_t *h = d->hdr;
+			uint32_t len = rd16(h + 3);
+			if (h[0] < 20 || h[0] > 24 || !tls_version_ok(v, h) || len == 0 || len > 18432 ||
+			    (h[0] == 20 && len != 1)) {
+				if (d->trial) { /* on trial after a gap: framing lost again */
+					d->framed = false;
+					d->trial = false;
+					return sample_unit(d, p + hstart, n - hstart, off + hstart, true, false, R_RAW_TEXT, b);
+				}
+				return broke(b, R_TLS_FRAME, p, n, hstart);
+			}
+			d->trial = false; /* the trial record chained: framing confirmed */
+			d->rec_left = (uint16_t)len;
+			bool sampled = h[0] == 23 || (d->protected_ && h[0] != 20);
+			d->skip = sampled ? (v->version < 0x0304 ? 8 : 0) : 0;
+			d->rec_sampled = sampled;
+			if (h[0] == 20 && !d->protected_) {
+				d->protected_ = true;
+				d->prot_seq = d->next_seq - (n - i);
+			}
+			continue;
+		}
+		uint32_t k = d->rec_left < n - i ? d->rec_left : n - i;
+		if (d->rec_sampled) {
+			uint32_t s = d->skip < k ? d->skip : k, len = rd16(d->hdr + 3);
+			uint32_t nonce = v->version < 0x0304 ? 8 : 0, at = len - d->rec_left + s;
+			d->skip = (uint16_t)(d->skip - s);
+			if (k > s && !sample(d, p + i + s, k - s, off + i + s, at - nonce, len > nonce ? len - nonce : 0, false,
+					     false, R_TLS_TEXT, b))
+				return false;
+		} else {
+			d->counter += k;
+			if (d->counter > PLAIN_AFTER_DECISION_MAX)
+				return broke(b, R_TLS_PLAIN, p, n, i);
+		}
+		d->rec_left = (uint16_t)(d->rec_left - k);
+		i += k;
+	}
+	return true;
+}
+
+/* In-order SSH bytes of one direction. */
+static bool ssh_stream(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off, struct verify_break *b)
+{
+	uint32_t i = 0;
+
+	while (i < n && !d->protected_) {
+		if (d->rec_left == 0) {
+			uint32_t hstart = i;
+			while (d->hdr_have < 6 && i < n)
+				d->hdr[d->hdr_have++] = p[i++];
+			if (d->hdr_have < 6)
+				return true;
+			d->hdr_have = 0;
+			uint32_t plen = rd32(d->hdr);
+			uint8_t pad = d->hdr[4], msg = d->hdr[5];
+			if (plen < 12 || plen > 35000 || pad < 4 || pad >= plen || (msg > 4 && msg < 20) || msg > 49 ||
+			    msg == 0)
+				return broke(b, R_SSH_FRAME, p, n, hstart);
+			d->rec_left = (uint16_t)(plen - 2);
+			d->counter += plen + 4;
+			if (d->counter > PLAIN_AFTER_DECISION_MAX)
+				return broke(b, R_SSH_FRAME, p, n, hstart);
+			if (msg == 21)
+				d->skip = 1; /* keys in use after this packet */
+			continue;
+		}
+		uint32_t k = d->rec_left < n - i ? d->rec_left : n - i;
+		d->rec_left = (uint16_t)(d->rec_left - k);
+		i += k;
+		if (d->rec_left == 0 && d->skip) {
+			d->protected_ = true;
+			d->prot_seq = d->next_seq - (n - i);
+		}
+	}
+	if (i < n)
+		return sample_unit(d, p + i, n - i, off + i, false, true, R_SSH_TEXT, b);
+	return true;
+}
+
+void verify_tcp_start(struct verify *v, int dir, bool framed, uint32_t seq, bool protected_)
+{
+	struct verify_dir *d = &v->dir[dir];
+	uint32_t rng = d->rng;
+
+	memset(d, 0, sizeof(*d));
+	d->rng = rng;
+	d->framed = framed;
+	d->next_seq = d->prot_seq = seq;
+	d->protected_ = protected_;
+}
+
+/* In-order bytes at the direction's next_seq. */
+static bool tcp_in_order(struct verify *v, struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off,
+			 struct verify_break *b)
+{
+	if (v->kind == VERIFY_SSH) {
+		if (!d->framed) { /* where packets start is unknown: the keys are in use */
+			if (!d->protected_)
+				d->prot_seq = d->next_seq - n;
+			d->protected_ = d->framed = true;
+		}
+		return ssh_stream(d, p, n, off, b);
+	}
+	if (!d->framed) {
+		/* Resynchronise on a record header of the flow's version, on
+		 * trial: application data; before this side's CCS (its plaintext
+		 * handshake still going) also handshake and CCS records. */
+		if (n >= 5 && (p[0] == 23 || (!d->protected_ && (p[0] == 20 || p[0] == 22))) && p[1] == 3 &&
+		    p[2] == (v->version >= 0x0303 ? 3 : (uint8_t)v->version) && rd16(p + 3) && rd16(p + 3) <= 18432) {
+			d->framed = d->trial = true;
+			d->rec_left = 0;
+			d->hdr_have = 0;
+		} else if (!d->protected_) {
+			/* Certificates read as text: before its CCS a side's bytes
+			 * only count against the plaintext allowance. */
+			d->counter += n;
+			if (d->counter > PLAIN_AFTER_DECISION_MAX)
+				return broke(b, R_TLS_PLAIN, p, n, 0);
+			return true;
+		} else {
+			return sample_unit(d, p, n, off, true, false, R_RAW_TEXT, b);
+		}
+	}
+	return tls_stream(v, d, p, n, off, b);
+}
+
+bool verify_tcp_bytes(struct verify *v, int dir, const uint8_t *p, uint32_t n, uint64_t dir_bytes,
+		      struct verify_break *b)
+{
+	struct verify_dir *d = &v->dir[dir];
+
+	d->next_seq += n;
+	return tcp_in_order(v, d, p, n, dir_bytes, b);
+}
+
+static bool verify_tcp(struct verify *v, int dir, const struct packet *pk, uint64_t off, struct verify_break *b)
+{
+	struct verify_dir *d = &v->dir[dir];
+	const uint8_t *p = pk->payload;
+	uint32_t n = pk->payload_len;
+	int32_t ahead = (int32_t)(pk->tcp_seq - d->next_seq);
+
+	if (ahead < 0) {
+		/* Bytes already seen once: a retransmission, or a segment late
+		 * after a gap.  Judged by their printable share. */
+		uint32_t old = 0u - (uint32_t)ahead;
+		if (old > n)
+			old = n;
+		/* Only what lies in the protected part: a retransmitted
+		 * certificate is plaintext by design. */
+		int32_t plain = d->protected_ ? (int32_t)(d->prot_seq - pk->tcp_seq) : (int32_t)old;
+		uint32_t skip = plain <= 0 ? 0 : (uint32_t)plain > old ? old : (uint32_t)plain;
+		if (!sample_unit(d, p + skip, old - skip, off + skip, true, false, R_RAW_TEXT, b))
+			return false;
+		p += old;
+		n -= old;
+		off += old;
+		if (!n)
+			return true;
+	} else if (ahead > 0) {
+		d->framed = false; /* a gap: the framing is lost until it resynchronises */
+		d->trial = false;
+		d->rec_left = 0;
+		d->hdr_have = 0;
+	}
+	d->next_seq = pk->tcp_seq + pk->payload_len;
+	bool ok = tcp_in_order(v, d, p, n, off, b);
+	if (!ok && !b->use_dir_offset)
+		b->at += (uint32_t)(p - pk->payload);
+	return ok;
+}
+
+/* ---- datagrams ------------------------------------------------------------ */
+
+/* QUIC variable-length integer; 0 bytes when cut short. */
+static uint32_t quic_varint(const uint8_t *p, uint32_t n, uint64_t *v)
+{
+	if (!n)
+		return 0;
+	uint32_t len = 1u << (p[0] >> 6);
+	if (len > n)
+		return 0;
+	uint64_t x = p[0] & 0x3f;
+	for (uint32_t i = 1; i < len; i++)
+		x = x << 8 | p[i];
+	*v = x;
+	return len;
+}
+
+#define QUIC_V1 0x00000001u
+#define QUIC_V2 0x6b3343cfu
+
+/* gQUIC up to Q043 has its own public header (no long-header bit). */
+static bool gquic_legacy(uint32_t version)
+{
+	return (version >> 24) == 'Q' && version < 0x51303436u; /* < "Q046" */
+}
+
+uint32_t quic_long_version(const uint8_t *p, uint32_t n)
+{
+	if (n >= 5 && (p[0] & 0x80))
+		return rd32(p + 1);
+	if (n >= 13 && (p[0] & 0x81) == 0x01 && (p[0] & 0x08) && p[9] == 'Q') /* gQUIC public header, version present */
+		return rd32(p + 9);
+	return 0;
+}
+
+/* The long-header packet type as v1 numbers it (0 Initial, 1 0-RTT,
+ * 2 Handshake, 3 Retry); v2 permutes them (RFC 9369 3.2). */
+static unsigned quic_type(uint32_t version, uint8_t first)
+{
+	unsigned t = (first >> 4) & 3;
+
+	if (version == QUIC_V2)
+		return (t + 3) & 3; /* v2: 1 Initial, 2 0-RTT, 3 Handshake, 0 Retry */
+	return t;
+}
+
+bool quic_valid_reply(uint32_t version, const uint8_t *p, uint32_t n)
+{
+	if (!version || n < 20)
+		return false;
+	if (gquic_legacy(version)) /* public flags: no reset, reserved bits clear */
+		return (p[0] & 0xc2) == 0;
+	/* A server's first packet is a long header; a short header (its
+	 * fixed bit may be greased, RFC 9287) proves nothing a random byte
+	 * would not.  The fixed bit is not required either, for that reason:
+	 * the structure is -- version, type, connection id lengths, and the
+	 * Initial's token and Length fields within the datagram. */
+	if (!(p[0] & 0x80) || rd32(p + 1) != version)
+		return false;
+	if ((version >> 24) == 'Q')
+		return true; /* gQUIC Q046-Q050: its own length fields; the version must match */
+	unsigned t = quic_type(version, p[0]);
+	if (t != 0 && t != 2)
+		return false;
+	uint32_t dcid = p[5];
+	if (dcid > 20 || 7 + dcid > n || p[6 + dcid] > 20)
+		return false;
+	uint32_t off = 7 + dcid + p[6 + dcid], k;
+	uint64_t v;
+	if (t == 0) {
+		if (off >= n || !(k = quic_varint(p + off, n - off, &v)) || v > n - off - k)
+			return false;
+		off += k + (uint32_t)v;
+	}
+	if (off >= n || !(k = quic_varint(p + off, n - off, &v)))
+		return false;
+	return v >= 20 && v <= n - off - k; /* packet number and AEAD tag at least */
+}
+
+/*
+ * One long-header packet at p: its protected bytes [*from, *end) (the packet
+ * number's up to 4 bytes skipped) and where the next coalesced packet
+ * starts.  False when it does not parse; *from == *end for packets without
+ * ciphertext (Version Negotiation, Retry).
+ */
+static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint32_t *end)
+{
+	if (n < 7)
+		return false;
+	uint32_t version = rd32(p + 1), off = 6 + p[5];
+	if (!version || (version >> 24) == 'Q') { /* VN; gQUIC's own lengths */
+		*from = *end = n;
+		return true;
+	}
+	if (p[5] > 20 || off >= n || p[off] > 20)
+		return false;
+	off += 1 + p[off];
+	unsigned t = quic_type(version, p[0]);
+	uint64_t v;
+	uint32_t k;
+	if (t == 3) { /* Retry: a token, not ciphertext */
+		*from = *end = n;
+		return true;
+	}
+	if (t == 0) {
+		if (off >= n || !(k = quic_varint(p + off, n - off, &v)) || v > n - off - k)
+			return false;
+		off += k + (uint32_t)v;
+	}
+	if (off >= n || !(k = quic_varint(p + off, n - off, &v)) || v > n - off - k || v < 4)
+		return false;
+	*from = off + k + 4;
+	*end = off + k + (uint32_t)v;
+	return true;
+}
+
+/*
+ * A QUIC datagram's ciphertext through the window: each coalesced long-header
+ * packet's protected part, then a short-header packet's (after its flags, up
+ * to 20 bytes of connection id and packet number).  Zero bytes after the
+ * packets are padding some stacks add to reach 1200 bytes; they carry
+ * nothing, and anything else there is judged like ciphertext.
+ */
+static bool quic_sample(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off, const char *reason,
+			struct verify_break *b)
+{
+	uint32_t i = 0, from, end;
+
+	while (i < n && (p[i] & 0x80)) {
+		if (!quic_long_packet(p + i, n - i, &from, &end))
+			return sample_unit(d, p + i, n - i, off + i, false, false, reason, b);
+		if (!sample_unit(d, p + i + from, end - from, off + i + from, false, false, reason, b))
+			return false;
+		i += end;
+	}
+	if (i >= n)
+		return true;
+	uint32_t z = i;
+	while (z < n && !p[z])
+		z++;
+	if (z == n && i > 0)
+		return true;
+	return n - i > 25 ? sample_unit(d, p + i + 25, n - i - 25, off + i + 25, false, false, reason, b) : true;
+}
+
+/*
+ * ESP with NULL encryption (RFC 5879's heuristics): the trailer is in the
+ * clear -- padding 1, 2, 3, ..., the pad length, and a next-header value of
+ * an upper layer -- before an ICV of 12 or 16 bytes (or none), and the
+ * payload starts as that upper layer's header.  Random bytes pass both by
+ * chance with probability well under 1e-9.
+ */
+bool esp_null_like(const uint8_t *p, uint32_t n)
+{
+	static const uint8_t icvs[] = {12, 16, 0};
+
+	if (n < 8 + 20 + 2)
+		return false;
+	for (size_t i = 0; i < sizeof(icvs); i++) {
+		uint32_t end = n - icvs[i]; /* just past the next-header byte */
+		uint8_t nh = p[end - 1], pl = p[end - 2];
+		if (end < 8u + 2u + pl + 8u)
+			continue;
+		bool pad_ok = true;
+		for (uint32_t k = 0; k < pl && pad_ok; k++)
+			pad_ok = p[end - 2 - pl + k] == k + 1;
+		if (!pad_ok)
+			continue;
+		const uint8_t *in = p + 8;
+		uint32_t in_len = end - 2 - pl - 8;
+		if (nh == 4 && (in[0] >> 4) == 4 && in_len >= 20 && rd16(in + 2) == in_len)
+			return true;
+		if (nh == 41 && (in[0] >> 4) == 6 && in_len >= 40 && rd16(in + 4) + 40u == in_len)
+			return true;
+		if (nh == 17 && in_len >= 8 && rd16(in + 4) == in_len)
+			return true;
+		if (nh == IPPROTO_TCP && pl >= 2 && in_len >= 20 && (in[12] >> 4) >= 5 && (in[12] >> 4) * 4u <= in_len)
+			return true;
+	}
+	return false;
+}
+
+static const char R_DGRAM_TEXT[] = "readable or structured bytes in an encrypted datagram";
+static const char R_QUIC[] = "a datagram that is not QUIC of the flow's version";
+static const char R_DTLS[] = "a datagram that is not a DTLS record";
+static const char R_WG[] = "a datagram that is not WireGuard";
+static const char R_WG_COUNTER[] = "a WireGuard counter or receiver index out of step";
+static const char R_ESP[] = "an ESP SPI or sequence number out of step";
+static const char R_ESP_NULL[] = "ESP with NULL encryption";
+static const char R_IKE[] = "an IKE message that is not encrypted";
+
+static bool verify_esp(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off, struct verify_break *b)
+{
+	if (n < 8)
+		return broke(b, R_ESP, p, n, 0);
+	uint32_t spi = rd32(p), seq = rd32(p + 4);
+	if (!d->id_known || (spi != d->id && seq < 64)) { /* a new SA starts low */
+		d->id = spi;
+		d->id_known = true;
+		d->counter = seq;
+	} else if (spi != d->id || (int32_t)(seq - d->counter) < -64 || seq == 0) {
+		return broke(b, R_ESP, p, n, 0);
+	} else if ((int32_t)(seq - d->counter) > 0) {
+		d->counter = seq;
+	}
+	if (esp_null_like(p, n)) {
+		broke(b, R_ESP_NULL, p, n, 8);
+		b->to = EF_ENC_CLEARTEXT;
+		return false;
+	}
+	return n > 16 ? sample_unit(d, p + 16, n - 16, off + 16, false, false, R_DGRAM_TEXT, b) : true;
+}
+
+static bool verify_wireguard(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off,
+			     struct verify_break *b)
+{
+	static const uint32_t sizes[5] = {0, 148, 92, 64, 0};
+
+	if (n < 4 || p[0] < 1 || p[0] > 4 || p[1] || p[2] || p[3])
+		return broke(b, R_WG, p, n, 0);
+	if (p[0] != 4) {
+		if (n != sizes[p[0]])
+			return broke(b, R_WG, p, n, 0);
+		d->id_known = false; /* a new handshake: a new index and counter follow */
+		return true;
+	}
+	if (n < 32) /* header and tag; the padding to 16 stops at the MTU */
+		return broke(b, R_WG, p, n, 0);
+	uint32_t index = rd32le(p + 4), ctr = rd32le(p + 8);
+	if (!d->id_known || (index != d->id && ctr < 64)) {
+		d->id = index;
+		d->id_known = true;
+		d->counter = ctr;
+	} else if (index != d->id || (int32_t)(ctr - d->counter) < -2048 || rd32le(p + 12)) {
+		return broke(b, R_WG_COUNTER, p, n, 4);
+	} else if ((int32_t)(ctr - d->counter) > 0) {
+		d->counter = ctr;
+	}
+	return sample_unit(d, p + 16, n - 16, off + 16, false, false, R_DGRAM_TEXT, b);
+}
+
+static bool verify_dtls(struct verify *v, struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off,
+			struct verify_break *b)
+{
+	uint32_t i = 0;
+
+	while (i < n) {
+		const uint8_t *r = p + i;
+		uint32_t left = n - i;
+		if ((r[0] & 0xe0) == 0x20 && v->version == 0xfefc) {
+			/* DTLS 1.3 unified header: the rest of the datagram unless
+			 * a length is present; connection id of unknown length. */
+			uint32_t hl = 1 + ((r[0] & 0x08) ? 2 : 1) + ((r[0] & 0x04) ? 2 : 0) + ((r[0] & 0x10) ? 20 : 0);
+			uint32_t len = (r[0] & 0x04) && !(r[0] & 0x10) && left >= hl ? rd16(r + hl - 2) : left - hl;
+			if (left < hl || len > left - hl)
+				return broke(b, R_DTLS, p, n, i);
+			if (!sample_unit(d, r + hl, len, off + i + hl, false, false, R_DGRAM_TEXT, b))
+				return false;
+			i += hl + len;
+			continue;
+		}
+		if (left < 13 || r[0] < 20 || r[0] > 25 || r[1] != 0xfe || (r[2] != 0xff && r[2] != 0xfd))
+			return broke(b, R_DTLS, p, n, i);
+		uint32_t len = rd16(r + 11);
+		if (len > left - 13)
+			return broke(b, R_DTLS, p, n, i);
+		if (rd16(r + 3) >= 1 && r[0] != 20 && len > 8 &&
+		    !sample_unit(d, r + 13 + 8, len - 8, off + i + 21, false, false, R_DGRAM_TEXT, b))
+			return false; /* epoch >= 1: protected; its 8-byte explicit nonce skipped */
+		if (rd16(r + 3) == 0 && (d->counter += len) > PLAIN_AFTER_DECISION_MAX)
+			return broke(b, R_TLS_PLAIN, p, n, i); /* handshake retransmissions, not a channel */
+		i += 13 + len;
+	}
+	return true;
+}
+
+static bool verify_ike(struct verify_dir *d, const struct packet *pk, uint64_t off, struct verify_break *b)
+{
+	const uint8_t *p = pk->payload;
+	uint32_t n = pk->payload_len;
+	static const uint8_t zero[4];
+
+	if (n == 1 && p[0] == 0xff)
+		return true; /* NAT-T keepalive */
+	if (pk->sport == 4500 || pk->dport == 4500) {
+		if (n >= 4 && memcmp(p, zero, 4) != 0)
+			return verify_esp(d, p, n, off, b); /* ESP in UDP */
+		if (n < 4)
+			return broke(b, R_IKE, p, n, 0);
+		p += 4;
+		n -= 4;
+		off += 4;
+	}
+	if (n < 28 || rd32(p + 24) != n || (p[17] != 0x20 && p[17] != 0x10))
+		return broke(b, R_IKE, p, n, 0);
+	bool v2 = p[17] == 0x20;
+	uint8_t exchange = p[18];
+	bool encrypted = v2 ? (p[16] == 46 || p[16] == 53) : (p[19] & 1);
+	if (!encrypted && !(v2 ? exchange == 34 : exchange == 2 || exchange == 4))
+		return broke(b, R_IKE, p, n, 0);
+	if (encrypted && n > 28 + 4 + 16 + 16) { /* v2: SK header, IV, ..., ICV; v1: CBC from 28 */
+		uint32_t from = v2 ? 28 + 4 + 16 : 28, to = v2 ? n - 16 : n;
+		return sample_unit(d, p + from, to - from, off + from, false, false, R_DGRAM_TEXT, b);
+	}
+	return true;
+}
+
+bool verify_packet(struct verify *v, int dir, const struct packet *pk, uint64_t dir_bytes, struct verify_break *b)
+{
+	struct verify_dir *d = &v->dir[dir];
+	const uint8_t *p = pk->payload;
+	uint32_t n = pk->payload_len;
+
+	memset(b, 0, sizeof(*b));
+	switch ((enum verify_kind)v->kind) {
+	case VERIFY_NONE:
+		return true;
+	case VERIFY_TLS:
+	case VERIFY_SSH:
+		if (!n || pk->l4 != IPPROTO_TCP)
+			return true;
+		return verify_tcp(v, dir, pk, dir_bytes, b);
+	case VERIFY_ESP:
+		return verify_esp(d, p, n, dir_bytes, b);
+	case VERIFY_IKE:
+		return verify_ike(d, pk, dir_bytes, b);
+	case VERIFY_WIREGUARD:
+		return verify_wireguard(d, p, n, dir_bytes, b);
+	case VERIFY_DTLS:
+		return verify_dtls(v, d, p, n, dir_bytes, b);
+	case VERIFY_QUIC: {
+		if (!n)
+			return true;
+		bool ok;
+		if ((p[0] & 0x80) && n < 5)
+			ok = false;
+		else if (gquic_legacy(v->quic_version))
+			ok = (p[0] & 0xc0) == 0; /* handshake in the clear: the header is all there is to check */
+		else if (p[0] & 0x80) {
+			/* The flow's version, a server's Version Negotiation, or the
+			 * client's next version after one.  The fixed bit may be
+			 * greased (RFC 9287). */
+			uint32_t ver = rd32(p + 1);
+			ok = ver == v->quic_version || (dir == 1 && !ver);
+			if (dir == 1 && !ver)
+				v->quic_vn = true;
+			else if (dir == 0 && ver && v->quic_vn && ver != v->quic_version) {
+				v->quic_version = ver;
+				v->quic_vn = false;
+				ok = true;
+			}
+		} else {
+			ok = true; /* short header: the content is what is checked */
+		}
+		if (!ok)
+			return broke(b, R_QUIC, p, n, 0);
+		if (gquic_legacy(v->quic_version) || (v->quic_version >> 24) == 'Q')
+			return true; /* gQUIC's handshake packets are not encrypted */
+		return quic_sample(d, p, n, dir_bytes, R_DGRAM_TEXT, b);
+	}
+	}
+	return true;
+}
