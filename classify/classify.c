@@ -856,25 +856,22 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	evaluate(c, f);
 }
 
-/* Remembers the data endpoints a clear-text FTP session announces; lines
- * are read per segment, which is how servers and clients send them. */
-static void ftp_watch(struct classifier *c, struct flow *f, int dir, const struct packet *p)
+static void ftp_expect(void *ctx, const struct ef_addr *addr, uint16_t port)
 {
-	uint16_t port;
-	struct ef_addr addr = *end_addr(f, dir, &port);
+	struct classifier *c = ctx;
+	struct ftp_expectation *e = &c->ftp[c->ftp_next++ % FTP_EXPECTATIONS];
 
-	for (uint32_t off = 0; off < p->payload_len;) {
-		const uint8_t *line = p->payload + off;
-		const uint8_t *nl = memchr(line, '\n', p->payload_len - off);
-		uint32_t n = nl ? (uint32_t)(nl - line) + 1 : p->payload_len - off;
-		if (ftp_data_endpoint(line, n, &addr, &port)) {
-			struct ftp_expectation *e = &c->ftp[c->ftp_next++ % FTP_EXPECTATIONS];
-			e->addr = addr;
-			e->port = port;
-			e->until_us = c->clock_us + FTP_EXPECT_US;
-		}
-		off += n;
-	}
+	e->addr = *addr;
+	e->port = port;
+	e->until_us = c->clock_us + FTP_EXPECT_US;
+}
+
+/* Remembers the data endpoints a clear-text FTP session announces.  The
+ * lines are read by the same function the multi-worker reader uses to route
+ * data connections (capture/), so the two can never disagree. */
+static void ftp_watch(struct classifier *c, const struct packet *p)
+{
+	ftp_segment_announcements(p, ftp_expect, c);
 }
 
 /* A new flow to an announced endpoint is that session's data channel. */
@@ -1068,7 +1065,7 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 	*flow_out = f;
 	if (f->decided) {
 		if (f->ftp_control && p->payload_len)
-			ftp_watch(c, f, dir, p);
+			ftp_watch(c, p);
 		struct verify_break b;
 		if (f->verify && !verify_packet(f->verify, dir, p, f->bytes[dir] - p->payload_len, &b)) {
 			rejudge(c, f, dir, &b, f->bytes[dir] - p->payload_len);

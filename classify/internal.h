@@ -114,7 +114,6 @@ enum walk_verdict starttls_walk(struct starttls_walk *w, struct tls_walk *tls, c
  * HTTP/1.x request line.  Returns the nDPI id it stands for, or 0, and
  * copies the SNI or Host header into name when present. */
 uint16_t recognise_client_start(const uint8_t *h, uint32_t n, char *name, size_t cap);
-bool ftp_data_endpoint(const uint8_t *line, uint32_t n, struct ef_addr *addr, uint16_t *port);
 bool parse_server_hello(const uint8_t *body, uint32_t n, uint16_t *version, uint16_t *cipher, bool *retry);
 
 /* ---- a flow ------------------------------------------------------------- */

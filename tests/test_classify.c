@@ -229,15 +229,20 @@ static void http_out_of_order_is_put_back_in_order(void **state)
 static void conflicting_retransmission_is_flagged_and_first_copy_wins(void **state)
 {
 	struct conv cv;
+	const size_t head = 10; /* "POST /uplo": not a line yet, nothing decided */
 
 	conv_start(&cv, 80);
 	handshake(&cv);
-	text(&cv, 0, http_request);
-	/* the same sequence range again, with other bytes */
-	char other[sizeof(http_request)];
-	memset(other, 'Z', sizeof(other) - 1);
-	segment_at(&cv, 0, 0x18, -(int32_t)strlen(http_request), other, strlen(http_request));
+	segment(&cv, 0, http_request, head);
+	/* The same sequence range again, with other bytes, while undecided. */
+	char other[16];
+	memset(other, 'Z', sizeof(other));
+	segment_at(&cv, 0, 0x18, -(int32_t)head, other, head);
+	segment(&cv, 0, http_request + head, strlen(http_request) - head);
 	const struct ef_flow_record *r = conv_end(&cv);
+	assert_true(r->reassembly_conflict);
+	/* The first copy was classified: the request, not the Zs. */
+	assert_string_equal(r->app, "HTTP");
 	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
 }
 
