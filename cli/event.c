@@ -207,7 +207,9 @@ void event_write_json(FILE *out, const struct ef_flow_record *r, const struct po
 	else
 		PUT_LITERAL(&l, "null");
 	put_key(&l, "dst_country");
-	put_country(&l, d->country ? d->country : (g->n ? g->set[0] : EF_COUNTRY_NONE));
+	/* The country that decided; null when "no known country" did (an
+	 * address a database left unplaced), whatever else it may be. */
+	put_country(&l, d->country);
 	put_key(&l, "dst_countries");
 	PUT_LITERAL(&l, "[");
 	for (int i = 0; i < g->n; i++) {

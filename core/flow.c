@@ -165,3 +165,25 @@ bool ef_verdict_parse(const char *s, enum ef_verdict *out)
 	}
 	return false;
 }
+
+const char *const ef_local_scope_cidrs[] = {
+	"0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32",
+	"::/128", "::1/128", "fe80::/10", "ff00::/8",
+};
+const size_t ef_n_local_scope_cidrs = sizeof(ef_local_scope_cidrs) / sizeof(ef_local_scope_cidrs[0]);
+
+/* The list above, read from the bytes: this runs once per flow, where
+ * parsing nine prefixes would cost more than the rest of the judgement.
+ * tests/test_policy.c checks the two agree at every prefix's edges. */
+bool ef_addr_stays_local(const struct ef_addr *a)
+{
+	const uint8_t *b = a->b;
+
+	if (a->family == 4)
+		return b[0] == 0 || b[0] == 127 || (b[0] == 169 && b[1] == 254) || (b[0] & 0xf0) == 224 ||
+		       (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255);
+	static const uint8_t zero[15];
+	if (!memcmp(b, zero, 15) && (b[15] == 0 || b[15] == 1))
+		return true;
+	return (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || b[0] == 0xff;
+}

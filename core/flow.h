@@ -45,6 +45,14 @@ bool ef_cidr_parse(const char *s, struct ef_cidr *out);
 bool ef_cidr_contains(const struct ef_cidr *c, const struct ef_addr *a);
 void ef_cidr_format(const struct ef_cidr *c, char *buf, size_t len);
 
+/* Addresses that never leave a host or a link (unspecified, loopback,
+ * link-local, multicast, limited broadcast): no country and no rule applies
+ * to them, in audit as on the gateway, whose prefilter never watches them.
+ * One list, for both. */
+extern const char *const ef_local_scope_cidrs[];
+extern const size_t ef_n_local_scope_cidrs;
+bool ef_addr_stays_local(const struct ef_addr *a);
+
 typedef uint16_t ef_country;
 #define EF_COUNTRY_NONE ((ef_country)0)
 

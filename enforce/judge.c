@@ -31,6 +31,14 @@ void policy_judge_flow(const struct policy *p, const struct geodb *db, struct ef
 		if (r->rejudged)
 			r->rejudge_dir ^= 1;
 	}
+	/* Loopback, link-local, multicast, broadcast: it never leaves a host
+	 * or a link, so no country and no rule, as on the gateway, whose
+	 * prefilter never watches these (core/flow.h). */
+	if (ef_addr_stays_local(&r->remote)) {
+		memset(&r->geo, 0, sizeof(r->geo));
+		*d = (struct policy_decision){.verdict = EF_ALLOW, .rule_index = -1};
+		return;
+	}
 	geodb_country_of(db, &r->remote, &r->geo);
 	if (init_in && resp_in && !r->geo.overridden) {
 		/* Between two inside networks: the data does not leave what
@@ -39,7 +47,9 @@ void policy_judge_flow(const struct policy *p, const struct geodb *db, struct ef
 		 * database's answer does not count here: whois-derived databases
 		 * place private ranges in some country, which says nothing of
 		 * where a company's own network is.  The gateway's prefilter
-		 * makes the same choice (enforce/nft.c). */
+		 * makes the same choice (enforce/nft.c), and the event shows no
+		 * country for it. */
+		memset(&r->geo, 0, sizeof(r->geo));
 		*d = (struct policy_decision){.verdict = EF_ALLOW, .rule_index = -1};
 		return;
 	}

@@ -337,12 +337,6 @@ static void walk_network(const struct ef_cidr *net, ef_country cc, void *ctx)
 	}
 }
 
-/* Addresses that never leave a host or a link: no country, no rule. */
-static const char *const never_watched[] = {
-	"0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32",
-	"::/128", "::1/128", "fe80::/10", "ff00::/8",
-};
-
 static void subtract_cidr(struct prefilter *pf, const struct ef_cidr *c)
 {
 	struct ranges cut = {0};
@@ -631,9 +625,11 @@ struct prefilter *prefilter_build(const struct policy *p, const struct geodb *db
 	 * 64:ff9b::127.0.0.1 does leave the host, as an IPv6 packet. */
 	for (int t = 0; t < 2; t++)
 		copy_ranges(&nat64[t], &pf->set[t][0]);
-	for (size_t i = 0; i < sizeof(never_watched) / sizeof(never_watched[0]); i++) {
+	/* Addresses that never leave a host or a link: no country, no rule
+	 * (audit judges them the same way, policy_judge_flow()). */
+	for (size_t i = 0; i < ef_n_local_scope_cidrs; i++) {
 		struct ef_cidr c;
-		ef_cidr_parse(never_watched[i], &c);
+		ef_cidr_parse(ef_local_scope_cidrs[i], &c);
 		subtract_cidr(pf, &c);
 	}
 	add_embeddings(pf, nat64, (struct ranges[2]){relay[0][0], relay[1][0]});

@@ -467,6 +467,67 @@ static struct policy_decision judge(const struct policy *p, const struct geodb *
 /* 198.51.100.10 is CN in the test databases; each embedding of it is CN
  * too, and cleartext to it is blocked.  Without the embedded lookup these
  * were addresses of no country, which this policy only logs. */
+/* ef_addr_stays_local() reads the bytes; the gateway's prefilter takes
+ * ef_local_scope_cidrs out: both must agree at every prefix's edges. */
+static void local_scope_test_agrees_with_its_list(void **state)
+{
+	for (size_t i = 0; i < ef_n_local_scope_cidrs; i++) {
+		struct ef_cidr c;
+		assert_true(ef_cidr_parse(ef_local_scope_cidrs[i], &c));
+		struct ef_addr first = c.addr, last = c.addr, before = c.addr, after = c.addr;
+		int bytes = c.addr.family == 4 ? 4 : 16;
+		for (int b = 0; b < bytes; b++) {
+			int host_bits = b * 8 >= c.prefix ? 8 : (b * 8 + 8 > c.prefix ? b * 8 + 8 - c.prefix : 0);
+			last.b[b] |= (uint8_t)((1u << host_bits) - 1);
+		}
+		/* the neighbours just outside: first - 1, last + 1 */
+		for (int b = bytes - 1; b >= 0 && before.b[b]-- == 0; b--)
+			;
+		for (int b = bytes - 1; b >= 0 && ++after.b[b] == 0; b--)
+			;
+		char text[64];
+		ef_cidr_format(&c, text, sizeof(text));
+		if (!ef_addr_stays_local(&first) || !ef_addr_stays_local(&last))
+			fail_msg("%s: an edge is not local", text);
+		bool before_in = false, after_in = false;
+		for (size_t k = 0; k < ef_n_local_scope_cidrs; k++) {
+			struct ef_cidr o;
+			ef_cidr_parse(ef_local_scope_cidrs[k], &o);
+			before_in |= ef_cidr_contains(&o, &before);
+			after_in |= ef_cidr_contains(&o, &after);
+		}
+		if (ef_addr_stays_local(&before) != before_in || ef_addr_stays_local(&after) != after_in)
+			fail_msg("%s: a neighbour outside is judged otherwise than the list says", text);
+	}
+}
+
+/* Audit judges what never leaves a host or a link as the gateway does (no
+ * country, no rule), and an inside-to-inside flow shows no database's
+ * country (the test database places 10.0.0.0/8 somewhere). */
+static void local_and_inside_destinations_get_no_country(void **state)
+{
+	static const char *const local[] = {"224.0.0.251", "255.255.255.255", "169.254.1.1", "ff02::fb",
+					    "fe80::1", "127.0.0.1"};
+	const char *dbs[] = {IPLOCATION_DB};
+	struct policy *p = load_text(embedded_policy);
+	struct geodb *db = open_for(p, dbs, 1);
+	struct ef_flow_record r;
+
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		struct policy_decision d = judge(p, db, strchr(local[i], ':') ? "fd00::2" : "10.1.0.2", local[i], &r);
+		if (d.verdict != EF_ALLOW || d.rule || r.geo.n || r.geo.n_db)
+			fail_msg("%s: %s by %s with %d countries, expected allow, no rule, no country", local[i],
+				 ef_verdict_name(d.verdict), d.rule ? d.rule : "(default)", r.geo.n);
+	}
+	struct policy_decision d = judge(p, db, "10.1.0.2", "10.2.0.9", &r);
+	assert_int_equal(d.verdict, EF_ALLOW);
+	assert_null(d.rule);
+	assert_int_equal(r.geo.n, 0);
+	assert_int_equal(r.geo.n_db, 0);
+	geodb_close(db);
+	policy_free(p);
+}
+
 static void cleartext_to_embedded_cn_address_is_blocked(void **state)
 {
 	static const char *const cn[] = {
@@ -870,6 +931,8 @@ int main(void)
 		cmocka_unit_test(plain_to_never_matches_unknown_country),
 		cmocka_unit_test(unplaced_address_is_also_judged_as_nowhere),
 		cmocka_unit_test(cleartext_to_embedded_cn_address_is_blocked),
+		cmocka_unit_test(local_scope_test_agrees_with_its_list),
+		cmocka_unit_test(local_and_inside_destinations_get_no_country),
 		cmocka_unit_test(embedded_inside_address_is_inside_for_nat64_only),
 		cmocka_unit_test(one_silent_database_does_not_make_an_address_conforming),
 		cmocka_unit_test(groups_expand_through_references),
