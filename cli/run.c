@@ -195,8 +195,11 @@ static void write_event(const struct gateway_event *e, void *ctx)
 					fprintf(m, ",\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu",
 						(unsigned long long)r->packets_out, (unsigned long long)r->bytes_out);
 				if (e->final)
-					fprintf(m, ",\"final\":true,\"packets_out_after_block\":%llu,"
+					fprintf(m, ",\"final\":true,\"packets_out_before_block\":%llu,"
+						   "\"bytes_out_before_block\":%llu,\"packets_out_after_block\":%llu,"
 						   "\"bytes_out_after_block\":%llu",
+						(unsigned long long)(r->packets_out - e->packets_out_after),
+						(unsigned long long)(r->bytes_out - e->bytes_out_after),
 						(unsigned long long)e->packets_out_after, (unsigned long long)e->bytes_out_after);
 				if (dec->verdict == EF_BLOCK && dec->block_remote_seconds)
 					fprintf(m, ",\"remote_blocked_seconds\":%u", dec->block_remote_seconds);

@@ -14,22 +14,27 @@
  *   anything else        -> accepted: the fast path, two to four interval
  *                           set lookups and nothing else
  *
- * The tier chains first apply decisions, which live in timeout sets keyed by
- * the flow, always oriented inside end first (saddr . daddr . l4proto .
- * sport . dport going out, the reverse coming in), so one element covers
- * both directions:
- *   block_remote, block_flows, block_other -> `refuse' (TCP reset, or drop);
- *   allow_flows, allow_other (gate) -> accept, and `update' renews the
- *   element, so a decided flow stays decided while it is active.
- * Then, in gate mode, undecided flows: a TLS ClientHello and flows in grace
- * (an SSH handshake) pass with a copy to the engine; other payload going
- * out is copied and dropped ("held": TCP sends it again once the flow is
- * released); packets without payload (SYN, ACK, FIN, RST) and everything
- * coming in pass with a copy, never held.  The copy is `log group N
- * queue-threshold 1': NFLOG, one netlink message per packet, no batching
- * delay.  With fail_open, the holding rules are skipped once the engine has
- * stopped renewing `engine_alive'; without it a dead engine leaves the
- * rules in place and undecided payload is dropped.
+ * The tier chains first apply decisions.  The engine adds each as an
+ * element of a timeout set keyed by the flow, always oriented inside end
+ * first (saddr . daddr . l4proto . sport . dport going out, the reverse
+ * coming in), and the connection's next packet moves it into the
+ * connection's conntrack mark and deletes the element (see CT_ALLOW below):
+ * a decision lasts as long as its connection, and a new connection on the
+ * same tuple starts undecided.
+ *   block_remote, block mark -> `refuse' (TCP reset, or drop);
+ *   allow mark (gate) -> accept, with a copy to the engine when the remote
+ *   is in the block tier, whose continuous check may take it back.
+ * Then, in gate mode, undecided flows to the block tier: the connection's
+ * one TLS ClientHello (bounded by conntrack's accounting) and SSH's key
+ * exchange (bounded the same way, and checked by the engine) pass with a
+ * copy to the engine; other payload going out is copied and dropped
+ * ("held": TCP sends it again once the flow is released); packets without
+ * payload (SYN, ACK, FIN, RST) and everything coming in pass with a copy,
+ * never held.  The copy is `log group N queue-threshold 1': NFLOG, one
+ * netlink message per packet, no batching delay.  With fail_open, the
+ * holding rules are skipped once the engine has stopped renewing
+ * `engine_alive'; without it a dead engine leaves the rules in place and
+ * undecided payload is dropped.
  *
  * The base chains refer to conntrack (`ct state invalid'), which makes the
  * kernel reassemble IP fragments before them: a non-first fragment has no
@@ -727,14 +732,14 @@ static void put_decisions(FILE *o, const struct shape *s, int f, bool out, bool 
 			 s->g->nflog_group);
 	else
 		snprintf(accept, sizeof(accept), "accept");
-	fprintf(o, "\t\tct state new delete @block_flows%s { %s }", x, flow);
+	/* TCP only: a held datagram leaves its conntrack entry unconfirmed,
+	 * so every datagram of an undecided UDP flow is `new' and would
+	 * delete the decision it is waiting for.  A datagram flow's decision
+	 * moves into its mark with its first packet after the verdict. */
+	fprintf(o, "\t\tmeta l4proto tcp ct state new delete @block_flows%s { %s }", x, flow);
 	if (s->gate)
 		fprintf(o, " delete @allow_flows%s { %s } delete @grace_flows%s { %s } delete @revoke_flows%s { %s }", x,
 			flow, x, flow, x, flow);
-	fputc('\n', o);
-	fprintf(o, "\t\tct state new delete @block_other%s { %s }", x, hosts);
-	if (s->gate)
-		fprintf(o, " delete @allow_other%s { %s }", x, hosts);
 	fputc('\n', o);
 	if (out)
 		for (size_t i = 0; i < s->n_rules; i++)
@@ -743,6 +748,13 @@ static void put_decisions(FILE *o, const struct shape *s, int f, bool out, bool 
 					i, x, flow, policy_rule_log_prefix(s->p, i));
 	if (block_tier)
 		fprintf(o, "\t\t%s %s @block_remote%s goto refuse\n", ip, out ? "daddr" : "saddr", x);
+	/* A SYN on a connection conntrack still holds: the `reject' of a
+	 * refused connection never passes conntrack, so its entry stays
+	 * established, and the tuple's next connection arrives in it.  The
+	 * decision is dropped from the mark (not the hello or SSH bits): the
+	 * new connection's payload is held and judged on its own. */
+	fprintf(o, "\t\ttcp flags & (syn | ack) == syn ct mark and 0x%08x != 0 ct mark set ct mark and 0x%08x\n",
+		CT_ALLOW | CT_BLOCK, ~(CT_ALLOW | CT_BLOCK));
 	fprintf(o, "\t\tct mark and 0x%08x == 0x%08x goto refuse\n", CT_BLOCK, CT_BLOCK);
 	fprintf(o, "\t\t%s @block_flows%s ct mark set ct mark or 0x%08x delete @block_flows%s { %s } goto refuse\n",
 		flow, x, CT_BLOCK, x, flow);

@@ -44,6 +44,9 @@
 enum ssh_phase { SSH_BANNER = 0, SSH_HEADER, SSH_BODY, SSH_DONE, SSH_BROKEN };
 #define SSH_BANNER_MAX 255
 #define SSH_PACKET_MAX 35000  /* the size every implementation must take */
+/* KEXINIT, the method's messages (one or two, a few for group exchange),
+ * NEWKEYS: a client sends no more than this before NEWKEYS. */
+#define SSH_KEX_MAX_PACKETS 8
 
 struct gw_flow {
 	struct flow *f;
@@ -54,7 +57,7 @@ struct gw_flow {
 	uint32_t ssh_base;          /* stream offset 0 of the client's bytes */
 	uint32_t ssh_off;           /* client bytes checked so far */
 	uint32_t ssh_left;          /* bytes of the current SSH packet still to skip */
-	uint8_t ssh_phase, ssh_hdr_len, ssh_newkeys;
+	uint8_t ssh_phase, ssh_hdr_len, ssh_newkeys, ssh_packets;
 	uint8_t ssh_hdr[6];
 	bool ssh_started;
 	uint8_t verdict;
@@ -326,7 +329,8 @@ static void ssh_feed(struct gw_flow *e, const uint8_t *d, uint32_t n)
 				       (uint32_t)e->ssh_hdr[2] << 8 | e->ssh_hdr[3];
 			uint8_t pad = e->ssh_hdr[4];
 			e->ssh_hdr_len = 0;
-			if (len < 12 || len > SSH_PACKET_MAX || pad < 4 || pad >= len - 1 || !ssh_kex_type(e->ssh_hdr[5])) {
+			if (len < 12 || len > SSH_PACKET_MAX || pad < 4 || pad >= len - 1 || !ssh_kex_type(e->ssh_hdr[5]) ||
+			    ++e->ssh_packets > SSH_KEX_MAX_PACKETS) {
 				e->ssh_phase = SSH_BROKEN;
 				break;
 			}

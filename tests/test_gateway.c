@@ -445,6 +445,24 @@ static void ssh_grace_takes_key_exchange_messages_only(void **state)
 	world_end(&w);
 }
 
+/* Item 3: well-framed key-exchange messages, more of them than a key
+ * exchange has, are a channel too. */
+static void ssh_grace_takes_a_key_exchange_worth_of_packets(void **state)
+{
+	struct world w;
+	uint8_t b[512];
+
+	world_start(&w, GATEWAY_GATE, 22);
+	ssh_start(&w);
+	for (int i = 0; i < 7; i++)
+		segment(&w, 0, b, ssh_packet(b, 30, 200));
+	assert_int_equal(w.n_ev, 0);
+	segment(&w, 0, b, ssh_packet(b, 30, 200));
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].by, GATEWAY_BY_FRAMING);
+	world_end(&w);
+}
+
 /* Item 3: a well-framed key exchange that never finishes still meets its
  * deadline. */
 static void ssh_grace_does_not_escape_the_deadline(void **state)
@@ -499,6 +517,7 @@ int main(void)
 		cmocka_unit_test(forgotten_allowed_flow_is_revoked),
 		cmocka_unit_test(ssh_grace_ends_when_framing_breaks),
 		cmocka_unit_test(ssh_grace_takes_key_exchange_messages_only),
+		cmocka_unit_test(ssh_grace_takes_a_key_exchange_worth_of_packets),
 		cmocka_unit_test(ssh_grace_does_not_escape_the_deadline),
 		cmocka_unit_test(monitor_block_gets_a_final_record),
 	};

@@ -300,7 +300,7 @@ static void gate_ruleset(void **state)
 	assert_true(contains(text, "ip saddr . ip daddr . meta l4proto . th sport . th dport @allow_flows4 ct mark set ct mark or "
 				   "0x01000000 delete @allow_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport } "
 				   "counter name \"copied\" log group 77 queue-threshold 1 accept"));
-	assert_true(contains(text, "ct state new delete @block_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport } "
+	assert_true(contains(text, "meta l4proto tcp ct state new delete @block_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport } "
 				   "delete @allow_flows4"));
 	assert_true(contains(text, "ip daddr . ip saddr . meta l4proto . th dport . th sport @block_flows4 ct mark set ct mark or "
 				   "0x02000000"));
