@@ -18,10 +18,10 @@
  *    allow and log verdicts of such a flow install nothing, and its first
  *    payload (held by the kernel) is judged as it comes.
  *  - A decision belongs to one connection: a new SYN on a 5-tuple the
- *    classifier still holds is a new connection, judged on its own (the
- *    classifier's class was the old connection's, so it is not trusted:
- *    cleartext stays cleartext, anything else counts as unknown), with its
- *    own event.  A flow the engine forgets while it was allowed (idle
+ *    classifier still holds is a new connection, classified on its own in
+ *    a second classifier, with its own event; a third within that flow's
+ *    life is judged at its first payload believing only a `cleartext'
+ *    class of the old one (anything else counts as unknown).  A flow the engine forgets while it was allowed (idle
  *    timeout) has its allow revoked, so its next payload is held again.
  *  - A decided flow whose class breaks (CLASSIFY_REJUDGED) is judged again
  *    at once and the kernel's decision replaced; its event says rejudged.
@@ -79,7 +79,7 @@ struct gateway_config {
 struct gateway_counters {
 	uint64_t packets, fast_path, by_verdict[EF_BLOCK + 1];
 	uint64_t judged_at_deadline, judged_at_end, grace, after_block;
-	uint64_t rejudged, framing_broken, reused, revoked, pending_full;
+	uint64_t rejudged, framing_broken, reused, moved, revoked;
 };
 
 struct gateway *gateway_new(const struct gateway_config *cfg, char *err, size_t errlen);
@@ -104,7 +104,9 @@ void gateway_flush(struct gateway *gw);
 void gateway_rejudged(struct gateway *gw, struct flow *f, const struct ef_flow_record *rec);
 
 void gateway_counters(const struct gateway *gw, struct gateway_counters *out);
+/* The first classifier (tests), and both classifiers' stats summed. */
 const struct classifier *gateway_classifier(const struct gateway *gw);
+void gateway_classifier_stats(const struct gateway *gw, struct classifier_stats *out);
 /* The flow of the last packet given to gateway_packet() (tests). */
 struct flow *gateway_last_flow(const struct gateway *gw);
 /* Flows waiting for their deadline (tests). */

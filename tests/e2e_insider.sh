@@ -166,7 +166,7 @@ attacks() {
 	local m sport=31337 nb
 
 	# Item 1, first half: a connection that sends nothing, reset.  The
-	# classifier ends it 10 s later (tcp_closed), judged with no data.
+	# classifier ends it 3 s later (closed), judged with no data.
 	ef_ns_exec client $PY silent-then-reconnect "$CN" 8080 $sport first x >/dev/null 2>&1 &
 	local silent_pid=$!
 	local silent_at=$SECONDS
@@ -365,10 +365,10 @@ soak() {
 	# Two halves: the engine's memory after the second must be where the
 	# first left it (the pools grow to the peak of live flows, then stay).
 	local t0=$SECONDS half=$((each / 2)) rssh
-	out=$(ef_ns_exec client $PY soak "$CN" "$US" "$half" 10 200 2>&1)
+	out=$(ef_ns_exec client $PY soak "$CN" "$US" "$half" 10 200 2>"$D/soak.err")
 	sleep 3
 	rssh=$(awk '/VmRSS/ { print $2 }' /proc/"$ENGINE"/status)
-	out+=$'\n'$(ef_ns_exec client $PY soak "$CN" "$US" "$((each - half))" 10 200 2>&1)
+	out+=$'\n'$(ef_ns_exec client $PY soak "$CN" "$US" "$((each - half))" 10 200 2>>"$D/soak.err")
 	out=$(awk '{ k = $1 " " $2; s[k] += $3 } END { for (k in s) print k, s[k] }' <<<"$out" | sort)
 	local took=$((SECONDS - t0))
 	echo "$out" | sed 's/^/     client: /'
