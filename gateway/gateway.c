@@ -39,6 +39,8 @@
 #define F_SYN 0x010u
 #define F_REUSED 0x020u        /* a later connection on the same 5-tuple */
 #define F_ALLOWED 0x040u       /* an allow went to the kernel */
+#define F_SECOND 0x080u        /* the flow lives in the second classifier */
+#define F_HELLO 0x100u         /* its first payload out was a ClientHello */
 
 /* SSH framing of what the client sends before NEWKEYS (RFC 4253). */
 enum ssh_phase { SSH_BANNER = 0, SSH_HEADER, SSH_BODY, SSH_DONE, SSH_BROKEN };
@@ -184,6 +186,11 @@ static void record_free(struct gateway *gw, struct gw_flow *e)
 	e->f = NULL;
 	e->next = gw->free_head;
 	gw->free_head = rec_id(gw, e);
+}
+
+static struct classifier *cls_of(const struct gateway *gw, const struct gw_flow *e)
+{
+	return (e->flags & F_SECOND) ? gw->second : gw->classifier;
 }
 
 /* ---- moved tuples ---------------------------------------------------------------- */
@@ -371,7 +378,7 @@ static void judge_reused(struct gateway *gw, struct gw_flow *e)
 {
 	struct ef_flow_record r;
 
-	flow_record(gw->classifier, e->f, &r);
+	flow_record(cls_of(gw, e), e->f, &r);
 	if (r.enc != EF_ENC_CLEARTEXT) {
 		r.enc = EF_ENC_UNKNOWN;
 		r.tls_version = 0;
@@ -484,7 +491,7 @@ static bool watch_ssh(struct gateway *gw, struct gw_flow *e, const struct packet
 	if (toward_block)
 		ssh_check(e, p);
 	if (!(e->flags & (F_GRACE | F_CLASSIFIED)) && e->ssh_phase != SSH_BROKEN) {
-		flow_record(gw->classifier, e->f, &r);
+		flow_record(cls_of(gw, e), e->f, &r);
 		if (!r.app_guessed && is_ssh(r.app)) {
 			e->flags |= F_GRACE;
 			gw->c.grace++;
@@ -494,10 +501,19 @@ static bool watch_ssh(struct gateway *gw, struct gw_flow *e, const struct packet
 	if (!(e->flags & F_GRACE) || e->ssh_phase != SSH_BROKEN)
 		return false;
 	gw->c.framing_broken++;
-	flow_record(gw->classifier, e->f, &r);
+	flow_record(cls_of(gw, e), e->f, &r);
 	r.enc = EF_ENC_CLEARTEXT; /* what passed as key exchange was not */
 	judge(gw, e, &r, GATEWAY_BY_FRAMING);
 	return true;
+}
+
+/* As the kernel's rule sees it: a TLS handshake record carrying a
+ * ClientHello (docs/gateway.md). */
+static bool client_hello_shaped(const struct packet *p)
+{
+	const uint8_t *b = p->payload;
+
+	return p->payload_len >= 6 && b[0] == 0x16 && b[1] == 0x03 && b[5] == 0x01;
 }
 
 void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
@@ -525,6 +541,8 @@ void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
 	struct gw_flow *e = record_of(gw, f);
 	if (!e)
 		return;
+	if (c == gw->second)
+		e->flags |= F_SECOND;
 	bool toward_block = td == TIER_BLOCK && td >= ts;
 	if (p->l4 == IPPROTO_TCP && (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 		if (!(e->flags & F_SYN)) {
@@ -540,17 +558,18 @@ void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
 					ev = classifier_packet(gw->second, p, &f);
 					gw->last = f;
 					if (ev == CLASSIFY_NEW_FLOW && (e = record_of(gw, f))) {
-						e->flags |= F_SYN;
+						e->flags |= F_SYN | F_SECOND;
 						e->isn = p->tcp_seq;
 						return;
 					}
 					/* the second classifier still holds it too */
 					if (!(e = record_of(gw, f)))
 						return;
+					e->flags |= F_SECOND;
 				}
 			}
 			pending_remove(gw, e);
-			uint16_t keep = F_SYN | (e->flags & F_CLASSIFIED);
+			uint16_t keep = F_SYN | (e->flags & (F_CLASSIFIED | F_SECOND));
 			memset(&e->deadline_ms, 0, sizeof(*e) - offsetof(struct gw_flow, deadline_ms));
 			e->flags = keep | F_REUSED;
 			e->isn = p->tcp_seq;
@@ -559,7 +578,7 @@ void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
 		}
 	}
 	if (ev == CLASSIFY_REJUDGED) {
-		flow_record(gw->classifier, f, &r);
+		flow_record(c, f, &r);
 		gateway_rejudged(gw, f, &r);
 		return;
 	}
@@ -581,13 +600,22 @@ void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
 	if (gate && p->l4 == IPPROTO_TCP && p->payload_len && watch_ssh(gw, e, p, toward_block))
 		return;
 	if ((e->flags & F_CLASSIFIED) && (ev == CLASSIFY_DECIDED || p->payload_len)) {
-		flow_record(gw->classifier, f, &r);
+		flow_record(cls_of(gw, e), f, &r);
 		if (judge(gw, e, &r, GATEWAY_BY_CLASSIFIER))
 			return;
 	}
-	/* Payload towards a block-tier remote starts the deadline. */
-	if (gate && toward_block && p->payload_len && !(e->flags & (F_PENDING | F_CLASSIFIED)))
+	/* Payload towards a block-tier remote starts the deadline, except the
+	 * connection's one ClientHello, which the kernel lets through: the
+	 * clock starts with what follows it (TLS's next record, held), so a
+	 * slow server's hello does not count against the client. */
+	if (gate && toward_block && p->payload_len && !(e->flags & (F_PENDING | F_CLASSIFIED))) {
+		if (p->l4 == IPPROTO_TCP && !(e->flags & F_HELLO) && client_hello_shaped(p)) {
+			e->flags |= F_HELLO;
+			return;
+		}
+		e->flags |= F_HELLO; /* whatever came first, no later hello is exempt */
 		pending_add(gw, e);
+	}
 }
 
 static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *ctx)
@@ -650,7 +678,7 @@ void gateway_tick(struct gateway *gw, uint64_t now_ms, uint64_t now_us)
 	classifier_tick(gw->classifier, now_us);
 	classifier_tick(gw->second, now_us);
 	while ((e = rec_at(gw, gw->pending_head)) && e->deadline_ms <= now_ms) {
-		flow_record(gw->classifier, e->f, &r);
+		flow_record(cls_of(gw, e), e->f, &r);
 		pending_remove(gw, e);
 		/* At the deadline a flow is judged even with nothing sent (a
 		 * mid-stream flow's held segment may not be counted yet). */

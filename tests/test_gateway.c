@@ -291,6 +291,27 @@ static void held_flow_is_judged_by_the_timer(void **state)
 	world_end(&w);
 }
 
+/* The one ClientHello the kernel lets pass does not start the clock (a slow
+ * server's hello is not the client's delay); what follows it does, and a
+ * second hello-shaped segment is not exempt. */
+static void deadline_starts_after_the_client_hello(void **state)
+{
+	struct world w;
+	uint8_t b[1024];
+
+	world_start(&w, GATEWAY_GATE, 443);
+	handshake(&w);
+	segment(&w, 0, b, client_hello(b));
+	assert_int_equal(gateway_pending(w.gw), 0);
+	segment(&w, 0, b, client_hello(b));
+	assert_int_equal(gateway_pending(w.gw), 1);
+	gateway_tick(w.gw, w.now_ms + 2000, w.ts_us / 1000 + 1);
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].by, GATEWAY_BY_DEADLINE);
+	assert_int_equal(w.ev[0].verdict, EF_BLOCK);
+	world_end(&w);
+}
+
 /* Item 1: a flow judged with no data installs no allow. */
 static void flow_without_data_is_never_allowed(void **state)
 {
@@ -537,6 +558,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(held_flow_is_judged_by_the_timer),
+		cmocka_unit_test(deadline_starts_after_the_client_hello),
 		cmocka_unit_test(flow_without_data_is_never_allowed),
 		cmocka_unit_test(rejudged_flow_is_blocked),
 		cmocka_unit_test(reused_tuple_is_a_new_connection),
