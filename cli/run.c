@@ -244,8 +244,11 @@ static bool ready(const struct source *s)
 	return !s->nflog || poll(&p, 1, 0) == 1;
 }
 
+static void heartbeat(struct daemon *d);
+
 /* Reads what a source has ready, up to MAX_TURN_FRAMES; false when it
- * stopped for good. */
+ * stopped for good.  The heartbeat is also looked at every batch, so that
+ * a turn slowed down by expensive packets cannot stretch it either. */
 static bool drain(struct daemon *d, struct source *s)
 {
 	struct capture_frame fr;
@@ -260,6 +263,8 @@ static bool drain(struct daemon *d, struct source *s)
 		if (++n % MAX_BATCH_FRAMES == 0) {
 			commit(d);
 			now = (uint64_t)mono_ms();
+			if (now - d->last_heartbeat_ms >= HEARTBEAT_EVERY_MS)
+				heartbeat(d);
 		}
 	}
 	commit(d);
@@ -314,8 +319,6 @@ static void print_counters(struct daemon *d, const char *when)
 }
 
 /* ---- loading, reloading ---------------------------------------------------- */
-
-static void heartbeat(struct daemon *d);
 
 static struct gateway_settings effective(const struct daemon *d, const struct state *s)
 {

@@ -176,7 +176,7 @@ attacks() {
 	ef_ns_exec client $PY hello-flood "$CN" 8443 "$m" 100 >/dev/null 2>&1
 	capture_done flood "$m"
 	if [ "$MARKS" = 0 ] && event_count 5 1 "\"dst_port\":8443" '"verdict":"block"'; then
-		ok "hello-flood: 0 marker bytes reached cn ($PAYLOAD payload bytes: the one hello); blocked ($(grep -o '"decided_by":"[a-z_]*"' "$EVENTS" | tail -n 1))"
+		ok "hello-flood: 0 marker bytes reached cn ($PAYLOAD payload bytes: the one hello); blocked ($(grep '"dst_port":8443' "$EVENTS" | grep -o '"decided_by":"[a-z_]*"' | head -n 1))"
 	else
 		bad "hello-flood: $MARKS markers ($PAYLOAD payload bytes) reached cn, block events: ${EVN:-0}"
 	fi
