@@ -4,39 +4,27 @@
  *
  * One thread, one poll loop.  Packets come from the kernel's copies
  * (gate mode: NFLOG group N through libpcap's "nflog:N") or from libpcap on
- * capture.interfaces (monitor mode), go through one decoder per source and
- * one classifier, and each flow is judged once, by policy_judge_flow():
- *   - when the classifier decides its class (CLASSIFY_DECIDED);
- *   - in gate mode, when its payload has been held for decide_within
- *     seconds without a decision: on the evidence so far, which for a flow
- *     still unclassified means `unknown' -- fail closed;
- *   - when it ends without either (no payload, idle, shutdown).
- * A verdict becomes kernel state at once (nft_table_queue, then one commit
- * per batch of packets read): block -> block_flows (+ block_remote when the
- * rule says so); in gate mode allow and log -> allow_flows, which releases
- * the held payload (TCP sends it again).  Log and block verdicts are written
- * as JSON events with action_taken.
+ * capture.interfaces (monitor mode) and go through one decoder per source
+ * to the gateway (gateway/gateway.h), which classifies them, judges flows
+ * and queues the kernel decisions; what it judges comes back here as
+ * events.  This file keeps the options, the sources, the signals, the
+ * loop and the event lines.
  *
- * In gate mode an undecided flow that nDPI names SSH is put in grace: its
- * key exchange must pass before the classifier can see NEWKEYS, and what
- * passes before it is handshake material.  TLS needs no grace: the kernel
- * lets the ClientHello through, the server's hello comes back as a copy,
- * and the client's next record is held and judged.
- *
- * In monitor mode the capture sees every packet on the interfaces; the
- * prefilter's own copy (prefilter_tier_of) skips traffic no rule watches
- * before the classifier, so it costs a binary search and nothing more.
+ * The loop reads at most MAX_TURN_FRAMES frames from a source per turn,
+ * then runs its timers: the gateway's deadline timer (held flows are judged
+ * at decide_within whether or not another packet comes), the classifier's
+ * clock and, with fail_open, the heartbeat, on its own one-second timer.  A
+ * copy flood therefore delays neither a deadline nor the heartbeat by more
+ * than one turn, and fail_open keeps its meaning under load.
  *
  * Signals are read from a signalfd in the loop, never handled
  * asynchronously: SIGHUP reloads (policy, databases, prefilter; one
  * transaction; on any error the old state keeps running), SIGUSR1 prints
  * the counters, SIGTERM and SIGINT remove the table and exit 0.
- *
- * The flow's u32 slot (flow_user) holds what the engine knows about it:
- * judged and the verdict, held since when (10 ms ticks), in grace.
  */
 #include "engine.h"
 #include "eventq.h"
+#include "../gateway/gateway.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -57,18 +45,12 @@
 #define EXIT_ERROR 2
 #define MAX_SOURCES 16
 #define SNAPLEN 65535
-#define TICK_MS 250
+#define TICK_MS 250              /* the loop's timers run at least this often */
 #define HEARTBEAT_S 3            /* fail_open: the gate opens this long after the engine stops */
-#define GRACE_S 10               /* an SSH key exchange must finish within this */
+#define HEARTBEAT_EVERY_MS 1000
 #define MAX_BATCH_FRAMES 256     /* frames read before queued decisions are committed */
-
-/* flow_user() slot */
-#define U_JUDGED 0x1u
-#define U_VERDICT(u) (((u) >> 1) & 3u)
-#define U_HELD 0x8u
-#define U_GRACE 0x10u
-#define U_TICKS_SHIFT 8
-#define U_TICKS_MASK 0xffffffu
+#define MAX_TURN_FRAMES 4096     /* frames read from one source before the timers run */
+#define CONNTRACK_ACCT "/proc/sys/net/netfilter/nf_conntrack_acct"
 
 /* What a reload replaces, all or nothing. */
 struct state {
@@ -87,9 +69,7 @@ struct source {
 };
 
 struct counters {
-	uint64_t packets, fast_path, by_verdict[EF_BLOCK + 1];
-	uint64_t judged_at_deadline, judged_at_end, grace, after_block;
-	uint64_t kernel_errors, reloads, reload_failures;
+	uint64_t kernel_errors, reloads, reload_failures, heartbeats_late;
 };
 
 struct daemon {
@@ -103,11 +83,12 @@ struct daemon {
 	struct event_queue *events; /* lines for json, written by their own thread */
 	struct state st;
 	struct nft_table *table;
-	struct classifier *classifier;
+	struct gateway *gw;
 	struct source src[MAX_SOURCES];
 	size_t n_src;
 	int sigfd;
 	bool running;               /* set up, in the loop */
+	double last_heartbeat_ms;
 	struct counters c;
 };
 
@@ -186,9 +167,11 @@ static void describe_prefilter(const struct state *s, double load_ms, const char
 /* ---- events ------------------------------------------------------------------ */
 
 /* The audit's event plus what the daemon did; fields are only ever added. */
-static void write_event(struct daemon *d, const struct ef_flow_record *r, const struct policy_decision *dec,
-			const char *action, const char *decided_by, bool count_leak)
+static void write_event(const struct gateway_event *e, void *ctx)
 {
+	struct daemon *d = ctx;
+	const struct ef_flow_record *r = e->rec;
+	const struct policy_decision *dec = e->dec;
 	char *line = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&line, &len);
@@ -199,14 +182,25 @@ static void write_event(struct daemon *d, const struct ef_flow_record *r, const 
 		size_t base_len = 0;
 		FILE *b = open_memstream(&base, &base_len);
 		if (b) {
-			event_write_json(b, r, dec, d->st.geodb, action);
+			event_write_json(b, r, dec, d->st.geodb, e->action);
 			if (fclose(b) == 0 && base_len >= 2) {
 				base[base_len - 2] = 0; /* the closing "}\n" */
 				fprintf(m, "%s,\"mode\":\"%s\",\"decided_by\":\"%s\"", base,
-					d->mode == GATEWAY_GATE ? "gate" : "monitor", decided_by);
-				if (count_leak)
+					d->mode == GATEWAY_GATE ? "gate" : "monitor", gateway_judged_by_name(e->by));
+				/* Until the audit's event says it itself. */
+				if (r->rejudged && !strstr(base, "\"rejudged\""))
+					fprintf(m, ",\"rejudged\":true,\"rejudge_offset\":%llu",
+						(unsigned long long)r->rejudge_offset);
+				if (e->count_leak && !e->final)
 					fprintf(m, ",\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu",
 						(unsigned long long)r->packets_out, (unsigned long long)r->bytes_out);
+				if (e->final)
+					fprintf(m, ",\"final\":true,\"packets_out_before_block\":%llu,"
+						   "\"bytes_out_before_block\":%llu,\"packets_out_after_block\":%llu,"
+						   "\"bytes_out_after_block\":%llu",
+						(unsigned long long)(r->packets_out - e->packets_out_after),
+						(unsigned long long)(r->bytes_out - e->bytes_out_after),
+						(unsigned long long)e->packets_out_after, (unsigned long long)e->bytes_out_after);
 				if (dec->verdict == EF_BLOCK && dec->block_remote_seconds)
 					fprintf(m, ",\"remote_blocked_seconds\":%u", dec->block_remote_seconds);
 				fputs("}\n", m);
@@ -224,168 +218,11 @@ static void write_event(struct daemon *d, const struct ef_flow_record *r, const 
 	free(line);
 }
 
-/* ---- judging -------------------------------------------------------------------- */
-
-/* The kernel keys a flow by the end in the higher prefilter tier as remote;
- * when both ends are in the same tier either packet direction may pick
- * either end, so both orientations go in. */
-static void queue_flow(struct daemon *d, enum nft_decision_kind kind, const struct ef_flow_record *r,
-		       uint32_t timeout_s)
-{
-	enum prefilter_tier tr = prefilter_tier_of(d->st.prefilter, &r->remote);
-	enum prefilter_tier ti = prefilter_tier_of(d->st.prefilter, &r->inside);
-	struct nft_decision fwd = {
-		.kind = kind, .inside = &r->inside, .remote = &r->remote, .inside_port = r->inside_port,
-		.remote_port = r->remote_port, .l4 = r->l4, .timeout_s = timeout_s,
-	};
-	struct nft_decision rev = {
-		.kind = kind, .inside = &r->remote, .remote = &r->inside, .inside_port = r->remote_port,
-		.remote_port = r->inside_port, .l4 = r->l4, .timeout_s = timeout_s,
-	};
-
-	if (ti <= tr)
-		nft_table_queue(d->table, &fwd);
-	if (ti >= tr && ti != TIER_NONE)
-		nft_table_queue(d->table, &rev);
-}
-
-enum judged_by { BY_CLASSIFIER, BY_DEADLINE, BY_FLOW_END };
-
-static void judge(struct daemon *d, uint32_t *slot, const struct ef_flow_record *classified, enum judged_by by)
-{
-	static const char *const by_name[] = {"classifier", "deadline", "flow_end"};
-	struct ef_flow_record r = *classified;
-	struct policy_decision dec;
-	const struct gateway_settings *g = &d->st.gw;
-	const char *action = NULL;
-
-	policy_judge_flow(d->st.policy, d->st.geodb, &r, &dec);
-	*slot = (*slot & ~7u) | U_JUDGED | (uint32_t)dec.verdict << 1;
-	d->c.by_verdict[dec.verdict]++;
-	if (by == BY_DEADLINE)
-		d->c.judged_at_deadline++;
-	else if (by == BY_FLOW_END)
-		d->c.judged_at_end++;
-	switch (dec.verdict) {
-	case EF_BLOCK:
-		queue_flow(d, NFT_BLOCK_FLOW, &r, g->flow_timeout_s);
-		if (dec.block_remote_seconds) {
-			struct nft_decision br = {.kind = NFT_BLOCK_REMOTE, .remote = &r.remote,
-						  .timeout_s = dec.block_remote_seconds};
-			nft_table_queue(d->table, &br);
-		}
-		action = dec.block_remote_seconds ? "blocked flow and remote" : "blocked flow";
-		break;
-	case EF_LOG:
-		if (d->mode == GATEWAY_GATE)
-			queue_flow(d, NFT_ALLOW_FLOW, &r, g->flow_timeout_s);
-		action = "logged";
-		break;
-	case EF_ALLOW:
-		if (d->mode == GATEWAY_GATE)
-			queue_flow(d, NFT_ALLOW_FLOW, &r, g->flow_timeout_s);
-		break;
-	}
-	/* The rule's log_prefix: the flow's next packet goes to the kernel log. */
-	if (action && dec.rule_index >= 0 && policy_rule_log_prefix(d->st.policy, (size_t)dec.rule_index)) {
-		struct nft_decision kl = {
-			.kind = NFT_KERNEL_LOG, .inside = &r.inside, .remote = &r.remote, .inside_port = r.inside_port,
-			.remote_port = r.remote_port, .l4 = r.l4, .rule_index = (size_t)dec.rule_index,
-		};
-		nft_table_queue(d->table, &kl);
-	}
-	if (action)
-		write_event(d, &r, &dec, action, by_name[by], dec.verdict == EF_BLOCK && d->mode == GATEWAY_MONITOR);
-}
-
-static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *ctx)
+static void kernel_queue(void *ctx, const struct nft_decision *dec)
 {
 	struct daemon *d = ctx;
-	uint32_t *slot = flow_user(f);
 
-	if (!(*slot & U_JUDGED))
-		judge(d, slot, rec, BY_FLOW_END);
-}
-
-/* A TLS handshake record carrying a ClientHello: the kernel lets it pass. */
-static bool client_hello(const struct packet *p)
-{
-	const uint8_t *b = p->payload;
-
-	return p->l4 == IPPROTO_TCP && p->payload_len >= 6 && b[0] == 0x16 && b[1] == 0x03 && b[5] == 0x01;
-}
-
-/* Mirrors the kernel's block_out chain: was this packet dropped there? */
-static bool was_held(const struct daemon *d, const struct packet *p, uint32_t slot)
-{
-	if (prefilter_tier_of(d->st.prefilter, &p->dst) != TIER_BLOCK)
-		return false;
-	if (p->l4 != IPPROTO_TCP)
-		return true;
-	return p->payload_len > 0 && !client_hello(p) && !(slot & U_GRACE);
-}
-
-static bool is_ssh(const char *app)
-{
-	return !strcmp(app, "SSH") || !strncmp(app, "SSH.", 4);
-}
-
-/* Gate mode, a packet of a flow still undecided. */
-static void watch_undecided(struct daemon *d, struct flow *f, const struct packet *p)
-{
-	uint32_t *slot = flow_user(f);
-	uint32_t ticks = (uint32_t)(p->ts_us / 10000u) & U_TICKS_MASK;
-	struct ef_flow_record r;
-
-	if (p->l4 == IPPROTO_TCP && p->payload_len && !(*slot & U_GRACE)) {
-		flow_record(d->classifier, f, &r);
-		if (!r.app_guessed && is_ssh(r.app)) {
-			*slot |= U_GRACE;
-			d->c.grace++;
-			queue_flow(d, NFT_GRACE_FLOW, &r, GRACE_S);
-		}
-	}
-	if (!was_held(d, p, *slot))
-		return;
-	if (!(*slot & U_HELD)) {
-		*slot |= U_HELD | ticks << U_TICKS_SHIFT;
-		return;
-	}
-	uint32_t held_for = (ticks - (*slot >> U_TICKS_SHIFT)) & U_TICKS_MASK;
-	if (held_for * 10u >= d->st.gw.decide_within_s * 1000u) {
-		flow_record(d->classifier, f, &r);
-		judge(d, slot, &r, BY_DEADLINE);
-	}
-}
-
-static void handle_packet(struct daemon *d, const struct packet *p)
-{
-	struct flow *f;
-	struct ef_flow_record r;
-
-	if (d->mode == GATEWAY_MONITOR && prefilter_tier_of(d->st.prefilter, &p->dst) == TIER_NONE &&
-	    prefilter_tier_of(d->st.prefilter, &p->src) == TIER_NONE) {
-		d->c.fast_path++;
-		classifier_tick(d->classifier, p->ts_us);
-		return;
-	}
-	d->c.packets++;
-	enum classify_event ev = classifier_packet(d->classifier, p, &f);
-	uint32_t *slot = flow_user(f);
-	if (*slot & U_JUDGED) {
-		/* Going out after the verdict: the capture saw it leave before
-		 * the kernel's block took hold (or while it failed). */
-		if (U_VERDICT(*slot) == EF_BLOCK && d->mode == GATEWAY_MONITOR &&
-		    prefilter_tier_of(d->st.prefilter, &p->dst) >= prefilter_tier_of(d->st.prefilter, &p->src))
-			d->c.after_block++;
-		return;
-	}
-	if (ev == CLASSIFY_DECIDED) {
-		flow_record(d->classifier, f, &r);
-		judge(d, slot, &r, BY_CLASSIFIER);
-	} else if (d->mode == GATEWAY_GATE) {
-		watch_undecided(d, f, p);
-	}
+	nft_table_queue(d->table, dec);
 }
 
 static void commit(struct daemon *d)
@@ -407,19 +244,28 @@ static bool ready(const struct source *s)
 	return !s->nflog || poll(&p, 1, 0) == 1;
 }
 
-/* Reads what a source has ready; false when it stopped for good. */
+static void heartbeat(struct daemon *d);
+
+/* Reads what a source has ready, up to MAX_TURN_FRAMES; false when it
+ * stopped for good.  The heartbeat is also looked at every batch, so that
+ * a turn slowed down by expensive packets cannot stretch it either. */
 static bool drain(struct daemon *d, struct source *s)
 {
 	struct capture_frame fr;
 	struct packet p;
 	enum capture_status st = CAPTURE_END;
 	unsigned n = 0;
+	uint64_t now = (uint64_t)mono_ms();
 
-	while (ready(s) && (st = capture_next(s->cap, &fr)) == CAPTURE_OK) {
+	while (n < MAX_TURN_FRAMES && ready(s) && (st = capture_next(s->cap, &fr)) == CAPTURE_OK) {
 		if (decoder_decode(s->dec, &fr, &p) == DECODE_OK)
-			handle_packet(d, &p);
-		if (++n % MAX_BATCH_FRAMES == 0)
+			gateway_packet(d->gw, &p, now);
+		if (++n % MAX_BATCH_FRAMES == 0) {
 			commit(d);
+			now = (uint64_t)mono_ms();
+			if (now - d->last_heartbeat_ms >= HEARTBEAT_EVERY_MS)
+				heartbeat(d);
+		}
 	}
 	commit(d);
 	if (st == CAPTURE_ERROR) {
@@ -433,7 +279,8 @@ static bool drain(struct daemon *d, struct source *s)
 
 static void print_counters(struct daemon *d, const char *when)
 {
-	struct classifier_stats cs;
+	struct classifier_stats cs = {0};
+	struct gateway_counters g = {0};
 	struct nft_counters k = {0};
 	uint64_t drops = 0;
 	char err[512];
@@ -441,7 +288,10 @@ static void print_counters(struct daemon *d, const char *when)
 
 	if (d->events)
 		event_queue_stats(d->events, &ev);
-	classifier_stats(d->classifier, &cs);
+	if (d->gw) {
+		gateway_classifier_stats(d->gw, &cs);
+		gateway_counters(d->gw, &g);
+	}
 	for (size_t i = 0; i < d->n_src; i++)
 		drops += capture_kernel_drops(d->src[i].cap);
 	if (d->table && nft_table_counters(d->table, &k, err, sizeof(err)) != 0)
@@ -449,16 +299,19 @@ static void print_counters(struct daemon *d, const char *when)
 	fprintf(stderr,
 		"egressfence: counters (%s): packets=%llu fast_path=%llu flows=%llu flows_active=%llu "
 		"allow=%llu log=%llu block=%llu capture_drops=%llu held=%llu copied=%llu refused=%llu "
-		"judged_at_deadline=%llu judged_at_end=%llu grace=%llu after_block=%llu kernel_errors=%llu "
+		"judged_at_deadline=%llu judged_at_end=%llu grace=%llu after_block=%llu rejudged=%llu "
+		"framing_broken=%llu reused=%llu moved=%llu revoked=%llu heartbeats_late=%llu kernel_errors=%llu "
 		"reloads=%llu reload_failures=%llu events_written=%llu events_dropped=%llu "
 		"block_events_dropped=%llu event_write_errors=%llu\n",
-		when, (unsigned long long)d->c.packets, (unsigned long long)d->c.fast_path,
+		when, (unsigned long long)g.packets, (unsigned long long)g.fast_path,
 		(unsigned long long)cs.flows, (unsigned long long)cs.flows_active,
-		(unsigned long long)d->c.by_verdict[EF_ALLOW], (unsigned long long)d->c.by_verdict[EF_LOG],
-		(unsigned long long)d->c.by_verdict[EF_BLOCK], (unsigned long long)drops, (unsigned long long)k.held,
+		(unsigned long long)g.by_verdict[EF_ALLOW], (unsigned long long)g.by_verdict[EF_LOG],
+		(unsigned long long)g.by_verdict[EF_BLOCK], (unsigned long long)drops, (unsigned long long)k.held,
 		(unsigned long long)k.copied, (unsigned long long)k.refused,
-		(unsigned long long)d->c.judged_at_deadline, (unsigned long long)d->c.judged_at_end,
-		(unsigned long long)d->c.grace, (unsigned long long)d->c.after_block,
+		(unsigned long long)g.judged_at_deadline, (unsigned long long)g.judged_at_end,
+		(unsigned long long)g.grace, (unsigned long long)g.after_block, (unsigned long long)g.rejudged,
+		(unsigned long long)g.framing_broken, (unsigned long long)g.reused, (unsigned long long)g.moved, (unsigned long long)g.revoked,
+		(unsigned long long)d->c.heartbeats_late,
 		(unsigned long long)d->c.kernel_errors, (unsigned long long)d->c.reloads,
 		(unsigned long long)d->c.reload_failures, (unsigned long long)ev.written,
 		(unsigned long long)ev.dropped, (unsigned long long)ev.dropped_block,
@@ -466,8 +319,6 @@ static void print_counters(struct daemon *d, const char *when)
 }
 
 /* ---- loading, reloading ---------------------------------------------------- */
-
-static void heartbeat(struct daemon *d);
 
 static struct gateway_settings effective(const struct daemon *d, const struct state *s)
 {
@@ -551,6 +402,7 @@ static void reload(struct daemon *d)
 	}
 	state_free(&d->st);
 	d->st = n;
+	gateway_set_policy(d->gw, d->st.policy, d->st.geodb, d->st.prefilter, &d->st.gw);
 	d->c.reloads++;
 	describe_prefilter(&d->st, ms, "reloaded");
 }
@@ -649,6 +501,29 @@ static int block_signals(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The gate bounds what an undecided connection may send (one ClientHello,
+ * an SSH key exchange) with conntrack's byte and packet counts, which the
+ * kernel keeps only with accounting on; without them those rules never
+ * match and such flows are held until their deadline (fail closed).  The
+ * setting is per network namespace and counts connections made after it. */
+static void enable_conntrack_accounting(void)
+{
+	FILE *f = fopen(CONNTRACK_ACCT, "r+");
+	int c = f ? fgetc(f) : EOF;
+
+	if (c == '1') {
+		fclose(f);
+		return;
+	}
+	if (!f || fseek(f, 0, SEEK_SET) != 0 || fputs("1\n", f) == EOF || fclose(f) != 0) {
+		warn("cannot turn conntrack accounting on (%s): TLS and SSH to block-tier destinations will "
+		     "be held until their deadline; set net.netfilter.nf_conntrack_acct=1",
+		     CONNTRACK_ACCT);
+		return;
+	}
+	warn("turned conntrack accounting on (net.netfilter.nf_conntrack_acct=1) for the gate's bounds");
+}
+
 /* Loads the ruleset; a table left by an earlier run is taken over with its
  * decisions, or replaced when its shape does not fit. */
 static int start_table(struct daemon *d, char *err, size_t errlen)
@@ -691,7 +566,11 @@ static bool handle_signal(struct daemon *d)
 static void heartbeat(struct daemon *d)
 {
 	char err[512];
+	double now = mono_ms();
 
+	if (d->last_heartbeat_ms && now - d->last_heartbeat_ms > 2 * HEARTBEAT_EVERY_MS)
+		d->c.heartbeats_late++;
+	d->last_heartbeat_ms = now;
 	if (d->mode == GATEWAY_GATE && policy_fail_open(d->st.policy) &&
 	    nft_table_heartbeat(d->table, HEARTBEAT_S, err, sizeof(err)) != 0) {
 		d->c.kernel_errors++;
@@ -699,10 +578,19 @@ static void heartbeat(struct daemon *d)
 	}
 }
 
+static void run_timers(struct daemon *d)
+{
+	double now = mono_ms();
+
+	gateway_tick(d->gw, (uint64_t)now, now_us());
+	commit(d);
+	if (now - d->last_heartbeat_ms >= HEARTBEAT_EVERY_MS)
+		heartbeat(d);
+}
+
 static int loop(struct daemon *d)
 {
 	struct pollfd fds[MAX_SOURCES + 1];
-	double last_tick = mono_ms();
 
 	fds[0] = (struct pollfd){.fd = d->sigfd, .events = POLLIN};
 	for (size_t i = 0; i < d->n_src; i++)
@@ -718,12 +606,7 @@ static int loop(struct daemon *d)
 				return -1;
 		if (n > 0 && fds[0].revents && !handle_signal(d))
 			return 0;
-		if (mono_ms() - last_tick >= 1000) {
-			last_tick = mono_ms();
-			classifier_tick(d->classifier, now_us());
-			commit(d);
-			heartbeat(d);
-		}
+		run_timers(d);
 	}
 }
 
@@ -834,7 +717,7 @@ static void shut_down(struct daemon *d, bool remove)
 	uint64_t lost = 0;
 
 	if (d->running) {
-		classifier_flush(d->classifier); /* events for flows never judged */
+		gateway_flush(d->gw); /* events for flows never judged */
 		/* Everything decided goes out before the counters are final. */
 		event_queue_drain(d->events, 10000);
 		print_counters(d, "exit");
@@ -847,7 +730,7 @@ static void shut_down(struct daemon *d, bool remove)
 	}
 	if (remove && d->table && nft_table_remove(d->table, err, sizeof(err)) != 0)
 		warn("%s", err);
-	classifier_free(d->classifier);
+	gateway_free(d->gw);
 	for (size_t i = 0; i < d->n_src; i++) {
 		capture_close(d->src[i].cap);
 		decoder_free(d->src[i].dec);
@@ -889,10 +772,15 @@ int cmd_run(int argc, char **argv)
 		snprintf(err, sizeof(err), "cannot start the event writer: out of memory");
 		goto fail;
 	}
-	struct classifier_config cc = {0};
-	if (!(d.classifier = classifier_new(&cc, on_flow_end, &d, err, sizeof(err))) ||
-	    open_sources(&d, err, sizeof(err)) != 0 || block_signals(&d, err, sizeof(err)) != 0)
+	struct gateway_config gc = {
+		.mode = d.mode, .kernel = {.queue = kernel_queue, .ctx = &d}, .on_event = write_event, .event_ctx = &d,
+	};
+	if (!(d.gw = gateway_new(&gc, err, sizeof(err))) || open_sources(&d, err, sizeof(err)) != 0 ||
+	    block_signals(&d, err, sizeof(err)) != 0)
 		goto fail;
+	gateway_set_policy(d.gw, d.st.policy, d.st.geodb, d.st.prefilter, &d.st.gw);
+	if (d.mode == GATEWAY_GATE)
+		enable_conntrack_accounting();
 	if (start_table(&d, err, sizeof(err)) != 0)
 		goto fail;
 	loaded = true;

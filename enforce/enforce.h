@@ -172,10 +172,21 @@ bool nft_table_exists(struct nft_table *t);
 int nft_table_load(struct nft_table *t, const char *text, char *err, size_t errlen);
 int nft_table_remove(struct nft_table *t, char *err, size_t errlen);
 
+/*
+ * A flow decision is taken over by the connection's next packet: the kernel
+ * moves it into the conntrack mark and deletes the element, so it lasts as
+ * long as that connection and no longer; a new connection on the same
+ * 5-tuple deletes any element left for it.  timeout_s bounds how long an
+ * element waits for that packet.
+ */
 enum nft_decision_kind {
-	NFT_ALLOW_FLOW,     /* released: passes without copies until it idles out */
-	NFT_BLOCK_FLOW,     /* refused (TCP reset, else dropped) until it idles out */
-	NFT_GRACE_FLOW,     /* gate: an encrypted protocol's handshake passes, copied */
+	NFT_ALLOW_FLOW,     /* released: passes (copied when its remote is in the
+			     * block tier, for the engine's continuous check) */
+	NFT_BLOCK_FLOW,     /* refused (TCP reset, else dropped); wins over an allow */
+	NFT_GRACE_FLOW,     /* gate: SSH's key exchange passes, copied, up to a
+			     * bound on the connection's bytes */
+	NFT_REVOKE_FLOW,    /* gate: the connection's allow is taken back (the
+			     * engine forgot the flow); its payload is held again */
 	NFT_BLOCK_REMOTE,   /* every flow to or from the remote address, for timeout_s */
 	NFT_KERNEL_LOG,     /* the flow's next packet goes to the kernel log with the
 			     * prefix of rule `rule_index' */

@@ -14,22 +14,27 @@
  *   anything else        -> accepted: the fast path, two to four interval
  *                           set lookups and nothing else
  *
- * The tier chains first apply decisions, which live in timeout sets keyed by
- * the flow, always oriented inside end first (saddr . daddr . l4proto .
- * sport . dport going out, the reverse coming in), so one element covers
- * both directions:
- *   block_remote, block_flows, block_other -> `refuse' (TCP reset, or drop);
- *   allow_flows, allow_other (gate) -> accept, and `update' renews the
- *   element, so a decided flow stays decided while it is active.
- * Then, in gate mode, undecided flows: a TLS ClientHello and flows in grace
- * (an SSH handshake) pass with a copy to the engine; other payload going
- * out is copied and dropped ("held": TCP sends it again once the flow is
- * released); packets without payload (SYN, ACK, FIN, RST) and everything
- * coming in pass with a copy, never held.  The copy is `log group N
- * queue-threshold 1': NFLOG, one netlink message per packet, no batching
- * delay.  With fail_open, the holding rules are skipped once the engine has
- * stopped renewing `engine_alive'; without it a dead engine leaves the
- * rules in place and undecided payload is dropped.
+ * The tier chains first apply decisions.  The engine adds each as an
+ * element of a timeout set keyed by the flow, always oriented inside end
+ * first (saddr . daddr . l4proto . sport . dport going out, the reverse
+ * coming in), and the connection's next packet moves it into the
+ * connection's conntrack mark and deletes the element (see CT_ALLOW below):
+ * a decision lasts as long as its connection, and a new connection on the
+ * same tuple starts undecided.
+ *   block_remote, block mark -> `refuse' (TCP reset, or drop);
+ *   allow mark (gate) -> accept, with a copy to the engine when the remote
+ *   is in the block tier, whose continuous check may take it back.
+ * Then, in gate mode, undecided flows to the block tier: the connection's
+ * one TLS ClientHello (bounded by conntrack's accounting) and SSH's key
+ * exchange (bounded the same way, and checked by the engine) pass with a
+ * copy to the engine; other payload going out is copied and dropped
+ * ("held": TCP sends it again once the flow is released); packets without
+ * payload (SYN, ACK, FIN, RST) and everything coming in pass with a copy,
+ * never held.  The copy is `log group N queue-threshold 1': NFLOG, one
+ * netlink message per packet, no batching delay.  With fail_open, the
+ * holding rules are skipped once the engine has stopped renewing
+ * `engine_alive'; without it a dead engine leaves the rules in place and
+ * undecided payload is dropped.
  *
  * The base chains refer to conntrack (`ct state invalid'), which makes the
  * kernel reassemble IP fragments before them: a non-first fragment has no
@@ -816,12 +821,12 @@ static void put_decision_sets(FILE *o, const struct shape *s, int f)
 	fprintf(o, "\tset block_other%s {\n\t\ttype %s . %s . inet_proto\n\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n",
 		x, at, at, n);
 	if (s->gate) {
-		fprintf(o, "\tset allow_flows%s {\n\t\ttype %s . %s . inet_proto . inet_service . inet_service\n"
-			   "\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n", x, at, at, n);
+		static const char *const flows[] = {"allow_flows", "grace_flows", "revoke_flows"};
+		for (size_t i = 0; i < 3; i++)
+			fprintf(o, "\tset %s%s {\n\t\ttype %s . %s . inet_proto . inet_service . inet_service\n"
+				   "\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n", flows[i], x, at, at, n);
 		fprintf(o, "\tset allow_other%s {\n\t\ttype %s . %s . inet_proto\n\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n",
 			x, at, at, n);
-		fprintf(o, "\tset grace_flows%s {\n\t\ttype %s . %s . inet_proto . inet_service . inet_service\n"
-			   "\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n", x, at, at, n);
 	}
 	for (size_t i = 0; i < s->n_rules; i++)
 		if (rule_has_kernel_log(s, i))
@@ -834,56 +839,131 @@ static void put_copy(FILE *o, const struct shape *s, const char *counter, const 
 	fprintf(o, "counter name \"%s\" log group %u queue-threshold 1 %s\n", counter, s->g->nflog_group, verdict);
 }
 
+/*
+ * A decision belongs to a connection, not to its 5-tuple: the engine adds
+ * it as a set element, and the connection's next packet moves it into the
+ * connection's conntrack mark (bits 24-25) and deletes the element.  A new
+ * connection (`ct state new') first deletes whatever element its tuple may
+ * still have from an earlier connection, so a reused source port meets no
+ * old decision, and a decision ends with its conntrack entry (FIN/RST
+ * timeouts, or an entry that was never confirmed).
+ */
+#define CT_ALLOW 0x01000000u
+#define CT_BLOCK 0x02000000u
+/* Gate mode, undecided flows: the one ClientHello (and one continuation
+ * segment when it filled a packet) and SSH's key exchange, each bounded by
+ * conntrack's per-connection accounting of the original direction. */
+#define CT_HELLO 0x04000000u
+#define CT_HELLO_CONT 0x08000000u
+#define CT_SSH_KEX 0x10000000u
+#define HELLO_MAX_PACKETS 6     /* original-direction packets, SYN and ACK included */
+#define HELLO_MAX_BYTES 4096    /* original-direction IP bytes, SYN and ACKs included */
+#define HELLO_FULL_PACKET 1200  /* a first segment this long may have one continuation */
+#define SSH_KEX_MAX_BYTES 8192  /* original-direction IP bytes before NEWKEYS is judged */
+
 /* Rules shared by the four tier chains of one family: decisions first. */
 static void put_decisions(FILE *o, const struct shape *s, int f, bool out, bool block_tier)
 {
 	const char *ip = fams[f].ip, *x = fams[f].x;
 	char flow[128], hosts[64];
+	/* Allowed flows to the block tier stay copied to the engine, whose
+	 * continuous check can take the decision back (a rejudged flow). */
+	char accept[160];
 
 	snprintf(flow, sizeof(flow), out ? FLOW_OUT : FLOW_IN, ip, ip);
 	snprintf(hosts, sizeof(hosts), out ? HOSTS_OUT : HOSTS_IN, ip, ip);
+	if (block_tier)
+		snprintf(accept, sizeof(accept), "counter name \"copied\" log group %u queue-threshold 1 accept",
+			 s->g->nflog_group);
+	else
+		snprintf(accept, sizeof(accept), "accept");
+	/* TCP only: a held datagram leaves its conntrack entry unconfirmed,
+	 * so every datagram of an undecided UDP flow is `new' and would
+	 * delete the decision it is waiting for.  A datagram flow's decision
+	 * moves into its mark with its first packet after the verdict. */
+	fprintf(o, "\t\tmeta l4proto tcp ct state new delete @block_flows%s { %s }", x, flow);
+	if (s->gate)
+		fprintf(o, " delete @allow_flows%s { %s } delete @grace_flows%s { %s } delete @revoke_flows%s { %s }", x,
+			flow, x, flow, x, flow);
+	fputc('\n', o);
 	if (out)
 		for (size_t i = 0; i < s->n_rules; i++)
 			if (rule_has_kernel_log(s, i))
 				fprintf(o, "\t\t%s @klog%zu_%s delete @klog%zu_%s { %s } log prefix \"%s\"\n", flow, i, x,
 					i, x, flow, policy_rule_log_prefix(s->p, i));
-	if (block_tier) {
+	if (block_tier)
 		fprintf(o, "\t\t%s %s @block_remote%s goto refuse\n", ip, out ? "daddr" : "saddr", x);
-		fprintf(o, "\t\t%s @block_flows%s goto refuse\n", flow, x);
-		fprintf(o, "\t\t%s @block_other%s goto refuse\n", hosts, x);
-	}
+	/* A SYN on a connection conntrack still holds: the `reject' of a
+	 * refused connection never passes conntrack, so its entry stays
+	 * established, and the tuple's next connection arrives in it.  The
+	 * decision is dropped from the mark (not the hello or SSH bits): the
+	 * new connection's payload is held and judged on its own. */
+	fprintf(o, "\t\ttcp flags & (syn | ack) == syn ct mark and 0x%08x != 0 ct mark set ct mark and 0x%08x\n",
+		CT_ALLOW | CT_BLOCK, ~(CT_ALLOW | CT_BLOCK));
+	fprintf(o, "\t\tct mark and 0x%08x == 0x%08x goto refuse\n", CT_BLOCK, CT_BLOCK);
+	fprintf(o, "\t\t%s @block_flows%s ct mark set ct mark or 0x%08x delete @block_flows%s { %s } goto refuse\n",
+		flow, x, CT_BLOCK, x, flow);
+	fprintf(o, "\t\t%s @block_other%s ct mark set ct mark or 0x%08x delete @block_other%s { %s } goto refuse\n",
+		hosts, x, CT_BLOCK, x, hosts);
 	if (s->gate) {
-		fprintf(o, "\t\t%s @allow_flows%s update @allow_flows%s { %s timeout %us } accept\n", flow, x, x, flow,
-			s->g->flow_timeout_s);
-		fprintf(o, "\t\t%s @allow_other%s update @allow_other%s { %s timeout %us } accept\n", hosts, x, x, hosts,
-			s->g->flow_timeout_s);
+		/* The engine ended its flow (idle): the connection is judged anew. */
+		fprintf(o, "\t\t%s @revoke_flows%s ct mark set ct mark and 0x%08x delete @revoke_flows%s { %s }\n", flow,
+			x, ~CT_ALLOW, x, flow);
+		fprintf(o, "\t\tct mark and 0x%08x == 0x%08x %s\n", CT_ALLOW, CT_ALLOW, accept);
+		fprintf(o, "\t\t%s @allow_flows%s ct mark set ct mark or 0x%08x delete @allow_flows%s { %s } %s\n", flow,
+			x, CT_ALLOW, x, flow, accept);
+		fprintf(o, "\t\t%s @allow_other%s ct mark set ct mark or 0x%08x delete @allow_other%s { %s } %s\n", hosts,
+			x, CT_ALLOW, x, hosts, accept);
 	}
+}
+
+/* Gate mode, block tier, going out, not decided. */
+static void put_undecided_out(FILE *o, const struct shape *s, int f)
+{
+	const char *ip = fams[f].ip, *x = fams[f].x;
+	const char *hello = "@ih,0,16 0x1603 @ih,40,8 0x01";
+	char flow[128];
+
+	snprintf(flow, sizeof(flow), FLOW_OUT, ip, ip);
+	fputs("\t\t# SSH (the engine saw the server's banner): its key exchange passes, bounded\n", o);
+	fprintf(o, "\t\tmeta l4proto tcp ct mark and 0x%08x == 0x%08x ct original bytes < %u ", CT_SSH_KEX, CT_SSH_KEX,
+		SSH_KEX_MAX_BYTES);
+	put_copy(o, s, "copied", "accept");
+	fprintf(o, "\t\t%s @grace_flows%s ct original bytes < %u ct mark set ct mark or 0x%08x delete @grace_flows%s { %s } ",
+		flow, x, SSH_KEX_MAX_BYTES, CT_SSH_KEX, x, flow);
+	put_copy(o, s, "copied", "accept");
+	fputs("\t\t# one TLS ClientHello per connection, so that the server's hello can be judged\n", o);
+	fprintf(o, "\t\tmeta l4proto tcp ct original packets < %u ct original bytes < %u ct mark and 0x%08x == 0 %s "
+		   "meta length >= %u ct mark set ct mark or 0x%08x ",
+		HELLO_MAX_PACKETS, HELLO_MAX_BYTES, CT_HELLO, hello, HELLO_FULL_PACKET, CT_HELLO | CT_HELLO_CONT);
+	put_copy(o, s, "copied", "accept");
+	fprintf(o, "\t\tmeta l4proto tcp ct original packets < %u ct original bytes < %u ct mark and 0x%08x == 0 %s "
+		   "ct mark set ct mark or 0x%08x ",
+		HELLO_MAX_PACKETS, HELLO_MAX_BYTES, CT_HELLO, hello, CT_HELLO);
+	put_copy(o, s, "copied", "accept");
+	fprintf(o, "\t\tmeta l4proto tcp ct mark and 0x%08x == 0x%08x ct original bytes < %u @ih,0,16 != 0x1603 "
+		   "ct mark set ct mark and 0x%08x ",
+		CT_HELLO | CT_HELLO_CONT, CT_HELLO | CT_HELLO_CONT, HELLO_MAX_BYTES, ~CT_HELLO_CONT);
+	put_copy(o, s, "copied", "accept");
+	if (s->fail_open)
+		fputs("\t\tmeta nfproto != @engine_alive accept\n", o);
+	fputs("\t\t# payload is held: copied to the engine and dropped until the flow is decided\n", o);
+	fputs("\t\tmeta l4proto tcp @ih,0,8 & 0x0 == 0x0 ", o);
+	put_copy(o, s, "held", "drop");
+	fputs("\t\tmeta l4proto tcp ", o);
+	put_copy(o, s, "copied", "accept");
+	fputs("\t\t", o);
+	put_copy(o, s, "held", "drop");
 }
 
 static void put_tier_chains(FILE *o, const struct shape *s, int f)
 {
-	const char *ip = fams[f].ip, *x = fams[f].x;
-	char flow[128];
+	const char *x = fams[f].x;
 
-	snprintf(flow, sizeof(flow), FLOW_OUT, ip, ip);
 	fprintf(o, "\tchain block_out%s {\n", x);
 	put_decisions(o, s, f, true, true);
-	if (s->gate) {
-		fputs("\t\t# undecided: a TLS ClientHello passes, so that the server's hello can be judged\n", o);
-		fputs("\t\tmeta l4proto tcp @ih,0,16 0x1603 @ih,40,8 0x01 ", o);
-		put_copy(o, s, "copied", "accept");
-		fprintf(o, "\t\t%s @grace_flows%s ", flow, x);
-		put_copy(o, s, "copied", "accept");
-		if (s->fail_open)
-			fputs("\t\tmeta nfproto != @engine_alive accept\n", o);
-		fputs("\t\t# payload is held: copied to the engine and dropped until the flow is decided\n", o);
-		fputs("\t\tmeta l4proto tcp @ih,0,8 & 0x0 == 0x0 ", o);
-		put_copy(o, s, "held", "drop");
-		fputs("\t\tmeta l4proto tcp ", o);
-		put_copy(o, s, "copied", "accept");
-		fputs("\t\t", o);
-		put_copy(o, s, "held", "drop");
-	}
+	if (s->gate)
+		put_undecided_out(o, s, f);
 	fputs("\t}\n", o);
 	fprintf(o, "\tchain block_in%s {\n", x);
 	put_decisions(o, s, f, false, true);
@@ -1324,11 +1404,14 @@ static size_t decision_key(const struct nft_decision *d, uint8_t *k, char *set, 
 	if (d->kind == NFT_KERNEL_LOG) {
 		snprintf(set, setlen, "klog%zu_%s", d->rule_index, x);
 	} else {
-		const char *what = d->kind == NFT_ALLOW_FLOW ? "allow" : d->kind == NFT_BLOCK_FLOW ? "block" : "grace";
+		const char *what = d->kind == NFT_ALLOW_FLOW ? "allow"
+				   : d->kind == NFT_BLOCK_FLOW ? "block"
+				   : d->kind == NFT_REVOKE_FLOW ? "revoke"
+								 : "grace";
 		snprintf(set, setlen, "%s_%s%s", what, ported(d->l4) ? "flows" : "other", x);
 	}
 	if (!ported(d->l4))
-		return d->kind == NFT_KERNEL_LOG || d->kind == NFT_GRACE_FLOW ? 0 : n;
+		return d->kind == NFT_KERNEL_LOG || d->kind == NFT_GRACE_FLOW || d->kind == NFT_REVOKE_FLOW ? 0 : n;
 	k[n] = (uint8_t)(d->inside_port >> 8);
 	k[n + 1] = (uint8_t)d->inside_port;
 	k[n + 4] = (uint8_t)(d->remote_port >> 8);

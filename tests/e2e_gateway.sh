@@ -112,7 +112,7 @@ config() { # config FILE MODE [fail_open] [designated...]
 		gateway:
 		  mode: $mode
 		  nflog_group: 17
-		  decide_within: 2
+		  decide_within: 3
 		rules:
 		  - name: embargoed-any
 		    to: "@embargoed"
@@ -367,11 +367,11 @@ run_mode() { # MODE
 	if [ "$mode" = gate ]; then
 		if ef_ns_exec client timeout 15 ssh -F /dev/null -i "$D/ssh/id_ed25519" -o BatchMode=yes \
 			-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-			-o ConnectTimeout=5 "root@$CN" echo ssh-ok 2>&1 | grep -q ssh-ok &&
+			-o ConnectTimeout=5 "root@$CN" echo ssh-ok >"$D/ssh.out" 2>&1 && grep -q ssh-ok "$D/ssh.out" &&
 			event_seen 5 '"dst_port":22' '"app":"SSH"' '"encryption":"encrypted"' '"rule":"designated-any"'; then
 			ok "gate: SSH to CN works and is logged"
 		else
-			bad "gate: SSH to CN did not work or was not logged"
+			bad "gate: SSH to CN did not work or was not logged: $(tr '\n' ' ' <"$D/ssh.out"); events: $(grep '"dst_port":22' "$EVENTS" | grep -o '"encryption":"[a-z]*"\|"verdict":"[a-z]*"\|"decided_by":"[a-z_]*"\|"rule":"[a-z-]*"' | tr '\n' ' ')"
 		fi
 		if ! upload "[$CN6]" -g; then
 			event_seen 5 "\"dst_ip\":\"$CN6\"" '"verdict":"block"' && ok "gate: IPv6 cleartext to CN blocked" ||

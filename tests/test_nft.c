@@ -588,7 +588,7 @@ static void monitor_ruleset(void **state)
 	assert_true(contains(text, "type filter hook forward priority filter - 1; policy accept;"));
 	assert_true(contains(text, "type filter hook output priority filter - 1; policy accept;"));
 	assert_true(contains(text, "ip daddr @block4 goto block_out4"));
-	assert_true(contains(text, "@block_flows4 goto refuse"));
+	assert_true(contains(text, "delete @block_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport } goto refuse"));
 	assert_true(contains(text, "reject with tcp reset"));
 	assert_false(contains(text, "log group"));      /* monitor mode holds and copies nothing */
 	assert_false(contains(text, "allow_flows4"));
@@ -613,10 +613,18 @@ static void gate_ruleset(void **state)
 	assert_true(contains(text, "set log4 {"));
 	assert_true(contains(text, "set allow_flows6 {"));
 	assert_true(contains(text, "size 1024"));
-	assert_true(contains(text, "@ih,0,16 0x1603 @ih,40,8 0x01 counter name \"copied\" log group 77 queue-threshold 1 accept"));
+	/* one ClientHello per connection, bounded by conntrack's accounting */
+	assert_true(contains(text, "ct original packets < 6 ct original bytes < 4096 ct mark and 0x04000000 == 0 "
+				   "@ih,0,16 0x1603 @ih,40,8 0x01 ct mark set ct mark or 0x04000000 counter name \"copied\""));
 	assert_true(contains(text, "meta l4proto tcp @ih,0,8 & 0x0 == 0x0 counter name \"held\" log group 77 queue-threshold 1 drop"));
-	assert_true(contains(text, "update @allow_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport timeout 600s } accept"));
-	assert_true(contains(text, "ip daddr . ip saddr . meta l4proto . th dport . th sport @block_flows4 goto refuse"));
+	/* decisions move into the connection's mark; a new connection drops stale ones */
+	assert_true(contains(text, "ip saddr . ip daddr . meta l4proto . th sport . th dport @allow_flows4 ct mark set ct mark or "
+				   "0x01000000 delete @allow_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport } "
+				   "counter name \"copied\" log group 77 queue-threshold 1 accept"));
+	assert_true(contains(text, "meta l4proto tcp ct state new delete @block_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport } "
+				   "delete @allow_flows4"));
+	assert_true(contains(text, "ip daddr . ip saddr . meta l4proto . th dport . th sport @block_flows4 ct mark set ct mark or "
+				   "0x02000000"));
 	/* unwatched connections are remembered in the conntrack mark, under a
 	 * value that changes with every ruleset, so a reload looks them up again */
 	const char *mark = strstr(text, "ct mark and 0x00ff0000 == 0x");

@@ -1,0 +1,783 @@
+/*
+ * gateway/gateway.c -- the gate's rules, on packets the kernel copied to
+ * the engine (see gateway.h for the rules, enforce/nft.c for the kernel's
+ * half of them).
+ *
+ * Each flow the classifier holds gets one record here (struct gw_flow),
+ * from a pool allocated once and sized like the classifier's table, found
+ * through the flow's user slot (index + 1; 0 = none yet).  The record is
+ * freed when the classifier ends the flow, so the pool never runs out
+ * before the classifier's table does.
+ *
+ * Invariants:
+ *  - A record is on the pending list exactly when its flow is undecided,
+ *    in gate mode, and has sent payload towards a block-tier remote; the
+ *    list is in deadline order because every deadline is the same delay
+ *    after its insertion (a reload that changes decide_within only makes
+ *    some flows wait until the head's deadline).
+ *  - An allow goes to the kernel only with payload behind it (bytes_out >
+ *    0) and never for a flow that has ended.
+ *  - Nothing here allocates or formats per packet; events are built by the
+ *    callback, which runs only when a flow is judged or ends.
+ */
+#include "gateway.h"
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TH_SYN 0x02
+#define TH_ACK 0x10
+#define NIL 0u
+
+/* gw_flow.flags */
+#define F_JUDGED 0x001u
+#define F_PENDING 0x002u
+#define F_GRACE 0x004u         /* SSH: its key exchange is let through */
+#define F_CLASSIFIED 0x008u    /* the classifier has decided the class */
+#define F_SYN 0x010u
+#define F_REUSED 0x020u        /* a later connection on the same 5-tuple */
+#define F_ALLOWED 0x040u       /* an allow went to the kernel */
+#define F_SECOND 0x080u        /* the flow lives in the second classifier */
+#define F_HELLO 0x100u         /* its first payload out was a ClientHello */
+
+/* SSH framing of what the client sends before NEWKEYS (RFC 4253). */
+enum ssh_phase { SSH_BANNER = 0, SSH_HEADER, SSH_BODY, SSH_DONE, SSH_BROKEN };
+#define SSH_BANNER_MAX 255
+#define SSH_PACKET_MAX 35000  /* the size every implementation must take */
+/* KEXINIT, the method's messages (one or two, a few for group exchange),
+ * NEWKEYS: a client sends no more than this before NEWKEYS. */
+#define SSH_KEX_MAX_PACKETS 8
+
+struct gw_flow {
+	struct flow *f;
+	uint32_t prev, next;        /* pending list, pool index + 1 */
+	uint64_t deadline_ms;
+	uint64_t bytes_at_verdict, packets_at_verdict;
+	uint32_t isn;               /* the initiator's SYN sequence number */
+	uint32_t ssh_base;          /* stream offset 0 of the client's bytes */
+	uint32_t ssh_off;           /* client bytes checked so far */
+	uint32_t ssh_left;          /* bytes of the current SSH packet still to skip */
+	uint8_t ssh_phase, ssh_hdr_len, ssh_newkeys, ssh_packets;
+	uint8_t ssh_hdr[6];
+	bool ssh_started;
+	uint8_t verdict;
+	uint16_t flags;
+};
+
+/*
+ * A new connection on a tuple whose closed flow the classifier still holds
+ * (it keeps one for CLOSED_KEEP_S after FIN or RST) would be folded into that flow
+ * and its class.  Such a tuple is moved to a second classifier, where it
+ * starts as a new flow and is classified on its own; it stays there until
+ * that flow ends.  A third connection within that time falls back to
+ * judge_reused().  The table of moved tuples: open addressing, linear
+ * probing, backward-shift deletion, so that a miss stops at the first
+ * empty slot; and with nothing moved no packet looks at it.
+ */
+#define MOVED_SLOTS 4096u
+#define CLOSED_KEEP_S 3
+#define SECOND_MAX_FLOWS 16384u
+
+struct tuple {
+	struct ef_addr lo, hi;
+	uint16_t lo_port, hi_port;
+	uint8_t l4, used;
+};
+
+struct gateway {
+	struct gateway_config cfg;
+	const struct policy *policy;
+	const struct geodb *geodb;
+	const struct prefilter *prefilter;
+	struct classifier *classifier;
+	struct classifier *second;       /* tuples moved on a new connection */
+	struct tuple *moved;
+	uint32_t n_moved;
+	bool ending_second;
+	struct gw_flow *pool;
+	uint32_t cap, never_used, free_head; /* free list through .next */
+	uint32_t pending_head, pending_tail;
+	size_t n_pending;
+	uint64_t now_ms;
+	struct flow *last;
+	struct gateway_counters c;
+};
+
+static const char *const by_names[] = {"classifier", "deadline", "flow_end", "rejudged", "framing", "reused_tuple"};
+
+const char *gateway_judged_by_name(enum gateway_judged_by by)
+{
+	return (size_t)by < sizeof(by_names) / sizeof(by_names[0]) ? by_names[by] : "?";
+}
+
+/* ---- records ------------------------------------------------------------------ */
+
+static struct gw_flow *rec_at(struct gateway *gw, uint32_t id)
+{
+	return id ? &gw->pool[id - 1] : NULL;
+}
+
+static uint32_t rec_id(const struct gateway *gw, const struct gw_flow *e)
+{
+	return (uint32_t)(e - gw->pool) + 1;
+}
+
+static struct gw_flow *record_of(struct gateway *gw, struct flow *f)
+{
+	uint32_t *slot = flow_user(f);
+	uint32_t id = *slot;
+
+	if (id)
+		return rec_at(gw, id);
+	if (gw->free_head) {
+		id = gw->free_head;
+		gw->free_head = gw->pool[id - 1].next;
+	} else if (gw->never_used < gw->cap) {
+		id = ++gw->never_used;
+	} else {
+		return NULL; /* cannot happen with the pool as large as the table */
+	}
+	struct gw_flow *e = rec_at(gw, id);
+	memset(e, 0, sizeof(*e));
+	e->f = f;
+	*slot = id;
+	return e;
+}
+
+static void pending_remove(struct gateway *gw, struct gw_flow *e)
+{
+	if (!(e->flags & F_PENDING))
+		return;
+	if (e->prev)
+		rec_at(gw, e->prev)->next = e->next;
+	else
+		gw->pending_head = e->next;
+	if (e->next)
+		rec_at(gw, e->next)->prev = e->prev;
+	else
+		gw->pending_tail = e->prev;
+	e->prev = e->next = NIL;
+	e->flags &= ~F_PENDING;
+	gw->n_pending--;
+}
+
+static void pending_add(struct gateway *gw, struct gw_flow *e)
+{
+	uint32_t id = rec_id(gw, e);
+
+	e->deadline_ms = gw->now_ms + gw->cfg.decide_within_ms;
+	e->prev = gw->pending_tail;
+	e->next = NIL;
+	if (gw->pending_tail)
+		rec_at(gw, gw->pending_tail)->next = id;
+	else
+		gw->pending_head = id;
+	gw->pending_tail = id;
+	e->flags |= F_PENDING;
+	gw->n_pending++;
+}
+
+static void record_free(struct gateway *gw, struct gw_flow *e)
+{
+	pending_remove(gw, e);
+	*flow_user(e->f) = 0;
+	e->f = NULL;
+	e->next = gw->free_head;
+	gw->free_head = rec_id(gw, e);
+}
+
+static struct classifier *cls_of(const struct gateway *gw, const struct gw_flow *e)
+{
+	return (e->flags & F_SECOND) ? gw->second : gw->classifier;
+}
+
+/* ---- moved tuples ---------------------------------------------------------------- */
+
+static void tuple_make(struct tuple *t, const struct ef_addr *a, uint16_t ap, const struct ef_addr *b, uint16_t bp,
+		       uint8_t l4)
+{
+	int c = memcmp(a->b, b->b, 16);
+	bool a_lo = c < 0 || (c == 0 && ap <= bp);
+
+	memset(t, 0, sizeof(*t));
+	t->lo = a_lo ? *a : *b;
+	t->hi = a_lo ? *b : *a;
+	t->lo_port = a_lo ? ap : bp;
+	t->hi_port = a_lo ? bp : ap;
+	t->l4 = l4;
+	t->used = 1;
+}
+
+static uint32_t tuple_hash(const struct tuple *t)
+{
+	uint32_t h = 2166136261u;
+	const uint8_t *b = (const uint8_t *)t;
+
+	for (size_t i = 0; i < sizeof(*t); i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+/* The slot holding t, or the empty slot where it would go. */
+static uint32_t tuple_slot(const struct gateway *gw, const struct tuple *t)
+{
+	uint32_t i = tuple_hash(t) & (MOVED_SLOTS - 1);
+
+	while (gw->moved[i].used && memcmp(&gw->moved[i], t, sizeof(*t)))
+		i = (i + 1) & (MOVED_SLOTS - 1);
+	return i;
+}
+
+static bool tuple_moved(const struct gateway *gw, const struct tuple *t)
+{
+	return gw->n_moved && gw->moved[tuple_slot(gw, t)].used;
+}
+
+static bool tuple_move(struct gateway *gw, const struct tuple *t)
+{
+	if (gw->n_moved >= MOVED_SLOTS / 2)
+		return false;
+	uint32_t i = tuple_slot(gw, t);
+	if (!gw->moved[i].used) {
+		gw->moved[i] = *t;
+		gw->n_moved++;
+	}
+	return true;
+}
+
+static void tuple_unmove(struct gateway *gw, const struct tuple *t)
+{
+	uint32_t i = tuple_slot(gw, t), j = i;
+
+	if (!gw->moved[i].used)
+		return;
+	gw->moved[i].used = 0;
+	gw->n_moved--;
+	/* Backward shift: later entries of the run move into the hole when
+	 * their home slot does not lie between the hole and them. */
+	for (;;) {
+		j = (j + 1) & (MOVED_SLOTS - 1);
+		if (!gw->moved[j].used)
+			return;
+		uint32_t home = tuple_hash(&gw->moved[j]) & (MOVED_SLOTS - 1);
+		if (((j - home) & (MOVED_SLOTS - 1)) >= ((j - i) & (MOVED_SLOTS - 1))) {
+			gw->moved[i] = gw->moved[j];
+			gw->moved[j].used = 0;
+			i = j;
+		}
+	}
+}
+
+/* ---- the kernel ----------------------------------------------------------------- */
+
+static enum prefilter_tier tier_of(const struct gateway *gw, const struct ef_addr *a)
+{
+	return gw->prefilter ? prefilter_tier_of(gw->prefilter, a) : TIER_NONE;
+}
+
+/* The kernel keys a flow by the end in the higher prefilter tier as remote;
+ * when both ends are in the same tier either packet direction may pick
+ * either end, so both orientations go in. */
+static void queue_flow(struct gateway *gw, enum nft_decision_kind kind, const struct ef_flow_record *r)
+{
+	enum prefilter_tier tr = tier_of(gw, &r->remote), ti = tier_of(gw, &r->inside);
+	struct nft_decision fwd = {
+		.kind = kind, .inside = &r->inside, .remote = &r->remote, .inside_port = r->inside_port,
+		.remote_port = r->remote_port, .l4 = r->l4, .timeout_s = gw->cfg.flow_timeout_s,
+	};
+	struct nft_decision rev = {
+		.kind = kind, .inside = &r->remote, .remote = &r->inside, .inside_port = r->remote_port,
+		.remote_port = r->inside_port, .l4 = r->l4, .timeout_s = gw->cfg.flow_timeout_s,
+	};
+
+	if (ti <= tr)
+		gw->cfg.kernel.queue(gw->cfg.kernel.ctx, &fwd);
+	if (ti >= tr && ti != TIER_NONE)
+		gw->cfg.kernel.queue(gw->cfg.kernel.ctx, &rev);
+}
+
+static void emit(struct gateway *gw, const struct gateway_event *ev)
+{
+	if (gw->cfg.on_event)
+		gw->cfg.on_event(ev, gw->cfg.event_ctx);
+}
+
+/* ---- judging ---------------------------------------------------------------------- */
+
+/* Returns false when the verdict was left provisional: an allow or a log
+ * for a flow that has sent nothing yet goes nowhere, so that no decision
+ * is ever in the kernel ahead of the data it should have judged. */
+static bool judge(struct gateway *gw, struct gw_flow *e, struct ef_flow_record *r, enum gateway_judged_by by)
+{
+	struct policy_decision dec;
+	const char *action = NULL;
+	bool ended = by == GATEWAY_BY_FLOW_END, gate = gw->cfg.mode == GATEWAY_GATE;
+
+	policy_judge_flow(gw->policy, gw->geodb, r, &dec);
+	if (dec.verdict != EF_BLOCK && r->bytes_out == 0 && !ended && by != GATEWAY_BY_REJUDGE)
+		return false;
+	pending_remove(gw, e);
+	e->flags |= F_JUDGED;
+	e->verdict = (uint8_t)dec.verdict;
+	e->bytes_at_verdict = r->bytes_out;
+	e->packets_at_verdict = r->packets_out;
+	gw->c.by_verdict[dec.verdict]++;
+	if (by == GATEWAY_BY_DEADLINE)
+		gw->c.judged_at_deadline++;
+	else if (ended)
+		gw->c.judged_at_end++;
+	switch (dec.verdict) {
+	case EF_BLOCK:
+		/* An ended flow's connection is gone, and with it anything a
+		 * flow decision could hold; only block_remote outlives it. */
+		if (!ended)
+			queue_flow(gw, NFT_BLOCK_FLOW, r);
+		if (dec.block_remote_seconds) {
+			struct nft_decision br = {.kind = NFT_BLOCK_REMOTE, .remote = &r->remote,
+						  .timeout_s = dec.block_remote_seconds};
+			gw->cfg.kernel.queue(gw->cfg.kernel.ctx, &br);
+		}
+		action = dec.block_remote_seconds ? "blocked flow and remote" : "blocked flow";
+		e->flags &= ~F_ALLOWED;
+		break;
+	case EF_LOG:
+	case EF_ALLOW:
+		if (gate && !ended && !(e->flags & F_ALLOWED)) {
+			queue_flow(gw, NFT_ALLOW_FLOW, r);
+			e->flags |= F_ALLOWED;
+		}
+		if (dec.verdict == EF_LOG)
+			action = "logged";
+		else if (by == GATEWAY_BY_REJUDGE)
+			action = "allowed";
+		break;
+	}
+	/* The rule's log_prefix: the flow's next packet goes to the kernel log. */
+	if (action && !ended && dec.rule_index >= 0 && policy_rule_log_prefix(gw->policy, (size_t)dec.rule_index)) {
+		struct nft_decision kl = {
+			.kind = NFT_KERNEL_LOG, .inside = &r->inside, .remote = &r->remote, .inside_port = r->inside_port,
+			.remote_port = r->remote_port, .l4 = r->l4, .rule_index = (size_t)dec.rule_index,
+		};
+		gw->cfg.kernel.queue(gw->cfg.kernel.ctx, &kl);
+	}
+	if (action) {
+		struct gateway_event ev = {
+			.rec = r, .dec = &dec, .action = action, .by = by,
+			.count_leak = dec.verdict == EF_BLOCK && !gate,
+		};
+		emit(gw, &ev);
+	}
+	return true;
+}
+
+/* A later connection on a tuple whose flow the classifier still holds:
+ * its class is the old connection's, so only `cleartext' is believed. */
+static void judge_reused(struct gateway *gw, struct gw_flow *e)
+{
+	struct ef_flow_record r;
+
+	flow_record(cls_of(gw, e), e->f, &r);
+	if (r.enc != EF_ENC_CLEARTEXT) {
+		r.enc = EF_ENC_UNKNOWN;
+		r.tls_version = 0;
+		r.cipher_id = 0;
+		r.cipher[0] = 0;
+		r.cipher_bits = 0;
+	}
+	judge(gw, e, &r, GATEWAY_BY_REUSE);
+}
+
+void gateway_rejudged(struct gateway *gw, struct flow *f, const struct ef_flow_record *rec)
+{
+	struct gw_flow *e = record_of(gw, f);
+	struct ef_flow_record r = *rec;
+
+	if (!e)
+		return;
+	gw->c.rejudged++;
+	e->flags |= F_CLASSIFIED;
+	judge(gw, e, &r, GATEWAY_BY_REJUDGE);
+}
+
+/* ---- SSH framing ------------------------------------------------------------------ */
+
+static bool is_ssh(const char *app)
+{
+	return !strcmp(app, "SSH") || !strncmp(app, "SSH.", 4);
+}
+
+/* Key exchange messages only (KEXINIT, NEWKEYS, method-specific 30-49):
+ * IGNORE, DEBUG and the rest could carry anything. */
+static bool ssh_kex_type(uint8_t t)
+{
+	return t == 20 || t == 21 || (t >= 30 && t <= 49);
+}
+
+static void ssh_feed(struct gw_flow *e, const uint8_t *d, uint32_t n)
+{
+	static const char hello[] = "SSH-";
+
+	for (uint32_t i = 0; i < n && e->ssh_phase < SSH_DONE; i++, e->ssh_off++) {
+		uint8_t b = d[i];
+		switch (e->ssh_phase) {
+		case SSH_BANNER:
+			if ((e->ssh_off < 4 && b != (uint8_t)hello[e->ssh_off]) || e->ssh_off >= SSH_BANNER_MAX ||
+			    (b != '\r' && b != '\n' && (b < 0x20 || b > 0x7e)))
+				e->ssh_phase = SSH_BROKEN;
+			else if (b == '\n')
+				e->ssh_phase = SSH_HEADER;
+			break;
+		case SSH_HEADER:
+			e->ssh_hdr[e->ssh_hdr_len++] = b;
+			if (e->ssh_hdr_len < 6)
+				break;
+			uint32_t len = (uint32_t)e->ssh_hdr[0] << 24 | (uint32_t)e->ssh_hdr[1] << 16 |
+				       (uint32_t)e->ssh_hdr[2] << 8 | e->ssh_hdr[3];
+			uint8_t pad = e->ssh_hdr[4];
+			e->ssh_hdr_len = 0;
+			if (len < 12 || len > SSH_PACKET_MAX || pad < 4 || pad >= len - 1 || !ssh_kex_type(e->ssh_hdr[5]) ||
+			    ++e->ssh_packets > SSH_KEX_MAX_PACKETS) {
+				e->ssh_phase = SSH_BROKEN;
+				break;
+			}
+			e->ssh_newkeys = e->ssh_hdr[5] == 21;
+			e->ssh_left = len + 4 - 6;
+			e->ssh_phase = SSH_BODY;
+			break;
+		case SSH_BODY: {
+			uint32_t take = n - i < e->ssh_left ? n - i : e->ssh_left;
+			e->ssh_left -= take;
+			e->ssh_off += take - 1;
+			i += take - 1;
+			if (e->ssh_left == 0)
+				e->ssh_phase = e->ssh_newkeys ? SSH_DONE : SSH_HEADER;
+			break;
+		}
+		}
+	}
+}
+
+/* The client's bytes in stream order; a gap (bytes the engine never saw
+ * but the server might) cannot be checked, and fails the check. */
+static void ssh_check(struct gw_flow *e, const struct packet *p)
+{
+	if (e->ssh_phase >= SSH_DONE)
+		return;
+	if (!e->ssh_started) {
+		e->ssh_started = true;
+		e->ssh_base = (e->flags & F_SYN) ? e->isn + 1 : p->tcp_seq;
+	}
+	uint32_t rel = p->tcp_seq - e->ssh_base;
+	if (rel > e->ssh_off && rel < 0x80000000u) {
+		e->ssh_phase = SSH_BROKEN;
+		return;
+	}
+	if (rel >= 0x80000000u || rel + p->payload_len <= e->ssh_off)
+		return; /* a retransmission of what was checked */
+	uint32_t skip = e->ssh_off - rel;
+	ssh_feed(e, p->payload + skip, p->payload_len - skip);
+}
+
+/* ---- packets ---------------------------------------------------------------------- */
+
+/* Gate mode, TCP payload of a flow not judged yet: SSH grace, and the
+ * check of what grace lets through.  True when the flow was judged. */
+static bool watch_ssh(struct gateway *gw, struct gw_flow *e, const struct packet *p, bool toward_block)
+{
+	struct ef_flow_record r;
+
+	if (toward_block)
+		ssh_check(e, p);
+	if (!(e->flags & (F_GRACE | F_CLASSIFIED)) && e->ssh_phase != SSH_BROKEN) {
+		flow_record(cls_of(gw, e), e->f, &r);
+		if (!r.app_guessed && is_ssh(r.app)) {
+			e->flags |= F_GRACE;
+			gw->c.grace++;
+			queue_flow(gw, NFT_GRACE_FLOW, &r);
+		}
+	}
+	if (!(e->flags & F_GRACE) || e->ssh_phase != SSH_BROKEN)
+		return false;
+	gw->c.framing_broken++;
+	flow_record(cls_of(gw, e), e->f, &r);
+	r.enc = EF_ENC_CLEARTEXT; /* what passed as key exchange was not */
+	judge(gw, e, &r, GATEWAY_BY_FRAMING);
+	return true;
+}
+
+/* As the kernel's rule sees it: a TLS handshake record carrying a
+ * ClientHello (docs/gateway.md). */
+static bool client_hello_shaped(const struct packet *p)
+{
+	const uint8_t *b = p->payload;
+
+	return p->payload_len >= 6 && b[0] == 0x16 && b[1] == 0x03 && b[5] == 0x01;
+}
+
+void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
+{
+	enum prefilter_tier td = tier_of(gw, &p->dst), ts = tier_of(gw, &p->src);
+	struct flow *f;
+	struct ef_flow_record r;
+
+	gw->now_ms = now_ms;
+	if (gw->cfg.mode == GATEWAY_MONITOR && td == TIER_NONE && ts == TIER_NONE) {
+		gw->c.fast_path++;
+		classifier_tick(gw->classifier, p->ts_us);
+		return;
+	}
+	gw->c.packets++;
+	struct tuple t;
+	struct classifier *c = gw->classifier;
+	if (gw->n_moved) {
+		tuple_make(&t, &p->src, p->sport, &p->dst, p->dport, p->l4);
+		if (tuple_moved(gw, &t))
+			c = gw->second;
+	}
+	enum classify_event ev = classifier_packet(c, p, &f);
+	gw->last = f;
+	struct gw_flow *e = record_of(gw, f);
+	if (!e)
+		return;
+	if (c == gw->second)
+		e->flags |= F_SECOND;
+	bool toward_block = td == TIER_BLOCK && td >= ts;
+	if (p->l4 == IPPROTO_TCP && (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+		if (!(e->flags & F_SYN)) {
+			e->flags |= F_SYN;
+			e->isn = p->tcp_seq;
+		} else if (p->tcp_seq != e->isn) {
+			/* Not a retransmitted SYN: a new connection.  The kernel
+			 * dropped any element of the old one at this SYN. */
+			if (c == gw->classifier) {
+				tuple_make(&t, &p->src, p->sport, &p->dst, p->dport, p->l4);
+				if (tuple_move(gw, &t)) {
+					gw->c.moved++;
+					ev = classifier_packet(gw->second, p, &f);
+					gw->last = f;
+					if (ev == CLASSIFY_NEW_FLOW && (e = record_of(gw, f))) {
+						e->flags |= F_SYN | F_SECOND;
+						e->isn = p->tcp_seq;
+						return;
+					}
+					/* the second classifier still holds it too */
+					if (!(e = record_of(gw, f)))
+						return;
+					e->flags |= F_SECOND;
+				}
+			}
+			pending_remove(gw, e);
+			uint16_t keep = F_SYN | (e->flags & (F_CLASSIFIED | F_SECOND));
+			memset(&e->deadline_ms, 0, sizeof(*e) - offsetof(struct gw_flow, deadline_ms));
+			e->flags = keep | F_REUSED;
+			e->isn = p->tcp_seq;
+			gw->c.reused++;
+			return;
+		}
+	}
+	if (ev == CLASSIFY_REJUDGED) {
+		flow_record(c, f, &r);
+		gateway_rejudged(gw, f, &r);
+		return;
+	}
+	if (ev == CLASSIFY_DECIDED)
+		e->flags |= F_CLASSIFIED;
+	if (e->flags & F_JUDGED) {
+		/* Going out after the verdict: the capture saw it leave before
+		 * the kernel's block took hold (or while it failed). */
+		if (e->verdict == EF_BLOCK && gw->cfg.mode == GATEWAY_MONITOR && td >= ts)
+			gw->c.after_block++;
+		return;
+	}
+	if (e->flags & F_REUSED) {
+		if (p->payload_len && td >= ts)
+			judge_reused(gw, e);
+		return;
+	}
+	bool gate = gw->cfg.mode == GATEWAY_GATE;
+	if (gate && p->l4 == IPPROTO_TCP && p->payload_len && watch_ssh(gw, e, p, toward_block))
+		return;
+	if ((e->flags & F_CLASSIFIED) && (ev == CLASSIFY_DECIDED || p->payload_len)) {
+		flow_record(cls_of(gw, e), f, &r);
+		if (judge(gw, e, &r, GATEWAY_BY_CLASSIFIER))
+			return;
+	}
+	/* Payload towards a block-tier remote starts the deadline, except the
+	 * connection's one ClientHello, which the kernel lets through: the
+	 * clock starts with what follows it (TLS's next record, held), so a
+	 * slow server's hello does not count against the client. */
+	if (gate && toward_block && p->payload_len && !(e->flags & (F_PENDING | F_CLASSIFIED))) {
+		if (p->l4 == IPPROTO_TCP && !(e->flags & F_HELLO) && client_hello_shaped(p)) {
+			e->flags |= F_HELLO;
+			return;
+		}
+		e->flags |= F_HELLO; /* whatever came first, no later hello is exempt */
+		pending_add(gw, e);
+	}
+}
+
+static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *ctx)
+{
+	struct gateway *gw = ctx;
+	struct gw_flow *e = record_of(gw, f);
+	struct ef_flow_record r = *rec;
+
+	if (!e) {
+		gw->c.judged_at_end++;
+		return;
+	}
+	if (!(e->flags & F_JUDGED)) {
+		if (e->flags & F_REUSED)
+			judge_reused(gw, e); /* runs with the record as it ends */
+		else
+			judge(gw, e, &r, GATEWAY_BY_FLOW_END);
+	} else if (e->verdict == EF_BLOCK && gw->cfg.mode == GATEWAY_MONITOR) {
+		struct policy_decision dec;
+		policy_judge_flow(gw->policy, gw->geodb, &r, &dec);
+		struct gateway_event ev = {
+			.rec = &r, .dec = &dec, .action = "flow ended after block", .by = GATEWAY_BY_FLOW_END,
+			.count_leak = true, .final = true,
+			.bytes_out_after = r.bytes_out > e->bytes_at_verdict ? r.bytes_out - e->bytes_at_verdict : 0,
+			.packets_out_after = r.packets_out > e->packets_at_verdict ? r.packets_out - e->packets_at_verdict : 0,
+		};
+		emit(gw, &ev);
+	} else if ((e->flags & F_ALLOWED) && gw->cfg.mode == GATEWAY_GATE) {
+		/* The engine forgets the flow (idle, or closed): its connection,
+		 * if it lives on, is judged anew from its next payload. */
+		policy_judge_flow(gw->policy, gw->geodb, &r, &(struct policy_decision){0});
+		queue_flow(gw, NFT_REVOKE_FLOW, &r);
+		gw->c.revoked++;
+	}
+	record_free(gw, e);
+	if (gw->last == f)
+		gw->last = NULL;
+	if (gw->n_moved && gw->ending_second) {
+		struct tuple t;
+		tuple_make(&t, &rec->inside, rec->inside_port, &rec->remote, rec->remote_port, rec->l4);
+		tuple_unmove(gw, &t);
+	}
+}
+
+static void on_second_flow_end(struct flow *f, const struct ef_flow_record *rec, void *ctx)
+{
+	struct gateway *gw = ctx;
+
+	gw->ending_second = true;
+	on_flow_end(f, rec, ctx);
+	gw->ending_second = false;
+}
+
+void gateway_tick(struct gateway *gw, uint64_t now_ms, uint64_t now_us)
+{
+	struct ef_flow_record r;
+	struct gw_flow *e;
+
+	gw->now_ms = now_ms;
+	classifier_tick(gw->classifier, now_us);
+	classifier_tick(gw->second, now_us);
+	while ((e = rec_at(gw, gw->pending_head)) && e->deadline_ms <= now_ms) {
+		flow_record(cls_of(gw, e), e->f, &r);
+		pending_remove(gw, e);
+		/* At the deadline a flow is judged even with nothing sent (a
+		 * mid-stream flow's held segment may not be counted yet). */
+		if (!judge(gw, e, &r, GATEWAY_BY_DEADLINE)) {
+			e->flags |= F_JUDGED;
+			gw->c.judged_at_deadline++;
+		}
+	}
+}
+
+void gateway_flush(struct gateway *gw)
+{
+	classifier_flush(gw->classifier);
+	classifier_flush(gw->second);
+}
+
+/* ---- set-up ----------------------------------------------------------------------- */
+
+struct gateway *gateway_new(const struct gateway_config *cfg, char *err, size_t errlen)
+{
+	struct gateway *gw = calloc(1, sizeof(*gw));
+	/* A closed TCP flow is kept 3 s, not the classifier's default 10 s:
+	 * long enough for a retransmitted FIN or last ACK, and a client that
+	 * reuses its source port after that meets a new flow. */
+	struct classifier_config cc = {.max_flows = cfg->max_flows ? cfg->max_flows : 262144,
+				       .tcp_closed_s = CLOSED_KEEP_S};
+
+	if (!gw) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	struct classifier_config c2 = {.max_flows = SECOND_MAX_FLOWS, .tcp_closed_s = CLOSED_KEEP_S};
+
+	gw->cfg = *cfg;
+	gw->cap = cc.max_flows + c2.max_flows;
+	/* calloc: pages are touched only as flows come, and reused LIFO. */
+	if (!(gw->pool = calloc(gw->cap, sizeof(*gw->pool))) ||
+	    !(gw->moved = calloc(MOVED_SLOTS, sizeof(*gw->moved)))) {
+		snprintf(err, errlen, "out of memory for %u flows", gw->cap);
+		gateway_free(gw);
+		return NULL;
+	}
+	if (!(gw->classifier = classifier_new(&cc, on_flow_end, gw, err, errlen)) ||
+	    !(gw->second = classifier_new(&c2, on_second_flow_end, gw, err, errlen))) {
+		gateway_free(gw);
+		return NULL;
+	}
+	return gw;
+}
+
+void gateway_free(struct gateway *gw)
+{
+	if (!gw)
+		return;
+	classifier_free(gw->classifier);
+	classifier_free(gw->second);
+	free(gw->pool);
+	free(gw->moved);
+	free(gw);
+}
+
+void gateway_set_policy(struct gateway *gw, const struct policy *p, const struct geodb *db, const struct prefilter *pf,
+			const struct gateway_settings *g)
+{
+	gw->cfg.decide_within_ms = g->decide_within_s * 1000u;
+	gw->cfg.flow_timeout_s = g->flow_timeout_s;
+	gw->policy = p;
+	gw->geodb = db;
+	gw->prefilter = pf;
+}
+
+void gateway_counters(const struct gateway *gw, struct gateway_counters *out)
+{
+	*out = gw->c;
+}
+
+const struct classifier *gateway_classifier(const struct gateway *gw)
+{
+	return gw->classifier;
+}
+
+void gateway_classifier_stats(const struct gateway *gw, struct classifier_stats *out)
+{
+	struct classifier_stats b;
+
+	classifier_stats(gw->classifier, out);
+	classifier_stats(gw->second, &b);
+	uint64_t *o = (uint64_t *)out;
+	const uint64_t *x = (const uint64_t *)&b;
+	for (size_t i = 0; i < sizeof(b) / sizeof(uint64_t); i++)
+		o[i] += x[i];
+}
+
+struct flow *gateway_last_flow(const struct gateway *gw)
+{
+	return gw->last;
+}
+
+size_t gateway_pending(const struct gateway *gw)
+{
+	return gw->n_pending;
+}

@@ -1,0 +1,115 @@
+/*
+ * gateway/gateway.h -- the gateway's runtime: what `egressfence run' does
+ * with each packet the kernel copied (gate) or the capture saw (monitor),
+ * and when a flow's verdict becomes kernel state.
+ *
+ * The gateway owns the classifier and one small record per flow; the kernel
+ * is reached only through struct gateway_kernel (nft_table_queue in the
+ * daemon, a fake table in tests/test_gateway.c), and events leave through
+ * a callback, so that this module needs neither cli/ nor a kernel.
+ *
+ * The rules it keeps (the kernel's half is enforce/nft.c, docs/gateway.md):
+ *  - A flow is judged (policy_judge_flow) once: when the classifier decides
+ *    it and it has sent payload; at its deadline, decide_within seconds
+ *    after its first payload towards a block-tier remote, by the timer in
+ *    gateway_tick() whether or not more packets come; at once when an SSH
+ *    key exchange it was let through breaks SSH's framing; or when it ends.
+ *  - A flow that has sent no payload is never allowed ahead of its data:
+ *    allow and log verdicts of such a flow install nothing, and its first
+ *    payload (held by the kernel) is judged as it comes.
+ *  - A decision belongs to one connection: a new SYN on a 5-tuple the
+ *    classifier still holds is a new connection, classified on its own in
+ *    a second classifier, with its own event; a third within that flow's
+ *    life is judged at its first payload believing only a `cleartext'
+ *    class of the old one (anything else counts as unknown).  A flow the engine forgets while it was allowed (idle
+ *    timeout) has its allow revoked, so its next payload is held again.
+ *  - A decided flow whose class breaks (CLASSIFY_REJUDGED) is judged again
+ *    at once and the kernel's decision replaced; its event says rejudged.
+ *  - Monitor mode: a flow blocked after the fact gets a final record when
+ *    it ends, with what passed after the verdict.
+ * No allocation per packet: the per-flow records are one pool, sized with
+ * the classifier's table, indexed from the flow's user slot.
+ */
+#ifndef EF_GATEWAY_H
+#define EF_GATEWAY_H
+
+#include "../classify/classify.h"
+#include "../enforce/enforce.h"
+
+struct gateway;
+
+/* What the gateway asks of the kernel. */
+struct gateway_kernel {
+	void (*queue)(void *ctx, const struct nft_decision *d);
+	void *ctx;
+};
+
+enum gateway_judged_by {
+	GATEWAY_BY_CLASSIFIER,   /* the classifier decided the class */
+	GATEWAY_BY_DEADLINE,     /* decide_within ran out */
+	GATEWAY_BY_FLOW_END,     /* ended (idle, closed, shutdown) undecided */
+	GATEWAY_BY_REJUDGE,      /* a decided flow broke its class */
+	GATEWAY_BY_FRAMING,      /* let through as SSH key exchange, it was not */
+	GATEWAY_BY_REUSE,        /* a new connection on a 5-tuple still held */
+};
+const char *gateway_judged_by_name(enum gateway_judged_by by);
+
+/* One line for the event log. */
+struct gateway_event {
+	const struct ef_flow_record *rec;
+	const struct policy_decision *dec;
+	const char *action;          /* "blocked flow", "logged", "flow ended after block", ... */
+	enum gateway_judged_by by;
+	bool count_leak;             /* monitor block: what left before the verdict */
+	bool final;                  /* monitor: the record written when a blocked flow ended */
+	uint64_t bytes_out_after, packets_out_after; /* final: what left after the verdict */
+};
+typedef void (*gateway_event_fn)(const struct gateway_event *e, void *ctx);
+
+struct gateway_config {
+	enum gateway_mode mode;
+	uint32_t decide_within_ms;   /* gate: from the first payload to the judgement */
+	uint32_t flow_timeout_s;     /* how long a decision element waits for its packet */
+	uint32_t max_flows;          /* classifier table and gateway pool; 0: 262144 */
+	struct gateway_kernel kernel;
+	gateway_event_fn on_event;
+	void *event_ctx;
+};
+
+struct gateway_counters {
+	uint64_t packets, fast_path, by_verdict[EF_BLOCK + 1];
+	uint64_t judged_at_deadline, judged_at_end, grace, after_block;
+	uint64_t rejudged, framing_broken, reused, moved, revoked;
+};
+
+struct gateway *gateway_new(const struct gateway_config *cfg, char *err, size_t errlen);
+void gateway_free(struct gateway *gw);
+/* What judges, and decide_within and flow_timeout from g (replaced as a
+ * whole on reload; the gateway never frees them).  Before the first packet. */
+void gateway_set_policy(struct gateway *gw, const struct policy *p, const struct geodb *db,
+			const struct prefilter *pf, const struct gateway_settings *g);
+
+/* One packet; now_ms is a monotonic clock (the deadline timer's). */
+void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms);
+/* The timer: judges the flows whose deadline has passed, and ages the
+ * classifier's flows to wall-clock time now_us.  Call at least every
+ * quarter second, whether packets come or not. */
+void gateway_tick(struct gateway *gw, uint64_t now_ms, uint64_t now_us);
+/* Ends every flow (shutdown): events for the flows never judged. */
+void gateway_flush(struct gateway *gw);
+
+/* The classifier said CLASSIFY_REJUDGED for flow f, with record rec:
+ * judged again at once.  gateway_packet() calls it; public so that the
+ * rule can be tested with a synthetic record. */
+void gateway_rejudged(struct gateway *gw, struct flow *f, const struct ef_flow_record *rec);
+
+void gateway_counters(const struct gateway *gw, struct gateway_counters *out);
+/* The first classifier (tests), and both classifiers' stats summed. */
+const struct classifier *gateway_classifier(const struct gateway *gw);
+void gateway_classifier_stats(const struct gateway *gw, struct classifier_stats *out);
+/* The flow of the last packet given to gateway_packet() (tests). */
+struct flow *gateway_last_flow(const struct gateway *gw);
+/* Flows waiting for their deadline (tests). */
+size_t gateway_pending(const struct gateway *gw);
+
+#endif

@@ -1,0 +1,577 @@
+/*
+ * tests/test_gateway.c -- gateway/: the gate's rules on synthetic packets,
+ * with a fake kernel table that records every decision the gateway queues
+ * (no root, no nftables).  The kernel's own half of each rule (the hello
+ * bound, marks, held payload) is in tests/e2e_insider.sh.
+ *
+ * The policy places 198.51.100.0/24 in CN (designated: cleartext, weak and
+ * unknown with payload are blocked, anything else logged) and
+ * 203.0.113.0/24 in US.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/gateway.h"
+
+#define MAXMIND_DB EF_BINARY_DIR "/tests/data/test-maxmind.mmdb"
+#define MAX_SEEN 64
+
+static const char policy_yaml[] =
+	"networks:\n"
+	"  internal: [10.0.0.0/8]\n"
+	"  overrides:\n"
+	"    - { cidr: 198.51.100.0/24, country: CN }\n"
+	"    - { cidr: 203.0.113.0/24, country: US }\n"
+	"groups:\n"
+	"  designated: [CN]\n"
+	"  conforming: [US]\n"
+	"rules:\n"
+	"  - name: designated-cleartext\n"
+	"    to: \"@designated\"\n"
+	"    encryption: [cleartext, weak, unknown]\n"
+	"    min_bytes_out: 1\n"
+	"    action: block\n"
+	"  - name: designated-any\n"
+	"    to: \"@designated\"\n"
+	"    action: log\n"
+	"default: allow\n";
+
+struct seen_decision {
+	enum nft_decision_kind kind;
+	uint16_t inside_port, remote_port;
+};
+
+struct seen_event {
+	char action[32];
+	enum gateway_judged_by by;
+	enum ef_encryption enc;
+	enum ef_verdict verdict;
+	bool rejudged, final;
+	uint64_t bytes_out, bytes_out_after, packets_out_after;
+};
+
+/* The fake kernel table and the event log. */
+struct world {
+	struct policy *policy;
+	struct geodb *db;
+	struct prefilter *pf;
+	struct gateway *gw;
+	struct seen_decision dec[MAX_SEEN];
+	size_t n_dec;
+	struct seen_event ev[MAX_SEEN];
+	size_t n_ev;
+	/* one conversation */
+	const char *client, *server;
+	uint16_t cport, sport;
+	uint32_t seq[2];
+	uint64_t ts_us, now_ms;
+};
+
+static void fake_queue(void *ctx, const struct nft_decision *d)
+{
+	struct world *w = ctx;
+
+	if (w->n_dec < MAX_SEEN)
+		w->dec[w->n_dec++] = (struct seen_decision){d->kind, d->inside_port, d->remote_port};
+}
+
+static void fake_event(const struct gateway_event *e, void *ctx)
+{
+	struct world *w = ctx;
+
+	if (w->n_ev == MAX_SEEN)
+		return;
+	struct seen_event *s = &w->ev[w->n_ev++];
+	snprintf(s->action, sizeof(s->action), "%s", e->action);
+	s->by = e->by;
+	s->enc = e->rec->enc;
+	s->verdict = e->dec->verdict;
+	s->rejudged = e->rec->rejudged;
+	s->final = e->final;
+	s->bytes_out = e->rec->bytes_out;
+	s->bytes_out_after = e->bytes_out_after;
+	s->packets_out_after = e->packets_out_after;
+}
+
+static size_t count_kind(const struct world *w, enum nft_decision_kind k)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w->n_dec; i++)
+		n += w->dec[i].kind == k;
+	return n;
+}
+
+static void world_start(struct world *w, enum gateway_mode mode, uint16_t server_port)
+{
+	struct policy_error perr;
+	char err[512] = "";
+	size_t n_ov;
+	const char *dbs[] = {MAXMIND_DB};
+
+	memset(w, 0, sizeof(*w));
+	w->policy = policy_load_buffer("policy.yaml", policy_yaml, strlen(policy_yaml), &perr);
+	if (!w->policy)
+		fail_msg("policy: %s", perr.msg);
+	const struct geodb_override *ov = policy_overrides(w->policy, &n_ov);
+	if (!(w->db = geodb_open(dbs, 1, ov, n_ov, err, sizeof(err))))
+		fail_msg("geodb: %s", err);
+	if (!(w->pf = prefilter_build(w->policy, w->db, err, sizeof(err))))
+		fail_msg("prefilter: %s", err);
+	struct gateway_config gc = {
+		.mode = mode, .max_flows = 1024, .kernel = {.queue = fake_queue, .ctx = w},
+		.on_event = fake_event, .event_ctx = w,
+	};
+	if (!(w->gw = gateway_new(&gc, err, sizeof(err))))
+		fail_msg("gateway: %s", err);
+	struct gateway_settings g = {.mode = mode, .decide_within_s = 2, .flow_timeout_s = 600};
+	gateway_set_policy(w->gw, w->policy, w->db, w->pf, &g);
+	w->client = "10.1.0.2";
+	w->server = "198.51.100.10";
+	w->cport = 40000;
+	w->sport = server_port;
+	w->seq[0] = 1000;
+	w->seq[1] = 50000;
+	w->ts_us = 1700000000000000ull;
+	w->now_ms = 1000000;
+}
+
+static void world_end(struct world *w)
+{
+	gateway_free(w->gw);
+	prefilter_free(w->pf);
+	geodb_close(w->db);
+	policy_free(w->policy);
+}
+
+/* One TCP segment, dir 0 client to server, 1 ms after the last. */
+static void segment_at(struct world *w, int dir, uint8_t flags, uint32_t seq, const void *data, size_t len)
+{
+	struct packet p = {0};
+
+	ef_addr_parse(dir ? w->server : w->client, &p.src);
+	ef_addr_parse(dir ? w->client : w->server, &p.dst);
+	p.sport = dir ? w->sport : w->cport;
+	p.dport = dir ? w->cport : w->sport;
+	p.l4 = IPPROTO_TCP;
+	p.tcp_flags = flags;
+	p.tcp_seq = seq;
+	p.payload = data;
+	p.payload_len = (uint32_t)len;
+	p.ts_us = w->ts_us += 1000;
+	w->now_ms += 1;
+	gateway_packet(w->gw, &p, w->now_ms);
+}
+
+static void segment(struct world *w, int dir, const void *data, size_t len)
+{
+	segment_at(w, dir, 0x18, w->seq[dir], data, len);
+	w->seq[dir] += (uint32_t)len;
+}
+
+static void text(struct world *w, int dir, const char *s)
+{
+	segment(w, dir, s, strlen(s));
+}
+
+static void handshake(struct world *w)
+{
+	segment_at(w, 0, 0x02, w->seq[0] - 1, NULL, 0);
+	segment_at(w, 1, 0x12, w->seq[1] - 1, NULL, 0);
+	segment_at(w, 0, 0x10, w->seq[0], NULL, 0);
+}
+
+/* A minimal, valid TLS 1.2-framed ClientHello with SNI. */
+static size_t client_hello(uint8_t *b)
+{
+	static const char sni[] = "files.example.com";
+	uint8_t body[512];
+	size_t o = 0;
+
+	body[o++] = 0x03; body[o++] = 0x03;
+	memset(body + o, 0x42, 32); o += 32;
+	body[o++] = 0;
+	body[o++] = 0; body[o++] = 4;
+	body[o++] = 0x13; body[o++] = 0x01; body[o++] = 0xc0; body[o++] = 0x2f;
+	body[o++] = 1; body[o++] = 0;
+	size_t ext_len_at = o;
+	o += 2;
+	size_t ext_start = o;
+	body[o++] = 0; body[o++] = 0;
+	body[o++] = 0; body[o++] = (uint8_t)(5 + strlen(sni));
+	body[o++] = 0; body[o++] = (uint8_t)(3 + strlen(sni));
+	body[o++] = 0;
+	body[o++] = 0; body[o++] = (uint8_t)strlen(sni);
+	memcpy(body + o, sni, strlen(sni)); o += strlen(sni);
+	body[o++] = 0; body[o++] = 0x2b; body[o++] = 0; body[o++] = 5; body[o++] = 4;
+	body[o++] = 3; body[o++] = 4; body[o++] = 3; body[o++] = 3;
+	size_t ext_len = o - ext_start;
+	body[ext_len_at] = (uint8_t)(ext_len >> 8);
+	body[ext_len_at + 1] = (uint8_t)ext_len;
+	size_t hs = 4 + o;
+	b[0] = 0x16; b[1] = 3; b[2] = 1; b[3] = (uint8_t)(hs >> 8); b[4] = (uint8_t)hs;
+	b[5] = 1; b[6] = 0; b[7] = (uint8_t)(o >> 8); b[8] = (uint8_t)o;
+	memcpy(b + 9, body, o);
+	return 9 + o;
+}
+
+/* TLS 1.3 with TLS_AES_128_GCM_SHA256. */
+static size_t server_hello(uint8_t *b)
+{
+	uint8_t body[128];
+	size_t o = 0;
+
+	body[o++] = 3; body[o++] = 3;
+	memset(body + o, 0x24, 32); o += 32;
+	body[o++] = 0;
+	body[o++] = 0x13; body[o++] = 0x01;
+	body[o++] = 0;
+	body[o++] = 0; body[o++] = 6;
+	body[o++] = 0; body[o++] = 0x2b; body[o++] = 0; body[o++] = 2; body[o++] = 3; body[o++] = 4;
+	size_t hs = 4 + o;
+	b[0] = 0x16; b[1] = 3; b[2] = 3; b[3] = 0; b[4] = (uint8_t)hs;
+	b[5] = 2; b[6] = 0; b[7] = 0; b[8] = (uint8_t)o;
+	memcpy(b + 9, body, o);
+	return 9 + o;
+}
+
+static size_t random_record(uint8_t *b, size_t len)
+{
+	b[0] = 0x17; b[1] = 3; b[2] = 3; b[3] = (uint8_t)(len >> 8); b[4] = (uint8_t)len;
+	for (size_t i = 0; i < len; i++)
+		b[5 + i] = (uint8_t)(rand() & 0xff);
+	return 5 + len;
+}
+
+/* A TLS 1.3 session to CN:443 up to the client's first protected record. */
+static void tls_session(struct world *w)
+{
+	uint8_t b[1024];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	handshake(w);
+	segment(w, 0, b, client_hello(b));
+	segment(w, 1, b, server_hello(b));
+	segment(w, 0, ccs, sizeof(ccs));
+	segment(w, 0, b, random_record(b, 200));
+}
+
+/* Item 2's other half: held payload is judged at decide_within by the
+ * timer, with no further packet. */
+static void held_flow_is_judged_by_the_timer(void **state)
+{
+	struct world w;
+	uint8_t junk[300];
+
+	world_start(&w, GATEWAY_GATE, 7000);
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(rand() | 0x80);
+	handshake(&w);
+	segment(&w, 0, junk, sizeof(junk));
+	assert_int_equal(gateway_pending(w.gw), 1);
+	uint64_t first = w.now_ms;
+	gateway_tick(w.gw, first + 1999, w.ts_us / 1000 + 1);
+	assert_int_equal(w.n_ev, 0);
+	assert_int_equal(count_kind(&w, NFT_BLOCK_FLOW), 0);
+	gateway_tick(w.gw, first + 2000, w.ts_us / 1000 + 1);
+	assert_int_equal(gateway_pending(w.gw), 0);
+	assert_int_equal(count_kind(&w, NFT_BLOCK_FLOW), 1);
+	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 0);
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].by, GATEWAY_BY_DEADLINE);
+	assert_int_equal(w.ev[0].verdict, EF_BLOCK);
+	world_end(&w);
+}
+
+/* The one ClientHello the kernel lets pass does not start the clock (a slow
+ * server's hello is not the client's delay); what follows it does, and a
+ * second hello-shaped segment is not exempt. */
+static void deadline_starts_after_the_client_hello(void **state)
+{
+	struct world w;
+	uint8_t b[1024];
+
+	world_start(&w, GATEWAY_GATE, 443);
+	handshake(&w);
+	segment(&w, 0, b, client_hello(b));
+	assert_int_equal(gateway_pending(w.gw), 0);
+	segment(&w, 0, b, client_hello(b));
+	assert_int_equal(gateway_pending(w.gw), 1);
+	gateway_tick(w.gw, w.now_ms + 2000, w.ts_us / 1000 + 1);
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].by, GATEWAY_BY_DEADLINE);
+	assert_int_equal(w.ev[0].verdict, EF_BLOCK);
+	world_end(&w);
+}
+
+/* Item 1: a flow judged with no data installs no allow. */
+static void flow_without_data_is_never_allowed(void **state)
+{
+	struct world w;
+
+	world_start(&w, GATEWAY_GATE, 443);
+	handshake(&w);
+	gateway_flush(w.gw);
+	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 0);
+	assert_int_equal(w.n_ev, 1); /* designated-any: logged, with 0 bytes */
+	assert_int_equal(w.ev[0].by, GATEWAY_BY_FLOW_END);
+	assert_int_equal(w.ev[0].bytes_out, 0);
+	world_end(&w);
+}
+
+/* After a flow is allowed the gateway keeps listening: a rejudged record
+ * replaces the allow with a block at once, and its event says so. */
+static void rejudged_flow_is_blocked(void **state)
+{
+	struct world w;
+
+	world_start(&w, GATEWAY_GATE, 443);
+	tls_session(&w);
+	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 1);
+	assert_int_equal(w.n_ev, 1);
+	assert_string_equal(w.ev[0].action, "logged");
+	assert_int_equal(w.ev[0].enc, EF_ENC_ENCRYPTED);
+
+	struct flow *f = gateway_last_flow(w.gw);
+	struct ef_flow_record r;
+	assert_non_null(f);
+	flow_record(gateway_classifier(w.gw), f, &r);
+	r.rejudged = true;
+	r.rejudge_offset = 600;
+	r.rejudge_reason = "readable text inside a TLS record";
+	r.enc = EF_ENC_CLEARTEXT;
+	gateway_rejudged(w.gw, f, &r);
+	assert_int_equal(count_kind(&w, NFT_BLOCK_FLOW), 1);
+	assert_int_equal(w.n_ev, 2);
+	assert_string_equal(w.ev[1].action, "blocked flow");
+	assert_int_equal(w.ev[1].by, GATEWAY_BY_REJUDGE);
+	assert_true(w.ev[1].rejudged);
+	world_end(&w);
+}
+
+/* Items 1 and 14: a new SYN on a tuple the classifier still holds is a new
+ * connection, classified on its own with its own event. */
+static void reused_tuple_is_a_new_connection(void **state)
+{
+	struct world w;
+
+	world_start(&w, GATEWAY_GATE, 443);
+	tls_session(&w);
+	segment_at(&w, 0, 0x11, w.seq[0], NULL, 0); /* FIN */
+	segment_at(&w, 1, 0x11, w.seq[1], NULL, 0);
+	w.seq[0] += 100000;
+	w.seq[1] += 100000;
+	handshake(&w);
+	assert_int_equal(w.n_ev, 1);
+	text(&w, 0, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nSECRET");
+	assert_int_equal(w.n_ev, 2);
+	assert_int_equal(w.ev[1].by, GATEWAY_BY_CLASSIFIER);
+	assert_int_equal(w.ev[1].enc, EF_ENC_CLEARTEXT);
+	assert_int_equal(w.ev[1].verdict, EF_BLOCK);
+	assert_int_equal(w.ev[1].bytes_out, strlen("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nSECRET"));
+	assert_int_equal(count_kind(&w, NFT_BLOCK_FLOW), 1);
+	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 1); /* the first connection's only */
+	world_end(&w);
+}
+
+/* Three connections on one tuple in quick succession, HTTPS, HTTPS, then a
+ * cleartext upload: each has its own event, and the last is blocked
+ * whatever the earlier ones were (without a classifier that starts a new
+ * flow on such a SYN, the third is judged by judge_reused(), which
+ * believes only a cleartext class: it fails closed either way). */
+static void every_connection_on_a_reused_tuple_is_judged(void **state)
+{
+	struct world w;
+
+	world_start(&w, GATEWAY_GATE, 443);
+	tls_session(&w);
+	segment_at(&w, 0, 0x04, w.seq[0], NULL, 0); /* RST */
+	w.seq[0] += 100000;
+	w.seq[1] += 100000;
+	tls_session(&w);
+	segment_at(&w, 0, 0x04, w.seq[0], NULL, 0);
+	w.seq[0] += 100000;
+	w.seq[1] += 100000;
+	handshake(&w);
+	text(&w, 0, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nSECRET");
+	assert_int_equal(w.n_ev, 3);
+	assert_int_equal(w.ev[1].by, GATEWAY_BY_CLASSIFIER);
+	assert_int_equal(w.ev[1].enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(w.ev[2].verdict, EF_BLOCK);
+	assert_int_equal(count_kind(&w, NFT_BLOCK_FLOW), 1);
+	world_end(&w);
+}
+
+/* A retransmitted SYN (same sequence number) is the same connection. */
+static void retransmitted_syn_is_the_same_connection(void **state)
+{
+	struct world w;
+	struct gateway_counters c;
+
+	world_start(&w, GATEWAY_GATE, 443);
+	segment_at(&w, 0, 0x02, w.seq[0] - 1, NULL, 0);
+	segment_at(&w, 0, 0x02, w.seq[0] - 1, NULL, 0);
+	tls_session(&w);
+	gateway_counters(w.gw, &c);
+	assert_int_equal(c.reused, 0);
+	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 1);
+	world_end(&w);
+}
+
+/* An allowed flow the engine forgets has its allow revoked, so that the
+ * connection's next payload is held and judged anew. */
+static void forgotten_allowed_flow_is_revoked(void **state)
+{
+	struct world w;
+
+	world_start(&w, GATEWAY_GATE, 443);
+	tls_session(&w);
+	gateway_flush(w.gw);
+	assert_int_equal(count_kind(&w, NFT_REVOKE_FLOW), 1);
+	world_end(&w);
+}
+
+static size_t ssh_packet(uint8_t *b, uint8_t msg, size_t body)
+{
+	size_t pad = 4;
+
+	while ((4 + 1 + 1 + body + pad) % 8)
+		pad++;
+	size_t plen = 1 + 1 + body + pad;
+	b[0] = 0; b[1] = 0; b[2] = (uint8_t)(plen >> 8); b[3] = (uint8_t)plen;
+	b[4] = (uint8_t)pad;
+	b[5] = msg;
+	memset(b + 6, 0x11, body + pad);
+	return 4 + plen;
+}
+
+static void ssh_start(struct world *w)
+{
+	uint8_t b[512];
+
+	handshake(w);
+	text(w, 1, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	text(w, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	segment(w, 1, b, ssh_packet(b, 20, 300));
+	segment(w, 0, b, ssh_packet(b, 20, 300));
+}
+
+/* Item 3: what passes as SSH key exchange is checked to be that. */
+static void ssh_grace_ends_when_framing_breaks(void **state)
+{
+	struct world w;
+
+	world_start(&w, GATEWAY_GATE, 22);
+	ssh_start(&w);
+	assert_int_equal(count_kind(&w, NFT_GRACE_FLOW), 1);
+	assert_int_equal(w.n_ev, 0);
+	text(&w, 0, "EGRESSFENCE-SECRET and more readable text, not an SSH packet");
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].by, GATEWAY_BY_FRAMING);
+	assert_int_equal(w.ev[0].verdict, EF_BLOCK);
+	assert_int_equal(count_kind(&w, NFT_BLOCK_FLOW), 1);
+	world_end(&w);
+}
+
+/* Item 3: an SSH IGNORE message (type 2) could carry anything. */
+static void ssh_grace_takes_key_exchange_messages_only(void **state)
+{
+	struct world w;
+	uint8_t b[512];
+
+	world_start(&w, GATEWAY_GATE, 22);
+	ssh_start(&w);
+	segment(&w, 0, b, ssh_packet(b, 2, 100));
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].by, GATEWAY_BY_FRAMING);
+	world_end(&w);
+}
+
+/* Item 3: well-framed key-exchange messages, more of them than a key
+ * exchange has, are a channel too. */
+static void ssh_grace_takes_a_key_exchange_worth_of_packets(void **state)
+{
+	struct world w;
+	uint8_t b[512];
+
+	world_start(&w, GATEWAY_GATE, 22);
+	ssh_start(&w);
+	for (int i = 0; i < 7; i++)
+		segment(&w, 0, b, ssh_packet(b, 30, 200));
+	assert_int_equal(w.n_ev, 0);
+	segment(&w, 0, b, ssh_packet(b, 30, 200));
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].by, GATEWAY_BY_FRAMING);
+	world_end(&w);
+}
+
+/* Item 3: a well-framed key exchange that never finishes still meets its
+ * deadline. */
+static void ssh_grace_does_not_escape_the_deadline(void **state)
+{
+	struct world w;
+	uint8_t b[512];
+
+	world_start(&w, GATEWAY_GATE, 22);
+	ssh_start(&w);
+	for (int i = 0; i < 5; i++)
+		segment(&w, 0, b, ssh_packet(b, 30, 200));
+	assert_int_equal(w.n_ev, 0);
+	gateway_tick(w.gw, w.now_ms + 2000, w.ts_us / 1000 + 1);
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].by, GATEWAY_BY_DEADLINE);
+	assert_int_equal(w.ev[0].verdict, EF_BLOCK);
+	world_end(&w);
+}
+
+/* Monitor mode: what left after the verdict is in a final record. */
+static void monitor_block_gets_a_final_record(void **state)
+{
+	struct world w;
+	char chunk[1001];
+
+	world_start(&w, GATEWAY_MONITOR, 80);
+	handshake(&w);
+	text(&w, 0, "POST /upload HTTP/1.1\r\nHost: cn.example\r\nContent-Length: 3000\r\n\r\n");
+	text(&w, 1, "HTTP/1.1 100 Continue\r\n\r\n");
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].verdict, EF_BLOCK);
+	memset(chunk, 'A', 1000);
+	chunk[1000] = 0;
+	for (int i = 0; i < 3; i++)
+		text(&w, 0, chunk);
+	gateway_flush(w.gw);
+	assert_int_equal(w.n_ev, 2);
+	assert_true(w.ev[1].final);
+	assert_int_equal(w.ev[1].bytes_out_after, 3000);
+	assert_int_equal(w.ev[1].packets_out_after, 3);
+	world_end(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(held_flow_is_judged_by_the_timer),
+		cmocka_unit_test(deadline_starts_after_the_client_hello),
+		cmocka_unit_test(flow_without_data_is_never_allowed),
+		cmocka_unit_test(rejudged_flow_is_blocked),
+		cmocka_unit_test(reused_tuple_is_a_new_connection),
+		cmocka_unit_test(every_connection_on_a_reused_tuple_is_judged),
+		cmocka_unit_test(retransmitted_syn_is_the_same_connection),
+		cmocka_unit_test(forgotten_allowed_flow_is_revoked),
+		cmocka_unit_test(ssh_grace_ends_when_framing_breaks),
+		cmocka_unit_test(ssh_grace_takes_key_exchange_messages_only),
+		cmocka_unit_test(ssh_grace_takes_a_key_exchange_worth_of_packets),
+		cmocka_unit_test(ssh_grace_does_not_escape_the_deadline),
+		cmocka_unit_test(monitor_block_gets_a_final_record),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
