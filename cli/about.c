@@ -54,7 +54,7 @@ static const struct command_help commands[] = {
 	{"check",
 	 "usage: egressfence check --config FILE\n"
 	 "Loads the policy, opens every country database it names, and prints the\n"
-	 "policy resolved (groups expanded, paths absolute, defaults filled in), after\n"
+	 "policy resolved (groups expanded, paths absolute, defaults filled in), then\n"
 	 "one comment line per database: path, type, build date.  The output is itself\n"
 	 "a valid policy.  A relative database path is relative to the policy's folder.\n"
 	 "\n"

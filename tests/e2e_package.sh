@@ -7,9 +7,9 @@
 # database npm installed), so the build writes nothing into the tree under
 # test: no debian/egressfence/, no obj-*/, no .deb beside it.
 #
-# Checks: the .deb holds the binary, the unit, the conffile (the default
-# policy, pointing at the packaged database), the database, both man pages,
-# the logrotate file; the unit is neither enabled nor started by the
+# Checks: egressfence_*.deb holds the binary, the unit, the conffile (the
+# default policy, pointing at the packaged database), both man pages, the
+# logrotate file; egressfence-country-db_*_all.deb the database; the unit is neither enabled nor started by the
 # maintainer scripts; lintian reports no error; `cmake --install` into a
 # temporary prefix installs the same files under that prefix; the packaged
 # binary's defaults are the installed paths.
@@ -51,17 +51,22 @@ else
 	exit 1
 fi
 deb=$(ls "$work"/egressfence_*.deb 2>/dev/null | head -1)
-[ -n "$deb" ] || { fail "no egressfence_*.deb next to the copy"; exit 1; }
+dbdeb=$(ls "$work"/egressfence-country-db_*_all.deb 2>/dev/null | head -1)
+[ -n "$deb" ] && [ -n "$dbdeb" ] ||
+	{ fail "no egressfence_*.deb and egressfence-country-db_*_all.deb next to the copy: $(ls "$work")"; exit 1; }
 
 [ "$(cd "$src" && git status --porcelain --untracked-files=all)" = "$status_before" ] &&
 	ok "the source tree under test is unchanged (git status)" ||
 	fail "the package build changed the source tree: $(cd "$src" && git status --porcelain | head -5)"
 
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's#^\./#/#; s#/$##' | sort >"$work/deb.files"
+dpkg-deb -c "$dbdeb" | awk '{print $6}' | sed 's#^\./#/#; s#/$##' | sort >"$work/dbdeb.files"
+grep -qx /usr/share/egressfence/country.mmdb "$work/dbdeb.files" &&
+	ok "egressfence-country-db holds /usr/share/egressfence/country.mmdb" ||
+	fail "egressfence-country-db has no /usr/share/egressfence/country.mmdb"
 want=(/usr/bin/egressfence
       /lib/systemd/system/egressfence.service
       /etc/egressfence/policy.yaml
-      /usr/share/egressfence/country.mmdb
       /usr/share/man/man8/egressfence.8.gz
       /usr/share/man/man5/egressfence.yaml.5.gz
       /etc/logrotate.d/egressfence
@@ -75,19 +80,24 @@ done
 dpkg-deb -I "$deb" >"$work/info"
 grep -q '^ Package: egressfence$' "$work/info" && ok "dpkg-deb -I: package egressfence, $(grep '^ Version:' "$work/info")" ||
 	fail "dpkg-deb -I does not name the package egressfence"
+grep -Eq '^ Depends: .*egressfence-country-db \(= ' "$work/info" &&
+	ok "egressfence depends on the country database of its own version" ||
+	fail "egressfence does not depend on egressfence-country-db (=): $(grep '^ Depends:' "$work/info")"
+dpkg-deb -I "$dbdeb" | grep -q '^ Architecture: all$' && ok "egressfence-country-db is Architecture: all" ||
+	fail "egressfence-country-db is not Architecture: all"
 dpkg-deb -I "$deb" conffiles >"$work/conffiles" 2>/dev/null
 grep -qx /etc/egressfence/policy.yaml "$work/conffiles" && ok "/etc/egressfence/policy.yaml is a conffile" ||
 	fail "/etc/egressfence/policy.yaml is not a conffile: $(cat "$work/conffiles")"
 grep -qx /etc/logrotate.d/egressfence "$work/conffiles" && ok "/etc/logrotate.d/egressfence is a conffile" ||
 	fail "/etc/logrotate.d/egressfence is not a conffile"
 
-# The unit is installed, not enabled or started: nothing starts it, and
-# the postinst enables it only where the admin had (dh_installsystemd
+# The unit is installed, not enabled or started: the postinst invokes
+# nothing (the prerm may stop it), and enables it only where the admin had (dh_installsystemd
 # --no-enable guards the enable with `debian-installed'; without that the
 # first installation enables it).
 rm -rf "$work/control" && mkdir "$work/control" && dpkg-deb -e "$deb" "$work/control"
-if cat "$work/control"/p* 2>/dev/null | grep -Eq 'deb-systemd-invoke (start|restart)'; then
-	fail "a maintainer script starts or restarts the unit: $(grep -Eh 'deb-systemd-invoke (start|restart)' "$work/control"/p* | head -1)"
+if grep -q 'deb-systemd-invoke' "$work/control/postinst" 2>/dev/null; then
+	fail "the postinst starts or restarts the unit: $(grep -h 'deb-systemd-invoke' "$work/control/postinst" | head -1)"
 elif grep -q 'deb-systemd-helper enable' "$work/control/postinst" 2>/dev/null &&
 	! grep -q 'deb-systemd-helper debian-installed' "$work/control/postinst"; then
 	fail "the postinst enables egressfence.service on first installation"
@@ -97,7 +107,7 @@ fi
 
 # The packaged files themselves: the conffile names the packaged database,
 # the binary's defaults are the installed paths, and it opens that database.
-rm -rf "$work/root" && dpkg-deb -x "$deb" "$work/root"
+rm -rf "$work/root" && dpkg-deb -x "$deb" "$work/root" && dpkg-deb -x "$dbdeb" "$work/root"
 grep -Eq '^  country: /usr/share/egressfence/country.mmdb$' "$work/root/etc/egressfence/policy.yaml" &&
 	ok "the packaged policy names /usr/share/egressfence/country.mmdb" ||
 	fail "the packaged policy's geodb.country: $(grep '  country:' "$work/root/etc/egressfence/policy.yaml")"
@@ -131,7 +141,7 @@ for cmd in audit check lookup run nft verify-log keygen version help; do
 		fail "egressfence(8) does not document the command $cmd"
 done
 
-lintian --display-info --pedantic --tag-display-limit 0 "$deb" >"$work/lintian" 2>&1
+lintian --display-info --pedantic --tag-display-limit 0 "$deb" "$dbdeb" >"$work/lintian" 2>&1
 lintian_rc=$?
 if grep -q '^E: ' "$work/lintian"; then
 	fail "lintian reports errors:"
@@ -155,8 +165,9 @@ if cmake -S "$work/tree" -B "$work/cmake-build" -DCMAKE_BUILD_TYPE=RelWithDebInf
 else
 	fail "cmake --install: $(tail -3 "$work/cmake.log")"
 fi
-dpkg-deb -c "$deb" | awk '$1 ~ /^-/ {print $6}' | sed 's#^\./#/#; s#^/usr/#/#; s#\.gz$##' |
-	grep -Ev '^/share/doc/egressfence/(copyright|changelog|README\.md)$|^/etc/logrotate\.d/' | sort >"$work/deb.layout"
+{ dpkg-deb -c "$deb"; dpkg-deb -c "$dbdeb"; } | awk '$1 ~ /^-/ {print $6}' | sed 's#^\./#/#; s#^/usr/#/#; s#\.gz$##' |
+	grep -Ev '^/share/doc/egressfence(-country-db)?/(copyright|changelog|README\.md)$|^/etc/logrotate\.d/' |
+	sort >"$work/deb.layout"
 (cd "$prefix" && find . -type f | sed 's#^\.##' | sort) >"$work/cmake.layout"
 if diff "$work/deb.layout" "$work/cmake.layout" >"$work/layout.diff"; then
 	ok "cmake --install --prefix installs the package's $(wc -l <"$work/cmake.layout") files under the prefix"
