@@ -20,6 +20,13 @@ build=${EF_BINARY_DIR:?EF_BINARY_DIR: the build tree}
 work=$build/tests/package
 db=geodb/db/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb
 
+# The package is built from the sources with Debian's flags, whatever this
+# build tree is: a sanitizer build (.ci/sanitize.sh) would only build and
+# check the same package again, as scripts/test already does.
+if grep -q '^EF_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+	echo "e2e_package: skipped: $build is a sanitizer build; the package does not depend on it (scripts/test checks it)"
+	exit 77
+fi
 for tool in dpkg-buildpackage dh lintian scdoc man git; do
 	command -v "$tool" >/dev/null ||
 		{ echo "e2e_package: skipped: $tool is missing (scripts/setup installs dpkg-dev, debhelper, lintian, scdoc, man-db, git)"; exit 77; }
