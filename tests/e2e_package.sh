@@ -148,6 +148,29 @@ for cmd in audit check lookup run nft verify-log keygen version help; do
 		fail "egressfence(8) does not document the command $cmd"
 done
 
+# The packaged logrotate file, run for real on a copy of the log folder:
+# the daemon holds its --json file open for appending (fopen "a", so
+# O_APPEND); after copytruncate the old events are in events.json.1 and the
+# next event lands at offset 0 of events.json, with no hole before it.
+if command -v logrotate >/dev/null; then
+	rm -rf "$work/lr" && mkdir -p "$work/lr/log"
+	sed "s#/var/log/egressfence#$work/lr/log#" "$work/root/etc/logrotate.d/egressfence" >"$work/lr/conf"
+	exec 3>>"$work/lr/log/events.json"
+	echo '{"event":"before"}' >&3
+	logrotate -f -s "$work/lr/state" "$work/lr/conf" >"$work/lr/out" 2>&1
+	lr_rc=$?
+	echo '{"event":"after"}' >&3
+	exec 3>&-
+	if [ "$lr_rc" = 0 ] && [ "$(cat "$work/lr/log/events.json.1" 2>/dev/null)" = '{"event":"before"}' ] &&
+		[ "$(cat "$work/lr/log/events.json")" = '{"event":"after"}' ]; then
+		ok "logrotate with the packaged file: old events rotated out, the open writer goes on at offset 0"
+	else
+		fail "logrotate with the packaged file (exit $lr_rc): $(head -3 "$work/lr/out"); events.json: $(od -c "$work/lr/log/events.json" | head -2)"
+	fi
+else
+	echo "skipped: logrotate is missing, the packaged logrotate file was not run (scripts/setup installs it)"
+fi
+
 lintian --display-info --pedantic --tag-display-limit 0 "$deb" "$dbdeb" >"$work/lintian" 2>&1
 lintian_rc=$?
 if grep -q '^E: ' "$work/lintian"; then
