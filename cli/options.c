@@ -55,8 +55,9 @@ const char *config_path(const char *given)
 /*
  * A database the policy names that does not open is a mistake in the
  * policy: the message gets the file:line:col of its path, like every other
- * policy error, and says where relative paths start -- a copy of the
- * default policy moved elsewhere breaks exactly there.  The failing file is
+ * policy error, and says that a relative path starts at the policy's folder
+ * (not the current directory) -- a copy of the default policy moved
+ * elsewhere breaks exactly there.  The failing file is
  * found by opening each alone (only on this error path).
  */
 static void place_geodb_error(const struct policy *p, char *err, size_t errlen)
@@ -78,10 +79,14 @@ static void place_geodb_error(const struct policy *p, char *err, size_t errlen)
 			geodb_close(db);
 			continue;
 		}
-		if (!policy_geodb_position(p, i, &line, &col))
+		const char *written = policy_geodb_source(p, i, &line, &col);
+		if (!written)
 			break;
-		snprintf(err, errlen, "%s:%u:%u: geodb.country: %s; a relative path is relative to the policy's folder",
-			 policy_file(p), line, col, why);
+		if (written[0] == '/')
+			snprintf(err, errlen, "%s:%u:%u: geodb.country: %s", policy_file(p), line, col, why);
+		else
+			snprintf(err, errlen, "%s:%u:%u: geodb.country `%s' is relative to the policy's folder: %s",
+				 policy_file(p), line, col, written, why);
 		return;
 	}
 }

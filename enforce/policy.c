@@ -879,6 +879,8 @@ static bool path_item(struct loader *ld, const yaml_node_t *item, size_t i, void
 		return fail(ld, item, "too many country databases (at most %d)", EF_GEO_MAX_DB);
 	ld->p->geodb_marks[i][0] = (unsigned)item->start_mark.line + 1;
 	ld->p->geodb_marks[i][1] = (unsigned)item->start_mark.column + 1;
+	if (!(ld->p->geodb_written[i] = ld_strdup(ld, s)))
+		return false;
 	if (s[0] == '/')
 		return (ld->p->geodb_paths[i] = ld_strdup(ld, s)) != NULL;
 	size_t len = strlen(dir) + strlen(s) + 2;
@@ -901,6 +903,7 @@ static bool load_geodb(struct loader *ld, const yaml_node_t *n)
 		return true;
 	size_t count = count_items(f[0].value);
 	if (!(p->geodb_paths = ld_alloc(ld, count, sizeof(*p->geodb_paths))) ||
+	    !(p->geodb_written = ld_alloc(ld, count, sizeof(*p->geodb_written))) ||
 	    !(p->geodb_marks = ld_alloc(ld, count, sizeof(*p->geodb_marks))))
 		return false;
 	if (!each_item(ld, f[0].value, "country", "the path of a MaxMind DB file, or a list of up to 4",
@@ -1286,13 +1289,13 @@ const char *policy_geodb_path(const struct policy *p, size_t i)
 	return i < p->n_geodb ? p->geodb_paths[i] : NULL;
 }
 
-bool policy_geodb_position(const struct policy *p, size_t i, unsigned *line, unsigned *col)
+const char *policy_geodb_source(const struct policy *p, size_t i, unsigned *line, unsigned *col)
 {
 	if (i >= p->n_geodb)
-		return false;
+		return NULL;
 	*line = p->geodb_marks[i][0];
 	*col = p->geodb_marks[i][1];
-	return true;
+	return p->geodb_written[i];
 }
 
 const char *policy_file(const struct policy *p)

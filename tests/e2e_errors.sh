@@ -250,7 +250,7 @@ fi
 mkdir -p "$dir/moved"
 cp "$policy" "$dir/moved/policy.yaml"
 dbline=$(grep -n '^  country: ' "$policy" | head -1 | cut -d: -f1)
-moved="$dir/moved/policy.yaml:$dbline:12: geodb.country: $dir/moved/\.\./geodb/db/.*cannot read.*; a relative path is relative to the policy's folder"
+moved="$dir/moved/policy.yaml:$dbline:12: geodb.country \`\.\./geodb/db/node_modules/.*\.mmdb' is relative to the policy's folder: $dir/moved/\.\./geodb/db/.*cannot read"
 usage_error "check: a copied default policy's relative database path" "$moved" check --config "$dir/moved/policy.yaml"
 usage_error "lookup: a copied default policy's relative database path" "$moved" lookup --config "$dir/moved/policy.yaml" 192.0.2.1
 usage_error "nft: a copied default policy's relative database path" "$moved" nft --config "$dir/moved/policy.yaml"
@@ -260,10 +260,12 @@ pinned=$(cd "$src/policy" && realpath -m "$(sed -n 's/^  country: //p' default.y
 awk -v good="$pinned" '/^  country: / { print "  country:"; print "    - " good; print "    - missing.mmdb"; next } { print }' \
 	"$policy" >"$dir/cfg/twodb.yaml"
 usage_error "check: the second database of a list does not open" \
-	"twodb.yaml:$((dbline + 2)):7: geodb.country: $dir/cfg/missing.mmdb: cannot read" check --config "$dir/cfg/twodb.yaml"
+	"twodb.yaml:$((dbline + 2)):7: geodb.country \`missing.mmdb' is relative to the policy's folder: $dir/cfg/missing.mmdb: cannot read" \
+	check --config "$dir/cfg/twodb.yaml"
 sed "s#^  country: .*#  country: $policy#" "$policy" >"$dir/cfg/yamldb.yaml"
 usage_error "check: a policy's database that is not a MaxMind DB" \
 	"yamldb.yaml:$dbline:12: geodb.country: $policy: not a MaxMind DB file" check --config "$dir/cfg/yamldb.yaml"
+grep -q "relative" "$dir/err" && { echo "FAIL an absolute database path is said to be relative: $(cat "$dir/err")"; failed=$((failed + 1)); }
 usage_error "help for a command that does not exist" "help: no command \`nosuch'" help nosuch
 
 # Not errors: check lists each database it opened, after the policy, as
