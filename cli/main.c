@@ -77,6 +77,8 @@ static int load_common(struct common *c, bool need_db)
 	c->geodb = open_policy_geodb(c->policy, c->dbs, c->n_dbs, err, sizeof(err));
 	if (!c->geodb) {
 		fprintf(stderr, "egressfence: %s\n", err);
+		policy_free(c->policy); /* check and lookup return at once */
+		c->policy = NULL;
 		return EXIT_ERROR;
 	}
 	return 0;
