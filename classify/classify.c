@@ -119,6 +119,11 @@ static void dpi_free(struct classifier *c, struct flow *f)
 	c->stats.dpi_states_live--;
 }
 
+const char *classify_library_version(void)
+{
+	return ndpi_revision();
+}
+
 void classifier_free(struct classifier *c)
 {
 	if (!c)

@@ -81,6 +81,8 @@ typedef void (*flow_end_fn)(struct flow *f, const struct ef_flow_record *rec, vo
 struct classifier *classifier_new(const struct classifier_config *cfg, flow_end_fn on_end, void *ctx,
 				  char *err, size_t errlen);
 void classifier_free(struct classifier *c);
+/* The nDPI this was linked with ("4.6.0-..."). */
+const char *classify_library_version(void);
 
 enum classify_event {
 	CLASSIFY_NONE = 0,     /* nothing new about this flow */

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "about.h"
 #include "engine.h"
 #include "logchain.h"
 
@@ -33,6 +34,7 @@ static const char usage_text[] =
 	"                          [--dry-run]\n"
 	"       egressfence nft    [--config FILE] [--db FILE]... [--mode monitor|gate]\n"
 	"       egressfence version\n"
+	"       egressfence help COMMAND\n"
 	"\n"
 	"audit   classify every flow in the captures, judge it with the policy, write one\n"
 	"        JSON event per flow (--json) and a summary on stdout; exit 1 when a flow\n"
@@ -75,6 +77,8 @@ static int load_common(struct common *c, bool need_db)
 	c->geodb = open_policy_geodb(c->policy, c->dbs, c->n_dbs, err, sizeof(err));
 	if (!c->geodb) {
 		fprintf(stderr, "egressfence: %s\n", err);
+		policy_free(c->policy); /* check and lookup return at once */
+		c->policy = NULL;
 		return EXIT_ERROR;
 	}
 	return 0;
@@ -355,9 +359,11 @@ static int cmd_check(int argc, char **argv)
 		return usage_error("%s", "check needs --config FILE");
 	if (optind < argc)
 		return usage_error("check takes no arguments; `%s' is extra", argv[optind]);
-	if ((rc = load_common(&a.common, false)))
+	/* Every database the policy names must open, as run would need it. */
+	if ((rc = load_common(&a.common, true)))
 		return rc;
 	policy_print(a.common.policy, stdout);
+	about_databases(a.common.geodb, stdout);
 	free_common(&a.common);
 	return 0;
 }
@@ -444,14 +450,10 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage_error("%s", "a command is needed: audit, check, lookup, run, nft, verify-log, keygen");
 	const char *cmd = argv[1];
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
-	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-		printf("egressfence %s\n", EF_VERSION);
-		return 0;
-	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help"))
+		return about_help(argc > 2 ? argv[2] : NULL, usage_text, stdout);
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version"))
+		return about_version(stdout);
 	argc--;
 	argv++;
 	if (!strcmp(cmd, "audit"))

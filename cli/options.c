@@ -52,6 +52,45 @@ const char *config_path(const char *given)
 	return env && *env ? env : EF_DEFAULT_POLICY;
 }
 
+/*
+ * A database the policy names that does not open is a mistake in the
+ * policy: the message gets the file:line:col of its path, like every other
+ * policy error, and says that a relative path starts at the policy's folder
+ * (not the current directory) -- a copy of the default policy moved
+ * elsewhere breaks exactly there.  The failing file is
+ * found by opening each alone (only on this error path).
+ */
+static void place_geodb_error(const struct policy *p, char *err, size_t errlen)
+{
+	size_t n = policy_geodb_count(p);
+	char why[1024];
+	unsigned line, col;
+
+	snprintf(why, sizeof(why), "%s", err);
+	if (n == 0) {
+		snprintf(err, errlen, "%s (%s names no geodb.country, so the default database is used)", why,
+			 policy_file(p));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *path = policy_geodb_path(p, i);
+		struct geodb *db = geodb_open(&path, 1, NULL, 0, why, sizeof(why));
+		if (db) {
+			geodb_close(db);
+			continue;
+		}
+		const char *written = policy_geodb_source(p, i, &line, &col);
+		if (!written)
+			break;
+		if (written[0] == '/')
+			snprintf(err, errlen, "%s:%u:%u: geodb.country: %s", policy_file(p), line, col, why);
+		else
+			snprintf(err, errlen, "%s:%u:%u: geodb.country `%s' is relative to the policy's folder: %s",
+				 policy_file(p), line, col, written, why);
+		return;
+	}
+}
+
 struct geodb *open_policy_geodb(const struct policy *p, const char *const *dbs, size_t n_dbs,
 				char *err, size_t errlen)
 {
@@ -70,7 +109,10 @@ struct geodb *open_policy_geodb(const struct policy *p, const char *const *dbs, 
 		}
 	}
 	const struct geodb_override *ov = policy_overrides(p, &n_ov);
-	return geodb_open(paths, n, ov, n_ov, err, errlen);
+	struct geodb *db = geodb_open(paths, n, ov, n_ov, err, errlen);
+	if (!db && !n_dbs)
+		place_geodb_error(p, err, errlen);
+	return db;
 }
 
 static const char *file_kind(mode_t m)

@@ -36,6 +36,10 @@ void policy_free(struct policy *p);
 /* What the file says about the rest of the engine. */
 size_t policy_geodb_count(const struct policy *p);
 const char *policy_geodb_path(const struct policy *p, size_t i); /* resolved against the file's folder */
+/* Path i as the file writes it, and where (line, column from 1), for
+ * messages; NULL when i is out of range. */
+const char *policy_geodb_source(const struct policy *p, size_t i, unsigned *line, unsigned *col);
+const char *policy_file(const struct policy *p);           /* the file as named to policy_load() */
 const struct geodb_override *policy_overrides(const struct policy *p, size_t *n);
 bool policy_is_internal(const struct policy *p, const struct ef_addr *a);
 size_t policy_interface_count(const struct policy *p);   /* capture.interfaces */

@@ -877,6 +877,10 @@ static bool path_item(struct loader *ld, const yaml_node_t *item, size_t i, void
 
 	if (i >= EF_GEO_MAX_DB)
 		return fail(ld, item, "too many country databases (at most %d)", EF_GEO_MAX_DB);
+	ld->p->geodb_marks[i][0] = (unsigned)item->start_mark.line + 1;
+	ld->p->geodb_marks[i][1] = (unsigned)item->start_mark.column + 1;
+	if (!(ld->p->geodb_written[i] = ld_strdup(ld, s)))
+		return false;
 	if (s[0] == '/')
 		return (ld->p->geodb_paths[i] = ld_strdup(ld, s)) != NULL;
 	size_t len = strlen(dir) + strlen(s) + 2;
@@ -898,7 +902,9 @@ static bool load_geodb(struct loader *ld, const yaml_node_t *n)
 	if (!f[0].value)
 		return true;
 	size_t count = count_items(f[0].value);
-	if (!(p->geodb_paths = ld_alloc(ld, count, sizeof(*p->geodb_paths))))
+	if (!(p->geodb_paths = ld_alloc(ld, count, sizeof(*p->geodb_paths))) ||
+	    !(p->geodb_written = ld_alloc(ld, count, sizeof(*p->geodb_written))) ||
+	    !(p->geodb_marks = ld_alloc(ld, count, sizeof(*p->geodb_marks))))
 		return false;
 	if (!each_item(ld, f[0].value, "country", "the path of a MaxMind DB file, or a list of up to 4",
 		       false, path_item, NULL))
@@ -1281,6 +1287,20 @@ size_t policy_geodb_count(const struct policy *p)
 const char *policy_geodb_path(const struct policy *p, size_t i)
 {
 	return i < p->n_geodb ? p->geodb_paths[i] : NULL;
+}
+
+const char *policy_geodb_source(const struct policy *p, size_t i, unsigned *line, unsigned *col)
+{
+	if (i >= p->n_geodb)
+		return NULL;
+	*line = p->geodb_marks[i][0];
+	*col = p->geodb_marks[i][1];
+	return p->geodb_written[i];
+}
+
+const char *policy_file(const struct policy *p)
+{
+	return p->name;
 }
 
 const struct geodb_override *policy_overrides(const struct policy *p, size_t *n)

@@ -73,6 +73,8 @@ struct policy {
 	struct arena_block *arena;
 	const char *name, *dir;
 	const char **geodb_paths;
+	const char **geodb_written;       /* each path as the file has it */
+	unsigned (*geodb_marks)[2];       /* line, column of each path in the file */
 	size_t n_geodb;
 	struct ef_cidr *internal;
 	size_t n_internal;

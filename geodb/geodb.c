@@ -634,6 +634,18 @@ uint64_t geodb_build_epoch(const struct geodb *db, size_t i)
 	return i < db->n_files ? db->files[i].mmdb.metadata.build_epoch : 0;
 }
 
+const char *geodb_database_type(const struct geodb *db, size_t i)
+{
+	const char *t = i < db->n_files ? db->files[i].mmdb.metadata.database_type : NULL;
+
+	return t ? t : "";
+}
+
+const char *geodb_library_version(void)
+{
+	return MMDB_lib_version();
+}
+
 /* ---- walk for kernel sets ------------------------------------------------- */
 
 /*

@@ -85,6 +85,10 @@ const char *geodb_path(const struct geodb *db, size_t i);
 enum geodb_layout geodb_layout_of(const struct geodb *db, size_t i);
 /* Build time of database i from its metadata, seconds since epoch. */
 uint64_t geodb_build_epoch(const struct geodb *db, size_t i);
+/* database_type from database i's metadata ("GeoLite2-Country", ...), "" when absent. */
+const char *geodb_database_type(const struct geodb *db, size_t i);
+/* The libmaxminddb this was linked with. */
+const char *geodb_library_version(void);
 
 /*
  * Walks database i's search tree and calls fn once for every network whose

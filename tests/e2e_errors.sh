@@ -258,5 +258,66 @@ else
 	failed=$((failed + 1))
 fi
 
+# ---- a policy whose databases do not open (issue 11) ------------------------
+# The default policy names its database relative to its own folder; a copy
+# placed anywhere else names a file that is not there.  Every command fails
+# at the file:line:col of that path, check included, and says where
+# relative paths start.
+mkdir -p "$dir/moved"
+cp "$policy" "$dir/moved/policy.yaml"
+dbline=$(grep -n '^  country: ' "$policy" | head -1 | cut -d: -f1)
+moved="$dir/moved/policy.yaml:$dbline:12: geodb.country \`\.\./geodb/db/node_modules/.*\.mmdb' is relative to the policy's folder: $dir/moved/\.\./geodb/db/.*cannot read"
+usage_error "check: a copied default policy's relative database path" "$moved" check --config "$dir/moved/policy.yaml"
+usage_error "lookup: a copied default policy's relative database path" "$moved" lookup --config "$dir/moved/policy.yaml" 192.0.2.1
+usage_error "nft: a copied default policy's relative database path" "$moved" nft --config "$dir/moved/policy.yaml"
+usage_error "audit: a copied default policy's relative database path" "$moved" audit --config "$dir/moved/policy.yaml" "$good"
+# The second of two databases is the one that does not open: its own line.
+pinned=$(cd "$src/policy" && realpath -m "$(sed -n 's/^  country: //p' default.yaml | head -1)")
+awk -v good="$pinned" '/^  country: / { print "  country:"; print "    - " good; print "    - missing.mmdb"; next } { print }' \
+	"$policy" >"$dir/cfg/twodb.yaml"
+usage_error "check: the second database of a list does not open" \
+	"twodb.yaml:$((dbline + 2)):7: geodb.country \`missing.mmdb' is relative to the policy's folder: $dir/cfg/missing.mmdb: cannot read" \
+	check --config "$dir/cfg/twodb.yaml"
+sed "s#^  country: .*#  country: $policy#" "$policy" >"$dir/cfg/yamldb.yaml"
+usage_error "check: a policy's database that is not a MaxMind DB" \
+	"yamldb.yaml:$dbline:12: geodb.country: $policy: not a MaxMind DB file" check --config "$dir/cfg/yamldb.yaml"
+grep -q "relative" "$dir/err" && { echo "FAIL an absolute database path is said to be relative: $(cat "$dir/err")"; failed=$((failed + 1)); }
+usage_error "help for a command that does not exist" "help: no command \`nosuch'" help nosuch
+
+# Not errors: check lists each database it opened, after the policy, as
+# YAML comments; help COMMAND prints that command's options and exit codes;
+# version names the commit, the libraries and the database's build date.
+run check --config "$policy"
+if [ "$rc" = 0 ] && grep -Eq "^# database $src/policy/\.\./geodb/db/.*\.mmdb: .*, built [0-9]{4}-[0-9]{2}-[0-9]{2} " "$dir/out"; then
+	echo "ok   check prints each database it opened: $(grep '^# database' "$dir/out" | cut -c1-60)..."
+	passed=$((passed + 1))
+else
+	echo "FAIL check of the default policy: exit $rc, no '# database PATH: TYPE, built DATE' line: $(tail -1 "$dir/out") $(cat "$dir/err")"
+	failed=$((failed + 1))
+fi
+help_ok=1
+for cmd in audit check lookup run nft verify-log keygen version help; do
+	run help "$cmd"
+	if [ "$rc" != 0 ] || ! grep -q "^usage: egressfence $cmd" "$dir/out" || ! grep -q "^exit codes: 0" "$dir/out"; then
+		echo "FAIL help $cmd: exit $rc: $(head -2 "$dir/out")"
+		failed=$((failed + 1))
+		help_ok=0
+	fi
+done
+run help audit
+grep -q -- "--max-flows N" "$dir/out" && grep -q -- "--sign-key KEY" "$dir/out" && ! grep -q "^egressfence check" "$dir/out" ||
+	{ echo "FAIL help audit does not list audit's options alone"; failed=$((failed + 1)); help_ok=0; }
+[ "$help_ok" = 1 ] && { echo "ok   help COMMAND prints each command's usage, options and exit codes"; passed=$((passed + 1)); }
+run --version
+if [ "$rc" = 0 ] && grep -Eq '^egressfence [0-9.]+ \(commit ([0-9a-f]{12}(-dirty)?|unknown)\)$' "$dir/out" &&
+	grep -q '^nDPI [0-9]' "$dir/out" && grep -q '^libmaxminddb [0-9]' "$dir/out" &&
+	grep -Eq '^default database: .*\(.*built [0-9]{4}-' "$dir/out"; then
+	echo "ok   --version: $(head -1 "$dir/out"), $(sed -n 2p "$dir/out"), $(sed -n 3p "$dir/out")"
+	passed=$((passed + 1))
+else
+	echo "FAIL --version: exit $rc: $(cat "$dir/out")"
+	failed=$((failed + 1))
+fi
+
 echo "e2e_errors: $passed passed, $failed failed"
 [ "$failed" = 0 ]
