@@ -478,27 +478,17 @@ static bool build_lookup(struct prefilter *pf)
 }
 
 /*
- * The images of one IPv4 range [lo, hi] under each embedding, pushed into
- * the IPv6 set of its tier: NAT64 /96, 6to4 and IPv4-mapped keep a
- * contiguous range contiguous.  `nat64' takes the ranges NAT64 and
- * IPv4-mapped addresses reach (inside networks out, as policy_is_internal()
- * says), `relay' those 6to4 reaches (inside networks in: a relay does not
- * deliver to your network).
+ * The image of one IPv4 range [lo, hi] under NAT64 /96, pushed into the
+ * IPv6 set of its tier: on an IPv6-only network behind NAT64 every IPv4
+ * destination looks like this, so its fast path must be as exact as the
+ * IPv4 one.  The ranges are those NAT64 addresses reach (inside networks
+ * out, as policy_is_internal() says).
  */
 static void embed_nat64(struct ranges *v6, u128 lo, u128 hi)
 {
-	const u128 nat64 = V6(0x0064ff9b00000000ull, 0), mapped = V6(0, 0x0000ffff00000000ull);
+	const u128 nat64 = V6(0x0064ff9b00000000ull, 0);
 
 	ranges_push(v6, nat64 | lo, nat64 | hi);
-	ranges_push(v6, mapped | lo, mapped | hi);
-}
-
-static void embed_relay(struct ranges *v6, u128 lo, u128 hi)
-{
-	const u128 six_to_four = V6(0x2002000000000000ull, 0);
-	const u128 suffix80 = ((u128)1 << 80) - 1;
-
-	ranges_push(v6, six_to_four | lo << 80, six_to_four | hi << 80 | suffix80);
 }
 
 /*
@@ -513,23 +503,25 @@ static void embed_relay(struct ranges *v6, u128 lo, u128 hi)
  *    still deliver) one more per /16: measured on the default policy, 77,000
  *    more block-tier and 90,000 more log-tier ranges, which multiplied the
  *    gate ruleset's load time.  The engine reads the /48 layout exactly.
+ *  - 6to4 (deprecated, RFC 7526) and IPv4-mapped addresses (never valid on
+ *    the wire, RFC 4291): exact images cost about 78,000 ranges for the
+ *    mapped prefix alone and doubled the sets' load time, for traffic a
+ *    network should not carry; the engine judges what there is.
  */
 static void embed_rest(struct ranges *v6)
 {
-	ranges_push(v6, embedding_prefix[1].lo, embedding_prefix[1].hi);
-	ranges_push(v6, embedding_prefix[3].lo, embedding_prefix[3].hi);
+	for (size_t k = 1; k < N_EMBEDDING_PREFIXES; k++)
+		ranges_push(v6, embedding_prefix[k].lo, embedding_prefix[k].hi);
 }
 
-static void add_embeddings(struct prefilter *pf, struct ranges nat64[2], struct ranges relay[2])
+static void add_embeddings(struct prefilter *pf, struct ranges nat64[2])
 {
 	int top = -1;
 
 	for (int t = 0; t < 2; t++) {
 		for (size_t i = 0; i < nat64[t].n; i++)
 			embed_nat64(&pf->set[t][1], nat64[t].v[i].lo, nat64[t].v[i].hi);
-		for (size_t i = 0; i < relay[t].n; i++)
-			embed_relay(&pf->set[t][1], relay[t].v[i].lo, relay[t].v[i].hi);
-		if (top < 0 && (nat64[t].n || relay[t].n))
+		if (top < 0 && nat64[t].n)
 			top = t;
 	}
 	if (top >= 0)
@@ -553,7 +545,7 @@ struct prefilter *prefilter_build(const struct policy *p, const struct geodb *db
 	/* all-but tiers: what every database so far leaves unwatched */
 	struct ranges unwatched_all[2][2] = {{{0}}};
 	/* IPv4 sets the embeddings are images of; [2] is scratch for overrides */
-	struct ranges nat64[2] = {{0}}, relay[2][2] = {{{0}}};
+	struct ranges nat64[2] = {{0}};
 	size_t n_db = geodb_count(db);
 
 	if (!pf)
@@ -607,12 +599,6 @@ struct prefilter *prefilter_build(const struct policy *p, const struct geodb *db
 	}
 	for (int f = 0; f < 2; f++)
 		ranges_subtract(&pf->set[1][f], &pf->set[0][f]);
-	/* 6to4 reaches an IPv4 through a relay, wherever routing finds one:
-	 * its image is of the IPv4 sets before inside networks come out. */
-	for (int t = 0; t < 2; t++)
-		copy_ranges(&relay[t][0], &pf->set[t][0]);
-	if (!apply_overrides(pf, relay, p))
-		goto oom;
 	/* Traffic between inside networks does not leave, unless an override
 	 * places part of them somewhere (a branch office's 10.50.0.0/16 in
 	 * Shanghai): take the inside networks out first, then apply the
@@ -625,9 +611,9 @@ struct prefilter *prefilter_build(const struct policy *p, const struct geodb *db
 	}
 	if (!apply_overrides(pf, pf->set, p))
 		goto oom;
-	/* NAT64 and IPv4-mapped addresses are inside when their IPv4 is
-	 * (policy_is_internal()).  Taken before the never-watched ranges:
-	 * 64:ff9b::127.0.0.1 does leave the host, as an IPv6 packet. */
+	/* NAT64 addresses are inside when their IPv4 is (policy_is_internal()).
+	 * Taken before the never-watched ranges: 64:ff9b::127.0.0.1 does leave
+	 * the host, as an IPv6 packet. */
 	for (int t = 0; t < 2; t++)
 		copy_ranges(&nat64[t], &pf->set[t][0]);
 	/* Addresses that never leave a host or a link: no country, no rule
@@ -637,7 +623,7 @@ struct prefilter *prefilter_build(const struct policy *p, const struct geodb *db
 		ef_cidr_parse(ef_local_scope_cidrs[i], &c);
 		subtract_cidr(pf, &c);
 	}
-	add_embeddings(pf, nat64, (struct ranges[2]){relay[0][0], relay[1][0]});
+	add_embeddings(pf, nat64);
 	for (int t = 0; t < 2; t++)
 		for (int f = 0; f < 2; f++)
 			if (pf->set[t][f].oom)
@@ -656,7 +642,6 @@ done:
 			ranges_free(&w.watched[t][f]);
 			ranges_free(&w.unwatched[t][f]);
 			ranges_free(&unwatched_all[t][f]);
-			ranges_free(&relay[t][f]);
 		}
 		ranges_free(&w.watched_embedding[t]);
 		ranges_free(&nat64[t]);

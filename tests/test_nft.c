@@ -220,11 +220,11 @@ static void embedded_addresses_take_their_ipv4s_tier(void **state)
 	assert_tier6(&f, "64:ff9b:1:cb00:ff71:500::", TIER_BLOCK);       /* US, u = 0xff */
 	assert_tier6(&f, "64:ff9b:1:ffff:ffff:ffff:ffff:ffff", TIER_BLOCK);
 	assert_tier6(&f, "64:ff9b:2::", TIER_LOG);                       /* past it: no country */
-	/* 6to4 */
+	/* 6to4: all of it, for the engine to judge (see embed_rest()) */
 	assert_tier6(&f, "2002:c633:6400::", TIER_BLOCK);
 	assert_tier6(&f, "2002:c633:64ff:ffff:ffff:ffff:ffff:ffff", TIER_BLOCK);
-	assert_tier6(&f, "2002:c633:63ff:ffff:ffff:ffff:ffff:ffff", TIER_LOG);
-	assert_tier6(&f, "2002:cb00:7105::1", TIER_NONE);
+	assert_tier6(&f, "2002:c633:63ff:ffff:ffff:ffff:ffff:ffff", TIER_BLOCK);
+	assert_tier6(&f, "2002:cb00:7105::1", TIER_BLOCK);            /* all of it, for the engine (embed_rest()) */
 	assert_tier6(&f, "2002:a32:304::", TIER_BLOCK);  /* 10.50.3.4 via a relay: CN in the database */
 	/* Teredo, whatever it carries */
 	assert_tier6(&f, "2001::", TIER_BLOCK);
@@ -232,8 +232,8 @@ static void embedded_addresses_take_their_ipv4s_tier(void **state)
 	assert_tier6(&f, "2001:0:ffff:ffff:ffff:ffff:ffff:ffff", TIER_BLOCK);
 	/* IPv4-mapped, as in a packet */
 	assert_tier6(&f, "::ffff:198.51.100.7", TIER_BLOCK);
-	assert_tier6(&f, "::ffff:203.0.113.5", TIER_NONE);
-	assert_tier6(&f, "::ffff:10.50.3.4", TIER_NONE);
+	assert_tier6(&f, "::ffff:203.0.113.5", TIER_BLOCK);          /* all of it, for the engine */
+	assert_tier6(&f, "::ffff:10.50.3.4", TIER_BLOCK);
 	unload(&f);
 
 	/* A policy that lists countries only: nothing is watched for being
@@ -248,7 +248,7 @@ static void embedded_addresses_take_their_ipv4s_tier(void **state)
 	load(&f, listed_only, &db, 1);
 	assert_tier6(&f, "64:ff9b::198.51.100.7", TIER_BLOCK);
 	assert_tier6(&f, "64:ff9b::8.8.8.8", TIER_NONE);
-	assert_tier6(&f, "2002:808:808::", TIER_NONE);
+	assert_tier6(&f, "2002:808:808::", TIER_BLOCK);
 	assert_tier6(&f, "2001::", TIER_BLOCK);
 	assert_tier6(&f, "64:ff9b:1:808:8:800::", TIER_BLOCK);
 	unload(&f);
