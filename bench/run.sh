@@ -127,6 +127,18 @@ elif [[ ! -f $policy ]]; then
 fi
 [[ -n $ef_note ]] && echo "bench: NOTE: $ef_note"
 
+# The same engine without the whole-flow check (classify/verify.c, compiled
+# out with EF_NO_VERIFY), in a build of its own: its cost is the ratio of
+# the two single-worker times in the same rounds.  Never shipped.
+nowatch_dir=$build_dir-nowatch
+egressfence_nowatch=$nowatch_dir/egressfence
+if [[ -z $ef_note ]]; then
+	cmake -S . -B "$nowatch_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEF_SANITIZE=OFF \
+		-DCMAKE_C_FLAGS=-DEF_NO_VERIFY >"$out_dir/cmake-nowatch.log" 2>&1 &&
+		cmake --build "$nowatch_dir" --target egressfence >"$out_dir/build-nowatch.log" 2>&1 ||
+		die "building egressfence without the whole-flow check failed; see $out_dir/build-nowatch.log"
+fi
+
 # --- corpus -----------------------------------------------------------------
 
 corpus=$corpus_dir/bench-x$copies.pcap
@@ -191,7 +203,7 @@ bench_corpus() { # LABEL CAPTURE
 	local label=$1 capture=$2 round tools tool
 	local packets flows size_mib rows ef_rows_note=
 	tools="rawread ndpiReader"
-	[[ -z $ef_note ]] && tools="rawread egressfence-w1 egressfence-w2 ndpiReader"
+	[[ -z $ef_note ]] && tools="rawread egressfence-w1 egressfence-w1-nowatch egressfence-w2 ndpiReader"
 	# Leftovers of an earlier run must not pass for this one's output.
 	rm -f "$out_dir/$label"-* "$out_dir/$label.verdicts"
 
@@ -208,6 +220,11 @@ bench_corpus() { # LABEL CAPTURE
 				# audit exits 1 when it blocked or logged something: a result, not an error.
 				timed "$label-$tool" "0 1" "$out_dir/$label-$tool.out" \
 					"$egressfence" audit --config "$policy" --workers "${tool#egressfence-w}" \
+					--json "$out_dir/$label-$tool.json" "$capture"
+				;;
+			egressfence-w1-nowatch)
+				timed "$label-$tool" "0 1" "$out_dir/$label-$tool.out" \
+					"$egressfence_nowatch" audit --config "$policy" --workers 1 \
 					--json "$out_dir/$label-$tool.json" "$capture"
 				;;
 			ndpiReader)
@@ -238,6 +255,7 @@ bench_corpus() { # LABEL CAPTURE
 		case $tool in
 		rawread) shown="rawread (libpcap floor)" ;;
 		egressfence-w1) shown="egressfence audit --workers 1" ;;
+		egressfence-w1-nowatch) shown="... --workers 1 without the whole-flow check (bench build)" ;;
 		egressfence-w2) shown="egressfence audit --workers 2" ;;
 		ndpiReader) shown="ndpiReader -i (nDPI $ndpi_version)" ;;
 		esac
@@ -264,6 +282,8 @@ bench_corpus() { # LABEL CAPTURE
 			echo "$ef_rows_note"
 			echo
 		else
+			awk -v a="${wall[egressfence-w1]}" -v b="${wall[egressfence-w1-nowatch]}" 'BEGIN {
+				printf "The whole-flow encryption check costs %+.1f%% of audit time (--workers 1, %.2f s against %.2f s without it, medians of the same rounds).\n\n", (a / b - 1) * 100, a, b }'
 			echo "Per-flow verdicts, identical for --workers 1 and 2 in every round:"
 			echo "$(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 } END { print "" }' \
 				"$out_dir/$label.verdicts")."
