@@ -16,6 +16,7 @@
 
 #include "engine.h"
 #include "logchain.h"
+#include "report_cmd.h"
 
 
 #define EXIT_FLAGGED 1
@@ -23,7 +24,8 @@
 
 static const char usage_text[] =
 	"usage: egressfence audit  [--config FILE] [--db FILE]... [--json FILE|-] [--workers N]\n"
-	"                          [--max-flows N] [--chain] PCAP|DIR...\n"
+	"                          [--max-flows N] [--chain] [--report FILE.html [--pdf FILE.pdf]] PCAP|DIR...\n"
+	"       egressfence report [--policy FILE] [--db FILE]... -o FILE.html [--pdf FILE.pdf] LOG...\n"
 	"       egressfence check  --config FILE\n"
 	"       egressfence verify-log [--head HEX] FILE\n"
 	"       egressfence lookup [--config FILE] [--db FILE]... ADDRESS...\n"
@@ -34,7 +36,8 @@ static const char usage_text[] =
 	"\n"
 	"audit   classify every flow in the captures, judge it with the policy, write one\n"
 	"        JSON event per flow (--json) and a summary on stdout; exit 1 when a flow\n"
-	"        was blocked or logged\n"
+	"        was blocked or logged; --report writes the audit record as one HTML file\n"
+	"report  the audit record (HTML, a CSV of the flows it lists, --pdf) from event logs\n"
 	"check   validate a policy file and print it resolved\n"
 	"lookup  the country of each address and the rule each encryption class meets\n"
 	"run     enforce on a gateway with nftables until SIGTERM (SIGHUP reloads, SIGUSR1\n"
@@ -92,6 +95,7 @@ static bool parse_count(const char *s, unsigned long max, unsigned long *out)
 
 enum { OPT_CONFIG = 'c', OPT_DB = 'd', OPT_JSON = 'j', OPT_WORKERS = 'w', OPT_MAX_FLOWS = 'm', OPT_HELP = 'h' };
 enum { OPT_CHAIN = 'C' }; /* audit: hash-chain the events (cli/logchain.h) */
+enum { OPT_REPORT = 'R', OPT_PDF = 'P' }; /* audit: the audit record (cli/report_cmd.h) */
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -100,6 +104,8 @@ static const struct option long_options[] = {
 	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
 	{"chain", no_argument, NULL, OPT_CHAIN},
+	{"report", required_argument, NULL, OPT_REPORT},
+	{"pdf", required_argument, NULL, OPT_PDF},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -110,6 +116,7 @@ struct args {
 	unsigned long workers, max_flows;
 	bool config_given;
 	bool chain;
+	const char *report, *pdf;
 };
 
 /* Options shared by the commands; which apply is checked by each command. */
@@ -125,7 +132,7 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 			fputs(usage_text, stdout);
 			exit(0);
 		}
-		int bad = option_error(argv, opt, "cdjwm", allowed, long_options);
+		int bad = option_error(argv, opt, "cdjwmRP", allowed, long_options);
 		if (bad)
 			return bad;
 		switch (opt) {
@@ -152,6 +159,12 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 		case OPT_CHAIN:
 			a->chain = true;
 			break;
+		case OPT_REPORT:
+			a->report = optarg;
+			break;
+		case OPT_PDF:
+			a->pdf = optarg;
+			break;
 		}
 	}
 	return 0;
@@ -160,13 +173,14 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 static int cmd_audit(int argc, char **argv)
 {
 	struct args a = {0};
-	int rc = parse_options(argc, argv, "cdjwmC", &a);
+	int rc = parse_options(argc, argv, "cdjwmCRP", &a);
 	FILE *json = NULL;
 	char err[1024];
 	struct audit_totals t;
 	struct logchain *chain = NULL;
 	char partial[4096] = "";
 	bool t_valid = false; /* the audit ran to the end, perhaps with unreadable files */
+	char events_tmp[4096] = ""; /* --report without --json: the events, read back, then removed */
 
 	if (rc)
 		return rc;
@@ -174,6 +188,10 @@ static int cmd_audit(int argc, char **argv)
 		return usage_error("%s", "audit needs at least one capture file or folder");
 	if (a.chain && !a.json)
 		return usage_error("%s", "--chain needs --json FILE: it chains the event records written there");
+	if (a.pdf && !a.report)
+		return usage_error("%s", "--pdf needs --report FILE.html: it prints that report");
+	if (a.report && a.json && !strcmp(a.json, "-"))
+		return usage_error("%s", "--report reads the events back: give --json FILE, or no --json, not `-'");
 	if ((rc = load_common(&a.common, true)))
 		goto out;
 	/* Every capture path must exist before anything is written. */
@@ -210,6 +228,10 @@ static int cmd_audit(int argc, char **argv)
 		setvbuf(json, NULL, _IOFBF, 1 << 20); /* events are ~600 bytes each: fewer writes */
 	} else if (a.json) {
 		json = stdout;
+	} else if (a.report && !(json = report_events_tmpfile(events_tmp, sizeof(events_tmp)))) {
+		fprintf(stderr, "egressfence: cannot create a temporary events file: %s\n", strerror(errno));
+		rc = EXIT_ERROR;
+		goto out;
 	}
 	struct audit_options o = {
 		.policy = a.common.policy,
@@ -262,6 +284,19 @@ out:
 		if (!keep)
 			unlink(partial);
 	}
+	if (a.report && (rc != EXIT_ERROR || t_valid)) {
+		struct audit_report_input ri = {
+			.html = a.report, .pdf = a.pdf, .policy_path = config_path(a.common.config),
+			.policy = a.common.policy, .geodb = a.common.geodb,
+			.captures = (const char *const *)argv + optind, .n_captures = (size_t)(argc - optind),
+			.totals = &t, .events = events_tmp[0] ? events_tmp : a.json, .events_kept = !events_tmp[0],
+		};
+		int report_rc = report_after_audit(&ri);
+		if (report_rc)
+			rc = report_rc;
+	}
+	if (events_tmp[0])
+		unlink(events_tmp);
 	logchain_free(chain);
 	free_common(&a.common);
 	return rc;
@@ -373,5 +408,7 @@ int main(int argc, char **argv)
 		return cmd_nft(argc, argv);
 	if (!strcmp(cmd, "verify-log"))
 		return logchain_verify_main(argc, argv);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(argc, argv);
 	return usage_error("unknown command `%s' (expected audit, check, lookup, run, nft or verify-log)", cmd);
 }
