@@ -762,10 +762,10 @@ static void write_examined(FILE *o, const struct report *r)
 		if (!l->not_events)
 			continue;
 		gaps++;
-		fprintf(o, "<li class=warn>%s lines of ", grouped(l->not_events, b));
+		fprintf(o, "<li class=warn>%s line%s of ", grouped(l->not_events, b), l->not_events == 1 ? "" : "s");
 		html_text(o, l->path);
-		fprintf(o, " are not events this report can read (the first: line %llu); they are not counted</li>\n",
-			(unsigned long long)l->first_not_event);
+		fprintf(o, " %s this report can read (the first: line %llu); not counted</li>\n",
+			l->not_events == 1 ? "is not an event" : "are not events", (unsigned long long)l->first_not_event);
 	}
 	if (r->have_counts)
 		fputs("<li>capture drops: none possible in an offline audit (the captures are read whole); "
