@@ -825,11 +825,17 @@ static void write_rules(FILE *o, const struct report *r)
 	if (r->rules_other)
 		fprintf(o, "<tr><td>(other rules)</td><td class=n>%llu</td></tr>\n", (unsigned long long)r->rules_other);
 	fputs("</tbody></table>\n", o);
-	if (r->policy_text) {
-		fputs("<h3>The policy as resolved (<code>egressfence check</code>)</h3>\n<pre id=policy>", o);
-		html_text(o, r->policy_text);
-		fputs("</pre>\n", o);
-	}
+	if (r->policy_text)
+		fputs("<p>The policy as resolved, rule by rule, is the <a href='#policy-text'>appendix</a>.</p>\n", o);
+}
+
+static void write_appendix(FILE *o, const struct report *r)
+{
+	if (!r->policy_text)
+		return;
+	fputs("<h2 id=policy-text>Appendix: the policy as resolved (<code>egressfence check</code>)</h2>\n<pre id=policy>", o);
+	html_text(o, r->policy_text);
+	fputs("</pre>\n", o);
 }
 
 struct country_total {
@@ -866,6 +872,11 @@ static void write_chart(FILE *o, const struct country_total *ct, size_t n)
 		   "font-family='DejaVu Sans,Arial,sans-serif'>\n", left + width + 260, height);
 	int x = left;
 	for (int e = 0; e < N_ENC; e++) {
+		bool used = false;
+		for (size_t i = 0; i < n; i++)
+			used |= ct[i].by_enc[e] > 0;
+		if (!used && e == N_ENC - 1)
+			continue; /* "other" only when an event had such a class */
 		fprintf(o, "<rect x='%d' y='6' width='12' height='12' fill='%s'/><text x='%d' y='16'>%s</text>\n", x,
 			enc_colours[e], x + 16, enc_names[e]);
 		x += 110;
@@ -1220,6 +1231,7 @@ int report_write_html(struct report *r, const char *path, char *err, size_t errl
 	const char *csv_base = strrchr(csv, '/');
 	write_flows(o, r, csv_base ? csv_base + 1 : csv);
 	write_integrity(o, r);
+	write_appendix(o, r);
 	fputs(script, o);
 	fputs("</body></html>\n", o);
 	if (fclose(o) != 0) {

@@ -96,6 +96,16 @@ grep -Eiq '(src|href)=.(https?:|//)' "$tmp/sample.html" && bad "sample: the page
 	ok "sample: refers to nothing outside itself"
 same "sample: CSV lists every listed flow" "$(($(wc -l <"$tmp/sample-flows.csv") - 1))" "$(jq .flagged "$P")"
 
+# A damaged capture: the page says where reading stopped.
+head -c 100000 "$SRC/samples/sample.pcap" >"$tmp/cut.pcap"
+"$BIN" audit --config "$POLICY" --report "$tmp/cut.html" "$tmp/cut.pcap" >/dev/null 2>"$tmp/cut.err"
+rc=$?
+dom "$tmp/cut.html"
+case "$rc $(jq -r '.captures[0][4]' "$tmp/cut.html.json") $(jq -r .gaps "$tmp/cut.html.json")" in
+"2 "*"stopped reading at byte "*"damaged capture"*) ok "damaged capture: exit 2, the page gives the byte offset" ;;
+*) bad "damaged capture: exit $rc, read cell '$(jq -r '.captures[0][4]' "$tmp/cut.html.json")'" ;;
+esac
+
 # ---- 2. several logs merged, gateway and rejudged events among them ---------
 head -8 "$tmp/sample.json" >"$tmp/a.json"
 sed -n '9,22p' "$tmp/sample.json" >"$tmp/b.json"
