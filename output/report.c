@@ -656,7 +656,7 @@ static const char style[] =
 	".boxes{display:flex;gap:10px;flex-wrap:wrap;margin:12px 0}.box{border:1px solid #bbb;padding:6px 12px;min-width:120px}\n"
 	".box b{display:block;font-size:20px}.v-block{color:#b00020;font-weight:bold}.v-log{color:#a15c00;font-weight:bold}\n"
 	"input{margin:4px 0;padding:3px;width:320px}\n"
-	"#flow-list,#rejudged{font-size:11px}#flow-list td,#rejudged td{overflow-wrap:anywhere}\n"
+	"#flow-list,#rejudged{font-size:11px}#flow-list td,#rejudged td{overflow-wrap:break-word}td.nw{white-space:nowrap}#flow-list td:nth-child(8){min-width:150px}\n"
 	"@media print{body{max-width:none;margin:0;font-size:10px}#flow-list{font-size:8px}input,.noprint{display:none}h2{page-break-after:avoid}tr{page-break-inside:avoid}}\n"
 	"</style>\n";
 
@@ -1007,21 +1007,44 @@ static void write_flow_row(FILE *o, const struct flagged *f, bool show_action)
 	const struct report_event *e = &f->e;
 	char a[96], tls[128];
 
-	fputs("<tr>", o);
-	td_text(o, e->ts);
+	/* the time may break after its date; the text stays the event's */
+	const char *t = strchr(e->ts, 'T');
+	fputs("<tr><td>", o);
+	if (t) {
+		fprintf(o, "%.*s<wbr>", (int)(t - e->ts), e->ts);
+		html_text(o, t);
+	} else {
+		html_text(o, e->ts);
+	}
 	addr_port(a, sizeof(a), e->src_ip, e->src_port);
-	td_text(o, a);
+	fputs("</td><td class=nw>", o);
+	html_text(o, a);
 	addr_port(a, sizeof(a), e->dst_ip, e->dst_port);
-	td_text(o, a);
+	fputs("</td><td class=nw>", o);
+	html_text(o, a);
+	fputs("</td>", o);
 	td_text(o, e->dst_country[0] ? e->dst_country : OUTPUT_NO_COUNTRY);
-	td_text(o, e->l4);
-	td_text(o, e->app);
+	fputs("<td>", o);
+	html_text(o, e->l4);
+	fputs(" ", o);
+	html_text(o, e->app);
+	fputs("</td>", o);
 	td_text(o, e->server_name);
 	td_text(o, e->encryption);
 	tls_text(e, tls, sizeof(tls));
-	td_text(o, tls);
+	/* IANA cipher names are one long word: let them break after '_' */
+	fputs("<td>", o);
+	for (char *p = tls, *u; *p; p = u + 1) {
+		if (!(u = strchr(p, '_'))) {
+			html_text(o, p);
+			break;
+		}
+		*u = 0;
+		html_text(o, p);
+		fputs("_<wbr>", o);
+	}
+	fputs("</td>", o);
 	td_num(o, e->bytes_out);
-	td_num(o, e->bytes_in);
 	fprintf(o, "<td class=v-%s>", verdict_index(e->verdict) >= 0 ? e->verdict : "x");
 	html_text(o, e->verdict);
 	fputs("</td>", o);
@@ -1032,9 +1055,8 @@ static void write_flow_row(FILE *o, const struct flagged *f, bool show_action)
 }
 
 static const char flow_header[] =
-	"<th>start (UTC)</th><th>inside</th><th>remote</th><th>country</th><th>protocol</th><th>app</th>"
-	"<th>server name</th><th>encryption</th><th>TLS</th><th>bytes out</th><th>bytes in</th><th>verdict</th>"
-	"<th>rule</th>";
+	"<th>start (UTC)</th><th>inside</th><th>remote</th><th>country</th><th>protocol, app</th>"
+	"<th>server name</th><th>encryption</th><th>TLS</th><th>bytes out</th><th>verdict</th><th>rule</th>";
 
 static void csv_field(FILE *o, const char *s, bool last)
 {

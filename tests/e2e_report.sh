@@ -59,10 +59,12 @@ compare() {
 	flagged=$(jq -c 'if length > 500 then sort_by([({"block":0,"log":1,"allow":2}[.verdict]), -.bytes_out, .ts]) |
 		.[:500] else . end' <<<"$flagged")
 	same "$name: listed flows' evidence" \
-		"$(jq -c '[.flows[] | [.[0], .[1], .[2], .[3], .[7], (.[9]|gsub(",";"")|tonumber), .[11], .[12]]]' "$page")" \
+		"$(jq -c '[.flows[] | [.[0], .[1], .[2], .[3], .[4], .[5], .[6], .[7], (.[8]|gsub(",";"")|tonumber), .[9], .[10]]]' "$page")" \
 		"$(jq -c 'def ap(ip; p): if (ip|test(":")) then "[\(ip)]:\(p)" else "\(ip):\(p)" end;
 			sort_by(.ts, .src_ip, .src_port) | [.[] | [.ts, ap(.src_ip; .src_port), ap(.dst_ip; .dst_port),
-			(.dst_country // "none"), .encryption, .bytes_out, .verdict, (.rule // "(default)")]]' <<<"$flagged")"
+			(.dst_country // "none"), "\(.l4) \(.app)", (.server_name // ""), .encryption,
+			([.tls_version, .cipher] | map(select(. != null and . != "")) | join(" ")), .bytes_out, .verdict,
+			(.rule // "(default)")]]' <<<"$flagged")"
 	same "$name: rejudged" "$(jq .rejudged_count "$page")" "$(jq '[.[]|select(.rejudged==true)]|length' <<<"$ev")"
 }
 
@@ -127,7 +129,7 @@ M=$tmp/merged.html.json
 compare "$M" merged "$tmp/a.json" "$tmp/b.json" "$tmp/c.json"
 same "merged: 3 logs listed" "$(jq '.logs|length' "$M")" 3
 same "merged: the rejudged flow's where and why" "$(jq -c '.rejudged[0][5:8]' "$M")" '["out","1,843","readable text inside a TLS record"]'
-same "merged: the hostile server name shown as text" "$(jq -r '[.flows[][6]|select(startswith("<script>"))][0]' "$M")" '<script>alert(1)</script>"x'
+same "merged: the hostile server name shown as text" "$(jq -r '[.flows[][5]|select(startswith("<script>"))][0]' "$M")" '<script>alert(1)</script>"x'
 same "merged: no script but the page's" "$(jq .scripts "$M")" 1
 case "$(jq -r .gaps "$M")" in
 *"1 line of $tmp/c.json is not an event"*"(the first: line 24)"*) ok "merged: the line that is not an event is a gap, with its line" ;;
