@@ -895,8 +895,8 @@ static void write_chart(FILE *o, const struct country_total *ct, size_t n)
 				grouped(ct[i].by_enc[e], b));
 			at += w;
 		}
-		fprintf(o, "<text x='%.1f' y='%d' fill='#333'>%s bytes, %s flows</text>\n", at + 6, y + 14,
-			grouped(ct[i].bytes_out, b), grouped(ct[i].flows, b2));
+		fprintf(o, "<text x='%.1f' y='%d' fill='#333'>%s bytes, %s flow%s</text>\n", at + 6, y + 14,
+			grouped(ct[i].bytes_out, b), grouped(ct[i].flows, b2), ct[i].flows == 1 ? "" : "s");
 	}
 	fputs("</svg>\n", o);
 	if (n > shown)
