@@ -1049,8 +1049,15 @@ static void write_flow_row(FILE *o, const struct flagged *f, bool show_action)
 	html_text(o, e->verdict);
 	fputs("</td>", o);
 	td_text(o, e->rule[0] ? e->rule : "(default)");
-	if (show_action)
-		td_text(o, e->action_taken);
+	if (show_action) {
+		/* what the gateway did, in which mode, and what decided it */
+		char act[128];
+		snprintf(act, sizeof(act), "%s%s%s%s%s", e->action_taken, e->mode[0] ? " (" : "", e->mode,
+			 e->decided_by[0] ? e->mode[0] ? ", " : " (" : "", e->decided_by);
+		if (e->mode[0] || e->decided_by[0])
+			strncat(act, ")", sizeof(act) - strlen(act) - 1);
+		td_text(o, act);
+	}
 	fputs("</tr>\n", o);
 }
 
@@ -1082,7 +1089,7 @@ static int write_csv(const struct report *r, const char *path, char *err, size_t
 	if (!o)
 		return -1;
 	fputs("start,end,inside_ip,inside_port,remote_ip,remote_port,country,protocol,app,server_name,encryption,"
-	      "tls_version,cipher,bytes_out,bytes_in,packets,verdict,rule,action_taken,rejudged,rejudge_direction,"
+	      "tls_version,cipher,bytes_out,bytes_in,packets,verdict,rule,action_taken,mode,decided_by,rejudged,rejudge_direction,"
 	      "rejudge_offset,rejudge_reason,log\r\n", o);
 	for (size_t i = 0; i < r->n_flows; i++) {
 		const struct report_event *e = &r->flows[i].e;
@@ -1105,6 +1112,8 @@ static int write_csv(const struct report *r, const char *path, char *err, size_t
 		csv_field(o, e->verdict, false);
 		csv_field(o, e->rule[0] ? e->rule : "(default)", false);
 		csv_field(o, e->action_taken, false);
+		csv_field(o, e->mode, false);
+		csv_field(o, e->decided_by, false);
 		csv_field(o, e->rejudged ? "true" : "false", false);
 		csv_field(o, e->rejudge_direction, false);
 		csv_num(o, e->rejudge_offset);

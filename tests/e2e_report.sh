@@ -130,6 +130,8 @@ compare "$M" merged "$tmp/a.json" "$tmp/b.json" "$tmp/c.json"
 same "merged: 3 logs listed" "$(jq '.logs|length' "$M")" 3
 same "merged: the rejudged flow's where and why" "$(jq -c '.rejudged[0][5:8]' "$M")" '["out","1,843","readable text inside a TLS record"]'
 same "merged: the hostile server name shown as text" "$(jq -r '[.flows[][5]|select(startswith("<script>"))][0]' "$M")" '<script>alert(1)</script>"x'
+same "merged: the gateway's action and mode on the page" "$(jq '[.flows[]|select(.[11]=="blocked (monitor)")]|length' "$M")" \
+	"$(jq -cR 'fromjson? | select(.action_taken=="blocked")' "$tmp/c.json" | wc -l)"
 same "merged: no script but the page's" "$(jq .scripts "$M")" 1
 case "$(jq -r .gaps "$M")" in
 *"1 line of $tmp/c.json is not an event"*"(the first: line 24)"*) ok "merged: the line that is not an event is a gap, with its line" ;;
