@@ -67,6 +67,10 @@ int report_print_pdf(const char *html, const char *pdf, char *err, size_t errlen
 		snprintf(err, errlen, "%s: a symlink: refusing to write through it", pdf);
 		return -1;
 	}
+	if (lstat(pdf, &st) == 0 && !S_ISREG(st.st_mode)) { /* rename would replace a device */
+		snprintf(err, errlen, "%s: not a regular file: the PDF is written to a file of its own", pdf);
+		return -1;
+	}
 	if (!realpath(html, abs_html)) {
 		snprintf(err, errlen, "%s: %s", html, strerror(errno));
 		return -1;

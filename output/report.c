@@ -123,6 +123,52 @@ FILE *output_create(const char *path, char *err, size_t errlen)
 	return f;
 }
 
+/*
+ * A file written whole or not at all: PATH.partial is written (opened with
+ * O_NOFOLLOW) and renamed over PATH once closed, so a failed write leaves
+ * no half report; a symlink at PATH is refused first (and rename() would
+ * replace it, not follow it).
+ */
+struct whole_file {
+	FILE *f;
+	char path[4096], partial[4200];
+};
+
+static FILE *whole_open(struct whole_file *w, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	if (snprintf(w->partial, sizeof(w->partial), "%s.partial", path) >= (int)sizeof(w->partial) ||
+	    strlen(path) >= sizeof(w->path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return w->f = NULL;
+	}
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "%s: a symlink: refusing to write through it", path);
+		return w->f = NULL;
+	}
+	/* the rename would replace a device or a folder's entry: only a
+	 * regular file, or nothing, may be at PATH */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file: the report is written to a file of its own", path);
+		return w->f = NULL;
+	}
+	return w->f = output_create(w->partial, err, errlen);
+}
+
+static int whole_close(struct whole_file *w, char *err, size_t errlen)
+{
+	bool ok = !ferror(w->f);
+	if (fclose(w->f) != 0)
+		ok = false;
+	if (ok && rename(w->partial, w->path) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s", w->path, strerror(errno));
+	unlink(w->partial);
+	return -1;
+}
+
 static void sha_hex(const unsigned char *md, char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
@@ -1085,7 +1131,8 @@ static void csv_num(FILE *o, uint64_t v)
 
 static int write_csv(const struct report *r, const char *path, char *err, size_t errlen)
 {
-	FILE *o = output_create(path, err, errlen);
+	struct whole_file w;
+	FILE *o = whole_open(&w, path, err, errlen);
 	if (!o)
 		return -1;
 	fputs("start,end,inside_ip,inside_port,remote_ip,remote_port,country,protocol,app,server_name,encryption,"
@@ -1120,11 +1167,7 @@ static int write_csv(const struct report *r, const char *path, char *err, size_t
 		csv_field(o, e->rejudge_reason, false);
 		csv_field(o, r->logs[r->flows[i].log].kept ? r->logs[r->flows[i].log].path : "", true);
 	}
-	if (fclose(o) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return whole_close(&w, err, errlen);
 }
 
 static void write_flows(FILE *o, struct report *r, const char *csv_name)
@@ -1238,7 +1281,8 @@ int report_write_html(struct report *r, const char *path, char *err, size_t errl
 		return -1;
 	}
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-	FILE *o = output_create(path, err, errlen);
+	struct whole_file w;
+	FILE *o = whole_open(&w, path, err, errlen);
 	if (!o)
 		return -1;
 	setvbuf(o, NULL, _IOFBF, 1 << 20);
@@ -1265,9 +1309,7 @@ int report_write_html(struct report *r, const char *path, char *err, size_t errl
 	write_appendix(o, r);
 	fputs(script, o);
 	fputs("</body></html>\n", o);
-	if (fclose(o) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (whole_close(&w, err, errlen))
 		return -1;
-	}
 	return write_csv(r, csv, err, errlen);
 }

@@ -167,6 +167,17 @@ ln -s "$tmp/target" "$tmp/planted2-flows.csv"
 "$BIN" report -o "$tmp/planted2.html" "$tmp/a.json" 2>/dev/null
 [ "$(cat "$tmp/target")" == precious ] && ok "a symlink at the CSV is not followed" || bad "the CSV symlink was followed"
 
+mkfifo "$tmp/fifo.html"
+"$BIN" report -o "$tmp/fifo.html" "$tmp/a.json" 2>"$tmp/fifo.err"
+rc=$?
+[ "$rc" -eq 2 ] && [ -p "$tmp/fifo.html" ] && ok "a special file at the output is refused and left as it was" ||
+	bad "a fifo at the output: exit $rc, $(cat "$tmp/fifo.err")"
+# A failed write leaves no report, and nothing half-written.
+if [ -w /dev/full ] && mkdir -p "$tmp/ro" && chmod 555 "$tmp/ro" && ! touch "$tmp/ro/x" 2>/dev/null; then
+	"$BIN" report -o "$tmp/ro/r.html" "$tmp/a.json" 2>/dev/null
+	[ $? -eq 2 ] && [ -z "$(ls "$tmp/ro")" ] && ok "an unwritable folder: exit 2, nothing left" || bad "an unwritable folder"
+fi
+
 # A record changed after the audit: the report says so.
 sed '5s/"bytes_out":[0-9]*/"bytes_out":1/' "$tmp/sample.json" >"$tmp/tampered.json"
 "$BIN" report -o "$tmp/tampered.html" "$tmp/tampered.json" 2>/dev/null
