@@ -151,6 +151,12 @@ else
 	bad "merged: CSV not in start order"
 fi
 
+# The dates a policy file states are shown with its groups.
+"$BIN" report --policy "$SRC/policy/default.yaml" -o "$tmp/dated.html" "$tmp/a.json" 2>/dev/null
+stated=$(grep -n '[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]' "$SRC/policy/default.yaml" | head -1 | cut -d: -f1)
+grep -q "^<pre id=policy-dates>line $stated: Country lists as of" "$tmp/dated.html" &&
+	ok "the default policy's stated date (line $stated) is on the page" || bad "the policy's date is not on the page"
+
 # ---- 3. what is refused ------------------------------------------------------
 cp "$tmp/a.json" "$tmp/a-copy.json"
 "$BIN" report -o "$tmp/dup.html" "$tmp/a.json" "$tmp/a.json" 2>"$tmp/dup.err"
