@@ -23,14 +23,20 @@
  */
 #include "engine.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
+
+#include "../output/output.h"
 
 #define SUMMARY_SLOTS (26 * 26 + 1) /* every two-letter code, and "none" */
 #define SUMMARY_MAX_LISTED 200      /* block/log flows listed per worker */
@@ -83,11 +89,13 @@ struct worker {
 	struct decoder *decoder;
 	struct classifier *classifier;
 	FILE *events;                  /* o->json, or a spool */
-	char *listed;                  /* block/log flows, for the summary */
+	char *listed;                  /* block/log flows, for the summary: lines
+					* keyed by start time (listed_line) */
 	size_t listed_len;
 	FILE *listed_out;
 	uint64_t listed_count;
-	struct country_line by_country[SUMMARY_SLOTS][EF_BLOCK + 1];
+	struct country_line by_country[SUMMARY_SLOTS][EF_ENC__COUNT][EF_BLOCK + 1];
+	_Atomic uint64_t flows_done;   /* read by the progress line's thread */
 	struct audit_totals totals;
 	int rc;
 	char err[512];
@@ -108,6 +116,18 @@ static ef_country slot_country(unsigned slot)
 	return (ef_country)(('A' + slot / 26) << 8 | ('A' + slot % 26));
 }
 
+/* "10.0.0.1:443", "[2001:db8::1]:443"; no port for protocols without ports. */
+static void endpoint(const struct ef_addr *a, uint16_t port, char *buf, size_t len)
+{
+	char ip[EF_ADDR_STRLEN];
+
+	ef_addr_format(a, ip, sizeof(ip));
+	if (!port)
+		snprintf(buf, len, "%s", ip);
+	else
+		snprintf(buf, len, a->family == 6 ? "[%s]:%u" : "%s:%u", ip, port);
+}
+
 static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *ctx)
 {
 	struct worker *w = ctx;
@@ -118,7 +138,8 @@ static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *
 	if (w->events)
 		event_write_json(w->events, &r, &d, w->o->geodb, NULL);
 	ef_country shown = d.country ? d.country : (r.geo.n ? r.geo.set[0] : EF_COUNTRY_NONE);
-	struct country_line *line = &w->by_country[country_slot(shown)][d.verdict];
+	struct country_line *line = &w->by_country[country_slot(shown)][r.enc][d.verdict];
+	atomic_fetch_add_explicit(&w->flows_done, 1, memory_order_relaxed);
 	line->flows++;
 	line->bytes_out += r.bytes_out;
 	line->bytes_in += r.bytes_in;
@@ -129,14 +150,15 @@ static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *
 		return;
 	if (w->listed_count++ >= SUMMARY_MAX_LISTED)
 		return;
-	char src[EF_ADDR_STRLEN], dst[EF_ADDR_STRLEN], cc[3], l4[16], ts[40];
-	ef_addr_format(&r.inside, src, sizeof(src));
-	ef_addr_format(&r.remote, dst, sizeof(dst));
+	char src[EF_ADDR_STRLEN + 8], dst[EF_ADDR_STRLEN + 8], cc[3], l4[16], ts[40];
+	endpoint(&r.inside, r.inside_port, src, sizeof(src));
+	endpoint(&r.remote, r.remote_port, dst, sizeof(dst));
 	ef_country_str(shown, cc);
 	format_rfc3339(r.first_us, ts, sizeof(ts));
-	fprintf(w->listed_out, "  %-5s %-24s %s %s:%u -> %s:%u %s %s %s %s, %llu bytes out\n",
-		ef_verdict_name(d.verdict), d.rule ? d.rule : "(default)", ts, src, r.inside_port, dst,
-		r.remote_port, shown ? cc : "--", l4_name(r.l4, l4, sizeof(l4)), r.app,
+	/* keyed by start time, so the summary can list the flows in that order */
+	fprintf(w->listed_out, "%020llu  %-5s %-24s %s %s -> %s %s %s %s %s, %llu bytes out\n",
+		(unsigned long long)r.first_us, ef_verdict_name(d.verdict), d.rule ? d.rule : "(default)", ts, src,
+		dst, shown ? cc : OUTPUT_NO_COUNTRY, l4_name(r.l4, l4, sizeof(l4)), r.app,
 		ef_encryption_name(r.enc), (unsigned long long)r.bytes_out);
 }
 
@@ -525,6 +547,37 @@ static void read_and_dispatch(struct worker *ws, unsigned nw, struct capture *ca
 	}
 }
 
+static int by_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The listed flows of every worker, by start time: each line starts with
+ * its flow's start as 20 digits, which sort as the times do and are cut
+ * off when printed. */
+static void print_listed(FILE *out, struct worker *ws, unsigned n)
+{
+	size_t count = 0, k = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		for (size_t j = 0; j < ws[i].listed_len; j++)
+			count += ws[i].listed[j] == '\n';
+	char **lines = count ? malloc(count * sizeof(*lines)) : NULL;
+	if (!lines) {
+		for (unsigned i = 0; i < n; i++) /* out of memory: unsorted, still complete */
+			for (char *p = ws[i].listed; p && p < ws[i].listed + ws[i].listed_len; p = strchr(p, '\n') + 1)
+				fprintf(out, "%.*s", (int)(strchr(p, '\n') + 1 - p - 20), p + 20);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		for (char *p = ws[i].listed; k < count && p < ws[i].listed + ws[i].listed_len; p = strchr(p, '\n') + 1)
+			lines[k++] = p;
+	qsort(lines, k, sizeof(*lines), by_line);
+	for (size_t j = 0; j < k; j++)
+		fprintf(out, "%.*s", (int)(strchr(lines[j], '\n') + 1 - lines[j] - 20), lines[j] + 20);
+	free(lines);
+}
+
 static void print_summary(FILE *out, struct worker *ws, unsigned n, const struct audit_totals *t,
 			  const char *const *paths, size_t n_paths)
 {
@@ -552,22 +605,26 @@ static void print_summary(FILE *out, struct worker *ws, unsigned n, const struct
 	}
 	fprintf(out, "verdicts: %llu block, %llu log, %llu allow\n\n", (unsigned long long)t->by_verdict[EF_BLOCK],
 		(unsigned long long)t->by_verdict[EF_LOG], (unsigned long long)t->by_verdict[EF_ALLOW]);
-	fprintf(out, "%-8s %-6s %10s %16s %16s\n", "country", "verdict", "flows", "bytes out", "bytes in");
+	fprintf(out, "%-8s %-10s %-7s %10s %16s %16s\n", "country", "encryption", "verdict", "flows", "bytes out",
+		"bytes in");
 	for (unsigned s = 0; s < SUMMARY_SLOTS; s++) {
-		for (int v = EF_BLOCK; v >= EF_ALLOW; v--) {
-			struct country_line sum = {0};
-			for (unsigned i = 0; i < n; i++) {
-				sum.flows += ws[i].by_country[s][v].flows;
-				sum.bytes_out += ws[i].by_country[s][v].bytes_out;
-				sum.bytes_in += ws[i].by_country[s][v].bytes_in;
+		for (int e = EF_ENC__COUNT - 1; e >= 0; e--) {
+			for (int v = EF_BLOCK; v >= EF_ALLOW; v--) {
+				struct country_line sum = {0};
+				for (unsigned i = 0; i < n; i++) {
+					sum.flows += ws[i].by_country[s][e][v].flows;
+					sum.bytes_out += ws[i].by_country[s][e][v].bytes_out;
+					sum.bytes_in += ws[i].by_country[s][e][v].bytes_in;
+				}
+				if (!sum.flows)
+					continue;
+				char cc[3];
+				ef_country_str(slot_country(s), cc);
+				fprintf(out, "%-8s %-10s %-7s %10llu %16llu %16llu\n", s ? cc : OUTPUT_NO_COUNTRY,
+					ef_encryption_name((enum ef_encryption)e), ef_verdict_name((enum ef_verdict)v),
+					(unsigned long long)sum.flows, (unsigned long long)sum.bytes_out,
+					(unsigned long long)sum.bytes_in);
 			}
-			if (!sum.flows)
-				continue;
-			char cc[3];
-			ef_country_str(slot_country(s), cc);
-			fprintf(out, "%-8s %-6s %10llu %16llu %16llu\n", s ? cc : "unknown",
-				ef_verdict_name((enum ef_verdict)v), (unsigned long long)sum.flows,
-				(unsigned long long)sum.bytes_out, (unsigned long long)sum.bytes_in);
 		}
 	}
 	uint64_t listed = 0;
@@ -575,16 +632,194 @@ static void print_summary(FILE *out, struct worker *ws, unsigned n, const struct
 		listed += ws[i].listed_count;
 	if (!listed)
 		return;
-	fprintf(out, "\nflows blocked or logged (verdict, rule, start, inside -> remote, country, protocol, app, encryption):\n");
+	fprintf(out, "\nflows blocked or logged, by start time (verdict, rule, start, inside -> remote, country, "
+		     "protocol, app, encryption):\n");
+	print_listed(out, ws, n);
 	uint64_t shown = 0;
-	for (unsigned i = 0; i < n; i++) {
-		if (ws[i].listed_len)
-			fwrite(ws[i].listed, 1, ws[i].listed_len, out);
+	for (unsigned i = 0; i < n; i++)
 		shown += ws[i].listed_count < SUMMARY_MAX_LISTED ? ws[i].listed_count : SUMMARY_MAX_LISTED;
-	}
 	if (shown < listed)
 		fprintf(out, "  ... and %llu more: every flow is in the JSON events (--json)\n",
 			(unsigned long long)(listed - shown));
+}
+
+/* ---- the progress line ----------------------------------------------------
+ *
+ * On a terminal only, for audits that run longer than EF_PROGRESS_AFTER_MS
+ * (2 s unless the environment says otherwise): files and bytes read, flows
+ * judged, rate, time left, redrawn once a second on stderr.  The reading
+ * loops are not touched: how far the reader is comes from the kernel's
+ * offset of the capture file it has open (/proc/self/fdinfo), and flows
+ * from each worker's atomic count, so the packet path pays nothing. */
+
+struct progress {
+	struct worker *ws;
+	unsigned n_workers;
+	char **files;          /* captures, folders expanded, as real paths */
+	uint64_t *sizes, total;
+	size_t n_files;
+	_Atomic bool stop;
+	bool shown;
+	pthread_t thread;
+};
+
+static int name_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static void progress_add(struct progress *p, const char *path)
+{
+	struct stat st;
+	char *real = realpath(path, NULL);
+	char **f = realloc(p->files, (p->n_files + 1) * sizeof(*f));
+	uint64_t *z = f ? realloc(p->sizes, (p->n_files + 1) * sizeof(*z)) : NULL;
+
+	if (f)
+		p->files = f;
+	if (z)
+		p->sizes = z;
+	if (!real || !f || !z || stat(real, &st) != 0) {
+		free(real);
+		return;
+	}
+	p->files[p->n_files] = real;
+	p->sizes[p->n_files++] = (uint64_t)st.st_size;
+	p->total += (uint64_t)st.st_size;
+}
+
+/* Which capture the reader has open, and its offset: -1 when none. */
+static long progress_position(const struct progress *p, uint64_t *pos)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	long found = -1;
+
+	while (d && found < 0 && (e = readdir(d))) {
+		char link[300], target[4096];
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		for (size_t i = 0; i < p->n_files && found < 0; i++) {
+			if (strcmp(target, p->files[i]) != 0)
+				continue;
+			char info[300], line[128];
+			snprintf(info, sizeof(info), "/proc/self/fdinfo/%s", e->d_name);
+			FILE *f = fopen(info, "r");
+			unsigned long long v;
+			while (f && fgets(line, sizeof(line), f))
+				if (sscanf(line, "pos: %llu", &v) == 1) {
+					*pos = v;
+					found = (long)i;
+				}
+			if (f)
+				fclose(f);
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static void progress_draw(struct progress *p, double elapsed, bool done)
+{
+	uint64_t flows = 0, pos = 0, bytes = p->total;
+	size_t file = p->n_files;
+
+	for (unsigned i = 0; i < p->n_workers; i++)
+		flows += atomic_load_explicit(&p->ws[i].flows_done, memory_order_relaxed);
+	if (!done) {
+		long f = progress_position(p, &pos);
+		if (f < 0)
+			return; /* between files */
+		file = (size_t)f + 1;
+		bytes = pos;
+		for (long i = 0; i < f; i++)
+			bytes += p->sizes[i];
+	}
+	double mib = (double)bytes / 1048576.0, rate = elapsed > 0 ? mib / elapsed : 0;
+	fprintf(stderr, "\r\033[Kegressfence: %zu/%zu files, %.1f/%.1f MiB, %llu flows, %.1f MiB/s", file, p->n_files,
+		mib, (double)p->total / 1048576.0, (unsigned long long)flows, rate);
+	if (done)
+		fprintf(stderr, ", done in %.1f s\n", elapsed);
+	else if (rate > 0)
+		fprintf(stderr, ", %.0f s left", ((double)p->total / 1048576.0 - mib) / rate);
+	fflush(stderr);
+	p->shown = true;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void *progress_run(void *arg)
+{
+	struct progress *p = arg;
+	struct timespec t0;
+	const char *env = getenv("EF_PROGRESS_AFTER_MS");
+	double after = env && *env ? atof(env) / 1000.0 : 2.0, next = after;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!atomic_load(&p->stop)) {
+		struct timespec nap = {0, 50 * 1000000};
+		nanosleep(&nap, NULL);
+		double now = seconds_since(&t0);
+		if (now >= next) {
+			progress_draw(p, now, false);
+			next = now + 1.0;
+		}
+	}
+	if (p->shown || seconds_since(&t0) >= after)
+		progress_draw(p, seconds_since(&t0), true);
+	return NULL;
+}
+
+/* Started only when stderr is a terminal; false when not started. */
+static bool progress_start(struct progress *p, struct worker *ws, unsigned nw, const char *const *paths, size_t n)
+{
+	memset(p, 0, sizeof(*p));
+	if (!isatty(STDERR_FILENO))
+		return false;
+	p->ws = ws;
+	p->n_workers = nw;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (stat(paths[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+			progress_add(p, paths[i]);
+			continue;
+		}
+		struct dirent **names;
+		int k = scandir(paths[i], &names, NULL, name_cmp);
+		for (int j = 0; j < k; j++) {
+			char path[4096];
+			struct stat fs;
+			if (names[j]->d_name[0] != '.' &&
+			    snprintf(path, sizeof(path), "%s/%s", paths[i], names[j]->d_name) < (int)sizeof(path) &&
+			    stat(path, &fs) == 0 && S_ISREG(fs.st_mode))
+				progress_add(p, path);
+			free(names[j]);
+		}
+		if (k >= 0)
+			free(names);
+	}
+	return pthread_create(&p->thread, NULL, progress_run, p) == 0;
+}
+
+static void progress_stop(struct progress *p, bool started)
+{
+	if (started) {
+		atomic_store(&p->stop, true);
+		pthread_join(p->thread, NULL);
+	}
+	for (size_t i = 0; i < p->n_files; i++)
+		free(p->files[i]);
+	free(p->files);
+	free(p->sizes);
 }
 
 static int append_spool(FILE *to, FILE *spool)
@@ -607,6 +842,8 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 	pthread_t threads[ENGINE_MAX_WORKERS];
 	int rc = -1;
 	unsigned started = 0;
+	struct progress progress;
+	bool progress_on = false, progress_set = false;
 
 	memset(totals, 0, sizeof(*totals));
 	if (!ws || nw > ENGINE_MAX_WORKERS) {
@@ -641,10 +878,12 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 			goto out;
 		}
 	}
+	progress_on = o->summary && progress_start(&progress, ws, nw, paths, n);
+	progress_set = o->summary != NULL;
+	bool reader_failed = false;
 	if (nw == 1) {
 		worker_run(&ws[0]);
 	} else {
-		bool reader_failed = false;
 		if (!(cap = capture_open_files(paths, n, err, errlen)))
 			goto out;
 		for (; started < nw; started++) {
@@ -678,9 +917,12 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 		for (unsigned i = 0; i < started; i++)
 			pthread_join(threads[i], NULL);
 		ws[0].totals.failed_files = capture_failed_files(cap);
-		if (started < nw || reader_failed)
-			goto out;
 	}
+	if (progress_set)
+		progress_stop(&progress, progress_on);
+	progress_set = false;
+	if (nw > 1 && (started < nw || reader_failed))
+		goto out;
 	for (unsigned i = 0; i < nw; i++) {
 		struct worker *w = &ws[i];
 		if (w->rc) {
@@ -709,10 +951,14 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 		snprintf(err, errlen, "cannot write events: %s", strerror(errno));
 		goto out;
 	}
-	if (o->summary)
+	if (o->summary) {
 		print_summary(o->summary, ws, nw, totals, paths, n);
+		fprintf(o->summary, "\nwritten by egressfence %s\n", output_version());
+	}
 	rc = 0;
 out:
+	if (progress_set) /* the readers stopped early; before the workers go */
+		progress_stop(&progress, progress_on);
 	capture_close(cap);
 	for (unsigned i = 0; i < nw; i++) {
 		free(ws[i].ring.buf);

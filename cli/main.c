@@ -17,6 +17,7 @@
 #include "about.h"
 #include "engine.h"
 #include "logchain.h"
+#include "report_cmd.h"
 
 
 #define EXIT_FLAGGED 1
@@ -25,7 +26,9 @@
 static const char usage_text[] =
 	"usage: egressfence audit  [--config FILE] [--db FILE]... [--json FILE|-] [--workers N]\n"
 	"                          [--max-flows N] [--chain] [--sign-key KEY [--checkpoint-every N]\n"
-	"                          [--previous-head HEX] [--checkpoint-syslog]] PCAP|DIR...\n"
+	"                          [--previous-head HEX] [--checkpoint-syslog]]\n"
+	"                          [--report FILE.html [--pdf FILE.pdf]] PCAP|DIR...\n"
+	"       egressfence report [--policy FILE] [--db FILE]... -o FILE.html [--pdf FILE.pdf] LOG...\n"
 	"       egressfence check  --config FILE\n"
 	"       egressfence verify-log [--head HEX] [--pubkey PUB [--open]] FILE...\n"
 	"       egressfence keygen --out PREFIX\n"
@@ -38,7 +41,8 @@ static const char usage_text[] =
 	"\n"
 	"audit   classify every flow in the captures, judge it with the policy, write one\n"
 	"        JSON event per flow (--json) and a summary on stdout; exit 1 when a flow\n"
-	"        was blocked or logged\n"
+	"        was blocked or logged; --report writes the audit record as one HTML file\n"
+	"report  the audit record (HTML, a CSV of the flows it lists, --pdf) from event logs\n"
 	"check   validate a policy file and print it resolved\n"
 	"lookup  the country of each address and the rule each encryption class meets\n"
 	"run     enforce on a gateway with nftables until SIGTERM (SIGHUP reloads, SIGUSR1\n"
@@ -103,6 +107,7 @@ enum { OPT_CONFIG = 'c', OPT_DB = 'd', OPT_JSON = 'j', OPT_WORKERS = 'w', OPT_MA
 enum { OPT_CHAIN = 'C' }; /* audit: hash-chain the events (cli/logchain.h) */
 /* audit: sign the chain (cli/logchain.h) */
 enum { OPT_SIGN_KEY = 'K', OPT_CHECKPOINT_EVERY = 'E', OPT_PREVIOUS_HEAD = 'P', OPT_CHECKPOINT_SYSLOG = 'S' };
+enum { OPT_REPORT = 'R', OPT_PDF = 'F' }; /* audit: the audit record (cli/report_cmd.h) */
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -115,6 +120,8 @@ static const struct option long_options[] = {
 	{"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
 	{"previous-head", required_argument, NULL, OPT_PREVIOUS_HEAD},
 	{"checkpoint-syslog", no_argument, NULL, OPT_CHECKPOINT_SYSLOG},
+	{"report", required_argument, NULL, OPT_REPORT},
+	{"pdf", required_argument, NULL, OPT_PDF},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -127,6 +134,7 @@ struct args {
 	bool chain;
 	struct logchain_signing sign; /* key_path set: a signed log */
 	unsigned long checkpoint_every;
+	const char *report, *pdf;
 };
 
 /* Options shared by the commands; which apply is checked by each command. */
@@ -142,7 +150,7 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 			fputs(usage_text, stdout);
 			exit(0);
 		}
-		int bad = option_error(argv, opt, "cdjwmKEP", allowed, long_options);
+		int bad = option_error(argv, opt, "cdjwmKEPRF", allowed, long_options);
 		if (bad)
 			return bad;
 		switch (opt) {
@@ -185,6 +193,12 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 		case OPT_CHECKPOINT_SYSLOG:
 			a->sign.syslog = true;
 			break;
+		case OPT_REPORT:
+			a->report = optarg;
+			break;
+		case OPT_PDF:
+			a->pdf = optarg;
+			break;
 		}
 	}
 	return 0;
@@ -193,13 +207,14 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 static int cmd_audit(int argc, char **argv)
 {
 	struct args a = {0};
-	int rc = parse_options(argc, argv, "cdjwmCKEPS", &a);
+	int rc = parse_options(argc, argv, "cdjwmCKEPSRF", &a);
 	FILE *json = NULL;
 	char err[1024];
 	struct audit_totals t;
 	struct logchain *chain = NULL;
 	char partial[4096] = "";
 	bool t_valid = false; /* the audit ran to the end, perhaps with unreadable files */
+	char events_tmp[4096] = ""; /* --report without --json: the events, read back, then removed */
 
 	if (rc)
 		return rc;
@@ -210,6 +225,10 @@ static int cmd_audit(int argc, char **argv)
 						    : "--chain needs --json FILE: it chains the event records written there");
 	if (!a.sign.key_path && (a.sign.checkpoint_every || a.sign.previous_head || a.sign.syslog))
 		return usage_error("%s", "--checkpoint-every, --previous-head and --checkpoint-syslog go with --sign-key KEY");
+	if (a.pdf && !a.report)
+		return usage_error("%s", "--pdf needs --report FILE.html: it prints that report");
+	if (a.report && a.json && !strcmp(a.json, "-"))
+		return usage_error("%s", "--report reads the events back: give --json FILE, or no --json, not `-'");
 	if ((rc = load_common(&a.common, true)))
 		goto out;
 	/* Every capture path must exist before anything is written. */
@@ -263,6 +282,10 @@ static int cmd_audit(int argc, char **argv)
 		setvbuf(json, NULL, _IOFBF, 1 << 20); /* events are ~600 bytes each: fewer writes */
 	} else if (a.json) {
 		json = stdout;
+	} else if (a.report && !(json = report_events_tmpfile(events_tmp, sizeof(events_tmp)))) {
+		fprintf(stderr, "egressfence: cannot create a temporary events file: %s\n", strerror(errno));
+		rc = EXIT_ERROR;
+		goto out;
 	}
 	struct audit_options o = {
 		.policy = a.common.policy,
@@ -343,6 +366,19 @@ out:
 		if (!keep)
 			unlink(partial);
 	}
+	if (a.report && (rc != EXIT_ERROR || t_valid)) {
+		struct audit_report_input ri = {
+			.html = a.report, .pdf = a.pdf, .policy_path = config_path(a.common.config),
+			.policy = a.common.policy, .geodb = a.common.geodb,
+			.captures = (const char *const *)argv + optind, .n_captures = (size_t)(argc - optind),
+			.totals = &t, .events = events_tmp[0] ? events_tmp : a.json, .events_kept = !events_tmp[0],
+		};
+		int report_rc = report_after_audit(&ri);
+		if (report_rc)
+			rc = report_rc;
+	}
+	if (events_tmp[0])
+		unlink(events_tmp);
 	logchain_free(chain);
 	free_common(&a.common);
 	return rc;
@@ -470,5 +506,7 @@ int main(int argc, char **argv)
 		return logchain_verify_main(argc, argv);
 	if (!strcmp(cmd, "keygen"))
 		return logchain_keygen_main(argc, argv);
-	return usage_error("unknown command `%s' (expected audit, check, lookup, run, nft, verify-log or keygen)", cmd);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(argc, argv);
+	return usage_error("unknown command `%s' (expected audit, check, lookup, run, nft, verify-log, keygen or report)", cmd);
 }

@@ -1,0 +1,36 @@
+/*
+ * output/internal.h -- what the files of output/ share, and nothing else
+ * includes: one event as the report reads it back from a JSON line.
+ *
+ * Strings are copied truncated to their buffers (an event's own limits are
+ * smaller: core/flow.h), never NULL; a JSON null is "".  Numbers are
+ * non-negative integers, as event.c writes them.
+ */
+#ifndef EF_OUTPUT_INTERNAL_H
+#define EF_OUTPUT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct report_event {
+	char ts[40], end_ts[40];
+	char src_ip[48], dst_ip[48];
+	uint64_t src_port, dst_port;
+	char l4[16], app[64], server_name[128];
+	char encryption[16], tls_version[16], cipher[80];
+	char dst_country[8];
+	uint64_t bytes_out, bytes_in, packets;
+	char verdict[8], rule[64];
+	bool evicted, reassembly_conflict, rejudged;
+	char action_taken[32], mode[16], decided_by[32];
+	char rejudge_direction[16], rejudge_reason[128];
+	uint64_t rejudge_offset;
+	bool has_seq, has_chain;
+};
+
+/* Parses one line; false when it is not a JSON object with at least ts,
+ * encryption and verdict (the line is then counted, not shown). */
+bool report_event_parse(const char *line, size_t len, struct report_event *e);
+
+#endif

@@ -1,0 +1,1315 @@
+/*
+ * output/report.c -- the audit record: what was examined, under what rules,
+ * what was found, and whether the record is intact, as one HTML file with
+ * inline CSS, inline SVG charts and a small inline script that only sorts
+ * and filters tables (the page reads the same without it).
+ *
+ * Invariants:
+ *  - Every number on the page is a count or a sum over the events read
+ *    (report_add_log) or the files hashed; nothing is estimated.  What the
+ *    inputs do not say is written as not known.
+ *  - Every string that came from an event or a file name goes through
+ *    html_text() (HTML) or csv_field() (CSV: quoted, and a leading = + - @
+ *    defused so a spreadsheet does not run it).
+ *  - The page references nothing outside itself: no URL is ever written
+ *    into it.
+ */
+#include "output.h"
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../capture/capture.h"
+#include "../enforce/enforce.h"
+#include "commit.h" /* EF_COMMIT, written at build time (commit.cmake) */
+
+#define SLOTS (26 * 26 + 1) /* every two-letter code, and slot 0: no country */
+#define N_ENC 5             /* encrypted, weak, cleartext, unknown, and any other word */
+#define N_VERDICT 3
+
+static const char *const enc_names[N_ENC] = {"encrypted", "weak", "cleartext", "unknown", "other"};
+static const char *const enc_colours[N_ENC] = {"#2e7d32", "#ef6c00", "#c62828", "#757575", "#6a1b9a"};
+static const char *const verdict_names[N_VERDICT] = {"allow", "log", "block"};
+
+struct cell {
+	uint64_t flows, bytes_out, bytes_in;
+};
+
+struct capture_info {
+	char *path, *error;
+	uint64_t size, frames;
+	char sha[65];
+};
+
+struct log_info {
+	char *path;
+	bool kept, chained;
+	uint64_t size, lines, events, not_events, first_not_event, evicted, gateway_events;
+	char sha[65];
+	char first_ts[40], last_ts[40];
+	int verify_rc;          /* logchain_verify's: 0 intact, 1 tampered, 2 unreadable; -1 not run */
+	char *verify_msg;
+};
+
+struct flagged {
+	struct report_event e;
+	size_t log;
+};
+
+struct named_count {
+	char name[64];
+	uint64_t flows;
+};
+
+struct report {
+	char command[32];
+	struct capture_info *caps;
+	size_t n_caps;
+	bool have_counts;
+	struct report_audit_counts counts;
+	struct log_info *logs;
+	size_t n_logs;
+	report_verify_fn verify;
+
+	char *policy_path, *policy_text, *policy_dates, *groups_text;
+	char policy_sha[65];
+	bool watched[SLOTS]; /* countries of the designated and embargoed groups */
+	struct {
+		char path[4096], built[32], sha[65];
+		const char *layout;
+	} dbs[EF_GEO_MAX_DB];
+	size_t n_dbs;
+	bool have_dbs;
+
+	struct cell agg[SLOTS][N_ENC][N_VERDICT];
+	uint64_t events, by_verdict[N_VERDICT], evicted, conflicts, rejudged;
+	char first_ts[40], last_ts[40];
+	struct named_count rules[64];
+	size_t n_rules;
+	uint64_t rules_other;
+	struct flagged *flows;
+	size_t n_flows, cap_flows;
+};
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+const char *output_version(void)
+{
+	return EF_VERSION " (commit " EF_COMMIT ")";
+}
+
+FILE *output_create(const char *path, char *err, size_t errlen)
+{
+	/* O_NOFOLLOW: a symlink planted at the output name is refused (ELOOP),
+	 * not followed to overwrite whatever it points at. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "%s: %s%s", path, strerror(e),
+			 e == ELOOP ? " (a symlink: refusing to write through it)" : "");
+	}
+	return f;
+}
+
+/*
+ * A file written whole or not at all: PATH.partial is written (opened with
+ * O_NOFOLLOW) and renamed over PATH once closed, so a failed write leaves
+ * no half report; a symlink at PATH is refused first (and rename() would
+ * replace it, not follow it).
+ */
+struct whole_file {
+	FILE *f;
+	char path[4096], partial[4200];
+};
+
+static FILE *whole_open(struct whole_file *w, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	if (snprintf(w->partial, sizeof(w->partial), "%s.partial", path) >= (int)sizeof(w->partial) ||
+	    strlen(path) >= sizeof(w->path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return w->f = NULL;
+	}
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "%s: a symlink: refusing to write through it", path);
+		return w->f = NULL;
+	}
+	/* the rename would replace a device or a folder's entry: only a
+	 * regular file, or nothing, may be at PATH */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file: the report is written to a file of its own", path);
+		return w->f = NULL;
+	}
+	return w->f = output_create(w->partial, err, errlen);
+}
+
+static int whole_close(struct whole_file *w, char *err, size_t errlen)
+{
+	bool ok = !ferror(w->f);
+	if (fclose(w->f) != 0)
+		ok = false;
+	if (ok && rename(w->partial, w->path) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s", w->path, strerror(errno));
+	unlink(w->partial);
+	return -1;
+}
+
+static void sha_hex(const unsigned char *md, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = 0;
+}
+
+/* SHA-256 and size of a file, read through once. */
+static int file_sha256(const char *path, char hex[65], uint64_t *size, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char buf[1 << 16], digest[32];
+	size_t n;
+	int rc = -1;
+
+	*size = 0;
+	if (!f || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		snprintf(err, errlen, "%s: %s", path, f ? "no SHA-256 in libcrypto" : strerror(errno));
+		goto out;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		EVP_DigestUpdate(md, buf, n);
+		*size += n;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	EVP_DigestFinal_ex(md, digest, NULL);
+	sha_hex(digest, hex);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	if (f)
+		fclose(f);
+	return rc;
+}
+
+static unsigned country_slot(const char *cc)
+{
+	if (cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' || cc[2])
+		return 0;
+	return (unsigned)(cc[0] - 'A') * 26u + (unsigned)(cc[1] - 'A') + 1u;
+}
+
+static void slot_name(unsigned slot, char out[8])
+{
+	if (!slot) {
+		strcpy(out, OUTPUT_NO_COUNTRY);
+		return;
+	}
+	slot--;
+	out[0] = (char)('A' + slot / 26);
+	out[1] = (char)('A' + slot % 26);
+	out[2] = 0;
+}
+
+static int enc_index(const char *s)
+{
+	for (int i = 0; i < N_ENC - 1; i++)
+		if (!strcmp(s, enc_names[i]))
+			return i;
+	return N_ENC - 1;
+}
+
+static int verdict_index(const char *s)
+{
+	for (int i = 0; i < N_VERDICT; i++)
+		if (!strcmp(s, verdict_names[i]))
+			return i;
+	return -1;
+}
+
+/* ---- building ----------------------------------------------------------------- */
+
+struct report *report_new(void)
+{
+	struct report *r = calloc(1, sizeof(*r));
+	if (r)
+		strcpy(r->command, "report");
+	return r;
+}
+
+void report_free(struct report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_caps; i++) {
+		free(r->caps[i].path);
+		free(r->caps[i].error);
+	}
+	free(r->caps);
+	for (size_t i = 0; i < r->n_logs; i++) {
+		free(r->logs[i].path);
+		free(r->logs[i].verify_msg);
+	}
+	free(r->logs);
+	free(r->policy_path);
+	free(r->policy_text);
+	free(r->policy_dates);
+	free(r->groups_text);
+	free(r->flows);
+	free(r);
+}
+
+void report_set_command(struct report *r, const char *command)
+{
+	snprintf(r->command, sizeof(r->command), "%s", command);
+}
+
+void report_set_verifier(struct report *r, report_verify_fn fn)
+{
+	r->verify = fn;
+}
+
+static int add_capture_file(struct report *r, const char *path, char *err, size_t errlen)
+{
+	struct capture_info *grown = realloc(r->caps, (r->n_caps + 1) * sizeof(*grown));
+	if (!grown) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r->caps = grown;
+	struct capture_info *c = &r->caps[r->n_caps];
+	memset(c, 0, sizeof(*c));
+	if (!(c->path = strdup(path)))
+		return snprintf(err, errlen, "out of memory"), -1;
+	r->n_caps++;
+	if (file_sha256(path, c->sha, &c->size, err, errlen))
+		return -1;
+	/* The frames each file holds, and where it stopped, read once more on
+	 * their own: the audit reads all files as one stream. */
+	const char *one[1] = {path};
+	char cerr[512];
+	struct capture *cap = capture_open_files(one, 1, cerr, sizeof(cerr));
+	if (!cap) {
+		c->error = strdup(cerr);
+		return 0;
+	}
+	struct capture_frame f;
+	enum capture_status st;
+	while ((st = capture_next(cap, &f)) != CAPTURE_END) {
+		if (st == CAPTURE_ERROR) {
+			if (!c->error)
+				c->error = strdup(capture_error(cap));
+			continue;
+		}
+		c->frames++;
+	}
+	capture_close(cap);
+	return 0;
+}
+
+static int name_order(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int report_add_captures(struct report *r, const char *const *paths, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (stat(paths[i], &st) != 0) {
+			snprintf(err, errlen, "%s: %s", paths[i], strerror(errno));
+			return -1;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			if (add_capture_file(r, paths[i], err, errlen))
+				return -1;
+			continue;
+		}
+		/* A folder's regular files in name order, as capture/ reads them. */
+		struct dirent **names;
+		int k = scandir(paths[i], &names, NULL, name_order);
+		if (k < 0) {
+			snprintf(err, errlen, "%s: %s", paths[i], strerror(errno));
+			return -1;
+		}
+		int rc = 0;
+		for (int j = 0; j < k; j++) {
+			char p[4096];
+			struct stat fs;
+			if (!rc && names[j]->d_name[0] != '.' &&
+			    snprintf(p, sizeof(p), "%s/%s", paths[i], names[j]->d_name) < (int)sizeof(p) &&
+			    stat(p, &fs) == 0 && S_ISREG(fs.st_mode))
+				rc = add_capture_file(r, p, err, errlen);
+			free(names[j]);
+		}
+		free(names);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+void report_set_audit_counts(struct report *r, const struct report_audit_counts *c)
+{
+	r->counts = *c;
+	r->have_counts = true;
+}
+
+static bool flagged_flow(const struct report *r, const struct report_event *e, unsigned slot, int v)
+{
+	return v != EF_ALLOW || r->watched[slot] || e->rejudged;
+}
+
+static void count_rule(struct report *r, const char *rule)
+{
+	const char *name = rule[0] ? rule : "(default)";
+	for (size_t i = 0; i < r->n_rules; i++) {
+		if (!strcmp(r->rules[i].name, name)) {
+			r->rules[i].flows++;
+			return;
+		}
+	}
+	if (r->n_rules == sizeof(r->rules) / sizeof(r->rules[0])) {
+		r->rules_other++;
+		return;
+	}
+	snprintf(r->rules[r->n_rules].name, sizeof(r->rules[0].name), "%s", name);
+	r->rules[r->n_rules++].flows = 1;
+}
+
+/* One event into the sums and, when it is a finding, the list. */
+static int add_event(struct report *r, size_t log, const struct report_event *e)
+{
+	struct log_info *l = &r->logs[log];
+	int v = verdict_index(e->verdict);
+	unsigned slot = country_slot(e->dst_country);
+
+	if (v < 0 || (e->dst_country[0] && !slot))
+		return 1; /* not an event this report can place */
+	struct cell *c = &r->agg[slot][enc_index(e->encryption)][v];
+	c->flows++;
+	c->bytes_out += e->bytes_out;
+	c->bytes_in += e->bytes_in;
+	r->events++;
+	l->events++;
+	r->by_verdict[v]++;
+	if (e->evicted) {
+		r->evicted++;
+		l->evicted++;
+	}
+	r->conflicts += e->reassembly_conflict;
+	r->rejudged += e->rejudged;
+	if (e->action_taken[0])
+		l->gateway_events++;
+	count_rule(r, e->rule);
+	if (!r->first_ts[0] || strcmp(e->ts, r->first_ts) < 0)
+		snprintf(r->first_ts, sizeof(r->first_ts), "%s", e->ts);
+	const char *end = e->end_ts[0] ? e->end_ts : e->ts;
+	if (strcmp(end, r->last_ts) > 0)
+		snprintf(r->last_ts, sizeof(r->last_ts), "%s", end);
+	if (!l->first_ts[0] || strcmp(e->ts, l->first_ts) < 0)
+		snprintf(l->first_ts, sizeof(l->first_ts), "%s", e->ts);
+	if (strcmp(end, l->last_ts) > 0)
+		snprintf(l->last_ts, sizeof(l->last_ts), "%s", end);
+	if (!flagged_flow(r, e, slot, v))
+		return 0;
+	if (r->n_flows == r->cap_flows) {
+		size_t cap = r->cap_flows ? 2 * r->cap_flows : 256;
+		struct flagged *grown = realloc(r->flows, cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		r->flows = grown;
+		r->cap_flows = cap;
+	}
+	r->flows[r->n_flows].e = *e;
+	r->flows[r->n_flows++].log = log;
+	return 0;
+}
+
+int report_add_log(struct report *r, const char *path, bool kept, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char digest[32];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = -1;
+
+	if (!f || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		snprintf(err, errlen, "%s: %s", path, f ? "no SHA-256 in libcrypto" : strerror(errno));
+		goto out;
+	}
+	/* The same content twice (a copy under another name) would count its
+	 * flows twice: refused before anything of it is counted. */
+	char sha[65];
+	uint64_t size;
+	if (file_sha256(path, sha, &size, err, errlen))
+		goto out;
+	for (size_t i = 0; i < r->n_logs; i++) {
+		if (!strcmp(r->logs[i].sha, sha)) {
+			snprintf(err, errlen, "%s: same content as %s (SHA-256 %.16s...): its flows would be counted twice",
+				 path, r->logs[i].path, sha);
+			goto out;
+		}
+	}
+	struct log_info *grown = realloc(r->logs, (r->n_logs + 1) * sizeof(*grown));
+	if (!grown) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	r->logs = grown;
+	struct log_info *l = &r->logs[r->n_logs];
+	memset(l, 0, sizeof(*l));
+	l->verify_rc = -1;
+	l->kept = kept;
+	if (!(l->path = strdup(path))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	size_t idx = r->n_logs++;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		struct report_event e;
+		EVP_DigestUpdate(md, line, (size_t)n);
+		l->size += (uint64_t)n;
+		l->lines++;
+		size_t len = (size_t)n;
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		if (!len)
+			continue;
+		int added = report_event_parse(line, len, &e) ? add_event(r, idx, &e) : 1;
+		if (added < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		if (added > 0 && !l->not_events++)
+			l->first_not_event = l->lines;
+		if (l->lines == 1 || (added == 0 && l->events == 1))
+			l->chained = added == 0 && e.has_chain;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	EVP_DigestFinal_ex(md, digest, NULL);
+	sha_hex(digest, l->sha);
+	if (l->chained && r->verify) {
+		char msg[1024] = "";
+		l->verify_rc = r->verify(path, msg, sizeof(msg));
+		l->verify_msg = strdup(msg);
+	}
+	rc = 0;
+out:
+	free(line);
+	EVP_MD_CTX_free(md);
+	if (f)
+		fclose(f);
+	return rc;
+}
+
+/* The group lists from `check`'s text ("  NAME: [AA, BB]" under "groups:"),
+ * marking the countries of groups named designated or embargoed. */
+static void read_groups(struct report *r, const char *text)
+{
+	const char *g = strstr(text, "\ngroups:\n");
+	size_t len = 0;
+	char *out;
+	FILE *m = open_memstream(&out, &len);
+
+	if (!m)
+		return;
+	for (const char *p = g ? g + 9 : NULL; p && p[0] == ' ' && p[1] == ' ';) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		fprintf(m, "%.*s\n", (int)(n - 2), p + 2);
+		bool watched = !strncmp(p + 2, "designated:", 11) || !strncmp(p + 2, "embargoed:", 10);
+		for (const char *q = strchr(p, '['); watched && q && q < p + n; q++) {
+			char cc[3] = {q[0], q < p + n - 1 ? q[1] : 0, 0};
+			unsigned s = country_slot(cc);
+			if (s && (q[-1] == '[' || q[-1] == ' ')) {
+				r->watched[s] = true;
+				q++;
+			}
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	fclose(m);
+	r->groups_text = out;
+}
+
+/* The lines of the policy file that state a date (YYYY-MM-DD), as written:
+ * group lists are dated in their comments, not in YAML keys. */
+static char *dated_lines(const char *path)
+{
+	FILE *f = fopen(path, "r"), *m;
+	char *line = NULL, *out = NULL;
+	size_t cap = 0, len = 0;
+	ssize_t n;
+	unsigned no = 0;
+
+	if (!f)
+		return NULL;
+	if (!(m = open_memstream(&out, &len))) {
+		fclose(f);
+		return NULL;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		no++;
+		for (ssize_t i = 0; i + 10 <= n; i++) {
+			const char *s = line + i;
+			bool date = true;
+			for (int k = 0; k < 10 && date; k++)
+				date = (k == 4 || k == 7) ? s[k] == '-' : (s[k] >= '0' && s[k] <= '9');
+			if (date) {
+				fprintf(m, "line %u: %s", no, line + strspn(line, " \t#"));
+				if (line[n - 1] != '\n')
+					fputc('\n', m);
+				break;
+			}
+		}
+	}
+	free(line);
+	fclose(f);
+	fclose(m);
+	return out;
+}
+
+int report_set_policy(struct report *r, const struct policy *p, const char *path, char *err, size_t errlen)
+{
+	uint64_t size;
+	size_t len = 0;
+	FILE *m;
+
+	if (file_sha256(path, r->policy_sha, &size, err, errlen))
+		return -1;
+	if (!(r->policy_path = strdup(path)) || !(m = open_memstream(&r->policy_text, &len))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	policy_print(p, m);
+	fclose(m);
+	read_groups(r, r->policy_text);
+	r->policy_dates = dated_lines(path);
+	return 0;
+}
+
+int report_set_databases(struct report *r, const struct geodb *db, char *err, size_t errlen)
+{
+	r->have_dbs = true;
+	r->n_dbs = 0;
+	for (size_t i = 0; i < geodb_count(db) && i < EF_GEO_MAX_DB; i++) {
+		uint64_t size;
+		snprintf(r->dbs[i].path, sizeof(r->dbs[i].path), "%s", geodb_path(db, i));
+		if (file_sha256(r->dbs[i].path, r->dbs[i].sha, &size, err, errlen))
+			return -1;
+		time_t t = (time_t)geodb_build_epoch(db, i);
+		struct tm tm;
+		strftime(r->dbs[i].built, sizeof(r->dbs[i].built), "%Y-%m-%d %H:%M:%SZ", gmtime_r(&t, &tm));
+		r->dbs[i].layout = geodb_layout_of(db, i) == GEODB_LAYOUT_MAXMIND ? "MaxMind DB, GeoIP2/DB-IP layout (country/iso_code)"
+										   : "MaxMind DB, ip-location-db layout (country_code)";
+		r->n_dbs++;
+	}
+	return 0;
+}
+
+/* ---- writing ------------------------------------------------------------------- */
+
+static void html_text(FILE *o, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", o); break;
+		case '>': fputs("&gt;", o); break;
+		case '&': fputs("&amp;", o); break;
+		case '"': fputs("&quot;", o); break;
+		case '\'': fputs("&#39;", o); break;
+		default:
+			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
+				fprintf(o, "&#xfffd;");
+			else
+				fputc(*s, o);
+		}
+	}
+}
+
+/* 1234567 -> "1,234,567" */
+static const char *grouped(uint64_t v, char buf[32])
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v), o = 0;
+	for (int i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+static void td_num(FILE *o, uint64_t v)
+{
+	char b[32];
+	fprintf(o, "<td class=n>%s</td>", grouped(v, b));
+}
+
+static void td_text(FILE *o, const char *s)
+{
+	fputs("<td>", o);
+	html_text(o, s);
+	fputs("</td>", o);
+}
+
+/* "10.0.0.1:443", "[2001:db8::1]:443"; a port of 0 (no ports) is left out. */
+static void addr_port(char *buf, size_t len, const char *ip, uint64_t port)
+{
+	bool v6 = strchr(ip, ':') != NULL;
+	if (!port)
+		snprintf(buf, len, "%s", ip);
+	else
+		snprintf(buf, len, v6 ? "[%s]:%llu" : "%s:%llu", ip, (unsigned long long)port);
+}
+
+static const char style[] =
+	"<style>\n"
+	"body{font-family:'DejaVu Sans',Arial,Helvetica,sans-serif;font-size:13px;color:#1a1a1a;max-width:1100px;margin:24px auto;padding:0 16px}\n"
+	"h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;border-bottom:2px solid #1a1a1a;padding-bottom:3px;margin-top:28px}\n"
+	"h3{font-size:14px;margin:18px 0 6px}\n"
+	"table{border-collapse:collapse;margin:6px 0 10px;width:100%}th,td{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}\n"
+	"th{background:#eee;cursor:pointer}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
+	".hash{font-family:'DejaVu Sans Mono',monospace;font-size:11px;word-break:break-all}\n"
+	"pre{background:#f6f6f6;border:1px solid #ccc;padding:8px;font-size:11px;white-space:pre-wrap}\n"
+	".meta{color:#555}.warn{color:#b00020;font-weight:bold}.ok{color:#2e7d32;font-weight:bold}\n"
+	".boxes{display:flex;gap:10px;flex-wrap:wrap;margin:12px 0}.box{border:1px solid #bbb;padding:6px 12px;min-width:120px}\n"
+	".box b{display:block;font-size:20px}.v-block{color:#b00020;font-weight:bold}.v-log{color:#a15c00;font-weight:bold}\n"
+	"input{margin:4px 0;padding:3px;width:320px}\n"
+	"#flow-list,#rejudged{font-size:11px}#flow-list td,#rejudged td{overflow-wrap:break-word}td.nw{white-space:nowrap}#flow-list td:nth-child(8){min-width:150px}\n"
+	"@media print{body{max-width:none;margin:0;font-size:10px}#flow-list{font-size:8px}input,.noprint{display:none}h2{page-break-after:avoid}tr{page-break-inside:avoid}}\n"
+	"</style>\n";
+
+/* Sorting by a click on a header, filtering by text: conveniences only; the
+ * page is complete without them. */
+static const char script[] =
+	"<script>\n"
+	"document.querySelectorAll('table.sortable th').forEach(function(th,i){th.addEventListener('click',function(){\n"
+	" var t=th.closest('table'),b=t.tBodies[0],rows=Array.from(b.rows),d=th.dataset.dir==='a'?-1:1;th.dataset.dir=d>0?'a':'d';\n"
+	" var num=function(s){return /^[0-9,]+$/.test(s)?parseInt(s.replace(/,/g,''),10):null};\n"
+	" rows.sort(function(x,y){var a=x.cells[i].textContent,c=y.cells[i].textContent,na=num(a),nc=num(c);\n"
+	"  return d*(na!==null&&nc!==null?na-nc:a.localeCompare(c));});rows.forEach(function(r){b.appendChild(r)});});});\n"
+	"document.querySelectorAll('input.filter').forEach(function(f){f.addEventListener('input',function(){\n"
+	" var q=f.value.toLowerCase(),t=document.getElementById(f.dataset.table);\n"
+	" Array.from(t.tBodies[0].rows).forEach(function(r){r.style.display=r.textContent.toLowerCase().indexOf(q)<0?'none':''});});});\n"
+	"</script>\n";
+
+static void write_examined(FILE *o, const struct report *r)
+{
+	char b[32], b2[32];
+
+	fputs("<h2 id=examined>1. What was examined</h2>\n", o);
+	fputs("<p>Traffic from <b>", o);
+	html_text(o, r->first_ts[0] ? r->first_ts : "(no events)");
+	fputs("</b> to <b>", o);
+	html_text(o, r->last_ts[0] ? r->last_ts : "(no events)");
+	fputs("</b> (first packet of the earliest flow to last packet of the latest, UTC).</p>\n", o);
+	if (r->n_caps) {
+		fputs("<h3>Captures</h3>\n<table id=captures><thead><tr><th>file</th><th>bytes</th><th>SHA-256</th>"
+		      "<th>frames</th><th>read</th></tr></thead><tbody>\n", o);
+		for (size_t i = 0; i < r->n_caps; i++) {
+			const struct capture_info *c = &r->caps[i];
+			fputs("<tr>", o);
+			td_text(o, c->path);
+			td_num(o, c->size);
+			fprintf(o, "<td class=hash>%s</td>", c->sha);
+			td_num(o, c->frames);
+			if (c->error) {
+				fputs("<td class=warn>", o);
+				html_text(o, c->error);
+				fputs("</td>", o);
+			} else {
+				fputs("<td>to the end</td>", o);
+			}
+			fputs("</tr>\n", o);
+		}
+		fputs("</tbody></table>\n", o);
+	}
+	if (r->have_counts) {
+		const struct report_audit_counts *c = &r->counts;
+		fprintf(o, "<p id=audit-counts>The audit read <b>%s</b> frames, <b>%s</b> IP packets, ",
+			grouped(c->frames, b), grouped(c->packets, b2));
+		fprintf(o, "<b>%s</b> flows.</p>\n", grouped(c->flows, b));
+	}
+	fputs("<h3>Event logs</h3>\n<table id=logs><thead><tr><th>log</th><th>bytes</th><th>SHA-256</th><th>events</th>"
+	      "<th>other lines</th><th>first</th><th>last</th><th>written by</th></tr></thead><tbody>\n", o);
+	for (size_t i = 0; i < r->n_logs; i++) {
+		const struct log_info *l = &r->logs[i];
+		fputs("<tr>", o);
+		if (l->kept) {
+			td_text(o, l->path);
+			td_num(o, l->size);
+			fprintf(o, "<td class=hash>%s</td>", l->sha);
+		} else {
+			fputs("<td colspan=3>the audit's events (not kept: no <code>--json</code> given)</td>", o);
+		}
+		td_num(o, l->events);
+		td_num(o, l->not_events);
+		td_text(o, l->first_ts);
+		td_text(o, l->last_ts);
+		td_text(o, l->gateway_events ? "egressfence run (gateway events)" : "egressfence audit");
+		fputs("</tr>\n", o);
+	}
+	fputs("</tbody></table>\n", o);
+
+	fputs("<h3>Gaps: what may be missing from this record</h3>\n<ul id=gaps>\n", o);
+	unsigned gaps = 0;
+	for (size_t i = 0; i < r->n_caps; i++) {
+		if (!r->caps[i].error)
+			continue;
+		gaps++;
+		fputs("<li class=warn>damaged capture: ", o);
+		html_text(o, r->caps[i].error);
+		fputs("</li>\n", o);
+	}
+	if (r->have_counts && r->counts.frames_skipped) {
+		gaps++;
+		fprintf(o, "<li>%s frames were not IP or were malformed, and were not judged</li>\n",
+			grouped(r->counts.frames_skipped, b));
+	}
+	if (r->evicted) {
+		gaps++;
+		fprintf(o, "<li class=warn>%s flows were ended early by the flow-table bound (<code>evicted</code>): "
+			"their later packets became new flows, judged on less evidence</li>\n", grouped(r->evicted, b));
+	}
+	if (r->conflicts) {
+		gaps++;
+		fprintf(o, "<li>%s flows had retransmitted TCP data that disagreed with the first copy "
+			"(<code>reassembly_conflict</code>)</li>\n", grouped(r->conflicts, b));
+	}
+	for (size_t i = 0; i < r->n_logs; i++) {
+		const struct log_info *l = &r->logs[i];
+		if (!l->not_events)
+			continue;
+		gaps++;
+		fprintf(o, "<li class=warn>%s line%s of ", grouped(l->not_events, b), l->not_events == 1 ? "" : "s");
+		html_text(o, l->path);
+		fprintf(o, " %s this report can read (the first: line %llu); not counted</li>\n",
+			l->not_events == 1 ? "is not an event" : "are not events", (unsigned long long)l->first_not_event);
+	}
+	if (r->have_counts)
+		fputs("<li>capture drops: none possible in an offline audit (the captures are read whole); "
+		      "what the capturing host dropped before writing them is not recorded in a capture file</li>\n", o);
+	else
+		fputs("<li>not known from logs alone: capture drops, events the gateway's queue dropped, frames "
+		      "that were not IP, and damaged captures are counters of the process that wrote the log "
+		      "(<code>run</code> prints them on SIGUSR1 and at exit), not events</li>\n", o);
+	if (!gaps)
+		fputs("<li class=ok>no damaged input, no evictions, no unreadable lines</li>\n", o);
+	fputs("</ul>\n", o);
+}
+
+static void write_rules(FILE *o, const struct report *r)
+{
+	fputs("<h2 id=rules>2. Under what rules</h2>\n", o);
+	if (!r->policy_text) {
+		fputs("<p class=warn>No policy was given (<code>report --policy FILE</code>): which rules, groups and "
+		      "databases were in force is not known from the logs alone. Each event names only the rule that "
+		      "decided it:</p>\n", o);
+	} else {
+		fputs("<p>Policy <code>", o);
+		html_text(o, r->policy_path);
+		fprintf(o, "</code>, SHA-256 <span class=hash id=policy-sha>%s</span>.", r->policy_sha);
+		if (!strcmp(r->command, "report"))
+			fputs(" <span class=meta>This is the policy given to <code>report</code>; the logs do not record "
+			      "which policy judged them.</span>", o);
+		fputs("</p>\n<h3>Groups</h3>\n<pre id=groups>", o);
+		html_text(o, r->groups_text && *r->groups_text ? r->groups_text : "(none)\n");
+		fputs("</pre>\n<p>Dates the policy file states:</p>\n<pre id=policy-dates>", o);
+		html_text(o, r->policy_dates && *r->policy_dates ? r->policy_dates
+								 : "(the file states no date: its lists are undated)\n");
+		fputs("</pre>\n", o);
+	}
+	if (r->have_dbs) {
+		fputs("<h3>Country databases</h3>\n<table id=databases><thead><tr><th>file</th><th>type</th><th>built</th>"
+		      "<th>SHA-256</th></tr></thead><tbody>\n", o);
+		for (size_t i = 0; i < r->n_dbs; i++) {
+			fputs("<tr>", o);
+			td_text(o, r->dbs[i].path);
+			td_text(o, r->dbs[i].layout);
+			td_text(o, r->dbs[i].built);
+			fprintf(o, "<td class=hash>%s</td></tr>\n", r->dbs[i].sha);
+		}
+		if (!r->n_dbs)
+			fputs("<tr><td colspan=4>none: only the policy's overrides place addresses</td></tr>\n", o);
+		fputs("</tbody></table>\n", o);
+	}
+	fputs("<h3>Rules that decided flows</h3>\n<table id=rule-counts class=sortable><thead><tr><th>rule</th><th>flows</th>"
+	      "</tr></thead><tbody>\n", o);
+	for (size_t i = 0; i < r->n_rules; i++) {
+		fputs("<tr>", o);
+		td_text(o, r->rules[i].name);
+		td_num(o, r->rules[i].flows);
+		fputs("</tr>\n", o);
+	}
+	if (r->rules_other)
+		fprintf(o, "<tr><td>(other rules)</td><td class=n>%llu</td></tr>\n", (unsigned long long)r->rules_other);
+	fputs("</tbody></table>\n", o);
+	if (r->policy_text)
+		fputs("<p>The policy as resolved, rule by rule, is the <a href='#policy-text'>appendix</a>.</p>\n", o);
+}
+
+static void write_appendix(FILE *o, const struct report *r)
+{
+	if (!r->policy_text)
+		return;
+	fputs("<h2 id=policy-text>Appendix: the policy as resolved (<code>egressfence check</code>)</h2>\n<pre id=policy>", o);
+	html_text(o, r->policy_text);
+	fputs("</pre>\n", o);
+}
+
+struct country_total {
+	unsigned slot;
+	uint64_t flows, bytes_out, by_enc[N_ENC], flows_by_verdict[N_VERDICT];
+};
+
+static int by_bytes_out(const void *a, const void *b)
+{
+	const struct country_total *x = a, *y = b;
+	if (x->bytes_out != y->bytes_out)
+		return x->bytes_out < y->bytes_out ? 1 : -1;
+	if (x->flows != y->flows)
+		return x->flows < y->flows ? 1 : -1;
+	return (int)x->slot - (int)y->slot;
+}
+
+#define CHART_COUNTRIES 30
+
+/* A bar per country, longest first, split by encryption class: bytes out. */
+static void write_chart(FILE *o, const struct country_total *ct, size_t n)
+{
+	size_t shown = n < CHART_COUNTRIES ? n : CHART_COUNTRIES;
+	uint64_t max = 0;
+	const int left = 60, width = 720, row = 22, top = 30;
+	char b[32], b2[32], cc[8];
+
+	for (size_t i = 0; i < shown; i++)
+		if (ct[i].bytes_out > max)
+			max = ct[i].bytes_out;
+	int height = top + (int)shown * row + 10;
+	fprintf(o, "<svg id=chart xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' role='img' "
+		   "aria-label='bytes out by destination country and encryption class' font-size='12' "
+		   "font-family='DejaVu Sans,Arial,sans-serif'>\n", left + width + 260, height);
+	int x = left;
+	for (int e = 0; e < N_ENC; e++) {
+		bool used = false;
+		for (size_t i = 0; i < n; i++)
+			used |= ct[i].by_enc[e] > 0;
+		if (!used && e == N_ENC - 1)
+			continue; /* "other" only when an event had such a class */
+		fprintf(o, "<rect x='%d' y='6' width='12' height='12' fill='%s'/><text x='%d' y='16'>%s</text>\n", x,
+			enc_colours[e], x + 16, enc_names[e]);
+		x += 110;
+	}
+	for (size_t i = 0; i < shown; i++) {
+		int y = top + (int)i * row;
+		slot_name(ct[i].slot, cc);
+		fprintf(o, "<text x='%d' y='%d' text-anchor='end'>%s</text>\n", left - 6, y + 14, cc);
+		double at = left;
+		for (int e = 0; e < N_ENC; e++) {
+			if (!ct[i].by_enc[e] || !max)
+				continue;
+			double w = (double)width * (double)ct[i].by_enc[e] / (double)max;
+			fprintf(o, "<rect x='%.1f' y='%d' width='%.1f' height='16' fill='%s'><title>%s %s: %s bytes out"
+				   "</title></rect>\n", at, y + 2, w < 0.5 ? 0.5 : w, enc_colours[e], cc, enc_names[e],
+				grouped(ct[i].by_enc[e], b));
+			at += w;
+		}
+		fprintf(o, "<text x='%.1f' y='%d' fill='#333'>%s bytes, %s flow%s</text>\n", at + 6, y + 14,
+			grouped(ct[i].bytes_out, b), grouped(ct[i].flows, b2), ct[i].flows == 1 ? "" : "s");
+	}
+	fputs("</svg>\n", o);
+	if (n > shown)
+		fprintf(o, "<p class=meta>The %zu countries with most bytes out are drawn; the table above has all %zu.</p>\n",
+			shown, n);
+}
+
+static void write_findings(FILE *o, const struct report *r)
+{
+	struct country_total ct[SLOTS];
+	size_t n = 0;
+	char b[32], b2[32], cc[8];
+
+	fputs("<h2 id=findings>3. Findings</h2>\n", o);
+	fprintf(o, "<p>Flows and bytes out by destination country, encryption class and verdict. "
+		   "Country <code>%s</code>: no database or override placed the remote address.</p>\n",
+		OUTPUT_NO_COUNTRY);
+	fputs("<input class=filter data-table=summary placeholder='filter rows'>\n"
+	      "<table id=summary class=sortable><thead><tr><th>country</th><th>encryption</th><th>verdict</th>"
+	      "<th>flows</th><th>bytes out</th><th>bytes in</th></tr></thead><tbody>\n", o);
+	uint64_t tf = 0, tbo = 0, tbi = 0;
+	for (unsigned s = 0; s < SLOTS; s++) {
+		struct country_total t = {.slot = s};
+		for (int e = 0; e < N_ENC; e++) {
+			for (int v = N_VERDICT - 1; v >= 0; v--) {
+				const struct cell *c = &r->agg[s][e][v];
+				if (!c->flows)
+					continue;
+				slot_name(s, cc);
+				fprintf(o, "<tr data-country='%s' data-enc='%s' data-verdict='%s'>", cc, enc_names[e],
+					verdict_names[v]);
+				td_text(o, cc);
+				td_text(o, enc_names[e]);
+				fprintf(o, "<td class=v-%s>%s</td>", verdict_names[v], verdict_names[v]);
+				td_num(o, c->flows);
+				td_num(o, c->bytes_out);
+				td_num(o, c->bytes_in);
+				fputs("</tr>\n", o);
+				t.flows += c->flows;
+				t.bytes_out += c->bytes_out;
+				t.by_enc[e] += c->bytes_out;
+				t.flows_by_verdict[v] += c->flows;
+				tf += c->flows;
+				tbo += c->bytes_out;
+				tbi += c->bytes_in;
+			}
+		}
+		if (t.flows)
+			ct[n++] = t;
+	}
+	fputs("</tbody><tfoot><tr id=summary-total><th colspan=3>total</th>", o);
+	td_num(o, tf);
+	td_num(o, tbo);
+	td_num(o, tbi);
+	fputs("</tr></tfoot></table>\n", o);
+	qsort(ct, n, sizeof(ct[0]), by_bytes_out);
+	fputs("<h3>Bytes out by destination country</h3>\n", o);
+	fputs("<p class=meta>A sorted bar chart: a world map would need country shapes that no Debian or npm package "
+	      "this build uses provides.</p>\n", o);
+	write_chart(o, ct, n);
+	fputs("<table id=countries class=sortable><thead><tr><th>country</th><th>flows</th><th>bytes out</th>"
+	      "<th>blocked</th><th>logged</th><th>allowed</th></tr></thead><tbody>\n", o);
+	for (size_t i = 0; i < n; i++) {
+		slot_name(ct[i].slot, cc);
+		fprintf(o, "<tr data-country='%s'>", cc);
+		td_text(o, cc);
+		td_num(o, ct[i].flows);
+		td_num(o, ct[i].bytes_out);
+		td_num(o, ct[i].flows_by_verdict[EF_BLOCK]);
+		td_num(o, ct[i].flows_by_verdict[EF_LOG]);
+		td_num(o, ct[i].flows_by_verdict[EF_ALLOW]);
+		fputs("</tr>\n", o);
+	}
+	fputs("</tbody></table>\n", o);
+	(void)b;
+	(void)b2;
+}
+
+/* Page order: the strictest verdict first, then most bytes out. */
+static int by_weight(const void *a, const void *b)
+{
+	const struct flagged *x = a, *y = b;
+	int vx = verdict_index(x->e.verdict), vy = verdict_index(y->e.verdict);
+	if (vx != vy)
+		return vy - vx;
+	if (x->e.bytes_out != y->e.bytes_out)
+		return x->e.bytes_out < y->e.bytes_out ? 1 : -1;
+	return strcmp(x->e.ts, y->e.ts);
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct flagged *x = a, *y = b;
+	int c = strcmp(x->e.ts, y->e.ts);
+	if (c)
+		return c;
+	c = strcmp(x->e.src_ip, y->e.src_ip);
+	return c ? c : (x->e.src_port > y->e.src_port) - (x->e.src_port < y->e.src_port);
+}
+
+static void tls_text(const struct report_event *e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", e->tls_version, e->tls_version[0] && e->cipher[0] ? " " : "", e->cipher);
+}
+
+static void write_flow_row(FILE *o, const struct flagged *f, bool show_action)
+{
+	const struct report_event *e = &f->e;
+	char a[96], tls[128];
+
+	/* the time may break after its date; the text stays the event's */
+	const char *t = strchr(e->ts, 'T');
+	fputs("<tr><td>", o);
+	if (t) {
+		fprintf(o, "%.*s<wbr>", (int)(t - e->ts), e->ts);
+		html_text(o, t);
+	} else {
+		html_text(o, e->ts);
+	}
+	addr_port(a, sizeof(a), e->src_ip, e->src_port);
+	fputs("</td><td class=nw>", o);
+	html_text(o, a);
+	addr_port(a, sizeof(a), e->dst_ip, e->dst_port);
+	fputs("</td><td class=nw>", o);
+	html_text(o, a);
+	fputs("</td>", o);
+	td_text(o, e->dst_country[0] ? e->dst_country : OUTPUT_NO_COUNTRY);
+	fputs("<td>", o);
+	html_text(o, e->l4);
+	fputs(" ", o);
+	html_text(o, e->app);
+	fputs("</td>", o);
+	td_text(o, e->server_name);
+	td_text(o, e->encryption);
+	tls_text(e, tls, sizeof(tls));
+	/* IANA cipher names are one long word: let them break after '_' */
+	fputs("<td>", o);
+	for (char *p = tls, *u; *p; p = u + 1) {
+		if (!(u = strchr(p, '_'))) {
+			html_text(o, p);
+			break;
+		}
+		*u = 0;
+		html_text(o, p);
+		fputs("_<wbr>", o);
+	}
+	fputs("</td>", o);
+	td_num(o, e->bytes_out);
+	fprintf(o, "<td class=v-%s>", verdict_index(e->verdict) >= 0 ? e->verdict : "x");
+	html_text(o, e->verdict);
+	fputs("</td>", o);
+	td_text(o, e->rule[0] ? e->rule : "(default)");
+	if (show_action) {
+		/* what the gateway did, in which mode, and what decided it */
+		char act[128];
+		snprintf(act, sizeof(act), "%s%s%s%s%s", e->action_taken, e->mode[0] ? " (" : "", e->mode,
+			 e->decided_by[0] ? e->mode[0] ? ", " : " (" : "", e->decided_by);
+		if (e->mode[0] || e->decided_by[0])
+			strncat(act, ")", sizeof(act) - strlen(act) - 1);
+		td_text(o, act);
+	}
+	fputs("</tr>\n", o);
+}
+
+static const char flow_header[] =
+	"<th>start (UTC)</th><th>inside</th><th>remote</th><th>country</th><th>protocol, app</th>"
+	"<th>server name</th><th>encryption</th><th>TLS</th><th>bytes out</th><th>verdict</th><th>rule</th>";
+
+static void csv_field(FILE *o, const char *s, bool last)
+{
+	fputc('"', o);
+	if (*s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t' || *s == '\r')
+		fputc('\'', o); /* a spreadsheet would run it as a formula */
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', o);
+		fputc(*s, o);
+	}
+	fputs(last ? "\"\r\n" : "\",", o);
+}
+
+static void csv_num(FILE *o, uint64_t v)
+{
+	fprintf(o, "%llu,", (unsigned long long)v);
+}
+
+static int write_csv(const struct report *r, const char *path, char *err, size_t errlen)
+{
+	struct whole_file w;
+	FILE *o = whole_open(&w, path, err, errlen);
+	if (!o)
+		return -1;
+	fputs("start,end,inside_ip,inside_port,remote_ip,remote_port,country,protocol,app,server_name,encryption,"
+	      "tls_version,cipher,bytes_out,bytes_in,packets,verdict,rule,action_taken,mode,decided_by,rejudged,rejudge_direction,"
+	      "rejudge_offset,rejudge_reason,log\r\n", o);
+	for (size_t i = 0; i < r->n_flows; i++) {
+		const struct report_event *e = &r->flows[i].e;
+		csv_field(o, e->ts, false);
+		csv_field(o, e->end_ts, false);
+		csv_field(o, e->src_ip, false);
+		csv_num(o, e->src_port);
+		csv_field(o, e->dst_ip, false);
+		csv_num(o, e->dst_port);
+		csv_field(o, e->dst_country[0] ? e->dst_country : OUTPUT_NO_COUNTRY, false);
+		csv_field(o, e->l4, false);
+		csv_field(o, e->app, false);
+		csv_field(o, e->server_name, false);
+		csv_field(o, e->encryption, false);
+		csv_field(o, e->tls_version, false);
+		csv_field(o, e->cipher, false);
+		csv_num(o, e->bytes_out);
+		csv_num(o, e->bytes_in);
+		csv_num(o, e->packets);
+		csv_field(o, e->verdict, false);
+		csv_field(o, e->rule[0] ? e->rule : "(default)", false);
+		csv_field(o, e->action_taken, false);
+		csv_field(o, e->mode, false);
+		csv_field(o, e->decided_by, false);
+		csv_field(o, e->rejudged ? "true" : "false", false);
+		csv_field(o, e->rejudge_direction, false);
+		csv_num(o, e->rejudge_offset);
+		csv_field(o, e->rejudge_reason, false);
+		csv_field(o, r->logs[r->flows[i].log].kept ? r->logs[r->flows[i].log].path : "", true);
+	}
+	return whole_close(&w, err, errlen);
+}
+
+static void write_flows(FILE *o, struct report *r, const char *csv_name)
+{
+	char b[32];
+	bool gateway = false;
+
+	for (size_t i = 0; i < r->n_logs; i++)
+		gateway |= r->logs[i].gateway_events > 0;
+	fputs("<h2 id=flows>4. Flows to designated or embargoed destinations, and every flow blocked or logged</h2>\n", o);
+	fprintf(o, "<p><b id=flagged-count>%s</b> flows", grouped(r->n_flows, b));
+	fputs(r->policy_text ? " (blocked, logged, to a country of the policy's <code>designated</code> or "
+			       "<code>embargoed</code> group, or judged again)"
+			     : " (blocked, logged or judged again; without <code>--policy</code> the groups are not known, "
+			       "so allowed flows to designated countries cannot be picked out)", o);
+	fputs(". Every one of them is in <code>", o);
+	html_text(o, csv_name);
+	fputs("</code>, beside this file, in start order", o);
+	if (r->n_flows > REPORT_PAGE_FLOWS)
+		fprintf(o, "; <span class=warn>this page lists the %d with the strictest verdict and most bytes out</span>",
+			REPORT_PAGE_FLOWS);
+	fputs(". Click a heading to sort.</p>\n", o);
+	size_t shown = r->n_flows;
+	if (shown > REPORT_PAGE_FLOWS) {
+		qsort(r->flows, r->n_flows, sizeof(r->flows[0]), by_weight);
+		shown = REPORT_PAGE_FLOWS;
+	}
+	qsort(r->flows, shown, sizeof(r->flows[0]), by_start);
+	fputs("<input class=filter data-table=flow-list placeholder='filter rows'>\n"
+	      "<table id=flow-list class=sortable><thead><tr>", o);
+	fputs(flow_header, o);
+	if (gateway)
+		fputs("<th>action taken</th>", o);
+	fputs("</tr></thead><tbody>\n", o);
+	for (size_t i = 0; i < shown; i++)
+		write_flow_row(o, &r->flows[i], gateway);
+	fputs("</tbody></table>\n", o);
+
+	fprintf(o, "<h3>Flows judged again (<code>rejudged</code>): <span id=rejudged-count>%s</span></h3>\n",
+		grouped(r->rejudged, b));
+	if (r->rejudged) {
+		fputs("<p>A flow first decided encrypted (or weak) whose later bytes broke that claim.</p>\n"
+		      "<table id=rejudged class=sortable><thead><tr><th>start (UTC)</th><th>inside</th><th>remote</th>"
+		      "<th>country</th><th>encryption now</th><th>direction</th><th>at byte</th><th>why</th><th>verdict</th>"
+		      "</tr></thead><tbody>\n", o);
+		for (size_t i = 0; i < shown; i++) {
+			const struct report_event *e = &r->flows[i].e;
+			char a[96];
+			if (!e->rejudged)
+				continue;
+			fputs("<tr>", o);
+			td_text(o, e->ts);
+			addr_port(a, sizeof(a), e->src_ip, e->src_port);
+			td_text(o, a);
+			addr_port(a, sizeof(a), e->dst_ip, e->dst_port);
+			td_text(o, a);
+			td_text(o, e->dst_country[0] ? e->dst_country : OUTPUT_NO_COUNTRY);
+			td_text(o, e->encryption);
+			td_text(o, e->rejudge_direction);
+			td_num(o, e->rejudge_offset);
+			td_text(o, e->rejudge_reason);
+			td_text(o, e->verdict);
+			fputs("</tr>\n", o);
+		}
+		fputs("</tbody></table>\n", o);
+	}
+	/* the CSV is in start order */
+	qsort(r->flows, r->n_flows, sizeof(r->flows[0]), by_start);
+}
+
+static void write_integrity(FILE *o, const struct report *r)
+{
+	fputs("<h2 id=integrity>5. Integrity of the record</h2>\n<table id=chains><thead><tr><th>log</th><th>hash chain</th>"
+	      "<th>signature</th></tr></thead><tbody>\n", o);
+	for (size_t i = 0; i < r->n_logs; i++) {
+		const struct log_info *l = &r->logs[i];
+		fputs("<tr>", o);
+		td_text(o, l->kept ? l->path : "(the audit's events, not kept)");
+		if (!l->chained)
+			fputs("<td class=warn>not chained: written without <code>--chain</code>, so an edit to it "
+			      "cannot be detected</td>", o);
+		else if (l->verify_rc < 0)
+			fputs("<td>chained, not verified here</td>", o);
+		else {
+			fprintf(o, "<td class=%s>%s: ", l->verify_rc == 0 ? "ok" : "warn",
+				l->verify_rc == 0 ? "verified" : l->verify_rc == 1 ? "TAMPERED" : "unreadable");
+			html_text(o, l->verify_msg ? l->verify_msg : "");
+			fputs("</td>", o);
+		}
+		/* Signing lands with the signed log (issue 9): until then this
+		 * place says so rather than stay blank. */
+		fputs("<td class=warn>not signed: no key id (this egressfence does not sign logs)</td></tr>\n", o);
+	}
+	fputs("</tbody></table>\n", o);
+	fputs("<p class=meta>A hash chain shows a record removed, changed or moved; without a signature anyone who can "
+	      "write the log can recompute the whole chain, so keep the head printed by the audit apart from "
+	      "the log and give it to <code>egressfence verify-log --head</code>.</p>\n", o);
+}
+
+int report_write_html(struct report *r, const char *path, char *err, size_t errlen)
+{
+	char csv[4096], b[32], now[40];
+	size_t len = strlen(path);
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (len > 5 && !strcmp(path + len - 5, ".html"))
+		len -= 5;
+	if (snprintf(csv, sizeof(csv), "%.*s-flows.csv", (int)len, path) >= (int)sizeof(csv)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	struct whole_file w;
+	FILE *o = whole_open(&w, path, err, errlen);
+	if (!o)
+		return -1;
+	setvbuf(o, NULL, _IOFBF, 1 << 20);
+	fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset='utf-8'>\n<title>egressfence audit record</title>\n", o);
+	fputs(style, o);
+	fputs("</head><body>\n<h1>egressfence audit record</h1>\n<p class=meta>Written ", o);
+	fprintf(o, "%s by <span id=version>egressfence %s</span>, <code>egressfence ", now, output_version());
+	html_text(o, r->command);
+	fputs("</code>. Every figure is counted from the events and files listed in section 1.</p>\n", o);
+	fputs("<div class=boxes>", o);
+	fprintf(o, "<div class=box>flows<b id=total-flows>%s</b></div>", grouped(r->events, b));
+	fprintf(o, "<div class=box>blocked<b id=total-block class=v-block>%s</b></div>", grouped(r->by_verdict[EF_BLOCK], b));
+	fprintf(o, "<div class=box>logged<b id=total-log class=v-log>%s</b></div>", grouped(r->by_verdict[EF_LOG], b));
+	fprintf(o, "<div class=box>allowed<b id=total-allow>%s</b></div>", grouped(r->by_verdict[EF_ALLOW], b));
+	fputs("</div>\n<p class=noprint>Contents: <a href='#examined'>1. what was examined</a> &middot; <a href='#rules'>2. "
+	      "rules</a> &middot; <a href='#findings'>3. findings</a> &middot; <a href='#flows'>4. flows</a> &middot; "
+	      "<a href='#integrity'>5. integrity</a></p>\n", o);
+	write_examined(o, r);
+	write_rules(o, r);
+	write_findings(o, r);
+	const char *csv_base = strrchr(csv, '/');
+	write_flows(o, r, csv_base ? csv_base + 1 : csv);
+	write_integrity(o, r);
+	write_appendix(o, r);
+	fputs(script, o);
+	fputs("</body></html>\n", o);
+	if (whole_close(&w, err, errlen))
+		return -1;
+	return write_csv(r, csv, err, errlen);
+}

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# End-to-end: the audit record (egressfence audit --report, egressfence
+# report LOG...).  Each report is loaded in headless Chromium; the figures
+# on the page (read from --dump-dom by tests/report/dom_figures.py) must
+# equal those jq computes from the events.  Also: a merge of several logs
+# (with gateway and rejudged events), a log given twice, a tampered chained
+# log, a hostile server name, a planted symlink at the output, --pdf with
+# and without Chromium, and 200,000 flows built in seconds.
+set -uo pipefail
+BIN=${EF_BIN:-build/egressfence}
+SRC=${EF_SOURCE_DIR:-.}
+command -v jq >/dev/null || { echo "skipped: jq is not installed (scripts/setup installs it)"; exit 77; }
+command -v python3 >/dev/null || { echo "skipped: python3 is not installed"; exit 77; }
+CHROMIUM=$(command -v chromium || command -v chromium-browser) ||
+	{ echo "skipped: chromium is not installed (scripts/setup installs it)"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0 checks=0
+POLICY=$SRC/samples/sample-policy.yaml
+
+ok() { checks=$((checks + 1)); echo "ok   $1"; }
+bad() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL $1"; }
+same() { # NAME GOT EXPECTED
+	if [ "$2" == "$3" ]; then ok "$1"; else bad "$1: page says '$2', events say '$3'"; fi
+}
+
+dom() { # HTML -> HTML.json (the page's figures)
+	timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --user-data-dir="$tmp/profile" \
+		--dump-dom "file://$(realpath "$1")" >"$1.dom" 2>/dev/null
+	python3 "$SRC/tests/report/dom_figures.py" "$1.dom" >"$1.json"
+}
+
+# The countries of the policy's designated and embargoed groups, as check prints them.
+watched=$("$BIN" check --config "$POLICY" | awk '/^groups:/{g=1;next} /^[^ ]/{g=0}
+	g && /^  (designated|embargoed):/{gsub(/.*\[|\].*/,""); gsub(/, /,"\n"); print}' | sort -u | jq -R . | jq -sc .)
+
+# compare PAGE.json EVENTS...: every figure of sections 3 and 4
+compare() {
+	local page=$1 name=$2; shift 2
+	local ev; ev=$(cat "$@" | jq -cR 'fromjson? | select(.ts and .verdict and .encryption)' | jq -sc .)
+	same "$name: flows" "$(jq .total_flows "$page")" "$(jq length <<<"$ev")"
+	for v in block log allow; do
+		same "$name: $v" "$(jq ".total_$v" "$page")" "$(jq "[.[]|select(.verdict==\"$v\")]|length" <<<"$ev")"
+	done
+	same "$name: country x encryption x verdict (flows, bytes out, bytes in)" "$(jq -c '.summary|sort' "$page")" \
+		"$(jq -c '[group_by([(.dst_country // "none"), .encryption, .verdict])[] |
+			[(.[0].dst_country // "none"), .[0].encryption, .[0].verdict, length,
+			 (map(.bytes_out)|add), (map(.bytes_in)|add)]] | sort' <<<"$ev")"
+	same "$name: by country" "$(jq -c '.countries|sort' "$page")" \
+		"$(jq -c '[group_by(.dst_country // "none")[] | [(.[0].dst_country // "none"), length,
+			(map(.bytes_out)|add), (map(select(.verdict=="block"))|length),
+			(map(select(.verdict=="log"))|length), (map(select(.verdict=="allow"))|length)]] | sort' <<<"$ev")"
+	local flagged
+	flagged=$(jq -c --argjson w "$watched" '[.[] | select(.verdict != "allow" or .rejudged == true or
+		((.dst_country // "") as $c | $w | index($c)))]' <<<"$ev")
+	same "$name: flows listed" "$(jq .flagged "$page")" "$(jq length <<<"$flagged")"
+	# each listed flow's evidence, in start order, IPv6 bracketed with its
+	# port; past 500, the page has the 500 strictest with most bytes out
+	flagged=$(jq -c 'if length > 500 then sort_by([({"block":0,"log":1,"allow":2}[.verdict]), -.bytes_out, .ts]) |
+		.[:500] else . end' <<<"$flagged")
+	same "$name: listed flows' evidence" \
+		"$(jq -c '[.flows[] | [.[0], .[1], .[2], .[3], .[4], .[5], .[6], .[7], (.[8]|gsub(",";"")|tonumber), .[9], .[10]]]' "$page")" \
+		"$(jq -c 'def ap(ip; p): if (ip|test(":")) then "[\(ip)]:\(p)" else "\(ip):\(p)" end;
+			sort_by(.ts, .src_ip, .src_port) | [.[] | [.ts, ap(.src_ip; .src_port), ap(.dst_ip; .dst_port),
+			(.dst_country // "none"), "\(.l4) \(.app)", (.server_name // ""), .encryption,
+			([.tls_version, .cipher] | map(select(. != null and . != "")) | join(" ")), .bytes_out, .verdict,
+			(.rule // "(default)")]]' <<<"$flagged")"
+	same "$name: rejudged" "$(jq .rejudged_count "$page")" "$(jq '[.[]|select(.rejudged==true)]|length' <<<"$ev")"
+}
+
+# ---- 1. from the sample, through audit --report ----------------------------
+"$BIN" audit --config "$POLICY" --chain --json "$tmp/sample.json" --report "$tmp/sample.html" \
+	"$SRC/samples/sample.pcap" >"$tmp/sample.out" 2>"$tmp/sample.err"
+rc=$?
+[ "$rc" -eq 1 ] && ok "audit --report exits 1 (flows blocked)" || bad "audit --report exited $rc: $(head -3 "$tmp/sample.err")"
+dom "$tmp/sample.html"
+P=$tmp/sample.html.json
+compare "$P" sample "$tmp/sample.json"
+same "sample: capture SHA-256" "$(jq -r '.captures[0][2]' "$P")" "$(sha256sum "$SRC/samples/sample.pcap" | cut -d' ' -f1)"
+same "sample: capture frames" "$(jq -r '.captures[0][3]' "$P")" \
+	"$(sed -n 's/.*: \([0-9]*\) frames,.*/\1/p' "$tmp/sample.out")"
+same "sample: log SHA-256" "$(jq -r '.logs[0][2]' "$P")" "$(sha256sum "$tmp/sample.json" | cut -d' ' -f1)"
+head=$(sed -n 's/.*head \([0-9a-f]\{64\}\)$/\1/p' "$tmp/sample.out")
+case "$(jq -r '.chains[0][1]' "$P")" in
+*"verified"*"OK, 22 records, head $head"*) ok "sample: chain verified, head as audit printed" ;;
+*) bad "sample: chain cell '$(jq -r '.chains[0][1]' "$P")', audit's head $head" ;;
+esac
+case "$(jq -r '.chains[0][2]' "$P")" in
+"not signed"*) ok "sample: says the log is not signed" ;;
+*) bad "sample: signature cell '$(jq -r '.chains[0][2]' "$P")'" ;;
+esac
+case "$(jq -r .version "$P")" in
+"egressfence $("$BIN" version | cut -d' ' -f2) (commit "*) ok "sample: names version and commit" ;;
+*) bad "sample: version '$(jq -r .version "$P")'" ;;
+esac
+same "sample: only the page's own script" "$(jq .scripts "$P")" 1
+grep -Eiq '(src|href)=.(https?:|//)' "$tmp/sample.html" && bad "sample: the page refers to something outside it" ||
+	ok "sample: refers to nothing outside itself"
+same "sample: CSV lists every listed flow" "$(($(wc -l <"$tmp/sample-flows.csv") - 1))" "$(jq .flagged "$P")"
+
+# A damaged capture: the page says where reading stopped.
+head -c 100000 "$SRC/samples/sample.pcap" >"$tmp/cut.pcap"
+"$BIN" audit --config "$POLICY" --report "$tmp/cut.html" "$tmp/cut.pcap" >/dev/null 2>"$tmp/cut.err"
+rc=$?
+dom "$tmp/cut.html"
+case "$rc $(jq -r '.captures[0][4]' "$tmp/cut.html.json") $(jq -r .gaps "$tmp/cut.html.json")" in
+"2 "*"stopped reading at byte "*"damaged capture"*) ok "damaged capture: exit 2, the page gives the byte offset" ;;
+*) bad "damaged capture: exit $rc, read cell '$(jq -r '.captures[0][4]' "$tmp/cut.html.json")'" ;;
+esac
+
+# ---- 2. several logs merged, gateway and rejudged events among them ---------
+head -8 "$tmp/sample.json" >"$tmp/a.json"
+sed -n '9,22p' "$tmp/sample.json" >"$tmp/b.json"
+# A gateway's events: the sample's, moved a day on, with action_taken, and
+# one judged again; and a hostile server name.
+jq -c '.ts |= sub("2026-11-23"; "2026-11-24") | .end_ts |= sub("2026-11-23"; "2026-11-24") |
+	del(.seq, .chain) | .action_taken = (if .verdict == "block" then "blocked" else "none" end) | .mode = "monitor"' \
+	"$tmp/sample.json" >"$tmp/c.json"
+jq -c 'select(.dst_port == 443 and .dst_country == "US") | .ts |= sub("2026-11-23"; "2026-11-25") |
+	del(.seq, .chain) | .encryption = "cleartext" | .verdict = "log" | .rule = "nonconforming-cleartext" |
+	.rejudged = true | .rejudged_at = {direction: "out", offset: 1843, reason: "readable text inside a TLS record"} |
+	.server_name = "<script>alert(1)</script>\"x"' "$tmp/sample.json" >>"$tmp/c.json"
+echo 'this line is not an event' >>"$tmp/c.json"
+"$BIN" report --policy "$POLICY" -o "$tmp/merged.html" "$tmp/a.json" "$tmp/b.json" "$tmp/c.json" 2>"$tmp/merged.err"
+rc=$?
+[ "$rc" -eq 0 ] && ok "report over 3 logs exits 0" || bad "report exited $rc: $(cat "$tmp/merged.err")"
+dom "$tmp/merged.html"
+M=$tmp/merged.html.json
+compare "$M" merged "$tmp/a.json" "$tmp/b.json" "$tmp/c.json"
+same "merged: 3 logs listed" "$(jq '.logs|length' "$M")" 3
+same "merged: the rejudged flow's where and why" "$(jq -c '.rejudged[0][5:8]' "$M")" '["out","1,843","readable text inside a TLS record"]'
+same "merged: the hostile server name shown as text" "$(jq -r '[.flows[][5]|select(startswith("<script>"))][0]' "$M")" '<script>alert(1)</script>"x'
+same "merged: the gateway's action and mode on the page" "$(jq '[.flows[]|select(.[11]=="blocked (monitor)")]|length' "$M")" \
+	"$(jq -cR 'fromjson? | select(.action_taken=="blocked")' "$tmp/c.json" | wc -l)"
+same "merged: no script but the page's" "$(jq .scripts "$M")" 1
+case "$(jq -r .gaps "$M")" in
+*"1 line of $tmp/c.json is not an event"*"(the first: line 24)"*) ok "merged: the line that is not an event is a gap, with its line" ;;
+*) bad "merged: gaps say '$(jq -r .gaps "$M")'" ;;
+esac
+case "$(jq -r .gaps "$M")" in
+*"not known from logs alone"*) ok "merged: says what logs alone cannot tell" ;;
+*) bad "merged: gaps say '$(jq -r .gaps "$M")'" ;;
+esac
+grep -q 'readable text inside a TLS record' "$tmp/merged-flows.csv" && ok "merged: the CSV carries the rejudge reason" ||
+	bad "merged: the CSV lacks the rejudge reason"
+grep -q "'=cmd" "$tmp/merged-flows.csv" && bad "unexpected" || true
+# the CSV is in start order
+if [ "$(tail -n +2 "$tmp/merged-flows.csv" | cut -d, -f1)" == "$(tail -n +2 "$tmp/merged-flows.csv" | cut -d, -f1 | sort)" ]; then
+	ok "merged: CSV in start order"
+else
+	bad "merged: CSV not in start order"
+fi
+
+# The dates a policy file states are shown with its groups.
+"$BIN" report --policy "$SRC/policy/default.yaml" -o "$tmp/dated.html" "$tmp/a.json" 2>/dev/null
+stated=$(grep -n '[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]' "$SRC/policy/default.yaml" | head -1 | cut -d: -f1)
+grep -q "^<pre id=policy-dates>line $stated: Country lists as of" "$tmp/dated.html" &&
+	ok "the default policy's stated date (line $stated) is on the page" || bad "the policy's date is not on the page"
+
+# ---- 3. what is refused ------------------------------------------------------
+cp "$tmp/a.json" "$tmp/a-copy.json"
+"$BIN" report -o "$tmp/dup.html" "$tmp/a.json" "$tmp/a.json" 2>"$tmp/dup.err"
+[ $? -eq 2 ] && grep -q "given twice" "$tmp/dup.err" && ok "a log named twice is refused" || bad "a log named twice: $(cat "$tmp/dup.err")"
+"$BIN" report -o "$tmp/dup.html" "$tmp/a.json" "$tmp/a-copy.json" 2>"$tmp/dup.err"
+[ $? -eq 2 ] && grep -q "same content" "$tmp/dup.err" && ok "a copy of a log is refused" || bad "a copy of a log: $(cat "$tmp/dup.err")"
+echo precious >"$tmp/target"
+ln -s "$tmp/target" "$tmp/planted.html"
+"$BIN" report -o "$tmp/planted.html" "$tmp/a.json" 2>"$tmp/sym.err"
+rc=$?
+[ "$rc" -eq 2 ] && [ "$(cat "$tmp/target")" == precious ] && ok "a symlink at the output is refused ($(cat "$tmp/sym.err"))" ||
+	bad "symlink: exit $rc, target now '$(head -c 40 "$tmp/target")'"
+ln -s "$tmp/target" "$tmp/planted2-flows.csv"
+"$BIN" report -o "$tmp/planted2.html" "$tmp/a.json" 2>/dev/null
+[ "$(cat "$tmp/target")" == precious ] && ok "a symlink at the CSV is not followed" || bad "the CSV symlink was followed"
+
+mkfifo "$tmp/fifo.html"
+"$BIN" report -o "$tmp/fifo.html" "$tmp/a.json" 2>"$tmp/fifo.err"
+rc=$?
+[ "$rc" -eq 2 ] && [ -p "$tmp/fifo.html" ] && ok "a special file at the output is refused and left as it was" ||
+	bad "a fifo at the output: exit $rc, $(cat "$tmp/fifo.err")"
+# A failed write leaves no report, and nothing half-written.
+if [ -w /dev/full ] && mkdir -p "$tmp/ro" && chmod 555 "$tmp/ro" && ! touch "$tmp/ro/x" 2>/dev/null; then
+	"$BIN" report -o "$tmp/ro/r.html" "$tmp/a.json" 2>/dev/null
+	[ $? -eq 2 ] && [ -z "$(ls "$tmp/ro")" ] && ok "an unwritable folder: exit 2, nothing left" || bad "an unwritable folder"
+fi
+
+# A record changed after the audit: the report says so.
+sed '5s/"bytes_out":[0-9]*/"bytes_out":1/' "$tmp/sample.json" >"$tmp/tampered.json"
+"$BIN" report -o "$tmp/tampered.html" "$tmp/tampered.json" 2>/dev/null
+dom "$tmp/tampered.html"
+case "$(jq -r '.chains[0][1]' "$tmp/tampered.html.json")" in
+TAMPERED*":5:"*) ok "tampered log: the report says TAMPERED at line 5" ;;
+*) bad "tampered log: chain cell '$(jq -r '.chains[0][1]' "$tmp/tampered.html.json")'" ;;
+esac
+
+# ---- 4. --pdf ----------------------------------------------------------------
+"$BIN" report -o "$tmp/p.html" --pdf "$tmp/p.pdf" "$tmp/a.json" 2>"$tmp/pdf.err"
+[ $? -eq 0 ] && [ "$(head -c 4 "$tmp/p.pdf")" == "%PDF" ] && ok "--pdf prints a PDF" || bad "--pdf: $(cat "$tmp/pdf.err")"
+PATH=/nonexistent "$BIN" report -o "$tmp/q.html" --pdf "$tmp/q.pdf" "$tmp/a.json" 2>"$tmp/nopdf.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "needs Chromium, which is not installed" "$tmp/nopdf.err" && [ ! -e "$tmp/q.pdf" ] &&
+	ok "--pdf without Chromium: exit 2, says so" || bad "--pdf without Chromium: exit $rc, '$(cat "$tmp/nopdf.err")'"
+
+# ---- 5. a screenshot (docs/report.png is made the same way, from the
+# sample audited from the source tree with relative paths, 1000x2050) ----------
+timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$tmp/profile" \
+	--window-size=1100,1500 --screenshot="$tmp/report.png" "file://$tmp/sample.html" >/dev/null 2>&1
+[ -s "$tmp/report.png" ] && ok "screenshot taken" || bad "no screenshot"
+
+# ---- 6. 200,000 flows ----------------------------------------------------------
+python3 - "$tmp/big.json" <<'PY'
+import json, random, sys
+random.seed(9)
+cc = ["US", "DE", "CN", "IR", "FR", "RU", "JP", "GB", None, "BR", "IN", "NL"]
+enc = ["encrypted", "encrypted", "encrypted", "cleartext", "weak", "unknown"]
+with open(sys.argv[1], "w") as f:
+    for i in range(200000):
+        c = random.choice(cc); e = random.choice(enc); s = 1764000000 + i // 10
+        v = "block" if c in ("IR",) or (c in ("CN", "RU") and e != "encrypted") else \
+            "log" if c in ("CN", "RU") or (c != "US" and e in ("cleartext", "weak")) else "allow"
+        ts = "2026-11-%02dT%02d:%02d:%02d.%06dZ" % (1 + s // 86400 % 28, s // 3600 % 24, s // 60 % 60, s % 60, i % 1000000)
+        v6 = i % 7 == 0
+        f.write(json.dumps({"ts": ts, "end_ts": ts, "src_ip": "fd00::%x" % (i % 5000) if v6 else "10.0.%d.%d" % (i // 256 % 256, i % 256),
+            "src_port": 1024 + i % 60000, "dst_ip": "2001:db8::%x" % i if v6 else "203.0.%d.%d" % (i // 256 % 256, i % 256),
+            "dst_port": 443, "l4": "tcp", "app": "TLS", "server_name": "host%d.example" % i, "app_guessed": False,
+            "encryption": e, "tls_version": "TLSv1.3", "cipher": "TLS_AES_128_GCM_SHA256", "cipher_bits": 128,
+            "dst_country": c, "dst_countries": [c] if c else [], "bytes_out": random.randrange(0, 100000),
+            "bytes_in": random.randrange(0, 1000000), "packets": 10, "packets_out": 5, "packets_in": 5,
+            "verdict": v, "rule": None if v == "allow" else "rule-" + v, "initiator": "inside"},
+            separators=(",", ":")) + "\n")
+PY
+start=$(date +%s%N)
+"$BIN" report --policy "$POLICY" -o "$tmp/big.html" "$tmp/big.json" 2>"$tmp/big.err"
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+html_kb=$(($(stat -c %s "$tmp/big.html") / 1024))
+csv_kb=$(($(stat -c %s "$tmp/big-flows.csv") / 1024))
+echo "200,000 flows ($(($(stat -c %s "$tmp/big.json") / 1048576)) MiB of events): report in $ms ms, page $html_kb KiB, CSV $csv_kb KiB"
+[ "$rc" -eq 0 ] && [ "$ms" -lt 10000 ] && ok "200,000 flows: report in $ms ms (< 10 s)" || bad "200,000 flows: exit $rc in $ms ms"
+[ "$html_kb" -lt 2048 ] && ok "200,000 flows: page $html_kb KiB (< 2 MiB)" || bad "200,000 flows: page is $html_kb KiB"
+dom "$tmp/big.html"
+compare "$tmp/big.html.json" big "$tmp/big.json"
+same "big: the page lists $(jq '.flows|length' "$tmp/big.html.json") flows" "$(jq '.flows|length' "$tmp/big.html.json")" 500
+same "big: CSV has every listed flow" "$(($(wc -l <"$tmp/big-flows.csv") - 1))" "$(jq .flagged "$tmp/big.html.json")"
+
+echo "$((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]
