@@ -8,16 +8,10 @@
  */
 #include "about.h"
 #include "engine.h"
+#include "../output/output.h"
 
 #include <string.h>
 #include <time.h>
-
-#ifndef EF_VERSION
-#define EF_VERSION "unknown"
-#endif
-#ifndef EF_GIT_COMMIT
-#define EF_GIT_COMMIT "unknown"
-#endif
 
 static const char exit_common[] =
 	"exit codes: 0 done; 2 a usage, input or environment error (one line on stderr\n"
@@ -176,7 +170,9 @@ int about_version(FILE *out)
 	const char *path = EF_DEFAULT_DB;
 	char err[1024], date[64];
 
-	fprintf(out, "egressfence %s (commit %s)\n", EF_VERSION, EF_GIT_COMMIT);
+	/* One place knows the version and commit: the report and the summary
+	 * print the same (output/commit.cmake, refreshed at every build). */
+	fprintf(out, "egressfence %s\n", output_version());
 	fprintf(out, "nDPI %s\n", classify_library_version());
 	fprintf(out, "libmaxminddb %s\n", geodb_library_version());
 	fprintf(out, "default policy: %s\n", EF_DEFAULT_POLICY);
