@@ -41,6 +41,7 @@ struct capture_frame {
 	uint32_t caplen, wirelen;
 	uint64_t ts_us;    /* microseconds since epoch */
 	int linktype;      /* DLT_* */
+	uint32_t file;     /* offline: which file (capture_file_name()); 0 live */
 };
 
 enum capture_status {
@@ -65,6 +66,9 @@ const char *capture_error(const struct capture *c);
 int capture_fd(const struct capture *c);
 /* Frames the kernel dropped (live), summed over the run. */
 uint64_t capture_kernel_drops(const struct capture *c);
+/* Offline: the files read, in the order read (folders expanded); NULL past
+ * the end.  Valid until capture_close(). */
+const char *capture_file_name(const struct capture *c, uint32_t i);
 /* Files that ended with an error (truncated, corrupt, unknown link type). */
 unsigned capture_failed_files(const struct capture *c);
 void capture_close(struct capture *c);
@@ -85,6 +89,7 @@ struct packet {
 	uint8_t tunnel_depth;    /* encapsulations removed */
 	bool reassembled;        /* rebuilt from IP fragments */
 	bool frag_overlap;       /* fragments overlapped */
+	uint32_t file;           /* the frame's capture_frame.file */
 };
 
 enum decode_result {

@@ -237,6 +237,7 @@ enum decode_result decoder_decode(struct decoder *d, const struct capture_frame 
 	d->stats.frames++;
 	memset(out, 0, sizeof(*out));
 	out->ts_us = f->ts_us;
+	out->file = f->file;
 	switch (f->linktype) {
 	case DLT_EN10MB:
 		return decode_ethernet(d, p, len, f->ts_us, out, 0);

@@ -216,6 +216,7 @@ enum capture_status capture_next(struct capture *c, struct capture_frame *f)
 			f->wirelen = h->len;
 			f->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 			f->linktype = pcap_datalink(c->pcap);
+			f->file = c->live ? 0 : (uint32_t)(c->next_path - 1);
 			return CAPTURE_OK;
 		}
 		if (rc == 0) /* live, nothing ready */
@@ -253,6 +254,11 @@ uint64_t capture_kernel_drops(const struct capture *c)
 	if (c->live && c->pcap && pcap_stats(c->pcap, &st) == 0)
 		return st.ps_drop + st.ps_ifdrop;
 	return c->kernel_drops;
+}
+
+const char *capture_file_name(const struct capture *c, uint32_t i)
+{
+	return !c->live && i < c->n_paths ? c->paths[i] : NULL;
 }
 
 unsigned capture_failed_files(const struct capture *c)

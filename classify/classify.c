@@ -228,8 +228,10 @@ static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
 		f->conflict = f->dpi->dir[0].conflict || f->dpi->dir[1].conflict;
 		/* A stream whose copies disagreed is never called encrypted on the
 		 * strength of the copy we happened to read. */
-		if (f->conflict && enc == EF_ENC_ENCRYPTED)
+		if (f->conflict && enc == EF_ENC_ENCRYPTED) {
 			f->enc = EF_ENC_UNKNOWN;
+			f->why_unknown = "retransmitted bytes disagreed with the first copy (reassembly conflict)";
+		}
 	}
 #ifndef EF_NO_VERIFY /* bench/ builds without the watch to measure its cost */
 	if ((f->enc == EF_ENC_ENCRYPTED || f->enc == EF_ENC_WEAK) && f->watch_kind) {
@@ -238,6 +240,7 @@ static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
 		f->verify = calloc(1, sizeof(*f->verify));
 		if (!f->verify) {
 			f->enc = EF_ENC_UNKNOWN;
+			f->why_unknown = "out of memory for the check that keeps the claim";
 		} else {
 			verify_init(f->verify, f->hash);
 			f->verify->kind = f->watch_kind;
@@ -365,6 +368,7 @@ static void evaluate(struct classifier *c, struct flow *f)
 		decide(c, f, EF_ENC_CLEARTEXT);
 		return;
 	case CLASS_RULE_UNKNOWN:
+		f->why_unknown = "a protocol whose protection its name does not tell";
 		decide(c, f, EF_ENC_UNKNOWN);
 		return;
 	case CLASS_RULE_ENCRYPTED:
@@ -439,6 +443,7 @@ static void finalise(struct classifier *c, struct flow *f)
 		if (!f->app[0])
 			copy_str(f->app, sizeof(f->app), "Unknown");
 		f->enc = EF_ENC_UNKNOWN;
+		f->why_unknown = "no payload";
 		f->decided = true;
 		return;
 	}
@@ -472,6 +477,11 @@ static void finalise(struct classifier *c, struct flow *f)
 	} else if (reads_as_text(&d->dir[0]) || reads_as_text(&d->dir[1])) {
 		enc = EF_ENC_CLEARTEXT;
 	}
+	if (enc == EF_ENC_UNKNOWN)
+		f->why_unknown = !d->payload_packets[0] && !d->payload_packets[1] ? "no payload"
+				 : d->ndpi_detected ? "its handshake never completed"
+				 : f->app_guessed ? "named from the port or address only, not from the payload"
+						  : "no protocol recognised in the payload, and it does not read as text";
 	if (!f->app[0])
 		copy_str(f->app, sizeof(f->app), "Unknown");
 	decide(c, f, enc);
@@ -754,6 +764,7 @@ static void wireguard_evidence(struct classifier *c, struct flow *f, int dir, co
 	if (n >= 4 && q[0] >= 1 && q[0] <= 3 && !q[1] && !q[2] && !q[3] && n == sizes[q[0]])
 		return; /* handshake or cookie */
 	if (n < 32 || q[0] != 4 || q[1] || q[2] || q[3]) {
+		f->why_unknown = "random bytes that are not WireGuard after its handshake";
 		decide(c, f, look_at(q, n) == LOOK_NOT_RANDOM || look_text(q, n) ? EF_ENC_CLEARTEXT : EF_ENC_UNKNOWN);
 		return;
 	}
@@ -946,6 +957,10 @@ void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_reco
 	r->rejudge_dir = f->rejudge_dir;
 	r->rejudge_offset = f->rejudge_offset;
 	r->rejudge_reason = f->rejudge_reason;
+	if (r->enc == EF_ENC_UNKNOWN)
+		r->unknown_reason = f->why_unknown ? f->why_unknown
+				  : f->rejudged ? f->rejudge_reason : "not decided yet";
+	r->capture_file = f->file;
 }
 
 static void end_flow(struct classifier *c, struct flow *f, bool evicted)
@@ -1031,6 +1046,7 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 			f = flow_table_insert(&c->table, &k, h);
 		}
 		f->first_us = p->ts_us;
+		f->file = p->file;
 		f->init_is_lo = first_sender_is_initiator(p) ? src_is_lo : !src_is_lo;
 		c->stats.flows++;
 		ev = CLASSIFY_NEW_FLOW;

@@ -233,6 +233,8 @@ struct flow {
 	uint8_t rejudge_dir;
 	uint64_t rejudge_offset;
 	const char *rejudge_reason;
+	const char *why_unknown;    /* static text, when decided `unknown' */
+	uint32_t file;              /* capture file of the first packet */
 	uint8_t watch_kind;         /* enum verify_kind the decision will be watched as */
 	struct verify *verify;      /* only for a flow decided encrypted or weak */
 	uint32_t isn[2];            /* TCP: each side's SYN sequence number (syn_isn) */

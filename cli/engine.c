@@ -88,6 +88,7 @@ struct worker {
 	size_t n_paths;
 	struct decoder *decoder;
 	struct classifier *classifier;
+	const struct capture *cap;     /* for the file names: its list never changes */
 	FILE *events;                  /* o->json, or a spool */
 	char *listed;                  /* block/log flows, for the summary: lines
 					* keyed by start time (listed_line) */
@@ -135,6 +136,7 @@ static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *
 	struct policy_decision d;
 
 	policy_judge_flow(w->o->policy, w->o->geodb, &r, &d);
+	r.capture_file_name = w->cap ? capture_file_name(w->cap, r.capture_file) : NULL;
 	if (w->events)
 		event_write_json(w->events, &r, &d, w->o->geodb, NULL);
 	ef_country shown = d.country ? d.country : (r.geo.n ? r.geo.set[0] : EF_COUNTRY_NONE);
@@ -400,6 +402,7 @@ static void *worker_run(void *arg)
 		w->rc = -1;
 		return NULL;
 	}
+	w->cap = cap;
 	while ((st = capture_next(cap, &frame)) != CAPTURE_END) {
 		if (st == CAPTURE_ERROR) {
 			if (w->id == 0)
@@ -417,6 +420,7 @@ static void *worker_run(void *arg)
 	}
 	classifier_flush(w->classifier);
 	w->totals.failed_files = capture_failed_files(cap);
+	w->cap = NULL;
 	capture_close(cap);
 	return NULL;
 }
@@ -886,6 +890,8 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 	} else {
 		if (!(cap = capture_open_files(paths, n, err, errlen)))
 			goto out;
+		for (unsigned i = 0; i < nw; i++)
+			ws[i].cap = cap;
 		for (; started < nw; started++) {
 			if (pthread_create(&threads[started], NULL, worker_consume, &ws[started]) != 0) {
 				snprintf(err, errlen, "cannot start worker %u", started);

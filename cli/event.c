@@ -276,6 +276,14 @@ void event_write_json(FILE *out, const struct ef_flow_record *r, const struct po
 		put_string(&l, r->rejudge_reason ? r->rejudge_reason : "");
 		PUT_LITERAL(&l, "}");
 	}
+	if (r->enc == EF_ENC_UNKNOWN && r->unknown_reason) {
+		put_key(&l, "unknown_reason");
+		put_string(&l, r->unknown_reason);
+	}
+	if (r->capture_file_name) {
+		put_key(&l, "capture_file");
+		put_string(&l, r->capture_file_name);
+	}
 	if (action_taken) {
 		put_key(&l, "action_taken");
 		put_string(&l, action_taken);

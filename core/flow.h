@@ -160,6 +160,12 @@ struct ef_flow_record {
 	uint64_t rejudge_offset;    /* payload bytes that direction had sent before the
 				     * first byte that broke the claim */
 	const char *rejudge_reason; /* static text, e.g. "readable text inside a TLS record" */
+	/* Why the class is `unknown' (static text; NULL otherwise): no payload,
+	 * a handshake that never completed, a port guess, nothing recognised. */
+	const char *unknown_reason;
+	uint32_t capture_file;      /* offline: index of the file of the flow's first
+				     * packet (capture_file_name()) */
+	const char *capture_file_name; /* set by the engine for the event; NULL live */
 	struct ef_geo geo;
 };
 
