@@ -384,9 +384,7 @@ static void reused_tuple_is_a_new_connection(void **state)
 
 /* Three connections on one tuple in quick succession, HTTPS, HTTPS, then a
  * cleartext upload: each has its own event, and the last is blocked
- * whatever the earlier ones were (without a classifier that starts a new
- * flow on such a SYN, the third is judged by judge_reused(), which
- * believes only a cleartext class: it fails closed either way). */
+ * whatever the earlier ones were. */
 static void every_connection_on_a_reused_tuple_is_judged(void **state)
 {
 	struct world w;
@@ -414,14 +412,14 @@ static void every_connection_on_a_reused_tuple_is_judged(void **state)
 static void retransmitted_syn_is_the_same_connection(void **state)
 {
 	struct world w;
-	struct gateway_counters c;
+	struct classifier_stats c;
 
 	world_start(&w, GATEWAY_GATE, 443);
 	segment_at(&w, 0, 0x02, w.seq[0] - 1, NULL, 0);
 	segment_at(&w, 0, 0x02, w.seq[0] - 1, NULL, 0);
 	tls_session(&w);
-	gateway_counters(w.gw, &c);
-	assert_int_equal(c.reused, 0);
+	gateway_classifier_stats(w.gw, &c);
+	assert_int_equal(c.flows, 1);
 	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 1);
 	world_end(&w);
 }
