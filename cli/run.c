@@ -300,7 +300,7 @@ static void print_counters(struct daemon *d, const char *when)
 		"egressfence: counters (%s): packets=%llu fast_path=%llu flows=%llu flows_active=%llu "
 		"allow=%llu log=%llu block=%llu capture_drops=%llu held=%llu copied=%llu refused=%llu "
 		"judged_at_deadline=%llu judged_at_end=%llu grace=%llu after_block=%llu rejudged=%llu "
-		"framing_broken=%llu revoked=%llu heartbeats_late=%llu kernel_errors=%llu "
+		"framing_broken=%llu revoked=%llu retried_syn=%llu heartbeats_late=%llu kernel_errors=%llu "
 		"reloads=%llu reload_failures=%llu events_written=%llu events_dropped=%llu "
 		"block_events_dropped=%llu event_write_errors=%llu\n",
 		when, (unsigned long long)g.packets, (unsigned long long)g.fast_path,
@@ -310,7 +310,7 @@ static void print_counters(struct daemon *d, const char *when)
 		(unsigned long long)k.copied, (unsigned long long)k.refused,
 		(unsigned long long)g.judged_at_deadline, (unsigned long long)g.judged_at_end,
 		(unsigned long long)g.grace, (unsigned long long)g.after_block, (unsigned long long)g.rejudged,
-		(unsigned long long)g.framing_broken, (unsigned long long)g.revoked,
+		(unsigned long long)g.framing_broken, (unsigned long long)g.revoked, (unsigned long long)g.retried_syn,
 		(unsigned long long)d->c.heartbeats_late,
 		(unsigned long long)d->c.kernel_errors, (unsigned long long)d->c.reloads,
 		(unsigned long long)d->c.reload_failures, (unsigned long long)ev.written,
