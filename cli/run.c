@@ -187,10 +187,6 @@ static void write_event(const struct gateway_event *e, void *ctx)
 				base[base_len - 2] = 0; /* the closing "}\n" */
 				fprintf(m, "%s,\"mode\":\"%s\",\"decided_by\":\"%s\"", base,
 					d->mode == GATEWAY_GATE ? "gate" : "monitor", gateway_judged_by_name(e->by));
-				/* Until the audit's event says it itself. */
-				if (r->rejudged && !strstr(base, "\"rejudged\""))
-					fprintf(m, ",\"rejudged\":true,\"rejudge_offset\":%llu",
-						(unsigned long long)r->rejudge_offset);
 				if (e->count_leak && !e->final)
 					fprintf(m, ",\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu",
 						(unsigned long long)r->packets_out, (unsigned long long)r->bytes_out);
@@ -763,11 +759,11 @@ int cmd_run(int argc, char **argv)
 		shut_down(&d, false);
 		return rc;
 	}
-	d.json = !d.json_path || !strcmp(d.json_path, "-") ? stdout : fopen(d.json_path, "a");
-	if (!d.json) {
-		snprintf(err, sizeof(err), "%s: %s", d.json_path, strerror(errno));
+	/* As root, never through a link planted at the path (issue 8, item 13). */
+	d.json = !d.json_path || !strcmp(d.json_path, "-") ? stdout
+							   : output_open(d.json_path, OUTPUT_APPEND, err, sizeof(err));
+	if (!d.json)
 		goto fail;
-	}
 	if (!(d.events = event_queue_new(d.json, 0))) {
 		snprintf(err, sizeof(err), "cannot start the event writer: out of memory");
 		goto fail;
