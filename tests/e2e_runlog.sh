@@ -121,7 +121,7 @@ verify() {
 	elif ! grep -Eq -- "$pattern" "$D/v.out" "$D/v.err"; then
 		bad "$what: verify-log said \"$(cat "$D/v.out" "$D/v.err")\", expected /$pattern/"
 	else
-		ok "$what: $(cat "$D/v.out" "$D/v.err" | head -1 | cut -c1-170)"
+		ok "$what: $(cat "$D/v.out" "$D/v.err" | tail -n 1 | sed "s|$D/||" | cut -c1-170)"
 	fi
 }
 
@@ -139,6 +139,75 @@ if [ "$rc" = 2 ] && grep -q "symbolic link" "$D/link.out" && [ "$(cat "$D/precio
 else
 	bad "symlink: exit $rc, $(head -n 2 "$D/link.out" | tr '\n' ' '); the linked file holds $(wc -c <"$D/precious") bytes"
 fi
+
+# --- signed, timed, rotation --------------------------------------------------------------
+echo "--- a signed event log, rotated"
+"$bin" keygen --out "$D/k" >/dev/null 2>&1 || { bad "keygen"; exit 1; }
+LOG=$D/events.json
+start_engine signed --json "$LOG" --sign-key "$D/k.key" --checkpoint-every 1000 --checkpoint-seconds 2
+head1=$(head -n 1 "$LOG")
+psum=$(sha256sum "$D/policy.yaml" | cut -d' ' -f1)
+dsum=$(sha256sum "$db" | cut -d' ' -f1)
+if [[ $head1 == '{"log":{"format":"egressfence-signed-log-1"'*'"previous_head":null,"producer":"run"'*"\"sha256\":\"$psum\""*"\"sha256\":\"$dsum\""* ]]; then
+	ok "signed: record 1 names producer run, the policy's and the database's SHA-256"
+else
+	bad "signed: record 1 is ${head1:0:300}"
+fi
+flows 3
+wait_lines "$LOG" '"verdict":"log"' 3 || bad "signed: 3 events did not reach the log: $(wc -l <"$LOG") lines"
+# No event comes after these: the timed checkpoint alone must sign them.
+if wait_lines "$LOG" '"checkpoint":{.*"records":4,.*"final":false' 1 6; then
+	ok "timed: a signed checkpoint over the 3 events came with no more events ($(grep -c checkpoint "$LOG") checkpoint(s))"
+else
+	bad "timed: no checkpoint over records 1..4 within 6 s (--checkpoint-seconds 2): $(tail -n 1 "$LOG" | cut -c1-120)"
+fi
+verify 0 'OK, signed by key .* still open' "signed: verify-log --open on the live file" --pubkey "$D/k.pub" --open "$LOG"
+verify 1 'ends .* after its last signed checkpoint|without|final' "signed: the live file is not a closed log" --pubkey "$D/k.pub" "$LOG"
+
+mv "$LOG" "$LOG.1"
+kill -HUP "$ENGINE"
+if wait_lines "$LOG.1" '"final":true' 1 10 && wait_lines "$LOG" '"previous_head":"' 1 10; then
+	last=$(tail -n 1 "$LOG.1" | sed -n 's/.*"chain":"\([0-9a-f]*\)".*/\1/p')
+	if grep -q "\"previous_head\":\"$last\"" "$LOG"; then
+		ok "rotation: the old file ends with its final checkpoint; the new file's record 1 names its head ${last:0:16}..."
+	else
+		bad "rotation: the new file's record 1 does not name the old file's head $last: $(head -n 1 "$LOG" | cut -c1-200)"
+	fi
+else
+	bad "rotation: after mv + SIGHUP: old file ends $(tail -n 1 "$LOG.1" | cut -c1-80); new file: $(head -n 1 "$LOG" 2>&1 | cut -c1-80)"
+fi
+flows 2
+wait_lines "$LOG" '"verdict":"log"' 2 || bad "rotation: 2 events did not reach the new file"
+verify 0 'events\.json: OK, signed by key .* still open' "rotation: verify-log --open on the new live file" --pubkey "$D/k.pub" --open "$LOG.1" "$LOG"
+stop_engine
+if tail -n 1 "$LOG" | grep -q '"checkpoint":{.*"final":true'; then
+	ok "SIGTERM: the final checkpoint is the last record"
+else
+	bad "SIGTERM: the log ends $(tail -n 1 "$LOG" | cut -c1-120)"
+fi
+verify 0 'events\.json: OK, signed by key .*\(closed\)' "rotation: verify-log --pubkey KEY old new" --pubkey "$D/k.pub" "$LOG.1" "$LOG"
+verify 1 'does not continue the one before it' "rotation: files out of order" --pubkey "$D/k.pub" "$LOG" "$LOG.1"
+for f in "$LOG.1" "$LOG"; do
+	cp "$f" "$D/orig"
+	sed -i '0,/"verdict":"log"/s//"verdict":"allow"/' "$f"
+	verify 1 'record 2 was changed' "rotation: an event edited in $(basename "$f")" --pubkey "$D/k.pub" "$LOG.1" "$LOG"
+	cp "$D/orig" "$f"
+done
+
+# --- unsigned ---------------------------------------------------------------------------
+echo "--- an unsigned event log, rotated"
+LOG=$D/plain.json
+start_engine plain --json "$LOG"
+flows 2
+wait_lines "$LOG" '"verdict":"log"' 2 || bad "unsigned: 2 events did not reach the log"
+mv "$LOG" "$LOG.1"
+kill -HUP "$ENGINE"
+if wait_lines "$ENGINE_LOG" 'reloaded' 1 10 && sleep 1.5 && flows 2 && wait_lines "$LOG" '"verdict":"log"' 2; then
+	ok "unsigned: events after mv + SIGHUP go to the new file ($(wc -l <"$LOG.1") in the old, $(wc -l <"$LOG") in the new)"
+else
+	bad "unsigned: after mv + SIGHUP the new file has $(cat "$LOG" 2>/dev/null | wc -l) lines, the old $(wc -l <"$LOG.1")"
+fi
+stop_engine
 
 echo "--- summary: $passed passed, $failed failed"
 [ "$failed" = 0 ]
