@@ -66,18 +66,25 @@ static const struct command_help commands[] = {
 	{"run",
 	 "usage: egressfence run [--config FILE] [--db FILE]... [--mode monitor|gate]\n"
 	 "                       [--json FILE|-] [--dry-run]\n"
+	 "                       [--sign-key KEY [--checkpoint-every N] [--checkpoint-seconds S]\n"
+	 "                        [--checkpoint-syslog]]\n"
 	 "Enforces the policy on this host's forwarded and outgoing traffic through the\n"
 	 "nftables table inet egressfence, until SIGTERM or SIGINT (which remove the\n"
 	 "table).  SIGHUP reloads the policy and databases in one transaction (the old\n"
-	 "state stays on any error); SIGUSR1 prints the counters on stderr.  Needs\n"
-	 "CAP_NET_ADMIN and CAP_NET_RAW.\n"
+	 "state stays on any error), and opens a new --json FILE when logrotate moved\n"
+	 "it; SIGUSR1 prints the counters on stderr.  Needs CAP_NET_ADMIN and CAP_NET_RAW.\n"
 	 "\n"
 	 "  --config FILE          the policy (default: $EGRESSFENCE_CONFIG, else " EF_DEFAULT_POLICY ")\n"
 	 "  --db FILE              a country database instead of the policy's; up to 4 times\n"
 	 "  --mode monitor|gate    overrides gateway.mode: monitor cuts judged flows off,\n"
 	 "                         gate holds undecided payload until judged\n"
 	 "  --json FILE|-          append log and block events to FILE, or write them to stdout\n"
-	 "  --dry-run              build the ruleset and have the kernel check it; load nothing\n",
+	 "  --dry-run              build the ruleset and have the kernel check it; load nothing\n"
+	 "  --sign-key KEY         chain and sign the --json FILE log with an Ed25519 key\n"
+	 "  --checkpoint-every N   with --sign-key: a signed checkpoint every N records (default 1000)\n"
+	 "  --checkpoint-seconds S with --sign-key: and S seconds after an unsigned record at most\n"
+	 "                         (default 60)\n"
+	 "  --checkpoint-syslog    with --sign-key: each checkpoint also goes to syslog\n",
 	 "exit codes: 0 stopped by SIGTERM or SIGINT, table removed (--dry-run: the kernel\n"
 	 "            accepted the ruleset); 2 a usage, policy, database or kernel error\n"
 	 "            (after start-up: the table stays in place, see egressfence(8))\n"},

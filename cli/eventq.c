@@ -18,10 +18,36 @@ struct event_queue {
 	FILE *out;
 	char *buf;                  /* a ring of bytes */
 	size_t cap, head, len;      /* next write at (head + len) % cap */
-	bool stop, writing;
+	bool stop, writing, poked;
+	event_queue_upkeep_fn upkeep;
+	void *upkeep_ctx;
+	unsigned period_ms;
+	struct timespec next_upkeep; /* CLOCK_MONOTONIC, as `wake' waits */
 	struct event_queue_stats st;
 	pthread_t thread;
 };
+
+static bool upkeep_due(const struct event_queue *q)
+{
+	struct timespec now;
+
+	if (!q->upkeep)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return q->poked || now.tv_sec > q->next_upkeep.tv_sec ||
+	       (now.tv_sec == q->next_upkeep.tv_sec && now.tv_nsec >= q->next_upkeep.tv_nsec);
+}
+
+static void upkeep_later(struct event_queue *q)
+{
+	clock_gettime(CLOCK_MONOTONIC, &q->next_upkeep);
+	q->next_upkeep.tv_sec += q->period_ms / 1000;
+	q->next_upkeep.tv_nsec += (long)(q->period_ms % 1000) * 1000000L;
+	if (q->next_upkeep.tv_nsec >= 1000000000L) {
+		q->next_upkeep.tv_sec++;
+		q->next_upkeep.tv_nsec -= 1000000000L;
+	}
+}
 
 static void *writer(void *arg)
 {
@@ -30,10 +56,26 @@ static void *writer(void *arg)
 
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
-		while (!q->len && !q->stop)
-			pthread_cond_wait(&q->wake, &q->lock);
+		if (upkeep_due(q)) {
+			bool poked = q->poked;
+			q->poked = false;
+			q->writing = true;
+			pthread_mutex_unlock(&q->lock);
+			q->upkeep(q->upkeep_ctx, &q->out, poked);
+			pthread_mutex_lock(&q->lock);
+			q->writing = false;
+			upkeep_later(q);
+			continue;
+		}
 		if (!q->len && q->stop)
 			break;
+		if (!q->len) {
+			if (q->upkeep)
+				pthread_cond_timedwait(&q->wake, &q->lock, &q->next_upkeep);
+			else
+				pthread_cond_wait(&q->wake, &q->lock);
+			continue;
+		}
 		/* Copy out whole lines only: the queue holds whole lines. */
 		size_t n = q->len, first = q->cap - q->head < n ? q->cap - q->head : n;
 		if (chunk) {
@@ -73,7 +115,11 @@ struct event_queue *event_queue_new(FILE *out, size_t cap)
 	q->out = out;
 	q->buf = malloc(q->cap);
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->wake, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&q->drained, NULL);
 	/* The writer takes no signals: they belong to the daemon's loop
 	 * (signalfd), and a thread with them unblocked would take SIGHUP's
@@ -110,6 +156,25 @@ bool event_queue_put(struct event_queue *q, const char *line, size_t len, bool i
 	}
 	pthread_mutex_unlock(&q->lock);
 	return queued;
+}
+
+void event_queue_set_upkeep(struct event_queue *q, event_queue_upkeep_fn fn, void *ctx, unsigned period_ms)
+{
+	pthread_mutex_lock(&q->lock);
+	q->upkeep = fn;
+	q->upkeep_ctx = ctx;
+	q->period_ms = period_ms ? period_ms : 1000;
+	upkeep_later(q);
+	pthread_cond_signal(&q->wake);
+	pthread_mutex_unlock(&q->lock);
+}
+
+void event_queue_poke(struct event_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->poked = true;
+	pthread_cond_signal(&q->wake);
+	pthread_mutex_unlock(&q->lock);
 }
 
 void event_queue_stats(struct event_queue *q, struct event_queue_stats *out)

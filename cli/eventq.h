@@ -29,6 +29,14 @@ struct event_queue *event_queue_new(FILE *out, size_t cap);
  * made) is counted as dropped. */
 bool event_queue_put(struct event_queue *q, const char *line, size_t len, bool is_block);
 void event_queue_stats(struct event_queue *q, struct event_queue_stats *out);
+/* Upkeep of the destination that must not race the writes (a signed
+ * log's timed checkpoint, reopening a rotated file): fn runs in the
+ * writer thread, between writes, at least every period_ms and soon after
+ * each event_queue_poke() (poked true); it may replace the stream lines
+ * go to through *out.  Set once, before the first line is queued. */
+typedef void (*event_queue_upkeep_fn)(void *ctx, FILE **out, bool poked);
+void event_queue_set_upkeep(struct event_queue *q, event_queue_upkeep_fn fn, void *ctx, unsigned period_ms);
+void event_queue_poke(struct event_queue *q);
 /* Waits up to timeout_ms for the queue to drain; true when it did (or q is NULL). */
 bool event_queue_drain(struct event_queue *q, unsigned timeout_ms);
 /* Drains (up to timeout_ms), stops the writer and frees the queue; the

@@ -53,8 +53,17 @@ struct logchain {
 	char log_id[ID_HEX + 1], key_id[ID_HEX + 1];
 	uint32_t every;      /* records between checkpoints */
 	uint32_t since;      /* records since the last checkpoint */
+	time_t last_signed;  /* CLOCK_MONOTONIC seconds of record 1 or the last checkpoint */
 	bool syslog;
 };
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 static bool is_hex(const char *p, size_t n)
 {
@@ -163,6 +172,7 @@ static bool emit_checkpoint(struct logchain *lc, bool final)
 		syslog(LOG_NOTICE, "checkpoint log_id=%s records=%llu head=%s final=%d key_id=%s sig=%s", lc->log_id,
 		       (unsigned long long)lc->records, lc->prev, final ? 1 : 0, lc->key_id, sig_hex);
 	lc->since = 0;
+	lc->last_signed = mono_s();
 	return emit_record(lc, line, (size_t)n);
 }
 
@@ -210,6 +220,12 @@ static ssize_t chain_write(void *cookie, const char *buf, size_t size)
 			}
 			lc->len = 0;
 		}
+	}
+	/* What the writer flushed reaches the file now, not when `out' stream's own
+	 * buffer fills: a live log (run) is read while it is written. */
+	if (fflush(lc->out) != 0) {
+		lc->failed = true;
+		return 0;
 	}
 	return (ssize_t)size;
 }
@@ -325,53 +341,23 @@ static EVP_PKEY *read_key(const char *path, bool private, char *err, size_t errl
 	return k;
 }
 
-struct logchain *logchain_new_signed(FILE *out, const struct logchain_signing *s, char *err, size_t errlen)
+/* Record 1 after its previous_head: `,"producer":..,"started":..,"policy":..,
+ * "databases":[..]}}'.  Built before anything is written, so that a file
+ * that cannot be read changes nothing. */
+static char *header_tail(const struct logchain_signing *s, char *err, size_t errlen)
 {
-	unsigned char id[16];
-	char *header = NULL, ts[32];
-	size_t header_len = 0;
+	char *tail = NULL, ts[32];
+	size_t len = 0;
 	time_t now = time(NULL);
 	struct tm tm;
-	struct logchain *lc = logchain_new(out, err, errlen);
+	FILE *o = open_memstream(&tail, &len);
 
-	if (!lc)
+	if (!o) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
-	lc->every = s->checkpoint_every ? s->checkpoint_every : 1000;
-	lc->syslog = s->syslog;
-	if (!(lc->key = read_key(s->key_path, true, err, errlen)))
-		goto fail;
-	if (!key_id_of(lc->key, lc->key_id) || RAND_bytes(id, sizeof(id)) != 1) {
-		snprintf(err, errlen, "%s: libcrypto cannot derive the key id or a random log id", s->key_path);
-		goto fail;
-	}
-	to_hex(id, sizeof(id), lc->log_id);
-	if (s->previous_head) {
-		if (strlen(s->previous_head) != CHAIN_HEX) {
-			snprintf(err, errlen, "the previous log's head is 64 hex digits, not `%s'", s->previous_head);
-			goto fail;
-		}
-		for (int i = 0; i < CHAIN_HEX; i++) {
-			char c = s->previous_head[i];
-			lc->prev[i] = (char)(c >= 'A' && c <= 'F' ? c + 32 : c);
-		}
-		if (!is_hex(lc->prev, CHAIN_HEX)) {
-			snprintf(err, errlen, "the previous log's head is 64 hex digits, not `%s'", s->previous_head);
-			goto fail;
-		}
 	}
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	FILE *o = open_memstream(&header, &header_len);
-	if (!o) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	fprintf(o, "{\"log\":{\"format\":\"" LOG_FORMAT "\",\"log_id\":\"%s\",\"key_id\":\"%s\",\"previous_head\":",
-		lc->log_id, lc->key_id);
-	if (s->previous_head)
-		fprintf(o, "\"%s\"", lc->prev);
-	else
-		fputs("null", o);
 	fputs(",\"producer\":", o);
 	put_json_string(o, s->producer ? s->producer : "egressfence");
 	fprintf(o, ",\"started\":\"%s\",\"policy\":", ts);
@@ -391,22 +377,139 @@ struct logchain *logchain_new_signed(FILE *out, const struct logchain_signing *s
 		snprintf(err, errlen, "out of memory");
 		ok = false;
 	}
-	if (ok && !emit_record(lc, header, header_len)) {
-		snprintf(err, errlen, "cannot write the log's first record: %s", strerror(errno));
-		ok = false;
+	if (!ok) {
+		free(tail);
+		return NULL;
 	}
-	free(header);
+	return tail;
+}
+
+/* Record 1 of a new log id, chained on from lc->prev (zeros, or the head
+ * the log continues). */
+static bool emit_header(struct logchain *lc, bool continues, const char *tail, char *err, size_t errlen)
+{
+	unsigned char id[16];
+	char *header = NULL;
+	size_t header_len = 0;
+
+	if (RAND_bytes(id, sizeof(id)) != 1) {
+		snprintf(err, errlen, "libcrypto cannot make a random log id");
+		return false;
+	}
+	to_hex(id, sizeof(id), lc->log_id);
+	FILE *o = open_memstream(&header, &header_len);
+	if (!o) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	fprintf(o, "{\"log\":{\"format\":\"" LOG_FORMAT "\",\"log_id\":\"%s\",\"key_id\":\"%s\",\"previous_head\":",
+		lc->log_id, lc->key_id);
+	if (continues)
+		fprintf(o, "\"%s\"", lc->prev);
+	else
+		fputs("null", o);
+	fputs(tail, o);
+	bool ok = fclose(o) == 0;
 	if (!ok)
+		snprintf(err, errlen, "out of memory");
+	/* Flushed: a log being written says at once what it is and whose. */
+	else if (!(ok = emit_record(lc, header, header_len) && fflush(lc->out) == 0))
+		snprintf(err, errlen, "cannot write the log's first record: %s", strerror(errno));
+	free(header);
+	lc->since = 0;
+	lc->last_signed = mono_s();
+	return ok;
+}
+
+struct logchain *logchain_new_signed(FILE *out, const struct logchain_signing *s, char *err, size_t errlen)
+{
+	char *tail = NULL;
+	struct logchain *lc = logchain_new(out, err, errlen);
+
+	if (!lc)
+		return NULL;
+	lc->every = s->checkpoint_every ? s->checkpoint_every : 1000;
+	lc->syslog = s->syslog;
+	if (!(lc->key = read_key(s->key_path, true, err, errlen)))
 		goto fail;
+	if (!key_id_of(lc->key, lc->key_id)) {
+		snprintf(err, errlen, "%s: libcrypto cannot derive the key id", s->key_path);
+		goto fail;
+	}
+	if (s->previous_head) {
+		if (strlen(s->previous_head) != CHAIN_HEX) {
+			snprintf(err, errlen, "the previous log's head is 64 hex digits, not `%s'", s->previous_head);
+			goto fail;
+		}
+		for (int i = 0; i < CHAIN_HEX; i++) {
+			char c = s->previous_head[i];
+			lc->prev[i] = (char)(c >= 'A' && c <= 'F' ? c + 32 : c);
+		}
+		if (!is_hex(lc->prev, CHAIN_HEX)) {
+			snprintf(err, errlen, "the previous log's head is 64 hex digits, not `%s'", s->previous_head);
+			goto fail;
+		}
+	}
+	if (!(tail = header_tail(s, err, errlen)) || !emit_header(lc, s->previous_head != NULL, tail, err, errlen))
+		goto fail;
+	free(tail);
 	if (s->syslog)
 		openlog("egressfence", LOG_PID, LOG_DAEMON);
 	return lc;
 fail:
+	free(tail);
 	lc->failed = true; /* nothing more is written, not even a checkpoint */
 	lc->out = NULL;    /* the caller still owns `out' */
 	fclose(lc->stream);
 	logchain_free(lc);
 	return NULL;
+}
+
+int logchain_checkpoint(struct logchain *lc, uint32_t older_than_s)
+{
+	if (!lc->key || lc->failed)
+		return lc->failed ? -1 : 0;
+	if (fflush(lc->stream) != 0)
+		return -1;
+	/* lc->len: a line still without its newline is no record yet */
+	if (!lc->since || lc->len || mono_s() - lc->last_signed < (time_t)older_than_s)
+		return 0;
+	if (!emit_checkpoint(lc, false) || fflush(lc->out) != 0) {
+		lc->failed = true;
+		return -1;
+	}
+	return 1;
+}
+
+int logchain_rotate(struct logchain *lc, FILE *out, const struct logchain_signing *s, char *err, size_t errlen)
+{
+	char *tail;
+
+	if (!lc->key || lc->failed || fflush(lc->stream) != 0 || lc->len) {
+		snprintf(err, errlen, "the log cannot be rotated: %s",
+			 !lc->key ? "it is not signed" : lc->len ? "a record is half written" : "an earlier write failed");
+		return -1;
+	}
+	if (!(tail = header_tail(s, err, errlen)))
+		return -1;
+	/* From here the old file is ended whatever happens to the new one. */
+	bool ended = emit_checkpoint(lc, true);
+	int rc = lc->out == stdout ? fflush(lc->out) : fclose(lc->out);
+	lc->out = out;
+	if (!ended || rc != 0) {
+		snprintf(err, errlen, "the rotated file's final checkpoint did not reach it: %s", strerror(errno));
+		lc->failed = true;
+		free(tail);
+		return -2;
+	}
+	lc->records = 0; /* each file counts its own records; the chain goes on */
+	bool ok = emit_header(lc, true, tail, err, errlen);
+	free(tail);
+	if (!ok) {
+		lc->failed = true;
+		return -2;
+	}
+	return 0;
 }
 
 FILE *logchain_stream(struct logchain *lc)

@@ -72,6 +72,20 @@ struct logchain_signing {
  * Ed25519 key, unreadable policy or database). */
 struct logchain *logchain_new_signed(FILE *out, const struct logchain_signing *s, char *err, size_t errlen);
 FILE *logchain_stream(struct logchain *lc);
+/* Both from the stream's one writer, between lines.
+ * A signed checkpoint now, when records were written since the last one
+ * and that one (or record 1) is at least older_than_s seconds old: a live
+ * log read at any time then has a signature over all but its last
+ * seconds of records.  1 written, 0 nothing to do, -1 a write failed. */
+int logchain_checkpoint(struct logchain *lc, uint32_t older_than_s);
+/* logrotate moved the file: ends it with its final checkpoint, closes it,
+ * and goes on in `out' as a new log (new log id; record 1 names the old
+ * file's final head as previous_head and states s's policy and
+ * databases), through the same stream.  The files then verify in order
+ * as one sequence.  On error, err and: -1 before anything was written (a
+ * policy or database unreadable; `out' is still the caller's and the old
+ * file goes on), -2 after (`out' is the log's, which takes nothing more). */
+int logchain_rotate(struct logchain *lc, FILE *out, const struct logchain_signing *s, char *err, size_t errlen);
 /* Records written so far and the last chain value; valid after a flush. */
 uint64_t logchain_head(const struct logchain *lc, char hex[65]);
 /* After the stream is closed. */

@@ -19,11 +19,20 @@
  *
  * Signals are read from a signalfd in the loop, never handled
  * asynchronously: SIGHUP reloads (policy, databases, prefilter; one
- * transaction; on any error the old state keeps running), SIGUSR1 prints
- * the counters, SIGTERM and SIGINT remove the table and exit 0.
+ * transaction; on any error the old state keeps running) and has the
+ * event writer open a new --json file when logrotate moved the old one,
+ * SIGUSR1 prints the counters, SIGTERM and SIGINT remove the table and
+ * exit 0.
+ *
+ * With --sign-key the event log is chained and signed (cli/logchain.h):
+ * the event writer thread is the only writer of the chain, so the timed
+ * checkpoints (at most --checkpoint-seconds after a record) and the
+ * rotation run there too (log_upkeep); the final checkpoint is written
+ * when the stream closes at exit, after the queue drained.
  */
 #include "engine.h"
 #include "eventq.h"
+#include "logchain.h"
 #include "../gateway/gateway.h"
 
 #include <errno.h>
@@ -31,12 +40,14 @@
 #include <linux/capability.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +62,8 @@
 #define MAX_BATCH_FRAMES 256     /* frames read before queued decisions are committed */
 #define MAX_TURN_FRAMES 4096     /* frames read from one source before the timers run */
 #define CONNTRACK_ACCT "/proc/sys/net/netfilter/nf_conntrack_acct"
+#define UPKEEP_MS 1000           /* the event writer's look at checkpoints and rotation */
+#define CHECKPOINT_S 60          /* a signed log's records wait at most this long for a signature */
 
 /* What a reload replaces, all or nothing. */
 struct state {
@@ -81,6 +94,19 @@ struct daemon {
 	const char *json_path;
 	FILE *json;
 	struct event_queue *events; /* lines for json, written by their own thread */
+	/* --sign-key: the event log chained and signed (cli/logchain.h).  The
+	 * writer thread is the chain's only writer: checkpoints and rotation
+	 * run there (log_upkeep), never in the loop. */
+	struct logchain_signing sign;
+	unsigned long checkpoint_every, checkpoint_s;
+	struct logchain *chain;
+	dev_t json_dev;             /* the file json writes to, to see logrotate move it */
+	ino_t json_ino;
+	/* What a rotated log's first record states, copied by the loop at each
+	 * reload and read by the writer thread, under sign_lock. */
+	pthread_mutex_t sign_lock;
+	char sign_dbs[EF_GEO_MAX_DB][4096];
+	size_t n_sign_dbs;
 	struct state st;
 	struct nft_table *table;
 	struct gateway *gw;
@@ -187,10 +213,6 @@ static void write_event(const struct gateway_event *e, void *ctx)
 				base[base_len - 2] = 0; /* the closing "}\n" */
 				fprintf(m, "%s,\"mode\":\"%s\",\"decided_by\":\"%s\"", base,
 					d->mode == GATEWAY_GATE ? "gate" : "monitor", gateway_judged_by_name(e->by));
-				/* Until the audit's event says it itself. */
-				if (r->rejudged && !strstr(base, "\"rejudged\""))
-					fprintf(m, ",\"rejudged\":true,\"rejudge_offset\":%llu",
-						(unsigned long long)r->rejudge_offset);
 				if (e->count_leak && !e->final)
 					fprintf(m, ",\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu",
 						(unsigned long long)r->packets_out, (unsigned long long)r->bytes_out);
@@ -275,6 +297,78 @@ static bool drain(struct daemon *d, struct source *s)
 	return true;
 }
 
+/* ---- the event log's upkeep (the writer thread) ----------------------------------- */
+
+/* The loop's copy of the databases a rotated log names (reload replaces them). */
+static void note_log_inputs(struct daemon *d)
+{
+	pthread_mutex_lock(&d->sign_lock);
+	d->n_sign_dbs = geodb_count(d->st.geodb);
+	for (size_t i = 0; i < d->n_sign_dbs; i++)
+		snprintf(d->sign_dbs[i], sizeof(d->sign_dbs[i]), "%s", geodb_path(d->st.geodb, i));
+	pthread_mutex_unlock(&d->sign_lock);
+}
+
+static bool same_file(struct daemon *d)
+{
+	struct stat st;
+
+	return stat(d->json_path, &st) == 0 && st.st_dev == d->json_dev && st.st_ino == d->json_ino;
+}
+
+/* SIGHUP: logrotate moved the file (postrotate), so a new one is opened at
+ * the path.  A file still in place is kept: reopening it would start a
+ * second log inside it.  A signed log ends the old file with its final
+ * checkpoint and starts the new one from that head. */
+static void reopen_log(struct daemon *d, FILE **out)
+{
+	char err[1024];
+	struct stat st;
+
+	if (!d->json_path || *out == stdout || same_file(d))
+		return;
+	FILE *f = output_open(d->json_path, OUTPUT_APPEND, err, sizeof(err));
+	if (!f || fstat(fileno(f), &st) != 0) {
+		warn("the event log was moved, and a new one cannot be opened; writing on to the old file: %s", err);
+		if (f)
+			fclose(f);
+		return;
+	}
+	if (d->chain) {
+		const char *dbs[EF_GEO_MAX_DB];
+		struct logchain_signing s = d->sign;
+		pthread_mutex_lock(&d->sign_lock);
+		for (size_t i = 0; i < d->n_sign_dbs; i++)
+			dbs[i] = d->sign_dbs[i];
+		s.db_paths = dbs;
+		s.n_dbs = d->n_sign_dbs;
+		int rc = logchain_rotate(d->chain, f, &s, err, sizeof(err));
+		pthread_mutex_unlock(&d->sign_lock);
+		if (rc == -1) {
+			warn("the signed event log was moved and is not rotated, writing on to the old file: %s", err);
+			fclose(f);
+			return;
+		}
+		if (rc != 0) /* counted from here as write errors */
+			warn("the signed event log could not be rotated: %s", err);
+	} else {
+		fclose(*out);
+		*out = d->json = f;
+	}
+	d->json_dev = st.st_dev;
+	d->json_ino = st.st_ino;
+}
+
+static void log_upkeep(void *ctx, FILE **out, bool poked)
+{
+	struct daemon *d = ctx;
+
+	if (poked)
+		reopen_log(d, out);
+	if (d->chain && logchain_checkpoint(d->chain, (uint32_t)d->checkpoint_s) < 0)
+		warn("a timed checkpoint could not be written to %s: %s", d->json_path, strerror(errno));
+}
+
 /* ---- counters ---------------------------------------------------------------- */
 
 static void print_counters(struct daemon *d, const char *when)
@@ -300,7 +394,7 @@ static void print_counters(struct daemon *d, const char *when)
 		"egressfence: counters (%s): packets=%llu fast_path=%llu flows=%llu flows_active=%llu "
 		"allow=%llu log=%llu block=%llu capture_drops=%llu held=%llu copied=%llu refused=%llu "
 		"judged_at_deadline=%llu judged_at_end=%llu grace=%llu after_block=%llu rejudged=%llu "
-		"framing_broken=%llu reused=%llu moved=%llu revoked=%llu heartbeats_late=%llu kernel_errors=%llu "
+		"framing_broken=%llu revoked=%llu retried_syn=%llu heartbeats_late=%llu kernel_errors=%llu "
 		"reloads=%llu reload_failures=%llu events_written=%llu events_dropped=%llu "
 		"block_events_dropped=%llu event_write_errors=%llu\n",
 		when, (unsigned long long)g.packets, (unsigned long long)g.fast_path,
@@ -310,7 +404,7 @@ static void print_counters(struct daemon *d, const char *when)
 		(unsigned long long)k.copied, (unsigned long long)k.refused,
 		(unsigned long long)g.judged_at_deadline, (unsigned long long)g.judged_at_end,
 		(unsigned long long)g.grace, (unsigned long long)g.after_block, (unsigned long long)g.rejudged,
-		(unsigned long long)g.framing_broken, (unsigned long long)g.reused, (unsigned long long)g.moved, (unsigned long long)g.revoked,
+		(unsigned long long)g.framing_broken, (unsigned long long)g.revoked, (unsigned long long)g.retried_syn,
 		(unsigned long long)d->c.heartbeats_late,
 		(unsigned long long)d->c.kernel_errors, (unsigned long long)d->c.reloads,
 		(unsigned long long)d->c.reload_failures, (unsigned long long)ev.written,
@@ -555,6 +649,11 @@ static bool handle_signal(struct daemon *d)
 	switch (si.ssi_signo) {
 	case SIGHUP:
 		reload(d);
+		if (d->json_path && strcmp(d->json_path, "-") != 0) {
+			if (d->chain)
+				note_log_inputs(d);
+			event_queue_poke(d->events); /* logrotate's postrotate */
+		}
 		return true;
 	case SIGUSR1:
 		print_counters(d, "SIGUSR1");
@@ -614,9 +713,11 @@ static int loop(struct daemon *d)
 
 static const char run_usage[] =
 	"usage: egressfence run [--config FILE] [--db FILE]... [--mode monitor|gate] [--json FILE|-] [--dry-run]\n"
+	"                       [--sign-key KEY [--checkpoint-every N] [--checkpoint-seconds S] [--checkpoint-syslog]]\n"
 	"       egressfence nft [--config FILE] [--db FILE]... [--mode monitor|gate]\n";
 
 enum { OPT_CONFIG = 'c', OPT_DB = 'd', OPT_JSON = 'j', OPT_MODE = 'M', OPT_DRY_RUN = 'n', OPT_HELP = 'h' };
+enum { OPT_SIGN_KEY = 'K', OPT_CHECKPOINT_EVERY = 'E', OPT_CHECKPOINT_SECONDS = 'T', OPT_CHECKPOINT_SYSLOG = 'S' };
 
 static const struct option run_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -624,9 +725,22 @@ static const struct option run_options[] = {
 	{"json", required_argument, NULL, OPT_JSON},
 	{"mode", required_argument, NULL, OPT_MODE},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"sign-key", required_argument, NULL, OPT_SIGN_KEY},
+	{"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
+	{"checkpoint-seconds", required_argument, NULL, OPT_CHECKPOINT_SECONDS},
+	{"checkpoint-syslog", no_argument, NULL, OPT_CHECKPOINT_SYSLOG},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
+
+static bool parse_count(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return s[0] >= '0' && s[0] <= '9' && !*end && !errno && *out >= 1 && *out <= max;
+}
 
 static int parse_run_options(int argc, char **argv, const char *allowed, struct daemon *d)
 {
@@ -634,12 +748,12 @@ static int parse_run_options(int argc, char **argv, const char *allowed, struct 
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+c:d:j:M:nh", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:d:j:M:nhK:E:T:S", run_options, NULL)) != -1) {
 		if (opt == OPT_HELP) {
 			fputs(run_usage, stdout);
 			exit(0);
 		}
-		int bad = option_error(argv, opt, "cdjM", allowed, run_options);
+		int bad = option_error(argv, opt, "cdjMKET", allowed, run_options);
 		if (bad)
 			return bad;
 		switch (opt) {
@@ -666,10 +780,32 @@ static int parse_run_options(int argc, char **argv, const char *allowed, struct 
 		case OPT_DRY_RUN:
 			d->dry_run = true;
 			break;
+		case OPT_SIGN_KEY:
+			d->sign.key_path = optarg;
+			break;
+		case OPT_CHECKPOINT_EVERY:
+			if (!parse_count(optarg, 100000000, &d->checkpoint_every))
+				return usage_error("--checkpoint-every is a number of records from 1 to 100000000, not `%s'",
+						   optarg);
+			d->sign.checkpoint_every = (uint32_t)d->checkpoint_every;
+			break;
+		case OPT_CHECKPOINT_SECONDS:
+			if (!parse_count(optarg, 86400, &d->checkpoint_s))
+				return usage_error("--checkpoint-seconds is a number of seconds from 1 to 86400, not `%s'",
+						   optarg);
+			break;
+		case OPT_CHECKPOINT_SYSLOG:
+			d->sign.syslog = true;
+			break;
 		}
 	}
 	if (optind < argc)
 		return usage_error("this command takes no arguments; `%s' is extra", argv[optind]);
+	if (!d->sign.key_path && (d->checkpoint_every || d->checkpoint_s || d->sign.syslog))
+		return usage_error("%s", "--checkpoint-every, --checkpoint-seconds and --checkpoint-syslog go with --sign-key KEY");
+	if (d->sign.key_path && (!d->json_path || !strcmp(d->json_path, "-")))
+		return usage_error("%s", "--sign-key needs --json FILE: it signs the event log written there, which "
+					 "logrotate can move (SIGHUP)");
 	return 0;
 }
 
@@ -736,8 +872,12 @@ static void shut_down(struct daemon *d, bool remove)
 		decoder_free(d->src[i].dec);
 	}
 	nft_table_close(d->table);
-	if (d->json && d->json != stdout)
-		fclose(d->json);
+	/* A signed log's final checkpoint is written as its stream closes. */
+	if (d->json && d->json != stdout && fclose(d->json) != 0)
+		warn("%s: the event log did not close cleanly%s: %s", d->json_path,
+		     d->chain ? " (its final checkpoint may be missing)" : "", strerror(errno));
+	if (d->json != NULL || !d->chain)
+		logchain_free(d->chain);
 	if (d->sigfd > 0)
 		close(d->sigfd);
 	state_free(&d->st);
@@ -745,9 +885,9 @@ static void shut_down(struct daemon *d, bool remove)
 
 int cmd_run(int argc, char **argv)
 {
-	struct daemon d = {.sigfd = -1};
+	struct daemon d = {.sigfd = -1, .sign_lock = PTHREAD_MUTEX_INITIALIZER};
 	char err[1024];
-	int rc = parse_run_options(argc, argv, "cdjMn", &d);
+	int rc = parse_run_options(argc, argv, "cdjMnKETS", &d);
 	bool loaded = false;
 
 	if (rc)
@@ -763,15 +903,43 @@ int cmd_run(int argc, char **argv)
 		shut_down(&d, false);
 		return rc;
 	}
-	d.json = !d.json_path || !strcmp(d.json_path, "-") ? stdout : fopen(d.json_path, "a");
-	if (!d.json) {
-		snprintf(err, sizeof(err), "%s: %s", d.json_path, strerror(errno));
+	/* As root, never through a link planted at the path (issue 8, item 13). */
+	d.json = !d.json_path || !strcmp(d.json_path, "-") ? stdout
+							   : output_open(d.json_path, OUTPUT_APPEND, err, sizeof(err));
+	if (!d.json)
 		goto fail;
+	if (d.json != stdout) {
+		struct stat st;
+		if (fstat(fileno(d.json), &st) == 0) {
+			d.json_dev = st.st_dev;
+			d.json_ino = st.st_ino;
+		}
 	}
+	if (d.sign.key_path) {
+		const char *dbs[EF_GEO_MAX_DB];
+		d.sign.n_dbs = geodb_count(d.st.geodb);
+		for (size_t i = 0; i < d.sign.n_dbs; i++)
+			dbs[i] = geodb_path(d.st.geodb, i);
+		d.sign.producer = "run";
+		d.sign.policy_path = config_path(d.config);
+		d.sign.db_paths = dbs;
+		if (!(d.chain = logchain_new_signed(d.json, &d.sign, err, sizeof(err)))) {
+			fclose(d.json);
+			d.json = NULL;
+			goto fail;
+		}
+		d.sign.db_paths = NULL; /* rotation takes them from sign_dbs */
+		d.json = logchain_stream(d.chain);
+		note_log_inputs(&d);
+	}
+	if (!d.checkpoint_s)
+		d.checkpoint_s = CHECKPOINT_S;
 	if (!(d.events = event_queue_new(d.json, 0))) {
 		snprintf(err, sizeof(err), "cannot start the event writer: out of memory");
 		goto fail;
 	}
+	if (d.json != stdout)
+		event_queue_set_upkeep(d.events, log_upkeep, &d, UPKEEP_MS);
 	struct gateway_config gc = {
 		.mode = d.mode, .kernel = {.queue = kernel_queue, .ctx = &d}, .on_event = write_event, .event_ctx = &d,
 	};

@@ -37,9 +37,8 @@
 #define F_GRACE 0x004u         /* SSH: its key exchange is let through */
 #define F_CLASSIFIED 0x008u    /* the classifier has decided the class */
 #define F_SYN 0x010u
-#define F_REUSED 0x020u        /* a later connection on the same 5-tuple */
+#define F_ANSWERED 0x020u      /* the other end's SYN-ACK was seen */
 #define F_ALLOWED 0x040u       /* an allow went to the kernel */
-#define F_SECOND 0x080u        /* the flow lives in the second classifier */
 #define F_HELLO 0x100u         /* its first payload out was a ClientHello */
 
 /* SSH framing of what the client sends before NEWKEYS (RFC 4253). */
@@ -66,25 +65,7 @@ struct gw_flow {
 	uint16_t flags;
 };
 
-/*
- * A new connection on a tuple whose closed flow the classifier still holds
- * (it keeps one for CLOSED_KEEP_S after FIN or RST) would be folded into that flow
- * and its class.  Such a tuple is moved to a second classifier, where it
- * starts as a new flow and is classified on its own; it stays there until
- * that flow ends.  A third connection within that time falls back to
- * judge_reused().  The table of moved tuples: open addressing, linear
- * probing, backward-shift deletion, so that a miss stops at the first
- * empty slot; and with nothing moved no packet looks at it.
- */
-#define MOVED_SLOTS 4096u
-#define CLOSED_KEEP_S 3
-#define SECOND_MAX_FLOWS 16384u
-
-struct tuple {
-	struct ef_addr lo, hi;
-	uint16_t lo_port, hi_port;
-	uint8_t l4, used;
-};
+#define CLOSED_KEEP_S 3 /* see gateway_new() */
 
 struct gateway {
 	struct gateway_config cfg;
@@ -92,20 +73,17 @@ struct gateway {
 	const struct geodb *geodb;
 	const struct prefilter *prefilter;
 	struct classifier *classifier;
-	struct classifier *second;       /* tuples moved on a new connection */
-	struct tuple *moved;
-	uint32_t n_moved;
-	bool ending_second;
 	struct gw_flow *pool;
 	uint32_t cap, never_used, free_head; /* free list through .next */
 	uint32_t pending_head, pending_tail;
 	size_t n_pending;
 	uint64_t now_ms;
+	const struct packet *pkt;        /* the packet in classifier_packet() */
 	struct flow *last;
 	struct gateway_counters c;
 };
 
-static const char *const by_names[] = {"classifier", "deadline", "flow_end", "rejudged", "framing", "reused_tuple"};
+static const char *const by_names[] = {"classifier", "deadline", "flow_end", "rejudged", "framing"};
 
 const char *gateway_judged_by_name(enum gateway_judged_by by)
 {
@@ -186,88 +164,6 @@ static void record_free(struct gateway *gw, struct gw_flow *e)
 	e->f = NULL;
 	e->next = gw->free_head;
 	gw->free_head = rec_id(gw, e);
-}
-
-static struct classifier *cls_of(const struct gateway *gw, const struct gw_flow *e)
-{
-	return (e->flags & F_SECOND) ? gw->second : gw->classifier;
-}
-
-/* ---- moved tuples ---------------------------------------------------------------- */
-
-static void tuple_make(struct tuple *t, const struct ef_addr *a, uint16_t ap, const struct ef_addr *b, uint16_t bp,
-		       uint8_t l4)
-{
-	int c = memcmp(a->b, b->b, 16);
-	bool a_lo = c < 0 || (c == 0 && ap <= bp);
-
-	memset(t, 0, sizeof(*t));
-	t->lo = a_lo ? *a : *b;
-	t->hi = a_lo ? *b : *a;
-	t->lo_port = a_lo ? ap : bp;
-	t->hi_port = a_lo ? bp : ap;
-	t->l4 = l4;
-	t->used = 1;
-}
-
-static uint32_t tuple_hash(const struct tuple *t)
-{
-	uint32_t h = 2166136261u;
-	const uint8_t *b = (const uint8_t *)t;
-
-	for (size_t i = 0; i < sizeof(*t); i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
-}
-
-/* The slot holding t, or the empty slot where it would go. */
-static uint32_t tuple_slot(const struct gateway *gw, const struct tuple *t)
-{
-	uint32_t i = tuple_hash(t) & (MOVED_SLOTS - 1);
-
-	while (gw->moved[i].used && memcmp(&gw->moved[i], t, sizeof(*t)))
-		i = (i + 1) & (MOVED_SLOTS - 1);
-	return i;
-}
-
-static bool tuple_moved(const struct gateway *gw, const struct tuple *t)
-{
-	return gw->n_moved && gw->moved[tuple_slot(gw, t)].used;
-}
-
-static bool tuple_move(struct gateway *gw, const struct tuple *t)
-{
-	if (gw->n_moved >= MOVED_SLOTS / 2)
-		return false;
-	uint32_t i = tuple_slot(gw, t);
-	if (!gw->moved[i].used) {
-		gw->moved[i] = *t;
-		gw->n_moved++;
-	}
-	return true;
-}
-
-static void tuple_unmove(struct gateway *gw, const struct tuple *t)
-{
-	uint32_t i = tuple_slot(gw, t), j = i;
-
-	if (!gw->moved[i].used)
-		return;
-	gw->moved[i].used = 0;
-	gw->n_moved--;
-	/* Backward shift: later entries of the run move into the hole when
-	 * their home slot does not lie between the hole and them. */
-	for (;;) {
-		j = (j + 1) & (MOVED_SLOTS - 1);
-		if (!gw->moved[j].used)
-			return;
-		uint32_t home = tuple_hash(&gw->moved[j]) & (MOVED_SLOTS - 1);
-		if (((j - home) & (MOVED_SLOTS - 1)) >= ((j - i) & (MOVED_SLOTS - 1))) {
-			gw->moved[i] = gw->moved[j];
-			gw->moved[j].used = 0;
-			i = j;
-		}
-	}
 }
 
 /* ---- the kernel ----------------------------------------------------------------- */
@@ -372,23 +268,6 @@ static bool judge(struct gateway *gw, struct gw_flow *e, struct ef_flow_record *
 	return true;
 }
 
-/* A later connection on a tuple whose flow the classifier still holds:
- * its class is the old connection's, so only `cleartext' is believed. */
-static void judge_reused(struct gateway *gw, struct gw_flow *e)
-{
-	struct ef_flow_record r;
-
-	flow_record(cls_of(gw, e), e->f, &r);
-	if (r.enc != EF_ENC_CLEARTEXT) {
-		r.enc = EF_ENC_UNKNOWN;
-		r.tls_version = 0;
-		r.cipher_id = 0;
-		r.cipher[0] = 0;
-		r.cipher_bits = 0;
-	}
-	judge(gw, e, &r, GATEWAY_BY_REUSE);
-}
-
 void gateway_rejudged(struct gateway *gw, struct flow *f, const struct ef_flow_record *rec)
 {
 	struct gw_flow *e = record_of(gw, f);
@@ -491,7 +370,7 @@ static bool watch_ssh(struct gateway *gw, struct gw_flow *e, const struct packet
 	if (toward_block)
 		ssh_check(e, p);
 	if (!(e->flags & (F_GRACE | F_CLASSIFIED)) && e->ssh_phase != SSH_BROKEN) {
-		flow_record(cls_of(gw, e), e->f, &r);
+		flow_record(gw->classifier, e->f, &r);
 		if (!r.app_guessed && is_ssh(r.app)) {
 			e->flags |= F_GRACE;
 			gw->c.grace++;
@@ -501,7 +380,7 @@ static bool watch_ssh(struct gateway *gw, struct gw_flow *e, const struct packet
 	if (!(e->flags & F_GRACE) || e->ssh_phase != SSH_BROKEN)
 		return false;
 	gw->c.framing_broken++;
-	flow_record(cls_of(gw, e), e->f, &r);
+	flow_record(gw->classifier, e->f, &r);
 	r.enc = EF_ENC_CLEARTEXT; /* what passed as key exchange was not */
 	judge(gw, e, &r, GATEWAY_BY_FRAMING);
 	return true;
@@ -529,56 +408,28 @@ void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
 		return;
 	}
 	gw->c.packets++;
-	struct tuple t;
-	struct classifier *c = gw->classifier;
-	if (gw->n_moved) {
-		tuple_make(&t, &p->src, p->sport, &p->dst, p->dport, p->l4);
-		if (tuple_moved(gw, &t))
-			c = gw->second;
-	}
-	enum classify_event ev = classifier_packet(c, p, &f);
+	gw->pkt = p;
+	enum classify_event ev = classifier_packet(gw->classifier, p, &f);
+	gw->pkt = NULL;
 	gw->last = f;
 	struct gw_flow *e = record_of(gw, f);
 	if (!e)
 		return;
-	if (c == gw->second)
-		e->flags |= F_SECOND;
 	bool toward_block = td == TIER_BLOCK && td >= ts;
-	if (p->l4 == IPPROTO_TCP && (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN) {
-		if (!(e->flags & F_SYN)) {
-			e->flags |= F_SYN;
-			e->isn = p->tcp_seq;
-		} else if (p->tcp_seq != e->isn) {
-			/* Not a retransmitted SYN: a new connection.  The kernel
-			 * dropped any element of the old one at this SYN. */
-			if (c == gw->classifier) {
-				tuple_make(&t, &p->src, p->sport, &p->dst, p->dport, p->l4);
-				if (tuple_move(gw, &t)) {
-					gw->c.moved++;
-					ev = classifier_packet(gw->second, p, &f);
-					gw->last = f;
-					if (ev == CLASSIFY_NEW_FLOW && (e = record_of(gw, f))) {
-						e->flags |= F_SYN | F_SECOND;
-						e->isn = p->tcp_seq;
-						return;
-					}
-					/* the second classifier still holds it too */
-					if (!(e = record_of(gw, f)))
-						return;
-					e->flags |= F_SECOND;
-				}
-			}
-			pending_remove(gw, e);
-			uint16_t keep = F_SYN | (e->flags & (F_CLASSIFIED | F_SECOND));
-			memset(&e->deadline_ms, 0, sizeof(*e) - offsetof(struct gw_flow, deadline_ms));
-			e->flags = keep | F_REUSED;
-			e->isn = p->tcp_seq;
-			gw->c.reused++;
-			return;
-		}
+	/* A pure SYN with another sequence number than the flow's, or after
+	 * it closed, reaches here as a new flow: the classifier ended the old
+	 * one (its event written) and started this one, so its record is new
+	 * and a decision never carries over to another connection.  What is
+	 * left here is the same connection's SYN: a retransmission, or the
+	 * other end's in a simultaneous open. */
+	if (p->l4 == IPPROTO_TCP && (p->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN && !(e->flags & F_SYN)) {
+		e->flags |= F_SYN;
+		e->isn = p->tcp_seq;
 	}
+	if (p->l4 == IPPROTO_TCP && (p->tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
+		e->flags |= F_ANSWERED;
 	if (ev == CLASSIFY_REJUDGED) {
-		flow_record(c, f, &r);
+		flow_record(gw->classifier, f, &r);
 		gateway_rejudged(gw, f, &r);
 		return;
 	}
@@ -591,16 +442,11 @@ void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
 			gw->c.after_block++;
 		return;
 	}
-	if (e->flags & F_REUSED) {
-		if (p->payload_len && td >= ts)
-			judge_reused(gw, e);
-		return;
-	}
 	bool gate = gw->cfg.mode == GATEWAY_GATE;
 	if (gate && p->l4 == IPPROTO_TCP && p->payload_len && watch_ssh(gw, e, p, toward_block))
 		return;
 	if ((e->flags & F_CLASSIFIED) && (ev == CLASSIFY_DECIDED || p->payload_len)) {
-		flow_record(cls_of(gw, e), f, &r);
+		flow_record(gw->classifier, f, &r);
 		if (judge(gw, e, &r, GATEWAY_BY_CLASSIFIER))
 			return;
 	}
@@ -618,6 +464,37 @@ void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
 	}
 }
 
+/*
+ * The classifier ends a closed flow at any pure SYN on its tuple.  One such
+ * SYN is no new connection: a client whose SYN met a server still holding
+ * the tuple's previous connection gets a challenge ACK (RFC 5961), answers
+ * it with a reset in that old connection's sequence space, and sends the
+ * same SYN again.  The classifier saw SYN, ACK, RST and closed the flow;
+ * the retried SYN then ends it with nothing sent.  That flow is the same
+ * connection attempt as the one the SYN starts, and is left to it: no
+ * event of its own.  It carried no payload and was never answered with a
+ * SYN-ACK, so nothing was decided for it that the new flow does not decide.
+ */
+static bool same_addr(const struct ef_addr *a, const struct ef_addr *b)
+{
+	return a->family == b->family && !memcmp(a->b, b->b, sizeof(a->b));
+}
+
+static bool retried_at_once(const struct gateway *gw, const struct gw_flow *e, const struct ef_flow_record *r)
+{
+	const struct packet *p = gw->pkt;
+
+	if (!p || p->l4 != IPPROTO_TCP || (p->tcp_flags & (TH_SYN | TH_ACK)) != TH_SYN ||
+	    (e->flags & (F_SYN | F_ANSWERED)) != F_SYN || p->tcp_seq != e->isn || r->bytes_out || r->bytes_in)
+		return false;
+	/* classifier_packet() also ends idle and evicted flows: this one's tuple */
+	return r->l4 == IPPROTO_TCP &&
+	       ((p->sport == r->inside_port && p->dport == r->remote_port && same_addr(&p->src, &r->inside) &&
+		 same_addr(&p->dst, &r->remote)) ||
+		(p->sport == r->remote_port && p->dport == r->inside_port && same_addr(&p->src, &r->remote) &&
+		 same_addr(&p->dst, &r->inside)));
+}
+
 static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *ctx)
 {
 	struct gateway *gw = ctx;
@@ -629,8 +506,8 @@ static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *
 		return;
 	}
 	if (!(e->flags & F_JUDGED)) {
-		if (e->flags & F_REUSED)
-			judge_reused(gw, e); /* runs with the record as it ends */
+		if (retried_at_once(gw, e, &r))
+			gw->c.retried_syn++;
 		else
 			judge(gw, e, &r, GATEWAY_BY_FLOW_END);
 	} else if (e->verdict == EF_BLOCK && gw->cfg.mode == GATEWAY_MONITOR) {
@@ -653,20 +530,6 @@ static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *
 	record_free(gw, e);
 	if (gw->last == f)
 		gw->last = NULL;
-	if (gw->n_moved && gw->ending_second) {
-		struct tuple t;
-		tuple_make(&t, &rec->inside, rec->inside_port, &rec->remote, rec->remote_port, rec->l4);
-		tuple_unmove(gw, &t);
-	}
-}
-
-static void on_second_flow_end(struct flow *f, const struct ef_flow_record *rec, void *ctx)
-{
-	struct gateway *gw = ctx;
-
-	gw->ending_second = true;
-	on_flow_end(f, rec, ctx);
-	gw->ending_second = false;
 }
 
 void gateway_tick(struct gateway *gw, uint64_t now_ms, uint64_t now_us)
@@ -676,9 +539,8 @@ void gateway_tick(struct gateway *gw, uint64_t now_ms, uint64_t now_us)
 
 	gw->now_ms = now_ms;
 	classifier_tick(gw->classifier, now_us);
-	classifier_tick(gw->second, now_us);
 	while ((e = rec_at(gw, gw->pending_head)) && e->deadline_ms <= now_ms) {
-		flow_record(cls_of(gw, e), e->f, &r);
+		flow_record(gw->classifier, e->f, &r);
 		pending_remove(gw, e);
 		/* At the deadline a flow is judged even with nothing sent (a
 		 * mid-stream flow's held segment may not be counted yet). */
@@ -692,7 +554,6 @@ void gateway_tick(struct gateway *gw, uint64_t now_ms, uint64_t now_us)
 void gateway_flush(struct gateway *gw)
 {
 	classifier_flush(gw->classifier);
-	classifier_flush(gw->second);
 }
 
 /* ---- set-up ----------------------------------------------------------------------- */
@@ -701,8 +562,8 @@ struct gateway *gateway_new(const struct gateway_config *cfg, char *err, size_t 
 {
 	struct gateway *gw = calloc(1, sizeof(*gw));
 	/* A closed TCP flow is kept 3 s, not the classifier's default 10 s:
-	 * long enough for a retransmitted FIN or last ACK, and a client that
-	 * reuses its source port after that meets a new flow. */
+	 * long enough for a retransmitted FIN or last ACK (a new connection on
+	 * the tuple is a new flow at its SYN whatever this is). */
 	struct classifier_config cc = {.max_flows = cfg->max_flows ? cfg->max_flows : 262144,
 				       .tcp_closed_s = CLOSED_KEEP_S};
 
@@ -710,19 +571,15 @@ struct gateway *gateway_new(const struct gateway_config *cfg, char *err, size_t 
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	struct classifier_config c2 = {.max_flows = SECOND_MAX_FLOWS, .tcp_closed_s = CLOSED_KEEP_S};
-
 	gw->cfg = *cfg;
-	gw->cap = cc.max_flows + c2.max_flows;
+	gw->cap = cc.max_flows;
 	/* calloc: pages are touched only as flows come, and reused LIFO. */
-	if (!(gw->pool = calloc(gw->cap, sizeof(*gw->pool))) ||
-	    !(gw->moved = calloc(MOVED_SLOTS, sizeof(*gw->moved)))) {
+	if (!(gw->pool = calloc(gw->cap, sizeof(*gw->pool)))) {
 		snprintf(err, errlen, "out of memory for %u flows", gw->cap);
 		gateway_free(gw);
 		return NULL;
 	}
-	if (!(gw->classifier = classifier_new(&cc, on_flow_end, gw, err, errlen)) ||
-	    !(gw->second = classifier_new(&c2, on_second_flow_end, gw, err, errlen))) {
+	if (!(gw->classifier = classifier_new(&cc, on_flow_end, gw, err, errlen))) {
 		gateway_free(gw);
 		return NULL;
 	}
@@ -734,9 +591,7 @@ void gateway_free(struct gateway *gw)
 	if (!gw)
 		return;
 	classifier_free(gw->classifier);
-	classifier_free(gw->second);
 	free(gw->pool);
-	free(gw->moved);
 	free(gw);
 }
 
@@ -762,14 +617,7 @@ const struct classifier *gateway_classifier(const struct gateway *gw)
 
 void gateway_classifier_stats(const struct gateway *gw, struct classifier_stats *out)
 {
-	struct classifier_stats b;
-
 	classifier_stats(gw->classifier, out);
-	classifier_stats(gw->second, &b);
-	uint64_t *o = (uint64_t *)out;
-	const uint64_t *x = (const uint64_t *)&b;
-	for (size_t i = 0; i < sizeof(b) / sizeof(uint64_t); i++)
-		o[i] += x[i];
 }
 
 struct flow *gateway_last_flow(const struct gateway *gw)

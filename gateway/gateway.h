@@ -17,12 +17,12 @@
  *  - A flow that has sent no payload is never allowed ahead of its data:
  *    allow and log verdicts of such a flow install nothing, and its first
  *    payload (held by the kernel) is judged as it comes.
- *  - A decision belongs to one connection: a new SYN on a 5-tuple the
- *    classifier still holds is a new connection, classified on its own in
- *    a second classifier, with its own event; a third within that flow's
- *    life is judged at its first payload believing only a `cleartext'
- *    class of the old one (anything else counts as unknown).  A flow the engine forgets while it was allowed (idle
- *    timeout) has its allow revoked, so its next payload is held again.
+ *  - A decision belongs to one connection: the classifier ends a flow and
+ *    starts a new one at a pure SYN with another sequence number, or
+ *    after the flow closed, so a reused 5-tuple is a new flow with its own
+ *    record, judgement and event.  A flow the engine forgets while it was
+ *    allowed (idle timeout) has its allow revoked, so its next payload is
+ *    held again.
  *  - A decided flow whose class breaks (CLASSIFY_REJUDGED) is judged again
  *    at once and the kernel's decision replaced; its event says rejudged.
  *  - Monitor mode: a flow blocked after the fact gets a final record when
@@ -50,7 +50,6 @@ enum gateway_judged_by {
 	GATEWAY_BY_FLOW_END,     /* ended (idle, closed, shutdown) undecided */
 	GATEWAY_BY_REJUDGE,      /* a decided flow broke its class */
 	GATEWAY_BY_FRAMING,      /* let through as SSH key exchange, it was not */
-	GATEWAY_BY_REUSE,        /* a new connection on a 5-tuple still held */
 };
 const char *gateway_judged_by_name(enum gateway_judged_by by);
 
@@ -79,7 +78,8 @@ struct gateway_config {
 struct gateway_counters {
 	uint64_t packets, fast_path, by_verdict[EF_BLOCK + 1];
 	uint64_t judged_at_deadline, judged_at_end, grace, after_block;
-	uint64_t rejudged, framing_broken, reused, moved, revoked;
+	uint64_t rejudged, framing_broken, revoked;
+	uint64_t retried_syn;        /* flows left to their own retried SYN (gateway.c) */
 };
 
 struct gateway *gateway_new(const struct gateway_config *cfg, char *err, size_t errlen);
@@ -104,7 +104,7 @@ void gateway_flush(struct gateway *gw);
 void gateway_rejudged(struct gateway *gw, struct flow *f, const struct ef_flow_record *rec);
 
 void gateway_counters(const struct gateway *gw, struct gateway_counters *out);
-/* The first classifier (tests), and both classifiers' stats summed. */
+/* The classifier (tests), and its stats. */
 const struct classifier *gateway_classifier(const struct gateway *gw);
 void gateway_classifier_stats(const struct gateway *gw, struct classifier_stats *out);
 /* The flow of the last packet given to gateway_packet() (tests). */

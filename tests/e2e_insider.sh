@@ -383,12 +383,24 @@ soak() {
 	rss1=$(awk '/VmRSS/ { print $2 }' /proc/"$ENGINE"/status)
 	kill -USR1 "$ENGINE"
 	sleep 0.5
-	note "soak: ${took}s; engine RSS ${rss0} kB after warm-up, ${rssh} kB after half, ${rss1} kB after all; $(grep 'counters (SIGUSR1)' "$ENGINE_LOG" | tail -n 1 | grep -o 'reused=[0-9]*\|events_dropped=[0-9]*\|capture_drops=[0-9]*' | tr '\n' ' ')"
+	note "soak: ${took}s; engine RSS ${rss0} kB after warm-up, ${rssh} kB after half, ${rss1} kB after all; $(grep 'counters (SIGUSR1)' "$ENGINE_LOG" | tail -n 1 | grep -o 'retried_syn=[0-9]*\|events_dropped=[0-9]*\|capture_drops=[0-9]*' | tr '\n' ' ')"
 	if [ "${https_ok:-0}" = "$each" ] && [ "${us_ok:-0}" = "$each" ] && [ "$http_cn" = "$each" ] &&
 		! grep -q '^http-cn ok' <<<"$out"; then
 		ok "soak: every connection behaved right ($each HTTPS to CN worked, $each HTTP to US worked, $each HTTP uploads to CN refused)"
 	else
 		bad "soak: connections misbehaved: $(tr '\n' ' ' <<<"$out")"
+	fi
+	# A flow with nothing sent is a connection attempt that never opened:
+	# the client counts those.  Any other is a double count (before the
+	# fix, each SYN a server answered with a challenge ACK, retried, gave
+	# one: 718 in a run of 21000).
+	local empty attempts
+	empty=$(grep -c "\"dst_ip\":\"$CN\".*\"bytes_out\":0," "$EVENTS")
+	attempts=$(awk '$1 == "attempt-failed" && $2 ~ /-cn$/ { s += $3 } END { print s + 0 }' <<<"$out")
+	if [ "$empty" = "$attempts" ]; then
+		ok "soak: no event for a connection that did not happen ($empty events with nothing sent, $attempts attempts that never opened)"
+	else
+		bad "soak: $empty events to CN with nothing sent, for $attempts connection attempts that never opened"
 	fi
 	note "soak events: $(grep -o '"dst_port":[0-9]*\|"verdict":"[a-z]*"\|"decided_by":"[a-z_]*"' "$EVENTS" | paste -d' ' - - - | sort | uniq -c | tr '\n' ';')"
 	if [ "$logged" = "${https_ok:-0}" ] && [ "$blocked" = "$http_cn" ]; then

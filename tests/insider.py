@@ -268,7 +268,13 @@ async def soak_one(kind, addr, port, sport, ctx, stats):
         if sport:
             sock.bind(("", sport))
         sock.setblocking(False)
-        await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, (addr, port)), 5)
+        try:
+            await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, (addr, port)), 5)
+        except (OSError, asyncio.TimeoutError):
+            # a connection attempt that never opened: the engine's evidence
+            # shows it as a flow with nothing sent, counted apart
+            stats["attempt", kind] = stats.get(("attempt", kind), 0) + 1
+            raise
         r, w = await asyncio.wait_for(asyncio.open_connection(sock=sock, ssl=ctx,
                                                               server_hostname="cn" if ctx else None), 8)
         if kind == "https-cn":
@@ -319,8 +325,8 @@ async def soak(cn, us, n_each, reuse_every, concurrency):
                 busy.discard(sport)
     await asyncio.gather(*(run(j) for j in jobs))
     for k in sorted(stats, key=str):
-        if k[0] == "why":
-            print("why %s %d" % (k[1], stats[k]))
+        if k[0] in ("why", "attempt"):
+            print("%s %s %d" % (k[0] if k[0] == "why" else "attempt-failed", k[1], stats[k]))
         else:
             print("%s %s %d" % (k[0], "ok" if k[1] else "failed", stats[k]))
 

@@ -384,9 +384,7 @@ static void reused_tuple_is_a_new_connection(void **state)
 
 /* Three connections on one tuple in quick succession, HTTPS, HTTPS, then a
  * cleartext upload: each has its own event, and the last is blocked
- * whatever the earlier ones were (without a classifier that starts a new
- * flow on such a SYN, the third is judged by judge_reused(), which
- * believes only a cleartext class: it fails closed either way). */
+ * whatever the earlier ones were. */
 static void every_connection_on_a_reused_tuple_is_judged(void **state)
 {
 	struct world w;
@@ -410,18 +408,68 @@ static void every_connection_on_a_reused_tuple_is_judged(void **state)
 	world_end(&w);
 }
 
-/* A retransmitted SYN (same sequence number) is the same connection. */
-static void retransmitted_syn_is_the_same_connection(void **state)
+/* Item 14's soak: a SYN that meets a server still holding the tuple's last
+ * connection gets a challenge ACK; the client resets that old connection
+ * (a reset in its sequence space) and sends the same SYN again.  That is
+ * one connection, with one event, not a 0-byte flow before it. */
+static void syn_retried_after_a_challenge_ack_is_one_connection(void **state)
+{
+	struct world w;
+	struct gateway_counters c;
+	const char *up = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nSECRET";
+
+	world_start(&w, GATEWAY_GATE, 443);
+	tls_session(&w);
+	segment_at(&w, 0, 0x04, w.seq[0], NULL, 0); /* the client's RST; the server never saw one */
+	uint32_t old_client = w.seq[0], old_server = w.seq[1];
+	w.seq[0] += 100000;
+	w.seq[1] += 100000;
+	segment_at(&w, 0, 0x02, w.seq[0] - 1, NULL, 0);   /* SYN */
+	segment_at(&w, 1, 0x10, old_server, NULL, 0);     /* challenge ACK, the old connection's */
+	segment_at(&w, 0, 0x04, old_client, NULL, 0);     /* RST in the old connection's space */
+	handshake(&w);                                    /* the same SYN again, answered */
+	text(&w, 0, up);
+	assert_int_equal(w.n_ev, 2);
+	assert_string_equal(w.ev[0].action, "logged");    /* the TLS connection */
+	assert_int_equal(w.ev[1].verdict, EF_BLOCK);
+	assert_int_equal(w.ev[1].bytes_out, strlen(up));
+	gateway_counters(w.gw, &c);
+	assert_int_equal(c.retried_syn, 1);
+	world_end(&w);
+}
+
+/* A connection attempt the server refused is a real one: its own event,
+ * with nothing sent, when the client's next attempt (another SYN) comes. */
+static void refused_attempt_has_its_own_event(void **state)
 {
 	struct world w;
 	struct gateway_counters c;
 
 	world_start(&w, GATEWAY_GATE, 443);
 	segment_at(&w, 0, 0x02, w.seq[0] - 1, NULL, 0);
+	segment_at(&w, 1, 0x14, 0, NULL, 0);              /* RST, ACK: refused */
+	w.seq[0] += 100000;
+	segment_at(&w, 0, 0x02, w.seq[0] - 1, NULL, 0);   /* connect() again: another ISN */
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].by, GATEWAY_BY_FLOW_END);
+	assert_int_equal(w.ev[0].bytes_out, 0);
+	gateway_counters(w.gw, &c);
+	assert_int_equal(c.retried_syn, 0);
+	world_end(&w);
+}
+
+/* A retransmitted SYN (same sequence number) is the same connection. */
+static void retransmitted_syn_is_the_same_connection(void **state)
+{
+	struct world w;
+	struct classifier_stats c;
+
+	world_start(&w, GATEWAY_GATE, 443);
+	segment_at(&w, 0, 0x02, w.seq[0] - 1, NULL, 0);
 	segment_at(&w, 0, 0x02, w.seq[0] - 1, NULL, 0);
 	tls_session(&w);
-	gateway_counters(w.gw, &c);
-	assert_int_equal(c.reused, 0);
+	gateway_classifier_stats(w.gw, &c);
+	assert_int_equal(c.flows, 1);
 	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 1);
 	world_end(&w);
 }
@@ -565,6 +613,8 @@ int main(void)
 		cmocka_unit_test(rejudged_flow_is_blocked),
 		cmocka_unit_test(reused_tuple_is_a_new_connection),
 		cmocka_unit_test(every_connection_on_a_reused_tuple_is_judged),
+		cmocka_unit_test(syn_retried_after_a_challenge_ack_is_one_connection),
+		cmocka_unit_test(refused_attempt_has_its_own_event),
 		cmocka_unit_test(retransmitted_syn_is_the_same_connection),
 		cmocka_unit_test(forgotten_allowed_flow_is_revoked),
 		cmocka_unit_test(ssh_grace_ends_when_framing_breaks),

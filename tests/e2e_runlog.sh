@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# tests/e2e_runlog.sh -- the gateway's event log, live: `egressfence run
+# --mode gate --json FILE' in the namespace gateway (tests/netns/lib.sh).
+#
+#   symlink          --json names a symbolic link: refused, exit 2, the
+#                    file it points at untouched (issue 8, item 13)
+#   signed           --sign-key: the log is chained and signed, record 1
+#                    by producer "run" with the policy's and database's
+#                    SHA-256; `verify-log --open' passes on the live file
+#   timed            a signed checkpoint comes within --checkpoint-seconds
+#                    of the last event, with no more events behind it
+#   rotation         mv + SIGHUP (logrotate's postrotate): the old file
+#                    ends with its final checkpoint, the new one's record 1
+#                    names its head; more flows; SIGTERM writes the final
+#                    checkpoint; `verify-log --pubkey KEY old new' passes,
+#                    and an edit in either file fails it
+#   unsigned         without a key, SIGHUP after mv reopens too: events
+#                    after it are in the new file
+#
+# Needs root; exits 77 (skipped) without it or without ip netns / nft.
+set -uo pipefail
+
+skip() { echo "skipped: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
+command -v ip >/dev/null && command -v nft >/dev/null || skip "needs ip (iproute2) and nft"
+probe=efprobe$$
+ip netns add "$probe" 2>/dev/null || skip "needs ip netns (cannot create a network namespace)"
+ip netns exec "$probe" nft list tables >/dev/null 2>&1 || { ip netns del "$probe"; skip "nft does not work in a namespace"; }
+ip netns del "$probe"
+for t in curl ethtool ss openssl; do
+	command -v "$t" >/dev/null || skip "needs $t (scripts/setup installs it)"
+done
+
+bin=${EF_BIN:?EF_BIN: the egressfence binary}
+src=${EF_SOURCE_DIR:?EF_SOURCE_DIR: the source tree}
+build=${EF_BINARY_DIR:?EF_BINARY_DIR: the build tree}
+db=$build/tests/data/test-iplocation.mmdb
+[ -f "$db" ] || skip "no test country database under $build/tests/data"
+
+. "$src/tests/netns/lib.sh"
+ef_netns_trap
+ef_netns_up || exit 1
+D=$EF_NETNS_DIR
+CN=${EF_ADDR4[cn]}
+
+failed=0
+passed=0
+ok() { echo "ok   $*"; passed=$((passed + 1)); }
+bad() {
+	echo "FAIL $*"
+	failed=$((failed + 1))
+	[ -n "${ENGINE_LOG:-}" ] && tail -n 3 "$ENGINE_LOG" | sed 's/^/    engine: /'
+	return 0
+}
+
+cat >"$D/policy.yaml" <<EOF
+geodb:
+  country: $db
+networks:
+  internal: [10.0.0.0/8, "fc00::/7"]
+  overrides:
+    - { cidr: ${EF_NET4[cn]}, country: CN }
+groups:
+  designated: [CN]
+gateway:
+  mode: gate
+  nflog_group: 24
+  decide_within: 2
+rules:
+  - name: designated-logged
+    to: "@designated"
+    action: log
+default: allow
+EOF
+
+ENGINE="" ENGINE_LOG=""
+start_engine() { # start_engine TAG ARGS...
+	ENGINE_LOG=$D/log/engine-$1.log
+	ef_bg gw "engine-$1" "$bin" run --config "$D/policy.yaml" "${@:2}"
+	ENGINE=$EF_LAST_PID
+	ef_wait_log "$ENGINE" "$ENGINE_LOG" "running in" 60 && return 0
+	echo "FAIL the engine did not start:"
+	sed 's/^/    /' "$ENGINE_LOG"
+	exit 1
+}
+stop_engine() {
+	kill -TERM "$ENGINE" 2>/dev/null
+	local tries=200
+	while ((tries-- > 0)) && kill -0 "$ENGINE" 2>/dev/null; do sleep 0.05; done
+	kill -KILL "$ENGINE" 2>/dev/null
+	wait "$ENGINE" 2>/dev/null
+}
+
+# flows N: N HTTP requests to cn, each its own connection (and event).
+flows() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		ef_ns_exec client curl -sS -m 5 -o /dev/null "http://$CN/bytes/100" || bad "curl to cn failed"
+	done
+}
+
+# wait_lines FILE PATTERN MIN [SECONDS=10]: until FILE has MIN lines matching.
+wait_lines() {
+	local tries=$((${4:-10} * 20)) n
+	while :; do
+		n=$(grep -c -- "$2" "$1" 2>/dev/null)
+		((${n:-0} >= $3)) && return 0
+		((tries-- > 0)) || return 1
+		sleep 0.05
+	done
+}
+
+# verify EXPECTED-EXIT PATTERN WHAT [verify-log args...]
+verify() {
+	local want=$1 pattern=$2 what=$3 rc
+	shift 3
+	"$bin" verify-log "$@" >"$D/v.out" 2>"$D/v.err"
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		bad "$what: verify-log exit $rc, expected $want: $(cat "$D/v.out" "$D/v.err")"
+	elif ! grep -Eq -- "$pattern" "$D/v.out" "$D/v.err"; then
+		bad "$what: verify-log said \"$(cat "$D/v.out" "$D/v.err")\", expected /$pattern/"
+	else
+		ok "$what: $(cat "$D/v.out" "$D/v.err" | tail -n 1 | sed "s|$D/||" | cut -c1-170)"
+	fi
+}
+
+ef_serve_http cn 80 || exit 1
+
+# --- symlink ----------------------------------------------------------------------------
+echo "--- --json through a symbolic link"
+echo "precious" >"$D/precious"
+ln -s "$D/precious" "$D/link.json"
+timeout 20 ip netns exec "$(ef_ns gw)" "$bin" run --config "$D/policy.yaml" --json "$D/link.json" \
+	>"$D/link.out" 2>&1
+rc=$?
+if [ "$rc" = 2 ] && grep -q "symbolic link" "$D/link.out" && [ "$(cat "$D/precious")" = precious ]; then
+	ok "symlink: run --json LINK refused: $(head -n 1 "$D/link.out")"
+else
+	bad "symlink: exit $rc, $(head -n 2 "$D/link.out" | tr '\n' ' '); the linked file holds $(wc -c <"$D/precious") bytes"
+fi
+
+# --- signed, timed, rotation --------------------------------------------------------------
+echo "--- a signed event log, rotated"
+"$bin" keygen --out "$D/k" >/dev/null 2>&1 || { bad "keygen"; exit 1; }
+LOG=$D/events.json
+start_engine signed --json "$LOG" --sign-key "$D/k.key" --checkpoint-every 1000 --checkpoint-seconds 2
+head1=$(head -n 1 "$LOG")
+psum=$(sha256sum "$D/policy.yaml" | cut -d' ' -f1)
+dsum=$(sha256sum "$db" | cut -d' ' -f1)
+if [[ $head1 == '{"log":{"format":"egressfence-signed-log-1"'*'"previous_head":null,"producer":"run"'*"\"sha256\":\"$psum\""*"\"sha256\":\"$dsum\""* ]]; then
+	ok "signed: record 1 names producer run, the policy's and the database's SHA-256"
+else
+	bad "signed: record 1 is ${head1:0:300}"
+fi
+flows 3
+wait_lines "$LOG" '"verdict":"log"' 3 || bad "signed: 3 events did not reach the log: $(wc -l <"$LOG") lines"
+# No event comes after these: the timed checkpoint alone must sign them.
+if wait_lines "$LOG" '"checkpoint":{.*"records":4,.*"final":false' 1 6; then
+	ok "timed: a signed checkpoint over the 3 events came with no more events ($(grep -c checkpoint "$LOG") checkpoint(s))"
+else
+	bad "timed: no checkpoint over records 1..4 within 6 s (--checkpoint-seconds 2): $(tail -n 1 "$LOG" | cut -c1-120)"
+fi
+verify 0 'OK, signed by key .* still open' "signed: verify-log --open on the live file" --pubkey "$D/k.pub" --open "$LOG"
+verify 1 'ends .* after its last signed checkpoint|without|final' "signed: the live file is not a closed log" --pubkey "$D/k.pub" "$LOG"
+
+mv "$LOG" "$LOG.1"
+kill -HUP "$ENGINE"
+if wait_lines "$LOG.1" '"final":true' 1 10 && wait_lines "$LOG" '"previous_head":"' 1 10; then
+	last=$(tail -n 1 "$LOG.1" | sed -n 's/.*"chain":"\([0-9a-f]*\)".*/\1/p')
+	if grep -q "\"previous_head\":\"$last\"" "$LOG"; then
+		ok "rotation: the old file ends with its final checkpoint; the new file's record 1 names its head ${last:0:16}..."
+	else
+		bad "rotation: the new file's record 1 does not name the old file's head $last: $(head -n 1 "$LOG" | cut -c1-200)"
+	fi
+else
+	bad "rotation: after mv + SIGHUP: old file ends $(tail -n 1 "$LOG.1" | cut -c1-80); new file: $(head -n 1 "$LOG" 2>&1 | cut -c1-80)"
+fi
+flows 2
+wait_lines "$LOG" '"verdict":"log"' 2 || bad "rotation: 2 events did not reach the new file"
+verify 0 'events\.json: OK, signed by key .* still open' "rotation: verify-log --open on the new live file" --pubkey "$D/k.pub" --open "$LOG.1" "$LOG"
+stop_engine
+if tail -n 1 "$LOG" | grep -q '"checkpoint":{.*"final":true'; then
+	ok "SIGTERM: the final checkpoint is the last record"
+else
+	bad "SIGTERM: the log ends $(tail -n 1 "$LOG" | cut -c1-120)"
+fi
+verify 0 'events\.json: OK, signed by key .*\(closed\)' "rotation: verify-log --pubkey KEY old new" --pubkey "$D/k.pub" "$LOG.1" "$LOG"
+verify 1 'does not continue the one before it' "rotation: files out of order" --pubkey "$D/k.pub" "$LOG" "$LOG.1"
+for f in "$LOG.1" "$LOG"; do
+	cp "$f" "$D/orig"
+	sed -i '0,/"verdict":"log"/s//"verdict":"allow"/' "$f"
+	verify 1 'record 2 was changed' "rotation: an event edited in $(basename "$f")" --pubkey "$D/k.pub" "$LOG.1" "$LOG"
+	cp "$D/orig" "$f"
+done
+
+# --- unsigned ---------------------------------------------------------------------------
+echo "--- an unsigned event log, rotated"
+LOG=$D/plain.json
+start_engine plain --json "$LOG"
+flows 2
+wait_lines "$LOG" '"verdict":"log"' 2 || bad "unsigned: 2 events did not reach the log"
+mv "$LOG" "$LOG.1"
+kill -HUP "$ENGINE"
+if wait_lines "$ENGINE_LOG" 'reloaded' 1 10 && sleep 1.5 && flows 2 && wait_lines "$LOG" '"verdict":"log"' 2; then
+	ok "unsigned: events after mv + SIGHUP go to the new file ($(wc -l <"$LOG.1") in the old, $(wc -l <"$LOG") in the new)"
+else
+	bad "unsigned: after mv + SIGHUP the new file has $(cat "$LOG" 2>/dev/null | wc -l) lines, the old $(wc -l <"$LOG.1")"
+fi
+stop_engine
+
+echo "--- summary: $passed passed, $failed failed"
+[ "$failed" = 0 ]
