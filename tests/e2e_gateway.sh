@@ -80,7 +80,7 @@ UPLOAD_SIZE=$(stat -c %s "$D/upload.txt")
 # its handshake has been judged, not the bytes that raced the verdict.
 weak_tls() { # weak_tls PORT
 	(sleep 0.5; printf 'GET / HTTP/1.0\r\n\r\n') | ef_ns_exec client timeout 5 openssl s_client -connect "$CN:$1" \
-		-tls1 -cipher 'AES128-SHA:@SECLEVEL=0' -ign_eof 2>/dev/null | grep -q 'HTTP/1.0 200'
+		-tls1 -cipher 'AES128-SHA:@SECLEVEL=0' -ign_eof 2>/dev/null | grep 'HTTP/1.0 200' >/dev/null
 }
 OPENSSL_TLS1=yes
 weak_tls 4433 || OPENSSL_TLS1=no
@@ -144,7 +144,7 @@ start_engine() { # start_engine TAG CONFIG
 	: >"$EVENTS"
 	ef_bg gw "engine-$1" "$bin" run --config "$2" --json "$EVENTS"
 	ENGINE=$EF_LAST_PID
-	ef_wait_log "$ENGINE" "$ENGINE_LOG" "running in" 60 && return 0
+	ef_wait_log "$ENGINE" "$ENGINE_LOG" "running in" 180 && return 0
 	echo "FAIL the engine did not start:"
 	sed 's/^/    /' "$ENGINE_LOG"
 	exit 1
@@ -152,7 +152,7 @@ start_engine() { # start_engine TAG CONFIG
 
 # Waits (bounded) for the engine to exit; leaves its status in RC.
 wait_engine() {
-	local tries=200
+	local tries=1200 # 60 s: a SIGTERM that arrives mid-reload waits for it
 	while ((tries-- > 0)) && kill -0 "$ENGINE" 2>/dev/null; do
 		sleep 0.05
 	done
@@ -161,7 +161,7 @@ wait_engine() {
 	RC=$?
 }
 
-table_present() { ef_ns_exec gw nft list tables 2>/dev/null | grep -qx 'table inet egressfence'; }
+table_present() { ef_ns_exec gw nft list tables 2>/dev/null | grep -x 'table inet egressfence' >/dev/null; }
 
 # counters: SIGUSR1, and the line it printed (bounded wait).
 COUNTERS=""
@@ -198,7 +198,7 @@ event_seen() {
 # prefilter takes seconds, and many more under sanitizers) for a new log
 # line matching RE.
 signal_and_wait() { # signal_and_wait SIGNAL RE
-	local before tries=1200
+	local before tries=3600 # 180 s: the gate ruleset took 21 s to load under ASan on a busy machine
 	before=$(grep -c -E "$2" "$ENGINE_LOG")
 	kill "-$1" "$ENGINE"
 	while ((tries-- > 0)); do

@@ -411,7 +411,7 @@ soak() {
 	# Flat: the second half adds no more than 2 MiB to what the first left.
 	# Not under AddressSanitizer, whose quarantine keeps freed memory (up to
 	# 256 MiB) resident by design; LeakSanitizer checks leaks at its exit.
-	if ldd "$bin" 2>/dev/null | grep -q libasan; then
+	if ldd "$bin" 2>/dev/null | grep libasan >/dev/null; then
 		note "soak: engine RSS ${rss0} / ${rssh} / ${rss1} kB: not judged under AddressSanitizer (its quarantine holds freed memory); leaks are LeakSanitizer's to find at exit"
 	elif ((rss1 - rssh < 2048)); then
 		ok "soak: engine RSS flat (${rss0} kB warmed up, ${rssh} kB after $((half * 3)) connections, ${rss1} kB after $((each * 3)))"

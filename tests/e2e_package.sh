@@ -90,7 +90,7 @@ grep -q '^ Package: egressfence$' "$work/info" && ok "dpkg-deb -I: package egres
 grep -Eq '^ Depends: .*egressfence-country-db \(= ' "$work/info" &&
 	ok "egressfence depends on the country database of its own version" ||
 	fail "egressfence does not depend on egressfence-country-db (=): $(grep '^ Depends:' "$work/info")"
-dpkg-deb -I "$dbdeb" | grep -q '^ Architecture: all$' && ok "egressfence-country-db is Architecture: all" ||
+dpkg-deb -I "$dbdeb" | grep '^ Architecture: all$' >/dev/null && ok "egressfence-country-db is Architecture: all" ||
 	fail "egressfence-country-db is not Architecture: all"
 dpkg-deb -I "$deb" conffiles >"$work/conffiles" 2>/dev/null
 grep -qx /etc/egressfence/policy.yaml "$work/conffiles" && ok "/etc/egressfence/policy.yaml is a conffile" ||
@@ -137,14 +137,14 @@ else
 	fail "check of the packaged policy: $(tail -2 "$work/check")"
 fi
 for page in man8/egressfence.8.gz man5/egressfence.yaml.5.gz; do
-	if man -l "$work/root/usr/share/man/$page" 2>"$work/man.err" | grep -q 'EXIT STATUS\|DESCRIPTION' && ! [ -s "$work/man.err" ]; then
+	if man -l "$work/root/usr/share/man/$page" 2>"$work/man.err" | grep 'EXIT STATUS\|DESCRIPTION' >/dev/null && ! [ -s "$work/man.err" ]; then
 		ok "man renders $page without a warning"
 	else
 		fail "man $page: $(head -3 "$work/man.err")"
 	fi
 done
 for cmd in audit check lookup run nft verify-log keygen version help; do
-	zcat "$work/root/usr/share/man/man8/egressfence.8.gz" | grep -q "fB$cmd\\\\fR" ||
+	zcat "$work/root/usr/share/man/man8/egressfence.8.gz" | grep "fB$cmd\\\\fR" >/dev/null ||
 		fail "egressfence(8) does not document the command $cmd"
 done
 
@@ -207,7 +207,7 @@ else
 	fail "cmake --install and the package differ (< package, > cmake):"
 	sed 's/^/    /' "$work/layout.diff"
 fi
-"$prefix/bin/egressfence" version | grep -q "^default policy: /usr/local/etc/egressfence/policy.yaml$" &&
+"$prefix/bin/egressfence" version | grep "^default policy: /usr/local/etc/egressfence/policy.yaml$" >/dev/null &&
 	ok "a binary installed with the default prefix reads /usr/local/etc/egressfence/policy.yaml" ||
 	fail "installed binary's defaults: $("$prefix/bin/egressfence" version | grep default)"
 
