@@ -1034,7 +1034,19 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 		 * after the old connection closed, ends the old flow (its event is
 		 * written) so that a reused source port never merges two. */
 		int sdir = src_is_lo == f->init_is_lo ? 0 : 1;
-		if (f->tcp_state == TCP_CLOSED || (f->syn_isn[sdir] && f->isn[sdir] != p->tcp_seq)) {
+		/* But one SYN is no new connection: a client whose SYN met a
+		 * server still holding the tuple's previous connection gets a
+		 * challenge ACK (RFC 5961), answers it with a reset in that old
+		 * connection's sequence space, and sends the same SYN again.  The
+		 * same ISN, nothing answered with a SYN-ACK and nothing sent: the
+		 * same connection attempt, reopened, not a second flow. */
+		bool retried = f->tcp_state == TCP_CLOSED && f->syn_isn[sdir] && f->isn[sdir] == p->tcp_seq &&
+			       !f->syn_isn[!sdir] && !f->bytes[0] && !f->bytes[1];
+		if (retried) {
+			f->tcp_state = TCP_OPEN;
+			f->fin[0] = f->fin[1] = false;
+			c->stats.retried_syn++;
+		} else if (f->tcp_state == TCP_CLOSED || (f->syn_isn[sdir] && f->isn[sdir] != p->tcp_seq)) {
 			end_flow(c, f, false);
 			f = NULL;
 		}

@@ -120,6 +120,7 @@ uint32_t flow_hash(const struct packet *p);
 
 struct classifier_stats {
 	uint64_t packets, flows, flows_active, evicted, decided, gave_up, rejudged;
+	uint64_t retried_syn;  /* a SYN resent after a challenge ACK kept its flow */
 	uint64_t ooo_segments, retransmissions, overlap_conflicts, reassembly_gaps;
 	uint64_t dpi_states_live, dpi_states_peak;
 };

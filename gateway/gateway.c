@@ -37,7 +37,6 @@
 #define F_GRACE 0x004u         /* SSH: its key exchange is let through */
 #define F_CLASSIFIED 0x008u    /* the classifier has decided the class */
 #define F_SYN 0x010u
-#define F_ANSWERED 0x020u      /* the other end's SYN-ACK was seen */
 #define F_ALLOWED 0x040u       /* an allow went to the kernel */
 #define F_HELLO 0x100u         /* its first payload out was a ClientHello */
 
@@ -78,7 +77,6 @@ struct gateway {
 	uint32_t pending_head, pending_tail;
 	size_t n_pending;
 	uint64_t now_ms;
-	const struct packet *pkt;        /* the packet in classifier_packet() */
 	struct flow *last;
 	struct gateway_counters c;
 };
@@ -408,9 +406,7 @@ void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
 		return;
 	}
 	gw->c.packets++;
-	gw->pkt = p;
 	enum classify_event ev = classifier_packet(gw->classifier, p, &f);
-	gw->pkt = NULL;
 	gw->last = f;
 	struct gw_flow *e = record_of(gw, f);
 	if (!e)
@@ -426,8 +422,6 @@ void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
 		e->flags |= F_SYN;
 		e->isn = p->tcp_seq;
 	}
-	if (p->l4 == IPPROTO_TCP && (p->tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
-		e->flags |= F_ANSWERED;
 	if (ev == CLASSIFY_REJUDGED) {
 		flow_record(gw->classifier, f, &r);
 		gateway_rejudged(gw, f, &r);
@@ -464,37 +458,6 @@ void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
 	}
 }
 
-/*
- * The classifier ends a closed flow at any pure SYN on its tuple.  One such
- * SYN is no new connection: a client whose SYN met a server still holding
- * the tuple's previous connection gets a challenge ACK (RFC 5961), answers
- * it with a reset in that old connection's sequence space, and sends the
- * same SYN again.  The classifier saw SYN, ACK, RST and closed the flow;
- * the retried SYN then ends it with nothing sent.  That flow is the same
- * connection attempt as the one the SYN starts, and is left to it: no
- * event of its own.  It carried no payload and was never answered with a
- * SYN-ACK, so nothing was decided for it that the new flow does not decide.
- */
-static bool same_addr(const struct ef_addr *a, const struct ef_addr *b)
-{
-	return a->family == b->family && !memcmp(a->b, b->b, sizeof(a->b));
-}
-
-static bool retried_at_once(const struct gateway *gw, const struct gw_flow *e, const struct ef_flow_record *r)
-{
-	const struct packet *p = gw->pkt;
-
-	if (!p || p->l4 != IPPROTO_TCP || (p->tcp_flags & (TH_SYN | TH_ACK)) != TH_SYN ||
-	    (e->flags & (F_SYN | F_ANSWERED)) != F_SYN || p->tcp_seq != e->isn || r->bytes_out || r->bytes_in)
-		return false;
-	/* classifier_packet() also ends idle and evicted flows: this one's tuple */
-	return r->l4 == IPPROTO_TCP &&
-	       ((p->sport == r->inside_port && p->dport == r->remote_port && same_addr(&p->src, &r->inside) &&
-		 same_addr(&p->dst, &r->remote)) ||
-		(p->sport == r->remote_port && p->dport == r->inside_port && same_addr(&p->src, &r->remote) &&
-		 same_addr(&p->dst, &r->inside)));
-}
-
 static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *ctx)
 {
 	struct gateway *gw = ctx;
@@ -506,10 +469,7 @@ static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *
 		return;
 	}
 	if (!(e->flags & F_JUDGED)) {
-		if (retried_at_once(gw, e, &r))
-			gw->c.retried_syn++;
-		else
-			judge(gw, e, &r, GATEWAY_BY_FLOW_END);
+		judge(gw, e, &r, GATEWAY_BY_FLOW_END);
 	} else if (e->verdict == EF_BLOCK && gw->cfg.mode == GATEWAY_MONITOR) {
 		struct policy_decision dec;
 		policy_judge_flow(gw->policy, gw->geodb, &r, &dec);
@@ -607,7 +567,11 @@ void gateway_set_policy(struct gateway *gw, const struct policy *p, const struct
 
 void gateway_counters(const struct gateway *gw, struct gateway_counters *out)
 {
+	struct classifier_stats cs;
+
 	*out = gw->c;
+	classifier_stats(gw->classifier, &cs);
+	out->retried_syn = cs.retried_syn;
 }
 
 const struct classifier *gateway_classifier(const struct gateway *gw)

@@ -79,7 +79,7 @@ struct gateway_counters {
 	uint64_t packets, fast_path, by_verdict[EF_BLOCK + 1];
 	uint64_t judged_at_deadline, judged_at_end, grace, after_block;
 	uint64_t rejudged, framing_broken, revoked;
-	uint64_t retried_syn;        /* flows left to their own retried SYN (gateway.c) */
+	uint64_t retried_syn;        /* SYNs resent after a challenge ACK: one connection (the classifier) */
 };
 
 struct gateway *gateway_new(const struct gateway_config *cfg, char *err, size_t errlen);

@@ -789,6 +789,24 @@ static void a_conflicting_flow_is_never_encrypted(void **state)
 
 /* A SYN with a new ISN on a 5-tuple still in the table, or after the old
  * connection closed, is a new connection with its own event. */
+/* RFC 5961: a SYN that meets a server still holding the tuple's old
+ * connection gets a challenge ACK; the client resets the old connection and
+ * sends the same SYN again.  One connection attempt: one flow, one event. */
+static void a_syn_retried_after_a_challenge_ack_is_one_flow(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 80);
+	segment_at(&cv, 0, 0x02, -1, NULL, 0);            /* SYN */
+	segment_at(&cv, 1, 0x10, 5000, NULL, 0);          /* challenge ACK, the old connection's */
+	segment_at(&cv, 0, 0x04, 7000, NULL, 0);          /* RST in the old connection's space */
+	handshake(&cv);                                   /* the same SYN again, answered */
+	text(&cv, 0, http_request);
+	const struct ef_flow_record *r = conv_end(&cv);   /* asserts one flow ended */
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_int_equal(r->bytes_out, strlen(http_request));
+}
+
 static void a_reused_source_port_is_a_new_flow(void **state)
 {
 	struct conv cv;
@@ -961,6 +979,7 @@ int main(void)
 		cmocka_unit_test(a_gap_costs_the_framing_not_the_text_check),
 		cmocka_unit_test(a_conflicting_flow_is_never_encrypted),
 		cmocka_unit_test(a_reused_source_port_is_a_new_flow),
+		cmocka_unit_test(a_syn_retried_after_a_challenge_ack_is_one_flow),
 		cmocka_unit_test(ssh_text_after_newkeys_is_rejudged),
 		cmocka_unit_test(long_random_tls_session_is_never_rejudged),
 		cmocka_unit_test(a_long_text_run_inside_a_long_record_is_always_caught),
