@@ -4,8 +4,11 @@
  *
  * A report is filled in the order an auditor reads it -- what was examined
  * (captures, logs, gaps), under what rules (policy, groups, databases), what
- * was found (events), whether the record is intact (chain) -- and written
- * once at the end.  Whatever the report shows is counted from the events and
+ * was found (events), whether the record is intact (chain, and for a signed
+ * log its key id, checkpoints and signatures) -- and written once at the
+ * end.  A log is checked only by the verifier verify-log runs (set with
+ * report_set_verifier); signatures are said to be checked only when it had
+ * the public key.  Whatever the report shows is counted from the events and
  * the files themselves; what the inputs cannot tell (the policy in force
  * when a log was written, say) is said to be unknown, never filled in.
  *
