@@ -615,6 +615,7 @@ struct verify_opts {
 	EVP_PKEY *pub;               /* --pubkey: signatures must verify */
 	const char *pub_id;
 	bool allow_open;             /* --open: a log still being written may end unsigned */
+	struct logchain_info *info;  /* logchain_check: what was found, filled at the end */
 };
 
 /* Carried from one file to the next of a rotated sequence. */
@@ -886,6 +887,23 @@ static int verify_one(FILE *in, const char *name, const struct verify_opts *o, s
 	memcpy(st->prev_final, prev, sizeof(prev));
 	rc = 0;
 out:
+	if (o->info) {
+		struct logchain_info *i = o->info;
+		i->rc = rc;
+		i->line = lineno;
+		i->records = expect - 1;
+		memcpy(i->head, prev, sizeof(i->head));
+		i->is_signed = is_signed;
+		i->checkpoints = checkpoints;
+		i->last_signed = last_signed;
+		i->closed = final;
+		if (is_signed) {
+			memcpy(i->key_id, hd.key_id, sizeof(i->key_id));
+			memcpy(i->log_id, hd.log_id, sizeof(i->log_id));
+			i->has_previous = hd.has_previous;
+			memcpy(i->previous_head, hd.previous, sizeof(i->previous_head));
+		}
+	}
 	free(line);
 	EVP_MD_CTX_free(md);
 	return rc;
@@ -1058,5 +1076,36 @@ out:
 		fclose(pf);
 	EVP_PKEY_free(k);
 	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+/* ---- checking for the report (output/) ---------------------------------- */
+
+EVP_PKEY *logchain_load_key(const char *path, bool private_key, char *err, size_t errlen)
+{
+	return read_key(path, private_key, err, errlen);
+}
+
+int logchain_check(FILE *in, const char *name, EVP_PKEY *key, struct logchain_info *out, FILE *report, FILE *errors)
+{
+	struct verify_opts o = {.pub = key, .info = out};
+	struct verify_state st = {0};
+	char id[ID_HEX + 1];
+
+	memset(out, 0, sizeof(*out));
+	if (key) {
+		if (!key_id_of(key, id)) {
+			fprintf(errors, "egressfence: %s: libcrypto cannot derive the key id\n", name);
+			out->rc = 2;
+			return 2;
+		}
+		o.pub_id = id;
+		/* A report is also made of a log still being written (run): its
+		 * openness is shown, not failed, as verify-log --open does. */
+		o.allow_open = true;
+	}
+	int rc = verify_one(in, name, &o, &st, report, errors);
+	out->sigs_checked = key != NULL;
+	out->other_key = key && out->is_signed && strcmp(out->key_id, id) != 0;
 	return rc;
 }

@@ -107,4 +107,37 @@ int logchain_keygen_main(int argc, char **argv);
 /* `egressfence verify-log [--head H] FILE`: argv[0] is "verify-log". */
 int logchain_verify_main(int argc, char **argv);
 
+/* ---- checking for the report (output/): the same verifier as verify-log -- */
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+/* An Ed25519 key in PEM (egressfence keygen); a private key also checks
+ * signatures (its public half).  NULL and err naming the file. */
+EVP_PKEY *logchain_load_key(const char *path, bool private_key, char *err, size_t errlen);
+
+/* What logchain_check found in one log. */
+struct logchain_info {
+	int rc;                      /* as logchain_verify: 0 intact, 1 tampered, 2 not chained/unreadable */
+	uint64_t line;               /* rc 1: the line the message names, or the last line read */
+	uint64_t records;            /* records that chained before the end or the failure */
+	char head[65];               /* the chain of the last of them */
+	bool is_signed;              /* record 1 is a signed log's header */
+	bool sigs_checked;           /* a key was given: each counted checkpoint's signature verified */
+	bool closed;                 /* the last checkpoint read is the final one */
+	bool has_previous;           /* a rotated log: previous_head below */
+	bool other_key;              /* signed, but by another key than the one given */
+	uint64_t checkpoints;        /* checkpoints that passed every check made */
+	uint64_t last_signed;        /* the record number of the last of them */
+	char key_id[33], log_id[33], previous_head[65];
+};
+
+/*
+ * verify_one as `verify-log [--pubkey] --open FILE` runs it on one file,
+ * with what it found in `out`: one line on `report` (verify-log's), errors
+ * on `errors`, the same return.  With `key`, the log must be signed by it
+ * and every checkpoint's signature must verify; a log that ends without
+ * its final checkpoint is not a failure here (out->closed tells).
+ */
+int logchain_check(FILE *in, const char *name, EVP_PKEY *key, struct logchain_info *out, FILE *report, FILE *errors);
+
 #endif

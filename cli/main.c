@@ -28,7 +28,7 @@ static const char usage_text[] =
 	"                          [--max-flows N] [--chain] [--sign-key KEY [--checkpoint-every N]\n"
 	"                          [--previous-head HEX] [--checkpoint-syslog]]\n"
 	"                          [--report FILE.html [--pdf FILE.pdf]] PCAP|DIR...\n"
-	"       egressfence report [--policy FILE] [--db FILE]... -o FILE.html [--pdf FILE.pdf] LOG...\n"
+	"       egressfence report [--policy FILE] [--db FILE]... [--pubkey KEY.pub] -o FILE.html [--pdf FILE.pdf] LOG...\n"
 	"       egressfence check  --config FILE\n"
 	"       egressfence verify-log [--head HEX] [--pubkey PUB [--open]] FILE...\n"
 	"       egressfence keygen --out PREFIX\n"
@@ -373,6 +373,7 @@ out:
 			.policy = a.common.policy, .geodb = a.common.geodb,
 			.captures = (const char *const *)argv + optind, .n_captures = (size_t)(argc - optind),
 			.totals = &t, .events = events_tmp[0] ? events_tmp : a.json, .events_kept = !events_tmp[0],
+			.sign_key = a.sign.key_path,
 		};
 		int report_rc = report_after_audit(&ri);
 		if (report_rc)

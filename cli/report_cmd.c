@@ -18,24 +18,48 @@
 #include "../output/output.h"
 #include "logchain.h"
 
-static int verify_chained(const char *path, char *msg, size_t msglen)
+#include <openssl/evp.h>
+
+/*
+ * The report's verifier is verify-log's (logchain_check): `ctx' is the
+ * public key, or NULL when none was given (signatures then not checked).
+ */
+static int verify_chained(void *ctx, const char *path, bool is_signed, struct report_chain_check *out)
 {
 	FILE *in = fopen(path, "r");
 	char *rep = NULL, *errs = NULL;
 	size_t rlen = 0, elen = 0;
 	FILE *r = open_memstream(&rep, &rlen), *e = open_memstream(&errs, &elen);
-	int rc = 2;
+	struct logchain_info info;
 
+	memset(out, 0, sizeof(*out));
+	out->rc = 2;
 	if (!in || !r || !e) {
-		snprintf(msg, msglen, "%s: %s", path, strerror(errno));
+		snprintf(out->msg, sizeof(out->msg), "%s: %s", path, strerror(errno));
 	} else {
-		rc = logchain_verify(in, path, NULL, r, e);
+		out->rc = logchain_check(in, path, is_signed ? ctx : NULL, &info, r, e);
 		fclose(r);
 		fclose(e);
 		r = e = NULL;
 		const char *text = rep && *rep ? rep : errs ? errs : "";
-		snprintf(msg, msglen, "%s", text);
-		msg[strcspn(msg, "\n")] = 0;
+		snprintf(out->msg, sizeof(out->msg), "%s", text);
+		out->msg[strcspn(out->msg, "\n")] = 0;
+		/* "PATH:LINE: ..." names a line; "PATH: ..." the log as a whole. */
+		size_t pl = strlen(path);
+		if (out->rc == 1 && !strncmp(out->msg, path, pl) && out->msg[pl] == ':' && out->msg[pl + 1] >= '0' &&
+		    out->msg[pl + 1] <= '9')
+			out->line = strtoull(out->msg + pl + 1, NULL, 10);
+		out->records = info.records;
+		out->checkpoints = info.checkpoints;
+		memcpy(out->head, info.head, sizeof(out->head));
+		out->is_signed = info.is_signed;
+		out->sigs_checked = info.sigs_checked;
+		out->closed = info.closed;
+		out->has_previous = info.has_previous;
+		out->other_key = info.other_key;
+		memcpy(out->key_id, info.key_id, sizeof(out->key_id));
+		memcpy(out->log_id, info.log_id, sizeof(out->log_id));
+		memcpy(out->previous_head, info.previous_head, sizeof(out->previous_head));
 	}
 	if (r)
 		fclose(r);
@@ -45,7 +69,7 @@ static int verify_chained(const char *path, char *msg, size_t msglen)
 		fclose(in);
 	free(rep);
 	free(errs);
-	return rc;
+	return out->rc;
 }
 
 static int fail(const char *what)
@@ -85,7 +109,12 @@ int report_after_audit(const struct audit_report_input *in)
 	if (!r)
 		return fail("out of memory");
 	report_set_command(r, "audit");
-	report_set_verifier(r, verify_chained);
+	EVP_PKEY *key = NULL;
+	if (in->sign_key && !(key = logchain_load_key(in->sign_key, true, err, sizeof(err)))) {
+		fail(err);
+		goto out;
+	}
+	report_set_verifier(r, verify_chained, key);
 	if ((rc = add_rules(r, in->policy_path, in->policy, in->geodb)))
 		goto out;
 	rc = 2;
@@ -105,6 +134,7 @@ int report_after_audit(const struct audit_report_input *in)
 	rc = write_outputs(r, in->html, in->pdf);
 out:
 	report_free(r);
+	EVP_PKEY_free(key);
 	return rc;
 }
 
@@ -125,7 +155,7 @@ FILE *report_events_tmpfile(char *path, size_t len)
 }
 
 static const char report_usage[] =
-	"usage: egressfence report [--policy FILE] [--db FILE]... -o FILE.html [--pdf FILE.pdf] LOG...\n";
+	"usage: egressfence report [--policy FILE] [--db FILE]... [--pubkey KEY.pub] -o FILE.html [--pdf FILE.pdf] LOG...\n";
 
 int cmd_report(int argc, char **argv)
 {
@@ -133,9 +163,11 @@ int cmd_report(int argc, char **argv)
 		{"policy", required_argument, NULL, 'p'}, {"config", required_argument, NULL, 'p'},
 		{"db", required_argument, NULL, 'd'},     {"output", required_argument, NULL, 'o'},
 		{"pdf", required_argument, NULL, 'P'},    {"help", no_argument, NULL, 'h'},
+		{"pubkey", required_argument, NULL, 'k'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *policy_path = NULL, *html = NULL, *pdf = NULL, *dbs[EF_GEO_MAX_DB];
+	const char *policy_path = NULL, *html = NULL, *pdf = NULL, *pubkey = NULL, *dbs[EF_GEO_MAX_DB];
+	EVP_PKEY *key = NULL;
 	size_t n_dbs = 0;
 	struct policy *p = NULL;
 	struct geodb *db = NULL;
@@ -145,11 +177,12 @@ int cmd_report(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+p:d:o:P:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+p:d:o:P:k:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': policy_path = optarg; break;
 		case 'o': html = optarg; break;
 		case 'P': pdf = optarg; break;
+		case 'k': pubkey = optarg; break;
 		case 'd':
 			if (n_dbs == EF_GEO_MAX_DB)
 				return usage_error("at most 4 databases; `%s' is one too many", optarg);
@@ -159,7 +192,7 @@ int cmd_report(int argc, char **argv)
 			fputs(report_usage, stdout);
 			return 0;
 		default: {
-			int bad = option_error(argv, opt, "pdoP", "", opts);
+			int bad = option_error(argv, opt, "pdoPk", "", opts);
 			return bad ? bad : 2;
 		}
 		}
@@ -179,7 +212,11 @@ int cmd_report(int argc, char **argv)
 	}
 	if (!(r = report_new()))
 		return fail("out of memory");
-	report_set_verifier(r, verify_chained);
+	if (pubkey && !(key = logchain_load_key(pubkey, false, err, sizeof(err)))) {
+		rc = fail(err);
+		goto out;
+	}
+	report_set_verifier(r, verify_chained, key);
 	if (policy_path) {
 		struct policy_error perr;
 		if (!(p = policy_load(policy_path, &perr))) {
@@ -203,6 +240,7 @@ int cmd_report(int argc, char **argv)
 	rc = write_outputs(r, html, pdf);
 out:
 	report_free(r);
+	EVP_PKEY_free(key);
 	geodb_close(db);
 	policy_free(p);
 	return rc;

@@ -22,6 +22,7 @@ struct audit_report_input {
 	const struct audit_totals *totals;
 	const char *events;                 /* the events file */
 	bool events_kept;                   /* --json FILE, rather than a temporary file */
+	const char *sign_key;               /* --sign-key: its public half checks the log's signatures */
 };
 /* 0, or 2 with the message on stderr. */
 int report_after_audit(const struct audit_report_input *in);

@@ -339,3 +339,152 @@ bool report_event_parse(const char *line, size_t len, struct report_event *e)
 	skip_ws(&s);
 	return s.p == s.end && e->ts[0] && e->encryption[0] && e->verdict[0];
 }
+
+/* ---- a signed log's own records ------------------------------------------ */
+
+/* {"path":..,"sha256":..}, as logchain.c's put_file_digest writes it. */
+static bool read_digest(struct scan *s, char *path, size_t pcap, char *sha, size_t scap)
+{
+	char key[32];
+
+	path[0] = sha[0] = 0;
+	if (!eat(s, '{') || ++s->depth > MAX_DEPTH)
+		return false;
+	if (!eat(s, '}')) {
+		do {
+			if (!scan_string(s, key, sizeof(key)) || !eat(s, ':'))
+				return false;
+			bool ok = !strcmp(key, "path") ? read_string(s, path, pcap)
+				  : !strcmp(key, "sha256") ? read_string(s, sha, scap) : skip_value(s);
+			if (!ok)
+				return false;
+		} while (eat(s, ','));
+		if (!eat(s, '}'))
+			return false;
+	}
+	s->depth--;
+	return true;
+}
+
+static bool read_header(struct scan *s, struct report_log_header *h)
+{
+	char key[32];
+
+	if (!eat(s, '{') || ++s->depth > MAX_DEPTH)
+		return false;
+	if (!eat(s, '}')) {
+		do {
+			if (!scan_string(s, key, sizeof(key)) || !eat(s, ':'))
+				return false;
+			bool ok;
+			if (!strcmp(key, "format"))
+				ok = read_string(s, h->format, sizeof(h->format));
+			else if (!strcmp(key, "log_id"))
+				ok = read_string(s, h->log_id, sizeof(h->log_id));
+			else if (!strcmp(key, "key_id"))
+				ok = read_string(s, h->key_id, sizeof(h->key_id));
+			else if (!strcmp(key, "previous_head"))
+				ok = read_string(s, h->previous_head, sizeof(h->previous_head));
+			else if (!strcmp(key, "producer"))
+				ok = read_string(s, h->producer, sizeof(h->producer));
+			else if (!strcmp(key, "started"))
+				ok = read_string(s, h->started, sizeof(h->started));
+			else if (!strcmp(key, "policy")) {
+				skip_ws(s);
+				h->has_policy = s->p < s->end && *s->p == '{';
+				ok = h->has_policy ? read_digest(s, h->policy_path, sizeof(h->policy_path), h->policy_sha,
+								 sizeof(h->policy_sha))
+						   : skip_value(s);
+			} else if (!strcmp(key, "databases")) {
+				if (!eat(s, '[') || ++s->depth > MAX_DEPTH)
+					return false;
+				ok = true;
+				if (!eat(s, ']')) {
+					do {
+						char path[256], sha[72];
+						size_t i = h->n_dbs++;
+						ok = i < REPORT_HEADER_DBS ? read_digest(s, h->dbs[i].path, sizeof(h->dbs[i].path),
+											h->dbs[i].sha, sizeof(h->dbs[i].sha))
+									   : read_digest(s, path, sizeof(path), sha, sizeof(sha));
+					} while (ok && eat(s, ','));
+					ok = ok && eat(s, ']');
+				}
+				s->depth--;
+			} else
+				ok = skip_value(s);
+			if (!ok)
+				return false;
+		} while (eat(s, ','));
+		if (!eat(s, '}'))
+			return false;
+	}
+	s->depth--;
+	return !strcmp(h->format, "egressfence-signed-log-1") && h->log_id[0] && h->key_id[0];
+}
+
+static bool read_checkpoint(struct scan *s, struct report_checkpoint *c)
+{
+	char key[32];
+	bool has_records = false, has_final = false;
+
+	if (!eat(s, '{') || ++s->depth > MAX_DEPTH)
+		return false;
+	if (!eat(s, '}')) {
+		do {
+			if (!scan_string(s, key, sizeof(key)) || !eat(s, ':'))
+				return false;
+			bool ok;
+			if (!strcmp(key, "records")) {
+				skip_ws(s);
+				has_records = s->p < s->end && *s->p >= '0' && *s->p <= '9';
+				ok = read_uint(s, &c->records);
+			} else if (!strcmp(key, "final")) {
+				skip_ws(s);
+				has_final = s->p < s->end && (*s->p == 't' || *s->p == 'f');
+				ok = read_bool(s, &c->final);
+			} else if (!strcmp(key, "log_id"))
+				ok = read_string(s, c->log_id, sizeof(c->log_id));
+			else if (!strcmp(key, "key_id"))
+				ok = read_string(s, c->key_id, sizeof(c->key_id));
+			else
+				ok = skip_value(s);
+			if (!ok)
+				return false;
+		} while (eat(s, ','));
+		if (!eat(s, '}'))
+			return false;
+	}
+	s->depth--;
+	return has_records && has_final && c->log_id[0] && c->key_id[0];
+}
+
+enum report_line report_line_parse(const char *line, size_t len, struct report_event *e, struct report_log_header *h,
+				   struct report_checkpoint *c)
+{
+	struct scan s = {line, line + len, 0};
+	char key[32];
+	enum report_line kind = REPORT_LINE_OTHER;
+	bool has_seq = false, has_chain = false;
+
+	/* Only an object whose first member is "log" or "checkpoint" is one
+	 * of the log's own records; everything else is read as an event. */
+	if (!eat(&s, '{') || !scan_string(&s, key, sizeof(key)) || (strcmp(key, "log") && strcmp(key, "checkpoint")))
+		return report_event_parse(line, len, e) ? REPORT_LINE_EVENT : REPORT_LINE_OTHER;
+	memset(h, 0, sizeof(*h));
+	memset(c, 0, sizeof(*c));
+	if (!eat(&s, ':'))
+		return REPORT_LINE_OTHER;
+	if (!strcmp(key, "log") ? !read_header(&s, h) : !read_checkpoint(&s, c))
+		return REPORT_LINE_OTHER;
+	kind = key[0] == 'l' ? REPORT_LINE_LOG_HEADER : REPORT_LINE_CHECKPOINT;
+	while (eat(&s, ',')) {
+		if (!scan_string(&s, key, sizeof(key)) || !eat(&s, ':') || !skip_value(&s))
+			return REPORT_LINE_OTHER;
+		has_seq |= !strcmp(key, "seq");
+		has_chain |= !strcmp(key, "chain");
+	}
+	if (!eat(&s, '}'))
+		return REPORT_LINE_OTHER;
+	skip_ws(&s);
+	return s.p == s.end && has_seq && has_chain ? kind : REPORT_LINE_OTHER;
+}

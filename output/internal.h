@@ -33,4 +33,29 @@ struct report_event {
  * encryption and verdict (the line is then counted, not shown). */
 bool report_event_parse(const char *line, size_t len, struct report_event *e);
 
+/* A signed log's own records (cli/logchain.h): record 1, its header, and
+ * the checkpoints.  Neither is an event nor a line the report cannot read. */
+#define REPORT_HEADER_DBS 8
+struct report_log_header {
+	char format[48], log_id[40], key_id[40], previous_head[72], producer[16], started[40];
+	bool has_policy;
+	char policy_path[256], policy_sha[72];
+	size_t n_dbs;                  /* those listed beyond REPORT_HEADER_DBS are counted, not kept */
+	struct {
+		char path[256], sha[72];
+	} dbs[REPORT_HEADER_DBS];
+};
+struct report_checkpoint {
+	char log_id[40], key_id[40];
+	uint64_t records;
+	bool final;
+};
+enum report_line { REPORT_LINE_OTHER, REPORT_LINE_EVENT, REPORT_LINE_LOG_HEADER, REPORT_LINE_CHECKPOINT };
+
+/* One line of a log: an event (in e), a signed log's header (h) or
+ * checkpoint (c) -- each a whole, well-formed chained record with the
+ * format this egressfence writes -- or another line. */
+enum report_line report_line_parse(const char *line, size_t len, struct report_event *e, struct report_log_header *h,
+				   struct report_checkpoint *c);
+
 #endif

@@ -4,8 +4,11 @@
  *
  * A report is filled in the order an auditor reads it -- what was examined
  * (captures, logs, gaps), under what rules (policy, groups, databases), what
- * was found (events), whether the record is intact (chain) -- and written
- * once at the end.  Whatever the report shows is counted from the events and
+ * was found (events), whether the record is intact (chain, and for a signed
+ * log its key id, checkpoints and signatures) -- and written once at the
+ * end.  A log is checked only by the verifier verify-log runs (set with
+ * report_set_verifier); signatures are said to be checked only when it had
+ * the public key.  Whatever the report shows is counted from the events and
  * the files themselves; what the inputs cannot tell (the policy in force
  * when a log was written, say) is said to be unknown, never filled in.
  *
@@ -62,11 +65,23 @@ void report_set_audit_counts(struct report *r, const struct report_audit_counts 
  */
 int report_add_log(struct report *r, const char *path, bool kept, char *err, size_t errlen);
 
-/* Checks a chained log (cli/logchain.h's logchain_verify): 0 intact, 1
- * tampered, 2 unreadable, with its one-line message.  Set before adding
- * logs; without it a chained log is shown as not verified. */
-typedef int (*report_verify_fn)(const char *path, char *msg, size_t msglen);
-void report_set_verifier(struct report *r, report_verify_fn fn);
+/* What checking one chained log found (cli/logchain.h's logchain_check,
+ * the verifier verify-log runs). */
+struct report_chain_check {
+	int rc;                        /* 0 intact, 1 tampered, 2 unreadable */
+	char msg[1024];                /* verify-log's one-line message */
+	uint64_t line;                 /* rc 1: the line it names; 0 when at the end */
+	uint64_t records, checkpoints;
+	char head[65];
+	bool is_signed, sigs_checked, closed, has_previous, other_key;
+	char key_id[33], log_id[33], previous_head[65];
+};
+/* Set before adding logs; without it a chained log is shown as not
+ * verified.  `is_signed': the log opens with a signed log's header, so its
+ * signatures are checked when the verifier has a key (out->sigs_checked);
+ * a log without one is checked as a chain, and shown as not signed. */
+typedef int (*report_verify_fn)(void *ctx, const char *path, bool is_signed, struct report_chain_check *out);
+void report_set_verifier(struct report *r, report_verify_fn fn, void *ctx);
 
 /* ---- 2. under what rules -------------------------------------------------- */
 

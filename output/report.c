@@ -55,8 +55,12 @@ struct log_info {
 	uint64_t size, lines, events, not_events, first_not_event, evicted, gateway_events;
 	char sha[65];
 	char first_ts[40], last_ts[40];
-	int verify_rc;          /* logchain_verify's: 0 intact, 1 tampered, 2 unreadable; -1 not run */
-	char *verify_msg;
+	int verify_rc;          /* logchain_check's: 0 intact, 1 tampered, 2 unreadable; -1 not run */
+	struct report_chain_check *check;
+	/* A signed log's own records: its header (line 1) and checkpoints. */
+	bool has_header;
+	struct report_log_header header;
+	uint64_t checkpoints, final_checkpoints;
 };
 
 struct flagged {
@@ -78,6 +82,7 @@ struct report {
 	struct log_info *logs;
 	size_t n_logs;
 	report_verify_fn verify;
+	void *verify_ctx;
 
 	char *policy_path, *policy_text, *policy_dates, *groups_text;
 	char policy_sha[65];
@@ -267,7 +272,7 @@ void report_free(struct report *r)
 	free(r->caps);
 	for (size_t i = 0; i < r->n_logs; i++) {
 		free(r->logs[i].path);
-		free(r->logs[i].verify_msg);
+		free(r->logs[i].check);
 	}
 	free(r->logs);
 	free(r->policy_path);
@@ -283,9 +288,10 @@ void report_set_command(struct report *r, const char *command)
 	snprintf(r->command, sizeof(r->command), "%s", command);
 }
 
-void report_set_verifier(struct report *r, report_verify_fn fn)
+void report_set_verifier(struct report *r, report_verify_fn fn, void *ctx)
 {
 	r->verify = fn;
+	r->verify_ctx = ctx;
 }
 
 static int add_capture_file(struct report *r, const char *path, char *err, size_t errlen)
@@ -489,6 +495,8 @@ int report_add_log(struct report *r, const char *path, bool kept, char *err, siz
 	size_t idx = r->n_logs++;
 	while ((n = getline(&line, &cap, f)) > 0) {
 		struct report_event e;
+		struct report_log_header h;
+		struct report_checkpoint c;
 		EVP_DigestUpdate(md, line, (size_t)n);
 		l->size += (uint64_t)n;
 		l->lines++;
@@ -497,14 +505,26 @@ int report_add_log(struct report *r, const char *path, bool kept, char *err, siz
 			len--;
 		if (!len)
 			continue;
-		int added = report_event_parse(line, len, &e) ? add_event(r, idx, &e) : 1;
+		enum report_line kind = report_line_parse(line, len, &e, &h, &c);
+		/* A header anywhere but first is not one the verifier reads as such. */
+		if (kind == REPORT_LINE_LOG_HEADER && l->lines == 1) {
+			l->has_header = l->chained = true;
+			l->header = h;
+			continue;
+		}
+		if (kind == REPORT_LINE_CHECKPOINT) {
+			l->checkpoints++;
+			l->final_checkpoints += c.final;
+			continue;
+		}
+		int added = kind == REPORT_LINE_EVENT ? add_event(r, idx, &e) : 1;
 		if (added < 0) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
 		if (added > 0 && !l->not_events++)
 			l->first_not_event = l->lines;
-		if (l->lines == 1 || (added == 0 && l->events == 1))
+		if (!l->has_header && (l->lines == 1 || (added == 0 && l->events == 1)))
 			l->chained = added == 0 && e.has_chain;
 	}
 	if (ferror(f)) {
@@ -514,9 +534,11 @@ int report_add_log(struct report *r, const char *path, bool kept, char *err, siz
 	EVP_DigestFinal_ex(md, digest, NULL);
 	sha_hex(digest, l->sha);
 	if (l->chained && r->verify) {
-		char msg[1024] = "";
-		l->verify_rc = r->verify(path, msg, sizeof(msg));
-		l->verify_msg = strdup(msg);
+		if (!(l->check = calloc(1, sizeof(*l->check)))) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		l->verify_rc = r->verify(r->verify_ctx, path, l->has_header, l->check);
 	}
 	rc = 0;
 out:
@@ -758,7 +780,7 @@ static void write_examined(FILE *o, const struct report *r)
 		fprintf(o, "<b>%s</b> flows.</p>\n", grouped(c->flows, b));
 	}
 	fputs("<h3>Event logs</h3>\n<table id=logs><thead><tr><th>log</th><th>bytes</th><th>SHA-256</th><th>events</th>"
-	      "<th>other lines</th><th>first</th><th>last</th><th>written by</th></tr></thead><tbody>\n", o);
+	      "<th>other lines</th><th>signed-log records</th><th>first</th><th>last</th><th>written by</th></tr></thead><tbody>\n", o);
 	for (size_t i = 0; i < r->n_logs; i++) {
 		const struct log_info *l = &r->logs[i];
 		fputs("<tr>", o);
@@ -771,6 +793,11 @@ static void write_examined(FILE *o, const struct report *r)
 		}
 		td_num(o, l->events);
 		td_num(o, l->not_events);
+		if (l->has_header || l->checkpoints)
+			fprintf(o, "<td>%s%s checkpoint%s</td>", l->has_header ? "header, " : "", grouped(l->checkpoints, b),
+				l->checkpoints == 1 ? "" : "s");
+		else
+			fputs("<td>none</td>", o);
 		td_text(o, l->first_ts);
 		td_text(o, l->last_ts);
 		td_text(o, l->gateway_events ? "egressfence run (gateway events)" : "egressfence audit");
@@ -825,6 +852,62 @@ static void write_examined(FILE *o, const struct report *r)
 	fputs("</ul>\n", o);
 }
 
+/* A digest the log header recorded beside the file's the report was given:
+ * "same", or a warning -- the log was written under other rules. */
+static void recorded_cell(FILE *o, const char *recorded, const char *given, bool have_given)
+{
+	fputs("<td class=hash>", o);
+	html_text(o, recorded[0] ? recorded : "(none)");
+	if (!have_given)
+		fputs("</td><td>not compared: no file given</td>", o);
+	else if (!strcmp(recorded, given))
+		fputs("</td><td class=ok>same as the file given</td>", o);
+	else
+		fprintf(o, "</td><td class=warn>DIFFERS from the file given (%.16s...): the log was written under "
+			"another one</td>", given[0] ? given : "none");
+}
+
+/* What each signed log's header says it was written under (record 1). */
+static void write_recorded_rules(FILE *o, const struct report *r)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < r->n_logs; i++) {
+		const struct log_info *l = &r->logs[i];
+		if (!l->has_header)
+			continue;
+		if (!any)
+			fputs("<h3>Rules the signed logs record</h3>\n<p>A signed log's first record states the SHA-256 of "
+			      "the policy and databases it was written under (believe it as far as section 5 says its "
+			      "signatures verified):</p>\n<table id=recorded-rules><thead><tr><th>log</th><th>file</th>"
+			      "<th>recorded SHA-256</th><th>compared</th></tr></thead><tbody>\n", o);
+		any = true;
+		fputs("<tr>", o);
+		td_text(o, l->path);
+		fputs("<td>policy ", o);
+		html_text(o, l->header.has_policy ? l->header.policy_path : "(none recorded)");
+		fputs("</td>", o);
+		recorded_cell(o, l->header.has_policy ? l->header.policy_sha : "", r->policy_text ? r->policy_sha : "",
+			      r->policy_text != NULL);
+		fputs("</tr>\n", o);
+		for (size_t d = 0; d < l->header.n_dbs && d < REPORT_HEADER_DBS; d++) {
+			/* Matched by position: the policy lists its databases in order. */
+			fputs("<tr>", o);
+			td_text(o, l->path);
+			fputs("<td>database ", o);
+			html_text(o, l->header.dbs[d].path);
+			fputs("</td>", o);
+			recorded_cell(o, l->header.dbs[d].sha, d < r->n_dbs ? r->dbs[d].sha : "", r->have_dbs);
+			fputs("</tr>\n", o);
+		}
+		if (r->have_dbs && l->header.n_dbs != r->n_dbs)
+			fprintf(o, "<tr><td colspan=4 class=warn>the log records %zu database%s, the policy given has %zu</td></tr>\n",
+				l->header.n_dbs, l->header.n_dbs == 1 ? "" : "s", r->n_dbs);
+	}
+	if (any)
+		fputs("</tbody></table>\n", o);
+}
+
 static void write_rules(FILE *o, const struct report *r)
 {
 	fputs("<h2 id=rules>2. Under what rules</h2>\n", o);
@@ -837,8 +920,8 @@ static void write_rules(FILE *o, const struct report *r)
 		html_text(o, r->policy_path);
 		fprintf(o, "</code>, SHA-256 <span class=hash id=policy-sha>%s</span>.", r->policy_sha);
 		if (!strcmp(r->command, "report"))
-			fputs(" <span class=meta>This is the policy given to <code>report</code>; the logs do not record "
-			      "which policy judged them.</span>", o);
+			fputs(" <span class=meta>This is the policy given to <code>report</code>; only a signed log "
+			      "records which policy judged it (below).</span>", o);
 		fputs("</p>\n<h3>Groups</h3>\n<pre id=groups>", o);
 		html_text(o, r->groups_text && *r->groups_text ? r->groups_text : "(none)\n");
 		fputs("</pre>\n<p>Dates the policy file states:</p>\n<pre id=policy-dates>", o);
@@ -860,6 +943,7 @@ static void write_rules(FILE *o, const struct report *r)
 			fputs("<tr><td colspan=4>none: only the policy's overrides place addresses</td></tr>\n", o);
 		fputs("</tbody></table>\n", o);
 	}
+	write_recorded_rules(o, r);
 	fputs("<h3>Rules that decided flows</h3>\n<table id=rule-counts class=sortable><thead><tr><th>rule</th><th>flows</th>"
 	      "</tr></thead><tbody>\n", o);
 	for (size_t i = 0; i < r->n_rules; i++) {
@@ -1240,31 +1324,87 @@ static void write_flows(FILE *o, struct report *r, const char *csv_name)
 
 static void write_integrity(FILE *o, const struct report *r)
 {
+	char b[32];
+	bool any_signed = false, any_unchecked = false;
+
 	fputs("<h2 id=integrity>5. Integrity of the record</h2>\n<table id=chains><thead><tr><th>log</th><th>hash chain</th>"
-	      "<th>signature</th></tr></thead><tbody>\n", o);
+	      "<th>signed by</th><th>log id, previous log</th><th>checkpoints</th><th>signatures</th></tr></thead><tbody>\n",
+	      o);
 	for (size_t i = 0; i < r->n_logs; i++) {
 		const struct log_info *l = &r->logs[i];
+		const struct report_chain_check *c = l->check;
 		fputs("<tr>", o);
 		td_text(o, l->kept ? l->path : "(the audit's events, not kept)");
 		if (!l->chained)
 			fputs("<td class=warn>not chained: written without <code>--chain</code>, so an edit to it "
 			      "cannot be detected</td>", o);
-		else if (l->verify_rc < 0)
+		else if (l->verify_rc < 0 || !c)
 			fputs("<td>chained, not verified here</td>", o);
+		else if (c->other_key)
+			fputs("<td class=warn>not checked: the log is signed by another key than the one given "
+			      "(signatures, right)</td>", o);
 		else {
-			fprintf(o, "<td class=%s>%s: ", l->verify_rc == 0 ? "ok" : "warn",
-				l->verify_rc == 0 ? "verified" : l->verify_rc == 1 ? "TAMPERED" : "unreadable");
-			html_text(o, l->verify_msg ? l->verify_msg : "");
+			fprintf(o, "<td class=%s>", l->verify_rc == 0 ? "ok" : "warn");
+			if (l->verify_rc == 0)
+				fputs("verified: ", o);
+			else if (l->verify_rc == 1 && c->line)
+				fprintf(o, "TAMPERED at line %llu: ", (unsigned long long)c->line);
+			else
+				fputs(l->verify_rc == 1 ? "TAMPERED: " : "unreadable: ", o);
+			html_text(o, c->msg);
 			fputs("</td>", o);
 		}
-		/* Signing lands with the signed log (issue 9): until then this
-		 * place says so rather than stay blank. */
-		fputs("<td class=warn>not signed: no key id (this egressfence does not sign logs)</td></tr>\n", o);
+		if (!l->has_header) {
+			fputs("<td class=warn>not signed: no key id (written without <code>--sign-key</code>)</td>"
+			      "<td></td><td></td><td></td></tr>\n", o);
+			continue;
+		}
+		any_signed = true;
+		fprintf(o, "<td>key id <span class=hash>");
+		html_text(o, l->header.key_id);
+		fputs("</span></td><td>log <span class=hash>", o);
+		html_text(o, l->header.log_id);
+		fputs("</span>; ", o);
+		if (l->header.previous_head[0]) {
+			fputs("continues a log that ended at <span class=hash>", o);
+			html_text(o, l->header.previous_head);
+			fputs("</span> (rotated)</td>", o);
+		} else {
+			fputs("the first of its sequence</td>", o);
+		}
+		/* Open or closed as the verifier read it when it read the whole log;
+		 * otherwise only the count of checkpoint records is known. */
+		if (c && l->verify_rc == 0)
+			fprintf(o, "<td class=%s>%s checkpoint%s, %s</td>", c->closed ? "ok" : "warn",
+				grouped(c->checkpoints, b), c->checkpoints == 1 ? "" : "s",
+				c->closed ? "closed: it ends with its final checkpoint"
+					  : "OPEN: no final checkpoint; the records after the last one are not signed "
+					    "(still being written, or cut off)");
+		else
+			fprintf(o, "<td>%s checkpoint record%s (not verified)</td>", grouped(l->checkpoints, b),
+				l->checkpoints == 1 ? "" : "s");
+		if (!c || !c->sigs_checked) {
+			any_unchecked = true;
+			fputs("<td class=warn>not checked: no public key was given (<code>report --pubkey KEY.pub</code>, "
+			      "or <code>egressfence verify-log --pubkey KEY.pub</code> on the log)</td></tr>\n", o);
+		} else if (l->verify_rc == 0) {
+			fprintf(o, "<td class=ok>all %s verified with the key given</td></tr>\n", grouped(c->checkpoints, b));
+		} else {
+			fputs("<td class=warn>NOT VERIFIED: ", o);
+			html_text(o, c->msg);
+			fputs("</td></tr>\n", o);
+		}
 	}
 	fputs("</tbody></table>\n", o);
-	fputs("<p class=meta>A hash chain shows a record removed, changed or moved; without a signature anyone who can "
-	      "write the log can recompute the whole chain, so keep the head printed by the audit apart from "
-	      "the log and give it to <code>egressfence verify-log --head</code>.</p>\n", o);
+	fputs("<p class=meta>A hash chain shows a record removed, changed or moved, but anyone who can write an unsigned "
+	      "log can recompute its whole chain: keep the head printed by the audit apart from the log and give it to "
+	      "<code>egressfence verify-log --head</code>. A signed log (<code>audit --sign-key</code>) carries Ed25519 "
+	      "signatures over its chain every N records and at close; only the public key is needed to check them.</p>\n",
+	      o);
+	if (any_signed && any_unchecked)
+		fputs("<p class=warn id=unchecked>The signatures of a signed log above were NOT checked: this report was "
+		      "made without its public key. Check them with <code>egressfence verify-log --pubkey KEY.pub LOG</code>, "
+		      "or make the report with <code>egressfence report --pubkey KEY.pub</code>.</p>\n", o);
 }
 
 int report_write_html(struct report *r, const char *path, char *err, size_t errlen)

@@ -4,7 +4,8 @@
 # on the page (read from --dump-dom by tests/report/dom_figures.py) must
 # equal those jq computes from the events.  Also: a merge of several logs
 # (with gateway and rejudged events), a log given twice, a tampered chained
-# log, a hostile server name, a planted symlink at the output, --pdf with
+# log, signed logs (key id, checkpoints, signatures checked with the key, or
+# said not to be; edited, cut, signed by another key), a hostile server name, a planted symlink at the output, --pdf with
 # and without Chromium, and 200,000 flows built in seconds.
 set -uo pipefail
 BIN=${EF_BIN:-build/egressfence}
@@ -97,6 +98,74 @@ same "sample: only the page's own script" "$(jq .scripts "$P")" 1
 grep -Eiq '(src|href)=.(https?:|//)' "$tmp/sample.html" && bad "sample: the page refers to something outside it" ||
 	ok "sample: refers to nothing outside itself"
 same "sample: CSV lists every listed flow" "$(($(wc -l <"$tmp/sample-flows.csv") - 1))" "$(jq .flagged "$P")"
+
+# ---- 1b. a signed log (audit --sign-key): the report shows its key id,
+# checkpoints and signatures, checked by verify-log's own verifier ----------
+"$BIN" keygen --out "$tmp/k" >/dev/null 2>&1 && "$BIN" keygen --out "$tmp/other" >/dev/null 2>&1 ||
+	bad "keygen failed"
+key_id=$(openssl pkey -pubin -in "$tmp/k.pub" -outform DER 2>/dev/null | tail -c 32 | sha256sum | cut -c1-32)
+"$BIN" audit --config "$POLICY" --sign-key "$tmp/k.key" --checkpoint-every 5 --json "$tmp/signed.json" \
+	--report "$tmp/signed.html" "$SRC/samples/sample.pcap" >/dev/null 2>"$tmp/signed.err"
+[ $? -eq 1 ] && ok "audit --sign-key --report exits 1 (flows blocked)" || bad "signed audit: $(head -3 "$tmp/signed.err")"
+dom "$tmp/signed.html"
+S=$tmp/signed.html.json
+cps=$(jq -cR 'fromjson? | select(.checkpoint)' "$tmp/signed.json" | wc -l)
+compare "$S" signed "$tmp/signed.json"
+same "signed: the key id (from the public key)" "$(jq -r '.chains[0][2]' "$S")" "key id $key_id"
+same "signed: every checkpoint verified with the key audit signed with" "$(jq -r '.chains[0][5]' "$S")" "all $cps verified with the key given"
+case "$(jq -r '.chains[0][4]' "$S")" in
+"$cps checkpoints, closed"*) ok "signed: $cps checkpoints, closed" ;;
+*) bad "signed: checkpoints cell '$(jq -r '.chains[0][4]' "$S")'" ;;
+esac
+same "signed: header and checkpoints are not 'other lines'" "$(jq -r '.logs[0][4]' "$S")" 0
+same "signed: they are counted as the log's own records" "$(jq -r '.logs[0][5]' "$S")" "header, $cps checkpoints"
+case "$(jq -r .gaps "$S")" in
+*"of $tmp/signed.json is not an event"* | *"of $tmp/signed.json are not events"*)
+	bad "signed: the signed records are listed as lines that are not events" ;;
+*"no damaged input, no evictions, no unreadable lines"*) ok "signed: no 'not an event' gap" ;;
+*) bad "signed: gaps say '$(jq -r .gaps "$S")'" ;;
+esac
+grep -q "<td class=ok>same as the file given</td>" "$tmp/signed.html" &&
+	ok "signed: the policy the log records is the one given" || bad "signed: the recorded policy is not compared"
+
+# Without the public key: said plainly, with how to check.
+"$BIN" report --policy "$SRC/policy/default.yaml" -o "$tmp/nokey.html" "$tmp/signed.json" 2>/dev/null
+python3 "$SRC/tests/report/dom_figures.py" "$tmp/nokey.html" >"$tmp/nokey.json"
+case "$(jq -r '.chains[0][5]' "$tmp/nokey.json")" in
+"not checked: no public key was given"*"verify-log --pubkey"*) ok "no key: the signatures are said not to be checked, and how to" ;;
+*) bad "no key: signatures cell '$(jq -r '.chains[0][5]' "$tmp/nokey.json")'" ;;
+esac
+grep -q "<td class=warn>DIFFERS from the file given" "$tmp/nokey.html" &&
+	ok "another policy than the log records: flagged" || bad "another policy than the log records: not flagged"
+
+# One report over four signed logs, given the key: intact, one record
+# edited, cut after a checkpoint, and signed by another key.
+line=$(grep -n '"bytes_out"' "$tmp/signed.json" | sed -n 3p | cut -d: -f1)
+sed "${line}s/\"bytes_out\":[0-9]*/\"bytes_out\":1/" "$tmp/signed.json" >"$tmp/s-edited.json"
+cut_at=$(grep -n '^{"checkpoint"' "$tmp/signed.json" | sed -n 2p | cut -d: -f1)
+head -n $((cut_at + 2)) "$tmp/signed.json" >"$tmp/s-cut.json"
+"$BIN" audit --config "$POLICY" --sign-key "$tmp/other.key" --json "$tmp/s-other.json" "$SRC/samples/sample.pcap" >/dev/null 2>&1
+"$BIN" report --pubkey "$tmp/k.pub" -o "$tmp/signed4.html" "$tmp/signed.json" "$tmp/s-edited.json" "$tmp/s-cut.json" \
+	"$tmp/s-other.json" 2>"$tmp/signed4.err"
+[ $? -eq 0 ] && ok "report --pubkey over 4 signed logs exits 0" || bad "report --pubkey: $(cat "$tmp/signed4.err")"
+dom "$tmp/signed4.html"
+F=$tmp/signed4.html.json
+same "4 signed: the intact one verified" "$(jq -r '.chains[0][5]' "$F")" "all $cps verified with the key given"
+case "$(jq -r '.chains[1][1]' "$F")" in
+"TAMPERED at line $line: "*) ok "4 signed: the edited one is TAMPERED at line $line" ;;
+*) bad "4 signed: edited chain cell '$(jq -r '.chains[1][1]' "$F")'" ;;
+esac
+same "4 signed: the page's message is verify-log's" "$(jq -r '.chains[1][1]' "$F" | sed 's/^TAMPERED at line [0-9]*: //')" \
+	"$("$BIN" verify-log --pubkey "$tmp/k.pub" --open "$tmp/s-edited.json")"
+case "$(jq -r '.chains[2][4]' "$F")" in
+"2 checkpoints, OPEN: no final checkpoint"*) ok "4 signed: the cut one is open (2 checkpoints, no final one)" ;;
+*) bad "4 signed: cut checkpoints cell '$(jq -r '.chains[2][4]' "$F")'" ;;
+esac
+case "$(jq -r '.chains[3][5]' "$F")" in
+"NOT VERIFIED: "*"not with the key given"*) ok "4 signed: the one signed by another key fails" ;;
+*) bad "4 signed: other-key signatures cell '$(jq -r '.chains[3][5]' "$F")'" ;;
+esac
+same "4 signed: no signed record counted as a line that is not an event" "$(jq -c '[.logs[][4]]' "$F")" '["0","0","0","0"]'
 
 # A damaged capture: the page says where reading stopped.
 head -c 100000 "$SRC/samples/sample.pcap" >"$tmp/cut.pcap"

@@ -1,8 +1,9 @@
 /*
  * tests/test_report.c -- output/: reading events back (every member the
  * report shows, the fields landing with rejudging, and malformed lines
- * refused without reading past their end) and output_create's refusal of
- * a planted symlink.
+ * refused without reading past their end), a signed log's header and
+ * checkpoint records told apart from events and from unreadable lines, and
+ * output_create's refusal of a planted symlink.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -139,6 +140,112 @@ static void refuses_malformed(void **state)
 	assert_false(report_event_parse(deep, strlen(deep), &e));
 }
 
+/* A signed log's own records, as cli/logchain.c writes them. */
+static const char header_line[] =
+	"{\"log\":{\"format\":\"egressfence-signed-log-1\",\"log_id\":\"f4d38a5a50517094253edd0a37610a24\","
+	"\"key_id\":\"6629beca75180aaee4883354e7d0a071\",\"previous_head\":null,\"producer\":\"audit\","
+	"\"started\":\"2026-11-27T16:15:43Z\",\"policy\":{\"path\":\"samples/sample-policy.yaml\","
+	"\"sha256\":\"8b0af573e8f574e61ac7a496e48374fc9bc5904c28b5e1b820ab12e3743812cd\"},\"databases\":"
+	"[{\"path\":\"a.mmdb\",\"sha256\":\"c5f7c0e9bd6a6ccb5a2e9634764544a0d08bd0bd8788b8aedfac87bea184c652\"},"
+	"{\"path\":\"b.mmdb\",\"sha256\":\"00\"}]},\"seq\":1,"
+	"\"chain\":\"31b4458a9210f8c5de95770d080f78aa31b4458a9210f8c5de95770d080f78aa\"}";
+static const char checkpoint_line[] =
+	"{\"checkpoint\":{\"log_id\":\"f4d38a5a50517094253edd0a37610a24\",\"records\":6,"
+	"\"head\":\"87f026feacca8825f1cc2aa87f026feacca8825f1cc2aa87f026feacca8825f1\",\"final\":true,"
+	"\"key_id\":\"6629beca75180aaee4883354e7d0a071\",\"sig\":\"ab\"},\"seq\":7,"
+	"\"chain\":\"31b4458a9210f8c5de95770d080f78aa31b4458a9210f8c5de95770d080f78aa\"}";
+
+static void reads_a_signed_logs_header(void **state)
+{
+	struct report_event e;
+	struct report_log_header h;
+	struct report_checkpoint c;
+
+	assert_int_equal(report_line_parse(header_line, strlen(header_line), &e, &h, &c), REPORT_LINE_LOG_HEADER);
+	assert_string_equal(h.key_id, "6629beca75180aaee4883354e7d0a071");
+	assert_string_equal(h.log_id, "f4d38a5a50517094253edd0a37610a24");
+	assert_string_equal(h.previous_head, "");
+	assert_string_equal(h.producer, "audit");
+	assert_true(h.has_policy);
+	assert_string_equal(h.policy_path, "samples/sample-policy.yaml");
+	assert_string_equal(h.policy_sha, "8b0af573e8f574e61ac7a496e48374fc9bc5904c28b5e1b820ab12e3743812cd");
+	assert_int_equal(h.n_dbs, 2);
+	assert_string_equal(h.dbs[0].path, "a.mmdb");
+	assert_string_equal(h.dbs[1].sha, "00");
+	/* ... and it is no event: the event reader alone refuses it */
+	assert_false(report_event_parse(header_line, strlen(header_line), &e));
+}
+
+static void reads_a_checkpoint(void **state)
+{
+	struct report_event e;
+	struct report_log_header h;
+	struct report_checkpoint c;
+
+	assert_int_equal(report_line_parse(checkpoint_line, strlen(checkpoint_line), &e, &h, &c),
+			 REPORT_LINE_CHECKPOINT);
+	assert_int_equal(c.records, 6);
+	assert_true(c.final);
+	assert_string_equal(c.key_id, "6629beca75180aaee4883354e7d0a071");
+	assert_false(report_event_parse(checkpoint_line, strlen(checkpoint_line), &e));
+}
+
+static void an_event_is_still_an_event(void **state)
+{
+	struct report_event e;
+	struct report_log_header h;
+	struct report_checkpoint c;
+
+	assert_int_equal(report_line_parse(sample, strlen(sample), &e, &h, &c), REPORT_LINE_EVENT);
+	assert_string_equal(e.dst_country, "CN");
+	/* an event that merely has a "log" member later on stays an event */
+	static const char later[] = "{\"ts\":\"t\",\"encryption\":\"weak\",\"verdict\":\"allow\",\"log\":{}}";
+	assert_int_equal(report_line_parse(later, strlen(later), &e, &h, &c), REPORT_LINE_EVENT);
+}
+
+/* Look-alikes of the log's own records are lines that are not events. */
+static void refuses_malformed_signed_records(void **state)
+{
+	static const char *const bad[] = {
+		"{\"log\":{\"format\":\"egressfence-signed-log-1\",\"log_id\":\"a\",\"key_id\":\"b\"}}", /* no seq, chain */
+		"{\"log\":{\"format\":\"other\",\"log_id\":\"a\",\"key_id\":\"b\"},\"seq\":1,\"chain\":\"c\"}",
+		"{\"log\":{\"format\":\"egressfence-signed-log-1\",\"log_id\":\"a\"},\"seq\":1,\"chain\":\"c\"}",
+		"{\"log\":\"x\",\"seq\":1,\"chain\":\"c\"}",
+		"{\"log\":{\"format\":\"egressfence-signed-log-1\",\"log_id\":\"a\",\"key_id\":\"b\",\"databases\":[1]},"
+		"\"seq\":1,\"chain\":\"c\"}",
+		"{\"checkpoint\":{\"log_id\":\"a\",\"records\":1,\"key_id\":\"b\"},\"seq\":2,\"chain\":\"c\"}", /* no final */
+		"{\"checkpoint\":{\"log_id\":\"a\",\"records\":\"1\",\"final\":true,\"key_id\":\"b\"},\"seq\":2,\"chain\":\"c\"}",
+		"{\"checkpoint\":{\"log_id\":\"a\",\"records\":1,\"final\":true,\"key_id\":\"b\"},\"seq\":2,\"chain\":\"c\"} x",
+		"{\"checkpoint\":{\"log_id\":\"a\",\"records\":1,\"final\":true,\"key_id\":\"b\"},\"seq\":2}",
+	};
+	struct report_event e;
+	struct report_log_header h;
+	struct report_checkpoint c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(report_line_parse(bad[i], strlen(bad[i]), &e, &h, &c), REPORT_LINE_OTHER);
+	/* every prefix, in a buffer of its own length (ASan catches a read past it) */
+	const char *whole[] = {header_line, checkpoint_line};
+	for (int w = 0; w < 2; w++) {
+		for (size_t len = 0; len < strlen(whole[w]); len++) {
+			char *copy = malloc(len ? len : 1);
+			memcpy(copy, whole[w], len);
+			assert_int_equal(report_line_parse(copy, len, &e, &h, &c), REPORT_LINE_OTHER);
+			free(copy);
+		}
+	}
+	/* more databases than are kept: counted, the line still read */
+	char many[4096];
+	int k = snprintf(many, sizeof(many), "{\"log\":{\"format\":\"egressfence-signed-log-1\",\"log_id\":\"a\",\"key_id\":\"b\","
+					     "\"databases\":[");
+	for (int i = 0; i < REPORT_HEADER_DBS + 3; i++)
+		k += snprintf(many + k, sizeof(many) - (size_t)k, "%s{\"path\":\"d%d\",\"sha256\":\"00\"}", i ? "," : "", i);
+	snprintf(many + k, sizeof(many) - (size_t)k, "]},\"seq\":1,\"chain\":\"c\"}");
+	assert_int_equal(report_line_parse(many, strlen(many), &e, &h, &c), REPORT_LINE_LOG_HEADER);
+	assert_int_equal(h.n_dbs, REPORT_HEADER_DBS + 3);
+	assert_string_equal(h.dbs[REPORT_HEADER_DBS - 1].path, "d7");
+}
+
 static void refuses_a_planted_symlink(void **state)
 {
 	char dir[] = "/tmp/test_report.XXXXXX", target[64], link_path[64], err[256];
@@ -175,6 +282,10 @@ int main(void)
 		cmocka_unit_test(truncates_long_strings),
 		cmocka_unit_test(refuses_every_truncation),
 		cmocka_unit_test(refuses_malformed),
+		cmocka_unit_test(reads_a_signed_logs_header),
+		cmocka_unit_test(reads_a_checkpoint),
+		cmocka_unit_test(an_event_is_still_an_event),
+		cmocka_unit_test(refuses_malformed_signed_records),
 		cmocka_unit_test(refuses_a_planted_symlink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
