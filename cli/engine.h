@@ -54,6 +54,10 @@ const char *tls_version_name(uint16_t v);
 struct option;
 /* "egressfence: MESSAGE" on stderr; returns the usage exit code, 2. */
 int usage_error(const char *fmt, const char *arg);
+/* A whole number from 1 to max, digits only. */
+bool parse_count(const char *s, unsigned long max, unsigned long *out);
+/* --checkpoint-every (audit and run): 0, or the usage error. */
+int checkpoint_every_option(const char *arg, uint32_t *out);
 /* After getopt_long() returned opt: 0 when opt is one of `allowed', else
  * the usage error for it (unknown, missing its value -- `with_value' lists
  * the short options that take one -- or not for this command). */

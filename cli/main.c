@@ -95,14 +95,6 @@ static void free_common(struct common *c)
 	policy_free(c->policy);
 }
 
-static bool parse_count(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return s[0] >= '0' && s[0] <= '9' && !*end && !errno && *out >= 1 && *out <= max;
-}
 
 enum { OPT_CONFIG = 'c', OPT_DB = 'd', OPT_JSON = 'j', OPT_WORKERS = 'w', OPT_MAX_FLOWS = 'm', OPT_HELP = 'h' };
 enum { OPT_CHAIN = 'C' }; /* audit: hash-chain the events (cli/logchain.h) */
@@ -134,7 +126,6 @@ struct args {
 	bool config_given;
 	bool chain;
 	struct logchain_signing sign; /* key_path set: a signed log */
-	unsigned long checkpoint_every;
 	const char *report, *pdf;
 };
 
@@ -183,10 +174,8 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 			a->chain = true;
 			break;
 		case OPT_CHECKPOINT_EVERY:
-			if (!parse_count(optarg, 100000000, &a->checkpoint_every))
-				return usage_error("--checkpoint-every is a number of records from 1 to 100000000, not `%s'",
-						   optarg);
-			a->sign.checkpoint_every = (uint32_t)a->checkpoint_every;
+			if ((bad = checkpoint_every_option(optarg, &a->sign.checkpoint_every)))
+				return bad;
 			break;
 		case OPT_PREVIOUS_HEAD:
 			a->sign.previous_head = optarg;

@@ -178,3 +178,22 @@ FILE *output_open(const char *path, enum output_mode mode, char *err, size_t err
 	}
 	return f;
 }
+
+bool parse_count(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return s[0] >= '0' && s[0] <= '9' && !*end && !errno && *out >= 1 && *out <= max;
+}
+
+int checkpoint_every_option(const char *arg, uint32_t *out)
+{
+	unsigned long n;
+
+	if (!parse_count(arg, 100000000, &n))
+		return usage_error("--checkpoint-every is a number of records from 1 to 100000000, not `%s'", arg);
+	*out = (uint32_t)n;
+	return 0;
+}

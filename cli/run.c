@@ -98,7 +98,7 @@ struct daemon {
 	 * writer thread is the chain's only writer: checkpoints and rotation
 	 * run there (log_upkeep), never in the loop. */
 	struct logchain_signing sign;
-	unsigned long checkpoint_every, checkpoint_s;
+	unsigned long checkpoint_s;
 	struct logchain *chain;
 	dev_t json_dev;             /* the file json writes to, to see logrotate move it */
 	ino_t json_ino;
@@ -733,14 +733,6 @@ static const struct option run_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static bool parse_count(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return s[0] >= '0' && s[0] <= '9' && !*end && !errno && *out >= 1 && *out <= max;
-}
 
 static int parse_run_options(int argc, char **argv, const char *allowed, struct daemon *d)
 {
@@ -784,10 +776,8 @@ static int parse_run_options(int argc, char **argv, const char *allowed, struct 
 			d->sign.key_path = optarg;
 			break;
 		case OPT_CHECKPOINT_EVERY:
-			if (!parse_count(optarg, 100000000, &d->checkpoint_every))
-				return usage_error("--checkpoint-every is a number of records from 1 to 100000000, not `%s'",
-						   optarg);
-			d->sign.checkpoint_every = (uint32_t)d->checkpoint_every;
+			if ((bad = checkpoint_every_option(optarg, &d->sign.checkpoint_every)))
+				return bad;
 			break;
 		case OPT_CHECKPOINT_SECONDS:
 			if (!parse_count(optarg, 86400, &d->checkpoint_s))
@@ -801,7 +791,7 @@ static int parse_run_options(int argc, char **argv, const char *allowed, struct 
 	}
 	if (optind < argc)
 		return usage_error("this command takes no arguments; `%s' is extra", argv[optind]);
-	if (!d->sign.key_path && (d->checkpoint_every || d->checkpoint_s || d->sign.syslog))
+	if (!d->sign.key_path && (d->sign.checkpoint_every || d->checkpoint_s || d->sign.syslog))
 		return usage_error("%s", "--checkpoint-every, --checkpoint-seconds and --checkpoint-syslog go with --sign-key KEY");
 	if (d->sign.key_path && (!d->json_path || !strcmp(d->json_path, "-")))
 		return usage_error("%s", "--sign-key needs --json FILE: it signs the event log written there, which "
