@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pcapgen.h"
+
 #define TH_FIN 0x01
 #define TH_SYN 0x02
 #define TH_RST 0x04
@@ -28,48 +30,6 @@
 #define TH_ACK 0x10
 
 #define MAX_PKT 70000
-
-/* ---- output ------------------------------------------------------------- */
-
-struct out {
-	pcap_t *dead;
-	pcap_dumper_t *dump;
-	uint64_t ts_us;
-};
-
-static bool out_open(struct out *o, const char *path, int dlt)
-{
-	o->dead = pcap_open_dead(dlt, 65535);
-	if (!o->dead)
-		return false;
-	o->dump = pcap_dump_open(o->dead, path);
-	if (!o->dump) {
-		fprintf(stderr, "gen_evasion: %s: %s\n", path, pcap_geterr(o->dead));
-		pcap_close(o->dead);
-		return false;
-	}
-	o->ts_us = 1795000000ull * 1000000u; /* 2026-11-18, fixed */
-	return true;
-}
-
-static void out_write(struct out *o, const uint8_t *p, uint32_t len)
-{
-	struct pcap_pkthdr h = {
-		.ts = {.tv_sec = (time_t)(o->ts_us / 1000000u), .tv_usec = (suseconds_t)(o->ts_us % 1000000u)},
-		.caplen = len,
-		.len = len,
-	};
-	pcap_dump((u_char *)o->dump, &h, p);
-	o->ts_us += 1000; /* 1 ms between frames */
-}
-
-static bool out_close(struct out *o)
-{
-	bool ok = pcap_dump_flush(o->dump) == 0;
-	pcap_dump_close(o->dump);
-	pcap_close(o->dead);
-	return ok;
-}
 
 /* ---- bytes -------------------------------------------------------------- */
 
@@ -87,36 +47,6 @@ static void rnd_fill(uint8_t *p, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
 		p[i] = rnd8();
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, uint32_t n)
-{
-	for (uint32_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
 }
 
 /* ---- addresses and a TCP conversation ---------------------------------- */
@@ -1296,7 +1226,7 @@ static int syn_flood(unsigned long n, const char *path)
 		fprintf(stderr, "gen_evasion: --syn-flood takes 1 to 16777215 flows, not %lu\n", n);
 		return 2;
 	}
-	if (!out_open(&o, path, DLT_RAW))
+	if (!out_open(&o, "gen_evasion", path, DLT_RAW))
 		return 2;
 	for (unsigned long i = 0; i < n; i++) {
 		uint8_t src[4] = {10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
@@ -1327,7 +1257,7 @@ int main(int argc, char **argv)
 		char path[4096];
 		struct out o;
 		snprintf(path, sizeof(path), "%s/%s.pcap", argv[1], cases[i].name);
-		if (!out_open(&o, path, DLT_EN10MB))
+		if (!out_open(&o, "gen_evasion", path, DLT_EN10MB))
 			return 2;
 		cases[i].write(&o);
 		if (!out_close(&o)) {

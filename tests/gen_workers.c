@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pcapgen.h"
+
 #define TH_FIN 0x01
 #define TH_SYN 0x02
 #define TH_PSH 0x08
@@ -42,63 +44,6 @@
 
 #define SESSIONS 6
 #define MAX_SEG 16000u
-
-struct out {
-	pcap_t *dead;
-	pcap_dumper_t *dump;
-	uint64_t ts_us;
-};
-
-static bool out_open(struct out *o, const char *path)
-{
-	o->dead = pcap_open_dead(DLT_RAW, 65535);
-	if (!o->dead)
-		return false;
-	o->dump = pcap_dump_open(o->dead, path);
-	if (!o->dump) {
-		fprintf(stderr, "gen_workers: %s: %s\n", path, pcap_geterr(o->dead));
-		pcap_close(o->dead);
-		return false;
-	}
-	o->ts_us = 1795000000ull * 1000000u;
-	return true;
-}
-
-static bool out_close(struct out *o)
-{
-	bool ok = pcap_dump_flush(o->dump) == 0;
-	pcap_dump_close(o->dump);
-	pcap_close(o->dead);
-	return ok;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, uint32_t n)
-{
-	for (uint32_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 /* One TCP connection: end 0 opened it. */
 struct conn {
@@ -159,13 +104,7 @@ static void tcp_at(struct conn *c, int dir, uint32_t seq, uint8_t flags, const u
 	uint32_t sum = csum_add(csum_add(0, src, alen), dst, alen) + 6 + tl;
 	put16(l4 + 16, csum_fold(csum_add(sum, l4, tl)));
 
-	struct pcap_pkthdr h = {
-		.ts = {.tv_sec = (time_t)(c->o->ts_us / 1000000u), .tv_usec = (suseconds_t)(c->o->ts_us % 1000000u)},
-		.caplen = hl + tl,
-		.len = hl + tl,
-	};
-	pcap_dump((u_char *)c->o->dump, &h, pkt);
-	c->o->ts_us += 1000;
+	out_write(c->o, pkt, hl + tl);
 }
 
 static void handshake(struct conn *c)
@@ -289,7 +228,7 @@ static int write_cases(const char *dir)
 		char path[4096];
 		struct out o;
 		snprintf(path, sizeof(path), "%s/%s.pcap", dir, cases[k].name);
-		if (!out_open(&o, path))
+		if (!out_open(&o, "gen_workers", path, DLT_RAW))
 			return 1;
 		for (int i = 0; i < SESSIONS; i++)
 			ftp_session(&o, &cases[k], (int)k, i);
@@ -317,7 +256,7 @@ static int write_ooo(unsigned n, const char *path, bool in_order)
 	struct out o;
 	struct conn *cs = calloc(n, sizeof(*cs));
 
-	if (!cs || !out_open(&o, path)) {
+	if (!cs || !out_open(&o, "gen_workers", path, DLT_RAW)) {
 		free(cs);
 		return 1;
 	}
