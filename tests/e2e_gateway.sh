@@ -139,15 +139,9 @@ ENGINE=""
 ENGINE_LOG=""
 EVENTS=""
 start_engine() { # start_engine TAG CONFIG
-	ENGINE_LOG=$D/log/engine-$1.log
 	EVENTS=$D/events-$1.json
 	: >"$EVENTS"
-	ef_bg gw "engine-$1" "$bin" run --config "$2" --json "$EVENTS"
-	ENGINE=$EF_LAST_PID
-	ef_wait_log "$ENGINE" "$ENGINE_LOG" "running in" 180 && return 0
-	echo "FAIL the engine did not start:"
-	sed 's/^/    /' "$ENGINE_LOG"
-	exit 1
+	ef_engine_start "$1" --config "$2" --json "$EVENTS"
 }
 
 # Waits (bounded) for the engine to exit; leaves its status in RC.

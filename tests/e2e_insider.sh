@@ -111,23 +111,11 @@ ENGINE="" ENGINE_LOG="" EVENTS=""
 start_engine() { # start_engine TAG MODE [fail_open]
 	local cfg=$D/policy-$1.yaml
 	config "$cfg" "$2" "${3:-false}"
-	ENGINE_LOG=$D/log/engine-$1.log
 	EVENTS=$D/events-$1.json
 	: >"$EVENTS"
-	ef_bg gw "engine-$1" "$bin" run --config "$cfg" --json "$EVENTS"
-	ENGINE=$EF_LAST_PID
-	ef_wait_log "$ENGINE" "$ENGINE_LOG" "running in" 60 && return 0
-	echo "FAIL the engine did not start:"
-	sed 's/^/    /' "$ENGINE_LOG"
-	exit 1
+	ef_engine_start "$1" --config "$cfg" --json "$EVENTS"
 }
-stop_engine() {
-	kill -TERM "$ENGINE" 2>/dev/null
-	local tries=200
-	while ((tries-- > 0)) && kill -0 "$ENGINE" 2>/dev/null; do sleep 0.05; done
-	kill -KILL "$ENGINE" 2>/dev/null
-	wait "$ENGINE" 2>/dev/null
-}
+stop_engine() { ef_engine_stop; }
 
 # event_count SECONDS MIN PATTERN...: waits (bounded) until at least MIN
 # event lines hold every pattern; leaves the count in EVN.

@@ -74,22 +74,8 @@ default: allow
 EOF
 
 ENGINE="" ENGINE_LOG=""
-start_engine() { # start_engine TAG ARGS...
-	ENGINE_LOG=$D/log/engine-$1.log
-	ef_bg gw "engine-$1" "$bin" run --config "$D/policy.yaml" "${@:2}"
-	ENGINE=$EF_LAST_PID
-	ef_wait_log "$ENGINE" "$ENGINE_LOG" "running in" 60 && return 0
-	echo "FAIL the engine did not start:"
-	sed 's/^/    /' "$ENGINE_LOG"
-	exit 1
-}
-stop_engine() {
-	kill -TERM "$ENGINE" 2>/dev/null
-	local tries=200
-	while ((tries-- > 0)) && kill -0 "$ENGINE" 2>/dev/null; do sleep 0.05; done
-	kill -KILL "$ENGINE" 2>/dev/null
-	wait "$ENGINE" 2>/dev/null
-}
+start_engine() { ef_engine_start "$1" --config "$D/policy.yaml" "${@:2}"; } # TAG ARGS...
+stop_engine() { ef_engine_stop; }
 
 # flows N: N HTTP requests to cn, each its own connection (and event).
 flows() {

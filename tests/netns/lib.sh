@@ -694,3 +694,27 @@ if __name__ == "__main__":
     main()
 PY
 }
+
+# ef_engine_start TAG ARGS...: runs `$EF_BIN run ARGS...' in the gateway
+# namespace; ENGINE is its pid, ENGINE_LOG its log.  Waits (bounded: the
+# real database's gate ruleset took 21 s to load under ASan on a busy
+# machine) until it says it is running; otherwise prints the log and ends
+# the test.
+ef_engine_start() {
+	ENGINE_LOG=$EF_NETNS_DIR/log/engine-$1.log
+	ef_bg gw "engine-$1" "${EF_BIN:?EF_BIN: the egressfence binary}" run "${@:2}"
+	ENGINE=$EF_LAST_PID
+	ef_wait_log "$ENGINE" "$ENGINE_LOG" "running in" 180 && return 0
+	echo "FAIL the engine did not start:"
+	sed 's/^/    /' "$ENGINE_LOG"
+	exit 1
+}
+
+# ef_engine_stop: SIGTERM, up to 10 s for it to finish, then SIGKILL.
+ef_engine_stop() {
+	kill -TERM "$ENGINE" 2>/dev/null
+	local tries=200
+	while ((tries-- > 0)) && kill -0 "$ENGINE" 2>/dev/null; do sleep 0.05; done
+	kill -KILL "$ENGINE" 2>/dev/null
+	wait "$ENGINE" 2>/dev/null
+}
