@@ -12,10 +12,12 @@
  *
  * The loop reads at most MAX_TURN_FRAMES frames from a source per turn,
  * then runs its timers: the gateway's deadline timer (held flows are judged
- * at decide_within whether or not another packet comes), the classifier's
- * clock and, with fail_open, the heartbeat, on its own one-second timer.  A
- * copy flood therefore delays neither a deadline nor the heartbeat by more
- * than one turn, and fail_open keeps its meaning under load.
+ * at decide_within whether or not another packet comes) and the
+ * classifier's clock.  A copy flood therefore delays no deadline by more
+ * than one turn.  With fail_open, engine_alive is renewed by a thread of its
+ * own for as long as the loop keeps turning (struct heartbeat), so fail_open
+ * keeps its meaning under load: the gate opens when the engine dies or
+ * wedges, never because it is busy.
  *
  * Signals are read from a signalfd in the loop, never handled
  * asynchronously: SIGHUP reloads (policy, databases, prefilter; one
@@ -42,6 +44,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +62,8 @@
 #define TICK_MS 250              /* the loop's timers run at least this often */
 #define HEARTBEAT_S 3            /* fail_open: the gate opens this long after the engine stops */
 #define HEARTBEAT_EVERY_MS 1000
+#define LOOP_STALL_MS 10000      /* fail_open: the loop may not turn this long before the heartbeat stops */
+#define LOAD_STALL_MS 120000     /* ... while it loads a ruleset on SIGHUP */
 #define MAX_BATCH_FRAMES 256     /* frames read before queued decisions are committed */
 #define MAX_TURN_FRAMES 4096     /* frames read from one source before the timers run */
 #define CONNTRACK_ACCT "/proc/sys/net/netfilter/nf_conntrack_acct"
@@ -82,7 +87,31 @@ struct source {
 };
 
 struct counters {
-	uint64_t kernel_errors, reloads, reload_failures, heartbeats_late;
+	uint64_t kernel_errors, reloads, reload_failures;
+};
+
+/*
+ * fail_open's heartbeat: engine_alive renewed every second on a thread of
+ * its own, through a netlink socket of its own, so that no amount of
+ * packet work (a copy flood, thousands of flows judged at one deadline, a
+ * commit of thousands of decisions) can let it lapse while the engine is
+ * working.  It is renewed only while the packet loop turns: a loop that
+ * has not come round for LOOP_STALL_MS (LOAD_STALL_MS while a reload loads
+ * its ruleset) is taken for wedged, and the gate opens HEARTBEAT_S later,
+ * as it does at once when the process dies.  The loop stamps loop_ms; the
+ * rest is the thread's.
+ */
+struct heartbeat {
+	struct nft_table *table;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;                  /* under lock */
+	_Atomic uint64_t loop_ms;   /* the loop's last turn (mono_ms) */
+	_Atomic uint64_t stall_ms;
+	_Atomic bool fail_open;     /* the policy's, set by the loop at load and reload */
+	_Atomic uint64_t late, errors, withheld;
 };
 
 struct daemon {
@@ -114,7 +143,11 @@ struct daemon {
 	size_t n_src;
 	int sigfd;
 	bool running;               /* set up, in the loop */
-	double last_heartbeat_ms;
+	struct heartbeat hb;
+	/* EF_TEST_LOOP_DELAY_MS: the loop sleeps this long after each turn that
+	 * read packets, to stand for a loop made slow by its work (or wedged);
+	 * tests/e2e_insider.sh's heartbeat tests only. */
+	unsigned long test_delay_ms;
 	struct counters c;
 };
 
@@ -266,11 +299,11 @@ static bool ready(const struct source *s)
 	return !s->nflog || poll(&p, 1, 0) == 1;
 }
 
-static void heartbeat(struct daemon *d);
+static void loop_turned(struct daemon *d);
 
 /* Reads what a source has ready, up to MAX_TURN_FRAMES; false when it
- * stopped for good.  The heartbeat is also looked at every batch, so that
- * a turn slowed down by expensive packets cannot stretch it either. */
+ * stopped for good.  Every batch counts as a turn of the loop for the
+ * heartbeat, so a long turn of expensive packets is not taken for a wedge. */
 static bool drain(struct daemon *d, struct source *s)
 {
 	struct capture_frame fr;
@@ -285,11 +318,13 @@ static bool drain(struct daemon *d, struct source *s)
 		if (++n % MAX_BATCH_FRAMES == 0) {
 			commit(d);
 			now = (uint64_t)mono_ms();
-			if (now - d->last_heartbeat_ms >= HEARTBEAT_EVERY_MS)
-				heartbeat(d);
+			loop_turned(d);
 		}
 	}
 	commit(d);
+	if (d->test_delay_ms && n)
+		nanosleep(&(struct timespec){.tv_sec = d->test_delay_ms / 1000, .tv_nsec = d->test_delay_ms % 1000 * 1000000},
+			  NULL);
 	if (st == CAPTURE_ERROR) {
 		warn("%s: %s", s->name, capture_error(s->cap));
 		return false;
@@ -394,7 +429,8 @@ static void print_counters(struct daemon *d, const char *when)
 		"egressfence: counters (%s): packets=%llu fast_path=%llu flows=%llu flows_active=%llu "
 		"allow=%llu log=%llu block=%llu capture_drops=%llu held=%llu copied=%llu refused=%llu "
 		"judged_at_deadline=%llu judged_at_end=%llu grace=%llu after_block=%llu rejudged=%llu "
-		"framing_broken=%llu revoked=%llu retried_syn=%llu heartbeats_late=%llu kernel_errors=%llu "
+		"framing_broken=%llu revoked=%llu retried_syn=%llu heartbeats_late=%llu heartbeats_withheld=%llu "
+		"kernel_errors=%llu "
 		"reloads=%llu reload_failures=%llu events_written=%llu events_dropped=%llu "
 		"block_events_dropped=%llu event_write_errors=%llu\n",
 		when, (unsigned long long)g.packets, (unsigned long long)g.fast_path,
@@ -405,8 +441,8 @@ static void print_counters(struct daemon *d, const char *when)
 		(unsigned long long)g.judged_at_deadline, (unsigned long long)g.judged_at_end,
 		(unsigned long long)g.grace, (unsigned long long)g.after_block, (unsigned long long)g.rejudged,
 		(unsigned long long)g.framing_broken, (unsigned long long)g.revoked, (unsigned long long)g.retried_syn,
-		(unsigned long long)d->c.heartbeats_late,
-		(unsigned long long)d->c.kernel_errors, (unsigned long long)d->c.reloads,
+		(unsigned long long)atomic_load(&d->hb.late), (unsigned long long)atomic_load(&d->hb.withheld),
+		(unsigned long long)(d->c.kernel_errors + atomic_load(&d->hb.errors)), (unsigned long long)d->c.reloads,
 		(unsigned long long)d->c.reload_failures, (unsigned long long)ev.written,
 		(unsigned long long)ev.dropped, (unsigned long long)ev.dropped_block,
 		(unsigned long long)ev.write_errors);
@@ -487,8 +523,14 @@ static void reload(struct daemon *d)
 		return;
 	}
 	commit(d); /* decisions taken under the old policy go in first */
-	heartbeat(d); /* a long load must not open a fail_open gate */
-	if (load_table(d, &n, RULESET_REPLACE, &ms, err, sizeof(err)) != 0) {
+	/* A long load must not open a fail_open gate; a load that never ends
+	 * still does, LOAD_STALL_MS later. */
+	loop_turned(d);
+	atomic_store(&d->hb.stall_ms, LOAD_STALL_MS);
+	int loaded = load_table(d, &n, RULESET_REPLACE, &ms, err, sizeof(err));
+	atomic_store(&d->hb.stall_ms, LOOP_STALL_MS);
+	loop_turned(d);
+	if (loaded != 0) {
 		d->c.reload_failures++;
 		warn("reload refused, the running policy stays: %s", err);
 		state_free(&n);
@@ -497,6 +539,7 @@ static void reload(struct daemon *d)
 	state_free(&d->st);
 	d->st = n;
 	gateway_set_policy(d->gw, d->st.policy, d->st.geodb, d->st.prefilter, &d->st.gw);
+	atomic_store(&d->hb.fail_open, d->mode == GATEWAY_GATE && policy_fail_open(d->st.policy));
 	d->c.reloads++;
 	describe_prefilter(&d->st, ms, "reloaded");
 }
@@ -662,19 +705,118 @@ static bool handle_signal(struct daemon *d)
 	return false;
 }
 
-static void heartbeat(struct daemon *d)
+static uint64_t mono_ms_u(void)
+{
+	return (uint64_t)mono_ms();
+}
+
+static void loop_turned(struct daemon *d)
+{
+	atomic_store(&d->hb.loop_ms, mono_ms_u());
+}
+
+/* One renewal; false when the kernel refused it. */
+static bool renew(struct heartbeat *hb)
 {
 	char err[512];
-	double now = mono_ms();
 
-	if (d->last_heartbeat_ms && now - d->last_heartbeat_ms > 2 * HEARTBEAT_EVERY_MS)
-		d->c.heartbeats_late++;
-	d->last_heartbeat_ms = now;
-	if (d->mode == GATEWAY_GATE && policy_fail_open(d->st.policy) &&
-	    nft_table_heartbeat(d->table, HEARTBEAT_S, err, sizeof(err)) != 0) {
-		d->c.kernel_errors++;
-		warn("%s", err);
+	if (nft_table_heartbeat(hb->table, HEARTBEAT_S, err, sizeof(err)) == 0)
+		return true;
+	atomic_fetch_add(&hb->errors, 1);
+	warn("%s", err);
+	return false;
+}
+
+static void *heartbeat_thread(void *arg)
+{
+	struct heartbeat *hb = arg;
+	uint64_t last = mono_ms_u();
+	bool wedged = false;
+
+	pthread_mutex_lock(&hb->lock);
+	for (;;) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += HEARTBEAT_EVERY_MS / 1000;
+		while (!hb->stop && pthread_cond_timedwait(&hb->wake, &hb->lock, &until) == 0)
+			;
+		if (hb->stop)
+			break;
+		pthread_mutex_unlock(&hb->lock);
+		uint64_t now = mono_ms_u(), idle = now - atomic_load(&hb->loop_ms);
+		if (atomic_load(&hb->fail_open) && idle > atomic_load(&hb->stall_ms)) {
+			atomic_fetch_add(&hb->withheld, 1);
+			if (!wedged)
+				warn("the packet loop has not turned for %llu ms: engine_alive is no longer renewed, "
+				     "so fail_open opens the gate in %d s",
+				     (unsigned long long)idle, HEARTBEAT_S);
+			wedged = true;
+		} else if (atomic_load(&hb->fail_open)) {
+			if (wedged)
+				warn("the packet loop turns again: engine_alive renewed");
+			wedged = false;
+			if (now - last > 2 * HEARTBEAT_EVERY_MS)
+				atomic_fetch_add(&hb->late, 1);
+			last = now;
+			renew(hb);
+		}
+		pthread_mutex_lock(&hb->lock);
 	}
+	pthread_mutex_unlock(&hb->lock);
+	return NULL;
+}
+
+/* Opens the heartbeat's own socket (before capabilities are dropped) and,
+ * with fail_open, renews engine_alive once before the loop starts. */
+static int heartbeat_open(struct daemon *d, char *err, size_t errlen)
+{
+	struct heartbeat *hb = &d->hb;
+
+	if (!(hb->table = nft_table_open(d->dry_run, err, errlen)))
+		return -1;
+	atomic_store(&hb->stall_ms, LOOP_STALL_MS);
+	atomic_store(&hb->fail_open, d->mode == GATEWAY_GATE && policy_fail_open(d->st.policy));
+	loop_turned(d);
+	if (atomic_load(&hb->fail_open))
+		renew(hb);
+	return 0;
+}
+
+static int heartbeat_start(struct daemon *d, char *err, size_t errlen)
+{
+	struct heartbeat *hb = &d->hb;
+	int rc;
+
+	pthread_mutex_init(&hb->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&hb->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((rc = pthread_create(&hb->thread, NULL, heartbeat_thread, hb)) != 0) {
+		snprintf(err, errlen, "cannot start the heartbeat thread: %s", strerror(rc));
+		return -1;
+	}
+	hb->started = true;
+	return 0;
+}
+
+/* Stops renewals before the table goes: nothing may add to a table being
+ * removed. */
+static void heartbeat_stop(struct daemon *d)
+{
+	struct heartbeat *hb = &d->hb;
+
+	if (hb->started) {
+		pthread_mutex_lock(&hb->lock);
+		hb->stop = true;
+		pthread_cond_signal(&hb->wake);
+		pthread_mutex_unlock(&hb->lock);
+		pthread_join(hb->thread, NULL);
+		hb->started = false;
+	}
+	nft_table_close(hb->table);
+	hb->table = NULL;
 }
 
 static void run_timers(struct daemon *d)
@@ -683,8 +825,7 @@ static void run_timers(struct daemon *d)
 
 	gateway_tick(d->gw, (uint64_t)now, now_us());
 	commit(d);
-	if (now - d->last_heartbeat_ms >= HEARTBEAT_EVERY_MS)
-		heartbeat(d);
+	loop_turned(d);
 }
 
 static int loop(struct daemon *d)
@@ -854,6 +995,7 @@ static void shut_down(struct daemon *d, bool remove)
 		     (unsigned long long)lost, d->json_path ? d->json_path : "stdout");
 		d->json = NULL; /* its writer is still inside a write */
 	}
+	heartbeat_stop(d);
 	if (remove && d->table && nft_table_remove(d->table, err, sizeof(err)) != 0)
 		warn("%s", err);
 	gateway_free(d->gw);
@@ -942,8 +1084,10 @@ int cmd_run(int argc, char **argv)
 	if (start_table(&d, err, sizeof(err)) != 0)
 		goto fail;
 	loaded = true;
-	heartbeat(&d);
-	if (drop_capabilities(err, sizeof(err)) != 0)
+	if (getenv("EF_TEST_LOOP_DELAY_MS"))
+		d.test_delay_ms = strtoul(getenv("EF_TEST_LOOP_DELAY_MS"), NULL, 10);
+	if (heartbeat_open(&d, err, sizeof(err)) != 0 || drop_capabilities(err, sizeof(err)) != 0 ||
+	    heartbeat_start(&d, err, sizeof(err)) != 0)
 		goto fail;
 	d.running = true;
 	warn("running in %s mode on %s%s", d.mode == GATEWAY_GATE ? "gate" : "monitor", d.src[0].name,
