@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <linux/capability.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -471,9 +472,22 @@ static int load_table(struct daemon *d, struct state *s, enum ruleset_kind kind,
 		snprintf(err, errlen, "out of memory writing the ruleset");
 		return -1;
 	}
+	for (size_t i = 0; i < g.n_flowtable; i++)
+		if (!d->dry_run && if_nametoindex(g.flowtable[i]) == 0) {
+			snprintf(err, errlen, "gateway.flowtable names `%s', which is no interface here", g.flowtable[i]);
+			free(text);
+			return -1;
+		}
 	rc = nft_table_load(d->table, text, err, errlen);
 	*ms = mono_ms() - t0;
 	free(text);
+	/* The kernel says only ENOENT when it has no flowtables. */
+	if (rc != 0 && g.n_flowtable) {
+		size_t n = strlen(err);
+		snprintf(err + n, errlen - n,
+			 " (gateway.flowtable is set: the kernel needs nftables flowtables, CONFIG_NF_FLOW_TABLE and "
+			 "CONFIG_NF_FLOW_TABLE_INET; without them remove the key)");
+	}
 	return rc;
 }
 
@@ -498,6 +512,9 @@ static bool restart_needed(const struct daemon *d, const struct state *n, char *
 		snprintf(err, errlen, "gateway.nflog_group changed");
 	else if (o->max_flows != g->max_flows)
 		snprintf(err, errlen, "gateway.max_flows changed");
+	else if (o->n_flowtable != g->n_flowtable ||
+		 memcmp(o->flowtable, g->flowtable, sizeof(o->flowtable[0]) * o->n_flowtable) != 0)
+		snprintf(err, errlen, "gateway.flowtable changed");
 	else if (d->mode == GATEWAY_MONITOR && !same_interfaces(d->st.policy, n->policy))
 		snprintf(err, errlen, "capture.interfaces changed");
 	else

@@ -112,6 +112,7 @@ bool policy_country_is_assigned(ef_country c);
 enum gateway_mode { GATEWAY_MONITOR = 0, GATEWAY_GATE = 1 };
 
 /* The config's `gateway:` section, with the defaults filled in. */
+#define GATEWAY_MAX_FLOWTABLE_DEVICES 32
 struct gateway_settings {
 	enum gateway_mode mode;     /* mode:            default monitor */
 	uint16_t nflog_group;       /* nflog_group:     default 4242 */
@@ -122,6 +123,11 @@ struct gateway_settings {
 				     * evidence so far */
 	uint32_t max_flows;         /* max_flows:       default 262144; size of each
 				     * decision set */
+	/* flowtable:       default none; the interfaces whose unwatched
+	 * connections the kernel forwards through a flowtable (nf_flow_table),
+	 * past every forward chain, once they are established */
+	char flowtable[GATEWAY_MAX_FLOWTABLE_DEVICES][16];
+	uint8_t n_flowtable;
 };
 void policy_gateway(const struct policy *p, struct gateway_settings *out);
 /* Rules, by index as in policy_decision.rule_index: the rule's `log_prefix:`

@@ -992,12 +992,20 @@ static void put_base_chains(FILE *o, const struct shape *s)
 	static const char *const hooks[] = {"forward", "output"};
 	uint32_t unwatched = (uint32_t)(0x80u | (s->generation & 0x7fu)) << 16;
 
-	for (int h = 0; h < 2; h++)
+	for (int h = 0; h < 2; h++) {
 		fprintf(o, "\tchain %s {\n\t\ttype filter hook %s priority filter - 1; policy accept;\n"
-			   "\t\tct state invalid counter\n"
-			   "\t\tct mark and 0x%08x == 0x%08x accept\n"
+			   "\t\tct state invalid counter\n",
+			hooks[h], hooks[h]);
+		/* Forwarded, unwatched, TCP or UDP: the flowtable takes the
+		 * connection once it is established (the kernel offloads only
+		 * then), and its later packets skip every forward chain. */
+		if (h == 0 && s->g->n_flowtable)
+			fprintf(o, "\t\tct mark and 0x%08x == 0x%08x meta l4proto { tcp, udp } flow add @ft accept\n",
+				CT_MARK_MASK, unwatched);
+		fprintf(o, "\t\tct mark and 0x%08x == 0x%08x accept\n"
 			   "\t\tjump prefilter\n\t}\n",
-			hooks[h], hooks[h], CT_MARK_MASK, unwatched);
+			CT_MARK_MASK, unwatched);
+	}
 	fputs("\tchain prefilter {\n", o);
 	for (int f = 0; f < 2; f++) {
 		const char *ip = fams[f].ip, *x = fams[f].x;
@@ -1060,6 +1068,12 @@ static void put_objects(FILE *o, const struct shape *s, const struct prefilter *
 		put_decision_sets(o, s, f);
 	if (s->gate && s->fail_open)
 		fputs("\tset engine_alive {\n\t\ttype nf_proto\n\t\tflags timeout\n\t}\n", o);
+	if (s->g->n_flowtable) {
+		fputs("\tflowtable ft {\n\t\thook ingress priority filter\n\t\tdevices = { ", o);
+		for (size_t i = 0; i < s->g->n_flowtable; i++)
+			fprintf(o, "%s\"%s\"", i ? ", " : "", s->g->flowtable[i]);
+		fputs(" }\n\t}\n", o);
+	}
 }
 
 char *ruleset_text(const struct prefilter *pf, const struct policy *p, const struct gateway_settings *g,
@@ -1098,6 +1112,11 @@ char *ruleset_text(const struct prefilter *pf, const struct policy *p, const str
 		put_chain_names(o, &s, "\tchain %s {\n\t}\n");
 		fputs("}\n", o);
 		put_chain_names(o, &s, "flush chain " TABLE " %s\n");
+		/* Connections the flowtable holds never meet the new rules: it
+		 * goes (the flushed chains no longer use it) and comes back
+		 * empty, so that each is looked up again under the new sets. */
+		if (s.g->n_flowtable)
+			fputs("delete flowtable " TABLE " ft\n", o);
 		for (int t = 0; t < (s.log_tier ? 2 : 1); t++)
 			for (int f = 0; f < 2; f++)
 				fprintf(o, "flush set " TABLE " %s%s\n", t == 0 ? "block" : "log", fams[f].x);

@@ -979,14 +979,25 @@ static bool load_networks(struct loader *ld, const yaml_node_t *n)
 	return true;
 }
 
+/* An interface name as the kernel takes it; ctx: where it goes, NULL for
+ * capture.interfaces, else gateway.flowtable. */
 static bool interface_item(struct loader *ld, const yaml_node_t *item, size_t i, void *ctx)
 {
 	const char *s = str(item);
 
-	if (!valid_text(s, IFNAME_MAX, true) || strpbrk(s, "/ \t") || !strcmp(s, ".") || !strcmp(s, ".."))
+	if (!valid_text(s, IFNAME_MAX, true) || strpbrk(s, "/ \t\"{},;") || !strcmp(s, ".") || !strcmp(s, ".."))
 		return fail(ld, item,
 			    "bad interface name `%s' (expected a network interface such as eth1: at most %d characters, no `/' or spaces)",
 			    shown(ld, s), IFNAME_MAX);
+	if (ctx) {
+		struct gateway_settings *g = ctx;
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(g->flowtable[k], s))
+				return fail(ld, item, "interface `%s' is listed twice in `flowtable'", shown(ld, s));
+		snprintf(g->flowtable[i], sizeof(g->flowtable[i]), "%s", s);
+		g->n_flowtable = (uint8_t)(i + 1);
+		return true;
+	}
 	return (ld->p->interfaces[i] = ld_strdup(ld, s)) != NULL;
 }
 
@@ -1041,14 +1052,14 @@ static bool load_number(struct loader *ld, const yaml_node_t *n, const char *key
 	return true;
 }
 
-enum { G_MODE, G_NFLOG_GROUP, G_FLOW_TIMEOUT, G_DECIDE_WITHIN, G_MAX_FLOWS, G__COUNT };
+enum { G_MODE, G_NFLOG_GROUP, G_FLOW_TIMEOUT, G_DECIDE_WITHIN, G_MAX_FLOWS, G_FLOWTABLE, G__COUNT };
 
 /* gateway: how `egressfence run' sets up the kernel side (enforce/nft.c). */
 static bool load_gateway(struct loader *ld, const yaml_node_t *n)
 {
 	struct field f[G__COUNT] = {
 		[G_MODE] = {"mode"}, [G_NFLOG_GROUP] = {"nflog_group"}, [G_FLOW_TIMEOUT] = {"flow_timeout"},
-		[G_DECIDE_WITHIN] = {"decide_within"}, [G_MAX_FLOWS] = {"max_flows"},
+		[G_DECIDE_WITHIN] = {"decide_within"}, [G_MAX_FLOWS] = {"max_flows"}, [G_FLOWTABLE] = {"flowtable"},
 	};
 	struct gateway_settings *g = &ld->p->gateway;
 	const yaml_node_t *v;
@@ -1086,6 +1097,13 @@ static bool load_gateway(struct loader *ld, const yaml_node_t *n)
 		if (!load_number(ld, v, "max_flows", 1024, 16777216, "262144", &x))
 			return false;
 		g->max_flows = (uint32_t)x;
+	}
+	if ((v = f[G_FLOWTABLE].value)) {
+		if (v->type == YAML_SEQUENCE_NODE && count_items(v) > GATEWAY_MAX_FLOWTABLE_DEVICES)
+			return fail(ld, v, "`flowtable' lists %zu interfaces (expected at most %d)", count_items(v),
+				    GATEWAY_MAX_FLOWTABLE_DEVICES);
+		if (!each_item(ld, v, "flowtable", "an interface name such as eth1", true, interface_item, g))
+			return false;
 	}
 	return true;
 }

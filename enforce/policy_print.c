@@ -186,6 +186,12 @@ void policy_print(const struct policy *p, FILE *out)
 		     "  max_flows: %u\n",
 		p->gateway.mode == GATEWAY_GATE ? "gate" : "monitor", p->gateway.nflog_group,
 		p->gateway.flow_timeout_s, p->gateway.decide_within_s, p->gateway.max_flows);
+	fputs("  flowtable: [", out);
+	for (size_t i = 0; i < p->gateway.n_flowtable; i++) {
+		fputs(i ? ", " : "", out);
+		print_scalar(out, p->gateway.flowtable[i]);
+	}
+	fputs("]\n", out);
 
 	fputs(p->n_rules ? "rules:\n" : "rules: []\n", out);
 	for (size_t i = 0; i < p->n_rules; i++)

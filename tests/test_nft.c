@@ -719,6 +719,59 @@ static void nothing_watched(void **state)
 	unload(&f);
 }
 
+/* gateway.flowtable: a flowtable on the listed devices; only the forward
+ * hook's unwatched TCP/UDP connections are added to it (watched ones stay
+ * copied to the engine); a replace deletes it after flushing the chains
+ * that use it and declares it again, so a reload sends offloaded
+ * connections back through the new rules.  Without the key, none of it. */
+static void flowtable_for_unwatched_only(void **state)
+{
+	struct fixture f = {0};
+	const char *db = MAXMIND_DB;
+	struct gateway_settings g = settings(GATEWAY_GATE);
+
+	load(&f, designated_policy, &db, 1);
+	char *plain = ruleset_text(f.pf, f.policy, &g, RULESET_REPLACE);
+	assert_non_null(plain);
+	assert_false(contains(plain, "flowtable"));
+	assert_false(contains(plain, "flow add"));
+	free(plain);
+
+	snprintf(g.flowtable[0], sizeof(g.flowtable[0]), "in0");
+	snprintf(g.flowtable[1], sizeof(g.flowtable[1]), "us0");
+	g.n_flowtable = 2;
+	char *text = ruleset_text(f.pf, f.policy, &g, RULESET_CREATE);
+	assert_non_null(text);
+	assert_true(contains(text, "\tflowtable ft {\n\t\thook ingress priority filter\n\t\tdevices = { \"in0\", \"us0\" }\n\t}\n"));
+	const char *fwd = strstr(text, "chain forward {"), *out = strstr(text, "chain output {");
+	assert_non_null(fwd);
+	assert_non_null(out);
+	const char *add = strstr(text, "flow add @ft");
+	assert_non_null(add);
+	assert_true(add > fwd && add < out); /* forward only: local traffic cannot be offloaded */
+	assert_null(strstr(add + 1, "flow add @ft"));
+	/* the unwatched mark, and TCP/UDP: the kernel offloads nothing else */
+	const char *line = add;
+	while (line > text && line[-1] != '\n')
+		line--;
+	assert_true(contains(line, "ct mark and 0x00ff0000 == 0x"));
+	assert_true(strstr(line, "meta l4proto { tcp, udp } flow add @ft accept\n") == add - strlen("meta l4proto { tcp, udp } "));
+	free(text);
+
+	char *again = ruleset_text(f.pf, f.policy, &g, RULESET_REPLACE);
+	assert_non_null(again);
+	const char *flush = strstr(again, "flush chain inet egressfence forward\n");
+	const char *del = strstr(again, "delete flowtable inet egressfence ft\n");
+	assert_non_null(flush);
+	assert_non_null(del);
+	assert_true(del > flush);
+	const char *redeclared = strstr(del, "\tflowtable ft {");
+	assert_non_null(redeclared);
+	assert_true(strstr(redeclared, "flow add @ft") != NULL);
+	free(again);
+	unload(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -735,6 +788,7 @@ int main(void)
 		cmocka_unit_test(fail_open_and_kernel_log),
 		cmocka_unit_test(replace_ruleset_keeps_decisions),
 		cmocka_unit_test(nothing_watched),
+		cmocka_unit_test(flowtable_for_unwatched_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

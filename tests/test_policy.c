@@ -897,6 +897,24 @@ static void gateway_section(void **state)
 	assert_load_error("gateway: { nflog: 1 }\n", "policy.yaml:1:12: ", "unknown key `nflog' in gateway",
 			  "nflog_group", NULL);
 	assert_load_error("gateway: [gate]\n", "policy.yaml:1:10: ", "gateway must be a mapping", NULL);
+
+	/* flowtable: interface names, each once, at most 32 */
+	assert_int_equal(g.n_flowtable, 0);
+	p = load_text("gateway:\n  flowtable: [in0, eth1.100]\n");
+	policy_gateway(p, &g);
+	assert_int_equal(g.n_flowtable, 2);
+	assert_string_equal(g.flowtable[0], "in0");
+	assert_string_equal(g.flowtable[1], "eth1.100");
+	policy_free(p);
+	assert_load_error("gateway:\n  flowtable: [in0, in0]\n", "policy.yaml:2:20: ", "`in0' is listed twice", NULL);
+	assert_load_error("gateway:\n  flowtable: [\"a b\"]\n", "policy.yaml:2:15: ", "bad interface name", NULL);
+	assert_load_error("gateway:\n  flowtable: [waytoolonginterfacename]\n", "policy.yaml:2:15: ",
+			  "at most 15 characters", NULL);
+	char many[1024] = "gateway:\n  flowtable: [";
+	for (int i = 0; i < 33; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%se%d", i ? ", " : "", i);
+	strcat(many, "]\n");
+	assert_load_error(many, "policy.yaml:2:14: ", "lists 33 interfaces (expected at most 32)", NULL);
 }
 
 static void error_missing_file(void **state)
