@@ -379,6 +379,15 @@ static void evaluate(struct classifier *c, struct flow *f)
 		if (d->ndpi_master == NDPI_PROTOCOL_QUIC || d->ndpi_app == NDPI_PROTOCOL_QUIC) {
 			if (d->quic_version && d->evidence[1])
 				decide_watched(c, f, VERIFY_QUIC, EF_ENC_ENCRYPTED);
+		} else if (id == NDPI_PROTOCOL_OPENVPN) {
+			/* nDPI names OpenVPN from one 80-byte datagram, or a
+			 * reset pair: no proof.  UDP is proven in
+			 * openvpn_evidence() from its data packets; over TCP its
+			 * packets are not checked, so it stays unproven. */
+			if (f->key.l4 != IPPROTO_UDP && d->payload_packets[0] && d->payload_packets[1]) {
+				f->why_unknown = "OpenVPN over TCP: its data channel is not checked";
+				decide(c, f, EF_ENC_UNKNOWN);
+			}
 		} else if (id != NDPI_PROTOCOL_WIREGUARD && id != NDPI_PROTOCOL_IP_IPSEC &&
 			   d->payload_packets[0] && d->payload_packets[1]) {
 			decide(c, f, EF_ENC_ENCRYPTED);
@@ -780,6 +789,40 @@ static void wireguard_evidence(struct classifier *c, struct flow *f, int dir, co
 		decide_watched(c, f, VERIFY_WIREGUARD, EF_ENC_ENCRYPTED);
 }
 
+/* OpenVPN over UDP, once nDPI named it: every datagram must be an OpenVPN
+ * packet, and the client's data packets (P_DATA_V1/V2) must look random;
+ * control packets are the handshake and prove nothing. */
+static void openvpn_evidence(struct classifier *c, struct flow *f, int dir, const struct packet *p)
+{
+	struct flow_dpi *d = f->dpi;
+	const uint8_t *q = p->payload;
+	uint32_t n = p->payload_len;
+	unsigned op = n ? q[0] >> 3 : 0;
+
+	if (!n)
+		return;
+	if (n < 2 || !openvpn_opcode_known(op)) {
+		f->why_unknown = "datagrams that are not OpenVPN packets";
+		decide(c, f, look_at(q, n) == LOOK_NOT_RANDOM || look_text(q, n) ? EF_ENC_CLEARTEXT : EF_ENC_UNKNOWN);
+		return;
+	}
+	if (op != OPENVPN_P_DATA_V1 && op != OPENVPN_P_DATA_V2)
+		return;
+	uint32_t h = openvpn_data_start(op);
+	if (n <= h)
+		return;
+	look_add(&d->look[dir], q + h, n - h);
+	enum look_result r = look_judge(&d->look[dir]);
+	if (r == LOOK_NOT_RANDOM) {
+		decide(c, f, EF_ENC_CLEARTEXT); /* frees d */
+		return;
+	}
+	if (r == LOOK_RANDOM && d->look[dir].n >= 64)
+		d->evidence[dir] = true;
+	if (d->evidence[0])
+		decide_watched(c, f, VERIFY_OPENVPN, EF_ENC_ENCRYPTED);
+}
+
 /*
  * DTLS after the server's hello: like TLS, encrypted only with the client's
  * next protected record (epoch >= 1, or DTLS 1.3's unified header) whose
@@ -867,6 +910,10 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	}
 	if (d->ndpi_detected && (d->ndpi_master == NDPI_PROTOCOL_WIREGUARD || d->ndpi_app == NDPI_PROTOCOL_WIREGUARD)) {
 		wireguard_evidence(c, f, dir, p);
+		return;
+	}
+	if (d->ndpi_detected && (d->ndpi_master == NDPI_PROTOCOL_OPENVPN || d->ndpi_app == NDPI_PROTOCOL_OPENVPN)) {
+		openvpn_evidence(c, f, dir, p);
 		return;
 	}
 	evaluate(c, f);

@@ -30,7 +30,7 @@ static const struct class_table_row rows[] = {
 	ROW(QUIC, ENCRYPTED, "QUIC: TLS 1.3 inside; nDPI decrypts the Initial to name it"),
 	ROW(IP_IPSEC, ENCRYPTED, "IPsec ESP/IKE"),
 	ROW(WIREGUARD, ENCRYPTED, "WireGuard: ChaCha20-Poly1305 after the handshake"),
-	ROW(OPENVPN, ENCRYPTED, "OpenVPN: TLS control channel, AEAD or CBC data channel"),
+	ROW(OPENVPN, ENCRYPTED, "OpenVPN over UDP: TLS control channel, AEAD or CBC data channel; proven by random data packets"),
 	/* Cleartext unless upgraded with STARTTLS before the client sends data. */
 	ROW(MAIL_SMTP, STARTTLS, "SMTP: STARTTLS before MAIL/DATA"),
 	ROW(MAIL_IMAP, STARTTLS, "IMAP: STARTTLS before LOGIN"),

@@ -154,7 +154,7 @@ enum tcp_state { TCP_OPEN = 0, TCP_CLOSED };
 
 enum verify_kind {
 	VERIFY_NONE = 0, VERIFY_TLS, VERIFY_SSH, VERIFY_DTLS, VERIFY_QUIC, VERIFY_ESP,
-	VERIFY_WIREGUARD, VERIFY_IKE
+	VERIFY_WIREGUARD, VERIFY_IKE, VERIFY_OPENVPN
 };
 
 /* One direction, O(1): no bytes are kept beyond a record header's 6. */
@@ -212,6 +212,13 @@ bool esp_null_like(const uint8_t *p, uint32_t n);
  * datagram is a valid reply for that version. */
 uint32_t quic_long_version(const uint8_t *p, uint32_t n);
 bool quic_valid_reply(uint32_t version, const uint8_t *p, uint32_t n);
+/* OpenVPN's opcodes (the high 5 bits of a packet's first byte), 1 to 11;
+ * P_DATA_V1 (6) and P_DATA_V2 (9) carry the data channel.  Where a data
+ * packet's ciphertext begins: after the opcode, and for V2 the peer id. */
+bool openvpn_opcode_known(unsigned op);
+#define OPENVPN_P_DATA_V1 6u
+#define OPENVPN_P_DATA_V2 9u
+static inline uint32_t openvpn_data_start(unsigned op) { return op == OPENVPN_P_DATA_V2 ? 4 : 1; }
 
 struct flow {
 	struct flow_key key;

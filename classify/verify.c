@@ -819,6 +819,32 @@ static bool verify_ike(struct verify_dir *d, const struct packet *pk, uint64_t o
 	return true;
 }
 
+bool openvpn_opcode_known(unsigned op)
+{
+	return op >= 1 && op <= 11;
+}
+
+static const char R_OVPN[] = "a datagram that is not OpenVPN";
+static const char R_OVPN_TEXT[] = "readable text in an OpenVPN control packet";
+
+/* OpenVPN over UDP: every datagram an OpenVPN packet; the data channel's
+ * ciphertext (after the opcode, peer id for V2) looks random; the control
+ * channel (TLS inside, or tls-crypt) may carry a renegotiation's handshake
+ * after the decision, so there readable text is what breaks the claim. */
+static bool verify_openvpn(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off,
+			   struct verify_break *b)
+{
+	unsigned op = n ? p[0] >> 3 : 0;
+
+	if (n < 2 || !openvpn_opcode_known(op))
+		return broke(b, R_OVPN, p, n, 0);
+	if (op == OPENVPN_P_DATA_V1 || op == OPENVPN_P_DATA_V2) {
+		uint32_t h = openvpn_data_start(op);
+		return n > h ? sample_unit(d, p + h, n - h, off + h, false, false, R_DGRAM_TEXT, b) : true;
+	}
+	return n > 9 ? sample_unit(d, p + 9, n - 9, off + 9, true, false, R_OVPN_TEXT, b) : true;
+}
+
 bool verify_packet(struct verify *v, int dir, const struct packet *pk, uint64_t dir_bytes, struct verify_break *b)
 {
 	struct verify_dir *d = &v->dir[dir];
@@ -842,6 +868,8 @@ bool verify_packet(struct verify *v, int dir, const struct packet *pk, uint64_t 
 		return verify_wireguard(d, p, n, dir_bytes, b);
 	case VERIFY_DTLS:
 		return verify_dtls(v, d, p, n, dir_bytes, b);
+	case VERIFY_OPENVPN:
+		return verify_openvpn(d, p, n, dir_bytes, b);
 	case VERIFY_QUIC: {
 		if (!n)
 			return true;

@@ -205,6 +205,18 @@ expect wireguard-text-transport "$v4 and .app == \"WireGuard\" and $clear_block"
 	"WireGuard transport packets carrying text are cleartext"
 expect wireguard-random "$v4 and .app == \"WireGuard\" and .encryption == \"encrypted\" and .verdict == \"log\"" \
 	"the control: WireGuard transport packets with random payload are encrypted"
+expect openvpn-random "$v4 and .app == \"OpenVPN\" and .encryption == \"encrypted\" and .verdict == \"log\" and .rejudged == null" \
+	"the control: OpenVPN over UDP, reset pair then random data packets, is encrypted"
+expect openvpn-text-data "$v4 and .app == \"OpenVPN\" and $clear_block and .rejudged == null" \
+	"OpenVPN data packets carrying text from the start are cleartext, never encrypted"
+# 4 data packets of 1000 bytes proved it; the fifth's payload (after 54
+# bytes of reset and 4 x 1000) breaks 4 bytes in, past opcode and peer id.
+expect openvpn-random-then-text "$v4 and .app == \"OpenVPN\" and $clear_block and $rejudged_out and .rejudged_at.offset == 4058" \
+	"OpenVPN proven by random data packets, then carrying text, is rejudged cleartext"
+expect openvpn-control-text "$v4 and .app == \"OpenVPN\" and $clear_block and $rejudged_out and (.rejudged_at.reason | test(\"control packet\"))" \
+	"OpenVPN control packets carrying text after the decision rejudge the flow"
+expect openvpn-one-datagram-text "$v4 and .app == \"OpenVPN\" and .encryption != \"encrypted\" and .verdict == \"block\"" \
+	"one datagram nDPI takes for OpenVPN, then text both ways: not encrypted, blocked"
 
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several

@@ -1164,6 +1164,97 @@ static void case_esp_random_then_text(struct out *o)
 static void case_wireguard_text_transport(struct out *o) { wireguard(o, 40107, true); }
 static void case_wireguard_random(struct out *o) { wireguard(o, 40108, false); }
 
+/*
+ * OpenVPN over UDP: nDPI names it from a hard-reset pair (the server's
+ * acknowledging the client's session id) or from one 80-byte datagram with
+ * certain first bytes.  Then data packets (P_DATA_V2: opcode 9, key 0, a
+ * 3-byte peer id) whose payload is random or text, or control packets
+ * (P_CONTROL_V1) carrying text after the data channel started.
+ */
+enum ovpn_tail { OVPN_RANDOM, OVPN_TEXT, OVPN_RANDOM_THEN_TEXT, OVPN_RANDOM_THEN_CONTROL_TEXT };
+
+static void openvpn_data(struct conn *c, int dir, bool text)
+{
+	uint8_t d[1000];
+	uint32_t n = dir ? 200 : sizeof(d);
+
+	d[0] = 9 << 3;
+	d[1] = 0;
+	d[2] = 0;
+	d[3] = 1;
+	if (text)
+		fill_text(d + 4, n - 4);
+	else
+		rnd_fill(d + 4, n - 4);
+	udp_send(c, dir, d, n);
+}
+
+static void openvpn(struct out *o, uint16_t cport, enum ovpn_tail tail)
+{
+	struct conn c;
+	uint8_t d[200];
+	static const uint8_t sid[8] = {0x1c, 0x2b, 0x3a, 0x49, 0x58, 0x67, 0x76, 0x85};
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 1194);
+	/* P_CONTROL_HARD_RESET_CLIENT_V2: session id, a 20-byte HMAC, packet
+	 * id 1 and a time (tls-auth), no acks, message id 0 */
+	memset(d, 0, sizeof(d));
+	d[0] = 7 << 3;
+	memcpy(d + 1, sid, 8);
+	rnd_fill(d + 9, 20);
+	put32(d + 29, 1);
+	put32(d + 33, 0x6500a000);
+	udp_send(&c, 0, d, 54);
+	/* P_CONTROL_HARD_RESET_SERVER_V2: its own session id, HMAC, packet id
+	 * 1, time, one ack of the client's message 0 and the client's session */
+	memset(d, 0, sizeof(d));
+	d[0] = 8 << 3;
+	rnd_fill(d + 1, 8);
+	rnd_fill(d + 9, 20);
+	put32(d + 29, 1);
+	put32(d + 33, 0x6500a001);
+	d[37] = 1;
+	put32(d + 38, 0);
+	memcpy(d + 42, sid, 8);
+	udp_send(&c, 1, d, 66);
+	for (int i = 0; i < 8; i++) {
+		bool later = i >= 4;
+		openvpn_data(&c, 0, tail == OVPN_TEXT || (later && tail == OVPN_RANDOM_THEN_TEXT));
+		openvpn_data(&c, 1, false);
+		if (later && tail == OVPN_RANDOM_THEN_CONTROL_TEXT) {
+			memset(d, 0, sizeof(d));
+			d[0] = 4 << 3; /* P_CONTROL_V1 */
+			memcpy(d + 1, sid, 8);
+			fill_text(d + 9, sizeof(d) - 9);
+			udp_send(&c, 0, d, sizeof(d));
+		}
+	}
+}
+
+static void case_openvpn_random(struct out *o) { openvpn(o, 40110, OVPN_RANDOM); }
+static void case_openvpn_text_data(struct out *o) { openvpn(o, 40111, OVPN_TEXT); }
+static void case_openvpn_random_then_text(struct out *o) { openvpn(o, 40112, OVPN_RANDOM_THEN_TEXT); }
+static void case_openvpn_control_text(struct out *o) { openvpn(o, 40113, OVPN_RANDOM_THEN_CONTROL_TEXT); }
+
+/* One 80-byte datagram nDPI takes for OpenVPN (first byte 0xb8), then text
+ * both ways, each side having "sent": no OpenVPN packet at all. */
+static void case_openvpn_one_datagram_text(struct out *o)
+{
+	struct conn c;
+	uint8_t d[600];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40114, 1194);
+	d[0] = 0xb8;
+	rnd_fill(d + 1, 79);
+	udp_send(&c, 0, d, 80);
+	for (int i = 0; i < 6; i++) {
+		fill_text(d, sizeof(d));
+		udp_send(&c, 0, d, sizeof(d));
+		rnd_fill(d, 80);
+		udp_send(&c, 1, d, 80);
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*write)(struct out *o);
@@ -1208,6 +1299,11 @@ static const struct {
 	{"ike-one-sided", case_ike_one_sided},
 	{"wireguard-text-transport", case_wireguard_text_transport},
 	{"wireguard-random", case_wireguard_random},
+	{"openvpn-random", case_openvpn_random},
+	{"openvpn-text-data", case_openvpn_text_data},
+	{"openvpn-random-then-text", case_openvpn_random_then_text},
+	{"openvpn-control-text", case_openvpn_control_text},
+	{"openvpn-one-datagram-text", case_openvpn_one_datagram_text},
 	{"quic-v2-reply-then-text", case_quic_v2_reply_then_text},
 	{"esp-random-then-text", case_esp_random_then_text},
 };
