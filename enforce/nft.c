@@ -891,9 +891,15 @@ static void put_decisions(FILE *o, const struct shape *s, int f, bool out, bool 
 	fprintf(o, "\t\t%s @block_other%s ct mark set ct mark or 0x%08x delete @block_other%s { %s } goto refuse\n",
 		hosts, x, CT_BLOCK, x, hosts);
 	if (s->gate) {
-		/* The engine ended its flow (idle): the connection is judged anew. */
-		fprintf(o, "\t\t%s @revoke_flows%s ct mark set ct mark and 0x%08x delete @revoke_flows%s { %s }\n", flow,
-			x, ~CT_ALLOW, x, flow);
+		/* The engine ended its flow (idle, or a new connection on the
+		 * tuple): the connection is judged anew.  The flow's allow
+		 * goes too: it lands after the new connection's SYN cleared
+		 * the tuple when the engine read the flow's last packets and
+		 * that SYN in one batch, and would pass the new connection's
+		 * payload unjudged. */
+		fprintf(o, "\t\t%s @revoke_flows%s ct mark set ct mark and 0x%08x delete @revoke_flows%s { %s } "
+			   "delete @allow_flows%s { %s }\n",
+			flow, x, ~CT_ALLOW, x, flow, x, flow);
 		fprintf(o, "\t\tct mark and 0x%08x == 0x%08x %s\n", CT_ALLOW, CT_ALLOW, accept);
 		fprintf(o, "\t\t%s @allow_flows%s ct mark set ct mark or 0x%08x delete @allow_flows%s { %s } %s\n", flow,
 			x, CT_ALLOW, x, flow, accept);

@@ -25,13 +25,17 @@
 #                              keeps engine_alive: the gate stays closed
 #   wedged-heartbeat a loop that stops turning for 20 s loses it: the gate
 #                              opens, and the engine says why
+#   reuse-race       the kernel alone (no engine): an allow that lands after
+#                              the next connection's SYN on the tuple passes
+#                              that connection (the control), unless the
+#                              engine's revoke of the same batch takes it back
 #   monitor-final    monitor mode's final record counts what really left
 #   soak             (item 14) tens of thousands of short connections, some
 #                              reusing source ports: each has its event, and
 #                              the engine's RSS stays flat
 #
 # Needs root; exits 77 (skipped) without it or without ip netns / nft.
-# EF_INSIDER_PARTS picks parts: attacks flood monitor soak.
+# EF_INSIDER_PARTS picks parts: attacks flood race monitor soak.
 # EF_SOAK_EACH sets the connections per kind in the soak (default 7000).
 set -uo pipefail
 
@@ -378,6 +382,49 @@ slow_loop() {
 	stop_engine
 }
 
+# --- the reused tuple's race, in the kernel's rules alone ---------------------------
+# The engine reads a flow's last packets and the SYN of the next connection
+# on its tuple in one batch: that SYN has already passed the kernel (clearing
+# the tuple's decisions) when the flow's allow lands, followed in the same
+# transaction by the revoke the engine queues as the flow ends.  Played here
+# with nft and no engine: a connection is made, the sets are changed as that
+# batch would, then it uploads.
+race_round() { # race_round NAME SPORT WITH_REVOKE
+	local m key
+	m=$(mark "$1")
+	capture_for "$1"
+	rm -f "$D/$1.go"
+	ef_bg client "$1" $PY connect-wait-upload "$CN" 8080 "$2" "$m" "$D/$1.go"
+	local pid=$EF_LAST_PID
+	sleep 1
+	key="$CLIENT . $CN . tcp . $2 . 8080"
+	{
+		echo "add element inet egressfence allow_flows4 { $key timeout 60s }"
+		if (($3)); then echo "add element inet egressfence revoke_flows4 { $key timeout 60s }"; fi
+	} | ef_ns_exec gw nft -f - || echo "race: nft refused the elements" >&2
+	touch "$D/$1.go"
+	wait "$pid" 2>/dev/null
+	capture_done "$1" "$m"
+}
+race() {
+	echo "--- the kernel alone: an allow that lands after the next connection's SYN"
+	local cfg=$D/policy-race.yaml control
+	config "$cfg" gate false
+	if ! "$bin" nft --config "$cfg" 2>/dev/null | ef_ns_exec gw nft -f -; then
+		bad "reuse-race: the gate ruleset did not load"
+		return
+	fi
+	race_round race-control 31601 0
+	control=$MARKS
+	race_round race 31602 1
+	if ((control > 0 && MARKS == 0)); then
+		ok "reuse-race: the late allow alone passed $control markers (the control); with the batch's revoke: 0"
+	else
+		bad "reuse-race: late allow alone: $control markers (expected some), with the revoke: $MARKS (expected 0)"
+	fi
+	ef_ns_exec gw nft delete table inet egressfence 2>/dev/null
+}
+
 # --- monitor mode: the final record ------------------------------------------------
 monitor() {
 	echo "--- monitor mode: what left after the verdict"
@@ -475,10 +522,11 @@ soak() {
 }
 
 SECONDS=0
-for part in ${EF_INSIDER_PARTS:-attacks flood monitor soak}; do
+for part in ${EF_INSIDER_PARTS:-attacks flood race monitor soak}; do
 	case $part in
 	attacks) attacks ;;
 	flood) flood; slow_loop ;;
+	race) race ;;
 	monitor) monitor ;;
 	soak) soak ;;
 	esac

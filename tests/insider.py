@@ -128,6 +128,18 @@ def reuse_after_tls(addr, port, sport, mark):
     print("cleartext answer: %r" % got[:40])
 
 
+def connect_wait_upload(addr, port, sport, mark, go_file):
+    """A connection made, then idle until go_file exists, then an upload:
+    the test changes the kernel's sets in between."""
+    s = tcp(addr, port, sport, timeout=20)
+    until = time.time() + 15
+    while not os.path.exists(go_file) and time.time() < until:
+        time.sleep(0.05)
+    got = upload(s, mark, 20000, time.time() + 3)
+    reset_close(s)
+    print("answer: %r" % got[:40])
+
+
 def ssh_packet(msg, body):
     pad = 4
     while (4 + 1 + 1 + len(body) + pad) % 8:
@@ -342,6 +354,8 @@ def main():
         silent_then_reconnect(a[1], int(a[2]), int(a[3]), a[4], a[5])
     elif cmd == "reuse-after-tls":
         reuse_after_tls(a[1], int(a[2]), int(a[3]), a[4])
+    elif cmd == "connect-wait-upload":
+        connect_wait_upload(a[1], int(a[2]), int(a[3]), a[4], a[5])
     elif cmd == "ssh-smuggle":
         ssh_smuggle(a[1], int(a[2]), a[3])
     elif cmd == "ssh-server":

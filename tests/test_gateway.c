@@ -487,6 +487,29 @@ static void forgotten_allowed_flow_is_revoked(void **state)
 	world_end(&w);
 }
 
+/* The race of a reused tuple: the allow of a connection and the SYN of the
+ * next one on the same 5-tuple read in one batch.  The kernel saw that SYN
+ * before the allow landed, so the allow must be taken back in the same
+ * batch, after it: ALLOW, then REVOKE of the same tuple (whose kernel rule
+ * also deletes the allow; test_nft checks that rule). */
+static void new_connection_on_an_allowed_tuple_revokes_its_allow(void **state)
+{
+	struct world w;
+
+	world_start(&w, GATEWAY_GATE, 443);
+	tls_session(&w);
+	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 1);
+	size_t allow_at = w.n_dec;
+	w.seq[0] += 100000;
+	segment_at(&w, 0, 0x02, w.seq[0] - 1, NULL, 0); /* another ISN: a new connection */
+	assert_int_equal(count_kind(&w, NFT_REVOKE_FLOW), 1);
+	assert_true(w.n_dec > allow_at);
+	assert_int_equal(w.dec[w.n_dec - 1].kind, NFT_REVOKE_FLOW);
+	assert_int_equal(w.dec[w.n_dec - 1].inside_port, w.cport);
+	assert_int_equal(w.dec[w.n_dec - 1].remote_port, w.sport);
+	world_end(&w);
+}
+
 static size_t ssh_packet(uint8_t *b, uint8_t msg, size_t body)
 {
 	size_t pad = 4;
@@ -617,6 +640,7 @@ int main(void)
 		cmocka_unit_test(refused_attempt_has_its_own_event),
 		cmocka_unit_test(retransmitted_syn_is_the_same_connection),
 		cmocka_unit_test(forgotten_allowed_flow_is_revoked),
+		cmocka_unit_test(new_connection_on_an_allowed_tuple_revokes_its_allow),
 		cmocka_unit_test(ssh_grace_ends_when_framing_breaks),
 		cmocka_unit_test(ssh_grace_takes_key_exchange_messages_only),
 		cmocka_unit_test(ssh_grace_takes_a_key_exchange_worth_of_packets),

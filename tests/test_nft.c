@@ -625,6 +625,11 @@ static void gate_ruleset(void **state)
 				   "delete @allow_flows4"));
 	assert_true(contains(text, "ip daddr . ip saddr . meta l4proto . th dport . th sport @block_flows4 ct mark set ct mark or "
 				   "0x02000000"));
+	/* a revoke takes the tuple's allow with it (an allow that landed after
+	 * the next connection's SYN must not pass that connection) */
+	assert_true(contains(text, "ip saddr . ip daddr . meta l4proto . th sport . th dport @revoke_flows4 ct mark set ct mark and "
+				   "0xfeffffff delete @revoke_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport } "
+				   "delete @allow_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport }\n"));
 	/* unwatched connections are remembered in the conntrack mark, under a
 	 * value that changes with every ruleset, so a reload looks them up again */
 	const char *mark = strstr(text, "ct mark and 0x00ff0000 == 0x");
