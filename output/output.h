@@ -110,4 +110,32 @@ int report_print_pdf(const char *html, const char *pdf, char *err, size_t errlen
 /* Opens `path' for writing, truncated, refusing a symlink (O_NOFOLLOW). */
 FILE *output_create(const char *path, char *err, size_t errlen);
 
+/* ---- event outputs: where the events go, and what each one did ----------
+ *
+ * An event goes to every output configured (the --json file, syslog,
+ * Redis...), each with its own bounded queue and writer thread: the packet
+ * path never waits for any of them.  A line an output's queue has no room
+ * for is dropped there, and counted there only.
+ *
+ * The counters, for metrics and the daemon's counter line: `name' is the
+ * output's label -- the configured `name', else its type ("file",
+ * "syslog", "redis", with "-2", "-3"... for a second and third of a type);
+ * never an address, a path or anything else of unbounded cardinality.
+ */
+struct outputs;
+
+struct output_stats {
+	char name[32];
+	const char *type;              /* "file", "syslog", "redis" */
+	uint64_t written;              /* events the destination took */
+	uint64_t dropped;              /* events the queue had no room for */
+	uint64_t dropped_block;        /* of them, block events */
+	uint64_t write_errors;         /* events taken from the queue and lost in a failed write */
+	uint64_t queued_bytes;         /* waiting now */
+	bool connected;                /* a network output's connection is up (a file: true) */
+};
+/* How many outputs there are, and output i's counters (i < outputs_count). */
+size_t outputs_count(const struct outputs *o);
+void outputs_stats(struct outputs *o, size_t i, struct output_stats *out);
+
 #endif
