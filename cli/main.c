@@ -16,7 +16,6 @@
 
 #include "about.h"
 #include "engine.h"
-#include "logchain.h"
 #include "report_cmd.h"
 
 
@@ -97,8 +96,8 @@ static void free_common(struct common *c)
 
 
 enum { OPT_CONFIG = 'c', OPT_DB = 'd', OPT_JSON = 'j', OPT_WORKERS = 'w', OPT_MAX_FLOWS = 'm', OPT_HELP = 'h' };
-enum { OPT_CHAIN = 'C' }; /* audit: hash-chain the events (cli/logchain.h) */
-/* audit: sign the chain (cli/logchain.h) */
+enum { OPT_CHAIN = 'C' }; /* audit: hash-chain the events (output/output.h) */
+/* audit: sign the chain (output/output.h) */
 enum { OPT_SIGN_KEY = 'K', OPT_CHECKPOINT_EVERY = 'E', OPT_PREVIOUS_HEAD = 'P', OPT_CHECKPOINT_SYSLOG = 'S' };
 enum { OPT_REPORT = 'R', OPT_PDF = 'F' }; /* audit: the audit record (cli/report_cmd.h) */
 

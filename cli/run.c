@@ -24,15 +24,13 @@
  * SIGUSR1 prints the counters, SIGTERM and SIGINT remove the table and
  * exit 0.
  *
- * With --sign-key the event log is chained and signed (cli/logchain.h):
+ * With --sign-key the event log is chained and signed (output/output.h):
  * the event writer thread is the only writer of the chain, so the timed
  * checkpoints (at most --checkpoint-seconds after a record) and the
  * rotation run there too (log_upkeep); the final checkpoint is written
  * when the stream closes at exit, after the queue drained.
  */
 #include "engine.h"
-#include "eventq.h"
-#include "logchain.h"
 #include "../gateway/gateway.h"
 
 #include <errno.h>
@@ -94,7 +92,7 @@ struct daemon {
 	const char *json_path;
 	FILE *json;
 	struct event_queue *events; /* lines for json, written by their own thread */
-	/* --sign-key: the event log chained and signed (cli/logchain.h).  The
+	/* --sign-key: the event log chained and signed (output/output.h).  The
 	 * writer thread is the chain's only writer: checkpoints and rotation
 	 * run there (log_upkeep), never in the loop. */
 	struct logchain_signing sign;

@@ -33,7 +33,7 @@ struct report_event {
  * encryption and verdict (the line is then counted, not shown). */
 bool report_event_parse(const char *line, size_t len, struct report_event *e);
 
-/* A signed log's own records (cli/logchain.h): record 1, its header, and
+/* A signed log's own records (logchain.c, output.h): record 1, its header, and
  * the checkpoints.  Neither is an event nor a line the report cannot read. */
 #define REPORT_HEADER_DBS 8
 struct report_log_header {

@@ -140,7 +140,7 @@ static void refuses_malformed(void **state)
 	assert_false(report_event_parse(deep, strlen(deep), &e));
 }
 
-/* A signed log's own records, as cli/logchain.c writes them. */
+/* A signed log's own records, as output/logchain.c writes them. */
 static const char header_line[] =
 	"{\"log\":{\"format\":\"egressfence-signed-log-1\",\"log_id\":\"f4d38a5a50517094253edd0a37610a24\","
 	"\"key_id\":\"6629beca75180aaee4883354e7d0a071\",\"previous_head\":null,\"producer\":\"audit\","

@@ -1,9 +1,10 @@
 /*
- * cli/event.c -- the JSON event: one object per line, one line per flow.
+ * output/event.c -- the JSON event: one object per line, one line per flow.
  * The schema is the README's; adding a field is compatible, renaming one is
  * not.  Strings are escaped per RFC 8259; numbers are integers.
  */
-#include "engine.h"
+#include "output.h"
+#include "../enforce/enforce.h"
 
 #include <netinet/in.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
- * cli/logchain.c -- the hash-chained event log: writing it and checking it.
- * The scheme is in logchain.h.
+ * output/logchain.c -- the hash-chained event log: writing it and checking it.
+ * The scheme is in output.h.
  *
  * Writing wraps the event FILE in a stdio cookie stream, so the chain is
  * computed over the lines in the order they reach the file, whichever
@@ -11,7 +11,7 @@
  * constant memory; only after the first anomaly does it read on, to tell a
  * record that moved from one that is gone.
  */
-#include "logchain.h"
+#include "output.h"
 
 #include <errno.h>
 #include <fcntl.h>

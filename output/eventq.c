@@ -1,9 +1,9 @@
 /*
- * cli/eventq.c -- see eventq.h.  One mutex between the daemon's loop and
+ * output/eventq.c -- the event queue (output.h).  One mutex between the daemon's loop and
  * the writer thread, taken once per event (never per packet); the writer
  * copies a batch out under the lock and writes it outside the lock.
  */
-#include "eventq.h"
+#include "output.h"
 
 #include <errno.h>
 #include <pthread.h>
