@@ -699,6 +699,34 @@ static bool parse_checkpoint(const char *line, size_t len, struct checkpoint *c)
 	       take_literal(&p, end, "},\"seq\":");
 }
 
+enum logchain_line logchain_line_parse(const char *line, size_t len, struct logchain_line_info *out)
+{
+	struct record r;
+	struct header h;
+	struct checkpoint c;
+
+	memset(out, 0, sizeof(*out));
+	if (!parse_record(line, len, &r))
+		return LOGCHAIN_LINE_OTHER;
+	out->seq = r.seq;
+	if (parse_header(line, len, &h)) {
+		memcpy(out->log_id, h.log_id, sizeof(out->log_id));
+		memcpy(out->key_id, h.key_id, sizeof(out->key_id));
+		out->has_previous = h.has_previous;
+		if (h.has_previous)
+			memcpy(out->previous_head, h.previous, sizeof(out->previous_head));
+		return LOGCHAIN_LINE_HEADER;
+	}
+	if (parse_checkpoint(line, len, &c)) {
+		memcpy(out->log_id, c.log_id, sizeof(out->log_id));
+		memcpy(out->key_id, c.key_id, sizeof(out->key_id));
+		out->records = c.records;
+		out->final = c.final;
+		return LOGCHAIN_LINE_CHECKPOINT;
+	}
+	return LOGCHAIN_LINE_RECORD;
+}
+
 static bool signature_verifies(EVP_PKEY *pub, const struct checkpoint *c)
 {
 	char msg[256];

@@ -277,6 +277,27 @@ int logchain_keygen_main(int argc, char **argv);
 /* `egressfence verify-log [--head H] FILE`: argv[0] is "verify-log". */
 int logchain_verify_main(int argc, char **argv);
 
+/* One line of a log, read as verify-log reads it: a chained record (its
+ * "seq" and "chain" members last and well formed), and of those a signed
+ * log's header or checkpoint exactly as logchain.c writes them.  The
+ * report reads the log's own records through this, so that what it counts
+ * as a header or a checkpoint is what the verifier does. */
+enum logchain_line {
+	LOGCHAIN_LINE_OTHER,           /* not a chained record */
+	LOGCHAIN_LINE_RECORD,          /* a chained record: an event */
+	LOGCHAIN_LINE_HEADER,          /* a signed log's record 1 */
+	LOGCHAIN_LINE_CHECKPOINT,
+};
+struct logchain_line_info {
+	uint64_t seq;
+	char log_id[33], key_id[33];
+	bool has_previous;             /* header: previous_head below */
+	char previous_head[65];
+	uint64_t records;              /* checkpoint: records it signs */
+	bool final;
+};
+enum logchain_line logchain_line_parse(const char *line, size_t len, struct logchain_line_info *out);
+
 /* ---- checking for the report (output/): the same verifier as verify-log -- */
 
 typedef struct evp_pkey_st EVP_PKEY;
