@@ -28,6 +28,8 @@ struct audit_options {
 	const struct geodb *geodb;
 	unsigned workers;            /* 1..ENGINE_MAX_WORKERS */
 	FILE *json;                  /* one event per flow, or NULL */
+	enum event_format format;    /* of the events in json */
+	struct outputs *outputs;     /* syslog, redis...: every event too, or NULL */
 	FILE *summary;               /* the person's report, or NULL */
 	struct classifier_config classifier;
 };

@@ -1,7 +1,10 @@
 /*
- * output/event.c -- the JSON event: one object per line, one line per flow.
- * The schema is the README's; adding a field is compatible, renaming one is
- * not.  Strings are escaped per RFC 8259; numbers are integers.
+ * output/event.c -- the JSON event: one object per line, one line per flow,
+ * in one of two shapes: native (the README's schema; adding a field is
+ * compatible, renaming one is not) or ecs (the Elastic Common Schema, what
+ * it has no field for under "egressfence").  Strings are escaped per RFC
+ * 8259; numbers are integers.  A line is built in a caller's buffer, never
+ * allocated.
  */
 #include "output.h"
 #include "../enforce/enforce.h"
@@ -90,15 +93,18 @@ const char *tls_version_name(uint16_t v)
 /* The line is built in memory and written with one fwrite, so a line is
  * never interleaved and printf's parsing is not paid per field. */
 struct line {
-	char buf[4096];
-	size_t n;
+	char *buf;
+	size_t n, cap;
+	bool overflow;               /* something did not fit: the line is not used */
 };
 
 static void put(struct line *l, const char *s, size_t n)
 {
-	if (l->n + n < sizeof(l->buf)) {
+	if (l->n + n < l->cap) {
 		memcpy(l->buf + l->n, s, n);
 		l->n += n;
+	} else {
+		l->overflow = true;
 	}
 }
 
@@ -164,131 +170,344 @@ static void put_bool(struct line *l, bool b)
 		PUT_LITERAL(l, "false");
 }
 
-void event_write_json(FILE *out, const struct ef_flow_record *r, const struct policy_decision *d,
-		      const struct geodb *db, const char *action_taken)
+/* The flow's Community ID; NULL for ICMP and ICMPv6, whose type and code a
+ * flow record does not keep (their id depends on them). */
+static const char *flow_community_id(const struct ef_flow_record *r, char out[COMMUNITY_ID_LEN])
 {
-	char ts[40], addr[EF_ADDR_STRLEN], l4buf[16];
-	const struct ef_geo *g = &r->geo;
-	struct line l;
+	if (r->l4 == IPPROTO_ICMP || r->l4 == IPPROTO_ICMPV6)
+		return NULL;
+	return community_id_v1(&r->inside, r->inside_port, &r->remote, r->remote_port, r->l4, 0, out) ? out : NULL;
+}
 
-	l.n = 0;
-	format_rfc3339(r->first_us, ts, sizeof(ts));
-	PUT_LITERAL(&l, "{\"ts\":");
-	put_string(&l, ts);
-	format_rfc3339(r->last_us, ts, sizeof(ts));
-	put_key(&l, "end_ts");
-	put_string(&l, ts);
-	ef_addr_format(&r->inside, addr, sizeof(addr));
-	put_key(&l, "src_ip");
-	put_string(&l, addr);
-	put_key(&l, "src_port");
-	put_uint(&l, r->inside_port);
-	ef_addr_format(&r->remote, addr, sizeof(addr));
-	put_key(&l, "dst_ip");
-	put_string(&l, addr);
-	put_key(&l, "dst_port");
-	put_uint(&l, r->remote_port);
-	put_key(&l, "l4");
-	put_string(&l, l4_name(r->l4, l4buf, sizeof(l4buf)));
-	put_key(&l, "app");
-	put_string(&l, r->app);
-	put_key(&l, "server_name");
-	put_string(&l, r->server_name[0] ? r->server_name : NULL);
-	put_key(&l, "app_guessed");
-	put_bool(&l, r->app_guessed);
-	put_key(&l, "encryption");
-	put_string(&l, ef_encryption_name(r->enc));
-	put_key(&l, "tls_version");
-	put_string(&l, tls_version_name(r->tls_version));
-	put_key(&l, "cipher");
-	put_string(&l, r->cipher[0] ? r->cipher : NULL);
-	put_key(&l, "cipher_bits");
-	if (r->cipher_id)
-		put_uint(&l, r->cipher_bits);
-	else
-		PUT_LITERAL(&l, "null");
-	put_key(&l, "dst_country");
-	/* The country that decided; null when "no known country" did (an
-	 * address a database left unplaced), whatever else it may be. */
-	put_country(&l, d->country);
-	put_key(&l, "dst_countries");
-	PUT_LITERAL(&l, "[");
+/* The members both shapes carry the same way (ecs: under "egressfence"):
+ * every country and each database's answer, and how the flow ended. */
+static void put_details(struct line *l, const struct ef_flow_record *r, const struct geodb *db,
+			const char *action_taken)
+{
+	const struct ef_geo *g = &r->geo;
+
+	put_key(l, "dst_countries");
+	PUT_LITERAL(l, "[");
 	for (int i = 0; i < g->n; i++) {
 		if (i)
-			PUT_LITERAL(&l, ",");
-		put_country(&l, g->set[i]);
+			PUT_LITERAL(l, ",");
+		put_country(l, g->set[i]);
 	}
-	PUT_LITERAL(&l, "]");
+	PUT_LITERAL(l, "]");
 	if (g->overridden) {
-		put_key(&l, "geo_source");
-		put_string(&l, "override");
+		put_key(l, "geo_source");
+		put_string(l, "override");
 	} else if (g->n_db > 1) {
 		bool differ = false;
 		for (int i = 1; i < g->n_db; i++)
 			differ |= g->per_db[i] != g->per_db[0];
 		if (differ) {
 			/* each database's own answer, when they disagree */
-			put_key(&l, "geo_answers");
-			PUT_LITERAL(&l, "{");
+			put_key(l, "geo_answers");
+			PUT_LITERAL(l, "{");
 			for (int i = 0; i < g->n_db; i++) {
 				if (i)
-					PUT_LITERAL(&l, ",");
-				put_string(&l, db ? geodb_path(db, (size_t)i) : "?");
-				PUT_LITERAL(&l, ":");
-				put_country(&l, g->per_db[i]);
+					PUT_LITERAL(l, ",");
+				put_string(l, db ? geodb_path(db, (size_t)i) : "?");
+				PUT_LITERAL(l, ":");
+				put_country(l, g->per_db[i]);
 			}
-			PUT_LITERAL(&l, "}");
+			PUT_LITERAL(l, "}");
 		}
 	}
-	put_key(&l, "bytes_out");
-	put_uint(&l, r->bytes_out);
-	put_key(&l, "bytes_in");
-	put_uint(&l, r->bytes_in);
-	put_key(&l, "packets");
-	put_uint(&l, r->packets_out + r->packets_in);
-	put_key(&l, "packets_out");
-	put_uint(&l, r->packets_out);
-	put_key(&l, "packets_in");
-	put_uint(&l, r->packets_in);
-	put_key(&l, "verdict");
-	put_string(&l, ef_verdict_name(d->verdict));
-	put_key(&l, "rule");
-	put_string(&l, d->rule);
-	put_key(&l, "initiator");
-	put_string(&l, r->initiator == EF_INIT_INSIDE ? "inside" : "remote");
+}
+
+static void put_ending(struct line *l, const struct ef_flow_record *r, const char *action_taken)
+{
 	if (r->evicted) {
-		put_key(&l, "evicted");
-		put_bool(&l, true);
+		put_key(l, "evicted");
+		put_bool(l, true);
 	}
 	if (r->reassembly_conflict) {
-		put_key(&l, "reassembly_conflict");
-		put_bool(&l, true);
+		put_key(l, "reassembly_conflict");
+		put_bool(l, true);
 	}
 	if (r->rejudged) {
 		/* the flow broke its earlier class: where, in the direction's bytes */
-		put_key(&l, "rejudged");
-		put_bool(&l, true);
-		put_key(&l, "rejudged_at");
-		PUT_LITERAL(&l, "{\"direction\":");
-		put_string(&l, r->rejudge_dir ? "in" : "out");
-		PUT_LITERAL(&l, ",\"offset\":");
-		put_uint(&l, r->rejudge_offset);
-		PUT_LITERAL(&l, ",\"reason\":");
-		put_string(&l, r->rejudge_reason ? r->rejudge_reason : "");
-		PUT_LITERAL(&l, "}");
+		put_key(l, "rejudged");
+		put_bool(l, true);
+		put_key(l, "rejudged_at");
+		PUT_LITERAL(l, "{\"direction\":");
+		put_string(l, r->rejudge_dir ? "in" : "out");
+		PUT_LITERAL(l, ",\"offset\":");
+		put_uint(l, r->rejudge_offset);
+		PUT_LITERAL(l, ",\"reason\":");
+		put_string(l, r->rejudge_reason ? r->rejudge_reason : "");
+		PUT_LITERAL(l, "}");
 	}
 	if (r->enc == EF_ENC_UNKNOWN && r->unknown_reason) {
-		put_key(&l, "unknown_reason");
-		put_string(&l, r->unknown_reason);
+		put_key(l, "unknown_reason");
+		put_string(l, r->unknown_reason);
 	}
 	if (r->capture_file_name) {
-		put_key(&l, "capture_file");
-		put_string(&l, r->capture_file_name);
+		put_key(l, "capture_file");
+		put_string(l, r->capture_file_name);
 	}
 	if (action_taken) {
-		put_key(&l, "action_taken");
-		put_string(&l, action_taken);
+		put_key(l, "action_taken");
+		put_string(l, action_taken);
+	}
+}
+
+static void native_line(struct line *l, const struct ef_flow_record *r, const struct policy_decision *d,
+			const struct geodb *db, const char *action_taken)
+{
+	char ts[40], addr[EF_ADDR_STRLEN], l4buf[16], cid[COMMUNITY_ID_LEN];
+
+	format_rfc3339(r->first_us, ts, sizeof(ts));
+	PUT_LITERAL(l, "{\"ts\":");
+	put_string(l, ts);
+	format_rfc3339(r->last_us, ts, sizeof(ts));
+	put_key(l, "end_ts");
+	put_string(l, ts);
+	ef_addr_format(&r->inside, addr, sizeof(addr));
+	put_key(l, "src_ip");
+	put_string(l, addr);
+	put_key(l, "src_port");
+	put_uint(l, r->inside_port);
+	ef_addr_format(&r->remote, addr, sizeof(addr));
+	put_key(l, "dst_ip");
+	put_string(l, addr);
+	put_key(l, "dst_port");
+	put_uint(l, r->remote_port);
+	put_key(l, "l4");
+	put_string(l, l4_name(r->l4, l4buf, sizeof(l4buf)));
+	put_key(l, "community_id");
+	put_string(l, flow_community_id(r, cid));
+	put_key(l, "app");
+	put_string(l, r->app);
+	put_key(l, "server_name");
+	put_string(l, r->server_name[0] ? r->server_name : NULL);
+	put_key(l, "app_guessed");
+	put_bool(l, r->app_guessed);
+	put_key(l, "encryption");
+	put_string(l, ef_encryption_name(r->enc));
+	put_key(l, "tls_version");
+	put_string(l, tls_version_name(r->tls_version));
+	put_key(l, "cipher");
+	put_string(l, r->cipher[0] ? r->cipher : NULL);
+	put_key(l, "cipher_bits");
+	if (r->cipher_id)
+		put_uint(l, r->cipher_bits);
+	else
+		PUT_LITERAL(l, "null");
+	put_key(l, "dst_country");
+	/* The country that decided; null when "no known country" did (an
+	 * address a database left unplaced), whatever else it may be. */
+	put_country(l, d->country);
+	put_details(l, r, db, action_taken);
+	put_key(l, "bytes_out");
+	put_uint(l, r->bytes_out);
+	put_key(l, "bytes_in");
+	put_uint(l, r->bytes_in);
+	put_key(l, "packets");
+	put_uint(l, r->packets_out + r->packets_in);
+	put_key(l, "packets_out");
+	put_uint(l, r->packets_out);
+	put_key(l, "packets_in");
+	put_uint(l, r->packets_in);
+	put_key(l, "verdict");
+	put_string(l, ef_verdict_name(d->verdict));
+	put_key(l, "rule");
+	put_string(l, d->rule);
+	put_key(l, "initiator");
+	put_string(l, r->initiator == EF_INIT_INSIDE ? "inside" : "remote");
+	put_ending(l, r, action_taken);
+}
+
+/* ECS's tls.version and tls.version_protocol: "1.3" and "tls". */
+static bool ecs_tls_version(uint16_t v, const char **version, const char **protocol)
+{
+	static const struct {
+		uint16_t v;
+		const char *version, *protocol;
+	} map[] = {
+		{0x0002, "2.0", "ssl"},  {0x0300, "3.0", "ssl"},  {0x0301, "1.0", "tls"},  {0x0302, "1.1", "tls"},
+		{0x0303, "1.2", "tls"},  {0x0304, "1.3", "tls"},  {0xfeff, "1.0", "dtls"}, {0xfefd, "1.2", "dtls"},
+		{0xfefc, "1.3", "dtls"},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].v == v) {
+			*version = map[i].version;
+			*protocol = map[i].protocol;
+			return true;
+		}
+	return false;
+}
+
+/* One end of the flow as ECS's source or destination: the remote end
+ * carries the country that decided. */
+static void ecs_end(struct line *l, const struct ef_addr *a, uint16_t port, uint64_t bytes, uint64_t packets,
+		    bool remote, const struct policy_decision *d)
+{
+	char addr[EF_ADDR_STRLEN];
+
+	ef_addr_format(a, addr, sizeof(addr));
+	PUT_LITERAL(l, "{\"ip\":");
+	put_string(l, addr);
+	if (port) {
+		put_key(l, "port");
+		put_uint(l, port);
+	}
+	put_key(l, "bytes");
+	put_uint(l, bytes);
+	put_key(l, "packets");
+	put_uint(l, packets);
+	if (remote && d->country) {
+		PUT_LITERAL(l, ",\"geo\":{\"country_iso_code\":");
+		put_country(l, d->country);
+		PUT_LITERAL(l, "}");
+	}
+	PUT_LITERAL(l, "}");
+}
+
+static void ecs_line(struct line *l, const struct ef_flow_record *r, const struct policy_decision *d,
+		     const struct geodb *db, const char *action_taken, const char *extra)
+{
+	char ts[40], l4buf[16], cid[COMMUNITY_ID_LEN], proto[64];
+	bool outbound = r->initiator == EF_INIT_INSIDE;
+	const char *version, *vprotocol;
+
+	format_rfc3339(r->first_us, ts, sizeof(ts));
+	PUT_LITERAL(l, "{\"@timestamp\":");
+	put_string(l, ts);
+	PUT_LITERAL(l, ",\"ecs\":{\"version\":\"" ECS_VERSION "\"}");
+	PUT_LITERAL(l, ",\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"connection\",");
+	put_string(l, d->verdict == EF_BLOCK ? "denied" : "allowed");
+	PUT_LITERAL(l, "],\"action\":");
+	put_string(l, ef_verdict_name(d->verdict));
+	put_key(l, "start");
+	put_string(l, ts);
+	format_rfc3339(r->last_us, ts, sizeof(ts));
+	put_key(l, "end");
+	put_string(l, ts);
+	PUT_LITERAL(l, "}");
+	/* source is the end that opened the flow */
+	put_key(l, "source");
+	if (outbound)
+		ecs_end(l, &r->inside, r->inside_port, r->bytes_out, r->packets_out, false, d);
+	else
+		ecs_end(l, &r->remote, r->remote_port, r->bytes_in, r->packets_in, true, d);
+	put_key(l, "destination");
+	if (outbound)
+		ecs_end(l, &r->remote, r->remote_port, r->bytes_in, r->packets_in, true, d);
+	else
+		ecs_end(l, &r->inside, r->inside_port, r->bytes_out, r->packets_out, false, d);
+	PUT_LITERAL(l, ",\"network\":{\"transport\":");
+	put_string(l, l4_name(r->l4, l4buf, sizeof(l4buf)));
+	/* ECS wants the application protocol in lowercase: "tls" of nDPI's "TLS.Google" */
+	size_t k = 0;
+	for (const char *p = r->app; *p && *p != '.' && k + 1 < sizeof(proto); p++)
+		proto[k++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	proto[k] = 0;
+	if (k && strcmp(proto, "unknown") != 0) {
+		put_key(l, "protocol");
+		put_string(l, proto);
+	}
+	put_key(l, "direction");
+	put_string(l, outbound ? "outbound" : "inbound");
+	if (flow_community_id(r, cid)) {
+		put_key(l, "community_id");
+		put_string(l, cid);
+	}
+	put_key(l, "bytes");
+	put_uint(l, r->bytes_out + r->bytes_in);
+	put_key(l, "packets");
+	put_uint(l, r->packets_out + r->packets_in);
+	PUT_LITERAL(l, "}");
+	bool tls = ecs_tls_version(r->tls_version, &version, &vprotocol);
+	if (tls || r->cipher[0]) {
+		PUT_LITERAL(l, ",\"tls\":{");
+		const char *sep = "";
+		if (tls) {
+			PUT_LITERAL(l, "\"version\":");
+			put_string(l, version);
+			put_key(l, "version_protocol");
+			put_string(l, vprotocol);
+			sep = ",";
+		}
+		if (r->cipher[0]) {
+			put(l, sep, strlen(sep));
+			PUT_LITERAL(l, "\"cipher\":");
+			put_string(l, r->cipher);
+			sep = ",";
+		}
+		if (tls && r->server_name[0]) {
+			put(l, sep, strlen(sep));
+			PUT_LITERAL(l, "\"client\":{\"server_name\":");
+			put_string(l, r->server_name);
+			PUT_LITERAL(l, "}");
+		}
+		PUT_LITERAL(l, "}");
+	}
+	if (d->rule) {
+		PUT_LITERAL(l, ",\"rule\":{\"name\":");
+		put_string(l, d->rule);
+		PUT_LITERAL(l, "}");
+	}
+	PUT_LITERAL(l, ",\"egressfence\":{\"encryption\":");
+	put_string(l, ef_encryption_name(r->enc));
+	put_key(l, "cipher_bits");
+	if (r->cipher_id)
+		put_uint(l, r->cipher_bits);
+	else
+		PUT_LITERAL(l, "null");
+	put_key(l, "app");
+	put_string(l, r->app);
+	put_key(l, "app_guessed");
+	put_bool(l, r->app_guessed);
+	if (r->server_name[0] && !tls) {
+		put_key(l, "server_name");
+		put_string(l, r->server_name);
+	}
+	put_key(l, "verdict");
+	put_string(l, ef_verdict_name(d->verdict));
+	put_key(l, "dst_country");
+	put_country(l, d->country);
+	put_details(l, r, db, action_taken);
+	put_ending(l, r, action_taken);
+	if (extra)
+		put(l, extra, strlen(extra));
+	PUT_LITERAL(l, "}");
+}
+
+bool event_format_parse(const char *s, enum event_format *out)
+{
+	if (!strcmp(s, "native"))
+		*out = EVENT_FORMAT_NATIVE;
+	else if (!strcmp(s, "ecs"))
+		*out = EVENT_FORMAT_ECS;
+	else
+		return false;
+	return true;
+}
+
+size_t event_format_line(enum event_format f, const struct ef_flow_record *r, const struct policy_decision *d,
+			 const struct geodb *db, const char *action_taken, const char *extra, char *buf, size_t cap)
+{
+	struct line l = {.buf = buf, .cap = cap};
+
+	if (f == EVENT_FORMAT_ECS) {
+		ecs_line(&l, r, d, db, action_taken, extra);
+	} else {
+		native_line(&l, r, d, db, action_taken);
+		if (extra)
+			put(&l, extra, strlen(extra));
 	}
 	PUT_LITERAL(&l, "}\n");
-	fwrite(l.buf, 1, l.n, out);
+	return l.overflow ? 0 : l.n;
+}
+
+void event_write_json(FILE *out, enum event_format f, const struct ef_flow_record *r,
+		      const struct policy_decision *d, const struct geodb *db, const char *action_taken)
+{
+	char buf[EVENT_LINE_MAX];
+	size_t n = event_format_line(f, r, d, db, action_taken, NULL, buf, sizeof(buf));
+
+	fwrite(buf, 1, n, out);
 }

@@ -123,11 +123,38 @@ int report_print_pdf(const char *html, const char *pdf, char *err, size_t errlen
 /* Opens `path' for writing, truncated, refusing a symlink (O_NOFOLLOW). */
 FILE *output_create(const char *path, char *err, size_t errlen);
 
+/* ---- event formats (event.c) ---------------------------------------------------
+ *
+ * native: the README's schema, one flat object.  ecs: the Elastic Common
+ * Schema (ECS_VERSION), what ECS has no field for under "egressfence". */
+enum event_format { EVENT_FORMAT_NATIVE, EVENT_FORMAT_ECS };
+#define ECS_VERSION "8.11.0"
+/* "native" or "ecs". */
+bool event_format_parse(const char *s, enum event_format *out);
+/*
+ * The event as one line, newline included, in buf; its length, or 0 when
+ * it does not fit in cap (EVENT_LINE_MAX always does).  `extra': members
+ * the daemon adds (`,"mode":"gate",...'), at the top level in native, under
+ * "egressfence" in ecs; NULL for none.
+ */
+#define EVENT_LINE_MAX 16384
+size_t event_format_line(enum event_format f, const struct ef_flow_record *r, const struct policy_decision *d,
+			 const struct geodb *db, const char *action_taken, const char *extra, char *buf, size_t cap);
+
+/* Community ID v1 (community_id.c): "1:" and 28 base64 characters.
+ * Ports are ICMP's type and code for ICMP and ICMPv6, ignored for
+ * protocols without ports.  False when the families differ. */
+#define COMMUNITY_ID_LEN 31
+struct ef_addr;
+bool community_id_v1(const struct ef_addr *src, uint16_t sport, const struct ef_addr *dst, uint16_t dport,
+		     uint8_t proto, uint16_t seed, char out[COMMUNITY_ID_LEN]);
+
 /* ---- events (event.c) ------------------------------------------------------ */
 
-/* One JSON object and a newline.  action_taken is NULL in audits. */
-void event_write_json(FILE *out, const struct ef_flow_record *r, const struct policy_decision *d,
-		      const struct geodb *db, const char *action_taken);
+/* One JSON object and a newline, in format f.  action_taken is NULL in
+ * audits. */
+void event_write_json(FILE *out, enum event_format f, const struct ef_flow_record *r,
+		      const struct policy_decision *d, const struct geodb *db, const char *action_taken);
 /* "2024-05-01T12:00:00.123456Z" */
 void format_rfc3339(uint64_t us, char *buf, size_t len);
 const char *l4_name(uint8_t proto, char *buf, size_t len);
@@ -358,5 +385,65 @@ struct output_stats {
 /* How many outputs there are, and output i's counters (i < outputs_count). */
 size_t outputs_count(const struct outputs *o);
 void outputs_stats(struct outputs *o, size_t i, struct output_stats *out);
+
+/* ---- which outputs (outputs.c, output_config.c, sink_net.c) ------------------ */
+
+enum output_type { OUTPUT_FILE, OUTPUT_SYSLOG, OUTPUT_REDIS };
+#define OUTPUT_MAX 8
+
+/* One output as configured (the policy file's output.outputs, or --syslog
+ * and --redis).  Strings are copied in; what does not apply is empty. */
+struct output_spec {
+	enum output_type type;
+	bool format_given;
+	enum event_format format;      /* else output.format, else --format, else native */
+	char name[32];                 /* the label in counters; empty: the type */
+	char path[108];                /* syslog: a unix socket (default /dev/log) */
+	char host[256];                /* syslog over TCP; redis */
+	unsigned port;
+	bool stream;                   /* syslog: the unix socket is a stream one (found on connecting) */
+	unsigned facility;             /* syslog: 0-23, default 3 (daemon) */
+	char key[128];                 /* redis: the stream (default egressfence) */
+	unsigned long maxlen;          /* redis: XADD MAXLEN ~ this; 0 no trimming */
+	size_t queue_bytes;            /* this output's queue; 0: 4 MiB */
+};
+
+struct output_config {
+	bool format_given;
+	enum event_format format;      /* output.format */
+	size_t n;
+	struct output_spec spec[OUTPUT_MAX];
+};
+
+/*
+ * Reads the `output:' section of the policy file at path (the policy
+ * loader leaves it to this): output.format and output.outputs.  No section
+ * is no outputs.  -1 and err as "FILE:LINE:COL: what was expected".
+ */
+int output_config_load(const char *path, struct output_config *c, char *err, size_t errlen);
+/* --syslog TARGET (a unix socket path, or tcp:HOST:PORT) and --redis
+ * HOST:PORT[/KEY]: one output.  False and err (the option's message). */
+bool output_spec_from_option(enum output_type type, const char *arg, struct output_spec *s, char *err,
+			     size_t errlen);
+
+struct outputs *outputs_new(void);
+/* The event log file, written through its own queue (cap bytes; 0 4 MiB):
+ * the queue, for its upkeep and SIGHUP poke; NULL when out of memory. */
+struct event_queue *outputs_add_file(struct outputs *o, FILE *out, enum event_format f, size_t cap);
+/* A network output (syslog, redis); `dflt' is its format unless it names
+ * one.  It connects in its own thread: a destination that is down now is
+ * no error, its events wait in its queue.  -1 and err when out of memory. */
+int outputs_add(struct outputs *o, const struct output_spec *s, enum event_format dflt, char *err, size_t errlen);
+/* Queues the event to every output without waiting; `extra' as for
+ * event_format_line.  Safe from several threads at once; o NULL: nothing. */
+void outputs_event(struct outputs *o, const struct ef_flow_record *r, const struct policy_decision *d,
+		   const struct geodb *db, const char *action_taken, const char *extra);
+/* Waits up to timeout_ms in all for every queue to drain; true when all did. */
+bool outputs_drain(struct outputs *o, unsigned timeout_ms);
+/* Drains (up to timeout_ms), stops every writer and frees the set; each
+ * output's lost events are said on stderr (file_name names the file
+ * output).  False when the file's writer is still inside a write (its
+ * stream must then not be closed). */
+bool outputs_close(struct outputs *o, unsigned timeout_ms, const char *file_name);
 
 #endif
