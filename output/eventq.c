@@ -1,7 +1,10 @@
 /*
- * output/eventq.c -- the event queue (output.h).  One mutex between the daemon's loop and
- * the writer thread, taken once per event (never per packet); the writer
- * copies a batch out under the lock and writes it outside the lock.
+ * output/eventq.c -- the event queue (output.h).  One mutex between the
+ * daemon's loop and the writer thread, taken once per event (never per
+ * packet); the writer copies a batch out under the lock and writes it
+ * outside the lock.  A FILE takes every batch (a failed write is counted
+ * and the lines are gone); a network sink (internal.h) may take part of
+ * one, and the rest stays at the head of the queue for the next try.
  */
 #include "output.h"
 #include "internal.h"

@@ -1,6 +1,8 @@
 /*
  * output/internal.h -- what the files of output/ share, and nothing else
- * includes: one event as the report reads it back from a JSON line.
+ * includes but the tests: one event as the report reads it back from a
+ * JSON line, and the writers of network outputs as the event queue drives
+ * them.
  *
  * Strings are copied truncated to their buffers (an event's own limits are
  * smaller: core/flow.h), never NULL; a JSON null is "".  Numbers are

@@ -1,8 +1,13 @@
 /*
  * output/output.h -- everything egressfence writes out, one interface:
  *
- *   event.c     the JSON event, one line per flow (the README's schema)
- *   eventq.c    the bounded queue and writer thread an event log is written by
+ *   event.c     the JSON event, one line per flow: native (the README's
+ *               schema) or ECS; community_id.c, the flow's Community ID
+ *   eventq.c    the bounded queue and writer thread each output is written by
+ *   outputs.c   several outputs at once (the file, syslog, Redis), each with
+ *               its own queue and counters; output_config.c, which ones
+ *               (the policy file's `output:', --syslog, --redis);
+ *               sink_net.c, the syslog and Redis writers
  *   logchain.c  the hash-chained and signed event log, and its verifier
  *   report.c    the audit record (HTML, CSV), from event logs read back
  *               (event_read.c), printed to PDF (pdf.c)
