@@ -138,7 +138,8 @@ static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *
 	policy_judge_flow(w->o->policy, w->o->geodb, &r, &d);
 	r.capture_file_name = w->cap ? capture_file_name(w->cap, r.capture_file) : NULL;
 	if (w->events)
-		event_write_json(w->events, &r, &d, w->o->geodb, NULL);
+		event_write_json(w->events, w->o->format, &r, &d, w->o->geodb, NULL);
+	outputs_event(w->o->outputs, &r, &d, w->o->geodb, NULL, NULL);
 	ef_country shown = d.country ? d.country : (r.geo.n ? r.geo.set[0] : EF_COUNTRY_NONE);
 	struct country_line *line = &w->by_country[country_slot(shown)][r.enc][d.verdict];
 	atomic_fetch_add_explicit(&w->flows_done, 1, memory_order_relaxed);

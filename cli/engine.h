@@ -11,6 +11,7 @@
 #include "../classify/classify.h"
 #include "../enforce/enforce.h"
 #include "../geodb/geodb.h"
+#include "../output/output.h"
 
 #define ENGINE_MAX_WORKERS 16
 
@@ -27,6 +28,8 @@ struct audit_options {
 	const struct geodb *geodb;
 	unsigned workers;            /* 1..ENGINE_MAX_WORKERS */
 	FILE *json;                  /* one event per flow, or NULL */
+	enum event_format format;    /* of the events in json */
+	struct outputs *outputs;     /* syslog, redis...: every event too, or NULL */
 	FILE *summary;               /* the person's report, or NULL */
 	struct classifier_config classifier;
 };
@@ -37,17 +40,6 @@ struct audit_options {
 int engine_audit(const struct audit_options *o, const char *const *paths, size_t n,
 		 struct audit_totals *totals, char *err, size_t errlen);
 
-
-/* ---- events (event.c) ---------------------------------------------------- */
-
-/* One JSON object and a newline.  action_taken is NULL in audits. */
-void event_write_json(FILE *out, const struct ef_flow_record *r, const struct policy_decision *d,
-		      const struct geodb *db, const char *action_taken);
-/* "2024-05-01T12:00:00.123456Z" */
-void format_rfc3339(uint64_t us, char *buf, size_t len);
-const char *l4_name(uint8_t proto, char *buf, size_t len);
-/* "TLSv1.3", "SSLv3", "DTLSv1.2"; NULL for 0. */
-const char *tls_version_name(uint16_t v);
 
 /* ---- the command line (options.c) ---------------------------------------- */
 

@@ -16,7 +16,6 @@
 
 #include "about.h"
 #include "engine.h"
-#include "logchain.h"
 #include "report_cmd.h"
 
 
@@ -27,7 +26,8 @@ static const char usage_text[] =
 	"usage: egressfence audit  [--config FILE] [--db FILE]... [--json FILE|-] [--workers N]\n"
 	"                          [--max-flows N] [--chain] [--sign-key KEY [--checkpoint-every N]\n"
 	"                          [--previous-head HEX] [--checkpoint-syslog]]\n"
-	"                          [--report FILE.html [--pdf FILE.pdf]] PCAP|DIR...\n"
+	"                          [--report FILE.html [--pdf FILE.pdf]] [--format native|ecs]\n"
+	"                          [--syslog /dev/log|tcp:HOST:PORT]... [--redis HOST:PORT[/KEY]]... PCAP|DIR...\n"
 	"       egressfence report [--policy FILE] [--db FILE]... [--pubkey KEY.pub] -o FILE.html [--pdf FILE.pdf] LOG...\n"
 	"       egressfence check  --config FILE\n"
 	"       egressfence verify-log [--head HEX] [--pubkey PUB [--open]] FILE...\n"
@@ -35,7 +35,8 @@ static const char usage_text[] =
 	"       egressfence lookup [--config FILE] [--db FILE]... ADDRESS...\n"
 	"       egressfence run    [--config FILE] [--db FILE]... [--mode monitor|gate] [--json FILE|-]\n"
 	"                          [--sign-key KEY [--checkpoint-every N] [--checkpoint-seconds S]\n"
-	"                          [--checkpoint-syslog]] [--dry-run]\n"
+	"                          [--checkpoint-syslog]] [--format native|ecs] [--syslog ...]... [--redis ...]...\n"
+	"                          [--dry-run]\n"
 	"       egressfence nft    [--config FILE] [--db FILE]... [--mode monitor|gate]\n"
 	"       egressfence version\n"
 	"       egressfence help COMMAND\n"
@@ -97,10 +98,11 @@ static void free_common(struct common *c)
 
 
 enum { OPT_CONFIG = 'c', OPT_DB = 'd', OPT_JSON = 'j', OPT_WORKERS = 'w', OPT_MAX_FLOWS = 'm', OPT_HELP = 'h' };
-enum { OPT_CHAIN = 'C' }; /* audit: hash-chain the events (cli/logchain.h) */
-/* audit: sign the chain (cli/logchain.h) */
+enum { OPT_CHAIN = 'C' }; /* audit: hash-chain the events (output/output.h) */
+/* audit: sign the chain (output/output.h) */
 enum { OPT_SIGN_KEY = 'K', OPT_CHECKPOINT_EVERY = 'E', OPT_PREVIOUS_HEAD = 'P', OPT_CHECKPOINT_SYSLOG = 'S' };
 enum { OPT_REPORT = 'R', OPT_PDF = 'F' }; /* audit: the audit record (cli/report_cmd.h) */
+enum { OPT_FORMAT = 'O', OPT_SYSLOG = 'Y', OPT_REDIS = 'X' }; /* audit: outputs (output/output.h); long only */
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -115,6 +117,9 @@ static const struct option long_options[] = {
 	{"checkpoint-syslog", no_argument, NULL, OPT_CHECKPOINT_SYSLOG},
 	{"report", required_argument, NULL, OPT_REPORT},
 	{"pdf", required_argument, NULL, OPT_PDF},
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{"syslog", required_argument, NULL, OPT_SYSLOG},
+	{"redis", required_argument, NULL, OPT_REDIS},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -127,6 +132,9 @@ struct args {
 	bool chain;
 	struct logchain_signing sign; /* key_path set: a signed log */
 	const char *report, *pdf;
+	bool format_given;
+	enum event_format format;
+	struct output_config oc;     /* --syslog, --redis; the policy's are added first (audit_outputs) */
 };
 
 /* Options shared by the commands; which apply is checked by each command. */
@@ -142,7 +150,7 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 			fputs(usage_text, stdout);
 			exit(0);
 		}
-		int bad = option_error(argv, opt, "cdjwmKEPRF", allowed, long_options);
+		int bad = option_error(argv, opt, "cdjwmKEPRFOYX", allowed, long_options);
 		if (bad)
 			return bad;
 		switch (opt) {
@@ -189,15 +197,83 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 		case OPT_PDF:
 			a->pdf = optarg;
 			break;
+		case OPT_FORMAT:
+			if (!event_format_parse(optarg, &a->format))
+				return usage_error("--format is native or ecs, not `%s'", optarg);
+			a->format_given = true;
+			break;
+		case OPT_SYSLOG:
+		case OPT_REDIS: {
+			char err[512];
+			if (a->oc.n == OUTPUT_MAX)
+				return usage_error("at most 8 outputs; `%s' is one too many", optarg);
+			if (!output_spec_from_option(opt == OPT_SYSLOG ? OUTPUT_SYSLOG : OUTPUT_REDIS, optarg,
+						     &a->oc.spec[a->oc.n], err, sizeof(err)))
+				return usage_error("%s", err);
+			a->oc.n++;
+			break;
+		}
 		}
 	}
 	return 0;
 }
 
+/* The policy's output section, then --syslog and --redis, started; the
+ * events' format: --format, else output.format.  NULL outputs when there
+ * are none.  -1 on an error, said on stderr. */
+static int audit_outputs(struct args *a, struct outputs **out)
+{
+	struct output_config pc;
+	char err[1024];
+
+	*out = NULL;
+	if (output_config_load(config_path(a->common.config), &pc, err, sizeof(err)) != 0) {
+		fprintf(stderr, "egressfence: %s\n", err);
+		return -1;
+	}
+	if (!a->format_given && pc.format_given)
+		a->format = pc.format;
+	if (pc.n + a->oc.n > OUTPUT_MAX) {
+		fprintf(stderr, "egressfence: at most %d outputs, counting the policy's output.outputs\n", OUTPUT_MAX);
+		return -1;
+	}
+	if (!pc.n && !a->oc.n)
+		return 0;
+	if (!(*out = outputs_new())) {
+		fprintf(stderr, "egressfence: out of memory\n");
+		return -1;
+	}
+	for (size_t i = 0; i < pc.n + a->oc.n; i++)
+		if (outputs_add(*out, i < pc.n ? &pc.spec[i] : &a->oc.spec[i - pc.n], a->format, err, sizeof(err)) != 0) {
+			fprintf(stderr, "egressfence: %s\n", err);
+			return -1;
+		}
+	return 0;
+}
+
+/* At the end of an audit: what each output took, after waiting up to
+ * AUDIT_OUTPUT_WAIT_MS for them (a destination that is down may come back
+ * meanwhile; events beyond that are lost, and said so). */
+#define AUDIT_OUTPUT_WAIT_MS 10000
+static void close_audit_outputs(struct outputs *outs, FILE *summary)
+{
+	if (!outs)
+		return;
+	outputs_drain(outs, AUDIT_OUTPUT_WAIT_MS);
+	for (size_t i = 0; i < outputs_count(outs); i++) {
+		struct output_stats os;
+		outputs_stats(outs, i, &os);
+		fprintf(summary, "output %s (%s): %llu events written, %llu dropped (queue full)%s\n", os.name, os.type,
+			(unsigned long long)os.written, (unsigned long long)os.dropped,
+			os.queued_bytes ? ", some still queued" : "");
+	}
+	outputs_close(outs, 0, NULL);
+}
+
 static int cmd_audit(int argc, char **argv)
 {
 	struct args a = {0};
-	int rc = parse_options(argc, argv, "cdjwmCKEPSRF", &a);
+	int rc = parse_options(argc, argv, "cdjwmCKEPSRFOYX", &a);
 	FILE *json = NULL;
 	char err[1024];
 	struct audit_totals t;
@@ -205,6 +281,7 @@ static int cmd_audit(int argc, char **argv)
 	char partial[4096] = "";
 	bool t_valid = false; /* the audit ran to the end, perhaps with unreadable files */
 	char events_tmp[4096] = ""; /* --report without --json: the events, read back, then removed */
+	struct outputs *outs = NULL;
 
 	if (rc)
 		return rc;
@@ -219,8 +296,20 @@ static int cmd_audit(int argc, char **argv)
 		return usage_error("%s", "--pdf needs --report FILE.html: it prints that report");
 	if (a.report && a.json && !strcmp(a.json, "-"))
 		return usage_error("%s", "--report reads the events back: give --json FILE, or no --json, not `-'");
+	if (a.report && a.format == EVENT_FORMAT_ECS)
+		return usage_error("%s", "--report reads native events back: it does not go with --format ecs");
 	if ((rc = load_common(&a.common, true)))
 		goto out;
+	if (audit_outputs(&a, &outs) != 0) {
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	if (a.report && a.format == EVENT_FORMAT_ECS) {
+		fprintf(stderr, "egressfence: --report reads native events back, and the policy's output.format is ecs: "
+				"give --format native\n");
+		rc = EXIT_ERROR;
+		goto out;
+	}
 	/* Every capture path must exist before anything is written. */
 	struct capture *probe = capture_open_files((const char *const *)argv + optind, (size_t)(argc - optind),
 						   err, sizeof(err));
@@ -282,6 +371,8 @@ static int cmd_audit(int argc, char **argv)
 		.geodb = a.common.geodb,
 		.workers = (unsigned)a.workers,
 		.json = json,
+		.format = a.format,
+		.outputs = outs,
 		/* With events on stdout, the summary goes to stderr. */
 		.summary = json == stdout ? stderr : stdout,
 		.classifier = {.max_flows = (uint32_t)a.max_flows},
@@ -356,6 +447,9 @@ out:
 		if (!keep)
 			unlink(partial);
 	}
+	/* The event file is complete before the network outputs are waited for. */
+	close_audit_outputs(outs, a.json && !strcmp(a.json, "-") ? stderr : stdout);
+	outs = NULL;
 	if (a.report && (rc != EXIT_ERROR || t_valid)) {
 		struct audit_report_input ri = {
 			.html = a.report, .pdf = a.pdf, .policy_path = config_path(a.common.config),
@@ -389,6 +483,13 @@ static int cmd_check(int argc, char **argv)
 	/* Every database the policy names must open, as run would need it. */
 	if ((rc = load_common(&a.common, true)))
 		return rc;
+	struct output_config oc;
+	char err[1024];
+	if (output_config_load(config_path(a.common.config), &oc, err, sizeof(err)) != 0) {
+		fprintf(stderr, "egressfence: %s\n", err);
+		free_common(&a.common);
+		return EXIT_ERROR;
+	}
 	policy_print(a.common.policy, stdout);
 	about_databases(a.common.geodb, stdout);
 	free_common(&a.common);

@@ -1,7 +1,7 @@
 /*
  * cli/report_cmd.c -- glue between the command line and output/: loads what
  * the report shows (policy, databases, logs, captures), verifies chained
- * logs with cli/logchain.c, and writes the HTML, its CSV and the PDF.
+ * logs with output/logchain.c, and writes the HTML, its CSV and the PDF.
  *
  * A log given twice (one name twice here; the same content under two names
  * in output/) would count its flows twice; it is refused, not merged.
@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "../output/output.h"
-#include "logchain.h"
 
 #include <openssl/evp.h>
 

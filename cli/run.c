@@ -26,15 +26,13 @@
  * SIGUSR1 prints the counters, SIGTERM and SIGINT remove the table and
  * exit 0.
  *
- * With --sign-key the event log is chained and signed (cli/logchain.h):
+ * With --sign-key the event log is chained and signed (output/output.h):
  * the event writer thread is the only writer of the chain, so the timed
  * checkpoints (at most --checkpoint-seconds after a record) and the
  * rotation run there too (log_upkeep); the final checkpoint is written
  * when the stream closes at exit, after the queue drained.
  */
 #include "engine.h"
-#include "eventq.h"
-#include "logchain.h"
 #include "../gateway/gateway.h"
 
 #include <errno.h>
@@ -123,8 +121,12 @@ struct daemon {
 	bool mode_given, dry_run;
 	const char *json_path;
 	FILE *json;
-	struct event_queue *events; /* lines for json, written by their own thread */
-	/* --sign-key: the event log chained and signed (cli/logchain.h).  The
+	struct outputs *outputs;    /* json and the configured outputs, each with its own thread */
+	struct event_queue *events; /* json's queue, among the outputs */
+	enum event_format format;   /* --format, else output.format */
+	bool format_given;
+	struct output_config oc;    /* output.outputs, then --syslog and --redis */
+	/* --sign-key: the event log chained and signed (output/output.h).  The
 	 * writer thread is the chain's only writer: checkpoints and rotation
 	 * run there (log_upkeep), never in the loop. */
 	struct logchain_signing sign;
@@ -226,52 +228,32 @@ static void describe_prefilter(const struct state *s, double load_ms, const char
 
 /* ---- events ------------------------------------------------------------------ */
 
-/* The audit's event plus what the daemon did; fields are only ever added. */
+/* The audit's event plus what the daemon did; fields are only ever added
+ * (ecs: under "egressfence").  Every output gets it, none is waited for. */
 static void write_event(const struct gateway_event *e, void *ctx)
 {
 	struct daemon *d = ctx;
 	const struct ef_flow_record *r = e->rec;
 	const struct policy_decision *dec = e->dec;
-	char *line = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&line, &len);
-	bool ok = false;
+	char extra[512];
+	size_t n = 0;
 
-	if (m) {
-		char *base = NULL;
-		size_t base_len = 0;
-		FILE *b = open_memstream(&base, &base_len);
-		if (b) {
-			event_write_json(b, r, dec, d->st.geodb, e->action);
-			if (fclose(b) == 0 && base_len >= 2) {
-				base[base_len - 2] = 0; /* the closing "}\n" */
-				fprintf(m, "%s,\"mode\":\"%s\",\"decided_by\":\"%s\"", base,
-					d->mode == GATEWAY_GATE ? "gate" : "monitor", gateway_judged_by_name(e->by));
-				if (e->count_leak && !e->final)
-					fprintf(m, ",\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu",
-						(unsigned long long)r->packets_out, (unsigned long long)r->bytes_out);
-				if (e->final)
-					fprintf(m, ",\"final\":true,\"packets_out_before_block\":%llu,"
-						   "\"bytes_out_before_block\":%llu,\"packets_out_after_block\":%llu,"
-						   "\"bytes_out_after_block\":%llu",
-						(unsigned long long)(r->packets_out - e->packets_out_after),
-						(unsigned long long)(r->bytes_out - e->bytes_out_after),
-						(unsigned long long)e->packets_out_after, (unsigned long long)e->bytes_out_after);
-				if (dec->verdict == EF_BLOCK && dec->block_remote_seconds)
-					fprintf(m, ",\"remote_blocked_seconds\":%u", dec->block_remote_seconds);
-				fputs("}\n", m);
-				ok = true;
-			}
-			free(base);
-		}
-		ok = fclose(m) == 0 && ok;
-	}
-	/* Never waits on the destination: a full queue drops, and counts, the line. */
-	if (ok)
-		event_queue_put(d->events, line, len, dec->verdict == EF_BLOCK);
-	else
-		event_queue_put(d->events, NULL, 0, dec->verdict == EF_BLOCK); /* out of memory: counted */
-	free(line);
+	n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"mode\":\"%s\",\"decided_by\":\"%s\"",
+			      d->mode == GATEWAY_GATE ? "gate" : "monitor", gateway_judged_by_name(e->by));
+	if (e->count_leak && !e->final)
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+				      ",\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu",
+				      (unsigned long long)r->packets_out, (unsigned long long)r->bytes_out);
+	if (e->final)
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+				      ",\"final\":true,\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu,"
+				      "\"packets_out_after_block\":%llu,\"bytes_out_after_block\":%llu",
+				      (unsigned long long)(r->packets_out - e->packets_out_after),
+				      (unsigned long long)(r->bytes_out - e->bytes_out_after),
+				      (unsigned long long)e->packets_out_after, (unsigned long long)e->bytes_out_after);
+	if (dec->verdict == EF_BLOCK && dec->block_remote_seconds)
+		snprintf(extra + n, sizeof(extra) - n, ",\"remote_blocked_seconds\":%u", dec->block_remote_seconds);
+	outputs_event(d->outputs, r, dec, d->st.geodb, e->action, extra);
 }
 
 static void kernel_queue(void *ctx, const struct nft_decision *dec)
@@ -447,6 +429,13 @@ static void print_counters(struct daemon *d, const char *when)
 		(unsigned long long)d->c.reload_failures, (unsigned long long)ev.written,
 		(unsigned long long)ev.dropped, (unsigned long long)ev.dropped_block,
 		(unsigned long long)ev.write_errors);
+	for (size_t i = 1; i < outputs_count(d->outputs); i++) {
+		struct output_stats os;
+		outputs_stats(d->outputs, i, &os);
+		fprintf(stderr, "egressfence: output %s (%s): written=%llu dropped=%llu block_dropped=%llu connected=%s\n",
+			os.name, os.type, (unsigned long long)os.written, (unsigned long long)os.dropped,
+			(unsigned long long)os.dropped_block, os.connected ? "yes" : "no");
+	}
 }
 
 /* ---- loading, reloading ---------------------------------------------------- */
@@ -872,10 +861,12 @@ static int loop(struct daemon *d)
 static const char run_usage[] =
 	"usage: egressfence run [--config FILE] [--db FILE]... [--mode monitor|gate] [--json FILE|-] [--dry-run]\n"
 	"                       [--sign-key KEY [--checkpoint-every N] [--checkpoint-seconds S] [--checkpoint-syslog]]\n"
+	"                       [--format native|ecs] [--syslog /dev/log|tcp:HOST:PORT]... [--redis HOST:PORT[/KEY]]...\n"
 	"       egressfence nft [--config FILE] [--db FILE]... [--mode monitor|gate]\n";
 
 enum { OPT_CONFIG = 'c', OPT_DB = 'd', OPT_JSON = 'j', OPT_MODE = 'M', OPT_DRY_RUN = 'n', OPT_HELP = 'h' };
 enum { OPT_SIGN_KEY = 'K', OPT_CHECKPOINT_EVERY = 'E', OPT_CHECKPOINT_SECONDS = 'T', OPT_CHECKPOINT_SYSLOG = 'S' };
+enum { OPT_FORMAT = 'O', OPT_SYSLOG = 'Y', OPT_REDIS = 'X' }; /* long options only: not in the optstring */
 
 static const struct option run_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -887,10 +878,55 @@ static const struct option run_options[] = {
 	{"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
 	{"checkpoint-seconds", required_argument, NULL, OPT_CHECKPOINT_SECONDS},
 	{"checkpoint-syslog", no_argument, NULL, OPT_CHECKPOINT_SYSLOG},
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{"syslog", required_argument, NULL, OPT_SYSLOG},
+	{"redis", required_argument, NULL, OPT_REDIS},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
 
+
+/* --format, --syslog, --redis: kept apart from output.outputs, which the
+ * policy file adds first once it is read (load_outputs). */
+static struct output_spec cli_outputs[OUTPUT_MAX];
+static size_t n_cli_outputs;
+
+static int output_option(int opt, const char *arg, struct daemon *d)
+{
+	char err[512];
+
+	if (opt == OPT_FORMAT) {
+		if (!event_format_parse(arg, &d->format))
+			return usage_error("--format is native or ecs, not `%s'", arg);
+		d->format_given = true;
+		return 0;
+	}
+	if (n_cli_outputs == OUTPUT_MAX)
+		return usage_error("at most 8 outputs; `%s' is one too many", arg);
+	if (!output_spec_from_option(opt == OPT_SYSLOG ? OUTPUT_SYSLOG : OUTPUT_REDIS, arg, &cli_outputs[n_cli_outputs],
+				     err, sizeof(err)))
+		return usage_error("%s", err);
+	n_cli_outputs++;
+	return 0;
+}
+
+/* The policy file's output section, then the options' outputs; --format
+ * wins over output.format. */
+static int load_outputs(struct daemon *d, char *err, size_t errlen)
+{
+	if (output_config_load(config_path(d->config), &d->oc, err, errlen) != 0)
+		return -1;
+	if (!d->format_given && d->oc.format_given)
+		d->format = d->oc.format;
+	for (size_t i = 0; i < n_cli_outputs; i++) {
+		if (d->oc.n == OUTPUT_MAX) {
+			snprintf(err, errlen, "at most %d outputs, counting the policy's output.outputs", OUTPUT_MAX);
+			return -1;
+		}
+		d->oc.spec[d->oc.n++] = cli_outputs[i];
+	}
+	return 0;
+}
 
 static int parse_run_options(int argc, char **argv, const char *allowed, struct daemon *d)
 {
@@ -903,7 +939,7 @@ static int parse_run_options(int argc, char **argv, const char *allowed, struct 
 			fputs(run_usage, stdout);
 			exit(0);
 		}
-		int bad = option_error(argv, opt, "cdjMKET", allowed, run_options);
+		int bad = option_error(argv, opt, "cdjMKETOYX", allowed, run_options);
 		if (bad)
 			return bad;
 		switch (opt) {
@@ -944,6 +980,12 @@ static int parse_run_options(int argc, char **argv, const char *allowed, struct 
 			break;
 		case OPT_CHECKPOINT_SYSLOG:
 			d->sign.syslog = true;
+			break;
+		case OPT_FORMAT:
+		case OPT_SYSLOG:
+		case OPT_REDIS:
+			if ((bad = output_option(opt, optarg, d)))
+				return bad;
 			break;
 		}
 	}
@@ -998,20 +1040,15 @@ static void shut_down(struct daemon *d, bool remove)
 {
 	char err[1024];
 
-	uint64_t lost = 0;
-
 	if (d->running) {
 		gateway_flush(d->gw); /* events for flows never judged */
 		/* Everything decided goes out before the counters are final. */
-		event_queue_drain(d->events, 10000);
+		outputs_drain(d->outputs, 10000);
 		print_counters(d, "exit");
 	}
-	event_queue_close(d->events, 10000, &lost);
-	if (lost) {
-		warn("%llu events could not be written to %s in 10 s: the destination does not take them",
-		     (unsigned long long)lost, d->json_path ? d->json_path : "stdout");
+	if (!outputs_close(d->outputs, 10000, d->json_path))
 		d->json = NULL; /* its writer is still inside a write */
-	}
+	d->outputs = NULL;
 	heartbeat_stop(d);
 	if (remove && d->table && nft_table_remove(d->table, err, sizeof(err)) != 0)
 		warn("%s", err);
@@ -1036,7 +1073,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct daemon d = {.sigfd = -1, .sign_lock = PTHREAD_MUTEX_INITIALIZER};
 	char err[1024];
-	int rc = parse_run_options(argc, argv, "cdjMnKETS", &d);
+	int rc = parse_run_options(argc, argv, "cdjMnKETSOYX", &d);
 	bool loaded = false;
 
 	if (rc)
@@ -1045,6 +1082,8 @@ int cmd_run(int argc, char **argv)
 		goto fail;
 	if (!d.mode_given)
 		d.mode = d.st.gw.mode;
+	if (load_outputs(&d, err, sizeof(err)) != 0)
+		goto fail;
 	if (check_capabilities(err, sizeof(err)) != 0 || !(d.table = nft_table_open(d.dry_run, err, sizeof(err))))
 		goto fail;
 	if (d.dry_run) {
@@ -1083,10 +1122,13 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!d.checkpoint_s)
 		d.checkpoint_s = CHECKPOINT_S;
-	if (!(d.events = event_queue_new(d.json, 0))) {
+	if (!(d.outputs = outputs_new()) || !(d.events = outputs_add_file(d.outputs, d.json, d.format, 0))) {
 		snprintf(err, sizeof(err), "cannot start the event writer: out of memory");
 		goto fail;
 	}
+	for (size_t i = 0; i < d.oc.n; i++)
+		if (outputs_add(d.outputs, &d.oc.spec[i], d.format, err, sizeof(err)) != 0)
+			goto fail;
 	if (d.json != stdout)
 		event_queue_set_upkeep(d.events, log_upkeep, &d, UPKEEP_MS);
 	struct gateway_config gc = {

@@ -1108,7 +1108,7 @@ static bool load_gateway(struct loader *ld, const yaml_node_t *n)
 	return true;
 }
 
-enum { T_GEODB, T_NETWORKS, T_GROUPS, T_CAPTURE, T_FAIL_OPEN, T_GATEWAY, T_RULES, T_DEFAULT, T__COUNT };
+enum { T_GEODB, T_NETWORKS, T_GROUPS, T_CAPTURE, T_FAIL_OPEN, T_GATEWAY, T_RULES, T_DEFAULT, T_OUTPUT, T__COUNT };
 
 static bool load_policy(struct loader *ld, const yaml_node_t *root)
 {
@@ -1116,6 +1116,7 @@ static bool load_policy(struct loader *ld, const yaml_node_t *root)
 		[T_GEODB] = {"geodb"}, [T_NETWORKS] = {"networks"}, [T_GROUPS] = {"groups"},
 		[T_CAPTURE] = {"capture"}, [T_FAIL_OPEN] = {"fail_open"}, [T_GATEWAY] = {"gateway"},
 		[T_RULES] = {"rules"}, [T_DEFAULT] = {"default"},
+		[T_OUTPUT] = {"output"}, /* where events go: read by output/output_config.c */
 	};
 	const yaml_node_t *v;
 

@@ -7,6 +7,7 @@
  * malformed or hostile line is rejected, never read past its end.
  */
 #include "internal.h"
+#include "output.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -366,6 +367,9 @@ static bool read_digest(struct scan *s, char *path, size_t pcap, char *sha, size
 	return true;
 }
 
+/* What record 1 says about the log beyond its identity (which
+ * logchain_line_parse has read): producer, start, policy and databases.
+ * Members it does not know are skipped. */
 static bool read_header(struct scan *s, struct report_log_header *h)
 {
 	char key[32];
@@ -379,12 +383,6 @@ static bool read_header(struct scan *s, struct report_log_header *h)
 			bool ok;
 			if (!strcmp(key, "format"))
 				ok = read_string(s, h->format, sizeof(h->format));
-			else if (!strcmp(key, "log_id"))
-				ok = read_string(s, h->log_id, sizeof(h->log_id));
-			else if (!strcmp(key, "key_id"))
-				ok = read_string(s, h->key_id, sizeof(h->key_id));
-			else if (!strcmp(key, "previous_head"))
-				ok = read_string(s, h->previous_head, sizeof(h->previous_head));
 			else if (!strcmp(key, "producer"))
 				ok = read_string(s, h->producer, sizeof(h->producer));
 			else if (!strcmp(key, "started"))
@@ -419,72 +417,43 @@ static bool read_header(struct scan *s, struct report_log_header *h)
 			return false;
 	}
 	s->depth--;
-	return !strcmp(h->format, "egressfence-signed-log-1") && h->log_id[0] && h->key_id[0];
+	return true;
 }
 
-static bool read_checkpoint(struct scan *s, struct report_checkpoint *c)
-{
-	char key[32];
-	bool has_records = false, has_final = false;
-
-	if (!eat(s, '{') || ++s->depth > MAX_DEPTH)
-		return false;
-	if (!eat(s, '}')) {
-		do {
-			if (!scan_string(s, key, sizeof(key)) || !eat(s, ':'))
-				return false;
-			bool ok;
-			if (!strcmp(key, "records")) {
-				skip_ws(s);
-				has_records = s->p < s->end && *s->p >= '0' && *s->p <= '9';
-				ok = read_uint(s, &c->records);
-			} else if (!strcmp(key, "final")) {
-				skip_ws(s);
-				has_final = s->p < s->end && (*s->p == 't' || *s->p == 'f');
-				ok = read_bool(s, &c->final);
-			} else if (!strcmp(key, "log_id"))
-				ok = read_string(s, c->log_id, sizeof(c->log_id));
-			else if (!strcmp(key, "key_id"))
-				ok = read_string(s, c->key_id, sizeof(c->key_id));
-			else
-				ok = skip_value(s);
-			if (!ok)
-				return false;
-		} while (eat(s, ','));
-		if (!eat(s, '}'))
-			return false;
-	}
-	s->depth--;
-	return has_records && has_final && c->log_id[0] && c->key_id[0];
-}
-
+/* Which lines are the log's own records is logchain_line_parse's call, the
+ * verifier's own reading of them; the rest is read as an event. */
 enum report_line report_line_parse(const char *line, size_t len, struct report_event *e, struct report_log_header *h,
 				   struct report_checkpoint *c)
 {
-	struct scan s = {line, line + len, 0};
-	char key[32];
-	enum report_line kind = REPORT_LINE_OTHER;
-	bool has_seq = false, has_chain = false;
+	struct logchain_line_info li;
+	enum logchain_line kind = logchain_line_parse(line, len, &li);
 
-	/* Only an object whose first member is "log" or "checkpoint" is one
-	 * of the log's own records; everything else is read as an event. */
-	if (!eat(&s, '{') || !scan_string(&s, key, sizeof(key)) || (strcmp(key, "log") && strcmp(key, "checkpoint")))
-		return report_event_parse(line, len, e) ? REPORT_LINE_EVENT : REPORT_LINE_OTHER;
 	memset(h, 0, sizeof(*h));
 	memset(c, 0, sizeof(*c));
-	if (!eat(&s, ':'))
-		return REPORT_LINE_OTHER;
-	if (!strcmp(key, "log") ? !read_header(&s, h) : !read_checkpoint(&s, c))
-		return REPORT_LINE_OTHER;
-	kind = key[0] == 'l' ? REPORT_LINE_LOG_HEADER : REPORT_LINE_CHECKPOINT;
-	while (eat(&s, ',')) {
-		if (!scan_string(&s, key, sizeof(key)) || !eat(&s, ':') || !skip_value(&s))
-			return REPORT_LINE_OTHER;
-		has_seq |= !strcmp(key, "seq");
-		has_chain |= !strcmp(key, "chain");
+	if (kind == LOGCHAIN_LINE_CHECKPOINT) {
+		snprintf(c->log_id, sizeof(c->log_id), "%s", li.log_id);
+		snprintf(c->key_id, sizeof(c->key_id), "%s", li.key_id);
+		c->records = li.records;
+		c->final = li.final;
+		return REPORT_LINE_CHECKPOINT;
 	}
-	if (!eat(&s, '}'))
-		return REPORT_LINE_OTHER;
-	skip_ws(&s);
-	return s.p == s.end && has_seq && has_chain ? kind : REPORT_LINE_OTHER;
+	if (kind == LOGCHAIN_LINE_HEADER) {
+		struct scan s = {line, line + len, 0};
+		char key[8];
+		snprintf(h->log_id, sizeof(h->log_id), "%s", li.log_id);
+		snprintf(h->key_id, sizeof(h->key_id), "%s", li.key_id);
+		if (li.has_previous)
+			snprintf(h->previous_head, sizeof(h->previous_head), "%s", li.previous_head);
+		/* The verifier chains a header whatever the rest of it says; a
+		 * description that cannot be read is shown as not recorded. */
+		if (!(eat(&s, '{') && scan_string(&s, key, sizeof(key)) && eat(&s, ':') && read_header(&s, h))) {
+			struct report_log_header id = *h;
+			memset(h, 0, sizeof(*h));
+			memcpy(h->log_id, id.log_id, sizeof(h->log_id));
+			memcpy(h->key_id, id.key_id, sizeof(h->key_id));
+			memcpy(h->previous_head, id.previous_head, sizeof(h->previous_head));
+		}
+		return REPORT_LINE_LOG_HEADER;
+	}
+	return report_event_parse(line, len, e) ? REPORT_LINE_EVENT : REPORT_LINE_OTHER;
 }

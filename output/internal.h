@@ -1,6 +1,8 @@
 /*
  * output/internal.h -- what the files of output/ share, and nothing else
- * includes: one event as the report reads it back from a JSON line.
+ * includes but the tests: one event as the report reads it back from a
+ * JSON line, and the writers of network outputs as the event queue drives
+ * them.
  *
  * Strings are copied truncated to their buffers (an event's own limits are
  * smaller: core/flow.h), never NULL; a JSON null is "".  Numbers are
@@ -33,7 +35,7 @@ struct report_event {
  * encryption and verdict (the line is then counted, not shown). */
 bool report_event_parse(const char *line, size_t len, struct report_event *e);
 
-/* A signed log's own records (cli/logchain.h): record 1, its header, and
+/* A signed log's own records (logchain.c, output.h): record 1, its header, and
  * the checkpoints.  Neither is an event nor a line the report cannot read. */
 #define REPORT_HEADER_DBS 8
 struct report_log_header {
@@ -57,5 +59,24 @@ enum report_line { REPORT_LINE_OTHER, REPORT_LINE_EVENT, REPORT_LINE_LOG_HEADER,
  * format this egressfence writes -- or another line. */
 enum report_line report_line_parse(const char *line, size_t len, struct report_event *e, struct report_log_header *h,
 				   struct report_checkpoint *c);
+
+/* ---- the writers of network outputs (sink_net.c), run by eventq.c ---------- */
+
+/* What an event queue writes to when it is not a FILE.  write() is handed
+ * whole lines and returns the bytes of those the destination took (whole
+ * lines); fewer than n leaves the rest queued, offered again soon.  It
+ * must return within a bounded time (its sockets have timeouts). */
+struct event_sink {
+	size_t (*write)(void *ctx, const char *buf, size_t n);
+	bool (*connected)(void *ctx);
+	void (*free)(void *ctx);
+	void *ctx;
+};
+struct output_spec;
+bool net_sink_new(const struct output_spec *o, struct event_sink *out);
+struct event_queue *event_queue_new_sink(const struct event_sink *sink, size_t cap);
+/* As event_queue_put, the line being prefix and line together. */
+bool event_queue_put_prefixed(struct event_queue *q, const char *prefix, size_t plen, const char *line, size_t len,
+			      bool is_block);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * tests/test_eventq.c -- cli/eventq: the gateway's event log never makes
+ * tests/test_eventq.c -- output/eventq.c: the gateway's event log never makes
  * the packet path wait, and never loses a record without counting it.
  */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/eventq.h"
+#include "output/output.h"
 
 static double seconds(void)
 {

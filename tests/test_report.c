@@ -140,7 +140,7 @@ static void refuses_malformed(void **state)
 	assert_false(report_event_parse(deep, strlen(deep), &e));
 }
 
-/* A signed log's own records, as cli/logchain.c writes them. */
+/* A signed log's own records, as output/logchain.c writes them. */
 static const char header_line[] =
 	"{\"log\":{\"format\":\"egressfence-signed-log-1\",\"log_id\":\"f4d38a5a50517094253edd0a37610a24\","
 	"\"key_id\":\"6629beca75180aaee4883354e7d0a071\",\"previous_head\":null,\"producer\":\"audit\","
@@ -152,7 +152,9 @@ static const char header_line[] =
 static const char checkpoint_line[] =
 	"{\"checkpoint\":{\"log_id\":\"f4d38a5a50517094253edd0a37610a24\",\"records\":6,"
 	"\"head\":\"87f026feacca8825f1cc2aa87f026feacca8825f1cc2aa87f026feacca8825f1\",\"final\":true,"
-	"\"key_id\":\"6629beca75180aaee4883354e7d0a071\",\"sig\":\"ab\"},\"seq\":7,"
+	"\"key_id\":\"6629beca75180aaee4883354e7d0a071\",\"sig\":\""
+	"ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01"
+	"ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01\"},\"seq\":7,"
 	"\"chain\":\"31b4458a9210f8c5de95770d080f78aa31b4458a9210f8c5de95770d080f78aa\"}";
 
 static void reads_a_signed_logs_header(void **state)
@@ -236,14 +238,48 @@ static void refuses_malformed_signed_records(void **state)
 	}
 	/* more databases than are kept: counted, the line still read */
 	char many[4096];
-	int k = snprintf(many, sizeof(many), "{\"log\":{\"format\":\"egressfence-signed-log-1\",\"log_id\":\"a\",\"key_id\":\"b\","
-					     "\"databases\":[");
+	int k = snprintf(many, sizeof(many), "{\"log\":{\"format\":\"egressfence-signed-log-1\","
+					     "\"log_id\":\"f4d38a5a50517094253edd0a37610a24\",\"key_id\":\"6629beca75180aaee4883354e7d0a071\","
+					     "\"previous_head\":null,\"databases\":[");
 	for (int i = 0; i < REPORT_HEADER_DBS + 3; i++)
 		k += snprintf(many + k, sizeof(many) - (size_t)k, "%s{\"path\":\"d%d\",\"sha256\":\"00\"}", i ? "," : "", i);
-	snprintf(many + k, sizeof(many) - (size_t)k, "]},\"seq\":1,\"chain\":\"c\"}");
+	snprintf(many + k, sizeof(many) - (size_t)k,
+		 "]},\"seq\":1,\"chain\":\"31b4458a9210f8c5de95770d080f78aa31b4458a9210f8c5de95770d080f78aa\"}");
 	assert_int_equal(report_line_parse(many, strlen(many), &e, &h, &c), REPORT_LINE_LOG_HEADER);
 	assert_int_equal(h.n_dbs, REPORT_HEADER_DBS + 3);
 	assert_string_equal(h.dbs[REPORT_HEADER_DBS - 1].path, "d7");
+}
+
+/* The report takes a line for the log's own record exactly when verify-log
+ * does (logchain_line_parse): a header or checkpoint spelled otherwise than
+ * logchain.c writes it -- spaces, ids that are not hex, a short signature --
+ * is no header or checkpoint for either. */
+static void reads_the_logs_records_as_the_verifier_does(void **state)
+{
+	struct report_event e;
+	struct report_log_header h;
+	struct report_checkpoint c;
+	struct logchain_line_info li;
+	char buf[2048];
+	const char *const edits[][2] = {
+		{"{\"log\":{", "{\"log\": {"},
+		{"\"log_id\":\"f4d38a5a50517094253edd0a37610a24\"", "\"log_id\":\"f4d38a5a50517094253edd0a37610a2x\""},
+		{"\"previous_head\":null,", ""},
+		{"\"sig\":\"ab01", "\"sig\":\""},
+		{"\"final\":true", "\"final\":1"},
+	};
+
+	assert_int_equal(logchain_line_parse(header_line, strlen(header_line), &li), LOGCHAIN_LINE_HEADER);
+	assert_int_equal(logchain_line_parse(checkpoint_line, strlen(checkpoint_line), &li), LOGCHAIN_LINE_CHECKPOINT);
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		const char *whole = strstr(header_line, edits[i][0]) ? header_line : checkpoint_line;
+		const char *at = strstr(whole, edits[i][0]);
+		assert_non_null(at);
+		snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - whole), whole, edits[i][1], at + strlen(edits[i][0]));
+		assert_int_not_equal(logchain_line_parse(buf, strlen(buf), &li),
+				     whole == header_line ? LOGCHAIN_LINE_HEADER : LOGCHAIN_LINE_CHECKPOINT);
+		assert_int_equal(report_line_parse(buf, strlen(buf), &e, &h, &c), REPORT_LINE_OTHER);
+	}
 }
 
 static void refuses_a_planted_symlink(void **state)
@@ -286,6 +322,7 @@ int main(void)
 		cmocka_unit_test(reads_a_checkpoint),
 		cmocka_unit_test(an_event_is_still_an_event),
 		cmocka_unit_test(refuses_malformed_signed_records),
+		cmocka_unit_test(reads_the_logs_records_as_the_verifier_does),
 		cmocka_unit_test(refuses_a_planted_symlink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

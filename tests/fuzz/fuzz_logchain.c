@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_logchain.c -- libFuzzer harness for the chained event
- * log (cli/logchain.c), both ways:
+ * log (output/logchain.c), both ways:
  *  - any bytes as a log to verify-log: never a crash, always 0, 1 or 2;
  *  - any bytes written through the chaining stream: when every line was a
  *    JSON-object-shaped line (so the writes succeeded), the result must
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/logchain.h"
+#include "output/output.h"
 
 static FILE *sink;
 

@@ -41,7 +41,9 @@ static void on_end(struct flow *f, const struct ef_flow_record *rec, void *ctx)
 {
 	struct policy_decision d = {.verdict = EF_LOG, .rule = "fuzz", .rule_index = 0};
 
-	event_write_json(sink, rec, &d, NULL, NULL);
+	/* both shapes of the event (output/event.c) */
+	event_write_json(sink, EVENT_FORMAT_NATIVE, rec, &d, NULL, NULL);
+	event_write_json(sink, EVENT_FORMAT_ECS, rec, &d, NULL, NULL);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

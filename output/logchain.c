@@ -1,6 +1,6 @@
 /*
- * cli/logchain.c -- the hash-chained event log: writing it and checking it.
- * The scheme is in logchain.h.
+ * output/logchain.c -- the hash-chained event log: writing it and checking it.
+ * The scheme is in output.h.
  *
  * Writing wraps the event FILE in a stdio cookie stream, so the chain is
  * computed over the lines in the order they reach the file, whichever
@@ -11,7 +11,7 @@
  * constant memory; only after the first anomaly does it read on, to tell a
  * record that moved from one that is gone.
  */
-#include "logchain.h"
+#include "output.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -697,6 +697,34 @@ static bool parse_checkpoint(const char *line, size_t len, struct checkpoint *c)
 	return take_literal(&p, end, ",") && take_hex_member(&p, end, "key_id", c->key_id, ID_HEX) &&
 	       take_literal(&p, end, ",") && take_hex_member(&p, end, "sig", c->sig, SIG_HEX) &&
 	       take_literal(&p, end, "},\"seq\":");
+}
+
+enum logchain_line logchain_line_parse(const char *line, size_t len, struct logchain_line_info *out)
+{
+	struct record r;
+	struct header h;
+	struct checkpoint c;
+
+	memset(out, 0, sizeof(*out));
+	if (!parse_record(line, len, &r))
+		return LOGCHAIN_LINE_OTHER;
+	out->seq = r.seq;
+	if (parse_header(line, len, &h)) {
+		memcpy(out->log_id, h.log_id, sizeof(out->log_id));
+		memcpy(out->key_id, h.key_id, sizeof(out->key_id));
+		out->has_previous = h.has_previous;
+		if (h.has_previous)
+			memcpy(out->previous_head, h.previous, sizeof(out->previous_head));
+		return LOGCHAIN_LINE_HEADER;
+	}
+	if (parse_checkpoint(line, len, &c)) {
+		memcpy(out->log_id, c.log_id, sizeof(out->log_id));
+		memcpy(out->key_id, c.key_id, sizeof(out->key_id));
+		out->records = c.records;
+		out->final = c.final;
+		return LOGCHAIN_LINE_CHECKPOINT;
+	}
+	return LOGCHAIN_LINE_RECORD;
 }
 
 static bool signature_verifies(EVP_PKEY *pub, const struct checkpoint *c)

@@ -1,9 +1,13 @@
 /*
- * cli/eventq.c -- see eventq.h.  One mutex between the daemon's loop and
- * the writer thread, taken once per event (never per packet); the writer
- * copies a batch out under the lock and writes it outside the lock.
+ * output/eventq.c -- the event queue (output.h).  One mutex between the
+ * daemon's loop and the writer thread, taken once per event (never per
+ * packet); the writer copies a batch out under the lock and writes it
+ * outside the lock.  A FILE takes every batch (a failed write is counted
+ * and the lines are gone); a network sink (internal.h) may take part of
+ * one, and the rest stays at the head of the queue for the next try.
  */
-#include "eventq.h"
+#include "output.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,13 +16,17 @@
 #include <string.h>
 #include <time.h>
 
+#define SINK_RETRY_MS 50 /* a network output that took nothing is offered the lines again after this */
+
 struct event_queue {
 	pthread_mutex_t lock;
 	pthread_cond_t wake, drained;
 	FILE *out;
+	struct event_sink sink;     /* .write set: a network output instead of out */
 	char *buf;                  /* a ring of bytes */
 	size_t cap, head, len;      /* next write at (head + len) % cap */
 	bool stop, writing, poked;
+	bool abandon, exited;       /* closing gave up on the rest; the writer has returned */
 	event_queue_upkeep_fn upkeep;
 	void *upkeep_ctx;
 	unsigned period_ms;
@@ -56,6 +64,8 @@ static void *writer(void *arg)
 
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
+		if (q->abandon)
+			break;
 		if (upkeep_due(q)) {
 			bool poked = q->poked;
 			q->poked = false;
@@ -85,8 +95,32 @@ static void *writer(void *arg)
 		q->writing = true;
 		pthread_mutex_unlock(&q->lock);
 		size_t lines = 0;
-		for (size_t i = 0; chunk && i < n; i++)
+		for (size_t i = 0; chunk && i < n && !q->sink.write; i++)
 			lines += chunk[i] == '\n';
+		if (q->sink.write) {
+			/* What the destination did not take stays queued, tried
+			 * again after a pause (the sink paces its reconnects). */
+			size_t taken = chunk ? q->sink.write(q->sink.ctx, chunk, n) : 0;
+			size_t done = 0;
+			for (size_t i = 0; i < taken; i++)
+				done += chunk[i] == '\n';
+			pthread_mutex_lock(&q->lock);
+			q->writing = false;
+			q->head = (q->head + taken) % q->cap;
+			q->len -= taken;
+			q->st.written += done;
+			if (!q->len)
+				pthread_cond_broadcast(&q->drained);
+			if (taken < n && !q->abandon) {
+				/* a sleep, not a wait on `wake': every queued event
+				 * would cut it short */
+				struct timespec pause = {0, SINK_RETRY_MS * 1000000L};
+				pthread_mutex_unlock(&q->lock);
+				nanosleep(&pause, NULL);
+				pthread_mutex_lock(&q->lock);
+			}
+			continue;
+		}
 		bool ok = chunk && fwrite(chunk, 1, n, q->out) == n && fflush(q->out) == 0;
 		pthread_mutex_lock(&q->lock);
 		q->writing = false;
@@ -99,13 +133,14 @@ static void *writer(void *arg)
 		if (!q->len)
 			pthread_cond_broadcast(&q->drained);
 	}
+	q->exited = true;
 	pthread_cond_broadcast(&q->drained);
 	pthread_mutex_unlock(&q->lock);
 	free(chunk);
 	return NULL;
 }
 
-struct event_queue *event_queue_new(FILE *out, size_t cap)
+static struct event_queue *queue_start(FILE *out, const struct event_sink *sink, size_t cap)
 {
 	struct event_queue *q = calloc(1, sizeof(*q));
 
@@ -113,6 +148,8 @@ struct event_queue *event_queue_new(FILE *out, size_t cap)
 		return NULL;
 	q->cap = cap ? cap : 4u << 20;
 	q->out = out;
+	if (sink)
+		q->sink = *sink;
 	q->buf = malloc(q->cap);
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_condattr_t ca;
@@ -137,16 +174,40 @@ struct event_queue *event_queue_new(FILE *out, size_t cap)
 	return q;
 }
 
+struct event_queue *event_queue_new(FILE *out, size_t cap)
+{
+	return queue_start(out, NULL, cap);
+}
+
+struct event_queue *event_queue_new_sink(const struct event_sink *sink, size_t cap)
+{
+	return queue_start(NULL, sink, cap);
+}
+
+static void ring_copy(struct event_queue *q, const char *p, size_t len)
+{
+	size_t tail = (q->head + q->len) % q->cap, first = q->cap - tail < len ? q->cap - tail : len;
+
+	memcpy(q->buf + tail, p, first);
+	memcpy(q->buf, p + first, len - first);
+	q->len += len;
+}
+
 bool event_queue_put(struct event_queue *q, const char *line, size_t len, bool is_block)
+{
+	return event_queue_put_prefixed(q, NULL, 0, line, len, is_block);
+}
+
+bool event_queue_put_prefixed(struct event_queue *q, const char *prefix, size_t plen, const char *line, size_t len,
+			      bool is_block)
 {
 	bool queued = false;
 
 	pthread_mutex_lock(&q->lock);
-	if (line && len <= q->cap - q->len && !q->stop) {
-		size_t tail = (q->head + q->len) % q->cap, first = q->cap - tail < len ? q->cap - tail : len;
-		memcpy(q->buf + tail, line, first);
-		memcpy(q->buf, line + first, len - first);
-		q->len += len;
+	if (line && plen + len <= q->cap - q->len && !q->stop) {
+		if (plen)
+			ring_copy(q, prefix, plen);
+		ring_copy(q, line, len);
 		queued = true;
 		pthread_cond_signal(&q->wake);
 	} else {
@@ -215,13 +276,16 @@ void event_queue_close(struct event_queue *q, unsigned timeout_ms, uint64_t *los
 	bool drained = event_queue_drain(q, timeout_ms);
 	pthread_mutex_lock(&q->lock);
 	q->stop = true;
-	pthread_cond_signal(&q->wake);
 	if (!drained) {
 		for (size_t i = 0; i < q->len; i++)
 			*lost += q->buf[(q->head + i) % q->cap] == '\n';
+		/* A network writer returns within its timeouts: it is told to
+		 * give up on the rest and joined, so its sink can be freed. */
+		q->abandon = q->sink.write != NULL;
 	}
+	pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
-	if (drained) {
+	if (drained || q->abandon) {
 		pthread_join(q->thread, NULL);
 		pthread_mutex_destroy(&q->lock);
 		pthread_cond_destroy(&q->wake);
