@@ -33,6 +33,8 @@
 #include "engine.h"
 #include "eventq.h"
 #include "logchain.h"
+#include "metrics.h"
+#include "notify.h"
 #include "../gateway/gateway.h"
 
 #include <errno.h>
@@ -64,6 +66,7 @@
 #define CONNTRACK_ACCT "/proc/sys/net/netfilter/nf_conntrack_acct"
 #define UPKEEP_MS 1000           /* the event writer's look at checkpoints and rotation */
 #define CHECKPOINT_S 60          /* a signed log's records wait at most this long for a signature */
+#define METRICS_EVERY_MS 1000    /* the loop publishes its counters to the metrics thread */
 
 /* What a reload replaces, all or nothing. */
 struct state {
@@ -116,6 +119,11 @@ struct daemon {
 	bool running;               /* set up, in the loop */
 	double last_heartbeat_ms;
 	struct counters c;
+	/* --metrics-listen or metrics.listen; systemd's notify socket */
+	const char *metrics_listen;
+	struct metrics *metrics;
+	double last_publish_ms;
+	struct notify notify;
 };
 
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -208,11 +216,14 @@ static void write_event(const struct gateway_event *e, void *ctx)
 		size_t base_len = 0;
 		FILE *b = open_memstream(&base, &base_len);
 		if (b) {
-			event_write_json(b, r, dec, d->st.geodb, e->action);
+			event_write_json(b, r, dec, d->st.geodb, d->mode == GATEWAY_OBSERVE ? "none (observe mode)" : e->action);
 			if (fclose(b) == 0 && base_len >= 2) {
 				base[base_len - 2] = 0; /* the closing "}\n" */
 				fprintf(m, "%s,\"mode\":\"%s\",\"decided_by\":\"%s\"", base,
-					d->mode == GATEWAY_GATE ? "gate" : "monitor", gateway_judged_by_name(e->by));
+					gateway_mode_name(d->mode), gateway_judged_by_name(e->by));
+				/* observe: the verdict is what gate or monitor mode would do */
+				if (d->mode == GATEWAY_OBSERVE)
+					fputs(",\"observe\":true", m);
 				if (e->count_leak && !e->final)
 					fprintf(m, ",\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu",
 						(unsigned long long)r->packets_out, (unsigned long long)r->bytes_out);
@@ -244,14 +255,15 @@ static void kernel_queue(void *ctx, const struct nft_decision *dec)
 {
 	struct daemon *d = ctx;
 
-	nft_table_queue(d->table, dec);
+	if (d->table) /* observe mode has none: decisions go nowhere */
+		nft_table_queue(d->table, dec);
 }
 
 static void commit(struct daemon *d)
 {
 	char err[1024];
 
-	if (nft_table_queued(d->table) && nft_table_commit(d->table, err, sizeof(err)) != 0) {
+	if (d->table && nft_table_queued(d->table) && nft_table_commit(d->table, err, sizeof(err)) != 0) {
 		d->c.kernel_errors++;
 		warn("%s", err);
 	}
@@ -412,6 +424,104 @@ static void print_counters(struct daemon *d, const char *when)
 		(unsigned long long)ev.write_errors);
 }
 
+/* ---- metrics and systemd (cli/metrics.h, cli/notify.h) ----------------------- */
+
+/* Every judgement, allows included; in the loop, so no lock.  The label
+ * is the policy group of the country that decided (or the remote's first
+ * country), never the country or the address itself. */
+static void count_judgement(const struct ef_flow_record *r, const struct policy_decision *dec,
+			    enum gateway_judged_by by, void *ctx)
+{
+	struct daemon *d = ctx;
+	ef_country c;
+
+	if (!d->metrics)
+		return;
+	c = dec->country ? dec->country : (r->geo.n ? r->geo.set[0] : EF_COUNTRY_NONE);
+	metrics_judged(d->metrics, dec->verdict, r->enc, policy_country_group(d->st.policy, c), c == EF_COUNTRY_NONE,
+		       dec->rule, ((double)now_us() - (double)r->first_us) / 1e6);
+}
+
+/* Once a second from the loop's timers: the counters as print_counters
+ * reads them, handed to the metrics thread without waiting for it. */
+static void publish_metrics(struct daemon *d)
+{
+	struct metrics_sample s;
+	struct classifier_stats cs = {0};
+	struct gateway_counters g = {0};
+	struct nft_counters k;
+	struct event_queue_stats ev = {0};
+	char err[512];
+
+	memset(&s, 0, sizeof(s));
+	gateway_counters(d->gw, &g);
+	gateway_classifier_stats(d->gw, &cs);
+	s.packets = g.packets;
+	s.fast_path = g.fast_path;
+	s.flows = cs.flows;
+	s.flows_active = cs.flows_active;
+	s.judged_at_deadline = g.judged_at_deadline;
+	s.judged_at_end = g.judged_at_end;
+	s.rejudged = g.rejudged;
+	s.revoked = g.revoked;
+	if (d->table && nft_table_counters(d->table, &k, err, sizeof(err)) == 0) {
+		s.have_kernel = true;
+		s.held = k.held;
+		s.copied = k.copied;
+		s.refused = k.refused;
+	}
+	for (size_t i = 0; i < d->n_src && i < METRICS_MAX_SOURCES; i++) {
+		snprintf(s.sources[i].name, sizeof(s.sources[i].name), "%s", d->src[i].name);
+		s.sources[i].drops = capture_kernel_drops(d->src[i].cap);
+	}
+	s.n_sources = d->n_src < METRICS_MAX_SOURCES ? d->n_src : METRICS_MAX_SOURCES;
+	/* Hook: one entry per event output.  Today the one queue of --json;
+	 * outputs with queues of their own each fill one. */
+	event_queue_stats(d->events, &ev);
+	snprintf(s.outputs[0].name, sizeof(s.outputs[0].name), "json");
+	s.outputs[0].written = ev.written;
+	s.outputs[0].dropped = ev.dropped;
+	s.outputs[0].dropped_block = ev.dropped_block;
+	s.outputs[0].write_errors = ev.write_errors;
+	s.n_outputs = 1;
+	s.reloads = d->c.reloads;
+	s.reload_failures = d->c.reload_failures;
+	s.kernel_errors = d->c.kernel_errors;
+	s.heartbeats_late = d->c.heartbeats_late;
+	for (int t = 0; t < 2; t++)
+		for (int f = 0; f < 2; f++)
+			s.prefilter_ranges[t][f] =
+				prefilter_ranges(d->st.prefilter, t ? TIER_LOG : TIER_BLOCK, f ? 6 : 4);
+	s.n_dbs = geodb_count(d->st.geodb);
+	if (s.n_dbs > METRICS_MAX_DBS)
+		s.n_dbs = METRICS_MAX_DBS;
+	for (size_t i = 0; i < s.n_dbs; i++) {
+		snprintf(s.dbs[i].path, sizeof(s.dbs[i].path), "%s", geodb_path(d->st.geodb, i));
+		s.dbs[i].build_epoch = geodb_build_epoch(d->st.geodb, i);
+	}
+	metrics_publish(d->metrics, &s);
+}
+
+/* metrics.listen from the policy, unless --metrics-listen named one. */
+static int start_metrics(struct daemon *d, char *err, size_t errlen)
+{
+	const char *listen = d->metrics_listen ? d->metrics_listen : policy_metrics_listen(d->st.policy);
+
+	if (!listen)
+		return 0;
+	if (!(d->metrics = metrics_start(listen, gateway_mode_name(d->mode), err, errlen)))
+		return -1;
+	warn("metrics at http://%s/metrics", listen);
+	return 0;
+}
+
+/* STATUS= for systemctl status: the mode, the sources, the last reload. */
+static void status_line(struct daemon *d, const char *what, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s mode on %s%s; %s", gateway_mode_name(d->mode), d->src[0].name,
+		 d->n_src > 1 ? " and more" : "", what);
+}
+
 /* ---- loading, reloading ---------------------------------------------------- */
 
 static struct gateway_settings effective(const struct daemon *d, const struct state *s)
@@ -462,7 +572,7 @@ static bool restart_needed(const struct daemon *d, const struct state *n, char *
 		snprintf(err, errlen, "gateway.nflog_group changed");
 	else if (o->max_flows != g->max_flows)
 		snprintf(err, errlen, "gateway.max_flows changed");
-	else if (d->mode == GATEWAY_MONITOR && !same_interfaces(d->st.policy, n->policy))
+	else if (d->mode != GATEWAY_GATE && !same_interfaces(d->st.policy, n->policy))
 		snprintf(err, errlen, "capture.interfaces changed");
 	else
 		return false;
@@ -488,7 +598,8 @@ static void reload(struct daemon *d)
 	}
 	commit(d); /* decisions taken under the old policy go in first */
 	heartbeat(d); /* a long load must not open a fail_open gate */
-	if (load_table(d, &n, RULESET_REPLACE, &ms, err, sizeof(err)) != 0) {
+	ms = 0;
+	if (d->table && load_table(d, &n, RULESET_REPLACE, &ms, err, sizeof(err)) != 0) {
 		d->c.reload_failures++;
 		warn("reload refused, the running policy stays: %s", err);
 		state_free(&n);
@@ -647,14 +758,23 @@ static bool handle_signal(struct daemon *d)
 	if (read(d->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return true;
 	switch (si.ssi_signo) {
-	case SIGHUP:
+	case SIGHUP: {
+		uint64_t failures = d->c.reload_failures;
+		char status[256];
+		notify_reloading();
 		reload(d);
+		status_line(d, d->c.reload_failures > failures ? "the last reload was refused, the old policy runs"
+							       : "reloaded", status, sizeof(status));
+		notify_ready(status);
+		if (d->metrics)
+			publish_metrics(d);
 		if (d->json_path && strcmp(d->json_path, "-") != 0) {
 			if (d->chain)
 				note_log_inputs(d);
 			event_queue_poke(d->events); /* logrotate's postrotate */
 		}
 		return true;
+	}
 	case SIGUSR1:
 		print_counters(d, "SIGUSR1");
 		return true;
@@ -685,6 +805,11 @@ static void run_timers(struct daemon *d)
 	commit(d);
 	if (now - d->last_heartbeat_ms >= HEARTBEAT_EVERY_MS)
 		heartbeat(d);
+	if (d->metrics && now - d->last_publish_ms >= METRICS_EVERY_MS) {
+		d->last_publish_ms = now;
+		publish_metrics(d);
+	}
+	notify_watchdog(&d->notify, now);
 }
 
 static int loop(struct daemon *d)
@@ -712,12 +837,14 @@ static int loop(struct daemon *d)
 /* ---- commands ------------------------------------------------------------------ */
 
 static const char run_usage[] =
-	"usage: egressfence run [--config FILE] [--db FILE]... [--mode monitor|gate] [--json FILE|-] [--dry-run]\n"
+	"usage: egressfence run [--config FILE] [--db FILE]... [--mode monitor|gate|observe] [--json FILE|-] [--dry-run]\n"
 	"                       [--sign-key KEY [--checkpoint-every N] [--checkpoint-seconds S] [--checkpoint-syslog]]\n"
+	"                       [--metrics-listen ADDRESS:PORT]\n"
 	"       egressfence nft [--config FILE] [--db FILE]... [--mode monitor|gate]\n";
 
 enum { OPT_CONFIG = 'c', OPT_DB = 'd', OPT_JSON = 'j', OPT_MODE = 'M', OPT_DRY_RUN = 'n', OPT_HELP = 'h' };
 enum { OPT_SIGN_KEY = 'K', OPT_CHECKPOINT_EVERY = 'E', OPT_CHECKPOINT_SECONDS = 'T', OPT_CHECKPOINT_SYSLOG = 'S' };
+enum { OPT_METRICS_LISTEN = 'L' };
 
 static const struct option run_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -729,6 +856,7 @@ static const struct option run_options[] = {
 	{"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
 	{"checkpoint-seconds", required_argument, NULL, OPT_CHECKPOINT_SECONDS},
 	{"checkpoint-syslog", no_argument, NULL, OPT_CHECKPOINT_SYSLOG},
+	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -740,12 +868,12 @@ static int parse_run_options(int argc, char **argv, const char *allowed, struct 
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+c:d:j:M:nhK:E:T:S", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:d:j:M:nhK:E:T:SL:", run_options, NULL)) != -1) {
 		if (opt == OPT_HELP) {
 			fputs(run_usage, stdout);
 			exit(0);
 		}
-		int bad = option_error(argv, opt, "cdjMKET", allowed, run_options);
+		int bad = option_error(argv, opt, "cdjMKETL", allowed, run_options);
 		if (bad)
 			return bad;
 		switch (opt) {
@@ -761,14 +889,19 @@ static int parse_run_options(int argc, char **argv, const char *allowed, struct 
 			d->json_path = optarg;
 			break;
 		case OPT_MODE:
-			if (!strcmp(optarg, "monitor"))
-				d->mode = GATEWAY_MONITOR;
-			else if (!strcmp(optarg, "gate"))
-				d->mode = GATEWAY_GATE;
-			else
-				return usage_error("--mode is monitor or gate, not `%s'", optarg);
+			if (!gateway_mode_parse(optarg, &d->mode))
+				return usage_error("--mode is monitor, gate or observe, not `%s'", optarg);
 			d->mode_given = true;
 			break;
+		case OPT_METRICS_LISTEN: {
+			struct ef_addr a;
+			uint16_t port;
+			if (!ef_listen_parse(optarg, &a, &port))
+				return usage_error("--metrics-listen is ADDRESS:PORT with a numeric address, such as "
+						   "127.0.0.1:9813 or [::1]:9813, not `%s'", optarg);
+			d->metrics_listen = optarg;
+			break;
+		}
 		case OPT_DRY_RUN:
 			d->dry_run = true;
 			break;
@@ -812,6 +945,11 @@ int cmd_nft(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	struct gateway_settings g = effective(&d, &d.st);
+	if (g.mode == GATEWAY_OBSERVE) {
+		warn("observe mode loads no ruleset: there is nothing to print (use --mode monitor or gate)");
+		state_free(&d.st);
+		return EXIT_ERROR;
+	}
 	char *text = ruleset_text(d.st.prefilter, d.st.policy, &g, RULESET_CREATE);
 	if (!text || fputs(text, stdout) == EOF || fflush(stdout) != 0) {
 		warn("cannot write the ruleset: %s", text ? strerror(errno) : "out of memory");
@@ -856,6 +994,10 @@ static void shut_down(struct daemon *d, bool remove)
 	}
 	if (remove && d->table && nft_table_remove(d->table, err, sizeof(err)) != 0)
 		warn("%s", err);
+	/* The HTTP thread reads only its snapshot; stopped here so that the
+	 * port is free before the process goes. */
+	metrics_stop(d->metrics);
+	d->metrics = NULL;
 	gateway_free(d->gw);
 	for (size_t i = 0; i < d->n_src; i++) {
 		capture_close(d->src[i].cap);
@@ -877,7 +1019,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct daemon d = {.sigfd = -1, .sign_lock = PTHREAD_MUTEX_INITIALIZER};
 	char err[1024];
-	int rc = parse_run_options(argc, argv, "cdjMnKETS", &d);
+	int rc = parse_run_options(argc, argv, "cdjMnKETSL", &d);
 	bool loaded = false;
 
 	if (rc)
@@ -886,7 +1028,18 @@ int cmd_run(int argc, char **argv)
 		goto fail;
 	if (!d.mode_given)
 		d.mode = d.st.gw.mode;
-	if (check_capabilities(err, sizeof(err)) != 0 || !(d.table = nft_table_open(d.dry_run, err, sizeof(err))))
+	/* The unit's ExecStartPre runs --dry-run whatever the mode: in observe
+	 * mode the policy and databases loading is all there is to check. */
+	if (d.dry_run && d.mode == GATEWAY_OBSERVE) {
+		warn("dry run: the policy and databases load; observe mode loads no ruleset for the kernel to check");
+		state_free(&d.st);
+		return 0;
+	}
+	if (check_capabilities(err, sizeof(err)) != 0)
+		goto fail;
+	/* observe touches no traffic: no table at all, so nothing to take over,
+	 * hold or remove, and a kill -9 leaves nothing behind. */
+	if (d.mode != GATEWAY_OBSERVE && !(d.table = nft_table_open(d.dry_run, err, sizeof(err))))
 		goto fail;
 	if (d.dry_run) {
 		rc = dry_run(&d);
@@ -930,8 +1083,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (d.json != stdout)
 		event_queue_set_upkeep(d.events, log_upkeep, &d, UPKEEP_MS);
+	/* observe judges as monitor does; kernel_queue has no table to send to */
 	struct gateway_config gc = {
-		.mode = d.mode, .kernel = {.queue = kernel_queue, .ctx = &d}, .on_event = write_event, .event_ctx = &d,
+		.mode = d.mode == GATEWAY_OBSERVE ? GATEWAY_MONITOR : d.mode, .kernel = {.queue = kernel_queue, .ctx = &d},
+		.on_event = write_event, .on_judged = count_judgement, .event_ctx = &d,
 	};
 	if (!(d.gw = gateway_new(&gc, err, sizeof(err))) || open_sources(&d, err, sizeof(err)) != 0 ||
 	    block_signals(&d, err, sizeof(err)) != 0)
@@ -939,21 +1094,33 @@ int cmd_run(int argc, char **argv)
 	gateway_set_policy(d.gw, d.st.policy, d.st.geodb, d.st.prefilter, &d.st.gw);
 	if (d.mode == GATEWAY_GATE)
 		enable_conntrack_accounting();
-	if (start_table(&d, err, sizeof(err)) != 0)
+	if (d.table && start_table(&d, err, sizeof(err)) != 0)
 		goto fail;
-	loaded = true;
+	loaded = d.table != NULL;
 	heartbeat(&d);
-	if (drop_capabilities(err, sizeof(err)) != 0)
+	/* After block_signals: the HTTP thread inherits the blocked set, so
+	 * SIGTERM and SIGHUP reach only the signalfd. */
+	if (start_metrics(&d, err, sizeof(err)) != 0 || drop_capabilities(err, sizeof(err)) != 0)
 		goto fail;
 	d.running = true;
-	warn("running in %s mode on %s%s", d.mode == GATEWAY_GATE ? "gate" : "monitor", d.src[0].name,
-	     d.n_src > 1 ? " and more" : "");
+	warn("running in %s mode on %s%s", gateway_mode_name(d.mode), d.src[0].name, d.n_src > 1 ? " and more" : "");
+	{
+		char status[256];
+		notify_init(&d.notify);
+		status_line(&d, d.table ? "table inet egressfence loaded" : "no table: traffic is only watched", status,
+			    sizeof(status));
+		if (d.metrics)
+			publish_metrics(&d);
+		notify_ready(status);
+	}
 	if (loop(&d) != 0) {
 		/* The rules stay: undecided flows stay held (fail closed). */
-		warn("stopping on an error; table inet egressfence stays in place");
+		notify_stopping();
+		warn("stopping on an error%s", d.table ? "; table inet egressfence stays in place" : "");
 		shut_down(&d, false);
 		return EXIT_ERROR;
 	}
+	notify_stopping();
 	shut_down(&d, true);
 	return 0;
 fail:
