@@ -748,6 +748,20 @@ static int start_table(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* A gate killed with -9 leaves its table enforcing (fail closed, by
+ * design); observe mode must not touch it, but must not let the operator
+ * believe nothing enforces either. */
+static void warn_stale_table(void)
+{
+	char err[256];
+	struct nft_table *t = nft_table_open(false, err, sizeof(err));
+
+	if (t && nft_table_exists(t))
+		warn("table inet egressfence from an earlier run is still loaded and still enforces; observe mode "
+		     "leaves it alone: remove it with `nft delete table inet egressfence'");
+	nft_table_close(t);
+}
+
 /* ---- the loop ------------------------------------------------------------------ */
 
 /* Returns false when the daemon should stop. */
@@ -1041,6 +1055,8 @@ int cmd_run(int argc, char **argv)
 	 * hold or remove, and a kill -9 leaves nothing behind. */
 	if (d.mode != GATEWAY_OBSERVE && !(d.table = nft_table_open(d.dry_run, err, sizeof(err))))
 		goto fail;
+	if (d.mode == GATEWAY_OBSERVE)
+		warn_stale_table();
 	if (d.dry_run) {
 		rc = dry_run(&d);
 		shut_down(&d, false);

@@ -15,7 +15,10 @@
 #   - a good SIGHUP counts in egressfence_reloads_total, a broken one in
 #     egressfence_reload_failures_total;
 #   - egressfence_build_info carries the version `egressfence version' says;
-#   - no label on the page holds an address of the test networks.
+#   - no label on the page holds an address of the test networks;
+#   - deploy/prometheus-alerts.yml, loaded into that Prometheus: the
+#     reload-failed and database-age alerts fire, the dropped-events one
+#     does not.
 # Needs root; exits 77 (skipped) without it, without ip netns / nft, or
 # without prometheus.
 set -uo pipefail
@@ -99,12 +102,16 @@ config() { # config FILE [broken]
 }
 
 # --- Prometheus ---------------------------------------------------------------
+PROMTOOL=$(command -v promtool) || skip "needs promtool (Debian package prometheus)"
+"$PROMTOOL" check rules "$src/deploy/prometheus-alerts.yml" >/dev/null 2>&1 &&
+	ok "promtool accepts deploy/prometheus-alerts.yml" || bad "promtool rejects deploy/prometheus-alerts.yml"
 mkdir -p "$D/prom-data"
 cat >"$D/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
+rule_files: ['$src/deploy/prometheus-alerts.yml']
 scrape_configs:
   - job_name: egressfence
     static_configs:
@@ -200,13 +207,19 @@ expect "events written equals the lines in the event file ($lines)" \
 	'egressfence_events_written_total{output="json"}' "$lines"
 expect "no event dropped" 'egressfence_events_dropped_total{output="json"}' 0
 
-# --- reloads ---------------------------------------------------------------------
+# --- reloads, and the shipped alert rules ----------------------------------------------
+expect "no reload-failed alert yet" 'ALERTS{alertname="EgressfenceReloadFailed"} or vector(0)' 0
 kill -HUP "$ENGINE"
 expect "a good SIGHUP counts as a reload" egressfence_reloads_total 1
 config "$D/policy.yaml" broken
 kill -HUP "$ENGINE"
 expect "a broken config counts as a reload failure" egressfence_reload_failures_total 1
 expect "and not as a reload" egressfence_reloads_total 1
+expect "the shipped rule EgressfenceReloadFailed fires" \
+	'ALERTS{alertname="EgressfenceReloadFailed",alertstate="firing"}' 1
+expect "EgressfenceDatabaseOld fires for the test database (built 2023)" \
+	'ALERTS{alertname="EgressfenceDatabaseOld",alertstate="firing"}' 1
+expect "EgressfenceEventsDropped does not" 'ALERTS{alertname="EgressfenceEventsDropped"} or vector(0)' 0
 
 # --- no addresses in labels -------------------------------------------------------
 page=$(ef_ns_exec gw curl -sf "http://$METRICS/metrics")

@@ -9,7 +9,8 @@
 #     observe, "observe":true and action_taken "none (observe mode)";
 #   - the same upload in monitor mode, as a control, is cut off: what
 #     observe mode lets through is its doing, not the test's;
-#   - after kill -9 there is no table to remove.
+#   - after kill -9 there is no table to remove;
+#   - a table an earlier (gate) run left is left alone, with a warning.
 # Needs root; exits 77 (skipped) without it or without ip netns / nft.
 set -uo pipefail
 
@@ -121,6 +122,15 @@ table_present && bad "a block verdict loaded a table in observe mode" || ok "sti
 kill -KILL "$ENGINE"
 wait "$ENGINE" 2>/dev/null
 table_present && bad "kill -9 in observe mode left a table" || ok "kill -9 leaves nothing to remove"
+
+# A gate killed with -9 left its table: observe mode leaves it, and says so.
+ef_ns_exec gw nft add table inet egressfence
+ef_engine_start stale --config "$D/observe.yaml" --json "$D/events-stale.json"
+grep -q 'still loaded and still enforces' "$ENGINE_LOG" && ok "observe mode warns of a table left by an earlier run" ||
+	bad "observe mode started beside a left-over table without a word"
+ef_engine_stop
+table_present && ok "and leaves that table alone" || bad "observe mode removed a table it did not load"
+ef_ns_exec gw nft delete table inet egressfence
 
 # --- the control: monitor mode cuts the same upload off -------------------------------
 config "$D/monitor.yaml" monitor
