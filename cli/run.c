@@ -33,6 +33,8 @@
  * when the stream closes at exit, after the queue drained.
  */
 #include "engine.h"
+#include "metrics.h"
+#include "notify.h"
 #include "../gateway/gateway.h"
 
 #include <errno.h>
@@ -68,6 +70,7 @@
 #define CONNTRACK_ACCT "/proc/sys/net/netfilter/nf_conntrack_acct"
 #define UPKEEP_MS 1000           /* the event writer's look at checkpoints and rotation */
 #define CHECKPOINT_S 60          /* a signed log's records wait at most this long for a signature */
+#define METRICS_EVERY_MS 1000    /* the loop publishes its counters to the metrics thread */
 
 /* What a reload replaces, all or nothing. */
 struct state {
@@ -152,6 +155,11 @@ struct daemon {
 	 * tests/e2e_insider.sh's heartbeat tests only. */
 	unsigned long test_delay_ms;
 	struct counters c;
+	/* --metrics-listen or metrics.listen; systemd's notify socket */
+	const char *metrics_listen;
+	struct metrics *metrics;
+	double last_publish_ms;
+	struct notify notify;
 };
 
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -239,7 +247,10 @@ static void write_event(const struct gateway_event *e, void *ctx)
 	size_t n = 0;
 
 	n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"mode\":\"%s\",\"decided_by\":\"%s\"",
-			      d->mode == GATEWAY_GATE ? "gate" : "monitor", gateway_judged_by_name(e->by));
+			      gateway_mode_name(d->mode), gateway_judged_by_name(e->by));
+	/* observe: the verdict is what gate or monitor mode would do */
+	if (d->mode == GATEWAY_OBSERVE)
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"observe\":true");
 	if (e->count_leak && !e->final)
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n,
 				      ",\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu",
@@ -253,21 +264,23 @@ static void write_event(const struct gateway_event *e, void *ctx)
 				      (unsigned long long)e->packets_out_after, (unsigned long long)e->bytes_out_after);
 	if (dec->verdict == EF_BLOCK && dec->block_remote_seconds)
 		snprintf(extra + n, sizeof(extra) - n, ",\"remote_blocked_seconds\":%u", dec->block_remote_seconds);
-	outputs_event(d->outputs, r, dec, d->st.geodb, e->action, extra);
+	outputs_event(d->outputs, r, dec, d->st.geodb, d->mode == GATEWAY_OBSERVE ? "none (observe mode)" : e->action,
+		      extra);
 }
 
 static void kernel_queue(void *ctx, const struct nft_decision *dec)
 {
 	struct daemon *d = ctx;
 
-	nft_table_queue(d->table, dec);
+	if (d->table) /* observe mode has none: decisions go nowhere */
+		nft_table_queue(d->table, dec);
 }
 
 static void commit(struct daemon *d)
 {
 	char err[1024];
 
-	if (nft_table_queued(d->table) && nft_table_commit(d->table, err, sizeof(err)) != 0) {
+	if (d->table && nft_table_queued(d->table) && nft_table_commit(d->table, err, sizeof(err)) != 0) {
 		d->c.kernel_errors++;
 		warn("%s", err);
 	}
@@ -438,6 +451,106 @@ static void print_counters(struct daemon *d, const char *when)
 	}
 }
 
+/* ---- metrics and systemd (cli/metrics.h, cli/notify.h) ----------------------- */
+
+/* Every judgement, allows included; in the loop, so no lock.  The label
+ * is the policy group of the country that decided (or the remote's first
+ * country), never the country or the address itself. */
+static void count_judgement(const struct ef_flow_record *r, const struct policy_decision *dec,
+			    enum gateway_judged_by by, void *ctx)
+{
+	struct daemon *d = ctx;
+	ef_country c;
+
+	if (!d->metrics)
+		return;
+	c = dec->country ? dec->country : (r->geo.n ? r->geo.set[0] : EF_COUNTRY_NONE);
+	metrics_judged(d->metrics, dec->verdict, r->enc, policy_country_group(d->st.policy, c), c == EF_COUNTRY_NONE,
+		       dec->rule, ((double)now_us() - (double)r->first_us) / 1e6);
+}
+
+/* Once a second from the loop's timers: the counters as print_counters
+ * reads them, handed to the metrics thread without waiting for it. */
+static void publish_metrics(struct daemon *d)
+{
+	struct metrics_sample s;
+	struct classifier_stats cs = {0};
+	struct gateway_counters g = {0};
+	struct nft_counters k;
+	char err[512];
+
+	memset(&s, 0, sizeof(s));
+	gateway_counters(d->gw, &g);
+	gateway_classifier_stats(d->gw, &cs);
+	s.packets = g.packets;
+	s.fast_path = g.fast_path;
+	s.flows = cs.flows;
+	s.flows_active = cs.flows_active;
+	s.judged_at_deadline = g.judged_at_deadline;
+	s.judged_at_end = g.judged_at_end;
+	s.rejudged = g.rejudged;
+	s.revoked = g.revoked;
+	if (d->table && nft_table_counters(d->table, &k, err, sizeof(err)) == 0) {
+		s.have_kernel = true;
+		s.held = k.held;
+		s.copied = k.copied;
+		s.refused = k.refused;
+	}
+	for (size_t i = 0; i < d->n_src && i < METRICS_MAX_SOURCES; i++) {
+		snprintf(s.sources[i].name, sizeof(s.sources[i].name), "%s", d->src[i].name);
+		s.sources[i].drops = capture_kernel_drops(d->src[i].cap);
+	}
+	s.n_sources = d->n_src < METRICS_MAX_SOURCES ? d->n_src : METRICS_MAX_SOURCES;
+	/* One entry per event output, each with its own queue and counters. */
+	size_t n_out = outputs_count(d->outputs);
+	for (size_t i = 0; i < n_out && i < METRICS_MAX_OUTPUTS; i++) {
+		struct output_stats os;
+		outputs_stats(d->outputs, i, &os);
+		snprintf(s.outputs[i].name, sizeof(s.outputs[i].name), "%s", os.name);
+		s.outputs[i].written = os.written;
+		s.outputs[i].dropped = os.dropped;
+		s.outputs[i].dropped_block = os.dropped_block;
+		s.outputs[i].write_errors = os.write_errors;
+	}
+	s.n_outputs = n_out < METRICS_MAX_OUTPUTS ? n_out : METRICS_MAX_OUTPUTS;
+	s.reloads = d->c.reloads;
+	s.reload_failures = d->c.reload_failures;
+	s.kernel_errors = d->c.kernel_errors + atomic_load(&d->hb.errors);
+	s.heartbeats_late = atomic_load(&d->hb.late);
+	for (int t = 0; t < 2; t++)
+		for (int f = 0; f < 2; f++)
+			s.prefilter_ranges[t][f] =
+				prefilter_ranges(d->st.prefilter, t ? TIER_LOG : TIER_BLOCK, f ? 6 : 4);
+	s.n_dbs = geodb_count(d->st.geodb);
+	if (s.n_dbs > METRICS_MAX_DBS)
+		s.n_dbs = METRICS_MAX_DBS;
+	for (size_t i = 0; i < s.n_dbs; i++) {
+		snprintf(s.dbs[i].path, sizeof(s.dbs[i].path), "%s", geodb_path(d->st.geodb, i));
+		s.dbs[i].build_epoch = geodb_build_epoch(d->st.geodb, i);
+	}
+	metrics_publish(d->metrics, &s);
+}
+
+/* metrics.listen from the policy, unless --metrics-listen named one. */
+static int start_metrics(struct daemon *d, char *err, size_t errlen)
+{
+	const char *listen = d->metrics_listen ? d->metrics_listen : policy_metrics_listen(d->st.policy);
+
+	if (!listen)
+		return 0;
+	if (!(d->metrics = metrics_start(listen, gateway_mode_name(d->mode), err, errlen)))
+		return -1;
+	warn("metrics at http://%s/metrics", listen);
+	return 0;
+}
+
+/* STATUS= for systemctl status: the mode, the sources, the last reload. */
+static void status_line(struct daemon *d, const char *what, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s mode on %s%s; %s", gateway_mode_name(d->mode), d->src[0].name,
+		 d->n_src > 1 ? " and more" : "", what);
+}
+
 /* ---- loading, reloading ---------------------------------------------------- */
 
 static struct gateway_settings effective(const struct daemon *d, const struct state *s)
@@ -504,7 +617,7 @@ static bool restart_needed(const struct daemon *d, const struct state *n, char *
 	else if (o->n_flowtable != g->n_flowtable ||
 		 memcmp(o->flowtable, g->flowtable, sizeof(o->flowtable[0]) * o->n_flowtable) != 0)
 		snprintf(err, errlen, "gateway.flowtable changed");
-	else if (d->mode == GATEWAY_MONITOR && !same_interfaces(d->st.policy, n->policy))
+	else if (d->mode != GATEWAY_GATE && !same_interfaces(d->st.policy, n->policy))
 		snprintf(err, errlen, "capture.interfaces changed");
 	else
 		return false;
@@ -533,7 +646,8 @@ static void reload(struct daemon *d)
 	 * still does, LOAD_STALL_MS later. */
 	loop_turned(d);
 	atomic_store(&d->hb.stall_ms, LOAD_STALL_MS);
-	int loaded = load_table(d, &n, RULESET_REPLACE, &ms, err, sizeof(err));
+	ms = 0;
+	int loaded = d->table ? load_table(d, &n, RULESET_REPLACE, &ms, err, sizeof(err)) : 0;
 	atomic_store(&d->hb.stall_ms, LOOP_STALL_MS);
 	loop_turned(d);
 	if (loaded != 0) {
@@ -686,6 +800,20 @@ static int start_table(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* A gate killed with -9 leaves its table enforcing (fail closed, by
+ * design); observe mode must not touch it, but must not let the operator
+ * believe nothing enforces either. */
+static void warn_stale_table(void)
+{
+	char err[256];
+	struct nft_table *t = nft_table_open(false, err, sizeof(err));
+
+	if (t && nft_table_exists(t))
+		warn("table inet egressfence from an earlier run is still loaded and still enforces; observe mode "
+		     "leaves it alone: remove it with `nft delete table inet egressfence'");
+	nft_table_close(t);
+}
+
 /* ---- the loop ------------------------------------------------------------------ */
 
 /* Returns false when the daemon should stop. */
@@ -696,14 +824,23 @@ static bool handle_signal(struct daemon *d)
 	if (read(d->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return true;
 	switch (si.ssi_signo) {
-	case SIGHUP:
+	case SIGHUP: {
+		uint64_t failures = d->c.reload_failures;
+		char status[256];
+		notify_reloading();
 		reload(d);
+		status_line(d, d->c.reload_failures > failures ? "the last reload was refused, the old policy runs"
+							       : "reloaded", status, sizeof(status));
+		notify_ready(status);
+		if (d->metrics)
+			publish_metrics(d);
 		if (d->json_path && strcmp(d->json_path, "-") != 0) {
 			if (d->chain)
 				note_log_inputs(d);
 			event_queue_poke(d->events); /* logrotate's postrotate */
 		}
 		return true;
+	}
 	case SIGUSR1:
 		print_counters(d, "SIGUSR1");
 		return true;
@@ -778,6 +915,8 @@ static int heartbeat_open(struct daemon *d, char *err, size_t errlen)
 {
 	struct heartbeat *hb = &d->hb;
 
+	if (d->mode != GATEWAY_GATE)
+		return 0; /* fail_open is gate mode's */
 	if (!(hb->table = nft_table_open(d->dry_run, err, errlen)))
 		return -1;
 	atomic_store(&hb->stall_ms, LOOP_STALL_MS);
@@ -793,6 +932,8 @@ static int heartbeat_start(struct daemon *d, char *err, size_t errlen)
 	struct heartbeat *hb = &d->hb;
 	int rc;
 
+	if (!hb->table)
+		return 0;
 	pthread_mutex_init(&hb->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -832,6 +973,11 @@ static void run_timers(struct daemon *d)
 	gateway_tick(d->gw, (uint64_t)now, now_us());
 	commit(d);
 	loop_turned(d);
+	if (d->metrics && now - d->last_publish_ms >= METRICS_EVERY_MS) {
+		d->last_publish_ms = now;
+		publish_metrics(d);
+	}
+	notify_watchdog(&d->notify, now);
 }
 
 static int loop(struct daemon *d)
@@ -859,14 +1005,16 @@ static int loop(struct daemon *d)
 /* ---- commands ------------------------------------------------------------------ */
 
 static const char run_usage[] =
-	"usage: egressfence run [--config FILE] [--db FILE]... [--mode monitor|gate] [--json FILE|-] [--dry-run]\n"
+	"usage: egressfence run [--config FILE] [--db FILE]... [--mode monitor|gate|observe] [--json FILE|-] [--dry-run]\n"
 	"                       [--sign-key KEY [--checkpoint-every N] [--checkpoint-seconds S] [--checkpoint-syslog]]\n"
 	"                       [--format native|ecs] [--syslog /dev/log|tcp:HOST:PORT]... [--redis HOST:PORT[/KEY]]...\n"
+	"                       [--metrics-listen ADDRESS:PORT]\n"
 	"       egressfence nft [--config FILE] [--db FILE]... [--mode monitor|gate]\n";
 
 enum { OPT_CONFIG = 'c', OPT_DB = 'd', OPT_JSON = 'j', OPT_MODE = 'M', OPT_DRY_RUN = 'n', OPT_HELP = 'h' };
 enum { OPT_SIGN_KEY = 'K', OPT_CHECKPOINT_EVERY = 'E', OPT_CHECKPOINT_SECONDS = 'T', OPT_CHECKPOINT_SYSLOG = 'S' };
 enum { OPT_FORMAT = 'O', OPT_SYSLOG = 'Y', OPT_REDIS = 'X' }; /* long options only: not in the optstring */
+enum { OPT_METRICS_LISTEN = 'L' };
 
 static const struct option run_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -881,6 +1029,7 @@ static const struct option run_options[] = {
 	{"format", required_argument, NULL, OPT_FORMAT},
 	{"syslog", required_argument, NULL, OPT_SYSLOG},
 	{"redis", required_argument, NULL, OPT_REDIS},
+	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -934,12 +1083,12 @@ static int parse_run_options(int argc, char **argv, const char *allowed, struct 
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+c:d:j:M:nhK:E:T:S", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:d:j:M:nhK:E:T:SL:", run_options, NULL)) != -1) {
 		if (opt == OPT_HELP) {
 			fputs(run_usage, stdout);
 			exit(0);
 		}
-		int bad = option_error(argv, opt, "cdjMKETOYX", allowed, run_options);
+		int bad = option_error(argv, opt, "cdjMKETOYXL", allowed, run_options);
 		if (bad)
 			return bad;
 		switch (opt) {
@@ -955,14 +1104,19 @@ static int parse_run_options(int argc, char **argv, const char *allowed, struct 
 			d->json_path = optarg;
 			break;
 		case OPT_MODE:
-			if (!strcmp(optarg, "monitor"))
-				d->mode = GATEWAY_MONITOR;
-			else if (!strcmp(optarg, "gate"))
-				d->mode = GATEWAY_GATE;
-			else
-				return usage_error("--mode is monitor or gate, not `%s'", optarg);
+			if (!gateway_mode_parse(optarg, &d->mode))
+				return usage_error("--mode is monitor, gate or observe, not `%s'", optarg);
 			d->mode_given = true;
 			break;
+		case OPT_METRICS_LISTEN: {
+			struct ef_addr a;
+			uint16_t port;
+			if (!ef_listen_parse(optarg, &a, &port))
+				return usage_error("--metrics-listen is ADDRESS:PORT with a numeric address, such as "
+						   "127.0.0.1:9813 or [::1]:9813, not `%s'", optarg);
+			d->metrics_listen = optarg;
+			break;
+		}
 		case OPT_DRY_RUN:
 			d->dry_run = true;
 			break;
@@ -1012,6 +1166,11 @@ int cmd_nft(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	struct gateway_settings g = effective(&d, &d.st);
+	if (g.mode == GATEWAY_OBSERVE) {
+		warn("observe mode loads no ruleset: there is nothing to print (use --mode monitor or gate)");
+		state_free(&d.st);
+		return EXIT_ERROR;
+	}
 	char *text = ruleset_text(d.st.prefilter, d.st.policy, &g, RULESET_CREATE);
 	if (!text || fputs(text, stdout) == EOF || fflush(stdout) != 0) {
 		warn("cannot write the ruleset: %s", text ? strerror(errno) : "out of memory");
@@ -1052,6 +1211,10 @@ static void shut_down(struct daemon *d, bool remove)
 	heartbeat_stop(d);
 	if (remove && d->table && nft_table_remove(d->table, err, sizeof(err)) != 0)
 		warn("%s", err);
+	/* The HTTP thread reads only its snapshot; stopped here so that the
+	 * port is free before the process goes. */
+	metrics_stop(d->metrics);
+	d->metrics = NULL;
 	gateway_free(d->gw);
 	for (size_t i = 0; i < d->n_src; i++) {
 		capture_close(d->src[i].cap);
@@ -1073,7 +1236,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct daemon d = {.sigfd = -1, .sign_lock = PTHREAD_MUTEX_INITIALIZER};
 	char err[1024];
-	int rc = parse_run_options(argc, argv, "cdjMnKETSOYX", &d);
+	int rc = parse_run_options(argc, argv, "cdjMnKETSOYXL", &d);
 	bool loaded = false;
 
 	if (rc)
@@ -1082,10 +1245,23 @@ int cmd_run(int argc, char **argv)
 		goto fail;
 	if (!d.mode_given)
 		d.mode = d.st.gw.mode;
+	/* The unit's ExecStartPre runs --dry-run whatever the mode: in observe
+	 * mode the policy and databases loading is all there is to check. */
+	if (d.dry_run && d.mode == GATEWAY_OBSERVE) {
+		warn("dry run: the policy and databases load; observe mode loads no ruleset for the kernel to check");
+		state_free(&d.st);
+		return 0;
+	}
 	if (load_outputs(&d, err, sizeof(err)) != 0)
 		goto fail;
-	if (check_capabilities(err, sizeof(err)) != 0 || !(d.table = nft_table_open(d.dry_run, err, sizeof(err))))
+	if (check_capabilities(err, sizeof(err)) != 0)
 		goto fail;
+	/* observe touches no traffic: no table at all, so nothing to take over,
+	 * hold or remove, and a kill -9 leaves nothing behind. */
+	if (d.mode != GATEWAY_OBSERVE && !(d.table = nft_table_open(d.dry_run, err, sizeof(err))))
+		goto fail;
+	if (d.mode == GATEWAY_OBSERVE)
+		warn_stale_table();
 	if (d.dry_run) {
 		rc = dry_run(&d);
 		shut_down(&d, false);
@@ -1131,8 +1307,10 @@ int cmd_run(int argc, char **argv)
 			goto fail;
 	if (d.json != stdout)
 		event_queue_set_upkeep(d.events, log_upkeep, &d, UPKEEP_MS);
+	/* observe judges as monitor does; kernel_queue has no table to send to */
 	struct gateway_config gc = {
-		.mode = d.mode, .kernel = {.queue = kernel_queue, .ctx = &d}, .on_event = write_event, .event_ctx = &d,
+		.mode = d.mode == GATEWAY_OBSERVE ? GATEWAY_MONITOR : d.mode, .kernel = {.queue = kernel_queue, .ctx = &d},
+		.on_event = write_event, .on_judged = count_judgement, .event_ctx = &d,
 	};
 	if (!(d.gw = gateway_new(&gc, err, sizeof(err))) || open_sources(&d, err, sizeof(err)) != 0 ||
 	    block_signals(&d, err, sizeof(err)) != 0)
@@ -1140,23 +1318,35 @@ int cmd_run(int argc, char **argv)
 	gateway_set_policy(d.gw, d.st.policy, d.st.geodb, d.st.prefilter, &d.st.gw);
 	if (d.mode == GATEWAY_GATE)
 		enable_conntrack_accounting();
-	if (start_table(&d, err, sizeof(err)) != 0)
+	if (d.table && start_table(&d, err, sizeof(err)) != 0)
 		goto fail;
-	loaded = true;
+	loaded = d.table != NULL;
 	if (getenv("EF_TEST_LOOP_DELAY_MS"))
 		d.test_delay_ms = strtoul(getenv("EF_TEST_LOOP_DELAY_MS"), NULL, 10);
-	if (heartbeat_open(&d, err, sizeof(err)) != 0 || drop_capabilities(err, sizeof(err)) != 0 ||
-	    heartbeat_start(&d, err, sizeof(err)) != 0)
+	/* After block_signals: the HTTP thread inherits the blocked set, so
+	 * SIGTERM and SIGHUP reach only the signalfd. */
+	if (heartbeat_open(&d, err, sizeof(err)) != 0 || start_metrics(&d, err, sizeof(err)) != 0 ||
+	    drop_capabilities(err, sizeof(err)) != 0 || heartbeat_start(&d, err, sizeof(err)) != 0)
 		goto fail;
 	d.running = true;
-	warn("running in %s mode on %s%s", d.mode == GATEWAY_GATE ? "gate" : "monitor", d.src[0].name,
-	     d.n_src > 1 ? " and more" : "");
+	warn("running in %s mode on %s%s", gateway_mode_name(d.mode), d.src[0].name, d.n_src > 1 ? " and more" : "");
+	{
+		char status[256];
+		notify_init(&d.notify);
+		status_line(&d, d.table ? "table inet egressfence loaded" : "no table: traffic is only watched", status,
+			    sizeof(status));
+		if (d.metrics)
+			publish_metrics(&d);
+		notify_ready(status);
+	}
 	if (loop(&d) != 0) {
 		/* The rules stay: undecided flows stay held (fail closed). */
-		warn("stopping on an error; table inet egressfence stays in place");
+		notify_stopping();
+		warn("stopping on an error%s", d.table ? "; table inet egressfence stays in place" : "");
 		shut_down(&d, false);
 		return EXIT_ERROR;
 	}
+	notify_stopping();
 	shut_down(&d, true);
 	return 0;
 fail:

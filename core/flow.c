@@ -35,6 +35,40 @@ bool ef_addr_parse(const char *s, struct ef_addr *out)
 	return false;
 }
 
+bool ef_listen_parse(const char *s, struct ef_addr *addr, uint16_t *port)
+{
+	char host[EF_ADDR_STRLEN + 2];
+	const char *colon = strrchr(s, ':'), *p;
+	size_t n;
+	unsigned long v = 0;
+
+	if (!colon || !colon[1] || strlen(colon + 1) > 5)
+		return false;
+	for (p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v < 1 || v > 65535)
+		return false;
+	n = (size_t)(colon - s);
+	/* IPv6 in brackets, so that the port's colon cannot be read as the address's */
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	} else if (memchr(s, ':', n)) {
+		return false;
+	}
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, s, n);
+	host[n] = 0;
+	if (!ef_addr_parse(host, addr))
+		return false;
+	*port = (uint16_t)v;
+	return true;
+}
+
 void ef_addr_format(const struct ef_addr *a, char *buf, size_t len)
 {
 	if (a->family == 4 && len >= 16) {

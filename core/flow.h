@@ -44,6 +44,10 @@ void ef_addr_format(const struct ef_addr *a, char *buf, size_t len);
 bool ef_cidr_parse(const char *s, struct ef_cidr *out);
 bool ef_cidr_contains(const struct ef_cidr *c, const struct ef_addr *a);
 void ef_cidr_format(const struct ef_cidr *c, char *buf, size_t len);
+/* A listening address: "127.0.0.1:9813", "[::1]:9813", "0.0.0.0:9813";
+ * port 1-65535, numeric address only (no name lookups in a config).  The
+ * policy's metrics.listen and run's --metrics-listen both parse with it. */
+bool ef_listen_parse(const char *s, struct ef_addr *addr, uint16_t *port);
 
 /* Addresses that never leave a host or a link (unspecified, loopback,
  * link-local, multicast, limited broadcast): no country and no rule applies

@@ -108,8 +108,13 @@ bool policy_country_is_assigned(ef_country c);
 
 /* `monitor': watch a capture and block offending flows after the fact;
  * `gate': the kernel holds the payload of undecided flows to block-tier
- * destinations until the engine has decided. */
-enum gateway_mode { GATEWAY_MONITOR = 0, GATEWAY_GATE = 1 };
+ * destinations until the engine has decided; `observe': watch a capture,
+ * judge and log, and touch no traffic (no table is loaded at all). */
+enum gateway_mode { GATEWAY_MONITOR = 0, GATEWAY_GATE = 1, GATEWAY_OBSERVE = 2 };
+/* "monitor", "gate", "observe": the config's gateway.mode and run's --mode
+ * both parse with this one function. */
+const char *gateway_mode_name(enum gateway_mode m);
+bool gateway_mode_parse(const char *s, enum gateway_mode *out);
 
 /* The config's `gateway:` section, with the defaults filled in. */
 #define GATEWAY_MAX_FLOWTABLE_DEVICES 32
@@ -130,6 +135,13 @@ struct gateway_settings {
 	uint8_t n_flowtable;
 };
 void policy_gateway(const struct policy *p, struct gateway_settings *out);
+/* metrics.listen as written ("127.0.0.1:9813", checked by ef_listen_parse),
+ * or NULL when the policy has no metrics section. */
+const char *policy_metrics_listen(const struct policy *p);
+/* The first group, in file order, that lists country c: a label for
+ * metrics that names no address and no country.  NULL when no group
+ * lists it (or c is EF_COUNTRY_NONE). */
+const char *policy_country_group(const struct policy *p, ef_country c);
 /* Rules, by index as in policy_decision.rule_index: the rule's `log_prefix:`
  * or NULL. */
 size_t policy_rule_count(const struct policy *p);

@@ -1068,14 +1068,11 @@ static bool load_gateway(struct loader *ld, const yaml_node_t *n)
 	if (!read_mapping(ld, n, "gateway", f, G__COUNT))
 		return false;
 	if ((v = f[G_MODE].value)) {
-		if (!expect_scalar(ld, v, "`mode'", "monitor or gate"))
+		if (!expect_scalar(ld, v, "`mode'", "monitor, gate or observe"))
 			return false;
-		if (!strcmp(str(v), "monitor"))
-			g->mode = GATEWAY_MONITOR;
-		else if (!strcmp(str(v), "gate"))
-			g->mode = GATEWAY_GATE;
-		else
-			return fail(ld, v, "unknown gateway mode `%s' (expected monitor or gate)", shown(ld, str(v)));
+		if (!gateway_mode_parse(str(v), &g->mode))
+			return fail(ld, v, "unknown gateway mode `%s' (expected monitor, gate or observe)",
+				    shown(ld, str(v)));
 	}
 	if ((v = f[G_NFLOG_GROUP].value)) {
 		if (!load_number(ld, v, "nflog_group", 0, 65535, "4242", &x))
@@ -1108,14 +1105,34 @@ static bool load_gateway(struct loader *ld, const yaml_node_t *n)
 	return true;
 }
 
-enum { T_GEODB, T_NETWORKS, T_GROUPS, T_CAPTURE, T_FAIL_OPEN, T_GATEWAY, T_RULES, T_DEFAULT, T_OUTPUT, T__COUNT };
+/* metrics: where `egressfence run' serves its Prometheus metrics. */
+static bool load_metrics(struct loader *ld, const yaml_node_t *n)
+{
+	struct field f[] = {{.key = "listen"}};
+	const yaml_node_t *v;
+	struct ef_addr a;
+	uint16_t port;
+
+	if (!read_mapping(ld, n, "metrics", f, 1))
+		return false;
+	if (!(v = f[0].value))
+		return true;
+	if (!expect_scalar(ld, v, "`listen'", "an address and port such as 127.0.0.1:9813"))
+		return false;
+	if (!ef_listen_parse(str(v), &a, &port))
+		return fail(ld, v, "bad metrics listen address `%s' (expected ADDRESS:PORT with a numeric address, "
+			    "such as 127.0.0.1:9813 or [::1]:9813)", shown(ld, str(v)));
+	return (ld->p->metrics_listen = ld_strdup(ld, str(v))) != NULL;
+}
+
+enum { T_GEODB, T_NETWORKS, T_GROUPS, T_CAPTURE, T_FAIL_OPEN, T_GATEWAY, T_RULES, T_DEFAULT, T_OUTPUT, T_METRICS, T__COUNT };
 
 static bool load_policy(struct loader *ld, const yaml_node_t *root)
 {
 	struct field f[T__COUNT] = {
 		[T_GEODB] = {"geodb"}, [T_NETWORKS] = {"networks"}, [T_GROUPS] = {"groups"},
 		[T_CAPTURE] = {"capture"}, [T_FAIL_OPEN] = {"fail_open"}, [T_GATEWAY] = {"gateway"},
-		[T_RULES] = {"rules"}, [T_DEFAULT] = {"default"},
+		[T_RULES] = {"rules"}, [T_DEFAULT] = {"default"}, [T_METRICS] = {"metrics"},
 		[T_OUTPUT] = {"output"}, /* where events go: read by output/output_config.c */
 	};
 	const yaml_node_t *v;
@@ -1141,6 +1158,8 @@ static bool load_policy(struct loader *ld, const yaml_node_t *root)
 		.max_flows = 262144,
 	};
 	if ((v = f[T_GATEWAY].value) && !load_gateway(ld, v))
+		return false;
+	if ((v = f[T_METRICS].value) && !load_metrics(ld, v))
 		return false;
 	ld->p->def = EF_ALLOW;
 	if ((v = f[T_DEFAULT].value)) {
@@ -1378,6 +1397,41 @@ bool policy_fail_open(const struct policy *p)
 void policy_gateway(const struct policy *p, struct gateway_settings *out)
 {
 	*out = p->gateway;
+}
+
+static const char *const mode_names[] = {
+	[GATEWAY_MONITOR] = "monitor", [GATEWAY_GATE] = "gate", [GATEWAY_OBSERVE] = "observe",
+};
+
+const char *gateway_mode_name(enum gateway_mode m)
+{
+	return (size_t)m < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[m] : "?";
+}
+
+bool gateway_mode_parse(const char *s, enum gateway_mode *out)
+{
+	for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++) {
+		if (!strcmp(s, mode_names[i])) {
+			*out = (enum gateway_mode)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *policy_metrics_listen(const struct policy *p)
+{
+	return p->metrics_listen;
+}
+
+const char *policy_country_group(const struct policy *p, ef_country c)
+{
+	if (c == EF_COUNTRY_NONE)
+		return NULL;
+	for (size_t i = 0; i < p->n_groups; i++)
+		if (set_has(&p->groups[i].set, c))
+			return p->groups[i].name;
+	return NULL;
 }
 
 size_t policy_rule_count(const struct policy *p)

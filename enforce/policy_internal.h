@@ -86,6 +86,7 @@ struct policy {
 	size_t n_interfaces;
 	bool fail_open;
 	struct gateway_settings gateway;  /* defaults filled in */
+	const char *metrics_listen;       /* metrics.listen, or NULL */
 	struct rule *rules;
 	size_t n_rules;
 	enum ef_verdict def;

@@ -184,7 +184,7 @@ void policy_print(const struct policy *p, FILE *out)
 	fprintf(out, "]\nfail_open: %s\n", p->fail_open ? "true" : "false");
 	fprintf(out, "gateway:\n  mode: %s\n  nflog_group: %u\n  flow_timeout: %u\n  decide_within: %u\n"
 		     "  max_flows: %u\n",
-		p->gateway.mode == GATEWAY_GATE ? "gate" : "monitor", p->gateway.nflog_group,
+		gateway_mode_name(p->gateway.mode), p->gateway.nflog_group,
 		p->gateway.flow_timeout_s, p->gateway.decide_within_s, p->gateway.max_flows);
 	fputs("  flowtable: [", out);
 	for (size_t i = 0; i < p->gateway.n_flowtable; i++) {
@@ -192,6 +192,11 @@ void policy_print(const struct policy *p, FILE *out)
 		print_scalar(out, p->gateway.flowtable[i]);
 	}
 	fputs("]\n", out);
+	if (p->metrics_listen) {
+		fputs("metrics:\n  listen: ", out);
+		print_scalar(out, p->metrics_listen);
+		fputc('\n', out);
+	}
 
 	fputs(p->n_rules ? "rules:\n" : "rules: []\n", out);
 	for (size_t i = 0; i < p->n_rules; i++)

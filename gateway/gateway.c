@@ -218,6 +218,8 @@ static bool judge(struct gateway *gw, struct gw_flow *e, struct ef_flow_record *
 	e->bytes_at_verdict = r->bytes_out;
 	e->packets_at_verdict = r->packets_out;
 	gw->c.by_verdict[dec.verdict]++;
+	if (gw->cfg.on_judged)
+		gw->cfg.on_judged(r, &dec, by, gw->cfg.event_ctx);
 	if (by == GATEWAY_BY_DEADLINE)
 		gw->c.judged_at_deadline++;
 	else if (ended)

@@ -64,6 +64,9 @@ struct gateway_event {
 	uint64_t bytes_out_after, packets_out_after; /* final: what left after the verdict */
 };
 typedef void (*gateway_event_fn)(const struct gateway_event *e, void *ctx);
+/* Every judgement, allows included (which have no event): for metrics. */
+typedef void (*gateway_judged_fn)(const struct ef_flow_record *r, const struct policy_decision *d,
+				  enum gateway_judged_by by, void *ctx);
 
 struct gateway_config {
 	enum gateway_mode mode;
@@ -72,6 +75,7 @@ struct gateway_config {
 	uint32_t max_flows;          /* classifier table and gateway pool; 0: 262144 */
 	struct gateway_kernel kernel;
 	gateway_event_fn on_event;
+	gateway_judged_fn on_judged; /* may be NULL; called with event_ctx */
 	void *event_ctx;
 };
 

@@ -888,7 +888,7 @@ static void gateway_section(void **state)
 	policy_free(p);
 
 	assert_load_error("gateway:\n  mode: gates\n", "policy.yaml:2:9: ", "unknown gateway mode `gates'",
-			  "monitor or gate", NULL);
+			  "monitor, gate or observe", NULL);
 	assert_load_error("gateway:\n  nflog_group: 65536\n", "policy.yaml:2:16: ", "`nflog_group'",
 			  "0 to 65535", NULL);
 	assert_load_error("gateway: { flow_timeout: 0 }\n", "policy.yaml:1:26: ", "`flow_timeout'", NULL);
