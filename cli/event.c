@@ -253,6 +253,11 @@ void event_write_json(FILE *out, const struct ef_flow_record *r, const struct po
 	put_string(&l, ef_verdict_name(d->verdict));
 	put_key(&l, "rule");
 	put_string(&l, d->rule);
+	if (d->exception) {
+		/* the policy's `exceptions:' entry that allowed it */
+		put_key(&l, "exception");
+		put_string(&l, d->exception);
+	}
 	put_key(&l, "initiator");
 	put_string(&l, r->initiator == EF_INIT_INSIDE ? "inside" : "remote");
 	if (r->evicted) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "about.h"
@@ -391,6 +392,9 @@ static int cmd_check(int argc, char **argv)
 		return rc;
 	policy_print(a.common.policy, stdout);
 	about_databases(a.common.geodb, stdout);
+	policy_describe_lists(a.common.policy, (int64_t)time(NULL), stdout);
+	fflush(stdout);
+	policy_warnings(a.common.policy, (int64_t)time(NULL), stderr);
 	free_common(&a.common);
 	return 0;
 }

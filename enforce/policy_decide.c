@@ -62,22 +62,29 @@ size_t policy_watched_countries(const struct policy *p, enum ef_verdict at_least
 
 /* --- deciding ---------------------------------------------------------- */
 
-/* "TLS.Google" is matched by an entry "TLS", "Google" or "TLS.Google". */
-static bool app_matches(const struct rule *r, const char *app)
+bool policy_app_matches(const struct app_name *apps, size_t n_apps, const char *app)
 {
 	if (!app || !*app)
 		return false;
 	const char *dot = strchr(app, '.');
 	size_t master_len = dot ? (size_t)(dot - app) : strlen(app);
 
-	for (size_t i = 0; i < r->n_apps; i++) {
-		const struct app_name *a = &r->apps[i];
+	for (size_t i = 0; i < n_apps; i++) {
+		const struct app_name *a = &apps[i];
 		if (!strcasecmp(a->name, app))
 			return true;
 		if (dot && ((a->len == master_len && !strncasecmp(a->name, app, master_len)) ||
 			    !strcasecmp(a->name, dot + 1)))
 			return true;
 	}
+	return false;
+}
+
+bool policy_port_matches(const struct port_range *ports, size_t n_ports, uint16_t port)
+{
+	for (size_t i = 0; i < n_ports; i++)
+		if (port >= ports[i].lo && port <= ports[i].hi)
+			return true;
 	return false;
 }
 
@@ -92,14 +99,8 @@ static bool rule_matches_flow(const struct rule *r, const struct policy_query *q
 		return false;
 	if (q->bytes_out < r->min_bytes_out)
 		return false;
-	if (r->n_ports) {
-		size_t i;
-		for (i = 0; i < r->n_ports; i++)
-			if (q->remote_port >= r->ports[i].lo && q->remote_port <= r->ports[i].hi)
-				break;
-		if (i == r->n_ports)
-			return false;
-	}
+	if (r->n_ports && !policy_port_matches(r->ports, r->n_ports, q->remote_port))
+		return false;
 	if (r->n_from) {
 		size_t i;
 		if (!q->inside)
@@ -110,7 +111,7 @@ static bool rule_matches_flow(const struct rule *r, const struct policy_query *q
 		if (i == r->n_from)
 			return false;
 	}
-	if (r->n_apps && !app_matches(r, q->app))
+	if (r->n_apps && !policy_app_matches(r->apps, r->n_apps, q->app))
 		return false;
 	return true;
 }
@@ -125,9 +126,52 @@ static bool rule_matches_country(const struct rule *r, ef_country c)
 	return set_has(&r->to, c) != r->to_negated;
 }
 
+/* "updates.example.com" matches itself; "*.example.com" its subdomains. */
+static bool host_matches(const char *pattern, const char *name)
+{
+	if (!name || !*name)
+		return false;
+	if (pattern[0] != '*')
+		return !strcasecmp(pattern, name);
+	size_t plen = strlen(pattern + 1), nlen = strlen(name);
+	return nlen > plen && !strcasecmp(name + nlen - plen, pattern + 1);
+}
+
+const struct policy_exception *policy_exception_for(const struct policy *p, const struct policy_query *q)
+{
+	/* A flow of unknown time is never excepted: an exception must be
+	 * seen to be in force, so without a clock it is not (fail closed). */
+	if (!q->time_us)
+		return NULL;
+	for (size_t i = 0; i < p->n_exceptions; i++) {
+		const struct policy_exception *x = &p->exceptions[i];
+		if (q->time_us >= x->until_us)
+			continue;
+		if (x->has_cidr ? !q->remote || !ef_cidr_contains(&x->cidr, q->remote)
+				: !host_matches(x->host, q->server_name))
+			continue;
+		if (x->n_ports && !policy_port_matches(x->ports, x->n_ports, q->remote_port))
+			continue;
+		if (x->n_apps && !policy_app_matches(x->apps, x->n_apps, q->app))
+			continue;
+		return x;
+	}
+	return NULL;
+}
+
 void policy_decide(const struct policy *p, const struct policy_query *q,
 		   struct policy_decision *out)
 {
+	const struct policy_exception *x = p->n_exceptions ? policy_exception_for(p, q) : NULL;
+
+	if (x) {
+		*out = (struct policy_decision){
+			.verdict = EF_ALLOW, .rule_index = -1, .exception = x->name,
+			.country = q->geo && q->geo->n ? q->geo->set[0] : EF_COUNTRY_NONE,
+		};
+		return;
+	}
+
 	ef_country countries[EF_GEO_MAX_COUNTRIES + 1] = {EF_COUNTRY_NONE};
 	const struct rule *decided[EF_GEO_MAX_COUNTRIES + 1] = {NULL};
 	size_t n = 1, left;
@@ -169,4 +213,5 @@ void policy_decide(const struct policy *p, const struct policy_query *q,
 	out->rule_index = r ? (int)(r - p->rules) : -1;
 	out->block_remote_seconds = r ? r->block_remote : 0;
 	out->country = countries[best];
+	out->exception = NULL;
 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# End-to-end: tuning a policy safely (issue 10).  Country lists are dated
+# data the default policy includes, and `check' prints their sources and
+# warns when one is stale; exceptions apply in an audit until their `until'
+# (judged at the flow's time) and their events name them; `check' says when
+# one expired and which rules can never fire; `lookup --from/--port/--app'
+# judges rules with those conditions; `audit --compare' shows what a new
+# policy would change.  Everything runs on samples/sample.pcap, whose flows
+# are from 2026-11-23.
+set -uo pipefail
+BIN=${EF_BIN:-build/egressfence}
+SRC=${EF_SOURCE_DIR:-.}
+command -v jq >/dev/null || { echo "skipped: jq is not installed (scripts/setup installs it)"; exit 77; }
+DB=$(realpath "$SRC")/geodb/db/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb
+[ -s "$DB" ] || { echo "skipped: the pinned country database is not installed (scripts/setup)"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0 checks=0
+ok() { checks=$((checks + 1)); echo "ok   $1"; }
+bad() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL $1"; }
+SAMPLE=$SRC/samples/sample.pcap
+
+# ---- country lists ------------------------------------------------------------
+"$BIN" check --config "$SRC/policy/default.yaml" >"$tmp/check.out" 2>"$tmp/check.err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q '^# list @us-d5: 15 CFR Part 740, Supplement No. 1, Country Group D, column D:5; checked [0-9-]* (' "$tmp/check.out" &&
+	grep -q '^#     NI: added 2024-03-15, 89 FR 18780$' "$tmp/check.out"; then
+	ok "check prints each list's source, date and per-entry notes"
+else
+	bad "check of the default policy (rc $rc): $(grep '^# list' "$tmp/check.out" | head -2) $(head -2 "$tmp/check.err")"
+fi
+mkdir "$tmp/old"
+sed 's/checked: 2026-11-27/checked: 2019-01-01/' "$SRC/policy/lists.yaml" >"$tmp/old/lists.yaml"
+sed "s#^  country: .*#  country: $DB#" "$SRC/policy/default.yaml" >"$tmp/old/policy.yaml"
+"$BIN" check --config "$tmp/old/policy.yaml" >/dev/null 2>"$tmp/old.err"
+if grep -q "^$tmp/old/lists.yaml:[0-9]*:14: warning: list \`us-d5' was checked 2019-01-01, [0-9]* days ago (more than lists.max_age_days, 180)" "$tmp/old.err" &&
+	! grep -q "eu-arms-embargo" "$tmp/old.err"; then
+	ok "check warns about a stale list the policy uses, and only those"
+else
+	bad "stale lists: $(cat "$tmp/old.err")"
+fi
+
+# ---- exceptions ---------------------------------------------------------------
+# The sample's CN web server is 198.51.100.10; its cleartext flows are blocked.
+policy_with() {
+	{ cat "$SRC/samples/sample-policy.yaml"; printf '%s\n' "$@"; } |
+		sed "s#^  country: .*#  country: $DB#"
+}
+policy_with "exceptions:" \
+	"  - { name: cn-web, cidr: 198.51.100.10, ports: [80], until: 2026-12-31, owner: alice, reason: \"ticket 1\" }" \
+	>"$tmp/exc.yaml"
+"$BIN" audit --config "$tmp/exc.yaml" --db "$DB" --json "$tmp/exc.json" "$SAMPLE" >/dev/null 2>"$tmp/exc.err"
+excepted=$(jq -c 'select(.dst_ip == "198.51.100.10" and .dst_port == 80) | [.verdict, .rule, .exception]' "$tmp/exc.json" | sort -u)
+others=$(jq -c 'select(.exception != null and (.dst_ip != "198.51.100.10" or .dst_port != 80))' "$tmp/exc.json")
+if [ "$excepted" == '["allow",null,"cn-web"]' ] && [ -z "$others" ]; then
+	ok "an exception in force allows its flows, and their events name it"
+else
+	bad "exception in force: $excepted / others: $others $(head -2 "$tmp/exc.err")"
+fi
+policy_with "exceptions:" \
+	"  - { name: cn-web, cidr: 198.51.100.10, ports: [80], until: 2026-11-22, owner: alice, reason: \"ticket 1\" }" \
+	>"$tmp/expired.yaml"
+"$BIN" audit --config "$tmp/expired.yaml" --db "$DB" --json "$tmp/expired.json" "$SAMPLE" >/dev/null 2>&1
+expired=$(jq -c 'select(.dst_ip == "198.51.100.10" and .dst_port == 80) | [.verdict, .exception]' "$tmp/expired.json" | sort -u)
+if [ "$expired" == '["block",null]' ]; then
+	ok "an exception that ended before the flows were sent does not apply"
+else
+	bad "expired exception: $expired"
+fi
+"$BIN" check --config "$tmp/expired.yaml" >"$tmp/expired.out" 2>"$tmp/expired.err"
+if grep -q "expired.yaml:[0-9]*:[0-9]*: warning: exception \`cn-web' (owner alice) expired after 2026-11-22 and no longer applies" "$tmp/expired.err"; then
+	ok "check says an exception expired"
+else
+	bad "check of an expired exception: $(cat "$tmp/expired.err")"
+fi
+
+echo "$checks checks, $failures failed"
+[ "$failures" -eq 0 ]
