@@ -33,7 +33,7 @@ static const char usage_text[] =
 	"       egressfence check  --config FILE\n"
 	"       egressfence verify-log [--head HEX] [--pubkey PUB [--open]] FILE...\n"
 	"       egressfence keygen --out PREFIX\n"
-	"       egressfence lookup [--config FILE] [--db FILE]... ADDRESS...\n"
+	"       egressfence lookup [--config FILE] [--db FILE]... [--from ADDRESS] [--port N] [--app NAME] ADDRESS...\n"
 	"       egressfence run    [--config FILE] [--db FILE]... [--mode monitor|gate] [--json FILE|-]\n"
 	"                          [--sign-key KEY [--checkpoint-every N] [--checkpoint-seconds S]\n"
 	"                          [--checkpoint-syslog]] [--dry-run]\n"
@@ -102,6 +102,8 @@ enum { OPT_CHAIN = 'C' }; /* audit: hash-chain the events (cli/logchain.h) */
 /* audit: sign the chain (cli/logchain.h) */
 enum { OPT_SIGN_KEY = 'K', OPT_CHECKPOINT_EVERY = 'E', OPT_PREVIOUS_HEAD = 'P', OPT_CHECKPOINT_SYSLOG = 'S' };
 enum { OPT_REPORT = 'R', OPT_PDF = 'F' }; /* audit: the audit record (cli/report_cmd.h) */
+/* lookup: the flow's other conditions; audit: judge under a second policy too */
+enum { OPT_FROM = 'f', OPT_PORT = 'p', OPT_APP = 'a', OPT_COMPARE = 'N' };
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -116,6 +118,10 @@ static const struct option long_options[] = {
 	{"checkpoint-syslog", no_argument, NULL, OPT_CHECKPOINT_SYSLOG},
 	{"report", required_argument, NULL, OPT_REPORT},
 	{"pdf", required_argument, NULL, OPT_PDF},
+	{"from", required_argument, NULL, OPT_FROM},
+	{"port", required_argument, NULL, OPT_PORT},
+	{"app", required_argument, NULL, OPT_APP},
+	{"compare", required_argument, NULL, OPT_COMPARE},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -128,6 +134,8 @@ struct args {
 	bool chain;
 	struct logchain_signing sign; /* key_path set: a signed log */
 	const char *report, *pdf;
+	const char *from, *app, *compare;
+	unsigned long port;
 };
 
 /* Options shared by the commands; which apply is checked by each command. */
@@ -143,7 +151,7 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 			fputs(usage_text, stdout);
 			exit(0);
 		}
-		int bad = option_error(argv, opt, "cdjwmKEPRF", allowed, long_options);
+		int bad = option_error(argv, opt, "cdjwmKEPRFfpaN", allowed, long_options);
 		if (bad)
 			return bad;
 		switch (opt) {
@@ -189,6 +197,19 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 			break;
 		case OPT_PDF:
 			a->pdf = optarg;
+			break;
+		case OPT_FROM:
+			a->from = optarg;
+			break;
+		case OPT_PORT:
+			if (!parse_count(optarg, 65535, &a->port))
+				return usage_error("--port is a port from 1 to 65535, not `%s'", optarg);
+			break;
+		case OPT_APP:
+			a->app = optarg;
+			break;
+		case OPT_COMPARE:
+			a->compare = optarg;
 			break;
 		}
 	}
@@ -402,12 +423,15 @@ static int cmd_check(int argc, char **argv)
 static int cmd_lookup(int argc, char **argv)
 {
 	struct args a = {0};
-	int rc = parse_options(argc, argv, "cd", &a);
+	int rc = parse_options(argc, argv, "cdfpa", &a);
+	struct ef_addr from;
 
 	if (rc)
 		return rc;
 	if (optind >= argc)
 		return usage_error("%s", "lookup needs at least one address");
+	if (a.from && !ef_addr_parse(a.from, &from))
+		return usage_error("--from is the inside address, an IPv4 or IPv6 address, not `%s'", a.from);
 	for (int i = optind; i < argc; i++) {
 		struct ef_addr addr;
 		if (!ef_addr_parse(argv[i], &addr))
@@ -415,6 +439,9 @@ static int cmd_lookup(int argc, char **argv)
 	}
 	if ((rc = load_common(&a.common, true)))
 		return rc;
+	if (a.from && !policy_is_internal(a.common.policy, &from))
+		printf("(--from %s is not in networks.internal: a flow from it is judged so only when neither end is)\n",
+		       a.from);
 	for (int i = optind; i < argc; i++) {
 		struct ef_addr remote, inside = {.family = 4};
 		struct ef_geo g;
@@ -422,6 +449,8 @@ static int cmd_lookup(int argc, char **argv)
 
 		ef_addr_parse(argv[i], &remote);
 		inside.family = remote.family;
+		if (a.from)
+			inside = from;
 		geodb_country_of(a.common.geodb, &remote, &g);
 		printf("%s\n  country:", argv[i]);
 		if (!g.n)
@@ -463,15 +492,24 @@ static int cmd_lookup(int argc, char **argv)
 				continue;
 			}
 			struct policy_query q = {
-				.inside = &inside, .remote = &remote, .l4 = 6, .enc = (enum ef_encryption)e,
-				.app = "", .bytes_out = 1, .geo = &g,
+				.inside = &inside, .remote = &remote, .remote_port = (uint16_t)a.port, .l4 = 6,
+				.enc = (enum ef_encryption)e, .app = a.app ? a.app : "", .bytes_out = 1, .geo = &g,
+				.time_us = (uint64_t)time(NULL) * 1000000,
 			};
 			policy_decide(a.common.policy, &q, &d);
-			printf("  %-9s -> %-5s %s\n", ef_encryption_name((enum ef_encryption)e),
-			       ef_verdict_name(d.verdict), d.rule ? d.rule : "(default)");
+			if (d.exception)
+				printf("  %-9s -> %-5s exception %s\n", ef_encryption_name((enum ef_encryption)e),
+				       ef_verdict_name(d.verdict), d.exception);
+			else
+				printf("  %-9s -> %-5s %s\n", ef_encryption_name((enum ef_encryption)e),
+				       ef_verdict_name(d.verdict), d.rule ? d.rule : "(default)");
 		}
 	}
-	puts("(rules with from:, ports:, protocol: or app: conditions are judged for a TCP flow with no app name)");
+	char port[24] = "none";
+	if (a.port)
+		snprintf(port, sizeof(port), "%lu", a.port);
+	printf("(judged as a TCP flow, one byte out, from %s, to port %s, app %s, now; rules whose from:, ports: or app: need what is not given do not match: see --from, --port, --app)\n",
+	       a.from ? a.from : "no inside address", port, a.app ? a.app : "none");
 	free_common(&a.common);
 	return 0;
 }

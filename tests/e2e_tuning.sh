@@ -74,5 +74,31 @@ else
 	bad "check of an expired exception: $(cat "$tmp/expired.err")"
 fi
 
+# ---- lookup --from/--port/--app, and check's dead rules --------------------------
+TESTDB=${EF_BINARY_DIR:-build}/tests/data/test-iplocation.mmdb # 198.51.100.0/24 is CN
+cat >"$tmp/lk.yaml" <<-EOT
+	geodb: { country: $(realpath "$TESTDB") }
+	networks: { internal: [10.0.0.0/8] }
+	rules:
+	  - { name: lab-cn, from: [10.9.0.0/16], to: CN, action: block }
+	  - { name: ssh-cn, to: CN, ports: [22], action: log }
+	  - { name: tls-cn, to: CN, app: [TLS], action: log }
+	  - { name: dead, to: CN, app: [TLS], ports: [443], action: block }
+	  - { name: transit, from: [192.0.2.0/24], action: log }
+EOT
+lk() { "$BIN" lookup --config "$tmp/lk.yaml" "$@" 198.51.100.1 | sed -n 's/^  cleartext -> //p' | tr -s ' '; }
+got="$(lk) | $(lk --from 10.9.1.1) | $(lk --from 10.1.1.1) | $(lk --port 22) | $(lk --app TLS.Google) | $(lk --port 443 --app TLS)"
+want="allow (default) | block lab-cn | allow (default) | log ssh-cn | log tls-cn | log tls-cn"
+[ "$got" == "$want" ] && ok "lookup --from, --port and --app reach the rules with those conditions" ||
+	bad "lookup with conditions: got '$got', want '$want'"
+"$BIN" check --config "$tmp/lk.yaml" >/dev/null 2>"$tmp/lk.err"
+if grep -q "lk.yaml:7:5: warning: rule \`dead' can never fire: rule \`tls-cn' (line 6) comes first" "$tmp/lk.err" &&
+	grep -q "lk.yaml:8:5: warning: rule \`transit': from 192.0.2.0/24 is outside networks.internal" "$tmp/lk.err" &&
+	[ "$(wc -l <"$tmp/lk.err")" -eq 2 ]; then
+	ok "check warns about a shadowed rule and a from: outside networks.internal"
+else
+	bad "check's dead rules: $(cat "$tmp/lk.err")"
+fi
+
 echo "$checks checks, $failures failed"
 [ "$failures" -eq 0 ]
