@@ -40,9 +40,14 @@ static const struct command_help commands[] = {
 	 "  --sign-key KEY         chain and sign them with an Ed25519 key (egressfence keygen)\n"
 	 "  --checkpoint-every N   with --sign-key: a signed checkpoint every N records (default 1000)\n"
 	 "  --previous-head HEX    with --sign-key: this log continues the one that ended at HEX\n"
-	 "  --checkpoint-syslog    with --sign-key: each checkpoint also goes to syslog\n",
+	 "  --checkpoint-syslog    with --sign-key: each checkpoint also goes to syslog\n"
+	 "  --compare NEW.yaml     judge every flow under --config's policy and NEW.yaml's in\n"
+	 "                         one pass; print, per rule and country, the flows whose\n"
+	 "                         verdict changes (--json: their NEW events, with was_verdict\n"
+	 "                         and was_rule); exit 1 when any would become stricter\n",
 	 "exit codes: 0 nothing blocked or logged; 1 a flow was blocked or logged (an\n"
-	 "            offline audit blocks nothing: block means \"would block\"); 2 a usage,\n"
+	 "            offline audit blocks nothing: block means \"would block\"); with\n"
+	 "            --compare: 0 nothing stricter, 1 some flow stricter; 2 a usage,\n"
 	 "            input or environment error, or a capture that could not be read to\n"
 	 "            the end (what could be read is still reported)\n"},
 	{"check",

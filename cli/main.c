@@ -28,7 +28,7 @@ static const char usage_text[] =
 	"usage: egressfence audit  [--config FILE] [--db FILE]... [--json FILE|-] [--workers N]\n"
 	"                          [--max-flows N] [--chain] [--sign-key KEY [--checkpoint-every N]\n"
 	"                          [--previous-head HEX] [--checkpoint-syslog]]\n"
-	"                          [--report FILE.html [--pdf FILE.pdf]] PCAP|DIR...\n"
+	"                          [--report FILE.html [--pdf FILE.pdf]] [--compare NEW.yaml] PCAP|DIR...\n"
 	"       egressfence report [--policy FILE] [--db FILE]... [--pubkey KEY.pub] -o FILE.html [--pdf FILE.pdf] LOG...\n"
 	"       egressfence check  --config FILE\n"
 	"       egressfence verify-log [--head HEX] [--pubkey PUB [--open]] FILE...\n"
@@ -219,7 +219,7 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 static int cmd_audit(int argc, char **argv)
 {
 	struct args a = {0};
-	int rc = parse_options(argc, argv, "cdjwmCKEPSRF", &a);
+	int rc = parse_options(argc, argv, "cdjwmCKEPSRFN", &a);
 	FILE *json = NULL;
 	char err[1024];
 	struct audit_totals t;
@@ -237,6 +237,8 @@ static int cmd_audit(int argc, char **argv)
 						    : "--chain needs --json FILE: it chains the event records written there");
 	if (!a.sign.key_path && (a.sign.checkpoint_every || a.sign.previous_head || a.sign.syslog))
 		return usage_error("%s", "--checkpoint-every, --previous-head and --checkpoint-syslog go with --sign-key KEY");
+	if (a.compare && (a.chain || a.report))
+		return usage_error("%s", "--compare writes the flows whose verdict changes: not with --chain, --sign-key or --report");
 	if (a.pdf && !a.report)
 		return usage_error("%s", "--pdf needs --report FILE.html: it prints that report");
 	if (a.report && a.json && !strcmp(a.json, "-"))
@@ -252,6 +254,15 @@ static int cmd_audit(int argc, char **argv)
 		goto out;
 	}
 	capture_close(probe);
+	if (a.compare) {
+		struct compare_request cr = {
+			.current = a.common.policy, .current_db = a.common.geodb, .new_policy = a.compare,
+			.dbs = a.common.dbs, .n_dbs = a.common.n_dbs, .json = a.json, .workers = (unsigned)a.workers,
+			.max_flows = (uint32_t)a.max_flows,
+		};
+		rc = audit_compare(&cr, (const char *const *)argv + optind, (size_t)(argc - optind));
+		goto out;
+	}
 	/* Events go to FILE.partial and are renamed over FILE at the end, so a
 	 * run that fails leaves the previous log whole. */
 	if (a.json && strcmp(a.json, "-") != 0) {

@@ -100,5 +100,42 @@ else
 	bad "check's dead rules: $(cat "$tmp/lk.err")"
 fi
 
+# ---- audit --compare -------------------------------------------------------------
+# The new policy blocks what the sample policy logs; an exception for the CN
+# web server's port 80 lets its blocked flows through.
+policy_with >"$tmp/cur.yaml"
+policy_with "exceptions:" \
+	"  - { name: cn-web, cidr: 198.51.100.10, ports: [80], until: 2026-12-31, owner: alice, reason: \"ticket 1\" }" |
+	sed 's/^    action: log$/    action: block/' >"$tmp/new.yaml"
+"$BIN" audit --workers 2 --config "$tmp/cur.yaml" --db "$DB" --compare "$tmp/new.yaml" --json "$tmp/cmp.json" "$SAMPLE" \
+	>"$tmp/cmp.out" 2>"$tmp/cmp.err"
+rc=$?
+# What each policy says alone, for every flow: the changes must be exactly those.
+"$BIN" audit --config "$tmp/cur.yaml" --db "$DB" --json "$tmp/cur.json" "$SAMPLE" >/dev/null 2>&1
+"$BIN" audit --config "$tmp/new.yaml" --db "$DB" --json "$tmp/new.json" "$SAMPLE" >/dev/null 2>&1
+key='[.ts, .src_ip, .src_port, .dst_ip, .dst_port, .l4] | tostring'
+want=$(jq -rs --slurpfile new "$tmp/new.json" "map({k: ($key), v: .verdict, r: .rule}) as \$c |
+	(\$new | map({k: ($key), v: .verdict, r: (.exception // .rule)})) as \$n |
+	[\$c[] as \$x | \$n[] | select(.k == \$x.k and .v != \$x.v) | \"\(\$x.v)->\(.v) \(\$x.r) \(.r)\"] | sort | .[]" "$tmp/cur.json")
+got=$(jq -r '"\(.was_verdict)->\(.verdict) \(.was_rule) \(.exception // .rule)"' "$tmp/cmp.json" | sort)
+stricter=$(echo "$want" | grep -c 'allow->\|log->block')
+if [ $rc -eq 1 ] && [ -n "$want" ] && [ "$got" == "$want" ] && [ "$stricter" -gt 0 ] &&
+	grep -q "^$(echo "$want" | wc -l) change verdict: $stricter stricter, $(($(echo "$want" | wc -l) - stricter)) looser$" "$tmp/cmp.out" &&
+	grep -Eq '^stricter log->block +designated-any +designated-any +CN +5 ' "$tmp/cmp.out" &&
+	grep -Eq '^looser +block->allow +designated-cleartext +cn-web +CN ' "$tmp/cmp.out"; then
+	ok "audit --compare lists exactly the flows whose verdict changes, per rule and country, and exits 1 when stricter"
+else
+	bad "audit --compare (rc $rc): got [$got] want [$want] $(cat "$tmp/cmp.out" "$tmp/cmp.err")"
+fi
+"$BIN" audit --config "$tmp/new.yaml" --db "$DB" --compare "$tmp/new.yaml" "$SAMPLE" >"$tmp/same.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q "^0 change verdict: 0 stricter, 0 looser$" "$tmp/same.out" &&
+	ok "audit --compare of a policy with itself changes nothing and exits 0" || bad "self-compare (rc $rc): $(cat "$tmp/same.out")"
+sed 's/^    action: block$/    action: log/' "$tmp/cur.yaml" >"$tmp/looser.yaml"
+"$BIN" audit --config "$tmp/cur.yaml" --db "$DB" --compare "$tmp/looser.yaml" "$SAMPLE" >"$tmp/looser.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q " change verdict: 0 stricter, [1-9][0-9]* looser$" "$tmp/looser.out" &&
+	ok "audit --compare exits 0 when every change is looser" || bad "looser compare (rc $rc): $(cat "$tmp/looser.out")"
+
 echo "$checks checks, $failures failed"
 [ "$failures" -eq 0 ]
