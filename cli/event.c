@@ -210,6 +210,14 @@ void event_write_json(FILE *out, const struct ef_flow_record *r, const struct po
 	/* The country that decided; null when "no known country" did (an
 	 * address a database left unplaced), whatever else it may be. */
 	put_country(&l, d->country);
+	put_key(&l, "dst_region");
+	if (g->region) {
+		char region[8];
+		ef_region_str(g->region, region);
+		put_string(&l, region);
+	} else {
+		PUT_LITERAL(&l, "null");
+	}
 	put_key(&l, "dst_countries");
 	PUT_LITERAL(&l, "[");
 	for (int i = 0; i < g->n; i++) {

@@ -473,6 +473,13 @@ static int cmd_lookup(int argc, char **argv)
 		if (g.overridden)
 			printf(" (networks.overrides)");
 		putchar('\n');
+		char region[8], sub[64];
+		ef_region_str(g.region, region);
+		if (g.region)
+			printf("  region: %s\n", region);
+		else if (geodb_subdivision_text(a.common.geodb, &remote, sub, sizeof(sub)))
+			printf("  region: none known (the database's subdivision `%s' is not in egressfence's ISO 3166-2 name table, geodb/regions.c)\n",
+			       sub);
 		struct ef_addr v4;
 		enum geodb_embedding emb = geodb_embedded_ipv4(&remote, &v4);
 		if (emb != GEODB_EMBED_NONE) {

@@ -55,6 +55,12 @@ bool policy_fail_open(const struct policy *p);            /* fail_open: */
 size_t policy_watched_countries(const struct policy *p, enum ef_verdict at_least,
 				ef_country *out, size_t cap, bool *all_but);
 
+/* Every region (ISO 3166-2) a rule with a plain `to:' and an action at least
+ * at_least lists; out gets the first cap.  The prefilter watches their
+ * networks besides the countries' (a negated `to:' never narrows by region:
+ * it watches the region's whole country, fail closed). */
+size_t policy_watched_regions(const struct policy *p, enum ef_verdict at_least, ef_region *out, size_t cap);
+
 struct policy_query {
 	const struct ef_addr *inside, *remote;
 	uint16_t inside_port, remote_port;

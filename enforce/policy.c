@@ -403,6 +403,28 @@ static bool parse_country(struct loader *ld, const yaml_node_t *n, const char *s
 		    shown(ld, s), hint);
 }
 
+/* A country code, or an ISO 3166-2 region such as UA-43 (*region then set). */
+static bool parse_place(struct loader *ld, const yaml_node_t *n, const char *s, ef_country *country,
+			ef_region *region)
+{
+	*region = 0;
+	if (!strchr(s, '-'))
+		return parse_country(ld, n, s, country);
+	ef_region r = ef_region_parse(s);
+	if (!r || !policy_country_is_assigned(ef_region_country(r)))
+		return fail(ld, n,
+			    "unknown region `%s' (expected an ISO 3166-2 code: a country code, `-' and 1 to 3 letters or digits, such as UA-43 for Crimea)",
+			    shown(ld, s));
+	*region = r;
+	*country = ef_region_country(r);
+	return true;
+}
+
+static bool too_many_regions(struct loader *ld, const yaml_node_t *n)
+{
+	return fail(ld, n, "too many regions in one set (at most %d)", POLICY_MAX_REGIONS);
+}
+
 static bool valid_group_name(const char *s)
 {
 	if (!*s)
@@ -438,11 +460,15 @@ static bool add_member(struct loader *ld, const yaml_node_t *n, const char *s,
 		       struct country_set *set)
 {
 	ef_country c;
+	ef_region r;
 
 	if (s[0] != '@') {
-		if (!parse_country(ld, n, s, &c))
+		if (!parse_place(ld, n, s, &c, &r))
 			return false;
-		set_add(set, c);
+		if (!r)
+			set_add(set, c);
+		else if (!set_add_region(set, r))
+			return too_many_regions(ld, n);
 		return true;
 	}
 	for (size_t g = 0; g < ld->p->n_groups; g++) {
@@ -452,7 +478,8 @@ static bool add_member(struct loader *ld, const yaml_node_t *n, const char *s,
 			return group_cycle(ld, n, g);
 		if (!resolve_group(ld, g))
 			return false;
-		set_union(set, &ld->p->groups[g].set);
+		if (!set_union(set, &ld->p->groups[g].set))
+			return too_many_regions(ld, n);
 		return true;
 	}
 
@@ -460,7 +487,8 @@ static bool add_member(struct loader *ld, const yaml_node_t *n, const char *s,
 		if (strcmp(ld->p->lists[l].name, s + 1))
 			continue;
 		ld->p->lists[l].used = true;
-		set_union(set, &ld->p->lists[l].set);
+		if (!set_union(set, &ld->p->lists[l].set))
+			return too_many_regions(ld, n);
 		return true;
 	}
 
@@ -947,7 +975,7 @@ static bool override_item(struct loader *ld, const yaml_node_t *n, size_t i)
 	if (!expect_scalar(ld, f[0].value, "`cidr'", "a network such as 203.0.113.0/24") ||
 	    !parse_cidr(ld, f[0].value, &o->cidr) ||
 	    !expect_scalar(ld, f[1].value, "`country'", "an ISO 3166-1 alpha-2 code such as UA") ||
-	    !parse_country(ld, f[1].value, str(f[1].value), &o->country))
+	    !parse_place(ld, f[1].value, str(f[1].value), &o->country, &o->region))
 		return false;
 	for (size_t k = 0; k < i; k++) {
 		const struct geodb_override *prev = &ld->p->overrides[k];
@@ -1192,15 +1220,20 @@ static bool list_entry(struct loader *ld, struct country_list *l, const yaml_nod
 			return fail(ld, n, "list entry has no `code' (expected { code: NI, note: \"added 2024-03-15\" })");
 		code = f[0].value;
 	}
+	ef_region region;
 	if (!expect_scalar(ld, code, "a list's country", "an ISO 3166-1 alpha-2 code such as CN") ||
-	    !parse_country(ld, code, str(code), &c))
+	    !parse_place(ld, code, str(code), &c, &region))
 		return false;
-	if (set_has(&l->set, c))
+	if (region ? set_has_region(&l->set, region) : set_has(&l->set, c))
 		return fail(ld, code, "`%s' is twice in list `%s'", str(code), l->name);
-	set_add(&l->set, c);
+	if (!region)
+		set_add(&l->set, c);
+	else if (!set_add_region(&l->set, region))
+		return too_many_regions(ld, code);
 	if (n->type == YAML_MAPPING_NODE && f[1].value) {
 		struct list_note *note = (struct list_note *)&l->notes[l->n_notes];
 		note->country = c;
+		note->region = region;
 		if (!load_text(ld, f[1].value, "note", LIST_TEXT_MAX, "\"added 2024-03-15, 89 FR 18780\"", &note->note))
 			return false;
 		l->n_notes++;

@@ -63,6 +63,16 @@ static bool to_covers(const struct rule *a, const struct rule *b)
 		return true;
 	if (!b->has_to)
 		return false;
+	if (a->to.n_regions || b->to.n_regions) {
+		/* Only the plain case is decided; otherwise no shadow is claimed. */
+		if (a->to_negated || b->to_negated || !set_within(&b->to, &a->to))
+			return false;
+		for (size_t i = 0; i < b->to.n_regions; i++)
+			if (!set_has_region(&a->to, b->to.regions[i]) &&
+			    !set_has(&a->to, ef_region_country(b->to.regions[i])))
+				return false;
+		return true;
+	}
 	if (!a->to_negated && !b->to_negated)
 		return set_within(&b->to, &a->to);
 	if (a->to_negated && !b->to_negated)
@@ -157,6 +167,7 @@ static size_t check_rules(const struct policy *p, FILE *out)
 		}
 		if (r->has_to && !r->to_negated) {
 			bool any = false;
+			any = r->to.n_regions > 0;
 			for (int slot = 0; slot < COUNTRY_SLOTS && !any; slot++)
 				any = set_has_slot(&r->to, slot);
 			if (!any) {

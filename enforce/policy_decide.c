@@ -26,9 +26,11 @@
 size_t policy_watched_countries(const struct policy *p, enum ef_verdict at_least,
 				ef_country *out, size_t cap, bool *all_but)
 {
-	struct country_set listed = {{0}}, excepted, result;
+	struct country_set listed, region_countries, excepted, result;
 	bool any_all_but = p->def >= at_least;
 
+	memset(&listed, 0, sizeof(listed));
+	memset(&region_countries, 0, sizeof(region_countries));
 	memset(&excepted, 0xff, sizeof(excepted));
 	if (any_all_but)
 		memset(&excepted, 0, sizeof(excepted));
@@ -38,6 +40,10 @@ size_t policy_watched_countries(const struct policy *p, enum ef_verdict at_least
 			continue;
 		if (r->has_to && !r->to_negated) {
 			set_union(&listed, &r->to);
+			/* An all-but tier cannot leave a region's country out:
+			 * its networks are watched whole (region_countries). */
+			for (size_t k = 0; k < r->to.n_regions; k++)
+				set_add(&region_countries, ef_region_country(r->to.regions[k]));
 			continue;
 		}
 		any_all_but = true;
@@ -45,7 +51,8 @@ size_t policy_watched_countries(const struct policy *p, enum ef_verdict at_least
 			excepted.bits[w] &= r->has_to ? r->to.bits[w] : 0;
 	}
 	for (size_t w = 0; w < sizeof(result.bits) / sizeof(result.bits[0]); w++)
-		result.bits[w] = any_all_but ? excepted.bits[w] & ~listed.bits[w] : listed.bits[w];
+		result.bits[w] = any_all_but ? excepted.bits[w] & ~listed.bits[w] & ~region_countries.bits[w]
+					     : listed.bits[w];
 	if (all_but)
 		*all_but = any_all_but;
 
@@ -116,14 +123,39 @@ static bool rule_matches_flow(const struct rule *r, const struct policy_query *q
 	return true;
 }
 
-/* A country no database knows is in no list: a negated `to:` takes it. */
-static bool rule_matches_country(const struct rule *r, ef_country c)
+/* A country no database knows is in no list: a negated `to:` takes it.  The
+ * address's region counts whichever country a database gives with it
+ * (Crimea is UA-43 whether the database says UA or RU). */
+static bool rule_matches_country(const struct rule *r, ef_country c, ef_region region)
 {
 	if (!r->has_to)
 		return true;
 	if (c == EF_COUNTRY_NONE)
 		return r->to_negated;
-	return set_has(&r->to, c) != r->to_negated;
+	bool listed = set_has(&r->to, c) || (region && r->to.n_regions && set_has_region(&r->to, region));
+	return listed != r->to_negated;
+}
+
+size_t policy_watched_regions(const struct policy *p, enum ef_verdict at_least, ef_region *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct rule *r = &p->rules[i];
+		if (r->action < at_least || !r->has_to || r->to_negated)
+			continue;
+		for (size_t k = 0; k < r->to.n_regions; k++) {
+			size_t j;
+			for (j = 0; j < n && j < cap && out[j] != r->to.regions[k]; j++)
+				;
+			if (j < n)
+				continue;
+			if (n < cap)
+				out[n] = r->to.regions[k];
+			n++;
+		}
+	}
+	return n;
 }
 
 /* "updates.example.com" matches itself; "*.example.com" its subdomains. */
@@ -175,6 +207,7 @@ void policy_decide(const struct policy *p, const struct policy_query *q,
 	ef_country countries[EF_GEO_MAX_COUNTRIES + 1] = {EF_COUNTRY_NONE};
 	const struct rule *decided[EF_GEO_MAX_COUNTRIES + 1] = {NULL};
 	size_t n = 1, left;
+	ef_region region = q->geo ? q->geo->region : 0;
 
 	if (q->geo && q->geo->n) {
 		n = q->geo->n < EF_GEO_MAX_COUNTRIES ? q->geo->n : EF_GEO_MAX_COUNTRIES;
@@ -193,7 +226,7 @@ void policy_decide(const struct policy *p, const struct policy_query *q,
 		if (!rule_matches_flow(r, q))
 			continue;
 		for (size_t k = 0; k < n; k++) {
-			if (!decided[k] && rule_matches_country(r, countries[k])) {
+			if (!decided[k] && rule_matches_country(r, countries[k], region)) {
 				decided[k] = r;
 				left--;
 			}

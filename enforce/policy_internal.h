@@ -22,8 +22,14 @@
 
 #define COUNTRY_SLOTS (26 * 26)
 
+/* Regions (ISO 3166-2 subdivisions, "UA-43") a set may name besides whole
+ * countries: a handful in practice. */
+#define POLICY_MAX_REGIONS 32
+
 struct country_set {
 	uint64_t bits[(COUNTRY_SLOTS + 63) / 64];
+	uint8_t n_regions;
+	ef_region regions[POLICY_MAX_REGIONS];
 };
 
 struct port_range {
@@ -66,6 +72,7 @@ struct group {
 /* One entry's note in a country list ("NI: added 2024-03-15, 89 FR 18780"). */
 struct list_note {
 	ef_country country;
+	ef_region region;             /* 0 for a whole country */
 	const char *note;
 };
 
@@ -175,10 +182,34 @@ static inline bool set_has_slot(const struct country_set *s, int i)
 	return (s->bits[i / 64] >> (i % 64)) & 1;
 }
 
-static inline void set_union(struct country_set *s, const struct country_set *t)
+static inline bool set_has_region(const struct country_set *s, ef_region r)
 {
+	for (size_t i = 0; i < s->n_regions; i++)
+		if (s->regions[i] == r)
+			return true;
+	return false;
+}
+
+/* False when the regions no longer fit (POLICY_MAX_REGIONS). */
+static inline bool set_add_region(struct country_set *s, ef_region r)
+{
+	if (set_has_region(s, r))
+		return true;
+	if (s->n_regions == POLICY_MAX_REGIONS)
+		return false;
+	s->regions[s->n_regions++] = r;
+	return true;
+}
+
+static inline bool set_union(struct country_set *s, const struct country_set *t)
+{
+	bool ok = true;
+
 	for (size_t i = 0; i < sizeof(s->bits) / sizeof(s->bits[0]); i++)
 		s->bits[i] |= t->bits[i];
+	for (size_t i = 0; i < t->n_regions; i++)
+		ok &= set_add_region(s, t->regions[i]);
+	return ok;
 }
 
 /* The names `protocol:` accepts, in the order policy_print() lists them. */

@@ -44,6 +44,12 @@ static void print_countries(FILE *out, const struct country_set *s, bool negated
 		fprintf(out, negated ? "%s\"!%s\"" : "%s%s", first ? "" : ", ", cc);
 		first = false;
 	}
+	for (size_t i = 0; i < s->n_regions; i++) {
+		char code[8];
+		ef_region_str(s->regions[i], code);
+		fprintf(out, negated ? "%s\"!%s\"" : "%s%s", first ? "" : ", ", code);
+		first = false;
+	}
 	fputc(']', out);
 }
 
@@ -175,9 +181,12 @@ void policy_print(const struct policy *p, FILE *out)
 	print_cidrs(out, p->internal, p->n_internal);
 	fputs(p->n_overrides ? "\n  overrides:\n" : "\n  overrides: []\n", out);
 	for (size_t i = 0; i < p->n_overrides; i++) {
-		char cidr[EF_ADDR_STRLEN + 8], cc[3];
+		char cidr[EF_ADDR_STRLEN + 8], cc[8];
 		ef_cidr_format(&p->overrides[i].cidr, cidr, sizeof(cidr));
-		ef_country_str(p->overrides[i].country, cc);
+		if (p->overrides[i].region)
+			ef_region_str(p->overrides[i].region, cc);
+		else
+			ef_country_str(p->overrides[i].country, cc);
 		fprintf(out, "    - { cidr: %s, country: %s }\n", cidr, cc);
 	}
 
@@ -198,8 +207,11 @@ void policy_print(const struct policy *p, FILE *out)
 			fprintf(out, "#     as of: %s\n", cl->as_of);
 		fprintf(out, "#     checked: %s\n", cl->checked_text);
 		for (size_t i = 0; i < cl->n_notes; i++) {
-			char cc[3];
-			ef_country_str(cl->notes[i].country, cc);
+			char cc[8];
+			if (cl->notes[i].region)
+				ef_region_str(cl->notes[i].region, cc);
+			else
+				ef_country_str(cl->notes[i].country, cc);
 			fprintf(out, "#     %s: %s\n", cc, cl->notes[i].note);
 		}
 		for (size_t i = 0; i < cl->n_list_notes; i++)

@@ -5,7 +5,8 @@
 # (judged at the flow's time) and their events name them; `check' says when
 # one expired and which rules can never fire; `lookup --from/--port/--app'
 # judges rules with those conditions; `audit --compare' shows what a new
-# policy would change.  Everything runs on samples/sample.pcap, whose flows
+# policy would change; regions from City databases of both layouts reach
+# lookup, the events (dst_region) and the rules.  Everything runs on samples/sample.pcap, whose flows
 # are from 2026-11-23.
 set -uo pipefail
 BIN=${EF_BIN:-build/egressfence}
@@ -136,6 +137,35 @@ sed 's/^    action: block$/    action: log/' "$tmp/cur.yaml" >"$tmp/looser.yaml"
 rc=$?
 [ $rc -eq 0 ] && grep -q " change verdict: 0 stricter, [1-9][0-9]* looser$" "$tmp/looser.out" &&
 	ok "audit --compare exits 0 when every change is looser" || bad "looser compare (rc $rc): $(cat "$tmp/looser.out")"
+
+# ---- regions (ISO 3166-2) from City databases in both layouts --------------------
+# tests/data/make-test-mmdb.pl: 198.51.100.0/25 is UA-43 (Crimea), 192.0.2.0/24
+# UA-09 (Luhansk), 203.0.113.0/24 UA-30 in the MaxMind layout and "Kyiv City"
+# (a name not in the table) in the ip-location-db one.
+cat >"$tmp/regions.yaml" <<-EOT
+	networks: { internal: [10.0.0.0/8] }
+	rules:
+	  - { name: crimea, to: [UA-43, UA-40], action: block }
+	  - { name: luhansk, to: UA-09, action: log }
+EOT
+for layout in maxmind iplocation; do
+	CITY=$(realpath "${EF_BINARY_DIR:-build}/tests/data/test-city-$layout.mmdb")
+	out=$("$BIN" lookup --config "$tmp/regions.yaml" --db "$CITY" 198.51.100.10 203.0.113.5)
+	if grep -q '^  region: UA-43$' <<<"$out" && grep -q '^  encrypted -> block crimea$' <<<"$out"; then
+		ok "$layout: lookup prints the region and judges its rule"
+	else
+		bad "$layout: lookup: $out"
+	fi
+	"$BIN" audit --config "$tmp/regions.yaml" --db "$CITY" --json "$tmp/regions-$layout.json" "$SAMPLE" >/dev/null 2>&1
+	got=$(jq -c 'select(.dst_ip == "198.51.100.10" or .dst_ip == "192.0.2.10") | [.dst_ip, .dst_country, .dst_region, .verdict, .rule]' \
+		"$tmp/regions-$layout.json" | sort -u | tr '\n' ' ')
+	want='["192.0.2.10","UA","UA-09","log","luhansk"] ["198.51.100.10","UA","UA-43","block","crimea"] '
+	[ "$got" == "$want" ] && ok "$layout: audit events carry dst_region, and region rules decide" ||
+		bad "$layout: audit regions: got '$got' want '$want'"
+done
+out=$("$BIN" lookup --config "$tmp/regions.yaml" --db "$(realpath "${EF_BINARY_DIR:-build}/tests/data/test-city-iplocation.mmdb")" 203.0.113.5)
+grep -q "region: none known (the database's subdivision \`Kyiv City' is not in egressfence's ISO 3166-2 name table" <<<"$out" &&
+	ok "lookup says when a state1 name is not in the name table" || bad "unknown state1 name: $out"
 
 echo "$checks checks, $failures failed"
 [ "$failures" -eq 0 ]

@@ -278,7 +278,7 @@ static void printed_policy_reads_back_the_same(void **state)
 	policy_print(p, out);
 	fclose(out);
 	assert_non_null(strstr(text, "  designated: [AF, BY, CD, CF, CN, CU"));
-	assert_non_null(strstr(text, "to: [CU, IR, KP, SY]  # @embargoed"));
+	assert_non_null(strstr(text, "to: [CU, IR, KP, SY, UA-43, UA-40, UA-14, UA-09]  # @embargoed"));
 	assert_non_null(strstr(text, "to: [\"!US\"]  # !@conforming"));
 	assert_non_null(strstr(text, "\ndefault: allow\n"));
 	again = load_text(text);
@@ -1208,6 +1208,160 @@ static void check_warns_about_rules_that_never_fire(void **state)
 	policy_free(p);
 }
 
+/* --- regions (ISO 3166-2) in rules, groups, lists and the prefilter ------ */
+
+#define CITY_IPLOCATION_DB TEST_DATA "test-city-iplocation.mmdb"
+#define CITY_MAXMIND_DB TEST_DATA "test-city-maxmind.mmdb"
+
+static bool same_rule(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static struct policy_decision decide_region(const struct policy *p, const char *countries, const char *region)
+{
+	struct ef_geo geo = {0};
+	struct ef_addr inside, remote;
+	struct policy_decision d;
+
+	for (const char *c = countries; c && *c; c += c[2] ? 3 : 2)
+		geo.set[geo.n++] = ef_country_make(c);
+	geo.region = region ? ef_region_parse(region) : 0;
+	assert_true(ef_addr_parse("10.1.2.3", &inside));
+	assert_true(ef_addr_parse("192.0.2.1", &remote));
+	struct policy_query q = {
+		.inside = &inside, .remote = &remote, .remote_port = 443, .l4 = IPPROTO_TCP,
+		.enc = EF_ENC_ENCRYPTED, .app = "TLS", .bytes_out = 1, .geo = &geo,
+	};
+	policy_decide(p, &q, &d);
+	return d;
+}
+
+static void rules_and_groups_name_regions(void **state)
+{
+	struct policy *p = load_text("groups:\n"
+				     "  occupied: [UA-43, UA-40]\n"
+				     "  covered: [\"@occupied\", UA-14, UA-09]\n"
+				     "rules:\n"
+				     "  - { name: occupied, to: \"@covered\", action: block }\n"
+				     "  - { name: not-kyiv, to: \"!UA-30\", action: log }\n"
+				     "  - { name: ru, to: RU, action: log }\n");
+
+	assert_decision(decide_region(p, "UA", "UA-43"), EF_BLOCK, "occupied", "UA");
+	assert_decision(decide_region(p, "UA", "UA-09"), EF_BLOCK, "occupied", "UA");
+	/* The rest of the country is not the region; a negated region spares
+	 * only itself; no region known is not the region. */
+	assert_decision(decide_region(p, "UA", "UA-30"), EF_ALLOW, NULL, "UA");
+	assert_decision(decide_region(p, "UA", "UA-46"), EF_LOG, "not-kyiv", "UA");
+	assert_decision(decide_region(p, "UA", NULL), EF_LOG, "not-kyiv", "UA");
+	/* A region counts whichever country the database gives with it:
+	 * DB-IP places most of Crimea under RU. */
+	assert_decision(decide_region(p, "RU", "UA-43"), EF_BLOCK, "occupied", "RU");
+	assert_decision(decide_region(p, "RU UA", "UA-43"), EF_BLOCK, "occupied", "RU");
+	char *text = NULL;
+	CAPTURE(text, policy_print(p, out));
+	assert_non_null(strstr(text, "  covered: [UA-43, UA-40, UA-14, UA-09]\n"));
+	assert_non_null(strstr(text, "    to: [\"!UA-30\"]"));
+	struct policy *again = load_text(text);
+	assert_decision(decide_region(again, "UA", "UA-40"), EF_BLOCK, "occupied", "UA");
+	policy_free(again);
+	free(text);
+	policy_free(p);
+
+	assert_load_error("rules: [{ name: a, to: UA-4444, action: log }]\n",
+			  "policy.yaml:1:24: unknown region `UA-4444' (expected an ISO 3166-2 code", NULL);
+	assert_load_error("rules: [{ name: a, to: UK-43, action: log }]\n", "policy.yaml:1:24: unknown region `UK-43'", NULL);
+}
+
+/* Audit's path: a City database's region reaches the rule, in both layouts;
+ * an override `country: UA-14' narrows (or widens) what the database says. */
+static void judged_flows_carry_the_region(void **state)
+{
+	const char *paths[] = {CITY_MAXMIND_DB, CITY_IPLOCATION_DB};
+	struct policy *p = load_text("networks:\n"
+				     "  internal: [10.0.0.0/8]\n"
+				     "  overrides: [{ cidr: 203.0.113.0/28, country: UA-14 }]\n"
+				     "rules:\n"
+				     "  - { name: crimea, to: [UA-43, UA-40], action: block }\n"
+				     "  - { name: donetsk, to: UA-14, action: log }\n");
+	size_t n_ov;
+	const struct geodb_override *ov = policy_overrides(p, &n_ov);
+
+	for (size_t i = 0; i < 2; i++) {
+		char err[256];
+		struct geodb *db = geodb_open(&paths[i], 1, ov, n_ov, err, sizeof(err));
+		assert_non_null(db);
+		const struct {
+			const char *remote, *rule, *region;
+		} cases[] = {
+			{"198.51.100.9", "crimea", "UA-43"},
+			{"198.51.100.140", "crimea", "UA-40"},
+			{"198.51.100.200", "donetsk", "UA-14"},
+			{"203.0.113.5", "donetsk", "UA-14"},  /* override */
+			{"203.0.113.50", NULL, NULL},         /* UA-30 or unnamed */
+			{"192.0.2.9", NULL, "UA-09"},
+			{"100.64.0.9", i == 1 ? "crimea" : NULL, i == 1 ? "UA-40" : NULL}, /* RU, "Sebastopol City" */
+		};
+		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			struct ef_flow_record r = {.l4 = IPPROTO_TCP, .enc = EF_ENC_ENCRYPTED, .bytes_out = 5, .first_us = 1};
+			struct policy_decision d;
+			char got[8];
+			assert_true(ef_addr_parse("10.1.1.1", &r.inside));
+			assert_true(ef_addr_parse(cases[k].remote, &r.remote));
+			policy_judge_flow(p, db, &r, &d);
+			ef_region_str(r.geo.region, got);
+			if (cases[k].region && strcmp(got, cases[k].region))
+				fail_msg("%s in %s: region `%s', want %s", cases[k].remote, paths[i], got, cases[k].region);
+			if (!same_rule(d.rule, cases[k].rule))
+				fail_msg("%s in %s: rule %s, want %s", cases[k].remote, paths[i], d.rule ? d.rule : "(default)",
+					 cases[k].rule ? cases[k].rule : "(default)");
+		}
+		geodb_close(db);
+	}
+	policy_free(p);
+}
+
+/* The gateway's prefilter: a region's networks are in the tier of the rule
+ * that names it, and the rest of its country is not. */
+static void prefilter_builds_region_sets(void **state)
+{
+	const char *paths[] = {CITY_MAXMIND_DB, CITY_IPLOCATION_DB};
+	struct policy *p = load_text("networks: { overrides: [{ cidr: 203.0.113.0/28, country: UA-43 }] }\n"
+				     "rules:\n"
+				     "  - { name: crimea, to: [UA-43, UA-40], action: block }\n"
+				     "  - { name: donetsk, to: UA-14, action: log }\n");
+	size_t n_ov;
+	const struct geodb_override *ov = policy_overrides(p, &n_ov);
+
+	for (size_t i = 0; i < 2; i++) {
+		char err[256];
+		struct geodb *db = geodb_open(&paths[i], 1, ov, n_ov, err, sizeof(err));
+		assert_non_null(db);
+		struct prefilter *pf = prefilter_build(p, db, err, sizeof(err));
+		if (!pf)
+			fail_msg("prefilter_build: %s", err);
+		static const struct {
+			const char *addr;
+			enum prefilter_tier tier;
+		} cases[] = {
+			{"198.51.100.1", TIER_BLOCK},  {"198.51.100.127", TIER_BLOCK}, {"198.51.100.130", TIER_BLOCK},
+			{"2001:db8:7::5", TIER_BLOCK}, {"198.51.100.200", TIER_LOG},   {"192.0.2.1", TIER_NONE},
+			{"203.0.113.3", TIER_BLOCK},   {"203.0.113.99", TIER_NONE},    {"2001:db8:8::1", TIER_NONE},
+			{"198.18.0.1", TIER_NONE},
+		};
+		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			struct ef_addr a;
+			assert_true(ef_addr_parse(cases[k].addr, &a));
+			if (prefilter_tier_of(pf, &a) != cases[k].tier)
+				fail_msg("%s in %s: tier %d, want %d", cases[k].addr, paths[i], prefilter_tier_of(pf, &a),
+					 cases[k].tier);
+		}
+		prefilter_free(pf);
+		geodb_close(db);
+	}
+	policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1263,6 +1417,9 @@ int main(void)
 		cmocka_unit_test(check_says_when_an_exception_expired),
 		cmocka_unit_test(exception_errors_name_line_and_column),
 		cmocka_unit_test(check_warns_about_rules_that_never_fire),
+		cmocka_unit_test(rules_and_groups_name_regions),
+		cmocka_unit_test(judged_flows_carry_the_region),
+		cmocka_unit_test(prefilter_builds_region_sets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
