@@ -40,9 +40,14 @@ static const struct command_help commands[] = {
 	 "  --sign-key KEY         chain and sign them with an Ed25519 key (egressfence keygen)\n"
 	 "  --checkpoint-every N   with --sign-key: a signed checkpoint every N records (default 1000)\n"
 	 "  --previous-head HEX    with --sign-key: this log continues the one that ended at HEX\n"
-	 "  --checkpoint-syslog    with --sign-key: each checkpoint also goes to syslog\n",
+	 "  --checkpoint-syslog    with --sign-key: each checkpoint also goes to syslog\n"
+	 "  --compare NEW.yaml     judge every flow under --config's policy and NEW.yaml's in\n"
+	 "                         one pass; print, per rule and country, the flows whose\n"
+	 "                         verdict changes (--json: their NEW events, with was_verdict\n"
+	 "                         and was_rule); exit 1 when any would become stricter\n",
 	 "exit codes: 0 nothing blocked or logged; 1 a flow was blocked or logged (an\n"
-	 "            offline audit blocks nothing: block means \"would block\"); 2 a usage,\n"
+	 "            offline audit blocks nothing: block means \"would block\"); with\n"
+	 "            --compare: 0 nothing stricter, 1 some flow stricter; 2 a usage,\n"
 	 "            input or environment error, or a capture that could not be read to\n"
 	 "            the end (what could be read is still reported)\n"},
 	{"check",
@@ -51,17 +56,25 @@ static const struct command_help commands[] = {
 	 "policy resolved (groups expanded, paths absolute, defaults filled in), then\n"
 	 "one comment line per database: path, type, build date.  The output is itself\n"
 	 "a valid policy.  A relative database path is relative to the policy's folder.\n"
+	 "Then one comment line per country list (source, date checked) and exception\n"
+	 "(in force or expired); on stderr, FILE:LINE:COL: warning: lines for lists\n"
+	 "checked more than lists.max_age_days ago, expired exceptions and rules that\n"
+	 "can never fire (warnings do not change the exit code).\n"
 	 "\n"
 	 "  --config FILE          the policy to check (required)\n",
 	 "exit codes: 0 the policy loads and its databases open; 2 it does not: one line\n"
 	 "            FILE:LINE:COL: what is wrong, and nothing on stdout\n"},
 	{"lookup",
-	 "usage: egressfence lookup [--config FILE] [--db FILE]... ADDRESS...\n"
+	 "usage: egressfence lookup [--config FILE] [--db FILE]... [--from ADDRESS] [--port N] [--app NAME] ADDRESS...\n"
 	 "Prints each address's country, each database's answer, and the verdict and\n"
-	 "rule each encryption class would meet (for a TCP flow with no app name).\n"
+	 "rule (or exception in force now) each encryption class would meet, for a TCP\n"
+	 "flow with the conditions given.\n"
 	 "\n"
 	 "  --config FILE          the policy (default: $EGRESSFENCE_CONFIG, else " EF_DEFAULT_POLICY ")\n"
-	 "  --db FILE              a country database instead of the policy's; up to 4 times\n",
+	 "  --db FILE              a country database instead of the policy's; up to 4 times\n"
+	 "  --from ADDRESS         the inside address, for rules with from:\n"
+	 "  --port N               the remote port, for rules and exceptions with ports:\n"
+	 "  --app NAME             the nDPI app name (TLS, TLS.Google), for app:\n",
 	 NULL},
 	{"run",
 	 "usage: egressfence run [--config FILE] [--db FILE]... [--mode monitor|gate|observe]\n"

@@ -137,6 +137,8 @@ static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *
 
 	policy_judge_flow(w->o->policy, w->o->geodb, &r, &d);
 	r.capture_file_name = w->cap ? capture_file_name(w->cap, r.capture_file) : NULL;
+	if (w->o->on_judged)
+		w->o->on_judged(w->o->on_judged_ctx, rec, &r, &d);
 	if (w->events)
 		event_write_json(w->events, w->o->format, &r, &d, w->o->geodb, NULL);
 	outputs_event(w->o->outputs, &r, &d, w->o->geodb, NULL, NULL);

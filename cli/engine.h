@@ -32,6 +32,12 @@ struct audit_options {
 	struct outputs *outputs;     /* syslog, redis...: every event too, or NULL */
 	FILE *summary;               /* the person's report, or NULL */
 	struct classifier_config classifier;
+	/* Called for every flow once judged, with the record as the classifier
+	 * gave it, as judged, and the decision (audit --compare, compare.c);
+	 * from the worker threads, so it must be safe to call from several. */
+	void (*on_judged)(void *ctx, const struct ef_flow_record *raw, const struct ef_flow_record *judged,
+			  const struct policy_decision *d);
+	void *on_judged_ctx;
 };
 
 /* Returns 0 when the capture was read to its end (file errors are counted in
@@ -82,6 +88,24 @@ const char *config_path(const char *given);
  * else EF_DEFAULT_DB, with the policy's overrides; NULL and err on failure. */
 struct geodb *open_policy_geodb(const struct policy *p, const char *const *dbs, size_t n_dbs,
 				char *err, size_t errlen);
+
+/* ---- audit --compare (compare.c) -------------------------------------------- */
+
+struct compare_request {
+	const struct policy *current;
+	const struct geodb *current_db;
+	const char *new_policy;            /* NEW.yaml */
+	const char *const *dbs;            /* --db, used for both policies */
+	size_t n_dbs;
+	const char *json;                  /* changed flows' events, or NULL; "-" is stdout */
+	unsigned workers;
+	uint32_t max_flows;
+};
+/* Judges the captures under the current and the new policy in one pass and
+ * prints, per rule and country, the flows whose verdict changes.  Returns
+ * the exit code: 0 nothing stricter, 1 some flow would become stricter,
+ * 2 an error (already reported). */
+int audit_compare(const struct compare_request *req, const char *const *paths, size_t n);
 
 /* ---- the daemon (run.c) ---------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "about.h"
@@ -26,13 +27,13 @@ static const char usage_text[] =
 	"usage: egressfence audit  [--config FILE] [--db FILE]... [--json FILE|-] [--workers N]\n"
 	"                          [--max-flows N] [--chain] [--sign-key KEY [--checkpoint-every N]\n"
 	"                          [--previous-head HEX] [--checkpoint-syslog]]\n"
-	"                          [--report FILE.html [--pdf FILE.pdf]] [--format native|ecs]\n"
+	"                          [--report FILE.html [--pdf FILE.pdf]] [--compare NEW.yaml] [--format native|ecs]\n"
 	"                          [--syslog /dev/log|tcp:HOST:PORT]... [--redis HOST:PORT[/KEY]]... PCAP|DIR...\n"
 	"       egressfence report [--policy FILE] [--db FILE]... [--pubkey KEY.pub] -o FILE.html [--pdf FILE.pdf] LOG...\n"
 	"       egressfence check  --config FILE\n"
 	"       egressfence verify-log [--head HEX] [--pubkey PUB [--open]] FILE...\n"
 	"       egressfence keygen --out PREFIX\n"
-	"       egressfence lookup [--config FILE] [--db FILE]... ADDRESS...\n"
+	"       egressfence lookup [--config FILE] [--db FILE]... [--from ADDRESS] [--port N] [--app NAME] ADDRESS...\n"
 	"       egressfence run    [--config FILE] [--db FILE]... [--mode monitor|gate] [--json FILE|-]\n"
 	"                          [--sign-key KEY [--checkpoint-every N] [--checkpoint-seconds S]\n"
 	"                          [--checkpoint-syslog]] [--format native|ecs] [--syslog ...]... [--redis ...]...\n"
@@ -103,6 +104,8 @@ enum { OPT_CHAIN = 'C' }; /* audit: hash-chain the events (output/output.h) */
 enum { OPT_SIGN_KEY = 'K', OPT_CHECKPOINT_EVERY = 'E', OPT_PREVIOUS_HEAD = 'P', OPT_CHECKPOINT_SYSLOG = 'S' };
 enum { OPT_REPORT = 'R', OPT_PDF = 'F' }; /* audit: the audit record (cli/report_cmd.h) */
 enum { OPT_FORMAT = 'O', OPT_SYSLOG = 'Y', OPT_REDIS = 'X' }; /* audit: outputs (output/output.h); long only */
+/* lookup: the flow's other conditions; audit: judge under a second policy too */
+enum { OPT_FROM = 'f', OPT_PORT = 'p', OPT_APP = 'a', OPT_COMPARE = 'N' };
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -120,6 +123,10 @@ static const struct option long_options[] = {
 	{"format", required_argument, NULL, OPT_FORMAT},
 	{"syslog", required_argument, NULL, OPT_SYSLOG},
 	{"redis", required_argument, NULL, OPT_REDIS},
+	{"from", required_argument, NULL, OPT_FROM},
+	{"port", required_argument, NULL, OPT_PORT},
+	{"app", required_argument, NULL, OPT_APP},
+	{"compare", required_argument, NULL, OPT_COMPARE},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -135,6 +142,8 @@ struct args {
 	bool format_given;
 	enum event_format format;
 	struct output_config oc;     /* --syslog, --redis; the policy's are added first (audit_outputs) */
+	const char *from, *app, *compare;
+	unsigned long port;
 };
 
 /* Options shared by the commands; which apply is checked by each command. */
@@ -150,7 +159,7 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 			fputs(usage_text, stdout);
 			exit(0);
 		}
-		int bad = option_error(argv, opt, "cdjwmKEPRFOYX", allowed, long_options);
+		int bad = option_error(argv, opt, "cdjwmKEPRFOYXfpaN", allowed, long_options);
 		if (bad)
 			return bad;
 		switch (opt) {
@@ -213,6 +222,19 @@ static int parse_options(int argc, char **argv, const char *allowed, struct args
 			a->oc.n++;
 			break;
 		}
+		case OPT_FROM:
+			a->from = optarg;
+			break;
+		case OPT_PORT:
+			if (!parse_count(optarg, 65535, &a->port))
+				return usage_error("--port is a port from 1 to 65535, not `%s'", optarg);
+			break;
+		case OPT_APP:
+			a->app = optarg;
+			break;
+		case OPT_COMPARE:
+			a->compare = optarg;
+			break;
 		}
 	}
 	return 0;
@@ -273,7 +295,7 @@ static void close_audit_outputs(struct outputs *outs, FILE *summary)
 static int cmd_audit(int argc, char **argv)
 {
 	struct args a = {0};
-	int rc = parse_options(argc, argv, "cdjwmCKEPSRFOYX", &a);
+	int rc = parse_options(argc, argv, "cdjwmCKEPSRFOYXN", &a);
 	FILE *json = NULL;
 	char err[1024];
 	struct audit_totals t;
@@ -292,6 +314,8 @@ static int cmd_audit(int argc, char **argv)
 						    : "--chain needs --json FILE: it chains the event records written there");
 	if (!a.sign.key_path && (a.sign.checkpoint_every || a.sign.previous_head || a.sign.syslog))
 		return usage_error("%s", "--checkpoint-every, --previous-head and --checkpoint-syslog go with --sign-key KEY");
+	if (a.compare && (a.chain || a.report))
+		return usage_error("%s", "--compare writes the flows whose verdict changes: not with --chain, --sign-key or --report");
 	if (a.pdf && !a.report)
 		return usage_error("%s", "--pdf needs --report FILE.html: it prints that report");
 	if (a.report && a.json && !strcmp(a.json, "-"))
@@ -319,6 +343,15 @@ static int cmd_audit(int argc, char **argv)
 		goto out;
 	}
 	capture_close(probe);
+	if (a.compare) {
+		struct compare_request cr = {
+			.current = a.common.policy, .current_db = a.common.geodb, .new_policy = a.compare,
+			.dbs = a.common.dbs, .n_dbs = a.common.n_dbs, .json = a.json, .workers = (unsigned)a.workers,
+			.max_flows = (uint32_t)a.max_flows,
+		};
+		rc = audit_compare(&cr, (const char *const *)argv + optind, (size_t)(argc - optind));
+		goto out;
+	}
 	/* Events go to FILE.partial and are renamed over FILE at the end, so a
 	 * run that fails leaves the previous log whole. */
 	if (a.json && strcmp(a.json, "-") != 0) {
@@ -492,6 +525,9 @@ static int cmd_check(int argc, char **argv)
 	}
 	policy_print(a.common.policy, stdout);
 	about_databases(a.common.geodb, stdout);
+	policy_describe_lists(a.common.policy, (int64_t)time(NULL), stdout);
+	fflush(stdout);
+	policy_warnings(a.common.policy, (int64_t)time(NULL), stderr);
 	free_common(&a.common);
 	return 0;
 }
@@ -499,12 +535,15 @@ static int cmd_check(int argc, char **argv)
 static int cmd_lookup(int argc, char **argv)
 {
 	struct args a = {0};
-	int rc = parse_options(argc, argv, "cd", &a);
+	int rc = parse_options(argc, argv, "cdfpa", &a);
+	struct ef_addr from;
 
 	if (rc)
 		return rc;
 	if (optind >= argc)
 		return usage_error("%s", "lookup needs at least one address");
+	if (a.from && !ef_addr_parse(a.from, &from))
+		return usage_error("--from is the inside address, an IPv4 or IPv6 address, not `%s'", a.from);
 	for (int i = optind; i < argc; i++) {
 		struct ef_addr addr;
 		if (!ef_addr_parse(argv[i], &addr))
@@ -512,6 +551,9 @@ static int cmd_lookup(int argc, char **argv)
 	}
 	if ((rc = load_common(&a.common, true)))
 		return rc;
+	if (a.from && !policy_is_internal(a.common.policy, &from))
+		printf("(--from %s is not in networks.internal: a flow from it is judged so only when neither end is)\n",
+		       a.from);
 	for (int i = optind; i < argc; i++) {
 		struct ef_addr remote, inside = {.family = 4};
 		struct ef_geo g;
@@ -519,6 +561,8 @@ static int cmd_lookup(int argc, char **argv)
 
 		ef_addr_parse(argv[i], &remote);
 		inside.family = remote.family;
+		if (a.from)
+			inside = from;
 		geodb_country_of(a.common.geodb, &remote, &g);
 		printf("%s\n  country:", argv[i]);
 		if (!g.n)
@@ -530,6 +574,13 @@ static int cmd_lookup(int argc, char **argv)
 		if (g.overridden)
 			printf(" (networks.overrides)");
 		putchar('\n');
+		char region[8], sub[64];
+		ef_region_str(g.region, region);
+		if (g.region)
+			printf("  region: %s\n", region);
+		else if (geodb_subdivision_text(a.common.geodb, &remote, sub, sizeof(sub)))
+			printf("  region: none known (the database's subdivision `%s' is not in egressfence's ISO 3166-2 name table, geodb/regions.c)\n",
+			       sub);
 		struct ef_addr v4;
 		enum geodb_embedding emb = geodb_embedded_ipv4(&remote, &v4);
 		if (emb != GEODB_EMBED_NONE) {
@@ -560,15 +611,24 @@ static int cmd_lookup(int argc, char **argv)
 				continue;
 			}
 			struct policy_query q = {
-				.inside = &inside, .remote = &remote, .l4 = 6, .enc = (enum ef_encryption)e,
-				.app = "", .bytes_out = 1, .geo = &g,
+				.inside = &inside, .remote = &remote, .remote_port = (uint16_t)a.port, .l4 = 6,
+				.enc = (enum ef_encryption)e, .app = a.app ? a.app : "", .bytes_out = 1, .geo = &g,
+				.time_us = (uint64_t)time(NULL) * 1000000,
 			};
 			policy_decide(a.common.policy, &q, &d);
-			printf("  %-9s -> %-5s %s\n", ef_encryption_name((enum ef_encryption)e),
-			       ef_verdict_name(d.verdict), d.rule ? d.rule : "(default)");
+			if (d.exception)
+				printf("  %-9s -> %-5s exception %s\n", ef_encryption_name((enum ef_encryption)e),
+				       ef_verdict_name(d.verdict), d.exception);
+			else
+				printf("  %-9s -> %-5s %s\n", ef_encryption_name((enum ef_encryption)e),
+				       ef_verdict_name(d.verdict), d.rule ? d.rule : "(default)");
 		}
 	}
-	puts("(rules with from:, ports:, protocol: or app: conditions are judged for a TCP flow with no app name)");
+	char port[24] = "none";
+	if (a.port)
+		snprintf(port, sizeof(port), "%lu", a.port);
+	printf("(judged as a TCP flow, one byte out, from %s, to port %s, app %s, now; rules whose from:, ports: or app: need what is not given do not match: see --from, --port, --app)\n",
+	       a.from ? a.from : "no inside address", port, a.app ? a.app : "none");
 	free_common(&a.common);
 	return 0;
 }

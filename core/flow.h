@@ -121,6 +121,9 @@ struct ef_geo {
 	ef_country set[EF_GEO_MAX_COUNTRIES];
 	ef_country per_db[EF_GEO_MAX_DB]; /* the embedded IPv4's answer when there
 					   * is one, else the address's own */
+	uint32_t region;            /* ISO 3166-2 subdivision (ef_region, geodb/geodb.h) of
+				     * set[]'s country, from the first database or override
+				     * that gives one; 0 when none is known */
 	uint8_t embedding;          /* enum geodb_embedding: 0, or how the address
 				     * carries the IPv4 in embedded_ipv4 */
 	uint8_t embedded_ipv4[4];

@@ -55,6 +55,12 @@ bool policy_fail_open(const struct policy *p);            /* fail_open: */
 size_t policy_watched_countries(const struct policy *p, enum ef_verdict at_least,
 				ef_country *out, size_t cap, bool *all_but);
 
+/* Every region (ISO 3166-2) a rule with a plain `to:' and an action at least
+ * at_least lists; out gets the first cap.  The prefilter watches their
+ * networks besides the countries' (a negated `to:' never narrows by region:
+ * it watches the region's whole country, fail closed). */
+size_t policy_watched_regions(const struct policy *p, enum ef_verdict at_least, ef_region *out, size_t cap);
+
 struct policy_query {
 	const struct ef_addr *inside, *remote;
 	uint16_t inside_port, remote_port;
@@ -64,6 +70,10 @@ struct policy_query {
 				      * on the whole name or either half of it */
 	uint64_t bytes_out;          /* payload bytes the inside end sent */
 	const struct ef_geo *geo;
+	uint64_t time_us;            /* when the flow started (microseconds since the
+				      * epoch): exceptions apply until their `until';
+				      * 0 (unknown) means no exception applies */
+	const char *server_name;     /* TLS SNI or HTTP Host, for `host:' exceptions; may be NULL */
 };
 
 struct policy_decision {
@@ -72,6 +82,8 @@ struct policy_decision {
 	int rule_index;              /* -1 for the default */
 	uint32_t block_remote_seconds; /* rule's `block_remote:` (0 = only this flow) */
 	ef_country country;          /* the country that produced the verdict, or NONE */
+	const char *exception;       /* the `exceptions:' entry that allowed the flow
+				      * (its name), NULL when the rules decided */
 };
 
 void policy_decide(const struct policy *p, const struct policy_query *q,
@@ -88,6 +100,17 @@ void policy_judge_flow(const struct policy *p, const struct geodb *db, struct ef
 /* The resolved policy as `egressfence check` prints it: groups expanded,
  * defaults filled in, one rule per block. */
 void policy_print(const struct policy *p, FILE *out);
+
+/* What `egressfence check` warns about, one line each, "FILE:LINE:COL:
+ * warning: ...", judged on the day of now_s (seconds since the epoch):
+ * a country list the policy uses, checked more than lists.max_age_days
+ * before that day; an exception whose `until' has passed; rules that can
+ * never fire (shadowed by an earlier rule, `to' naming no country, a `from'
+ * outside networks.internal); a policy without rules.  Returns how many. */
+size_t policy_warnings(const struct policy *p, int64_t now_s, FILE *out);
+/* One comment line per country list (source, date checked, age) and per
+ * exception (in force or expired), for `check'. */
+size_t policy_describe_lists(const struct policy *p, int64_t now_s, FILE *out);
 
 /* Names of all assigned ISO 3166-1 alpha-2 codes (plus XK, used by many
  * databases for Kosovo); true when `c` is one of them. */

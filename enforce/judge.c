@@ -63,6 +63,8 @@ void policy_judge_flow(const struct policy *p, const struct geodb *db, struct ef
 		.app = r->app,
 		.bytes_out = r->bytes_out,
 		.geo = &r->geo,
+		.time_us = r->first_us,
+		.server_name = r->server_name,
 	};
 	policy_decide(p, &q, d);
 }

@@ -242,6 +242,8 @@ struct tier_def {
 	uint64_t bits[(COUNTRY_SLOTS + 63) / 64]; /* listed, or excepted when all_but */
 	size_t n_countries;
 	ef_country countries[COUNTRY_SLOTS];
+	size_t n_regions;           /* ISO 3166-2 regions some rule lists: their */
+	ef_region regions[64];      /* networks are watched as well (region sets) */
 };
 
 struct tagged_range {
@@ -277,8 +279,19 @@ static bool tier_watches(const struct tier_def *t, ef_country c)
 	return t->all_but ? !in : in;
 }
 
+static bool tier_watches_region(const struct tier_def *t, ef_region r)
+{
+	for (size_t i = 0; r && i < t->n_regions; i++)
+		if (t->regions[i] == r)
+			return true;
+	return false;
+}
+
 static void tier_load(struct tier_def *t, const struct policy *p, enum ef_verdict at_least)
 {
+	t->n_regions = policy_watched_regions(p, at_least, t->regions, sizeof(t->regions) / sizeof(t->regions[0]));
+	if (t->n_regions > sizeof(t->regions) / sizeof(t->regions[0]))
+		t->n_regions = sizeof(t->regions) / sizeof(t->regions[0]);
 	t->n_countries = policy_watched_countries(p, at_least, t->countries, COUNTRY_SLOTS, &t->all_but);
 	if (t->n_countries > COUNTRY_SLOTS)
 		t->n_countries = COUNTRY_SLOTS;
@@ -339,6 +352,29 @@ static void walk_network(const struct ef_cidr *net, ef_country cc, void *ctx)
 		} else if (d->all_but) {
 			ranges_push(&w->unwatched[t][f], lo, hi);
 		}
+	}
+}
+
+/* Region sets, built the way the country sets are: a network whose region
+ * a tier lists is watched there.  All-but tiers already watch a listed
+ * region's whole country (policy_watched_countries()). */
+static void walk_region(const struct ef_cidr *net, ef_region region, void *ctx)
+{
+	struct walk_ctx *w = ctx;
+	int f = fam_index(net->addr.family);
+	u128 lo, hi;
+
+	cidr_range(net, &lo, &hi);
+	for (int t = 0; t < 2; t++) {
+		const struct tier_def *d = &w->pf->def[t];
+		if (d->all_but || !tier_watches_region(d, region))
+			continue;
+		ranges_push(&w->watched[t][f], lo, hi);
+		for (size_t k = 0; f == 1 && k < N_EMBEDDING_PREFIXES; k++)
+			if (lo <= embedding_prefix[k].hi && hi >= embedding_prefix[k].lo)
+				ranges_push(&w->watched_embedding[t],
+					    lo > embedding_prefix[k].lo ? lo : embedding_prefix[k].lo,
+					    hi < embedding_prefix[k].hi ? hi : embedding_prefix[k].hi);
 	}
 }
 
@@ -426,9 +462,11 @@ static bool apply_overrides(struct prefilter *pf, struct ranges (*set)[2], const
 	for (size_t i = 0; i < n; i++) {
 		const struct geodb_override *o = order[i];
 		int f = fam_index(o->cidr.addr.family);
-		uint8_t tier = tier_watches(&pf->def[0], o->country)   ? TIER_BLOCK
-			       : tier_watches(&pf->def[1], o->country) ? TIER_LOG
-								       : TIER_NONE;
+		uint8_t tier = tier_watches(&pf->def[0], o->country) || tier_watches_region(&pf->def[0], o->region)
+				       ? TIER_BLOCK
+			       : tier_watches(&pf->def[1], o->country) || tier_watches_region(&pf->def[1], o->region)
+				       ? TIER_LOG
+				       : TIER_NONE;
 		u128 lo, hi;
 
 		cidr_range(&o->cidr, &lo, &hi);
@@ -559,6 +597,9 @@ struct prefilter *prefilter_build(const struct policy *p, const struct geodb *db
 	 * as the policy judges it (ef_geo.unplaced). */
 	for (size_t i = 0; i < n_db; i++) {
 		if (geodb_walk(db, i, NULL, 0, walk_network, &w, err, errlen) != 0)
+			goto fail;
+		if ((pf->def[0].n_regions || pf->def[1].n_regions) &&
+		    geodb_walk_regions(db, i, walk_region, &w, err, errlen) != 0)
 			goto fail;
 		for (int t = 0; t < 2; t++) {
 			for (int f = 0; f < 2; f++) {

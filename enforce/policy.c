@@ -403,6 +403,28 @@ static bool parse_country(struct loader *ld, const yaml_node_t *n, const char *s
 		    shown(ld, s), hint);
 }
 
+/* A country code, or an ISO 3166-2 region such as UA-43 (*region then set). */
+static bool parse_place(struct loader *ld, const yaml_node_t *n, const char *s, ef_country *country,
+			ef_region *region)
+{
+	*region = 0;
+	if (!strchr(s, '-'))
+		return parse_country(ld, n, s, country);
+	ef_region r = ef_region_parse(s);
+	if (!r || !policy_country_is_assigned(ef_region_country(r)))
+		return fail(ld, n,
+			    "unknown region `%s' (expected an ISO 3166-2 code: a country code, `-' and 1 to 3 letters or digits, such as UA-43 for Crimea)",
+			    shown(ld, s));
+	*region = r;
+	*country = ef_region_country(r);
+	return true;
+}
+
+static bool too_many_regions(struct loader *ld, const yaml_node_t *n)
+{
+	return fail(ld, n, "too many regions in one set (at most %d)", POLICY_MAX_REGIONS);
+}
+
 static bool valid_group_name(const char *s)
 {
 	if (!*s)
@@ -438,11 +460,15 @@ static bool add_member(struct loader *ld, const yaml_node_t *n, const char *s,
 		       struct country_set *set)
 {
 	ef_country c;
+	ef_region r;
 
 	if (s[0] != '@') {
-		if (!parse_country(ld, n, s, &c))
+		if (!parse_place(ld, n, s, &c, &r))
 			return false;
-		set_add(set, c);
+		if (!r)
+			set_add(set, c);
+		else if (!set_add_region(set, r))
+			return too_many_regions(ld, n);
 		return true;
 	}
 	for (size_t g = 0; g < ld->p->n_groups; g++) {
@@ -452,7 +478,17 @@ static bool add_member(struct loader *ld, const yaml_node_t *n, const char *s,
 			return group_cycle(ld, n, g);
 		if (!resolve_group(ld, g))
 			return false;
-		set_union(set, &ld->p->groups[g].set);
+		if (!set_union(set, &ld->p->groups[g].set))
+			return too_many_regions(ld, n);
+		return true;
+	}
+
+	for (size_t l = 0; l < ld->p->n_lists; l++) {
+		if (strcmp(ld->p->lists[l].name, s + 1))
+			continue;
+		ld->p->lists[l].used = true;
+		if (!set_union(set, &ld->p->lists[l].set))
+			return too_many_regions(ld, n);
 		return true;
 	}
 
@@ -463,10 +499,14 @@ static bool add_member(struct loader *ld, const yaml_node_t *n, const char *s,
 				 ld->p->groups[g].name);
 		o += k > 0 ? (size_t)k : 0;
 	}
-	if (!ld->p->n_groups)
+	for (size_t l = 0; l < ld->p->n_lists && o < sizeof(defined); l++) {
+		int k = snprintf(defined + o, sizeof(defined) - o, "%s%s", o ? ", " : "", ld->p->lists[l].name);
+		o += k > 0 ? (size_t)k : 0;
+	}
+	if (!ld->p->n_groups && !ld->p->n_lists)
 		return fail(ld, n, "undefined group `%s' (no groups are defined; add it under `groups:')",
 			    shown(ld, s));
-	return fail(ld, n, "undefined group `%s' (defined groups: %s)", shown(ld, s), defined);
+	return fail(ld, n, "undefined group `%s' (defined groups and lists: %s)", shown(ld, s), defined);
 }
 
 struct group_ctx {
@@ -539,6 +579,10 @@ static bool load_groups(struct loader *ld, const yaml_node_t *map)
 			if (!strcmp(p->groups[g].name, str(k)))
 				return fail(ld, k, "duplicate group `%s' (first defined at line %zu)",
 					    str(k), ld->group_defs[g].key->start_mark.line + 1);
+		for (size_t l = 0; l < p->n_lists; l++)
+			if (!strcmp(p->lists[l].name, str(k)))
+				return fail(ld, k, "group `%s' has the name of a list in %s:%u (rename the group; a list is changed in its file)",
+					    str(k), p->lists_file, p->lists[l].line);
 		ld->group_defs[p->n_groups] = (struct group_def){k, node_at(ld, pair->value), GROUP_NEW};
 		if (!(p->groups[p->n_groups].name = ld_strdup(ld, str(k))))
 			return false;
@@ -749,6 +793,7 @@ static bool load_rule(struct loader *ld, const yaml_node_t *n, size_t index)
 	if (!read_mapping(ld, n, "rule", f, R__COUNT))
 		return false;
 	r->line = (unsigned)n->start_mark.line + 1;
+	r->col = (unsigned)n->start_mark.column + 1;
 
 	if (!(v = f[R_NAME].value))
 		return fail(ld, n, "rule %zu has no name (every rule needs a unique `name')", index + 1);
@@ -930,7 +975,7 @@ static bool override_item(struct loader *ld, const yaml_node_t *n, size_t i)
 	if (!expect_scalar(ld, f[0].value, "`cidr'", "a network such as 203.0.113.0/24") ||
 	    !parse_cidr(ld, f[0].value, &o->cidr) ||
 	    !expect_scalar(ld, f[1].value, "`country'", "an ISO 3166-1 alpha-2 code such as UA") ||
-	    !parse_country(ld, f[1].value, str(f[1].value), &o->country))
+	    !parse_place(ld, f[1].value, str(f[1].value), &o->country, &o->region))
 		return false;
 	for (size_t k = 0; k < i; k++) {
 		const struct geodb_override *prev = &ld->p->overrides[k];
@@ -1105,6 +1150,395 @@ static bool load_gateway(struct loader *ld, const yaml_node_t *n)
 	return true;
 }
 
+
+/* --- loading: dates, country lists and exceptions ----------------------- */
+
+bool policy_parse_date(const char *s, int64_t *day)
+{
+	static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int64_t y = 0, m = 0, d = 0;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++) {
+		if (i == 4 || i == 7)
+			continue;
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		int64_t digit = s[i] - '0';
+		if (i < 4)
+			y = y * 10 + digit;
+		else if (i < 7)
+			m = m * 10 + digit;
+		else
+			d = d * 10 + digit;
+	}
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > month_days[m - 1] + (m == 2 && leap))
+		return false;
+	/* Days from the civil date (the proleptic Gregorian calendar), after
+	 * Howard Hinnant's days_from_civil(): March-based years make the leap
+	 * day the last of the year. */
+	y -= m <= 2;
+	int64_t era = y / 400, yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	*day = era * 146097 + doe - 719468;
+	return true;
+}
+
+static bool load_date(struct loader *ld, const yaml_node_t *n, const char *key, int64_t *day)
+{
+	char what[32];
+
+	snprintf(what, sizeof(what), "`%s'", key);
+	if (!expect_scalar(ld, n, what, "a date such as 2026-12-31"))
+		return false;
+	if (!policy_parse_date(str(n), day))
+		return fail(ld, n, "bad date `%s' for `%s' (expected a date YYYY-MM-DD, such as 2026-12-31)",
+			    shown(ld, str(n)), key);
+	return true;
+}
+
+/* A short text such as an owner, a source or a note. */
+static bool load_text(struct loader *ld, const yaml_node_t *n, const char *key, size_t max,
+		      const char *example, const char **out)
+{
+	char what[32];
+
+	snprintf(what, sizeof(what), "`%s'", key);
+	if (!expect_scalar(ld, n, what, example))
+		return false;
+	if (!valid_text(str(n), max, false))
+		return fail(ld, n, "bad %s `%s' (expected 1 to %zu printable characters, such as %s)", key,
+			    shown(ld, str(n)), max, example);
+	return (*out = ld_strdup(ld, str(n))) != NULL;
+}
+
+static bool read_whole_file(const char *path, const char *what, char **text, size_t *len, char *err,
+			    size_t errlen);
+static bool syntax_error(struct loader *ld, const yaml_parser_t *ps);
+
+#define LIST_TEXT_MAX 600
+
+/* One entry of a list's `countries': CC, or { code: CC, note: TEXT }. */
+static bool list_entry(struct loader *ld, struct country_list *l, const yaml_node_t *n)
+{
+	struct field f[] = {{.key = "code"}, {.key = "note"}};
+	const yaml_node_t *code = n;
+	ef_country c;
+
+	if (n->type == YAML_MAPPING_NODE) {
+		if (!read_mapping(ld, n, "list entry", f, 2))
+			return false;
+		if (!f[0].value)
+			return fail(ld, n, "list entry has no `code' (expected { code: NI, note: \"added 2024-03-15\" })");
+		code = f[0].value;
+	}
+	ef_region region;
+	if (!expect_scalar(ld, code, "a list's country", "an ISO 3166-1 alpha-2 code such as CN") ||
+	    !parse_place(ld, code, str(code), &c, &region))
+		return false;
+	if (region ? set_has_region(&l->set, region) : set_has(&l->set, c))
+		return fail(ld, code, "`%s' is twice in list `%s'", str(code), l->name);
+	if (!region)
+		set_add(&l->set, c);
+	else if (!set_add_region(&l->set, region))
+		return too_many_regions(ld, code);
+	if (n->type == YAML_MAPPING_NODE && f[1].value) {
+		struct list_note *note = (struct list_note *)&l->notes[l->n_notes];
+		note->country = c;
+		note->region = region;
+		if (!load_text(ld, f[1].value, "note", LIST_TEXT_MAX, "\"added 2024-03-15, 89 FR 18780\"", &note->note))
+			return false;
+		l->n_notes++;
+	}
+	return true;
+}
+
+enum { L_TITLE, L_SOURCE, L_AS_OF, L_CHECKED, L_COUNTRIES, L_NOTES, L__COUNT };
+
+static bool load_one_list(struct loader *ld, const yaml_node_t *key, const yaml_node_t *n,
+			  struct country_list *l)
+{
+	struct field f[L__COUNT] = {
+		[L_TITLE] = {"title"}, [L_SOURCE] = {"source"}, [L_AS_OF] = {"as_of"},
+		[L_CHECKED] = {"checked"}, [L_COUNTRIES] = {"countries"}, [L_NOTES] = {"notes"},
+	};
+	static const char *const required[] = {"source", "checked", "countries"};
+	const yaml_node_t *v;
+
+	if (!valid_group_name(str(key)))
+		return fail(ld, key, "bad list name `%s' (expected lowercase letters, digits, `_' and `-', such as us-d5)",
+			    shown(ld, str(key)));
+	if (!(l->name = ld_strdup(ld, str(key))))
+		return false;
+	l->line = (unsigned)key->start_mark.line + 1;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(ld, n, "list `%s' must be a mapping with keys source, checked and countries, not %s",
+			    l->name, kind(n));
+	if (!read_mapping(ld, n, "list", f, L__COUNT))
+		return false;
+	for (size_t i = 0; i < 3; i++) {
+		size_t k = i == 0 ? L_SOURCE : i == 1 ? L_CHECKED : L_COUNTRIES;
+		if (!f[k].value)
+			return fail(ld, n, "list `%s' has no `%s' (every list needs source, checked and countries)",
+				    l->name, required[i]);
+	}
+	if ((v = f[L_TITLE].value) && !load_text(ld, v, "title", LIST_TEXT_MAX, "\"EAR Country Group D:5\"", &l->title))
+		return false;
+	if (!load_text(ld, f[L_SOURCE].value, "source", LIST_TEXT_MAX, "\"15 CFR 740 Supp. 1\"", &l->source))
+		return false;
+	if ((v = f[L_AS_OF].value) && !load_text(ld, v, "as_of", LIST_TEXT_MAX, "\"15 CFR as of 2025-09-02\"", &l->as_of))
+		return false;
+	v = f[L_CHECKED].value;
+	if (!load_date(ld, v, "checked", &l->checked_day) || !(l->checked_text = ld_strdup(ld, str(v))))
+		return false;
+	l->checked_line = (unsigned)v->start_mark.line + 1;
+	l->checked_col = (unsigned)v->start_mark.column + 1;
+
+	v = f[L_COUNTRIES].value;
+	if (v->type != YAML_SEQUENCE_NODE || !count_items(v))
+		return fail(ld, v, "`countries' of list `%s' must be a list of country codes, not %s", l->name,
+			    v->type == YAML_SEQUENCE_NODE ? "an empty list" : kind(v));
+	if (!check_tag(ld, v) || !(l->notes = ld_alloc(ld, count_items(v), sizeof(*l->notes))))
+		return false;
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++)
+		if (!list_entry(ld, l, node_at(ld, *it)))
+			return false;
+	if ((v = f[L_NOTES].value)) {
+		size_t count = count_items(v);
+		const char **notes = ld_alloc(ld, count, sizeof(*notes));
+		if (!notes || (v->type == YAML_SEQUENCE_NODE && !check_tag(ld, v)))
+			return false;
+		if (v->type == YAML_MAPPING_NODE)
+			return fail(ld, v, "`notes' must be a list of texts, not a mapping");
+		for (size_t i = 0; i < count; i++) {
+			const yaml_node_t *item = v->type == YAML_SEQUENCE_NODE ? node_at(ld, v->data.sequence.items.start[i]) : v;
+			if (!load_text(ld, item, "notes", LIST_TEXT_MAX, "\"Ethiopia: only its armed forces\"", &notes[i]))
+				return false;
+		}
+		l->list_notes = notes;
+		l->n_list_notes = count;
+	}
+	return true;
+}
+
+/* The lists file: its own YAML document, its own name in messages. */
+static bool load_list_file(struct loader *ld, const yaml_node_t *at, const char *path)
+{
+	struct loader sub = {.name = path, .p = ld->p, .err = ld->err};
+	char why[300];
+	char *text = NULL;
+	size_t len = 0;
+	yaml_parser_t parser;
+	bool ok = false, have_doc = false;
+
+	if (!read_whole_file(path, "country lists", &text, &len, why, sizeof(why)))
+		return fail(ld, at, "lists.file: %s (a relative path is relative to the policy's folder)", why);
+	sub.text = text;
+	sub.len = len;
+	if (!yaml_parser_initialize(&parser)) {
+		free(text);
+		snprintf(ld->err->msg, sizeof(ld->err->msg), "%s: out of memory", path);
+		return false;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &sub.doc)) {
+		syntax_error(&sub, &parser);
+		goto out;
+	}
+	have_doc = true;
+	const yaml_node_t *root = yaml_document_get_root_node(&sub.doc);
+	struct field f[] = {{.key = "country_lists"}};
+	if (!root) {
+		fail_at(&sub, 1, 1, "the country lists file is empty (expected a mapping `country_lists:')");
+		goto out;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		fail(&sub, root, "the country lists file must be a mapping with the key country_lists, not %s", kind(root));
+		goto out;
+	}
+	if (!read_mapping(&sub, root, "the country lists file", f, 1))
+		goto out;
+	const yaml_node_t *map = f[0].value;
+	if (!map || map->type != YAML_MAPPING_NODE) {
+		fail(&sub, map ? map : root, "`country_lists' must be a mapping of list names to lists");
+		goto out;
+	}
+	if (!check_tag(&sub, map))
+		goto out;
+	size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+	if (!(ld->p->lists = ld_alloc(&sub, n, sizeof(*ld->p->lists))))
+		goto out;
+	for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		const yaml_node_t *k = node_at(&sub, pair->key);
+		if (k->type != YAML_SCALAR_NODE) {
+			fail(&sub, k, "a list's name must be a single value, not %s", kind(k));
+			goto out;
+		}
+		for (size_t l = 0; l < ld->p->n_lists; l++) {
+			if (!strcmp(ld->p->lists[l].name, str(k))) {
+				fail(&sub, k, "duplicate list `%s' (first defined at line %u)", shown(&sub, str(k)),
+				     ld->p->lists[l].line);
+				goto out;
+			}
+		}
+		if (!load_one_list(&sub, k, node_at(&sub, pair->value), &ld->p->lists[ld->p->n_lists]))
+			goto out;
+		ld->p->n_lists++;
+	}
+	ok = true;
+out:
+	if (have_doc)
+		yaml_document_delete(&sub.doc);
+	yaml_parser_delete(&parser);
+	free(text);
+	return ok;
+}
+
+/* The path as written, made relative to the policy's folder. */
+static const char *policy_relative(struct loader *ld, const char *s)
+{
+	const char *dir = ld->p->dir;
+
+	if (s[0] == '/')
+		return ld_strdup(ld, s);
+	size_t len = strlen(dir) + strlen(s) + 2;
+	char *path = ld_alloc(ld, 1, len);
+	if (path)
+		snprintf(path, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", s);
+	return path;
+}
+
+/* lists: { file: lists.yaml, max_age_days: 180 } */
+static bool load_lists(struct loader *ld, const yaml_node_t *n)
+{
+	struct field f[] = {{.key = "file"}, {.key = "max_age_days"}};
+	uint64_t age;
+
+	if (!read_mapping(ld, n, "lists", f, 2))
+		return false;
+	if (f[1].value) {
+		if (!load_number(ld, f[1].value, "max_age_days", 1, 36500, "180", &age))
+			return false;
+		ld->p->lists_max_age_days = (uint32_t)age;
+	}
+	if (!f[0].value)
+		return fail(ld, n, "`lists' has no `file' (expected lists: { file: lists.yaml })");
+	if (!expect_scalar(ld, f[0].value, "`file'", "the path of a country lists file such as lists.yaml") ||
+	    !(ld->p->lists_file = policy_relative(ld, str(f[0].value))))
+		return false;
+	return load_list_file(ld, f[0].value, ld->p->lists_file);
+}
+
+#define EXCEPTION_TEXT_MAX 200
+
+static bool valid_host(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || len > 253)
+		return false;
+	if (s[0] == '*' && s[1] == '.')
+		s += 2;
+	if (!*s || *s == '.' || s[strlen(s) - 1] == '.')
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
+enum { X_NAME, X_CIDR, X_HOST, X_PORTS, X_APP, X_UNTIL, X_OWNER, X_REASON, X__COUNT };
+
+static bool load_exception(struct loader *ld, const yaml_node_t *n, size_t index)
+{
+	struct policy_exception *x = &ld->p->exceptions[index];
+	struct field f[X__COUNT] = {
+		[X_NAME] = {"name"}, [X_CIDR] = {"cidr"}, [X_HOST] = {"host"}, [X_PORTS] = {"ports"},
+		[X_APP] = {"app"}, [X_UNTIL] = {"until"}, [X_OWNER] = {"owner"}, [X_REASON] = {"reason"},
+	};
+	const yaml_node_t *v;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(ld, n, "an exception must be a mapping such as { cidr: 203.0.113.5, until: 2026-12-31, owner: ..., reason: ... }, not %s",
+			    kind(n));
+	if (!read_mapping(ld, n, "exception", f, X__COUNT))
+		return false;
+	x->line = (unsigned)n->start_mark.line + 1;
+	if (!f[X_CIDR].value == !f[X_HOST].value)
+		return fail(ld, f[X_HOST].value ? f[X_HOST].key_node : n,
+			    "an exception needs exactly one of `cidr' (an address or network) and `host' (a server name such as updates.example.com)");
+	static const char *const required[] = {"until", "owner", "reason"};
+	for (size_t i = 0; i < 3; i++)
+		if (!f[X_UNTIL + i].value)
+			return fail(ld, n, "exception has no `%s' (every exception needs until, owner and reason)", required[i]);
+	if ((v = f[X_CIDR].value)) {
+		if (!expect_scalar(ld, v, "`cidr'", "an address or network such as 203.0.113.5") || !parse_cidr(ld, v, &x->cidr))
+			return false;
+		x->has_cidr = true;
+	}
+	if ((v = f[X_HOST].value)) {
+		if (!expect_scalar(ld, v, "`host'", "a server name such as updates.example.com"))
+			return false;
+		if (!valid_host(str(v)))
+			return fail(ld, v, "bad host `%s' (expected a server name such as updates.example.com, or *.example.com for its subdomains)",
+				    shown(ld, str(v)));
+		if (!(x->host = ld_strdup(ld, str(v))))
+			return false;
+	}
+	if ((v = f[X_NAME].value)) {
+		if (!load_text(ld, v, "name", RULE_NAME_MAX, "vendor-support", &x->name))
+			return false;
+	} else if (!(x->name = ld_strdup(ld, str(f[x->has_cidr ? X_CIDR : X_HOST].value)))) {
+		return false;
+	}
+	for (size_t i = 0; i < index; i++)
+		if (!strcmp(ld->p->exceptions[i].name, x->name))
+			return fail(ld, f[X_NAME].value ? f[X_NAME].value : n,
+				    "duplicate exception `%s' (first at line %u; give each a `name')", shown(ld, x->name),
+				    ld->p->exceptions[i].line);
+	if ((v = f[X_PORTS].value) &&
+	    !load_list(ld, v, "ports", "a port 1-65535 or a range such as \"8000-8080\"", port_item,
+		       sizeof(struct port_range), (void **)&x->ports, &x->n_ports))
+		return false;
+	if ((v = f[X_APP].value) &&
+	    !load_list(ld, v, "app", "an nDPI app name such as TLS or TLS.Google", app_item, sizeof(struct app_name),
+		       (void **)&x->apps, &x->n_apps))
+		return false;
+	v = f[X_UNTIL].value;
+	if (!load_date(ld, v, "until", &x->until_day) || !(x->until_text = ld_strdup(ld, str(v))))
+		return false;
+	x->until_line = (unsigned)v->start_mark.line + 1;
+	x->until_col = (unsigned)v->start_mark.column + 1;
+	/* `until' is the last day it applies, to its end in UTC. */
+	x->until_us = (uint64_t)(x->until_day + 1) * 86400 * 1000000;
+	return load_text(ld, f[X_OWNER].value, "owner", EXCEPTION_TEXT_MAX, "alice@example.com", &x->owner) &&
+	       load_text(ld, f[X_REASON].value, "reason", EXCEPTION_TEXT_MAX, "\"vendor support, ticket 4711\"",
+			 &x->reason);
+}
+
+static bool load_exceptions(struct loader *ld, const yaml_node_t *n)
+{
+	if (is_null(n))
+		return true;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(ld, n, "`exceptions' must be a list (each starting with `- cidr:' or `- host:'), not %s", kind(n));
+	if (!check_tag(ld, n))
+		return false;
+	size_t count = count_items(n);
+	if (!(ld->p->exceptions = ld_alloc(ld, count, sizeof(*ld->p->exceptions))))
+		return false;
+	for (size_t i = 0; i < count; i++) {
+		if (!load_exception(ld, node_at(ld, n->data.sequence.items.start[i]), i))
+			return false;
+		ld->p->n_exceptions++;
+	}
+	return true;
+}
+
 /* metrics: where `egressfence run' serves its Prometheus metrics. */
 static bool load_metrics(struct loader *ld, const yaml_node_t *n)
 {
@@ -1125,12 +1559,16 @@ static bool load_metrics(struct loader *ld, const yaml_node_t *n)
 	return (ld->p->metrics_listen = ld_strdup(ld, str(v))) != NULL;
 }
 
-enum { T_GEODB, T_NETWORKS, T_GROUPS, T_CAPTURE, T_FAIL_OPEN, T_GATEWAY, T_RULES, T_DEFAULT, T_OUTPUT, T_METRICS, T__COUNT };
+enum {
+	T_GEODB, T_NETWORKS, T_LISTS, T_GROUPS, T_EXCEPTIONS, T_CAPTURE, T_FAIL_OPEN, T_GATEWAY, T_RULES,
+	T_DEFAULT, T_OUTPUT, T_METRICS, T__COUNT
+};
 
 static bool load_policy(struct loader *ld, const yaml_node_t *root)
 {
 	struct field f[T__COUNT] = {
-		[T_GEODB] = {"geodb"}, [T_NETWORKS] = {"networks"}, [T_GROUPS] = {"groups"},
+		[T_GEODB] = {"geodb"}, [T_NETWORKS] = {"networks"}, [T_LISTS] = {"lists"}, [T_GROUPS] = {"groups"},
+		[T_EXCEPTIONS] = {"exceptions"},
 		[T_CAPTURE] = {"capture"}, [T_FAIL_OPEN] = {"fail_open"}, [T_GATEWAY] = {"gateway"},
 		[T_RULES] = {"rules"}, [T_DEFAULT] = {"default"}, [T_METRICS] = {"metrics"},
 		[T_OUTPUT] = {"output"}, /* where events go: read by output/output_config.c */
@@ -1142,7 +1580,11 @@ static bool load_policy(struct loader *ld, const yaml_node_t *root)
 			    kind(root));
 	if (!read_mapping(ld, root, "the policy", f, T__COUNT))
 		return false;
-	/* Groups first: rules name them, wherever they stand in the file. */
+	/* Lists, then groups: groups and rules name them, wherever they
+	 * stand in the file. */
+	ld->p->lists_max_age_days = 180;
+	if ((v = f[T_LISTS].value) && !load_lists(ld, v))
+		return false;
 	if ((v = f[T_GROUPS].value) && !load_groups(ld, v))
 		return false;
 	if ((v = f[T_GEODB].value) && !load_geodb(ld, v))
@@ -1170,6 +1612,8 @@ static bool load_policy(struct loader *ld, const yaml_node_t *root)
 				    shown(ld, str(v)));
 	}
 	if ((v = f[T_RULES].value) && !load_rules(ld, v))
+		return false;
+	if ((v = f[T_EXCEPTIONS].value) && !load_exceptions(ld, v))
 		return false;
 	return true;
 }
@@ -1270,30 +1714,28 @@ out:
 	return NULL;
 }
 
-struct policy *policy_load(const char *path, struct policy_error *err)
+/* The whole of a file, malloc()ed; err says why not ("PATH: cannot open WHAT: ..."). */
+static bool read_whole_file(const char *path, const char *what, char **text_out, size_t *len_out, char *err,
+			    size_t errlen)
 {
-	struct policy_error scratch;
 	FILE *f = fopen(path, "rb");
 	char *text = NULL;
 	size_t len = 0, cap = 0;
-	struct policy *p = NULL;
+	bool ok = false;
 
-	if (!err)
-		err = &scratch;
 	if (!f) {
-		snprintf(err->msg, sizeof(err->msg), "%s: cannot open policy: %s", path, strerror(errno));
-		return NULL;
+		snprintf(err, errlen, "%s: cannot open %s: %s", path, what, strerror(errno));
+		return false;
 	}
 	for (;;) {
 		if (len == cap) {
 			if (cap == POLICY_MAX_FILE) {
-				snprintf(err->msg, sizeof(err->msg), "%s: policy is larger than %u MiB",
-					 path, POLICY_MAX_FILE >> 20);
+				snprintf(err, errlen, "%s: %s is larger than %u MiB", path, what, POLICY_MAX_FILE >> 20);
 				goto out;
 			}
 			char *bigger = realloc(text, cap ? cap * 2 : 16384);
 			if (!bigger) {
-				snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
+				snprintf(err, errlen, "%s: out of memory", path);
 				goto out;
 			}
 			text = bigger;
@@ -1305,13 +1747,34 @@ struct policy *policy_load(const char *path, struct policy_error *err)
 			break;
 	}
 	if (ferror(f)) {
-		snprintf(err->msg, sizeof(err->msg), "%s: cannot read policy: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: cannot read %s: %s", path, what, strerror(errno));
 		goto out;
 	}
-	p = policy_load_buffer(path, text, len, err);
+	ok = true;
 out:
-	free(text);
 	fclose(f);
+	if (!ok) {
+		free(text);
+		return false;
+	}
+	*text_out = text;
+	*len_out = len;
+	return true;
+}
+
+struct policy *policy_load(const char *path, struct policy_error *err)
+{
+	struct policy_error scratch;
+	char *text = NULL;
+	size_t len = 0;
+	struct policy *p;
+
+	if (!err)
+		err = &scratch;
+	if (!read_whole_file(path, "policy", &text, &len, err->msg, sizeof(err->msg)))
+		return NULL;
+	p = policy_load_buffer(path, text, len, err);
+	free(text);
 	return p;
 }
 

@@ -26,9 +26,11 @@
 size_t policy_watched_countries(const struct policy *p, enum ef_verdict at_least,
 				ef_country *out, size_t cap, bool *all_but)
 {
-	struct country_set listed = {{0}}, excepted, result;
+	struct country_set listed, region_countries, excepted, result;
 	bool any_all_but = p->def >= at_least;
 
+	memset(&listed, 0, sizeof(listed));
+	memset(&region_countries, 0, sizeof(region_countries));
 	memset(&excepted, 0xff, sizeof(excepted));
 	if (any_all_but)
 		memset(&excepted, 0, sizeof(excepted));
@@ -38,6 +40,10 @@ size_t policy_watched_countries(const struct policy *p, enum ef_verdict at_least
 			continue;
 		if (r->has_to && !r->to_negated) {
 			set_union(&listed, &r->to);
+			/* An all-but tier cannot leave a region's country out:
+			 * its networks are watched whole (region_countries). */
+			for (size_t k = 0; k < r->to.n_regions; k++)
+				set_add(&region_countries, ef_region_country(r->to.regions[k]));
 			continue;
 		}
 		any_all_but = true;
@@ -45,7 +51,8 @@ size_t policy_watched_countries(const struct policy *p, enum ef_verdict at_least
 			excepted.bits[w] &= r->has_to ? r->to.bits[w] : 0;
 	}
 	for (size_t w = 0; w < sizeof(result.bits) / sizeof(result.bits[0]); w++)
-		result.bits[w] = any_all_but ? excepted.bits[w] & ~listed.bits[w] : listed.bits[w];
+		result.bits[w] = any_all_but ? excepted.bits[w] & ~listed.bits[w] & ~region_countries.bits[w]
+					     : listed.bits[w];
 	if (all_but)
 		*all_but = any_all_but;
 
@@ -62,22 +69,29 @@ size_t policy_watched_countries(const struct policy *p, enum ef_verdict at_least
 
 /* --- deciding ---------------------------------------------------------- */
 
-/* "TLS.Google" is matched by an entry "TLS", "Google" or "TLS.Google". */
-static bool app_matches(const struct rule *r, const char *app)
+bool policy_app_matches(const struct app_name *apps, size_t n_apps, const char *app)
 {
 	if (!app || !*app)
 		return false;
 	const char *dot = strchr(app, '.');
 	size_t master_len = dot ? (size_t)(dot - app) : strlen(app);
 
-	for (size_t i = 0; i < r->n_apps; i++) {
-		const struct app_name *a = &r->apps[i];
+	for (size_t i = 0; i < n_apps; i++) {
+		const struct app_name *a = &apps[i];
 		if (!strcasecmp(a->name, app))
 			return true;
 		if (dot && ((a->len == master_len && !strncasecmp(a->name, app, master_len)) ||
 			    !strcasecmp(a->name, dot + 1)))
 			return true;
 	}
+	return false;
+}
+
+bool policy_port_matches(const struct port_range *ports, size_t n_ports, uint16_t port)
+{
+	for (size_t i = 0; i < n_ports; i++)
+		if (port >= ports[i].lo && port <= ports[i].hi)
+			return true;
 	return false;
 }
 
@@ -92,14 +106,8 @@ static bool rule_matches_flow(const struct rule *r, const struct policy_query *q
 		return false;
 	if (q->bytes_out < r->min_bytes_out)
 		return false;
-	if (r->n_ports) {
-		size_t i;
-		for (i = 0; i < r->n_ports; i++)
-			if (q->remote_port >= r->ports[i].lo && q->remote_port <= r->ports[i].hi)
-				break;
-		if (i == r->n_ports)
-			return false;
-	}
+	if (r->n_ports && !policy_port_matches(r->ports, r->n_ports, q->remote_port))
+		return false;
 	if (r->n_from) {
 		size_t i;
 		if (!q->inside)
@@ -110,27 +118,96 @@ static bool rule_matches_flow(const struct rule *r, const struct policy_query *q
 		if (i == r->n_from)
 			return false;
 	}
-	if (r->n_apps && !app_matches(r, q->app))
+	if (r->n_apps && !policy_app_matches(r->apps, r->n_apps, q->app))
 		return false;
 	return true;
 }
 
-/* A country no database knows is in no list: a negated `to:` takes it. */
-static bool rule_matches_country(const struct rule *r, ef_country c)
+/* A country no database knows is in no list: a negated `to:` takes it.  The
+ * address's region counts whichever country a database gives with it
+ * (Crimea is UA-43 whether the database says UA or RU). */
+static bool rule_matches_country(const struct rule *r, ef_country c, ef_region region)
 {
 	if (!r->has_to)
 		return true;
 	if (c == EF_COUNTRY_NONE)
 		return r->to_negated;
-	return set_has(&r->to, c) != r->to_negated;
+	bool listed = set_has(&r->to, c) || (region && r->to.n_regions && set_has_region(&r->to, region));
+	return listed != r->to_negated;
+}
+
+size_t policy_watched_regions(const struct policy *p, enum ef_verdict at_least, ef_region *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct rule *r = &p->rules[i];
+		if (r->action < at_least || !r->has_to || r->to_negated)
+			continue;
+		for (size_t k = 0; k < r->to.n_regions; k++) {
+			size_t j;
+			for (j = 0; j < n && j < cap && out[j] != r->to.regions[k]; j++)
+				;
+			if (j < n)
+				continue;
+			if (n < cap)
+				out[n] = r->to.regions[k];
+			n++;
+		}
+	}
+	return n;
+}
+
+/* "updates.example.com" matches itself; "*.example.com" its subdomains. */
+static bool host_matches(const char *pattern, const char *name)
+{
+	if (!name || !*name)
+		return false;
+	if (pattern[0] != '*')
+		return !strcasecmp(pattern, name);
+	size_t plen = strlen(pattern + 1), nlen = strlen(name);
+	return nlen > plen && !strcasecmp(name + nlen - plen, pattern + 1);
+}
+
+const struct policy_exception *policy_exception_for(const struct policy *p, const struct policy_query *q)
+{
+	/* A flow of unknown time is never excepted: an exception must be
+	 * seen to be in force, so without a clock it is not (fail closed). */
+	if (!q->time_us)
+		return NULL;
+	for (size_t i = 0; i < p->n_exceptions; i++) {
+		const struct policy_exception *x = &p->exceptions[i];
+		if (q->time_us >= x->until_us)
+			continue;
+		if (x->has_cidr ? !q->remote || !ef_cidr_contains(&x->cidr, q->remote)
+				: !host_matches(x->host, q->server_name))
+			continue;
+		if (x->n_ports && !policy_port_matches(x->ports, x->n_ports, q->remote_port))
+			continue;
+		if (x->n_apps && !policy_app_matches(x->apps, x->n_apps, q->app))
+			continue;
+		return x;
+	}
+	return NULL;
 }
 
 void policy_decide(const struct policy *p, const struct policy_query *q,
 		   struct policy_decision *out)
 {
+	const struct policy_exception *x = p->n_exceptions ? policy_exception_for(p, q) : NULL;
+
+	if (x) {
+		*out = (struct policy_decision){
+			.verdict = EF_ALLOW, .rule_index = -1, .exception = x->name,
+			.country = q->geo && q->geo->n ? q->geo->set[0] : EF_COUNTRY_NONE,
+		};
+		return;
+	}
+
 	ef_country countries[EF_GEO_MAX_COUNTRIES + 1] = {EF_COUNTRY_NONE};
 	const struct rule *decided[EF_GEO_MAX_COUNTRIES + 1] = {NULL};
 	size_t n = 1, left;
+	ef_region region = q->geo ? q->geo->region : 0;
 
 	if (q->geo && q->geo->n) {
 		n = q->geo->n < EF_GEO_MAX_COUNTRIES ? q->geo->n : EF_GEO_MAX_COUNTRIES;
@@ -149,7 +226,7 @@ void policy_decide(const struct policy *p, const struct policy_query *q,
 		if (!rule_matches_flow(r, q))
 			continue;
 		for (size_t k = 0; k < n; k++) {
-			if (!decided[k] && rule_matches_country(r, countries[k])) {
+			if (!decided[k] && rule_matches_country(r, countries[k], region)) {
 				decided[k] = r;
 				left--;
 			}
@@ -169,4 +246,5 @@ void policy_decide(const struct policy *p, const struct policy_query *q,
 	out->rule_index = r ? (int)(r - p->rules) : -1;
 	out->block_remote_seconds = r ? r->block_remote : 0;
 	out->country = countries[best];
+	out->exception = NULL;
 }

@@ -22,8 +22,14 @@
 
 #define COUNTRY_SLOTS (26 * 26)
 
+/* Regions (ISO 3166-2 subdivisions, "UA-43") a set may name besides whole
+ * countries: a handful in practice. */
+#define POLICY_MAX_REGIONS 32
+
 struct country_set {
 	uint64_t bits[(COUNTRY_SLOTS + 63) / 64];
+	uint8_t n_regions;
+	ef_region regions[POLICY_MAX_REGIONS];
 };
 
 struct port_range {
@@ -55,12 +61,55 @@ struct rule {
 	const char *log_prefix;       /* NULL when not given */
 	const char *name;
 	const char *to_text;          /* `to:` as written, for policy_print() */
-	unsigned line;
+	unsigned line, col;
 };
 
 struct group {
 	const char *name;
 	struct country_set set;
+};
+
+/* One entry's note in a country list ("NI: added 2024-03-15, 89 FR 18780"). */
+struct list_note {
+	ef_country country;
+	ef_region region;             /* 0 for a whole country */
+	const char *note;
+};
+
+/*
+ * A named, dated list from the file `lists.file` names (policy/lists.yaml):
+ * a group a policy names as "@us-d5" but cannot change, with the legal
+ * source and the date it was last checked against that source.
+ */
+struct country_list {
+	const char *name, *title, *source, *as_of, *checked_text;
+	int64_t checked_day;          /* days since 1970-01-01 */
+	unsigned line, checked_line, checked_col; /* in lists_file */
+	struct country_set set;
+	const struct list_note *notes;
+	size_t n_notes;
+	const char *const *list_notes;
+	size_t n_list_notes;
+	bool used;                    /* some group or rule names it */
+};
+
+/*
+ * A temporary, owned exception: flows whose remote end matches are allowed
+ * whatever the rules say, until the end of `until` (UTC).  A remote end
+ * matches by address (cidr) or by the server name the flow announced (host:
+ * exact, or "*.example.com" for its subdomains); ports and app narrow it.
+ */
+struct policy_exception {
+	const char *name, *owner, *reason, *until_text, *host;
+	bool has_cidr;
+	struct ef_cidr cidr;
+	const struct port_range *ports;
+	size_t n_ports;
+	const struct app_name *apps;
+	size_t n_apps;
+	int64_t until_day;            /* last day it applies, days since 1970-01-01 */
+	uint64_t until_us;            /* first microsecond it no longer applies */
+	unsigned line, until_line, until_col;
 };
 
 struct arena_block {
@@ -82,6 +131,12 @@ struct policy {
 	size_t n_overrides;
 	struct group *groups;
 	size_t n_groups;
+	const char *lists_file;           /* resolved path, NULL without `lists:` */
+	struct country_list *lists;
+	size_t n_lists;
+	uint32_t lists_max_age_days;
+	struct policy_exception *exceptions;
+	size_t n_exceptions;
 	const char **interfaces;
 	size_t n_interfaces;
 	bool fail_open;
@@ -128,10 +183,34 @@ static inline bool set_has_slot(const struct country_set *s, int i)
 	return (s->bits[i / 64] >> (i % 64)) & 1;
 }
 
-static inline void set_union(struct country_set *s, const struct country_set *t)
+static inline bool set_has_region(const struct country_set *s, ef_region r)
 {
+	for (size_t i = 0; i < s->n_regions; i++)
+		if (s->regions[i] == r)
+			return true;
+	return false;
+}
+
+/* False when the regions no longer fit (POLICY_MAX_REGIONS). */
+static inline bool set_add_region(struct country_set *s, ef_region r)
+{
+	if (set_has_region(s, r))
+		return true;
+	if (s->n_regions == POLICY_MAX_REGIONS)
+		return false;
+	s->regions[s->n_regions++] = r;
+	return true;
+}
+
+static inline bool set_union(struct country_set *s, const struct country_set *t)
+{
+	bool ok = true;
+
 	for (size_t i = 0; i < sizeof(s->bits) / sizeof(s->bits[0]); i++)
 		s->bits[i] |= t->bits[i];
+	for (size_t i = 0; i < t->n_regions; i++)
+		ok &= set_add_region(s, t->regions[i]);
+	return ok;
 }
 
 /* The names `protocol:` accepts, in the order policy_print() lists them. */
@@ -141,5 +220,15 @@ struct policy_protocol {
 	uint8_t number; /* IPPROTO_* */
 };
 extern const struct policy_protocol policy_protocols[POLICY_N_PROTOCOLS];
+
+/* "TLS.Google" is matched by an entry "TLS", "Google" or "TLS.Google". */
+bool policy_app_matches(const struct app_name *apps, size_t n_apps, const char *app);
+bool policy_port_matches(const struct port_range *ports, size_t n_ports, uint16_t port);
+
+/* The exception in force for the query, or NULL. */
+const struct policy_exception *policy_exception_for(const struct policy *p, const struct policy_query *q);
+
+/* "2026-11-27" -> days since 1970-01-01; false for anything else. */
+bool policy_parse_date(const char *s, int64_t *day);
 
 #endif

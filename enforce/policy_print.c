@@ -44,6 +44,12 @@ static void print_countries(FILE *out, const struct country_set *s, bool negated
 		fprintf(out, negated ? "%s\"!%s\"" : "%s%s", first ? "" : ", ", cc);
 		first = false;
 	}
+	for (size_t i = 0; i < s->n_regions; i++) {
+		char code[8];
+		ef_region_str(s->regions[i], code);
+		fprintf(out, negated ? "%s\"!%s\"" : "%s%s", first ? "" : ", ", code);
+		first = false;
+	}
 	fputc(']', out);
 }
 
@@ -57,6 +63,28 @@ static void print_cidrs(FILE *out, const struct ef_cidr *c, size_t n)
 		fprintf(out, "%s%s", i ? ", " : "", buf);
 	}
 	fputc(']', out);
+}
+
+static void print_ports(FILE *out, const struct port_range *ports, size_t n)
+{
+	fputc('[', out);
+	for (size_t i = 0; i < n; i++) {
+		if (ports[i].lo == ports[i].hi)
+			fprintf(out, "%s%u", i ? ", " : "", ports[i].lo);
+		else
+			fprintf(out, "%s\"%u-%u\"", i ? ", " : "", ports[i].lo, ports[i].hi);
+	}
+	fputs("]\n", out);
+}
+
+static void print_apps(FILE *out, const struct app_name *apps, size_t n)
+{
+	fputc('[', out);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", " : "", out);
+		print_scalar(out, apps[i].name);
+	}
+	fputs("]\n", out);
 }
 
 static void print_rule(FILE *out, const struct rule *r)
@@ -111,24 +139,14 @@ static void print_rule(FILE *out, const struct rule *r)
 		strcat(omitted, ", protocol");
 	}
 	if (r->n_ports) {
-		fputs("    ports: [", out);
-		for (size_t i = 0; i < r->n_ports; i++) {
-			if (r->ports[i].lo == r->ports[i].hi)
-				fprintf(out, "%s%u", i ? ", " : "", r->ports[i].lo);
-			else
-				fprintf(out, "%s\"%u-%u\"", i ? ", " : "", r->ports[i].lo, r->ports[i].hi);
-		}
-		fputs("]\n", out);
+		fputs("    ports: ", out);
+		print_ports(out, r->ports, r->n_ports);
 	} else {
 		strcat(omitted, ", ports");
 	}
 	if (r->n_apps) {
-		fputs("    app: [", out);
-		for (size_t i = 0; i < r->n_apps; i++) {
-			fputs(i ? ", " : "", out);
-			print_scalar(out, r->apps[i].name);
-		}
-		fputs("]\n", out);
+		fputs("    app: ", out);
+		print_apps(out, r->apps, r->n_apps);
 	} else {
 		strcat(omitted, ", app");
 	}
@@ -152,9 +170,9 @@ void policy_print(const struct policy *p, FILE *out)
 	print_scalar(out, p->name);
 	fputs(", resolved: groups expanded, paths made absolute, defaults filled in\n", out);
 
-	fputs("geodb:\n  country:", out);
-	if (!p->n_geodb)
-		fputs(" []", out);
+	/* No geodb.country: the default database; an empty list would not
+	 * read back. */
+	fputs(p->n_geodb ? "geodb:\n  country:" : "geodb: {}", out);
 	for (size_t i = 0; i < p->n_geodb; i++) {
 		fputs("\n    - ", out);
 		print_scalar(out, p->geodb_paths[i]);
@@ -163,13 +181,48 @@ void policy_print(const struct policy *p, FILE *out)
 	print_cidrs(out, p->internal, p->n_internal);
 	fputs(p->n_overrides ? "\n  overrides:\n" : "\n  overrides: []\n", out);
 	for (size_t i = 0; i < p->n_overrides; i++) {
-		char cidr[EF_ADDR_STRLEN + 8], cc[3];
+		char cidr[EF_ADDR_STRLEN + 8], cc[8];
 		ef_cidr_format(&p->overrides[i].cidr, cidr, sizeof(cidr));
-		ef_country_str(p->overrides[i].country, cc);
+		if (p->overrides[i].region)
+			ef_region_str(p->overrides[i].region, cc);
+		else
+			ef_country_str(p->overrides[i].country, cc);
 		fprintf(out, "    - { cidr: %s, country: %s }\n", cidr, cc);
 	}
 
-	fputs(p->n_groups ? "groups:\n" : "groups: {}\n", out);
+	/* Lists are printed as groups, so that the output stays a policy that
+	 * decides alike without the lists file; where each came from, and
+	 * when it was checked, is in comments. */
+	if (p->lists_file) {
+		fputs("# country lists from ", out);
+		print_scalar(out, p->lists_file);
+		fprintf(out, " (lists.max_age_days: %u)\n", p->lists_max_age_days);
+	}
+	for (size_t l = 0; l < p->n_lists; l++) {
+		const struct country_list *cl = &p->lists[l];
+		fprintf(out, "#   @%s%s%s%s\n", cl->name, cl->title ? ": " : "", cl->title ? cl->title : "",
+			cl->used ? "" : " (not used by this policy)");
+		fprintf(out, "#     source: %s\n", cl->source);
+		if (cl->as_of)
+			fprintf(out, "#     as of: %s\n", cl->as_of);
+		fprintf(out, "#     checked: %s\n", cl->checked_text);
+		for (size_t i = 0; i < cl->n_notes; i++) {
+			char cc[8];
+			if (cl->notes[i].region)
+				ef_region_str(cl->notes[i].region, cc);
+			else
+				ef_country_str(cl->notes[i].country, cc);
+			fprintf(out, "#     %s: %s\n", cc, cl->notes[i].note);
+		}
+		for (size_t i = 0; i < cl->n_list_notes; i++)
+			fprintf(out, "#     note: %s\n", cl->list_notes[i]);
+	}
+	fputs(p->n_groups || p->n_lists ? "groups:\n" : "groups: {}\n", out);
+	for (size_t l = 0; l < p->n_lists; l++) {
+		fprintf(out, "  %s: ", p->lists[l].name);
+		print_countries(out, &p->lists[l].set, false);
+		fprintf(out, "  # list, checked %s\n", p->lists[l].checked_text);
+	}
 	for (size_t g = 0; g < p->n_groups; g++) {
 		fprintf(out, "  %s: ", p->groups[g].name);
 		print_countries(out, &p->groups[g].set, false);
@@ -198,6 +251,36 @@ void policy_print(const struct policy *p, FILE *out)
 		fputc('\n', out);
 	}
 
+	if (p->n_exceptions)
+		fputs("exceptions:\n", out);
+	for (size_t i = 0; i < p->n_exceptions; i++) {
+		const struct policy_exception *x = &p->exceptions[i];
+		fputs("  - name: ", out);
+		print_scalar(out, x->name);
+		fprintf(out, "  # line %u\n", x->line);
+		if (x->has_cidr) {
+			char cidr[EF_ADDR_STRLEN + 8];
+			ef_cidr_format(&x->cidr, cidr, sizeof(cidr));
+			fprintf(out, "    cidr: \"%s\"", cidr);
+		} else {
+			fputs("    host: ", out);
+			print_scalar(out, x->host);
+		}
+		fputc('\n', out);
+		if (x->n_ports) {
+			fputs("    ports: ", out);
+			print_ports(out, x->ports, x->n_ports);
+		}
+		if (x->n_apps) {
+			fputs("    app: ", out);
+			print_apps(out, x->apps, x->n_apps);
+		}
+		fprintf(out, "    until: \"%s\"\n    owner: ", x->until_text);
+		print_scalar(out, x->owner);
+		fputs("\n    reason: ", out);
+		print_scalar(out, x->reason);
+		fputc('\n', out);
+	}
 	fputs(p->n_rules ? "rules:\n" : "rules: []\n", out);
 	for (size_t i = 0; i < p->n_rules; i++)
 		print_rule(out, &p->rules[i]);

@@ -53,6 +53,11 @@ struct geodb_file {
 	/* The node reached by 96 zero bits in an IPv6 file: the IPv4 root,
 	 * which aliases also point at.  NO_NODE when there is none. */
 	uint32_t ipv4_root;
+	/* The file holds no network of that family (an IPv4-only file; an IPv6
+	 * file with nothing under ::/96, as ip-location-db's split city
+	 * files): it has no opinion on such an address, which is not the
+	 * same as placing it nowhere (ef_geo.unplaced). */
+	bool no_ipv4, no_ipv6;
 };
 
 struct geodb {
@@ -67,6 +72,8 @@ struct geodb {
 static const char *const path_country_iso[] = {"country", "iso_code", NULL};
 static const char *const path_registered_iso[] = {"registered_country", "iso_code", NULL};
 static const char *const path_country_code[] = {"country_code", NULL};
+static const char *const path_subdivision_iso[] = {"subdivisions", "0", "iso_code", NULL};
+static const char *const path_state1[] = {"state1", NULL};
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -118,6 +125,47 @@ static int record_country(const struct geodb_file *f, MMDB_entry_s *entry, ef_co
 	return status;
 }
 
+/*
+ * The record's first-level subdivision as stored: MaxMind/DB-IP City's
+ * subdivisions[0].iso_code ("43"), ip-location-db city's state1
+ * ("Crimea").  A pointer into the mapped file and its length; false when
+ * the record has none (a Country database never has).
+ */
+static bool record_subdivision(const struct geodb_file *f, MMDB_entry_s *entry, const char **text,
+			       size_t *len)
+{
+	MMDB_entry_data_s data;
+	const char *const *path = f->layout == GEODB_LAYOUT_IP_LOCATION_DB ? path_state1 : path_subdivision_iso;
+
+	if (MMDB_aget_value(entry, &data, path) != MMDB_SUCCESS || !data.has_data ||
+	    data.type != MMDB_DATA_TYPE_UTF8_STRING || !data.data_size)
+		return false;
+	*text = data.utf8_string;
+	*len = data.data_size;
+	return true;
+}
+
+/* The record's region, as an ISO 3166-2 code of country cc; 0 when none is
+ * known (no subdivision, or a state1 name not in the table). */
+static ef_region record_region(const struct geodb_file *f, MMDB_entry_s *entry, ef_country cc)
+{
+	const char *text;
+	size_t len;
+	char code[8];
+
+	if (cc == EF_COUNTRY_NONE || !record_subdivision(f, entry, &text, &len))
+		return 0;
+	if (f->layout == GEODB_LAYOUT_IP_LOCATION_DB)
+		return geodb_region_by_name(cc, text, len);
+	if (len > 3)
+		return 0;
+	ef_country_str(cc, code);
+	code[2] = '-';
+	memcpy(code + 3, text, len);
+	code[3 + len] = 0;
+	return ef_region_parse(code);
+}
+
 /* ---- search tree walk ---------------------------------------------------- */
 
 /* Called for every data record the walk reaches, with the network it covers.
@@ -157,6 +205,22 @@ static uint32_t find_ipv4_root(const MMDB_s *mmdb)
 		node = sn.left_record;
 	}
 	return node < mmdb->metadata.node_count ? (uint32_t)node : NO_NODE;
+}
+
+/* The 96 zero bits that lead to IPv4 end in the "no data" record: the file
+ * has nothing to say of any IPv4 address.  (A data record on the way, such
+ * as one for ::/64, does cover IPv4.) */
+static bool ipv4_is_empty(const MMDB_s *mmdb)
+{
+	MMDB_search_node_s sn;
+	uint64_t node = 0, count = mmdb->metadata.node_count;
+
+	for (int depth = 0; depth < 96; depth++) {
+		if (node >= count || MMDB_read_node(mmdb, (uint32_t)node, &sn))
+			break;
+		node = sn.left_record;
+	}
+	return node == count;
 }
 
 /*
@@ -391,6 +455,8 @@ static bool open_file(struct geodb_file *f, const char *path, char *err, size_t 
 		return false;
 	}
 	f->ipv4_root = find_ipv4_root(&f->mmdb);
+	f->no_ipv6 = f->mmdb.metadata.ip_version == 4;
+	f->no_ipv4 = f->mmdb.metadata.ip_version == 6 && ipv4_is_empty(&f->mmdb);
 	if (!detect_layout(f, err, errlen)) {
 		MMDB_close(&f->mmdb);
 		free(f->path);
@@ -555,6 +621,8 @@ static void place_view(const struct geodb *db, const struct ef_addr *addr, struc
 		if (!ef_cidr_contains(&o->cidr, addr))
 			continue;
 		out->overridden = true;
+		if (!out->region)
+			out->region = o->region;
 		for (size_t j = 0; j < db->n_files; j++) {
 			if (out->per_db[j] == EF_COUNTRY_NONE)
 				out->per_db[j] = o->country;
@@ -577,8 +645,14 @@ static void place_view(const struct geodb *db, const struct ef_addr *addr, struc
 	for (size_t i = 0; i < db->n_files; i++) {
 		const struct geodb_file *f = &db->files[i];
 		int mmdb_error;
-		MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&f->mmdb, &sa.sa, &mmdb_error);
+		MMDB_lookup_result_s r;
 		ef_country cc = EF_COUNTRY_NONE;
+
+		if ((addr->family == 4 && f->no_ipv4) || (addr->family == 6 && f->no_ipv6)) {
+			placed[i] = true;
+			continue;
+		}
+		r = MMDB_lookup_sockaddr(&f->mmdb, &sa.sa, &mmdb_error);
 
 		/* An IPv6 address asked of an IPv4-only file is an error here,
 		 * and simply "not in this file" to the caller. */
@@ -590,7 +664,34 @@ static void place_view(const struct geodb *db, const struct ef_addr *addr, struc
 			out->per_db[i] = cc;
 		placed[i] = true;
 		add_country(out, cc);
+		if (!out->region)
+			out->region = record_region(f, &r.entry, cc);
 	}
+}
+
+bool geodb_subdivision_text(const struct geodb *db, const struct ef_addr *addr, char *buf, size_t len)
+{
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+	struct sockaddr_in in4 = {.sin_family = AF_INET};
+	struct sockaddr *sa = addr->family == 4 ? (struct sockaddr *)&in4 : (struct sockaddr *)&in6;
+
+	memcpy(&in4.sin_addr, addr->b, 4);
+	memcpy(&in6.sin6_addr, addr->b, 16);
+	for (size_t i = 0; i < db->n_files && len; i++) {
+		int mmdb_error;
+		MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&db->files[i].mmdb, sa, &mmdb_error);
+		const char *text;
+		size_t n;
+		if (mmdb_error != MMDB_SUCCESS || !r.found_entry ||
+		    !record_subdivision(&db->files[i], &r.entry, &text, &n))
+			continue;
+		if (n >= len)
+			n = len - 1;
+		memcpy(buf, text, n);
+		buf[n] = 0;
+		return true;
+	}
+	return false;
 }
 
 void geodb_country_of(const struct geodb *db, const struct ef_addr *addr, struct ef_geo *out)
@@ -691,6 +792,59 @@ static int walk_visit(const struct ef_cidr *net, MMDB_entry_s *entry, void *ctx,
 	if (w->all || (w->wanted[cc / 8] & (1u << (cc % 8))))
 		w->fn(net, cc, w->ctx);
 	return 0;
+}
+
+/* As struct walk: each data record's region decoded once (a country
+ * database's few hundred records all say "none"). */
+struct region_walk {
+	const struct geodb_file *f;
+	geodb_region_fn fn;
+	void *ctx;
+	uint32_t cache_key[WALK_CACHE_SIZE];
+	ef_region cache_region[WALK_CACHE_SIZE];
+};
+
+static int region_visit(const struct ef_cidr *net, MMDB_entry_s *entry, void *ctx, char *err, size_t errlen)
+{
+	struct region_walk *w = ctx;
+	uint32_t slot = (entry->offset * 2654435761u) >> 20; /* 12 bits */
+	ef_region r;
+
+	if (w->cache_key[slot] == entry->offset + 1) {
+		r = w->cache_region[slot];
+	} else {
+		ef_country cc;
+		int status = record_country(w->f, entry, &cc);
+		if (status != MMDB_SUCCESS) {
+			set_err(err, errlen, "%s: corrupt data record at offset %u (%s)", w->f->path, entry->offset,
+				MMDB_strerror(status));
+			return -1;
+		}
+		r = record_region(w->f, entry, cc);
+		w->cache_key[slot] = entry->offset + 1;
+		w->cache_region[slot] = r;
+	}
+	if (r)
+		w->fn(net, r, w->ctx);
+	return 0;
+}
+
+int geodb_walk_regions(const struct geodb *db, size_t i, geodb_region_fn fn, void *ctx, char *err,
+		       size_t errlen)
+{
+	if (i >= db->n_files) {
+		set_err(err, errlen, "no country database number %zu (%zu open)", i, db->n_files);
+		return -1;
+	}
+	struct region_walk *w = calloc(1, sizeof(*w));
+	if (!w) {
+		set_err(err, errlen, "%s: out of memory walking the search tree", db->files[i].path);
+		return -1;
+	}
+	*w = (struct region_walk){.f = &db->files[i], .fn = fn, .ctx = ctx};
+	int r = tree_walk(w->f, region_visit, w, err, errlen);
+	free(w);
+	return r;
 }
 
 int geodb_walk(const struct geodb *db, size_t i, const ef_country *wanted, size_t n_wanted,

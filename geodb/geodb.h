@@ -33,9 +33,36 @@
 
 struct geodb;
 
+/*
+ * An ISO 3166-2 subdivision, "UA-43": its country and one to three letters
+ * or digits after the hyphen, packed into 32 bits (country << 16, then the
+ * code in base 37); 0 is "none".  Regions are read from City databases:
+ * MaxMind/DB-IP's subdivisions[0].iso_code ("43", with the record's country)
+ * and ip-location-db's state1, an English name looked up in a table of the
+ * names that matter to sanctions (geodb_region_by_name()).
+ */
+typedef uint32_t ef_region;
+/* "UA-43" (case-insensitive) -> the region; 0 for anything else.  Whether
+ * the country is assigned is the caller's question. */
+ef_region ef_region_parse(const char *s);
+/* "UA-43"; "" for 0. */
+void ef_region_str(ef_region r, char out[8]);
+static inline ef_country ef_region_country(ef_region r)
+{
+	return (ef_country)(r >> 16);
+}
+/* An ip-location-db state1 name ("Crimea", "Sebastopol City", "Donetsk
+ * Oblast") of a record placed in country cc -> its ISO 3166-2 code; 0 when
+ * the name is not in the table (which holds only the subdivisions sanctions
+ * name: geodb/regions.c).  The regions are Ukraine's, and a record placed
+ * in RU (as DB-IP places most of Crimea) gets them too: a region's country
+ * (UA for UA-43) need not be the record's. */
+ef_region geodb_region_by_name(ef_country cc, const char *name, size_t len);
+
 struct geodb_override {
 	struct ef_cidr cidr;
 	ef_country country;
+	ef_region region;    /* 0, or a subdivision of country (`country: UA-43') */
 };
 
 enum geodb_layout { GEODB_LAYOUT_MAXMIND = 1, GEODB_LAYOUT_IP_LOCATION_DB = 2 };
@@ -79,6 +106,19 @@ enum geodb_embedding {
 enum geodb_embedding geodb_embedded_ipv4(const struct ef_addr *a, struct ef_addr *v4);
 /* "NAT64 64:ff9b::/96", ...; "" for GEODB_EMBED_NONE. */
 const char *geodb_embedding_name(enum geodb_embedding e);
+
+/* The subdivision text the first database with one has for addr, as
+ * stored (an iso_code such as "43", or a state1 name such as "Crimea"),
+ * into buf; false when none has one.  For `lookup', which says when a name
+ * is not in the table: not for the packet path. */
+bool geodb_subdivision_text(const struct geodb *db, const struct ef_addr *addr, char *buf, size_t len);
+
+/* Walks database i like geodb_walk(), calling fn for every network whose
+ * record has a known region (in the name table, for ip-location-db files);
+ * for building kernel sets of regions. */
+typedef void (*geodb_region_fn)(const struct ef_cidr *net, ef_region region, void *ctx);
+int geodb_walk_regions(const struct geodb *db, size_t i, geodb_region_fn fn, void *ctx, char *err,
+		       size_t errlen);
 
 size_t geodb_count(const struct geodb *db);
 const char *geodb_path(const struct geodb *db, size_t i);

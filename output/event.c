@@ -186,6 +186,14 @@ static void put_details(struct line *l, const struct ef_flow_record *r, const st
 {
 	const struct ef_geo *g = &r->geo;
 
+	put_key(l, "dst_region");
+	if (g->region) {
+		char region[8];
+		ef_region_str(g->region, region);
+		put_string(l, region);
+	} else {
+		PUT_LITERAL(l, "null");
+	}
 	put_key(l, "dst_countries");
 	PUT_LITERAL(l, "[");
 	for (int i = 0; i < g->n; i++) {
@@ -315,6 +323,11 @@ static void native_line(struct line *l, const struct ef_flow_record *r, const st
 	put_string(l, ef_verdict_name(d->verdict));
 	put_key(l, "rule");
 	put_string(l, d->rule);
+	if (d->exception) {
+		/* the policy's `exceptions:' entry that allowed it */
+		put_key(l, "exception");
+		put_string(l, d->exception);
+	}
 	put_key(l, "initiator");
 	put_string(l, r->initiator == EF_INIT_INSIDE ? "inside" : "remote");
 	put_ending(l, r, action_taken);
@@ -343,7 +356,7 @@ static bool ecs_tls_version(uint16_t v, const char **version, const char **proto
 /* One end of the flow as ECS's source or destination: the remote end
  * carries the country that decided. */
 static void ecs_end(struct line *l, const struct ef_addr *a, uint16_t port, uint64_t bytes, uint64_t packets,
-		    bool remote, const struct policy_decision *d)
+		    bool remote, const struct policy_decision *d, const struct ef_geo *geo)
 {
 	char addr[EF_ADDR_STRLEN];
 
@@ -361,6 +374,12 @@ static void ecs_end(struct line *l, const struct ef_addr *a, uint16_t port, uint
 	if (remote && d->country) {
 		PUT_LITERAL(l, ",\"geo\":{\"country_iso_code\":");
 		put_country(l, d->country);
+		if (geo->region) {
+			char region[8];
+			ef_region_str(geo->region, region);
+			put_key(l, "region_iso_code");
+			put_string(l, region);
+		}
 		PUT_LITERAL(l, "}");
 	}
 	PUT_LITERAL(l, "}");
@@ -390,14 +409,14 @@ static void ecs_line(struct line *l, const struct ef_flow_record *r, const struc
 	/* source is the end that opened the flow */
 	put_key(l, "source");
 	if (outbound)
-		ecs_end(l, &r->inside, r->inside_port, r->bytes_out, r->packets_out, false, d);
+		ecs_end(l, &r->inside, r->inside_port, r->bytes_out, r->packets_out, false, d, &r->geo);
 	else
-		ecs_end(l, &r->remote, r->remote_port, r->bytes_in, r->packets_in, true, d);
+		ecs_end(l, &r->remote, r->remote_port, r->bytes_in, r->packets_in, true, d, &r->geo);
 	put_key(l, "destination");
 	if (outbound)
-		ecs_end(l, &r->remote, r->remote_port, r->bytes_in, r->packets_in, true, d);
+		ecs_end(l, &r->remote, r->remote_port, r->bytes_in, r->packets_in, true, d, &r->geo);
 	else
-		ecs_end(l, &r->inside, r->inside_port, r->bytes_out, r->packets_out, false, d);
+		ecs_end(l, &r->inside, r->inside_port, r->bytes_out, r->packets_out, false, d, &r->geo);
 	PUT_LITERAL(l, ",\"network\":{\"transport\":");
 	put_string(l, l4_name(r->l4, l4buf, sizeof(l4buf)));
 	/* ECS wants the application protocol in lowercase: "tls" of nDPI's "TLS.Google" */
@@ -467,6 +486,10 @@ static void ecs_line(struct line *l, const struct ef_flow_record *r, const struc
 	}
 	put_key(l, "verdict");
 	put_string(l, ef_verdict_name(d->verdict));
+	if (d->exception) {
+		put_key(l, "exception");
+		put_string(l, d->exception);
+	}
 	put_key(l, "dst_country");
 	put_country(l, d->country);
 	put_details(l, r, db, action_taken);

