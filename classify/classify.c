@@ -210,18 +210,28 @@ static void verify_begin_tcp(struct classifier *c, struct flow *f)
 			/* TLS 1.3 protects everything after the ServerHello; before
 			 * 1.3, a side that has not sent its CCS may still be sending
 			 * its plaintext handshake. */
-			bool tls13 = v->version == 0x0304 || (v->version >> 8) == 0x7f;
+			bool tls13 = tls_version_is_13(v->version);
 			verify_tcp_start(v, dir, false, s->next_seq, v->kind != VERIFY_TLS || protected_ || tls13);
 		}
 	}
+}
+
+/* A clear-text flow that is, or may be, an FTP control channel: named FTP
+ * (by nDPI or its greeting), on FTP's port (a control channel picked up
+ * mid-stream, which nothing names), or seen announcing a data endpoint. */
+static bool ftp_control_like(const struct flow *f)
+{
+	if (f->ftp_announced || f->key.lo_port == 21 || f->key.hi_port == 21)
+		return true;
+	return f->dpi && f->dpi->ndpi_detected &&
+	       (f->dpi->ndpi_master ? f->dpi->ndpi_master : f->dpi->ndpi_app) == NDPI_PROTOCOL_FTP_CONTROL;
 }
 
 static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
 {
 	f->enc = enc;
 	f->decided = true;
-	if (enc == EF_ENC_CLEARTEXT && f->dpi && f->dpi->ndpi_detected &&
-	    (f->dpi->ndpi_master ? f->dpi->ndpi_master : f->dpi->ndpi_app) == NDPI_PROTOCOL_FTP_CONTROL)
+	if (enc == EF_ENC_CLEARTEXT && f->key.l4 == IPPROTO_TCP && ftp_control_like(f))
 		f->ftp_control = true;
 	c->stats.decided++;
 	if (f->dpi) {
@@ -270,8 +280,12 @@ static void decide_tls(struct classifier *c, struct flow *f, uint16_t version, u
 	f->tls_version = version;
 	f->cipher = cipher;
 	tls_cipher_bits(cipher, NULL, &weak_cipher);
+	/* A TLS 1.3 draft is 1.3-strength when it negotiated one of 1.3's own
+	 * suites; with anything else it is a version nobody can vouch for. */
+	bool draft13 = !dtls && version != 0x0304 && tls_version_is_13(version);
 	bool old_version = dtls ? (version == 0xfeff || version == 0x0100)
-				: (version < 0x0303 || (version >> 8) != 3);
+		     : draft13 ? !tls_13_suite(cipher)
+			       : (version < 0x0303 || (version >> 8) != 3);
 	decide(c, f, weak_cipher || old_version ? EF_ENC_WEAK : EF_ENC_ENCRYPTED);
 }
 
@@ -426,10 +440,21 @@ static void evaluate(struct classifier *c, struct flow *f)
 
 /* Text nobody protected, by the one judgement of verify.c (its printable
  * share): what a cleartext transfer picked up mid-stream looks like, where
- * no protocol header is in view for nDPI to name. */
-static bool reads_as_text(const struct stream *s)
+ * no protocol header is in view for nDPI to name.  A conversation too short
+ * for the statistics (a QUIT and its reply, one IRC line) reads as text
+ * when everything either side said is whole command lines. */
+static bool reads_as_text(const struct flow_dpi *d)
 {
-	return s->hist_len >= LOOK_WINDOW && look_text(s->hist, s->hist_len);
+	const struct stream *a = &d->dir[0], *b = &d->dir[1];
+
+	if ((a->hist_len >= LOOK_WINDOW && look_text(a->hist, a->hist_len)) ||
+	    (b->hist_len >= LOOK_WINDOW && look_text(b->hist, b->hist_len)))
+		return true;
+	if (a->hist_len >= LOOK_WINDOW || b->hist_len >= LOOK_WINDOW || a->gap || b->gap ||
+	    (!a->hist_len && !b->hist_len))
+		return false;
+	return (!a->hist_len || command_lines(a->hist, a->hist_len)) &&
+	       (!b->hist_len || command_lines(b->hist, b->hist_len));
 }
 
 /* The class of a flow whose evidence ended (give-up, timeout, eviction). */
@@ -474,7 +499,7 @@ static void finalise(struct classifier *c, struct flow *f)
 			f->tls_version = d->tls.version;
 			f->cipher = d->tls.cipher;
 		}
-	} else if (reads_as_text(&d->dir[0]) || reads_as_text(&d->dir[1])) {
+	} else if (reads_as_text(d)) {
 		enc = EF_ENC_CLEARTEXT;
 	}
 	if (enc == EF_ENC_UNKNOWN)
@@ -872,9 +897,8 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	evaluate(c, f);
 }
 
-static void ftp_expect(void *ctx, const struct ef_addr *addr, uint16_t port)
+static void ftp_expect_at(struct classifier *c, const struct ef_addr *addr, uint16_t port)
 {
-	struct classifier *c = ctx;
 	struct ftp_expectation *e = &c->ftp[c->ftp_next++ % FTP_EXPECTATIONS];
 
 	e->addr = *addr;
@@ -882,12 +906,37 @@ static void ftp_expect(void *ctx, const struct ef_addr *addr, uint16_t port)
 	e->until_us = c->clock_us + FTP_EXPECT_US;
 }
 
+struct ftp_watch_ctx {
+	struct classifier *c;
+	struct flow *f;
+	const struct packet *p;
+};
+
+/*
+ * The address a line names is its sender's own view of itself: behind a
+ * NAT, or in a capture whose addresses were rewritten (one recorded session
+ * replayed between several address pairs), the data connection goes to the
+ * address the line came from instead.  The announcing end listens on that
+ * port there too, so both are expected.
+ */
+static void ftp_expect(void *ctx, const struct ef_addr *addr, uint16_t port)
+{
+	struct ftp_watch_ctx *w = ctx;
+
+	ftp_expect_at(w->c, addr, port);
+	if (memcmp(addr, &w->p->src, sizeof(*addr)) != 0)
+		ftp_expect_at(w->c, &w->p->src, port);
+	w->f->ftp_announced = true;
+}
+
 /* Remembers the data endpoints a clear-text FTP session announces.  The
  * lines are read by the same function the multi-worker reader uses to route
  * data connections (capture/), so the two can never disagree. */
-static void ftp_watch(struct classifier *c, const struct packet *p)
+static void ftp_watch(struct classifier *c, struct flow *f, const struct packet *p)
 {
-	ftp_segment_announcements(p, ftp_expect, c);
+	struct ftp_watch_ctx w = {c, f, p};
+
+	ftp_segment_announcements(p, ftp_expect, &w);
 }
 
 /* A new flow to an announced endpoint is that session's data channel. */
@@ -993,12 +1042,17 @@ static void expire_idle(struct classifier *c)
 
 /* Which end started the flow, from its first packet: the SYN's sender; the
  * receiver of a SYN-ACK; otherwise the first sender, unless the ports say
- * it is a server answering (well-known source port, ephemeral destination). */
+ * clearly that it is a server answering: a well-known port (under 1024) on
+ * its side only, sending to a port in the ephemeral range every mainstream
+ * system draws client ports from (32768 and up: Linux 32768-60999, Windows
+ * and macOS 49152-65535).  A client may itself use a port under 1024 (NFS
+ * and rsh clients bind reserved ports) to reach a registered service port
+ * such as NFS's 2049: that is no answer. */
 static bool first_sender_is_initiator(const struct packet *p)
 {
 	if (p->l4 == IPPROTO_TCP && (p->tcp_flags & TH_SYN))
 		return !(p->tcp_flags & TH_ACK);
-	if (p->sport && p->dport && p->sport < 1024 && p->dport >= 1024)
+	if (p->sport && p->dport && p->sport < 1024 && p->dport >= 32768)
 		return false;
 	return true;
 }
@@ -1096,9 +1150,13 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 	}
 	flow_table_touch(&c->table, f, idle_list(f));
 	*flow_out = f;
+	/* An FTP control channel announces data connections for its whole
+	 * life, and may be picked up mid-stream, undecided or not yet named:
+	 * every undecided TCP flow's lines are read (as the multi-worker reader
+	 * reads every segment's), and a decided one's while it is FTP. */
+	if (p->l4 == IPPROTO_TCP && p->payload_len && (f->ftp_control || !f->decided))
+		ftp_watch(c, f, p);
 	if (f->decided) {
-		if (f->ftp_control && p->payload_len)
-			ftp_watch(c, p);
 		struct verify_break b;
 		if (f->verify && !verify_packet(f->verify, dir, p, f->bytes[dir] - p->payload_len, &b)) {
 			rejudge(c, f, dir, &b, f->bytes[dir] - p->payload_len);

@@ -115,6 +115,11 @@ enum walk_verdict starttls_walk(struct starttls_walk *w, struct tls_walk *tls, c
  * copies the SNI or Host header into name when present. */
 uint16_t recognise_client_start(const uint8_t *h, uint32_t n, char *name, size_t cap);
 bool parse_server_hello(const uint8_t *body, uint32_t n, uint16_t *version, uint16_t *cipher, bool *retry);
+/* TLS 1.3 or one of its drafts and experiments; TLS 1.3's AEAD suites. */
+bool tls_version_is_13(uint16_t version);
+bool tls_13_suite(uint16_t suite);
+/* Too few bytes for look_text(): whole lines of a text protocol's commands. */
+bool command_lines(const uint8_t *p, uint32_t n);
 
 /* ---- a flow ------------------------------------------------------------- */
 
@@ -240,6 +245,7 @@ struct flow {
 	uint32_t isn[2];            /* TCP: each side's SYN sequence number (syn_isn) */
 	bool syn_isn[2];
 	bool ftp_control;           /* a clear-text FTP session: watch for data channels */
+	bool ftp_announced;         /* its lines announced a data endpoint */
 	uint32_t user;
 	struct flow_dpi *dpi;
 };

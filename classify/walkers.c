@@ -112,7 +112,7 @@ enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *h, uint32
 		 * content must look like ciphertext (TLS <= 1.2's 8-byte explicit
 		 * nonce aside).  A CCS alone proves nothing: it is one constant
 		 * byte anyone can send. */
-		bool tls13 = w->version == 0x0304 || (w->version >> 8) == 0x7f;
+		bool tls13 = tls_version_is_13(w->version);
 		if (dir == 0 && w->server_hello && (type == 23 || (type == 22 && w->ccs[0] && !tls13))) {
 			uint32_t skip = tls13 ? 0 : 8;
 			if (avail < rlen && avail < skip + LOOK_WINDOW)
@@ -412,7 +412,7 @@ static void client_hello_sni(const uint8_t *b, uint32_t n, char *name, size_t ca
 uint16_t recognise_client_start(const uint8_t *h, uint32_t n, char *name, size_t cap)
 {
 	static const char *const methods[] = {"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ",
-					      "PATCH ", "TRACE ", "CONNECT "};
+					      "PATCH ", "TRACE ", "CONNECT ", "QUERY "};
 
 	if (n >= 9 && h[0] == 0x16 && h[1] == 3 && h[2] <= 4 && h[5] == 1) {
 		uint32_t rlen = rd16(h + 3), hlen = rd24(h + 6);
@@ -442,7 +442,58 @@ uint16_t recognise_client_start(const uint8_t *h, uint32_t n, char *name, size_t
 			if (stop)
 				copy_name(name, cap, start, (uint32_t)(stop - start));
 		}
-		return ml == 8 ? NDPI_PROTOCOL_HTTP_CONNECT : NDPI_PROTOCOL_HTTP;
+		return memcmp(h, "CONNECT ", 8) == 0 ? NDPI_PROTOCOL_HTTP_CONNECT : NDPI_PROTOCOL_HTTP;
 	}
 	return 0;
+}
+
+/* ---- TLS 1.3 and its pre-standard versions -------------------------------- */
+
+/*
+ * TLS 1.3 as RFC 8446 defines it, and the versions deployed before it was
+ * final: the IETF drafts (0x7f00 + draft number) and the experiments of
+ * large operators built on them (Facebook's 0xfb00 + draft, Google's 0x7e..).
+ * All protect everything after the ServerHello with the same AEAD suites,
+ * which tls_13_suite() tells.
+ */
+bool tls_version_is_13(uint16_t v)
+{
+	return v == 0x0304 || (v >> 8) == 0x7f || (v >> 8) == 0x7e || (v >> 8) == 0xfb;
+}
+
+/* TLS 1.3's five AEAD suites (RFC 8446 B.4), the only ones it may negotiate. */
+bool tls_13_suite(uint16_t suite)
+{
+	return suite >= 0x1301 && suite <= 0x1305;
+}
+
+/* ---- short text: a protocol's command and reply lines ---------------------- */
+
+/*
+ * Whether bytes too few for look_text()'s statistics are a text protocol's
+ * lines: every byte printable (or a tab), every line ended by LF (CR LF),
+ * and each line opening with a command word, a reply code or a prefix
+ * (":server", "+OK", "* OK", "a001") -- what one QUIT and its 221, or
+ * a single IRC line, look like.  Random bytes pass this with a probability
+ * under 0.39^n for n bytes; an evader gains nothing by passing it, since
+ * cleartext is the strictest class.
+ */
+bool command_lines(const uint8_t *p, uint32_t n)
+{
+	if (n < 4 || p[n - 1] != '\n')
+		return false;
+	for (uint32_t off = 0; off < n;) {
+		uint32_t e = line_end(p, off, n), len = e - off;
+		if (!e || len < 3)
+			return false;
+		uint8_t first = p[off];
+		if (!((first >= 'A' && first <= 'Z') || (first >= 'a' && first <= 'z') || (first >= '0' && first <= '9') ||
+		      first == ':' || first == '+' || first == '-' || first == '*'))
+			return false;
+		for (uint32_t i = off; i < e - 1; i++)
+			if ((p[i] < 0x20 || p[i] > 0x7e) && p[i] != '\t' && !(p[i] == '\r' && i == e - 2))
+				return false;
+		off = e;
+	}
+	return true;
 }

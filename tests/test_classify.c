@@ -950,6 +950,289 @@ static void a_long_text_run_inside_a_long_record_is_always_caught(void **state)
 	}
 }
 
+/* ---- judgements on ordinary traffic (issue 10) ------------------------- */
+
+/* Every flow a classifier ends, for the tests that run several. */
+static struct ef_flow_record all_ended[32];
+static int n_all_ended;
+
+static void on_end_all(struct flow *f, const struct ef_flow_record *r, void *ctx)
+{
+	if (n_all_ended < 32)
+		all_ended[n_all_ended] = *r;
+	n_all_ended++;
+}
+
+static void conv_start_all(struct conv *cv, uint16_t server_port)
+{
+	char err[256];
+
+	conv_start(cv, server_port);
+	classifier_free(cv->c);
+	cv->c = classifier_new(NULL, on_end_all, cv, err, sizeof(err));
+	assert_non_null(cv->c);
+	n_all_ended = 0;
+}
+
+static const struct ef_flow_record *ended_to(const char *addr, uint16_t port)
+{
+	struct ef_addr a;
+
+	ef_addr_parse(addr, &a);
+	for (int i = 0; i < n_all_ended && i < 32; i++)
+		if (all_ended[i].remote_port == port && !memcmp(&all_ended[i].remote, &a, sizeof(a)))
+			return &all_ended[i];
+	fail_msg("no flow to %s:%u among %d", addr, port, n_all_ended);
+	return NULL;
+}
+
+/* A UDP datagram, IPv4 header included (nDPI reads it). */
+static void udp_datagram(struct classifier *c, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+			 const uint8_t *data, uint32_t n, uint64_t ts)
+{
+	static uint8_t buf[2048];
+	struct packet p = {0};
+	struct flow *f;
+
+	memset(buf, 0, 28);
+	buf[0] = 0x45; buf[2] = (uint8_t)((28 + n) >> 8); buf[3] = (uint8_t)(28 + n); buf[8] = 64;
+	buf[9] = IPPROTO_UDP;
+	ef_addr_parse(src, &p.src);
+	ef_addr_parse(dst, &p.dst);
+	memcpy(buf + 12, p.src.b, 4);
+	memcpy(buf + 16, p.dst.b, 4);
+	buf[20] = (uint8_t)(sport >> 8); buf[21] = (uint8_t)sport;
+	buf[22] = (uint8_t)(dport >> 8); buf[23] = (uint8_t)dport;
+	buf[24] = (uint8_t)((8 + n) >> 8); buf[25] = (uint8_t)(8 + n);
+	memcpy(buf + 28, data, n);
+	p.sport = sport;
+	p.dport = dport;
+	p.l4 = IPPROTO_UDP;
+	p.l3 = buf;
+	p.l3_len = 28 + n;
+	p.payload = buf + 28;
+	p.payload_len = n;
+	p.ts_us = ts;
+	classifier_packet(c, &p, &f);
+}
+
+/* An NFS client binds a reserved port (under 1024) and sends to 2049: it
+ * started the flow.  A DNS answer seen before its question (from 53 to an
+ * ephemeral port) still makes the other end the client. */
+static void udp_first_sender_on_a_reserved_port_is_the_client(void **state)
+{
+	struct conv cv;
+	uint8_t call[40] = {0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0x86, 0xa3, 0, 0, 0, 3};
+	uint8_t dns[40] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1};
+
+	conv_start_all(&cv, 2049);
+	udp_datagram(cv.c, "10.1.0.2", 800, "198.51.100.10", 2049, call, sizeof(call), cv.ts);
+	udp_datagram(cv.c, "198.51.100.10", 2049, "10.1.0.2", 800, call, sizeof(call), cv.ts + 10);
+	udp_datagram(cv.c, "198.51.100.20", 53, "10.1.0.2", 41000, dns, sizeof(dns), cv.ts + 20);
+	classifier_flush(cv.c);
+	classifier_free(cv.c);
+	assert_int_equal(n_all_ended, 2);
+	const struct ef_flow_record *nfs = ended_to("198.51.100.10", 2049);
+	assert_int_equal(nfs->inside_port, 800);
+	assert_int_equal(nfs->packets_out, 1);
+	const struct ef_flow_record *answer = ended_to("198.51.100.20", 53);
+	assert_int_equal(answer->inside_port, 41000);
+}
+
+/* One active-mode FTP session (PORT) replayed between three address pairs,
+ * as corpora rewrite one recording: the PORT text names the first client's
+ * address every time; each data connection must still be FTP_DATA. */
+static void ftp_session_replayed_between_address_pairs_finds_every_data_channel(void **state)
+{
+	static const char *const clients[] = {"10.1.0.2", "10.1.0.3", "10.1.0.4"};
+	static const char *const servers[] = {"198.51.100.10", "198.51.100.11", "198.51.100.12"};
+	struct conv cv;
+	uint8_t data[600];
+
+	conv_start_all(&cv, 21);
+	for (int i = 0; i < 3; i++) {
+		cv.client = clients[i];
+		cv.server = servers[i];
+		cv.cport = 40000;
+		cv.sport = 21;
+		cv.seq[0] = 1000;
+		cv.seq[1] = 50000;
+		handshake(&cv);
+		text(&cv, 1, "220 ProFTPD Server ready.\r\n");
+		text(&cv, 0, "USER anonymous\r\n");
+		text(&cv, 1, "331 Anonymous login ok\r\n");
+		text(&cv, 0, "PASS guest@\r\n");
+		text(&cv, 1, "230 Anonymous access granted\r\n");
+		text(&cv, 0, "PORT 10,1,0,2,195,80\r\n"); /* 50000, at the recording's client */
+		text(&cv, 1, "200 PORT command successful\r\n");
+		text(&cv, 0, "RETR firmware.bin\r\n");
+		text(&cv, 1, "150 Opening BINARY mode data connection\r\n");
+		/* the server connects from 20 to the client's port */
+		cv.cport = 50000;
+		cv.sport = 20;
+		cv.seq[0] = 7000;
+		cv.seq[1] = 90000;
+		segment_at(&cv, 1, 0x02, -1, NULL, 0);
+		segment_at(&cv, 0, 0x12, -1, NULL, 0);
+		rnd_bytes(data, sizeof(data));
+		segment(&cv, 1, data, sizeof(data));
+	}
+	classifier_flush(cv.c);
+	classifier_free(cv.c);
+	assert_int_equal(n_all_ended, 6);
+	for (int i = 0; i < 3; i++) {
+		/* the data connection's initiator is the server: its remote end is the client */
+		const struct ef_flow_record *d = ended_to(clients[i], 50000);
+		assert_string_equal(d->app, "FTP_DATA");
+		assert_int_equal(d->enc, EF_ENC_CLEARTEXT);
+	}
+}
+
+/* A control channel picked up mid-stream (no SYN, no greeting): its PASV
+ * reply, after many commands, still announces the data connection. */
+static void ftp_pasv_on_a_control_channel_picked_up_mid_stream(void **state)
+{
+	struct conv cv;
+	uint8_t data[600];
+
+	conv_start_all(&cv, 21);
+	for (int i = 0; i < 30; i++) {
+		text(&cv, 0, "NOOP\r\n");
+		text(&cv, 1, "200 NOOP command successful\r\n");
+	}
+	text(&cv, 0, "PASV\r\n");
+	text(&cv, 1, "227 Entering Passive Mode (198,51,100,10,195,81).\r\n");
+	cv.cport = 40001;
+	cv.sport = 50001;
+	cv.seq[0] = 7000;
+	cv.seq[1] = 90000;
+	handshake(&cv);
+	rnd_bytes(data, sizeof(data));
+	segment(&cv, 1, data, sizeof(data));
+	classifier_flush(cv.c);
+	classifier_free(cv.c);
+	assert_int_equal(n_all_ended, 2);
+	const struct ef_flow_record *d = ended_to("198.51.100.10", 50001);
+	assert_string_equal(d->app, "FTP_DATA");
+	assert_int_equal(d->enc, EF_ENC_CLEARTEXT);
+}
+
+/* A ServerHello whose supported_versions names `sv'. */
+static size_t server_hello_sv(uint8_t *b, uint16_t sv, uint16_t cipher)
+{
+	size_t n = server_hello(b, 0x0304, cipher);
+
+	b[n - 2] = (uint8_t)(sv >> 8);
+	b[n - 1] = (uint8_t)sv;
+	return n;
+}
+
+static const struct ef_flow_record *tls_draft_session(uint16_t sv, uint16_t cipher)
+{
+	static struct conv cv;
+	uint8_t b[1024];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	segment(&cv, 0, b, client_hello(b));
+	segment(&cv, 1, b, server_hello_sv(b, sv, cipher));
+	segment(&cv, 0, ccs, sizeof(ccs));
+	random_record(b, 200);
+	segment(&cv, 0, b, 205);
+	return conv_end(&cv);
+}
+
+/* TLS 1.3 drafts (0x7f..) and experiments (0xfb1a) with 1.3's AEAD suites
+ * are 1.3-strength; with a suite 1.3 never negotiates, weak. */
+static void tls13_drafts_with_aead_suites_are_encrypted(void **state)
+{
+	const struct ef_flow_record *r = tls_draft_session(0x7f1c, 0x1301);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->tls_version, 0x7f1c);
+	assert_int_equal(tls_draft_session(0xfb1a, 0x1302)->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(tls_draft_session(0x7e02, 0x1303)->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(tls_draft_session(0x7f17, 0xc02f)->enc, EF_ENC_WEAK);
+	assert_int_equal(tls_draft_session(0x0304, 0x1301)->enc, EF_ENC_ENCRYPTED);
+}
+
+/* A session of one command is still that protocol's text. */
+static void one_command_sessions_are_cleartext(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 25);
+	handshake(&cv);
+	text(&cv, 1, "220 mail.example ESMTP Postfix\r\n");
+	text(&cv, 0, "QUIT\r\n");
+	text(&cv, 1, "221 2.0.0 Bye\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+
+	conv_start(&cv, 21);
+	handshake(&cv);
+	text(&cv, 1, "220 (vsFTPd 3.0.3)\r\n");
+	text(&cv, 0, "QUIT\r\n");
+	text(&cv, 1, "221 Goodbye.\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+
+	/* picked up after the greeting: nothing names the protocol but its lines */
+	conv_start(&cv, 25);
+	handshake(&cv);
+	text(&cv, 0, "QUIT\r\n");
+	text(&cv, 1, "221 2.0.0 Bye\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+
+	conv_start(&cv, 21);
+	handshake(&cv);
+	text(&cv, 0, "QUIT\r\n");
+	text(&cv, 1, "221 Goodbye.\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+
+	conv_start(&cv, 6667);
+	handshake(&cv);
+	text(&cv, 0, "NICK guest42\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+
+	conv_start(&cv, 6667);
+	handshake(&cv);
+	text(&cv, 1, ":irc.example.net NOTICE * :*** Looking up your hostname...\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
+/* Six random bytes, or binary with a line end, are no command. */
+static void short_binary_is_not_protocol_text(void **state)
+{
+	struct conv cv;
+	static const uint8_t bin[] = {0x8f, 0x12, 0xe3, 0x00, 0x41, 0x0d, 0x0a};
+
+	conv_start(&cv, 7000);
+	handshake(&cv);
+	segment(&cv, 0, bin, sizeof(bin));
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_UNKNOWN);
+
+	/* a text reply to random bytes does not make the random bytes text */
+	uint8_t rnd[100];
+	rnd_bytes(rnd, sizeof(rnd));
+	conv_start(&cv, 7000);
+	handshake(&cv);
+	segment(&cv, 0, rnd, sizeof(rnd));
+	text(&cv, 1, "OK\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_UNKNOWN);
+}
+
+static void http_query_request_is_cleartext(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 8080);
+	handshake(&cv);
+	text(&cv, 0, "QUERY /contacts HTTP/1.1\r\nHost: example.org\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nname=jane");
+	text(&cv, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->app, "HTTP");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -983,6 +1266,13 @@ int main(void)
 		cmocka_unit_test(ssh_text_after_newkeys_is_rejudged),
 		cmocka_unit_test(long_random_tls_session_is_never_rejudged),
 		cmocka_unit_test(a_long_text_run_inside_a_long_record_is_always_caught),
+		cmocka_unit_test(udp_first_sender_on_a_reserved_port_is_the_client),
+		cmocka_unit_test(ftp_session_replayed_between_address_pairs_finds_every_data_channel),
+		cmocka_unit_test(ftp_pasv_on_a_control_channel_picked_up_mid_stream),
+		cmocka_unit_test(tls13_drafts_with_aead_suites_are_encrypted),
+		cmocka_unit_test(one_command_sessions_are_cleartext),
+		cmocka_unit_test(short_binary_is_not_protocol_text),
+		cmocka_unit_test(http_query_request_is_cleartext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
