@@ -350,6 +350,50 @@ static uint16_t plain_twin(uint16_t id)
 }
 
 /*
+ * MySQL, PostgreSQL, LDAP and RDP from their first messages: nDPI names the
+ * first three by port only and LDAP's StartTLS request as MQTT, so a match
+ * of the messages' structure overrides what nDPI said.  Looked at until the
+ * first messages tell, then never again.
+ */
+static void recognise_upgrade(struct classifier *c, struct flow *f)
+{
+	struct flow_dpi *d = f->dpi;
+	const struct stream *cs = &d->dir[0], *ss = &d->dir[1];
+	uint16_t id = 0, now = d->ndpi_master ? d->ndpi_master : d->ndpi_app;
+	int r = recognise_upgrade_protocol(cs->hist, cs->hist_len, ss->hist, ss->hist_len, &id);
+
+	if (r < 0)
+		return;
+	d->upgrade_read = true;
+	if (r > 0 && (!d->ndpi_detected || now != id)) {
+		set_detected(c, f, 0, id);
+		copy_str(f->app, sizeof(f->app), ndpi_get_proto_name(c->ndpi, id));
+		f->app_guessed = false;
+	}
+}
+
+/* Until the protocol's own upgrade: false while undecided and not in TLS
+ * (decided cleartext or unknown here when its messages tell). */
+static bool evaluate_upgrade(struct classifier *c, struct flow *f, uint16_t id)
+{
+	struct flow_dpi *d = f->dpi;
+	const struct stream *cs = &d->dir[0], *ss = &d->dir[1];
+
+	d->up.proto = id;
+	enum walk_verdict v = upgrade_walk(&d->up, &d->tls, cs->hist, cs->hist_len, ss->hist, ss->hist_len);
+	if (d->up.state == UPG_OPAQUE) {
+		f->why_unknown = d->up.why;
+		decide(c, f, EF_ENC_UNKNOWN);
+		return false;
+	}
+	if (v == WALK_BROKEN) {
+		decide(c, f, EF_ENC_CLEARTEXT);
+		return false;
+	}
+	return d->up.state == UPG_TLS;
+}
+
+/*
  * Runs what the flow's protocol needs on the bytes seen so far, and decides
  * when the evidence is complete.
  */
@@ -375,8 +419,11 @@ static void evaluate(struct classifier *c, struct flow *f)
 			set_detected(c, f, 0, greeting);
 		}
 	}
+	if (!d->upgrade_read && f->key.l4 == IPPROTO_TCP)
+		recognise_upgrade(c, f);
 	if (!d->ndpi_detected)
 		return;
+	id = d->ndpi_master ? d->ndpi_master : d->ndpi_app;
 	switch ((enum class_rule)d->rule) {
 	case CLASS_RULE_CLEARTEXT:
 		decide(c, f, EF_ENC_CLEARTEXT);
@@ -410,7 +457,10 @@ static void evaluate(struct classifier *c, struct flow *f)
 			decide(c, f, EF_ENC_CLEARTEXT);
 		return;
 	case CLASS_RULE_STARTTLS:
-		if (d->stls.state != STLS_TLS) {
+		if (upgrade_protocol(id)) {
+			if (d->up.state != UPG_TLS && !evaluate_upgrade(c, f, id))
+				return;
+		} else if (d->stls.state != STLS_TLS) {
 			d->stls.ndpi_id = d->ndpi_master ? d->ndpi_master : d->ndpi_app;
 			v = starttls_walk(&d->stls, &d->tls, cs->hist, cs->hist_len, ss->hist, ss->hist_len);
 			if (v == WALK_BROKEN) {
@@ -493,7 +543,7 @@ static void finalise(struct classifier *c, struct flow *f)
 		enum class_rule r = (enum class_rule)d->rule;
 		/* A STARTTLS protocol that never upgraded and never carried data
 		 * was still a clear-text session. */
-		if (r == CLASS_RULE_STARTTLS && d->stls.state != STLS_TLS)
+		if (r == CLASS_RULE_STARTTLS && d->stls.state != STLS_TLS && d->up.state != UPG_TLS)
 			enc = EF_ENC_CLEARTEXT;
 		if (r == CLASS_RULE_TLS && d->tls.server_hello && !d->tls.client_protected) {
 			f->tls_version = d->tls.version;

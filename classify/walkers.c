@@ -497,3 +497,382 @@ bool command_lines(const uint8_t *p, uint32_t n)
 	}
 	return true;
 }
+
+/* ---- protocols with their own TLS upgrade --------------------------------- */
+
+/*
+ * MySQL, PostgreSQL, LDAP, RDP and an HTTP CONNECT tunnel each start in the
+ * clear and may switch to TLS by a message of their own (not a STARTTLS
+ * command line).  nDPI names the first three by port only, and LDAP's
+ * StartTLS request as MQTT, so their first messages are recognised here from
+ * their structure, and upgrade_walk() reads on until the client either
+ * starts TLS (then tls_walk() must prove it, as for any TLS) or sends
+ * anything else (cleartext).  What cannot be proven either way -- LDAP's
+ * SASL security layer, PostgreSQL's GSSAPI encryption, RDP's own RC4 layer
+ * -- is `opaque': unknown, with the reason.
+ */
+
+static inline uint32_t rd16le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static inline uint32_t rd24le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+}
+
+static inline uint32_t rd32le(const uint8_t *p)
+{
+	return rd24le(p) | (uint32_t)p[3] << 24;
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | rd24(p + 1);
+}
+
+/* A BER length at p (n bytes there): its value and the bytes it takes.
+ * False when not there yet or not a definite length under 16 MiB. */
+static bool ber_length(const uint8_t *p, uint32_t n, uint32_t *len, uint32_t *size)
+{
+	if (n < 1)
+		return false;
+	if (p[0] < 0x80) {
+		*len = p[0];
+		*size = 1;
+		return true;
+	}
+	uint32_t k = p[0] & 0x7f;
+	if (k == 0 || k > 3 || n < 1 + k)
+		return false;
+	*len = 0;
+	for (uint32_t i = 1; i <= k; i++)
+		*len = *len << 8 | p[i];
+	*size = 1 + k;
+	return true;
+}
+
+/* An LDAPMessage (RFC 4511 4.1.1) at p: SEQUENCE { messageID INTEGER,
+ * protocolOp [APPLICATION n] ... }.  Returns the operation's tag and sets
+ * *op (its contents' offset) and *end (the message's end); 0 when not an
+ * LDAP message, and *end = 0 when more bytes are needed to tell. */
+static uint8_t ldap_message(const uint8_t *p, uint32_t n, uint32_t *op, uint32_t *end)
+{
+	uint32_t len, size, ilen, isize;
+
+	*end = 0;
+	if (n >= 1 && p[0] != 0x30)
+		return 0;
+	if (n < 2)
+		return 0xff;
+	if (!ber_length(p + 1, n - 1, &len, &size)) /* cut short, or no definite length */
+		return p[1] > 0x80 && p[1] <= 0x83 ? 0xff : 0;
+	uint32_t o = 1 + size;
+	if (n < o + 3)
+		return 0xff;
+	if (p[o] != 0x02 || p[o + 1] < 1 || p[o + 1] > 4)
+		return 0;
+	o += 2 + p[o + 1];
+	if (n < o + 2)
+		return 0xff;
+	uint8_t tag = p[o];
+	if (!((tag >= 0x60 && tag <= 0x78) || tag == 0x42 || tag == 0x4a || tag == 0x50))
+		return 0;
+	if (!ber_length(p + o + 1, n - o - 1, &ilen, &isize))
+		return 0xff;
+	if (o + 1 + isize + ilen > 1 + size + len || len < 5)
+		return 0;
+	*op = o + 1 + isize;
+	*end = 1 + size + len;
+	return tag;
+}
+
+/* MySQL's initial handshake (protocol 10): packet length, sequence 0, 0x0a,
+ * a version string "5.7.42-..." ended by NUL. */
+static int mysql_greeting(const uint8_t *s, uint32_t n)
+{
+	if (n < 6)
+		return -1;
+	uint32_t len = rd24le(s);
+	if (s[3] != 0 || s[4] != 0x0a || len < 20 || len > 1024 || s[5] < '0' || s[5] > '9')
+		return 0;
+	if (n < 4 + len)
+		return -1;
+	const uint8_t *nul = memchr(s + 5, 0, len - 1);
+	if (!nul || nul - s < 8)
+		return 0;
+	for (const uint8_t *q = s + 5; q < nul; q++)
+		if (*q < 0x20 || *q > 0x7e)
+			return 0;
+	return 1;
+}
+
+static const uint8_t pg_ssl_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+static const uint8_t pg_gss_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30};
+
+/* A PostgreSQL client's first message: SSLRequest, GSSENCRequest,
+ * CancelRequest or a version 3 StartupMessage. */
+static int postgres_start(const uint8_t *c, uint32_t n)
+{
+	if (n < 8)
+		return -1;
+	uint32_t len = rd32(c), code = rd32(c + 4);
+	if (len == 8 && (code == 80877103u || code == 80877104u))
+		return 1;
+	if (len == 16 && code == 80877102u)
+		return 1;
+	return code == 0x00030000u && len >= 16 && len <= 10000 && (n < 9 || (c[8] >= 'a' && c[8] <= 'z')) ? 1 : 0;
+}
+
+/* RDP: a TPKT carrying an X.224 Connection Request (T.123, X.224 13.3). */
+static int rdp_request(const uint8_t *c, uint32_t n)
+{
+	if (n < 11)
+		return -1;
+	uint32_t len = (uint32_t)c[2] << 8 | c[3];
+	return c[0] == 3 && c[1] == 0 && len >= 11 && c[4] == len - 5 && c[5] == 0xe0 ? 1 : 0;
+}
+
+int recognise_upgrade_protocol(const uint8_t *c, uint32_t clen, const uint8_t *s, uint32_t slen, uint16_t *id)
+{
+	int r, more = 0;
+	uint32_t op, end;
+
+	if (!clen && slen) { /* the server speaks first: MySQL */
+		r = mysql_greeting(s, slen);
+		if (r > 0)
+			*id = NDPI_PROTOCOL_MYSQL;
+		return r;
+	}
+	if (!clen)
+		return -1;
+	if ((r = postgres_start(c, clen)) > 0) {
+		*id = NDPI_PROTOCOL_POSTGRES;
+		return 1;
+	}
+	more |= r < 0;
+	if ((r = rdp_request(c, clen)) > 0) {
+		*id = NDPI_PROTOCOL_RDP;
+		return 1;
+	}
+	more |= r < 0;
+	uint8_t tag = ldap_message(c, clen, &op, &end);
+	if (tag && tag != 0xff) {
+		*id = NDPI_PROTOCOL_LDAP;
+		return 1;
+	}
+	more |= tag == 0xff;
+	if (slen && (r = mysql_greeting(s, slen)) > 0) { /* the client spoke after it */
+		*id = NDPI_PROTOCOL_MYSQL;
+		return 1;
+	}
+	return more && clen < 64 ? -1 : 0;
+}
+
+static const char ldap_starttls_oid[] = "1.3.6.1.4.1.1466.20037";
+
+/* Both sides' TLS start; the client's must be a TLS record there.  Kept
+ * while the client's next bytes are still to come. */
+static enum walk_verdict upgrade_to_tls(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c,
+					uint32_t clen, uint32_t coff, uint32_t soff)
+{
+	w->agreed = true;
+	w->tls_client = coff;
+	w->tls_server = soff;
+	if (coff + 3 > clen)
+		return WALK_MORE;
+	if (!is_tls_record_start(c, coff, clen))
+		return WALK_BROKEN; /* the upgrade was announced, then data in the clear */
+	tls->start[0] = coff;
+	tls->start[1] = soff;
+	w->state = UPG_TLS;
+	return WALK_MORE;
+}
+
+static enum walk_verdict opaque(struct upgrade_walk *w, const char *why)
+{
+	w->state = UPG_OPAQUE;
+	w->why = why;
+	return WALK_DONE;
+}
+
+static enum walk_verdict mysql_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
+				    const uint8_t *s, uint32_t slen)
+{
+	if (slen < 4 || slen < 4 + rd24le(s) || clen < 4)
+		return WALK_MORE;
+	uint32_t greeting = 4 + rd24le(s), len = rd24le(c);
+	/* SSLRequest: 32 bytes, the capability flags with CLIENT_SSL (0x800) */
+	if (len == 32 && c[3] == 1 && clen >= 8 && (rd32le(c + 4) & 0x800))
+		return upgrade_to_tls(w, tls, c, clen, 36, greeting);
+	return WALK_BROKEN; /* the login, with the user name, in the clear */
+}
+
+static enum walk_verdict postgres_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c,
+				       uint32_t clen, const uint8_t *s, uint32_t slen)
+{
+	uint32_t off = w->client_off;
+
+	while (off + 8 <= clen) {
+		bool ssl = memcmp(c + off, pg_ssl_request, 8) == 0, gss = memcmp(c + off, pg_gss_request, 8) == 0;
+		if (!ssl && !gss)
+			return WALK_BROKEN; /* a startup message or data in the clear */
+		/* each request gets one byte: S or G (go ahead) or N (no) */
+		if (w->server_off >= slen)
+			return WALK_MORE;
+		uint8_t answer = s[w->server_off++];
+		off += 8;
+		w->client_off = off;
+		if (ssl && answer == 'S')
+			return upgrade_to_tls(w, tls, c, clen, off, w->server_off);
+		if (gss && answer == 'G')
+			return opaque(w, "PostgreSQL GSSAPI encryption: its protection cannot be read from the wire");
+		if (answer != 'N')
+			return WALK_BROKEN;
+	}
+	return WALK_MORE;
+}
+
+static enum walk_verdict ldap_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
+				   const uint8_t *s, uint32_t slen)
+{
+	uint32_t op, end, sop, send;
+	uint8_t tag = ldap_message(c + w->client_off, clen - w->client_off, &op, &end);
+
+	if (tag == 0xff || (tag && w->client_off + end > clen))
+		return WALK_MORE;
+	if (tag == 0x77) { /* ExtendedRequest: requestName [0] LDAPOID */
+		const uint8_t *q = c + w->client_off + op;
+		size_t ol = sizeof(ldap_starttls_oid) - 1;
+		if (end - op < 2 + ol || q[0] != 0x80 || q[1] != ol || memcmp(q + 2, ldap_starttls_oid, ol) != 0)
+			return WALK_BROKEN;
+		/* the ExtendedResponse (0x78): LDAPResult's resultCode first */
+		uint8_t stag = ldap_message(s + w->server_off, slen - w->server_off, &sop, &send);
+		if (stag == 0xff || (stag && w->server_off + send > slen))
+			return WALK_MORE;
+		if (stag != 0x78 || send - sop < 3)
+			return WALK_BROKEN;
+		const uint8_t *rc = s + w->server_off + sop;
+		w->client_off += end;
+		w->server_off += send;
+		if (rc[0] != 0x0a || rc[1] != 1 || rc[2] != 0)
+			return WALK_MORE; /* refused: whatever the client sends next is judged */
+		return upgrade_to_tls(w, tls, c, clen, w->client_off, w->server_off);
+	}
+	if (tag == 0x60) { /* BindRequest: version, name, authentication */
+		const uint8_t *q = c + w->client_off + op;
+		uint32_t n = end - op, o = 0, len, size;
+		for (int field = 0; field < 2; field++) { /* version INTEGER, name OCTET STRING */
+			if (o + 1 >= n || !ber_length(q + o + 1, n - o - 1, &len, &size))
+				return WALK_BROKEN;
+			o += 1 + size + len;
+		}
+		if (o < n && q[o] == 0xa3) { /* sasl: mechanism OCTET STRING */
+			uint32_t mo = o + 1;
+			if (!ber_length(q + mo, n - mo, &len, &size))
+				return WALK_BROKEN;
+			mo += size;
+			if (mo + 2 <= n && q[mo] == 0x04 && q[mo + 1] < 32 && mo + 2 + q[mo + 1] <= n) {
+				const char *m = (const char *)q + mo + 2;
+				uint32_t ml = q[mo + 1];
+				if ((ml == 6 && !memcmp(m, "GSSAPI", 6)) || (ml == 10 && !memcmp(m, "GSS-SPNEGO", 10)) ||
+				    (ml == 10 && !memcmp(m, "DIGEST-MD5", 10)))
+					return opaque(w, "LDAP SASL bind whose security layer (Kerberos sign-and-seal, "
+							 "DIGEST-MD5) cannot be proven from the wire");
+			}
+		}
+	}
+	return WALK_BROKEN; /* a simple bind, a search, any operation in the clear */
+}
+
+/* T.123 TPKT: its length, or 0 when not a TPKT. */
+static uint32_t tpkt_length(const uint8_t *p, uint32_t n)
+{
+	return n >= 4 && p[0] == 3 && p[1] == 0 ? (uint32_t)p[2] << 8 | p[3] : 0;
+}
+
+static enum walk_verdict rdp_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
+				  const uint8_t *s, uint32_t slen)
+{
+	uint32_t cr = tpkt_length(c, clen), cc = tpkt_length(s, slen);
+
+	if (!cr || clen < cr || slen < 4)
+		return WALK_MORE;
+	if (!cc || cc < 11 || s[5] != 0xd0)
+		return WALK_BROKEN;
+	if (slen < cc)
+		return WALK_MORE;
+	/* RDP_NEG_RSP (MS-RDPBCGR 2.2.1.2.1) closes the Connection Confirm */
+	const uint8_t *neg = s + cc - 8;
+	if (cc >= 19 && neg[0] == 2 && rd16le(neg + 2) == 8 && rd32le(neg + 4) != 0)
+		return upgrade_to_tls(w, tls, c, clen, cr, cc);
+	if (cc >= 19 && neg[0] == 3)
+		return WALK_BROKEN; /* RDP_NEG_FAILURE */
+	return opaque(w, "RDP Standard Security (its own RC4 layer): not judged");
+}
+
+/* The end of an HTTP message's header at or after off, 0 when not yet. */
+static uint32_t http_header_end(const uint8_t *h, uint32_t off, uint32_t len)
+{
+	const uint8_t *e = off < len ? memmem(h + off, len - off, "\r\n\r\n", 4) : NULL;
+
+	return e ? (uint32_t)(e - h) + 4 : 0;
+}
+
+static enum walk_verdict connect_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c,
+				      uint32_t clen, const uint8_t *s, uint32_t slen)
+{
+	/* The client's CONNECT requests (again after a 407), each header only. */
+	while (w->client_off + 8 <= clen && memcmp(c + w->client_off, "CONNECT ", 8) == 0) {
+		uint32_t e = http_header_end(c, w->client_off, clen);
+		if (!e)
+			return WALK_MORE;
+		w->client_off = e;
+	}
+	/* The proxy's answers: status lines with headers, bodies skipped by
+	 * Content-Length; the last one before its TLS must be a 2xx. */
+	for (uint32_t off = w->server_off; off + 12 <= slen && memcmp(s + off, "HTTP/1.", 7) == 0;) {
+		uint32_t e = http_header_end(s, off, slen);
+		if (!e)
+			break;
+		w->positive = s[off + 9] == '2';
+		const uint8_t *cl = memmem(s + off, e - off, "\nContent-Length:", 16);
+		if (!cl)
+			cl = memmem(s + off, e - off, "\ncontent-length:", 16);
+		uint32_t body = 0;
+		for (const uint8_t *q = cl ? cl + 16 : NULL; q && q < s + e && (*q == ' ' || (*q >= '0' && *q <= '9')); q++)
+			if (*q != ' ' && body < 1000000)
+				body = body * 10 + (uint32_t)(*q - '0');
+		w->server_off = e + body;
+		off = e + body;
+	}
+	if (w->client_off + 3 > clen)
+		return WALK_MORE;
+	if (!is_tls_record_start(c, w->client_off, clen))
+		return WALK_BROKEN; /* the tunnel carries something else than TLS: judged as the clear request */
+	if (!w->positive)
+		return WALK_MORE;
+	return upgrade_to_tls(w, tls, c, clen, w->client_off, w->server_off);
+}
+
+bool upgrade_protocol(uint16_t id)
+{
+	return id == NDPI_PROTOCOL_MYSQL || id == NDPI_PROTOCOL_POSTGRES || id == NDPI_PROTOCOL_LDAP ||
+	       id == NDPI_PROTOCOL_RDP || id == NDPI_PROTOCOL_HTTP_CONNECT;
+}
+
+enum walk_verdict upgrade_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
+			       const uint8_t *s, uint32_t slen)
+{
+	if (w->agreed)
+		return upgrade_to_tls(w, tls, c, clen, w->tls_client, w->tls_server);
+	switch (w->proto) {
+	case NDPI_PROTOCOL_MYSQL: return mysql_walk(w, tls, c, clen, s, slen);
+	case NDPI_PROTOCOL_POSTGRES: return postgres_walk(w, tls, c, clen, s, slen);
+	case NDPI_PROTOCOL_LDAP: return ldap_walk(w, tls, c, clen, s, slen);
+	case NDPI_PROTOCOL_RDP: return rdp_walk(w, tls, c, clen, s, slen);
+	case NDPI_PROTOCOL_HTTP_CONNECT: return connect_walk(w, tls, c, clen, s, slen);
+	}
+	return WALK_BROKEN;
+}

@@ -30,15 +30,17 @@ static const struct {
 	{"WIREGUARD", CLASS_RULE_ENCRYPTED}, {"OPENVPN", CLASS_RULE_ENCRYPTED},
 	{"MAIL_SMTP", CLASS_RULE_STARTTLS}, {"MAIL_IMAP", CLASS_RULE_STARTTLS}, {"MAIL_POP", CLASS_RULE_STARTTLS},
 	{"FTP_CONTROL", CLASS_RULE_STARTTLS}, {"JABBER", CLASS_RULE_STARTTLS},
-	{"HTTP", CLASS_RULE_CLEARTEXT}, {"HTTP_CONNECT", CLASS_RULE_CLEARTEXT}, {"HTTP_PROXY", CLASS_RULE_CLEARTEXT},
+	{"MYSQL", CLASS_RULE_STARTTLS}, {"POSTGRES", CLASS_RULE_STARTTLS}, {"LDAP", CLASS_RULE_STARTTLS},
+	{"RDP", CLASS_RULE_STARTTLS}, {"HTTP_CONNECT", CLASS_RULE_STARTTLS},
+	{"HTTP", CLASS_RULE_CLEARTEXT}, {"HTTP_PROXY", CLASS_RULE_CLEARTEXT},
 	{"FTP_DATA", CLASS_RULE_CLEARTEXT}, {"TELNET", CLASS_RULE_CLEARTEXT}, {"NFS", CLASS_RULE_CLEARTEXT},
 	{"SMBV1", CLASS_RULE_CLEARTEXT}, {"SMBV23", CLASS_RULE_CLEARTEXT}, {"TFTP", CLASS_RULE_CLEARTEXT},
 	{"MQTT", CLASS_RULE_CLEARTEXT}, {"SIP", CLASS_RULE_CLEARTEXT}, {"IRC", CLASS_RULE_CLEARTEXT},
-	{"LDAP", CLASS_RULE_CLEARTEXT}, {"SNMP", CLASS_RULE_CLEARTEXT}, {"DNS", CLASS_RULE_CLEARTEXT},
+	{"SNMP", CLASS_RULE_CLEARTEXT}, {"DNS", CLASS_RULE_CLEARTEXT},
 	{"MDNS", CLASS_RULE_CLEARTEXT}, {"LLMNR", CLASS_RULE_CLEARTEXT}, {"NETBIOS", CLASS_RULE_CLEARTEXT},
 	{"NTP", CLASS_RULE_CLEARTEXT}, {"SYSLOG", CLASS_RULE_CLEARTEXT}, {"RTSP", CLASS_RULE_CLEARTEXT},
 	{"RTP", CLASS_RULE_CLEARTEXT}, {"RSYNC", CLASS_RULE_CLEARTEXT}, {"VNC", CLASS_RULE_CLEARTEXT},
-	{"MYSQL", CLASS_RULE_CLEARTEXT}, {"POSTGRES", CLASS_RULE_CLEARTEXT}, {"REDIS", CLASS_RULE_CLEARTEXT},
+	{"REDIS", CLASS_RULE_CLEARTEXT},
 	{"MEMCACHED", CLASS_RULE_CLEARTEXT}, {"DHCP", CLASS_RULE_CLEARTEXT}, {"IP_ICMP", CLASS_RULE_CLEARTEXT},
 	{"IP_ICMPV6", CLASS_RULE_CLEARTEXT}, {"IP_GRE", CLASS_RULE_CLEARTEXT}, {"IP_IP_IN_IP", CLASS_RULE_CLEARTEXT},
 	{"COAP", CLASS_RULE_CLEARTEXT}, {"MODBUS", CLASS_RULE_CLEARTEXT}, {"BITTORRENT", CLASS_RULE_CLEARTEXT},
@@ -1233,6 +1235,245 @@ static void http_query_request_is_cleartext(void **state)
 	assert_string_equal(r->app, "HTTP");
 }
 
+/* A TLS 1.2 handshake inside an open connection: ClientHello, ServerHello,
+ * the client's CCS and encrypted Finished. */
+static void tls12_inside(struct conv *cv)
+{
+	uint8_t b[1024], body[40];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	segment(cv, 0, b, client_hello(b));
+	segment(cv, 1, b, server_hello(b, 0x0303, 0xc02f));
+	segment(cv, 0, ccs, sizeof(ccs));
+	rnd_bytes(body, sizeof(body));
+	segment(cv, 0, b, record(b, 22, body, sizeof(body)));
+}
+
+/* MySQL's greeting (protocol 10, version 8.0.36). */
+static void mysql_greeting_from_server(struct conv *cv)
+{
+	uint8_t g[80] = {0, 0, 0, 0, 0x0a};
+	size_t n = 5;
+
+	memcpy(g + n, "8.0.36", 7); n += 7;
+	memset(g + n, 0x41, 4 + 8 + 1); n += 13;               /* thread id, salt, filler */
+	g[n++] = 0xff; g[n++] = 0xff;                          /* capabilities, CLIENT_SSL among them */
+	memset(g + n, 0x21, 30); n += 30;
+	g[0] = (uint8_t)(n - 4);
+	segment(cv, 1, g, n);
+}
+
+static void mysql_login_in_the_clear_is_cleartext(void **state)
+{
+	struct conv cv;
+	uint8_t login[64] = {0, 0, 0, 1, 0x85, 0xa6, 0x03, 0, 0, 0, 0, 1, 0x21};
+
+	memcpy(login + 36, "root\0", 5);
+	login[0] = 60;
+	conv_start(&cv, 3306);
+	handshake(&cv);
+	mysql_greeting_from_server(&cv);
+	segment(&cv, 0, login, sizeof(login));
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->app, "MySQL");
+	assert_false(r->app_guessed);
+}
+
+static void mysql_ssl_request(struct conv *cv)
+{
+	uint8_t req[36] = {32, 0, 0, 1, 0x05, 0xae, 0xff, 0x01, 0, 0, 0, 1, 0x21};
+
+	segment(cv, 0, req, sizeof(req));
+}
+
+/* MySQL's own TLS upgrade, proven like any TLS; text after it is rejudged
+ * by the watch, as for any TLS flow. */
+static void mysql_tls_upgrade_is_encrypted_and_watched(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 3306);
+	handshake(&cv);
+	mysql_greeting_from_server(&cv);
+	mysql_ssl_request(&cv);
+	tls12_inside(&cv);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->tls_version, 0x0303);
+	assert_string_equal(r->app, "MySQL");
+
+	conv_start(&cv, 3306);
+	handshake(&cv);
+	mysql_greeting_from_server(&cv);
+	mysql_ssl_request(&cv);
+	tls12_inside(&cv);
+	assert_int_equal(segment(&cv, 0, "SELECT * FROM payroll WHERE 1=1; -- the whole table, in the clear, please", 72),
+			 CLASSIFY_REJUDGED);
+	r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_true(r->rejudged);
+}
+
+/* The SSLRequest announced, then no TLS: cleartext. */
+static void mysql_ssl_request_then_plain_is_cleartext(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 3306);
+	handshake(&cv);
+	mysql_greeting_from_server(&cv);
+	mysql_ssl_request(&cv);
+	text(&cv, 0, "root password in the clear\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
+static const uint8_t pg_ssl[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+
+static void postgres_startup_in_the_clear_is_cleartext(void **state)
+{
+	struct conv cv;
+	static const uint8_t startup[] = "\0\0\0\x29\0\x03\0\0user\0alice\0database\0payroll\0\0";
+
+	conv_start(&cv, 5432);
+	handshake(&cv);
+	segment(&cv, 0, pg_ssl, 8);
+	segment(&cv, 1, "N", 1);
+	segment(&cv, 0, startup, 41);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->app, "PostgreSQL");
+}
+
+static void postgres_tls_upgrade_is_encrypted_and_watched(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 5432);
+	handshake(&cv);
+	segment(&cv, 0, pg_ssl, 8);
+	segment(&cv, 1, "S", 1);
+	tls12_inside(&cv);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_string_equal(r->app, "PostgreSQL");
+
+	conv_start(&cv, 5432);
+	handshake(&cv);
+	segment(&cv, 0, pg_ssl, 8);
+	segment(&cv, 1, "S", 1);
+	tls12_inside(&cv);
+	assert_int_equal(segment(&cv, 0, http_request, strlen(http_request)), CLASSIFY_REJUDGED);
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
+/* LDAP messages (RFC 4511), hand-encoded. */
+static const uint8_t ldap_simple_bind[] = {
+	0x30, 0x2a, 0x02, 0x01, 0x01, 0x60, 0x25, 0x02, 0x01, 0x03, 0x04, 0x16,
+	'c', 'n', '=', 'a', 'd', 'm', 'i', 'n', ',', 'd', 'c', '=', 'e', 'x', 'a', 'm', 'p', 'l', 'e', ',', 'd', 'c',
+	'=', 'o', 'r', 'g', 0x80, 0x08, 's', '3', 'c', 'r', '3', 't', '!', '!'};
+static const uint8_t ldap_starttls[] = {
+	0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16,
+	'1', '.', '3', '.', '6', '.', '1', '.', '4', '.', '1', '.', '1', '4', '6', '6', '.', '2', '0', '0', '3', '7'};
+static const uint8_t ldap_starttls_ok[] = {0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00,
+					   0x04, 0x00, 0x04, 0x00};
+static const uint8_t ldap_sasl_gssapi[] = {
+	0x30, 0x1c, 0x02, 0x01, 0x01, 0x60, 0x17, 0x02, 0x01, 0x03, 0x04, 0x00, 0xa3, 0x10,
+	0x04, 0x06, 'G', 'S', 'S', 'A', 'P', 'I', 0x04, 0x06, 0x60, 0x04, 0x06, 0x02, 0x2a, 0x86};
+
+static void ldap_simple_bind_is_cleartext(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 389);
+	handshake(&cv);
+	segment(&cv, 0, ldap_simple_bind, sizeof(ldap_simple_bind));
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->app, "LDAP");
+	assert_false(r->app_guessed);
+}
+
+/* StartTLS (which nDPI names MQTT), proven like any TLS, and watched. */
+static void ldap_starttls_is_encrypted_and_watched(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 389);
+	handshake(&cv);
+	segment(&cv, 0, ldap_starttls, sizeof(ldap_starttls));
+	segment(&cv, 1, ldap_starttls_ok, sizeof(ldap_starttls_ok));
+	tls12_inside(&cv);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_string_equal(r->app, "LDAP");
+
+	conv_start(&cv, 389);
+	handshake(&cv);
+	segment(&cv, 0, ldap_starttls, sizeof(ldap_starttls));
+	segment(&cv, 1, ldap_starttls_ok, sizeof(ldap_starttls_ok));
+	tls12_inside(&cv);
+	assert_int_equal(segment(&cv, 0, ldap_simple_bind, sizeof(ldap_simple_bind)), CLASSIFY_REJUDGED);
+	assert_int_not_equal(conv_end(&cv)->enc, EF_ENC_ENCRYPTED);
+}
+
+/* A SASL (Kerberos) bind: its sign-and-seal layer cannot be proven from the
+ * wire, so it is neither cleartext nor encrypted. */
+static void ldap_sasl_gssapi_bind_is_unknown_with_its_reason(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 389);
+	handshake(&cv);
+	segment(&cv, 0, ldap_sasl_gssapi, sizeof(ldap_sasl_gssapi));
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_UNKNOWN);
+	assert_non_null(strstr(r->unknown_reason, "SASL"));
+}
+
+/* RDP: the X.224 exchange negotiates TLS (PROTOCOL_SSL), then TLS. */
+static void rdp_over_tls_is_encrypted(void **state)
+{
+	struct conv cv;
+	static const uint8_t cr[] = {3, 0, 0, 0x13, 0x0e, 0xe0, 0, 0, 0, 0, 0, 1, 0, 8, 0, 3, 0, 0, 0};
+	static const uint8_t cc[] = {3, 0, 0, 0x13, 0x0e, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0x1f, 8, 0, 1, 0, 0, 0};
+
+	conv_start(&cv, 3389);
+	handshake(&cv);
+	segment(&cv, 0, cr, sizeof(cr));
+	segment(&cv, 1, cc, sizeof(cc));
+	tls12_inside(&cv);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_string_equal(r->app, "RDP");
+}
+
+/* An HTTP CONNECT tunnel is judged by the TLS inside it; a tunnel carrying
+ * plain HTTP is cleartext. */
+static void http_connect_is_judged_by_the_tunnels_tls(void **state)
+{
+	struct conv cv;
+	static const char req[] = "CONNECT files.example.com:443 HTTP/1.1\r\nHost: files.example.com:443\r\n\r\n";
+
+	conv_start(&cv, 3128);
+	handshake(&cv);
+	text(&cv, 0, req);
+	text(&cv, 1, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 6\r\n\r\ndenied");
+	text(&cv, 0, "CONNECT files.example.com:443 HTTP/1.1\r\nProxy-Authorization: Basic YTpi\r\n\r\n");
+	text(&cv, 1, "HTTP/1.1 200 Connection established\r\n\r\n");
+	tls12_inside(&cv);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->tls_version, 0x0303);
+
+	conv_start(&cv, 3128);
+	handshake(&cv);
+	text(&cv, 0, req);
+	text(&cv, 1, "HTTP/1.1 200 Connection established\r\n\r\n");
+	text(&cv, 0, http_request);
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1273,6 +1514,16 @@ int main(void)
 		cmocka_unit_test(one_command_sessions_are_cleartext),
 		cmocka_unit_test(short_binary_is_not_protocol_text),
 		cmocka_unit_test(http_query_request_is_cleartext),
+		cmocka_unit_test(mysql_login_in_the_clear_is_cleartext),
+		cmocka_unit_test(mysql_tls_upgrade_is_encrypted_and_watched),
+		cmocka_unit_test(mysql_ssl_request_then_plain_is_cleartext),
+		cmocka_unit_test(postgres_startup_in_the_clear_is_cleartext),
+		cmocka_unit_test(postgres_tls_upgrade_is_encrypted_and_watched),
+		cmocka_unit_test(ldap_simple_bind_is_cleartext),
+		cmocka_unit_test(ldap_starttls_is_encrypted_and_watched),
+		cmocka_unit_test(ldap_sasl_gssapi_bind_is_unknown_with_its_reason),
+		cmocka_unit_test(rdp_over_tls_is_encrypted),
+		cmocka_unit_test(http_connect_is_judged_by_the_tunnels_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
