@@ -545,6 +545,8 @@ static void finalise(struct classifier *c, struct flow *f)
 		 * was still a clear-text session. */
 		if (r == CLASS_RULE_STARTTLS && d->stls.state != STLS_TLS && d->up.state != UPG_TLS)
 			enc = EF_ENC_CLEARTEXT;
+		if (r == CLASS_RULE_CLEARTEXT) /* left undecided to see what followed (STUN) */
+			enc = EF_ENC_CLEARTEXT;
 		if (r == CLASS_RULE_TLS && d->tls.server_hello && !d->tls.client_protected) {
 			f->tls_version = d->tls.version;
 			f->cipher = d->tls.cipher;
@@ -894,6 +896,30 @@ static void dtls_client_evidence(struct classifier *c, struct flow *f, const str
 	}
 }
 
+/*
+ * STUN's connectivity checks come first on a WebRTC or TURN 5-tuple, and
+ * DTLS follows on the same one (RFC 7983 tells them apart by the first
+ * byte).  nDPI names the flow STUN from the checks; the class is the
+ * DTLS handshake's when one follows.  True while only STUN has been seen
+ * (wait), and after switching the flow to DTLS the datagram goes on to
+ * the DTLS checks.  Anything else after STUN (RTP, TURN channel data) is
+ * judged as STUN: cleartext.
+ */
+#define STUN_WAIT_DATAGRAMS 16
+
+static bool stun_then_dtls(struct classifier *c, struct flow *f, const struct packet *p)
+{
+	struct flow_dpi *d = f->dpi;
+
+	if (dtls_record_start(p->payload, p->payload_len)) {
+		set_detected(c, f, 0, NDPI_PROTOCOL_DTLS);
+		copy_str(f->app, sizeof(f->app), "DTLS");
+		return false;
+	}
+	return stun_message(p->payload, p->payload_len) &&
+	       d->payload_packets[0] + d->payload_packets[1] <= STUN_WAIT_DATAGRAMS;
+}
+
 static void inspect_datagram(struct classifier *c, struct flow *f, int dir, const struct packet *p)
 {
 	struct flow_dpi *d = f->dpi;
@@ -932,6 +958,9 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	}
 	if (dir == 1 && d->quic_version && quic_valid_reply(d->quic_version, p->payload, p->payload_len))
 		d->evidence[1] = true;
+	if (d->ndpi_detected && (d->ndpi_master ? d->ndpi_master : d->ndpi_app) == NDPI_PROTOCOL_STUN &&
+	    stun_then_dtls(c, f, p))
+		return;
 	if (d->ndpi_detected && d->rule == CLASS_RULE_DTLS) {
 		if (dir == 1 && !d->dtls_server_hello &&
 		    dtls_server_hello(p->payload, p->payload_len, &d->dtls_version, &d->dtls_cipher) == WALK_DONE)

@@ -136,6 +136,9 @@ bool upgrade_protocol(uint16_t id);
  * UPG_TLS once both sides' TLS start is set in *tls. */
 enum walk_verdict upgrade_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
 			       const uint8_t *s, uint32_t slen);
+/* A whole STUN message; a DTLS record header (RFC 7983's demultiplexing). */
+bool stun_message(const uint8_t *p, uint32_t n);
+bool dtls_record_start(const uint8_t *p, uint32_t n);
 /* TLS 1.3 or one of its drafts and experiments; TLS 1.3's AEAD suites. */
 bool tls_version_is_13(uint16_t version);
 bool tls_13_suite(uint16_t suite);

@@ -876,3 +876,21 @@ enum walk_verdict upgrade_walk(struct upgrade_walk *w, struct tls_walk *tls, con
 	}
 	return WALK_BROKEN;
 }
+
+/* ---- STUN and DTLS on one 5-tuple (RFC 7983) ------------------------------- */
+
+/* A STUN message (RFC 5389 6): top bits 00, the magic cookie, a length that
+ * fills the datagram in 4-byte units. */
+bool stun_message(const uint8_t *p, uint32_t n)
+{
+	return n >= 20 && (p[0] & 0xc0) == 0 && rd32(p + 4) == 0x2112a442u && 20u + rd16(p + 2) == n &&
+	       (rd16(p + 2) & 3) == 0;
+}
+
+/* A DTLS record header (first byte 20-63 in RFC 7983's split: a content
+ * type 20-25 here), a DTLS version and a length within the datagram. */
+bool dtls_record_start(const uint8_t *p, uint32_t n)
+{
+	return n >= 13 && p[0] >= 20 && p[0] <= 25 && p[1] == 0xfe && (p[2] == 0xff || p[2] == 0xfd || p[2] == 0xfc) &&
+	       13u + rd16(p + 11) <= n;
+}

@@ -1474,6 +1474,88 @@ static void http_connect_is_judged_by_the_tunnels_tls(void **state)
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
 }
 
+/* A DTLS record: header (type, version, epoch, sequence 0, length), body. */
+static size_t dtls_record(uint8_t *b, uint8_t type, uint16_t version, uint16_t epoch, const uint8_t *body, size_t n)
+{
+	memset(b, 0, 13);
+	b[0] = type; b[1] = (uint8_t)(version >> 8); b[2] = (uint8_t)version;
+	b[3] = (uint8_t)(epoch >> 8); b[4] = (uint8_t)epoch;
+	b[11] = (uint8_t)(n >> 8); b[12] = (uint8_t)n;
+	memcpy(b + 13, body, n);
+	return 13 + n;
+}
+
+/* A DTLS handshake message: header (type, length, message sequence,
+ * fragment offset 0, fragment length) and body. */
+static size_t dtls_hs(uint8_t *b, uint8_t type, const uint8_t *body, size_t n)
+{
+	memset(b, 0, 12);
+	b[0] = type; b[3] = (uint8_t)n; b[11] = (uint8_t)n;
+	memcpy(b + 12, body, n);
+	return 12 + n;
+}
+
+/* WebRTC: STUN's connectivity check, which nDPI names the flow by, then a
+ * completed DTLS 1.0 handshake on the same 5-tuple: DTLS 1.0 is weak. */
+static void dtls10_handshake_named_stun_is_weak(void **state)
+{
+	struct conv cv;
+	uint8_t body[128], hs[160], rec[200];
+	size_t n = 0;
+	uint8_t stun[48] = {0x00, 0x01, 0x00, 0x18, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+			    0x00, 0x06, 0x00, 0x09, 'a', 'b', 'c', 'd', ':', 'e', 'f', 'g', 'h', 0, 0, 0,
+			    0x80, 0x28, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef};
+
+	uint8_t answer[32];
+
+	memcpy(answer, stun, 20);
+	answer[0] = 0x01; answer[1] = 0x01; answer[3] = 0x0c;  /* success response, XOR-MAPPED-ADDRESS */
+	memcpy(answer + 20, "\x00\x20\x00\x08\x00\x01\xa1\x47\x2b\x13\xa4\x40", 12);
+	conv_start_all(&cv, 3478);
+	for (int i = 0; i < 4; i++) { /* the checks, repeated as ICE does */
+		stun[19] = answer[19] = (uint8_t)i;
+		udp_datagram(cv.c, "10.1.0.2", 50000, "198.51.100.10", 3478, stun, 44, cv.ts - 100 + i * 20);
+		udp_datagram(cv.c, "198.51.100.10", 3478, "10.1.0.2", 50000, answer, 32, cv.ts - 90 + i * 20);
+	}
+	body[n++] = 0xfe; body[n++] = 0xff;
+	memset(body + n, 0x5a, 32); n += 32;
+	body[n++] = 0; body[n++] = 0;                          /* session id, cookie */
+	body[n++] = 0; body[n++] = 2; body[n++] = 0xc0; body[n++] = 0x14;
+	body[n++] = 1; body[n++] = 0;
+	size_t m = dtls_hs(hs, 1, body, n);
+	udp_datagram(cv.c, "10.1.0.2", 50000, "198.51.100.10", 3478, rec, (uint32_t)dtls_record(rec, 22, 0xfeff, 0, hs, m), cv.ts);
+	n = 0;
+	body[n++] = 0xfe; body[n++] = 0xff;
+	memset(body + n, 0x6b, 32); n += 32;
+	body[n++] = 0;
+	body[n++] = 0xc0; body[n++] = 0x14; body[n++] = 0;
+	m = dtls_hs(hs, 2, body, n);
+	udp_datagram(cv.c, "198.51.100.10", 3478, "10.1.0.2", 50000, rec, (uint32_t)dtls_record(rec, 22, 0xfeff, 0, hs, m), cv.ts + 10);
+	static const uint8_t ccs = 1;
+	size_t k = dtls_record(rec, 20, 0xfeff, 0, &ccs, 1);
+	rnd_bytes(body, 80);
+	k += dtls_record(rec + k, 22, 0xfeff, 1, body, 80);
+	udp_datagram(cv.c, "10.1.0.2", 50000, "198.51.100.10", 3478, rec, (uint32_t)k, cv.ts + 20);
+	classifier_flush(cv.c);
+	classifier_free(cv.c);
+	assert_int_equal(n_all_ended, 1);
+	assert_int_equal(all_ended[0].enc, EF_ENC_WEAK);
+	assert_int_equal(all_ended[0].tls_version, 0xfeff);
+	assert_string_equal(all_ended[0].app, "DTLS");
+
+	/* the checks alone, with nothing after them, stay STUN: cleartext */
+	conv_start_all(&cv, 3478);
+	for (int i = 0; i < 4; i++) {
+		stun[19] = answer[19] = (uint8_t)i;
+		udp_datagram(cv.c, "10.1.0.2", 50000, "198.51.100.10", 3478, stun, 44, cv.ts + i * 20);
+		udp_datagram(cv.c, "198.51.100.10", 3478, "10.1.0.2", 50000, answer, 32, cv.ts + 10 + i * 20);
+	}
+	classifier_flush(cv.c);
+	classifier_free(cv.c);
+	assert_int_equal(n_all_ended, 1);
+	assert_int_equal(all_ended[0].enc, EF_ENC_CLEARTEXT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1524,6 +1606,7 @@ int main(void)
 		cmocka_unit_test(ldap_sasl_gssapi_bind_is_unknown_with_its_reason),
 		cmocka_unit_test(rdp_over_tls_is_encrypted),
 		cmocka_unit_test(http_connect_is_judged_by_the_tunnels_tls),
+		cmocka_unit_test(dtls10_handshake_named_stun_is_weak),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
