@@ -194,6 +194,9 @@ static void verify_begin_tcp(struct classifier *c, struct flow *f)
 			off = d->tls.off[dir] > d->tls.start[dir] ? d->tls.off[dir] : d->tls.start[dir];
 			protected_ = d->tls.ccs[dir];
 			known = true;
+		} else if (d->ssh1) { /* both sides' ciphertext, from where the walk saw it start */
+			off = d->ssh1_off[dir];
+			protected_ = known = true;
 		} else if (dir == 0) {
 			off = d->ssh.off; /* at the client's NEWKEYS */
 			known = true;
@@ -393,6 +396,23 @@ static bool evaluate_upgrade(struct classifier *c, struct flow *f, uint16_t id)
 	return d->up.state == UPG_TLS;
 }
 
+/* SSH protocol 1: weak once proven (its ciphers and CRC-32 integrity are
+ * broken by design), and watched as SSH from where each side's ciphertext
+ * begins. */
+static void evaluate_ssh1(struct classifier *c, struct flow *f)
+{
+	struct flow_dpi *d = f->dpi;
+	enum walk_verdict v = ssh1_walk(d->ssh1_off, d->dir[0].hist, d->dir[0].hist_len, d->dir[1].hist,
+					d->dir[1].hist_len);
+
+	if (v == WALK_DONE) {
+		d->ssh1 = true;
+		decide_watched(c, f, VERIFY_SSH, EF_ENC_WEAK);
+	} else if (v == WALK_BROKEN) {
+		decide(c, f, EF_ENC_CLEARTEXT);
+	}
+}
+
 /*
  * Runs what the flow's protocol needs on the bytes seen so far, and decides
  * when the evidence is complete.
@@ -448,6 +468,10 @@ static void evaluate(struct classifier *c, struct flow *f)
 	case CLASS_RULE_DTLS:
 		return; /* decided in feed_datagram() from the server's hello */
 	case CLASS_RULE_SSH:
+		if (f->key.l4 == IPPROTO_TCP && ssh1_banner(cs->hist, cs->hist_len)) {
+			evaluate_ssh1(c, f);
+			return;
+		}
 		v = ssh_walk(&d->ssh, cs->hist, cs->hist_len, ss->hist, ss->hist_len);
 		if (v == WALK_DONE && f->key.l4 == IPPROTO_TCP)
 			decide_watched(c, f, VERIFY_SSH, EF_ENC_ENCRYPTED);
@@ -554,7 +578,15 @@ static void finalise(struct classifier *c, struct flow *f)
 	} else if (reads_as_text(d)) {
 		enc = EF_ENC_CLEARTEXT;
 	}
-	if (enc == EF_ENC_UNKNOWN)
+	/* One side's word is no proof: as TLS needs the server's hello, SSH
+	 * needs the server's banner, and a capture of the client's side alone
+	 * (asymmetric routing) holds none of the server's packets. */
+	if (enc == EF_ENC_UNKNOWN && d->ndpi_detected && d->rule == CLASS_RULE_SSH && d->ssh.newkeys &&
+	    !d->ssh.server_banner)
+		f->why_unknown = f->packets[1] ? "SSH: the client's NEWKEYS, but the server sent no SSH banner"
+			       : "SSH seen from the client's side only: its NEWKEYS is the client's word alone, with "
+				 "none of the server's packets in the capture to prove the key exchange";
+	else if (enc == EF_ENC_UNKNOWN)
 		f->why_unknown = !d->payload_packets[0] && !d->payload_packets[1] ? "no payload"
 				 : d->ndpi_detected ? "its handshake never completed"
 				 : f->app_guessed ? "named from the port or address only, not from the payload"

@@ -136,6 +136,10 @@ bool upgrade_protocol(uint16_t id);
  * UPG_TLS once both sides' TLS start is set in *tls. */
 enum walk_verdict upgrade_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
 			       const uint8_t *s, uint32_t slen);
+/* SSH protocol 1: the client's banner says it; the walk proves its
+ * encryption (weak at best) and sets where each side's ciphertext begins. */
+bool ssh1_banner(const uint8_t *c, uint32_t clen);
+enum walk_verdict ssh1_walk(uint32_t off[2], const uint8_t *c, uint32_t clen, const uint8_t *s, uint32_t slen);
 /* A whole STUN message; a DTLS record header (RFC 7983's demultiplexing). */
 bool stun_message(const uint8_t *p, uint32_t n);
 bool dtls_record_start(const uint8_t *p, uint32_t n);
@@ -161,6 +165,8 @@ struct flow_dpi {
 	struct ssh_walk ssh;
 	struct starttls_walk stls;
 	struct upgrade_walk up;
+	uint32_t ssh1_off[2];     /* SSH-1: where each side's ciphertext begins */
+	bool ssh1;
 	bool upgrade_read;        /* the first messages were looked at for upgrade_walk()'s protocols */
 	uint16_t ndpi_master, ndpi_app;
 	uint8_t rule;             /* enum class_rule of the named protocol, once named */

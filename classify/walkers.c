@@ -894,3 +894,82 @@ bool dtls_record_start(const uint8_t *p, uint32_t n)
 	return n >= 13 && p[0] >= 20 && p[0] <= 25 && p[1] == 0xfe && (p[2] == 0xff || p[2] == 0xfd || p[2] == 0xfc) &&
 	       13u + rd16(p + 11) <= n;
 }
+
+/* ---- SSH protocol 1 -------------------------------------------------------- */
+
+/*
+ * SSH-1 (a client banner "SSH-1.x", x not 99) encrypts after the client's
+ * SSH_CMSG_SESSION_KEY, with ciphers (DES, 3DES, Blowfish, RC4, IDEA) and a
+ * CRC-32 "integrity" check that are broken by design: `weak' at best.  The
+ * proof mirrors SSH-2's and TLS's: the server's SSH_SMSG_PUBLIC_KEY, then
+ * the client's SESSION_KEY naming a cipher, then the client's next packet
+ * (after its 4-byte length, the only clear field) looking like ciphertext.
+ * A SESSION_KEY with cipher "none", or readable bytes after it, is
+ * cleartext.  A packet: length (of type, data and CRC), 8 - length % 8
+ * bytes of padding, type, data, CRC-32.  off[0] and off[1] are where each
+ * side's encrypted packets begin, for the watch.
+ */
+bool ssh1_banner(const uint8_t *c, uint32_t clen)
+{
+	return clen >= 8 && memcmp(c, "SSH-1.", 6) == 0 && memcmp(c + 6, "99", 2) != 0;
+}
+
+/* The SSH-1 packet at p: its type, and its total size in *size; 0 while cut
+ * short, -1 when not an SSH-1 packet. */
+static int ssh1_packet(const uint8_t *p, uint32_t n, uint32_t *size)
+{
+	if (n < 4)
+		return 0;
+	uint32_t len = rd32(p), pad = 8 - len % 8;
+	if (len < 5 || len > 262144)
+		return -1;
+	*size = 4 + pad + len;
+	return n < 4 + pad + 1 ? 0 : p[4 + pad];
+}
+
+/* Past the banner line (and, for the server, lines before it). */
+static uint32_t after_banner(const uint8_t *h, uint32_t len)
+{
+	for (uint32_t off = 0; off + 4 <= len;) {
+		uint32_t e = line_end(h, off, len);
+		if (!e)
+			return 0;
+		if (memcmp(h + off, "SSH-", 4) == 0)
+			return e;
+		off = e;
+	}
+	return 0;
+}
+
+enum walk_verdict ssh1_walk(uint32_t off[2], const uint8_t *c, uint32_t clen, const uint8_t *s, uint32_t slen)
+{
+	uint32_t cb = after_banner(c, clen < 256 ? clen : 256), sb = after_banner(s, slen), size, csize;
+	int t;
+
+	if (!cb || !sb)
+		return clen >= 256 && !cb ? WALK_BROKEN : WALK_MORE;
+	t = ssh1_packet(s + sb, slen - sb, &size);
+	if (t <= 0 || slen - sb < size)
+		return t < 0 ? WALK_BROKEN : WALK_MORE;
+	if (t != 2) /* SSH_SMSG_PUBLIC_KEY */
+		return WALK_BROKEN;
+	t = ssh1_packet(c + cb, clen - cb, &csize);
+	if (t < 0 || (t > 0 && t != 3)) /* SSH_CMSG_SESSION_KEY first */
+		return WALK_BROKEN;
+	uint32_t pad = 8 - rd32(c + cb) % 8;
+	if (t == 0 || clen - cb < 4 + pad + 2)
+		return WALK_MORE;
+	if (c[cb + 4 + pad + 1] == 0) /* SSH_CIPHER_NONE */
+		return WALK_BROKEN;
+	uint32_t next = cb + csize;
+	if (clen < next || clen - next <= 4)
+		return WALK_MORE;
+	enum look_result look = look_at(c + next + 4, clen - next - 4);
+	if (look == LOOK_PENDING)
+		return WALK_MORE;
+	if (look == LOOK_NOT_RANDOM)
+		return WALK_BROKEN;
+	off[0] = next;
+	off[1] = sb + size;
+	return WALK_DONE;
+}

@@ -1556,6 +1556,88 @@ static void dtls10_handshake_named_stun_is_weak(void **state)
 	assert_int_equal(all_ended[0].enc, EF_ENC_CLEARTEXT);
 }
 
+/* SSH seen from the client's side only (asymmetric routing): its NEWKEYS is
+ * its own word; with none of the server's packets there is no proof. */
+static void ssh_client_side_only_is_unknown_with_its_reason(void **state)
+{
+	struct conv cv;
+	uint8_t b[512];
+
+	conv_start(&cv, 22);
+	segment_at(&cv, 0, 0x02, -1, NULL, 0);
+	segment_at(&cv, 0, 0x10, 0, NULL, 0);
+	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	segment(&cv, 0, b, ssh_packet(b, 20, 200));
+	segment(&cv, 0, b, ssh_packet(b, 30, 40));
+	segment(&cv, 0, b, ssh_packet(b, 21, 0));
+	rnd_bytes(b, 300);
+	segment(&cv, 0, b, 300);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_UNKNOWN);
+	assert_non_null(strstr(r->unknown_reason, "client's side only"));
+}
+
+/* An SSH-1 packet: length (type, data, CRC), padding to 8, type, data, CRC. */
+static size_t ssh1_packet(uint8_t *b, uint8_t type, const uint8_t *data, size_t n)
+{
+	size_t len = 1 + n + 4, pad = 8 - len % 8;
+
+	b[0] = 0; b[1] = 0; b[2] = (uint8_t)(len >> 8); b[3] = (uint8_t)len;
+	rnd_bytes(b + 4, pad);
+	b[4 + pad] = type;
+	memcpy(b + 5 + pad, data, n);
+	memset(b + 5 + pad + n, 0x5c, 4);
+	return 4 + pad + len;
+}
+
+static void ssh1_start(struct conv *cv, uint8_t cipher)
+{
+	uint8_t b[512], data[200];
+
+	conv_start(cv, 22);
+	handshake(cv);
+	text(cv, 1, "SSH-1.5-OpenSSH_3.4p1\n");
+	text(cv, 0, "SSH-1.5-OpenSSH_3.4p1\n");
+	memset(data, 0x33, sizeof(data));
+	segment(cv, 1, b, ssh1_packet(b, 2, data, 180));       /* SSH_SMSG_PUBLIC_KEY */
+	data[0] = cipher;
+	segment(cv, 0, b, ssh1_packet(b, 3, data, 150));       /* SSH_CMSG_SESSION_KEY */
+}
+
+/* SSH-1 is weak (broken ciphers, CRC-32 integrity) once proven, and watched;
+ * with cipher "none" it is cleartext. */
+static void ssh1_is_weak_and_watched(void **state)
+{
+	struct conv cv;
+	uint8_t b[512];
+
+	ssh1_start(&cv, 3); /* 3DES */
+	b[0] = 0; b[1] = 0; b[2] = 0; b[3] = 60;
+	rnd_bytes(b + 4, 64);
+	segment(&cv, 0, b, 68);
+	rnd_bytes(b, 300);
+	assert_int_equal(segment(&cv, 1, b, 300), CLASSIFY_NONE);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_WEAK);
+	assert_string_equal(r->app, "SSH");
+
+	ssh1_start(&cv, 3);
+	b[0] = 0; b[1] = 0; b[2] = 0; b[3] = 60;
+	rnd_bytes(b + 4, 64);
+	segment(&cv, 0, b, 68);
+	char t[300];
+	for (size_t i = 0; i < sizeof(t); i++)
+		t[i] = http_request[i % strlen(http_request)];
+	assert_int_equal(segment(&cv, 0, t, sizeof(t)), CLASSIFY_REJUDGED);
+	r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_true(r->rejudged);
+
+	ssh1_start(&cv, 0); /* SSH_CIPHER_NONE */
+	text(&cv, 0, "whatever follows is in the clear, as the cipher said\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1607,6 +1689,8 @@ int main(void)
 		cmocka_unit_test(rdp_over_tls_is_encrypted),
 		cmocka_unit_test(http_connect_is_judged_by_the_tunnels_tls),
 		cmocka_unit_test(dtls10_handshake_named_stun_is_weak),
+		cmocka_unit_test(ssh_client_side_only_is_unknown_with_its_reason),
+		cmocka_unit_test(ssh1_is_weak_and_watched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
