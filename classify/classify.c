@@ -1151,19 +1151,35 @@ static void expire_idle(struct classifier *c)
 	}
 }
 
+/* Ports of services that answer from them (IANA's well-known assignments,
+ * TCP or UDP): a packet from one of these is a server's. */
+static bool service_port(uint16_t port)
+{
+	static const uint16_t ports[] = {20,  21,  22,  23,  25,  42,  43,  49,  53,  67,  69,  70,  79,  80,  88,
+					 110, 111, 113, 119, 123, 135, 137, 138, 139, 143, 161, 162, 179, 194, 389,
+					 427, 443, 445, 464, 465, 500, 514, 515, 520, 521, 554, 587, 631, 636, 853,
+					 873, 989, 990, 993, 995};
+
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
 /* Which end started the flow, from its first packet: the SYN's sender; the
  * receiver of a SYN-ACK; otherwise the first sender, unless the ports say
- * clearly that it is a server answering: a well-known port (under 1024) on
- * its side only, sending to a port in the ephemeral range every mainstream
- * system draws client ports from (32768 and up: Linux 32768-60999, Windows
- * and macOS 49152-65535).  A client may itself use a port under 1024 (NFS
- * and rsh clients bind reserved ports) to reach a registered service port
- * such as NFS's 2049: that is no answer. */
+ * clearly that it is a server answering: a port under 1024 on its side
+ * only, which is a service's port, or which sends to a port in the
+ * ephemeral range every mainstream system draws client ports from (32768
+ * and up).  A client may itself bind a reserved port that is no service's
+ * (NFS and rsh clients do) to reach a registered one such as NFS's 2049 or
+ * a mountd's: that is no answer. */
 static bool first_sender_is_initiator(const struct packet *p)
 {
 	if (p->l4 == IPPROTO_TCP && (p->tcp_flags & TH_SYN))
 		return !(p->tcp_flags & TH_ACK);
-	if (p->sport && p->dport && p->sport < 1024 && p->dport >= 32768)
+	if (p->sport && p->dport && p->sport < 1024 && p->dport >= 1024 &&
+	    (p->dport >= 32768 || service_port(p->sport)))
 		return false;
 	return true;
 }

@@ -1019,8 +1019,8 @@ static void udp_datagram(struct classifier *c, const char *src, uint16_t sport, 
 }
 
 /* An NFS client binds a reserved port (under 1024) and sends to 2049: it
- * started the flow.  A DNS answer seen before its question (from 53 to an
- * ephemeral port) still makes the other end the client. */
+ * started the flow.  A DNS answer seen before its question (from 53, a
+ * service's port) still makes the other end the client. */
 static void udp_first_sender_on_a_reserved_port_is_the_client(void **state)
 {
 	struct conv cv;
@@ -1031,9 +1031,13 @@ static void udp_first_sender_on_a_reserved_port_is_the_client(void **state)
 	udp_datagram(cv.c, "10.1.0.2", 800, "198.51.100.10", 2049, call, sizeof(call), cv.ts);
 	udp_datagram(cv.c, "198.51.100.10", 2049, "10.1.0.2", 800, call, sizeof(call), cv.ts + 10);
 	udp_datagram(cv.c, "198.51.100.20", 53, "10.1.0.2", 41000, dns, sizeof(dns), cv.ts + 20);
+	/* an answer from a service's port to a client port below the
+	 * ephemeral range (an old Windows resolver, a NAT's mapping) */
+	udp_datagram(cv.c, "198.51.100.30", 53, "10.1.0.2", 2572, dns, sizeof(dns), cv.ts + 30);
 	classifier_flush(cv.c);
 	classifier_free(cv.c);
-	assert_int_equal(n_all_ended, 2);
+	assert_int_equal(n_all_ended, 3);
+	assert_int_equal(ended_to("198.51.100.30", 53)->inside_port, 2572);
 	const struct ef_flow_record *nfs = ended_to("198.51.100.10", 2049);
 	assert_int_equal(nfs->inside_port, 800);
 	assert_int_equal(nfs->packets_out, 1);
