@@ -194,6 +194,9 @@ static void verify_begin_tcp(struct classifier *c, struct flow *f)
 			off = d->tls.off[dir] > d->tls.start[dir] ? d->tls.off[dir] : d->tls.start[dir];
 			protected_ = d->tls.ccs[dir];
 			known = true;
+		} else if (d->ssh1) { /* both sides' ciphertext, from where the walk saw it start */
+			off = d->ssh1_off[dir];
+			protected_ = known = true;
 		} else if (dir == 0) {
 			off = d->ssh.off; /* at the client's NEWKEYS */
 			known = true;
@@ -210,18 +213,28 @@ static void verify_begin_tcp(struct classifier *c, struct flow *f)
 			/* TLS 1.3 protects everything after the ServerHello; before
 			 * 1.3, a side that has not sent its CCS may still be sending
 			 * its plaintext handshake. */
-			bool tls13 = v->version == 0x0304 || (v->version >> 8) == 0x7f;
+			bool tls13 = tls_version_is_13(v->version);
 			verify_tcp_start(v, dir, false, s->next_seq, v->kind != VERIFY_TLS || protected_ || tls13);
 		}
 	}
+}
+
+/* A clear-text flow that is, or may be, an FTP control channel: named FTP
+ * (by nDPI or its greeting), on FTP's port (a control channel picked up
+ * mid-stream, which nothing names), or seen announcing a data endpoint. */
+static bool ftp_control_like(const struct flow *f)
+{
+	if (f->ftp_announced || f->key.lo_port == 21 || f->key.hi_port == 21)
+		return true;
+	return f->dpi && f->dpi->ndpi_detected &&
+	       (f->dpi->ndpi_master ? f->dpi->ndpi_master : f->dpi->ndpi_app) == NDPI_PROTOCOL_FTP_CONTROL;
 }
 
 static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
 {
 	f->enc = enc;
 	f->decided = true;
-	if (enc == EF_ENC_CLEARTEXT && f->dpi && f->dpi->ndpi_detected &&
-	    (f->dpi->ndpi_master ? f->dpi->ndpi_master : f->dpi->ndpi_app) == NDPI_PROTOCOL_FTP_CONTROL)
+	if (enc == EF_ENC_CLEARTEXT && f->key.l4 == IPPROTO_TCP && ftp_control_like(f))
 		f->ftp_control = true;
 	c->stats.decided++;
 	if (f->dpi) {
@@ -270,8 +283,12 @@ static void decide_tls(struct classifier *c, struct flow *f, uint16_t version, u
 	f->tls_version = version;
 	f->cipher = cipher;
 	tls_cipher_bits(cipher, NULL, &weak_cipher);
+	/* A TLS 1.3 draft is 1.3-strength when it negotiated one of 1.3's own
+	 * suites; with anything else it is a version nobody can vouch for. */
+	bool draft13 = !dtls && version != 0x0304 && tls_version_is_13(version);
 	bool old_version = dtls ? (version == 0xfeff || version == 0x0100)
-				: (version < 0x0303 || (version >> 8) != 3);
+		     : draft13 ? !tls_13_suite(cipher)
+			       : (version < 0x0303 || (version >> 8) != 3);
 	decide(c, f, weak_cipher || old_version ? EF_ENC_WEAK : EF_ENC_ENCRYPTED);
 }
 
@@ -336,6 +353,67 @@ static uint16_t plain_twin(uint16_t id)
 }
 
 /*
+ * MySQL, PostgreSQL, LDAP and RDP from their first messages: nDPI names the
+ * first three by port only and LDAP's StartTLS request as MQTT, so a match
+ * of the messages' structure overrides what nDPI said.  Looked at until the
+ * first messages tell, then never again.
+ */
+static void recognise_upgrade(struct classifier *c, struct flow *f)
+{
+	struct flow_dpi *d = f->dpi;
+	const struct stream *cs = &d->dir[0], *ss = &d->dir[1];
+	uint16_t id = 0, now = d->ndpi_master ? d->ndpi_master : d->ndpi_app;
+	int r = recognise_upgrade_protocol(cs->hist, cs->hist_len, ss->hist, ss->hist_len, &id);
+
+	if (r < 0)
+		return;
+	d->upgrade_read = true;
+	if (r > 0 && (!d->ndpi_detected || now != id)) {
+		set_detected(c, f, 0, id);
+		copy_str(f->app, sizeof(f->app), ndpi_get_proto_name(c->ndpi, id));
+		f->app_guessed = false;
+	}
+}
+
+/* Until the protocol's own upgrade: false while undecided and not in TLS
+ * (decided cleartext or unknown here when its messages tell). */
+static bool evaluate_upgrade(struct classifier *c, struct flow *f, uint16_t id)
+{
+	struct flow_dpi *d = f->dpi;
+	const struct stream *cs = &d->dir[0], *ss = &d->dir[1];
+
+	d->up.proto = id;
+	enum walk_verdict v = upgrade_walk(&d->up, &d->tls, cs->hist, cs->hist_len, ss->hist, ss->hist_len);
+	if (d->up.state == UPG_OPAQUE) {
+		f->why_unknown = d->up.why;
+		decide(c, f, EF_ENC_UNKNOWN);
+		return false;
+	}
+	if (v == WALK_BROKEN) {
+		decide(c, f, EF_ENC_CLEARTEXT);
+		return false;
+	}
+	return d->up.state == UPG_TLS;
+}
+
+/* SSH protocol 1: weak once proven (its ciphers and CRC-32 integrity are
+ * broken by design), and watched as SSH from where each side's ciphertext
+ * begins. */
+static void evaluate_ssh1(struct classifier *c, struct flow *f)
+{
+	struct flow_dpi *d = f->dpi;
+	enum walk_verdict v = ssh1_walk(d->ssh1_off, d->dir[0].hist, d->dir[0].hist_len, d->dir[1].hist,
+					d->dir[1].hist_len);
+
+	if (v == WALK_DONE) {
+		d->ssh1 = true;
+		decide_watched(c, f, VERIFY_SSH, EF_ENC_WEAK);
+	} else if (v == WALK_BROKEN) {
+		decide(c, f, EF_ENC_CLEARTEXT);
+	}
+}
+
+/*
  * Runs what the flow's protocol needs on the bytes seen so far, and decides
  * when the evidence is complete.
  */
@@ -361,8 +439,11 @@ static void evaluate(struct classifier *c, struct flow *f)
 			set_detected(c, f, 0, greeting);
 		}
 	}
+	if (!d->upgrade_read && f->key.l4 == IPPROTO_TCP)
+		recognise_upgrade(c, f);
 	if (!d->ndpi_detected)
 		return;
+	id = d->ndpi_master ? d->ndpi_master : d->ndpi_app;
 	switch ((enum class_rule)d->rule) {
 	case CLASS_RULE_CLEARTEXT:
 		decide(c, f, EF_ENC_CLEARTEXT);
@@ -396,6 +477,10 @@ static void evaluate(struct classifier *c, struct flow *f)
 	case CLASS_RULE_DTLS:
 		return; /* decided in feed_datagram() from the server's hello */
 	case CLASS_RULE_SSH:
+		if (f->key.l4 == IPPROTO_TCP && ssh1_banner(cs->hist, cs->hist_len)) {
+			evaluate_ssh1(c, f);
+			return;
+		}
 		v = ssh_walk(&d->ssh, cs->hist, cs->hist_len, ss->hist, ss->hist_len);
 		if (v == WALK_DONE && f->key.l4 == IPPROTO_TCP)
 			decide_watched(c, f, VERIFY_SSH, EF_ENC_ENCRYPTED);
@@ -405,7 +490,10 @@ static void evaluate(struct classifier *c, struct flow *f)
 			decide(c, f, EF_ENC_CLEARTEXT);
 		return;
 	case CLASS_RULE_STARTTLS:
-		if (d->stls.state != STLS_TLS) {
+		if (upgrade_protocol(id)) {
+			if (d->up.state != UPG_TLS && !evaluate_upgrade(c, f, id))
+				return;
+		} else if (d->stls.state != STLS_TLS) {
 			d->stls.ndpi_id = d->ndpi_master ? d->ndpi_master : d->ndpi_app;
 			v = starttls_walk(&d->stls, &d->tls, cs->hist, cs->hist_len, ss->hist, ss->hist_len);
 			if (v == WALK_BROKEN) {
@@ -435,10 +523,21 @@ static void evaluate(struct classifier *c, struct flow *f)
 
 /* Text nobody protected, by the one judgement of verify.c (its printable
  * share): what a cleartext transfer picked up mid-stream looks like, where
- * no protocol header is in view for nDPI to name. */
-static bool reads_as_text(const struct stream *s)
+ * no protocol header is in view for nDPI to name.  A conversation too short
+ * for the statistics (a QUIT and its reply, one IRC line) reads as text
+ * when everything either side said is whole command lines. */
+static bool reads_as_text(const struct flow_dpi *d)
 {
-	return s->hist_len >= LOOK_WINDOW && look_text(s->hist, s->hist_len);
+	const struct stream *a = &d->dir[0], *b = &d->dir[1];
+
+	if ((a->hist_len >= LOOK_WINDOW && look_text(a->hist, a->hist_len)) ||
+	    (b->hist_len >= LOOK_WINDOW && look_text(b->hist, b->hist_len)))
+		return true;
+	if (a->hist_len >= LOOK_WINDOW || b->hist_len >= LOOK_WINDOW || a->gap || b->gap ||
+	    (!a->hist_len && !b->hist_len))
+		return false;
+	return (!a->hist_len || command_lines(a->hist, a->hist_len)) &&
+	       (!b->hist_len || command_lines(b->hist, b->hist_len));
 }
 
 /* The class of a flow whose evidence ended (give-up, timeout, eviction). */
@@ -477,16 +576,26 @@ static void finalise(struct classifier *c, struct flow *f)
 		enum class_rule r = (enum class_rule)d->rule;
 		/* A STARTTLS protocol that never upgraded and never carried data
 		 * was still a clear-text session. */
-		if (r == CLASS_RULE_STARTTLS && d->stls.state != STLS_TLS)
+		if (r == CLASS_RULE_STARTTLS && d->stls.state != STLS_TLS && d->up.state != UPG_TLS)
+			enc = EF_ENC_CLEARTEXT;
+		if (r == CLASS_RULE_CLEARTEXT) /* left undecided to see what followed (STUN) */
 			enc = EF_ENC_CLEARTEXT;
 		if (r == CLASS_RULE_TLS && d->tls.server_hello && !d->tls.client_protected) {
 			f->tls_version = d->tls.version;
 			f->cipher = d->tls.cipher;
 		}
-	} else if (reads_as_text(&d->dir[0]) || reads_as_text(&d->dir[1])) {
+	} else if (reads_as_text(d)) {
 		enc = EF_ENC_CLEARTEXT;
 	}
-	if (enc == EF_ENC_UNKNOWN)
+	/* One side's word is no proof: as TLS needs the server's hello, SSH
+	 * needs the server's banner, and a capture of the client's side alone
+	 * (asymmetric routing) holds none of the server's packets. */
+	if (enc == EF_ENC_UNKNOWN && d->ndpi_detected && d->rule == CLASS_RULE_SSH && d->ssh.newkeys &&
+	    !d->ssh.server_banner)
+		f->why_unknown = f->packets[1] ? "SSH: the client's NEWKEYS, but the server sent no SSH banner"
+			       : "SSH seen from the client's side only: its NEWKEYS is the client's word alone, with "
+				 "none of the server's packets in the capture to prove the key exchange";
+	else if (enc == EF_ENC_UNKNOWN)
 		f->why_unknown = !d->payload_packets[0] && !d->payload_packets[1] ? "no payload"
 				 : d->ndpi_detected ? "its handshake never completed"
 				 : f->app_guessed ? "named from the port or address only, not from the payload"
@@ -862,6 +971,30 @@ static void dtls_client_evidence(struct classifier *c, struct flow *f, const str
 	}
 }
 
+/*
+ * STUN's connectivity checks come first on a WebRTC or TURN 5-tuple, and
+ * DTLS follows on the same one (RFC 7983 tells them apart by the first
+ * byte).  nDPI names the flow STUN from the checks; the class is the
+ * DTLS handshake's when one follows.  True while only STUN has been seen
+ * (wait), and after switching the flow to DTLS the datagram goes on to
+ * the DTLS checks.  Anything else after STUN (RTP, TURN channel data) is
+ * judged as STUN: cleartext.
+ */
+#define STUN_WAIT_DATAGRAMS 16
+
+static bool stun_then_dtls(struct classifier *c, struct flow *f, const struct packet *p)
+{
+	struct flow_dpi *d = f->dpi;
+
+	if (dtls_record_start(p->payload, p->payload_len)) {
+		set_detected(c, f, 0, NDPI_PROTOCOL_DTLS);
+		copy_str(f->app, sizeof(f->app), "DTLS");
+		return false;
+	}
+	return stun_message(p->payload, p->payload_len) &&
+	       d->payload_packets[0] + d->payload_packets[1] <= STUN_WAIT_DATAGRAMS;
+}
+
 static void inspect_datagram(struct classifier *c, struct flow *f, int dir, const struct packet *p)
 {
 	struct flow_dpi *d = f->dpi;
@@ -900,6 +1033,9 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	}
 	if (dir == 1 && d->quic_version && quic_valid_reply(d->quic_version, p->payload, p->payload_len))
 		d->evidence[1] = true;
+	if (d->ndpi_detected && (d->ndpi_master ? d->ndpi_master : d->ndpi_app) == NDPI_PROTOCOL_STUN &&
+	    stun_then_dtls(c, f, p))
+		return;
 	if (d->ndpi_detected && d->rule == CLASS_RULE_DTLS) {
 		if (dir == 1 && !d->dtls_server_hello &&
 		    dtls_server_hello(p->payload, p->payload_len, &d->dtls_version, &d->dtls_cipher) == WALK_DONE)
@@ -919,9 +1055,8 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	evaluate(c, f);
 }
 
-static void ftp_expect(void *ctx, const struct ef_addr *addr, uint16_t port)
+static void ftp_expect_at(struct classifier *c, const struct ef_addr *addr, uint16_t port)
 {
-	struct classifier *c = ctx;
 	struct ftp_expectation *e = &c->ftp[c->ftp_next++ % FTP_EXPECTATIONS];
 
 	e->addr = *addr;
@@ -929,12 +1064,37 @@ static void ftp_expect(void *ctx, const struct ef_addr *addr, uint16_t port)
 	e->until_us = c->clock_us + FTP_EXPECT_US;
 }
 
+struct ftp_watch_ctx {
+	struct classifier *c;
+	struct flow *f;
+	const struct packet *p;
+};
+
+/*
+ * The address a line names is its sender's own view of itself: behind a
+ * NAT, or in a capture whose addresses were rewritten (one recorded session
+ * replayed between several address pairs), the data connection goes to the
+ * address the line came from instead.  The announcing end listens on that
+ * port there too, so both are expected.
+ */
+static void ftp_expect(void *ctx, const struct ef_addr *addr, uint16_t port)
+{
+	struct ftp_watch_ctx *w = ctx;
+
+	ftp_expect_at(w->c, addr, port);
+	if (memcmp(addr, &w->p->src, sizeof(*addr)) != 0)
+		ftp_expect_at(w->c, &w->p->src, port);
+	w->f->ftp_announced = true;
+}
+
 /* Remembers the data endpoints a clear-text FTP session announces.  The
  * lines are read by the same function the multi-worker reader uses to route
  * data connections (capture/), so the two can never disagree. */
-static void ftp_watch(struct classifier *c, const struct packet *p)
+static void ftp_watch(struct classifier *c, struct flow *f, const struct packet *p)
 {
-	ftp_segment_announcements(p, ftp_expect, c);
+	struct ftp_watch_ctx w = {c, f, p};
+
+	ftp_segment_announcements(p, ftp_expect, &w);
 }
 
 /* A new flow to an announced endpoint is that session's data channel. */
@@ -1038,14 +1198,35 @@ static void expire_idle(struct classifier *c)
 	}
 }
 
+/* Ports of services that answer from them (IANA's well-known assignments,
+ * TCP or UDP): a packet from one of these is a server's. */
+static bool service_port(uint16_t port)
+{
+	static const uint16_t ports[] = {20,  21,  22,  23,  25,  42,  43,  49,  53,  67,  69,  70,  79,  80,  88,
+					 110, 111, 113, 119, 123, 135, 137, 138, 139, 143, 161, 162, 179, 194, 389,
+					 427, 443, 445, 464, 465, 500, 514, 515, 520, 521, 554, 587, 631, 636, 853,
+					 873, 989, 990, 993, 995};
+
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
 /* Which end started the flow, from its first packet: the SYN's sender; the
  * receiver of a SYN-ACK; otherwise the first sender, unless the ports say
- * it is a server answering (well-known source port, ephemeral destination). */
+ * clearly that it is a server answering: a port under 1024 on its side
+ * only, which is a service's port, or which sends to a port in the
+ * ephemeral range every mainstream system draws client ports from (32768
+ * and up).  A client may itself bind a reserved port that is no service's
+ * (NFS and rsh clients do) to reach a registered one such as NFS's 2049 or
+ * a mountd's: that is no answer. */
 static bool first_sender_is_initiator(const struct packet *p)
 {
 	if (p->l4 == IPPROTO_TCP && (p->tcp_flags & TH_SYN))
 		return !(p->tcp_flags & TH_ACK);
-	if (p->sport && p->dport && p->sport < 1024 && p->dport >= 1024)
+	if (p->sport && p->dport && p->sport < 1024 && p->dport >= 1024 &&
+	    (p->dport >= 32768 || service_port(p->sport)))
 		return false;
 	return true;
 }
@@ -1143,9 +1324,13 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 	}
 	flow_table_touch(&c->table, f, idle_list(f));
 	*flow_out = f;
+	/* An FTP control channel announces data connections for its whole
+	 * life, and may be picked up mid-stream, undecided or not yet named:
+	 * every undecided TCP flow's lines are read (as the multi-worker reader
+	 * reads every segment's), and a decided one's while it is FTP. */
+	if (p->l4 == IPPROTO_TCP && p->payload_len && (f->ftp_control || !f->decided))
+		ftp_watch(c, f, p);
 	if (f->decided) {
-		if (f->ftp_control && p->payload_len)
-			ftp_watch(c, p);
 		struct verify_break b;
 		if (f->verify && !verify_packet(f->verify, dir, p, f->bytes[dir] - p->payload_len, &b)) {
 			rejudge(c, f, dir, &b, f->bytes[dir] - p->payload_len);

@@ -104,6 +104,19 @@ struct starttls_walk {
 	bool server_positive;     /* the last server line before its TLS said yes */
 };
 
+/* A protocol's own switch to TLS (MySQL, PostgreSQL, LDAP, RDP, HTTP CONNECT). */
+enum upgrade_state { UPG_CLEAR = 0, UPG_TLS, UPG_OPAQUE };
+
+struct upgrade_walk {
+	uint16_t proto;           /* nDPI id of the protocol */
+	uint8_t state;            /* enum upgrade_state */
+	uint32_t client_off, server_off;
+	uint32_t tls_client, tls_server; /* where each side's TLS starts, once agreed */
+	bool agreed;              /* both sides agreed to start TLS there */
+	bool positive;            /* HTTP CONNECT: the proxy's last answer was a 2xx */
+	const char *why;          /* UPG_OPAQUE: why it cannot be judged */
+};
+
 enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *hist, uint32_t len);
 enum walk_verdict dtls_server_hello(const uint8_t *p, uint32_t n, uint16_t *version, uint16_t *cipher);
 enum walk_verdict ssh_walk(struct ssh_walk *w, const uint8_t *client, uint32_t clen,
@@ -115,6 +128,26 @@ enum walk_verdict starttls_walk(struct starttls_walk *w, struct tls_walk *tls, c
  * copies the SNI or Host header into name when present. */
 uint16_t recognise_client_start(const uint8_t *h, uint32_t n, char *name, size_t cap);
 bool parse_server_hello(const uint8_t *body, uint32_t n, uint16_t *version, uint16_t *cipher, bool *retry);
+/* A MySQL, PostgreSQL, LDAP or RDP session from its first messages: 1 (and
+ * *id), 0 when it is none of them, -1 while too few bytes tell. */
+int recognise_upgrade_protocol(const uint8_t *c, uint32_t clen, const uint8_t *s, uint32_t slen, uint16_t *id);
+bool upgrade_protocol(uint16_t id);
+/* MORE, BROKEN (data in the clear), or DONE with state UPG_OPAQUE; state
+ * UPG_TLS once both sides' TLS start is set in *tls. */
+enum walk_verdict upgrade_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
+			       const uint8_t *s, uint32_t slen);
+/* SSH protocol 1: the client's banner says it; the walk proves its
+ * encryption (weak at best) and sets where each side's ciphertext begins. */
+bool ssh1_banner(const uint8_t *c, uint32_t clen);
+enum walk_verdict ssh1_walk(uint32_t off[2], const uint8_t *c, uint32_t clen, const uint8_t *s, uint32_t slen);
+/* A whole STUN message; a DTLS record header (RFC 7983's demultiplexing). */
+bool stun_message(const uint8_t *p, uint32_t n);
+bool dtls_record_start(const uint8_t *p, uint32_t n);
+/* TLS 1.3 or one of its drafts and experiments; TLS 1.3's AEAD suites. */
+bool tls_version_is_13(uint16_t version);
+bool tls_13_suite(uint16_t suite);
+/* Too few bytes for look_text(): whole lines of a text protocol's commands. */
+bool command_lines(const uint8_t *p, uint32_t n);
 
 /* ---- a flow ------------------------------------------------------------- */
 
@@ -131,6 +164,10 @@ struct flow_dpi {
 	struct tls_walk tls;
 	struct ssh_walk ssh;
 	struct starttls_walk stls;
+	struct upgrade_walk up;
+	uint32_t ssh1_off[2];     /* SSH-1: where each side's ciphertext begins */
+	bool ssh1;
+	bool upgrade_read;        /* the first messages were looked at for upgrade_walk()'s protocols */
 	uint16_t ndpi_master, ndpi_app;
 	uint8_t rule;             /* enum class_rule of the named protocol, once named */
 	bool ndpi_detected;
@@ -247,6 +284,7 @@ struct flow {
 	uint32_t isn[2];            /* TCP: each side's SYN sequence number (syn_isn) */
 	bool syn_isn[2];
 	bool ftp_control;           /* a clear-text FTP session: watch for data channels */
+	bool ftp_announced;         /* its lines announced a data endpoint */
 	uint32_t user;
 	struct flow_dpi *dpi;
 };

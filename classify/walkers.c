@@ -112,7 +112,7 @@ enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *h, uint32
 		 * content must look like ciphertext (TLS <= 1.2's 8-byte explicit
 		 * nonce aside).  A CCS alone proves nothing: it is one constant
 		 * byte anyone can send. */
-		bool tls13 = w->version == 0x0304 || (w->version >> 8) == 0x7f;
+		bool tls13 = tls_version_is_13(w->version);
 		if (dir == 0 && w->server_hello && (type == 23 || (type == 22 && w->ccs[0] && !tls13))) {
 			uint32_t skip = tls13 ? 0 : 8;
 			if (avail < rlen && avail < skip + LOOK_WINDOW)
@@ -412,7 +412,7 @@ static void client_hello_sni(const uint8_t *b, uint32_t n, char *name, size_t ca
 uint16_t recognise_client_start(const uint8_t *h, uint32_t n, char *name, size_t cap)
 {
 	static const char *const methods[] = {"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ",
-					      "PATCH ", "TRACE ", "CONNECT "};
+					      "PATCH ", "TRACE ", "CONNECT ", "QUERY "};
 
 	if (n >= 9 && h[0] == 0x16 && h[1] == 3 && h[2] <= 4 && h[5] == 1) {
 		uint32_t rlen = rd16(h + 3), hlen = rd24(h + 6);
@@ -442,7 +442,534 @@ uint16_t recognise_client_start(const uint8_t *h, uint32_t n, char *name, size_t
 			if (stop)
 				copy_name(name, cap, start, (uint32_t)(stop - start));
 		}
-		return ml == 8 ? NDPI_PROTOCOL_HTTP_CONNECT : NDPI_PROTOCOL_HTTP;
+		return memcmp(h, "CONNECT ", 8) == 0 ? NDPI_PROTOCOL_HTTP_CONNECT : NDPI_PROTOCOL_HTTP;
 	}
 	return 0;
+}
+
+/* ---- TLS 1.3 and its pre-standard versions -------------------------------- */
+
+/*
+ * TLS 1.3 as RFC 8446 defines it, and the versions deployed before it was
+ * final: the IETF drafts (0x7f00 + draft number) and the experiments of
+ * large operators built on them (Facebook's 0xfb00 + draft, Google's 0x7e..).
+ * All protect everything after the ServerHello with the same AEAD suites,
+ * which tls_13_suite() tells.
+ */
+bool tls_version_is_13(uint16_t v)
+{
+	return v == 0x0304 || (v >> 8) == 0x7f || (v >> 8) == 0x7e || (v >> 8) == 0xfb;
+}
+
+/* TLS 1.3's five AEAD suites (RFC 8446 B.4), the only ones it may negotiate. */
+bool tls_13_suite(uint16_t suite)
+{
+	return suite >= 0x1301 && suite <= 0x1305;
+}
+
+/* ---- short text: a protocol's command and reply lines ---------------------- */
+
+/*
+ * Whether bytes too few for look_text()'s statistics are a text protocol's
+ * lines: every byte printable (or a tab), every line ended by LF (CR LF),
+ * and each line opening with a command word, a reply code or a prefix
+ * (":server", "+OK", "* OK", "a001") -- what one QUIT and its 221, or
+ * a single IRC line, look like.  Random bytes pass this with a probability
+ * under 0.39^n for n bytes; an evader gains nothing by passing it, since
+ * cleartext is the strictest class.
+ */
+bool command_lines(const uint8_t *p, uint32_t n)
+{
+	if (n < 4 || p[n - 1] != '\n')
+		return false;
+	for (uint32_t off = 0; off < n;) {
+		uint32_t e = line_end(p, off, n), len = e - off;
+		if (!e || len < 3)
+			return false;
+		uint8_t first = p[off];
+		if (!((first >= 'A' && first <= 'Z') || (first >= 'a' && first <= 'z') || (first >= '0' && first <= '9') ||
+		      first == ':' || first == '+' || first == '-' || first == '*'))
+			return false;
+		for (uint32_t i = off; i < e - 1; i++)
+			if ((p[i] < 0x20 || p[i] > 0x7e) && p[i] != '\t' && !(p[i] == '\r' && i == e - 2))
+				return false;
+		off = e;
+	}
+	return true;
+}
+
+/* ---- protocols with their own TLS upgrade --------------------------------- */
+
+/*
+ * MySQL, PostgreSQL, LDAP, RDP and an HTTP CONNECT tunnel each start in the
+ * clear and may switch to TLS by a message of their own (not a STARTTLS
+ * command line).  nDPI names the first three by port only, and LDAP's
+ * StartTLS request as MQTT, so their first messages are recognised here from
+ * their structure, and upgrade_walk() reads on until the client either
+ * starts TLS (then tls_walk() must prove it, as for any TLS) or sends
+ * anything else (cleartext).  What cannot be proven either way -- LDAP's
+ * SASL security layer, PostgreSQL's GSSAPI encryption, RDP's own RC4 layer
+ * -- is `opaque': unknown, with the reason.
+ */
+
+static inline uint32_t rd16le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static inline uint32_t rd24le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+}
+
+static inline uint32_t rd32le(const uint8_t *p)
+{
+	return rd24le(p) | (uint32_t)p[3] << 24;
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | rd24(p + 1);
+}
+
+/* A BER length at p (n bytes there): its value and the bytes it takes.
+ * False when not there yet or not a definite length under 16 MiB. */
+static bool ber_length(const uint8_t *p, uint32_t n, uint32_t *len, uint32_t *size)
+{
+	if (n < 1)
+		return false;
+	if (p[0] < 0x80) {
+		*len = p[0];
+		*size = 1;
+		return true;
+	}
+	uint32_t k = p[0] & 0x7f;
+	if (k == 0 || k > 3 || n < 1 + k)
+		return false;
+	*len = 0;
+	for (uint32_t i = 1; i <= k; i++)
+		*len = *len << 8 | p[i];
+	*size = 1 + k;
+	return true;
+}
+
+/* An LDAPMessage (RFC 4511 4.1.1) at p: SEQUENCE { messageID INTEGER,
+ * protocolOp [APPLICATION n] ... }.  Returns the operation's tag and sets
+ * *op (its contents' offset) and *end (the message's end); 0 when not an
+ * LDAP message, and *end = 0 when more bytes are needed to tell. */
+static uint8_t ldap_message(const uint8_t *p, uint32_t n, uint32_t *op, uint32_t *end)
+{
+	uint32_t len, size, ilen, isize;
+
+	*end = 0;
+	if (n >= 1 && p[0] != 0x30)
+		return 0;
+	if (n < 2)
+		return 0xff;
+	if (!ber_length(p + 1, n - 1, &len, &size)) /* cut short, or no definite length */
+		return p[1] > 0x80 && p[1] <= 0x83 ? 0xff : 0;
+	uint32_t o = 1 + size;
+	if (n < o + 3)
+		return 0xff;
+	if (p[o] != 0x02 || p[o + 1] < 1 || p[o + 1] > 4)
+		return 0;
+	o += 2 + p[o + 1];
+	if (n < o + 2)
+		return 0xff;
+	uint8_t tag = p[o];
+	if (!((tag >= 0x60 && tag <= 0x78) || tag == 0x42 || tag == 0x4a || tag == 0x50))
+		return 0;
+	if (!ber_length(p + o + 1, n - o - 1, &ilen, &isize))
+		return 0xff;
+	if (o + 1 + isize + ilen > 1 + size + len || len < 5)
+		return 0;
+	*op = o + 1 + isize;
+	*end = 1 + size + len;
+	return tag;
+}
+
+/* MySQL's initial handshake (protocol 10): packet length, sequence 0, 0x0a,
+ * a version string "5.7.42-..." ended by NUL. */
+static int mysql_greeting(const uint8_t *s, uint32_t n)
+{
+	if (n < 6)
+		return -1;
+	uint32_t len = rd24le(s);
+	if (s[3] != 0 || s[4] != 0x0a || len < 20 || len > 1024 || s[5] < '0' || s[5] > '9')
+		return 0;
+	if (n < 4 + len)
+		return -1;
+	const uint8_t *nul = memchr(s + 5, 0, len - 1);
+	if (!nul || nul - s < 8)
+		return 0;
+	for (const uint8_t *q = s + 5; q < nul; q++)
+		if (*q < 0x20 || *q > 0x7e)
+			return 0;
+	return 1;
+}
+
+static const uint8_t pg_ssl_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+static const uint8_t pg_gss_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30};
+
+/* A PostgreSQL client's first message: SSLRequest, GSSENCRequest,
+ * CancelRequest or a version 3 StartupMessage. */
+static int postgres_start(const uint8_t *c, uint32_t n)
+{
+	if (n < 8)
+		return -1;
+	uint32_t len = rd32(c), code = rd32(c + 4);
+	if (len == 8 && (code == 80877103u || code == 80877104u))
+		return 1;
+	if (len == 16 && code == 80877102u)
+		return 1;
+	return code == 0x00030000u && len >= 16 && len <= 10000 && (n < 9 || (c[8] >= 'a' && c[8] <= 'z')) ? 1 : 0;
+}
+
+/* RDP: a TPKT carrying an X.224 Connection Request (T.123, X.224 13.3). */
+static int rdp_request(const uint8_t *c, uint32_t n)
+{
+	if (n < 11)
+		return -1;
+	uint32_t len = (uint32_t)c[2] << 8 | c[3];
+	return c[0] == 3 && c[1] == 0 && len >= 11 && c[4] == len - 5 && c[5] == 0xe0 ? 1 : 0;
+}
+
+int recognise_upgrade_protocol(const uint8_t *c, uint32_t clen, const uint8_t *s, uint32_t slen, uint16_t *id)
+{
+	int r, more = 0;
+	uint32_t op, end;
+
+	if (!clen && slen) { /* the server speaks first: MySQL */
+		r = mysql_greeting(s, slen);
+		if (r > 0)
+			*id = NDPI_PROTOCOL_MYSQL;
+		return r;
+	}
+	if (!clen)
+		return -1;
+	if ((r = postgres_start(c, clen)) > 0) {
+		*id = NDPI_PROTOCOL_POSTGRES;
+		return 1;
+	}
+	more |= r < 0;
+	if ((r = rdp_request(c, clen)) > 0) {
+		*id = NDPI_PROTOCOL_RDP;
+		return 1;
+	}
+	more |= r < 0;
+	uint8_t tag = ldap_message(c, clen, &op, &end);
+	if (tag && tag != 0xff) {
+		*id = NDPI_PROTOCOL_LDAP;
+		return 1;
+	}
+	more |= tag == 0xff;
+	if (slen && (r = mysql_greeting(s, slen)) > 0) { /* the client spoke after it */
+		*id = NDPI_PROTOCOL_MYSQL;
+		return 1;
+	}
+	return more && clen < 64 ? -1 : 0;
+}
+
+static const char ldap_starttls_oid[] = "1.3.6.1.4.1.1466.20037";
+
+/* Both sides' TLS start; the client's must be a TLS record there.  Kept
+ * while the client's next bytes are still to come. */
+static enum walk_verdict upgrade_to_tls(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c,
+					uint32_t clen, uint32_t coff, uint32_t soff)
+{
+	w->agreed = true;
+	w->tls_client = coff;
+	w->tls_server = soff;
+	if (coff + 3 > clen)
+		return WALK_MORE;
+	if (!is_tls_record_start(c, coff, clen))
+		return WALK_BROKEN; /* the upgrade was announced, then data in the clear */
+	tls->start[0] = coff;
+	tls->start[1] = soff;
+	w->state = UPG_TLS;
+	return WALK_MORE;
+}
+
+static enum walk_verdict opaque(struct upgrade_walk *w, const char *why)
+{
+	w->state = UPG_OPAQUE;
+	w->why = why;
+	return WALK_DONE;
+}
+
+static enum walk_verdict mysql_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
+				    const uint8_t *s, uint32_t slen)
+{
+	if (slen < 4 || slen < 4 + rd24le(s) || clen < 4)
+		return WALK_MORE;
+	uint32_t greeting = 4 + rd24le(s), len = rd24le(c);
+	/* SSLRequest: 32 bytes, the capability flags with CLIENT_SSL (0x800) */
+	if (len == 32 && c[3] == 1 && clen >= 8 && (rd32le(c + 4) & 0x800))
+		return upgrade_to_tls(w, tls, c, clen, 36, greeting);
+	return WALK_BROKEN; /* the login, with the user name, in the clear */
+}
+
+static enum walk_verdict postgres_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c,
+				       uint32_t clen, const uint8_t *s, uint32_t slen)
+{
+	uint32_t off = w->client_off;
+
+	while (off + 8 <= clen) {
+		bool ssl = memcmp(c + off, pg_ssl_request, 8) == 0, gss = memcmp(c + off, pg_gss_request, 8) == 0;
+		if (!ssl && !gss)
+			return WALK_BROKEN; /* a startup message or data in the clear */
+		/* each request gets one byte: S or G (go ahead) or N (no) */
+		if (w->server_off >= slen)
+			return WALK_MORE;
+		uint8_t answer = s[w->server_off++];
+		off += 8;
+		w->client_off = off;
+		if (ssl && answer == 'S')
+			return upgrade_to_tls(w, tls, c, clen, off, w->server_off);
+		if (gss && answer == 'G')
+			return opaque(w, "PostgreSQL GSSAPI encryption: its protection cannot be read from the wire");
+		if (answer != 'N')
+			return WALK_BROKEN;
+	}
+	return WALK_MORE;
+}
+
+static enum walk_verdict ldap_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
+				   const uint8_t *s, uint32_t slen)
+{
+	uint32_t op, end, sop, send;
+	uint8_t tag = ldap_message(c + w->client_off, clen - w->client_off, &op, &end);
+
+	if (tag == 0xff || (tag && w->client_off + end > clen))
+		return WALK_MORE;
+	if (tag == 0x77) { /* ExtendedRequest: requestName [0] LDAPOID */
+		const uint8_t *q = c + w->client_off + op;
+		size_t ol = sizeof(ldap_starttls_oid) - 1;
+		if (end - op < 2 + ol || q[0] != 0x80 || q[1] != ol || memcmp(q + 2, ldap_starttls_oid, ol) != 0)
+			return WALK_BROKEN;
+		/* the ExtendedResponse (0x78): LDAPResult's resultCode first */
+		uint8_t stag = ldap_message(s + w->server_off, slen - w->server_off, &sop, &send);
+		if (stag == 0xff || (stag && w->server_off + send > slen))
+			return WALK_MORE;
+		if (stag != 0x78 || send - sop < 3)
+			return WALK_BROKEN;
+		const uint8_t *rc = s + w->server_off + sop;
+		w->client_off += end;
+		w->server_off += send;
+		if (rc[0] != 0x0a || rc[1] != 1 || rc[2] != 0)
+			return WALK_MORE; /* refused: whatever the client sends next is judged */
+		return upgrade_to_tls(w, tls, c, clen, w->client_off, w->server_off);
+	}
+	if (tag == 0x60) { /* BindRequest: version, name, authentication */
+		const uint8_t *q = c + w->client_off + op;
+		uint32_t n = end - op, o = 0, len, size;
+		for (int field = 0; field < 2; field++) { /* version INTEGER, name OCTET STRING */
+			if (o + 1 >= n || !ber_length(q + o + 1, n - o - 1, &len, &size))
+				return WALK_BROKEN;
+			o += 1 + size + len;
+		}
+		if (o < n && q[o] == 0xa3) { /* sasl: mechanism OCTET STRING */
+			uint32_t mo = o + 1;
+			if (!ber_length(q + mo, n - mo, &len, &size))
+				return WALK_BROKEN;
+			mo += size;
+			if (mo + 2 <= n && q[mo] == 0x04 && q[mo + 1] < 32 && mo + 2 + q[mo + 1] <= n) {
+				const char *m = (const char *)q + mo + 2;
+				uint32_t ml = q[mo + 1];
+				if ((ml == 6 && !memcmp(m, "GSSAPI", 6)) || (ml == 10 && !memcmp(m, "GSS-SPNEGO", 10)) ||
+				    (ml == 10 && !memcmp(m, "DIGEST-MD5", 10)))
+					return opaque(w, "LDAP SASL bind whose security layer (Kerberos sign-and-seal, "
+							 "DIGEST-MD5) cannot be proven from the wire");
+			}
+		}
+	}
+	return WALK_BROKEN; /* a simple bind, a search, any operation in the clear */
+}
+
+/* T.123 TPKT: its length, or 0 when not a TPKT. */
+static uint32_t tpkt_length(const uint8_t *p, uint32_t n)
+{
+	return n >= 4 && p[0] == 3 && p[1] == 0 ? (uint32_t)p[2] << 8 | p[3] : 0;
+}
+
+static enum walk_verdict rdp_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
+				  const uint8_t *s, uint32_t slen)
+{
+	uint32_t cr = tpkt_length(c, clen), cc = tpkt_length(s, slen);
+
+	if (!cr || clen < cr || slen < 4)
+		return WALK_MORE;
+	if (!cc || cc < 11 || s[5] != 0xd0)
+		return WALK_BROKEN;
+	if (slen < cc)
+		return WALK_MORE;
+	/* RDP_NEG_RSP (MS-RDPBCGR 2.2.1.2.1) closes the Connection Confirm */
+	const uint8_t *neg = s + cc - 8;
+	if (cc >= 19 && neg[0] == 2 && rd16le(neg + 2) == 8 && rd32le(neg + 4) != 0)
+		return upgrade_to_tls(w, tls, c, clen, cr, cc);
+	if (cc >= 19 && neg[0] == 3)
+		return WALK_BROKEN; /* RDP_NEG_FAILURE */
+	return opaque(w, "RDP Standard Security (its own RC4 layer): not judged");
+}
+
+/* The end of an HTTP message's header at or after off, 0 when not yet. */
+static uint32_t http_header_end(const uint8_t *h, uint32_t off, uint32_t len)
+{
+	const uint8_t *e = off < len ? memmem(h + off, len - off, "\r\n\r\n", 4) : NULL;
+
+	return e ? (uint32_t)(e - h) + 4 : 0;
+}
+
+static enum walk_verdict connect_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c,
+				      uint32_t clen, const uint8_t *s, uint32_t slen)
+{
+	/* The client's CONNECT requests (again after a 407), each header only. */
+	while (w->client_off + 8 <= clen && memcmp(c + w->client_off, "CONNECT ", 8) == 0) {
+		uint32_t e = http_header_end(c, w->client_off, clen);
+		if (!e)
+			return WALK_MORE;
+		w->client_off = e;
+	}
+	/* The proxy's answers: status lines with headers, bodies skipped by
+	 * Content-Length; the last one before its TLS must be a 2xx. */
+	for (uint32_t off = w->server_off; off + 12 <= slen && memcmp(s + off, "HTTP/1.", 7) == 0;) {
+		uint32_t e = http_header_end(s, off, slen);
+		if (!e)
+			break;
+		w->positive = s[off + 9] == '2';
+		const uint8_t *cl = memmem(s + off, e - off, "\nContent-Length:", 16);
+		if (!cl)
+			cl = memmem(s + off, e - off, "\ncontent-length:", 16);
+		uint32_t body = 0;
+		for (const uint8_t *q = cl ? cl + 16 : NULL; q && q < s + e && (*q == ' ' || (*q >= '0' && *q <= '9')); q++)
+			if (*q != ' ' && body < 1000000)
+				body = body * 10 + (uint32_t)(*q - '0');
+		w->server_off = e + body;
+		off = e + body;
+	}
+	if (w->client_off + 3 > clen)
+		return WALK_MORE;
+	if (!is_tls_record_start(c, w->client_off, clen))
+		return WALK_BROKEN; /* the tunnel carries something else than TLS: judged as the clear request */
+	if (!w->positive)
+		return WALK_MORE;
+	return upgrade_to_tls(w, tls, c, clen, w->client_off, w->server_off);
+}
+
+bool upgrade_protocol(uint16_t id)
+{
+	return id == NDPI_PROTOCOL_MYSQL || id == NDPI_PROTOCOL_POSTGRES || id == NDPI_PROTOCOL_LDAP ||
+	       id == NDPI_PROTOCOL_RDP || id == NDPI_PROTOCOL_HTTP_CONNECT;
+}
+
+enum walk_verdict upgrade_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
+			       const uint8_t *s, uint32_t slen)
+{
+	if (w->agreed)
+		return upgrade_to_tls(w, tls, c, clen, w->tls_client, w->tls_server);
+	switch (w->proto) {
+	case NDPI_PROTOCOL_MYSQL: return mysql_walk(w, tls, c, clen, s, slen);
+	case NDPI_PROTOCOL_POSTGRES: return postgres_walk(w, tls, c, clen, s, slen);
+	case NDPI_PROTOCOL_LDAP: return ldap_walk(w, tls, c, clen, s, slen);
+	case NDPI_PROTOCOL_RDP: return rdp_walk(w, tls, c, clen, s, slen);
+	case NDPI_PROTOCOL_HTTP_CONNECT: return connect_walk(w, tls, c, clen, s, slen);
+	}
+	return WALK_BROKEN;
+}
+
+/* ---- STUN and DTLS on one 5-tuple (RFC 7983) ------------------------------- */
+
+/* A STUN message (RFC 5389 6): top bits 00, the magic cookie, a length that
+ * fills the datagram in 4-byte units. */
+bool stun_message(const uint8_t *p, uint32_t n)
+{
+	return n >= 20 && (p[0] & 0xc0) == 0 && rd32(p + 4) == 0x2112a442u && 20u + rd16(p + 2) == n &&
+	       (rd16(p + 2) & 3) == 0;
+}
+
+/* A DTLS record header (first byte 20-63 in RFC 7983's split: a content
+ * type 20-25 here), a DTLS version and a length within the datagram. */
+bool dtls_record_start(const uint8_t *p, uint32_t n)
+{
+	return n >= 13 && p[0] >= 20 && p[0] <= 25 && p[1] == 0xfe && (p[2] == 0xff || p[2] == 0xfd || p[2] == 0xfc) &&
+	       13u + rd16(p + 11) <= n;
+}
+
+/* ---- SSH protocol 1 -------------------------------------------------------- */
+
+/*
+ * SSH-1 (a client banner "SSH-1.x", x not 99) encrypts after the client's
+ * SSH_CMSG_SESSION_KEY, with ciphers (DES, 3DES, Blowfish, RC4, IDEA) and a
+ * CRC-32 "integrity" check that are broken by design: `weak' at best.  The
+ * proof mirrors SSH-2's and TLS's: the server's SSH_SMSG_PUBLIC_KEY, then
+ * the client's SESSION_KEY naming a cipher, then the client's next packet
+ * (after its 4-byte length, the only clear field) looking like ciphertext.
+ * A SESSION_KEY with cipher "none", or readable bytes after it, is
+ * cleartext.  A packet: length (of type, data and CRC), 8 - length % 8
+ * bytes of padding, type, data, CRC-32.  off[0] and off[1] are where each
+ * side's encrypted packets begin, for the watch.
+ */
+bool ssh1_banner(const uint8_t *c, uint32_t clen)
+{
+	return clen >= 8 && memcmp(c, "SSH-1.", 6) == 0 && memcmp(c + 6, "99", 2) != 0;
+}
+
+/* The SSH-1 packet at p: its type, and its total size in *size; 0 while cut
+ * short, -1 when not an SSH-1 packet. */
+static int ssh1_packet(const uint8_t *p, uint32_t n, uint32_t *size)
+{
+	if (n < 4)
+		return 0;
+	uint32_t len = rd32(p), pad = 8 - len % 8;
+	if (len < 5 || len > 262144)
+		return -1;
+	*size = 4 + pad + len;
+	return n < 4 + pad + 1 ? 0 : p[4 + pad];
+}
+
+/* Past the banner line (and, for the server, lines before it). */
+static uint32_t after_banner(const uint8_t *h, uint32_t len)
+{
+	for (uint32_t off = 0; off + 4 <= len;) {
+		uint32_t e = line_end(h, off, len);
+		if (!e)
+			return 0;
+		if (memcmp(h + off, "SSH-", 4) == 0)
+			return e;
+		off = e;
+	}
+	return 0;
+}
+
+enum walk_verdict ssh1_walk(uint32_t off[2], const uint8_t *c, uint32_t clen, const uint8_t *s, uint32_t slen)
+{
+	uint32_t cb = after_banner(c, clen < 256 ? clen : 256), sb = after_banner(s, slen), size, csize;
+	int t;
+
+	if (!cb || !sb)
+		return clen >= 256 && !cb ? WALK_BROKEN : WALK_MORE;
+	t = ssh1_packet(s + sb, slen - sb, &size);
+	if (t <= 0 || slen - sb < size)
+		return t < 0 ? WALK_BROKEN : WALK_MORE;
+	if (t != 2) /* SSH_SMSG_PUBLIC_KEY */
+		return WALK_BROKEN;
+	t = ssh1_packet(c + cb, clen - cb, &csize);
+	if (t < 0 || (t > 0 && t != 3)) /* SSH_CMSG_SESSION_KEY first */
+		return WALK_BROKEN;
+	uint32_t pad = 8 - rd32(c + cb) % 8;
+	if (t == 0 || clen - cb < 4 + pad + 2)
+		return WALK_MORE;
+	if (c[cb + 4 + pad + 1] == 0) /* SSH_CIPHER_NONE */
+		return WALK_BROKEN;
+	uint32_t next = cb + csize;
+	if (clen < next || clen - next <= 4)
+		return WALK_MORE;
+	enum look_result look = look_at(c + next + 4, clen - next - 4);
+	if (look == LOOK_PENDING)
+		return WALK_MORE;
+	if (look == LOOK_NOT_RANDOM)
+		return WALK_BROKEN;
+	off[0] = next;
+	off[1] = sb + size;
+	return WALK_DONE;
 }

@@ -30,15 +30,17 @@ static const struct {
 	{"WIREGUARD", CLASS_RULE_ENCRYPTED}, {"OPENVPN", CLASS_RULE_ENCRYPTED},
 	{"MAIL_SMTP", CLASS_RULE_STARTTLS}, {"MAIL_IMAP", CLASS_RULE_STARTTLS}, {"MAIL_POP", CLASS_RULE_STARTTLS},
 	{"FTP_CONTROL", CLASS_RULE_STARTTLS}, {"JABBER", CLASS_RULE_STARTTLS},
-	{"HTTP", CLASS_RULE_CLEARTEXT}, {"HTTP_CONNECT", CLASS_RULE_CLEARTEXT}, {"HTTP_PROXY", CLASS_RULE_CLEARTEXT},
+	{"MYSQL", CLASS_RULE_STARTTLS}, {"POSTGRES", CLASS_RULE_STARTTLS}, {"LDAP", CLASS_RULE_STARTTLS},
+	{"RDP", CLASS_RULE_STARTTLS}, {"HTTP_CONNECT", CLASS_RULE_STARTTLS},
+	{"HTTP", CLASS_RULE_CLEARTEXT}, {"HTTP_PROXY", CLASS_RULE_CLEARTEXT},
 	{"FTP_DATA", CLASS_RULE_CLEARTEXT}, {"TELNET", CLASS_RULE_CLEARTEXT}, {"NFS", CLASS_RULE_CLEARTEXT},
 	{"SMBV1", CLASS_RULE_CLEARTEXT}, {"SMBV23", CLASS_RULE_CLEARTEXT}, {"TFTP", CLASS_RULE_CLEARTEXT},
 	{"MQTT", CLASS_RULE_CLEARTEXT}, {"SIP", CLASS_RULE_CLEARTEXT}, {"IRC", CLASS_RULE_CLEARTEXT},
-	{"LDAP", CLASS_RULE_CLEARTEXT}, {"SNMP", CLASS_RULE_CLEARTEXT}, {"DNS", CLASS_RULE_CLEARTEXT},
+	{"SNMP", CLASS_RULE_CLEARTEXT}, {"DNS", CLASS_RULE_CLEARTEXT},
 	{"MDNS", CLASS_RULE_CLEARTEXT}, {"LLMNR", CLASS_RULE_CLEARTEXT}, {"NETBIOS", CLASS_RULE_CLEARTEXT},
 	{"NTP", CLASS_RULE_CLEARTEXT}, {"SYSLOG", CLASS_RULE_CLEARTEXT}, {"RTSP", CLASS_RULE_CLEARTEXT},
 	{"RTP", CLASS_RULE_CLEARTEXT}, {"RSYNC", CLASS_RULE_CLEARTEXT}, {"VNC", CLASS_RULE_CLEARTEXT},
-	{"MYSQL", CLASS_RULE_CLEARTEXT}, {"POSTGRES", CLASS_RULE_CLEARTEXT}, {"REDIS", CLASS_RULE_CLEARTEXT},
+	{"REDIS", CLASS_RULE_CLEARTEXT},
 	{"MEMCACHED", CLASS_RULE_CLEARTEXT}, {"DHCP", CLASS_RULE_CLEARTEXT}, {"IP_ICMP", CLASS_RULE_CLEARTEXT},
 	{"IP_ICMPV6", CLASS_RULE_CLEARTEXT}, {"IP_GRE", CLASS_RULE_CLEARTEXT}, {"IP_IP_IN_IP", CLASS_RULE_CLEARTEXT},
 	{"COAP", CLASS_RULE_CLEARTEXT}, {"MODBUS", CLASS_RULE_CLEARTEXT}, {"BITTORRENT", CLASS_RULE_CLEARTEXT},
@@ -950,6 +952,696 @@ static void a_long_text_run_inside_a_long_record_is_always_caught(void **state)
 	}
 }
 
+/* ---- judgements on ordinary traffic (issue 10) ------------------------- */
+
+/* Every flow a classifier ends, for the tests that run several. */
+static struct ef_flow_record all_ended[32];
+static int n_all_ended;
+
+static void on_end_all(struct flow *f, const struct ef_flow_record *r, void *ctx)
+{
+	if (n_all_ended < 32)
+		all_ended[n_all_ended] = *r;
+	n_all_ended++;
+}
+
+static void conv_start_all(struct conv *cv, uint16_t server_port)
+{
+	char err[256];
+
+	conv_start(cv, server_port);
+	classifier_free(cv->c);
+	cv->c = classifier_new(NULL, on_end_all, cv, err, sizeof(err));
+	assert_non_null(cv->c);
+	n_all_ended = 0;
+}
+
+static const struct ef_flow_record *ended_to(const char *addr, uint16_t port)
+{
+	struct ef_addr a;
+
+	ef_addr_parse(addr, &a);
+	for (int i = 0; i < n_all_ended && i < 32; i++)
+		if (all_ended[i].remote_port == port && !memcmp(&all_ended[i].remote, &a, sizeof(a)))
+			return &all_ended[i];
+	fail_msg("no flow to %s:%u among %d", addr, port, n_all_ended);
+	return NULL;
+}
+
+/* A UDP datagram, IPv4 header included (nDPI reads it). */
+static void udp_datagram(struct classifier *c, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+			 const uint8_t *data, uint32_t n, uint64_t ts)
+{
+	static uint8_t buf[2048];
+	struct packet p = {0};
+	struct flow *f;
+
+	memset(buf, 0, 28);
+	buf[0] = 0x45; buf[2] = (uint8_t)((28 + n) >> 8); buf[3] = (uint8_t)(28 + n); buf[8] = 64;
+	buf[9] = IPPROTO_UDP;
+	ef_addr_parse(src, &p.src);
+	ef_addr_parse(dst, &p.dst);
+	memcpy(buf + 12, p.src.b, 4);
+	memcpy(buf + 16, p.dst.b, 4);
+	buf[20] = (uint8_t)(sport >> 8); buf[21] = (uint8_t)sport;
+	buf[22] = (uint8_t)(dport >> 8); buf[23] = (uint8_t)dport;
+	buf[24] = (uint8_t)((8 + n) >> 8); buf[25] = (uint8_t)(8 + n);
+	memcpy(buf + 28, data, n);
+	p.sport = sport;
+	p.dport = dport;
+	p.l4 = IPPROTO_UDP;
+	p.l3 = buf;
+	p.l3_len = 28 + n;
+	p.payload = buf + 28;
+	p.payload_len = n;
+	p.ts_us = ts;
+	classifier_packet(c, &p, &f);
+}
+
+/* An NFS client binds a reserved port (under 1024) and sends to 2049: it
+ * started the flow.  A DNS answer seen before its question (from 53, a
+ * service's port) still makes the other end the client. */
+static void udp_first_sender_on_a_reserved_port_is_the_client(void **state)
+{
+	struct conv cv;
+	uint8_t call[40] = {0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0x86, 0xa3, 0, 0, 0, 3};
+	uint8_t dns[40] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1};
+
+	conv_start_all(&cv, 2049);
+	udp_datagram(cv.c, "10.1.0.2", 800, "198.51.100.10", 2049, call, sizeof(call), cv.ts);
+	udp_datagram(cv.c, "198.51.100.10", 2049, "10.1.0.2", 800, call, sizeof(call), cv.ts + 10);
+	udp_datagram(cv.c, "198.51.100.20", 53, "10.1.0.2", 41000, dns, sizeof(dns), cv.ts + 20);
+	/* an answer from a service's port to a client port below the
+	 * ephemeral range (an old Windows resolver, a NAT's mapping) */
+	udp_datagram(cv.c, "198.51.100.30", 53, "10.1.0.2", 2572, dns, sizeof(dns), cv.ts + 30);
+	classifier_flush(cv.c);
+	classifier_free(cv.c);
+	assert_int_equal(n_all_ended, 3);
+	assert_int_equal(ended_to("198.51.100.30", 53)->inside_port, 2572);
+	const struct ef_flow_record *nfs = ended_to("198.51.100.10", 2049);
+	assert_int_equal(nfs->inside_port, 800);
+	assert_int_equal(nfs->packets_out, 1);
+	const struct ef_flow_record *answer = ended_to("198.51.100.20", 53);
+	assert_int_equal(answer->inside_port, 41000);
+}
+
+/* One active-mode FTP session (PORT) replayed between three address pairs,
+ * as corpora rewrite one recording: the PORT text names the first client's
+ * address every time; each data connection must still be FTP_DATA. */
+static void ftp_session_replayed_between_address_pairs_finds_every_data_channel(void **state)
+{
+	static const char *const clients[] = {"10.1.0.2", "10.1.0.3", "10.1.0.4"};
+	static const char *const servers[] = {"198.51.100.10", "198.51.100.11", "198.51.100.12"};
+	struct conv cv;
+	uint8_t data[600];
+
+	conv_start_all(&cv, 21);
+	for (int i = 0; i < 3; i++) {
+		cv.client = clients[i];
+		cv.server = servers[i];
+		cv.cport = 40000;
+		cv.sport = 21;
+		cv.seq[0] = 1000;
+		cv.seq[1] = 50000;
+		handshake(&cv);
+		text(&cv, 1, "220 ProFTPD Server ready.\r\n");
+		text(&cv, 0, "USER anonymous\r\n");
+		text(&cv, 1, "331 Anonymous login ok\r\n");
+		text(&cv, 0, "PASS guest@\r\n");
+		text(&cv, 1, "230 Anonymous access granted\r\n");
+		text(&cv, 0, "PORT 10,1,0,2,195,80\r\n"); /* 50000, at the recording's client */
+		text(&cv, 1, "200 PORT command successful\r\n");
+		text(&cv, 0, "RETR firmware.bin\r\n");
+		text(&cv, 1, "150 Opening BINARY mode data connection\r\n");
+		/* the server connects from 20 to the client's port */
+		cv.cport = 50000;
+		cv.sport = 20;
+		cv.seq[0] = 7000;
+		cv.seq[1] = 90000;
+		segment_at(&cv, 1, 0x02, -1, NULL, 0);
+		segment_at(&cv, 0, 0x12, -1, NULL, 0);
+		rnd_bytes(data, sizeof(data));
+		segment(&cv, 1, data, sizeof(data));
+	}
+	classifier_flush(cv.c);
+	classifier_free(cv.c);
+	assert_int_equal(n_all_ended, 6);
+	for (int i = 0; i < 3; i++) {
+		/* the data connection's initiator is the server: its remote end is the client */
+		const struct ef_flow_record *d = ended_to(clients[i], 50000);
+		assert_string_equal(d->app, "FTP_DATA");
+		assert_int_equal(d->enc, EF_ENC_CLEARTEXT);
+	}
+}
+
+/* A control channel picked up mid-stream (no SYN, no greeting): its PASV
+ * reply, after many commands, still announces the data connection. */
+static void ftp_pasv_on_a_control_channel_picked_up_mid_stream(void **state)
+{
+	struct conv cv;
+	uint8_t data[600];
+
+	conv_start_all(&cv, 21);
+	for (int i = 0; i < 30; i++) {
+		text(&cv, 0, "NOOP\r\n");
+		text(&cv, 1, "200 NOOP command successful\r\n");
+	}
+	text(&cv, 0, "PASV\r\n");
+	text(&cv, 1, "227 Entering Passive Mode (198,51,100,10,195,81).\r\n");
+	cv.cport = 40001;
+	cv.sport = 50001;
+	cv.seq[0] = 7000;
+	cv.seq[1] = 90000;
+	handshake(&cv);
+	rnd_bytes(data, sizeof(data));
+	segment(&cv, 1, data, sizeof(data));
+	classifier_flush(cv.c);
+	classifier_free(cv.c);
+	assert_int_equal(n_all_ended, 2);
+	const struct ef_flow_record *d = ended_to("198.51.100.10", 50001);
+	assert_string_equal(d->app, "FTP_DATA");
+	assert_int_equal(d->enc, EF_ENC_CLEARTEXT);
+}
+
+/* A ServerHello whose supported_versions names `sv'. */
+static size_t server_hello_sv(uint8_t *b, uint16_t sv, uint16_t cipher)
+{
+	size_t n = server_hello(b, 0x0304, cipher);
+
+	b[n - 2] = (uint8_t)(sv >> 8);
+	b[n - 1] = (uint8_t)sv;
+	return n;
+}
+
+static const struct ef_flow_record *tls_draft_session(uint16_t sv, uint16_t cipher)
+{
+	static struct conv cv;
+	uint8_t b[1024];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	segment(&cv, 0, b, client_hello(b));
+	segment(&cv, 1, b, server_hello_sv(b, sv, cipher));
+	segment(&cv, 0, ccs, sizeof(ccs));
+	random_record(b, 200);
+	segment(&cv, 0, b, 205);
+	return conv_end(&cv);
+}
+
+/* TLS 1.3 drafts (0x7f..) and experiments (0xfb1a) with 1.3's AEAD suites
+ * are 1.3-strength; with a suite 1.3 never negotiates, weak. */
+static void tls13_drafts_with_aead_suites_are_encrypted(void **state)
+{
+	const struct ef_flow_record *r = tls_draft_session(0x7f1c, 0x1301);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->tls_version, 0x7f1c);
+	assert_int_equal(tls_draft_session(0xfb1a, 0x1302)->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(tls_draft_session(0x7e02, 0x1303)->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(tls_draft_session(0x7f17, 0xc02f)->enc, EF_ENC_WEAK);
+	assert_int_equal(tls_draft_session(0x0304, 0x1301)->enc, EF_ENC_ENCRYPTED);
+}
+
+/* A session of one command is still that protocol's text. */
+static void one_command_sessions_are_cleartext(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 25);
+	handshake(&cv);
+	text(&cv, 1, "220 mail.example ESMTP Postfix\r\n");
+	text(&cv, 0, "QUIT\r\n");
+	text(&cv, 1, "221 2.0.0 Bye\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+
+	conv_start(&cv, 21);
+	handshake(&cv);
+	text(&cv, 1, "220 (vsFTPd 3.0.3)\r\n");
+	text(&cv, 0, "QUIT\r\n");
+	text(&cv, 1, "221 Goodbye.\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+
+	/* picked up after the greeting: nothing names the protocol but its lines */
+	conv_start(&cv, 25);
+	handshake(&cv);
+	text(&cv, 0, "QUIT\r\n");
+	text(&cv, 1, "221 2.0.0 Bye\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+
+	conv_start(&cv, 21);
+	handshake(&cv);
+	text(&cv, 0, "QUIT\r\n");
+	text(&cv, 1, "221 Goodbye.\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+
+	conv_start(&cv, 6667);
+	handshake(&cv);
+	text(&cv, 0, "NICK guest42\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+
+	conv_start(&cv, 6667);
+	handshake(&cv);
+	text(&cv, 1, ":irc.example.net NOTICE * :*** Looking up your hostname...\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
+/* Six random bytes, or binary with a line end, are no command. */
+static void short_binary_is_not_protocol_text(void **state)
+{
+	struct conv cv;
+	static const uint8_t bin[] = {0x8f, 0x12, 0xe3, 0x00, 0x41, 0x0d, 0x0a};
+
+	conv_start(&cv, 7000);
+	handshake(&cv);
+	segment(&cv, 0, bin, sizeof(bin));
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_UNKNOWN);
+
+	/* a text reply to random bytes does not make the random bytes text */
+	uint8_t rnd[100];
+	rnd_bytes(rnd, sizeof(rnd));
+	conv_start(&cv, 7000);
+	handshake(&cv);
+	segment(&cv, 0, rnd, sizeof(rnd));
+	text(&cv, 1, "OK\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_UNKNOWN);
+}
+
+static void http_query_request_is_cleartext(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 8080);
+	handshake(&cv);
+	text(&cv, 0, "QUERY /contacts HTTP/1.1\r\nHost: example.org\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nname=jane");
+	text(&cv, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->app, "HTTP");
+}
+
+/* A TLS 1.2 handshake inside an open connection: ClientHello, ServerHello,
+ * the client's CCS and encrypted Finished. */
+static void tls12_inside(struct conv *cv)
+{
+	uint8_t b[1024], body[40];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	segment(cv, 0, b, client_hello(b));
+	segment(cv, 1, b, server_hello(b, 0x0303, 0xc02f));
+	segment(cv, 0, ccs, sizeof(ccs));
+	rnd_bytes(body, sizeof(body));
+	segment(cv, 0, b, record(b, 22, body, sizeof(body)));
+}
+
+/* MySQL's greeting (protocol 10, version 8.0.36). */
+static void mysql_greeting_from_server(struct conv *cv)
+{
+	uint8_t g[80] = {0, 0, 0, 0, 0x0a};
+	size_t n = 5;
+
+	memcpy(g + n, "8.0.36", 7); n += 7;
+	memset(g + n, 0x41, 4 + 8 + 1); n += 13;               /* thread id, salt, filler */
+	g[n++] = 0xff; g[n++] = 0xff;                          /* capabilities, CLIENT_SSL among them */
+	memset(g + n, 0x21, 30); n += 30;
+	g[0] = (uint8_t)(n - 4);
+	segment(cv, 1, g, n);
+}
+
+static void mysql_login_in_the_clear_is_cleartext(void **state)
+{
+	struct conv cv;
+	uint8_t login[64] = {0, 0, 0, 1, 0x85, 0xa6, 0x03, 0, 0, 0, 0, 1, 0x21};
+
+	memcpy(login + 36, "root\0", 5);
+	login[0] = 60;
+	conv_start(&cv, 3306);
+	handshake(&cv);
+	mysql_greeting_from_server(&cv);
+	segment(&cv, 0, login, sizeof(login));
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->app, "MySQL");
+	assert_false(r->app_guessed);
+}
+
+static void mysql_ssl_request(struct conv *cv)
+{
+	uint8_t req[36] = {32, 0, 0, 1, 0x05, 0xae, 0xff, 0x01, 0, 0, 0, 1, 0x21};
+
+	segment(cv, 0, req, sizeof(req));
+}
+
+/* MySQL's own TLS upgrade, proven like any TLS; text after it is rejudged
+ * by the watch, as for any TLS flow. */
+static void mysql_tls_upgrade_is_encrypted_and_watched(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 3306);
+	handshake(&cv);
+	mysql_greeting_from_server(&cv);
+	mysql_ssl_request(&cv);
+	tls12_inside(&cv);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->tls_version, 0x0303);
+	assert_string_equal(r->app, "MySQL");
+
+	conv_start(&cv, 3306);
+	handshake(&cv);
+	mysql_greeting_from_server(&cv);
+	mysql_ssl_request(&cv);
+	tls12_inside(&cv);
+	assert_int_equal(segment(&cv, 0, "SELECT * FROM payroll WHERE 1=1; -- the whole table, in the clear, please", 72),
+			 CLASSIFY_REJUDGED);
+	r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_true(r->rejudged);
+}
+
+/* The SSLRequest announced, then no TLS: cleartext. */
+static void mysql_ssl_request_then_plain_is_cleartext(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 3306);
+	handshake(&cv);
+	mysql_greeting_from_server(&cv);
+	mysql_ssl_request(&cv);
+	text(&cv, 0, "root password in the clear\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
+static const uint8_t pg_ssl[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+
+static void postgres_startup_in_the_clear_is_cleartext(void **state)
+{
+	struct conv cv;
+	static const uint8_t startup[] = "\0\0\0\x29\0\x03\0\0user\0alice\0database\0payroll\0\0";
+
+	conv_start(&cv, 5432);
+	handshake(&cv);
+	segment(&cv, 0, pg_ssl, 8);
+	segment(&cv, 1, "N", 1);
+	segment(&cv, 0, startup, 41);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->app, "PostgreSQL");
+}
+
+static void postgres_tls_upgrade_is_encrypted_and_watched(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 5432);
+	handshake(&cv);
+	segment(&cv, 0, pg_ssl, 8);
+	segment(&cv, 1, "S", 1);
+	tls12_inside(&cv);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_string_equal(r->app, "PostgreSQL");
+
+	conv_start(&cv, 5432);
+	handshake(&cv);
+	segment(&cv, 0, pg_ssl, 8);
+	segment(&cv, 1, "S", 1);
+	tls12_inside(&cv);
+	assert_int_equal(segment(&cv, 0, http_request, strlen(http_request)), CLASSIFY_REJUDGED);
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
+/* LDAP messages (RFC 4511), hand-encoded. */
+static const uint8_t ldap_simple_bind[] = {
+	0x30, 0x2a, 0x02, 0x01, 0x01, 0x60, 0x25, 0x02, 0x01, 0x03, 0x04, 0x16,
+	'c', 'n', '=', 'a', 'd', 'm', 'i', 'n', ',', 'd', 'c', '=', 'e', 'x', 'a', 'm', 'p', 'l', 'e', ',', 'd', 'c',
+	'=', 'o', 'r', 'g', 0x80, 0x08, 's', '3', 'c', 'r', '3', 't', '!', '!'};
+static const uint8_t ldap_starttls[] = {
+	0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16,
+	'1', '.', '3', '.', '6', '.', '1', '.', '4', '.', '1', '.', '1', '4', '6', '6', '.', '2', '0', '0', '3', '7'};
+static const uint8_t ldap_starttls_ok[] = {0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00,
+					   0x04, 0x00, 0x04, 0x00};
+static const uint8_t ldap_sasl_gssapi[] = {
+	0x30, 0x1c, 0x02, 0x01, 0x01, 0x60, 0x17, 0x02, 0x01, 0x03, 0x04, 0x00, 0xa3, 0x10,
+	0x04, 0x06, 'G', 'S', 'S', 'A', 'P', 'I', 0x04, 0x06, 0x60, 0x04, 0x06, 0x02, 0x2a, 0x86};
+
+static void ldap_simple_bind_is_cleartext(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 389);
+	handshake(&cv);
+	segment(&cv, 0, ldap_simple_bind, sizeof(ldap_simple_bind));
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->app, "LDAP");
+	assert_false(r->app_guessed);
+}
+
+/* StartTLS (which nDPI names MQTT), proven like any TLS, and watched. */
+static void ldap_starttls_is_encrypted_and_watched(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 389);
+	handshake(&cv);
+	segment(&cv, 0, ldap_starttls, sizeof(ldap_starttls));
+	segment(&cv, 1, ldap_starttls_ok, sizeof(ldap_starttls_ok));
+	tls12_inside(&cv);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_string_equal(r->app, "LDAP");
+
+	conv_start(&cv, 389);
+	handshake(&cv);
+	segment(&cv, 0, ldap_starttls, sizeof(ldap_starttls));
+	segment(&cv, 1, ldap_starttls_ok, sizeof(ldap_starttls_ok));
+	tls12_inside(&cv);
+	assert_int_equal(segment(&cv, 0, ldap_simple_bind, sizeof(ldap_simple_bind)), CLASSIFY_REJUDGED);
+	assert_int_not_equal(conv_end(&cv)->enc, EF_ENC_ENCRYPTED);
+}
+
+/* A SASL (Kerberos) bind: its sign-and-seal layer cannot be proven from the
+ * wire, so it is neither cleartext nor encrypted. */
+static void ldap_sasl_gssapi_bind_is_unknown_with_its_reason(void **state)
+{
+	struct conv cv;
+
+	conv_start(&cv, 389);
+	handshake(&cv);
+	segment(&cv, 0, ldap_sasl_gssapi, sizeof(ldap_sasl_gssapi));
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_UNKNOWN);
+	assert_non_null(strstr(r->unknown_reason, "SASL"));
+}
+
+/* RDP: the X.224 exchange negotiates TLS (PROTOCOL_SSL), then TLS. */
+static void rdp_over_tls_is_encrypted(void **state)
+{
+	struct conv cv;
+	static const uint8_t cr[] = {3, 0, 0, 0x13, 0x0e, 0xe0, 0, 0, 0, 0, 0, 1, 0, 8, 0, 3, 0, 0, 0};
+	static const uint8_t cc[] = {3, 0, 0, 0x13, 0x0e, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0x1f, 8, 0, 1, 0, 0, 0};
+
+	conv_start(&cv, 3389);
+	handshake(&cv);
+	segment(&cv, 0, cr, sizeof(cr));
+	segment(&cv, 1, cc, sizeof(cc));
+	tls12_inside(&cv);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_string_equal(r->app, "RDP");
+}
+
+/* An HTTP CONNECT tunnel is judged by the TLS inside it; a tunnel carrying
+ * plain HTTP is cleartext. */
+static void http_connect_is_judged_by_the_tunnels_tls(void **state)
+{
+	struct conv cv;
+	static const char req[] = "CONNECT files.example.com:443 HTTP/1.1\r\nHost: files.example.com:443\r\n\r\n";
+
+	conv_start(&cv, 3128);
+	handshake(&cv);
+	text(&cv, 0, req);
+	text(&cv, 1, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 6\r\n\r\ndenied");
+	text(&cv, 0, "CONNECT files.example.com:443 HTTP/1.1\r\nProxy-Authorization: Basic YTpi\r\n\r\n");
+	text(&cv, 1, "HTTP/1.1 200 Connection established\r\n\r\n");
+	tls12_inside(&cv);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->tls_version, 0x0303);
+
+	conv_start(&cv, 3128);
+	handshake(&cv);
+	text(&cv, 0, req);
+	text(&cv, 1, "HTTP/1.1 200 Connection established\r\n\r\n");
+	text(&cv, 0, http_request);
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
+/* A DTLS record: header (type, version, epoch, sequence 0, length), body. */
+static size_t dtls_record(uint8_t *b, uint8_t type, uint16_t version, uint16_t epoch, const uint8_t *body, size_t n)
+{
+	memset(b, 0, 13);
+	b[0] = type; b[1] = (uint8_t)(version >> 8); b[2] = (uint8_t)version;
+	b[3] = (uint8_t)(epoch >> 8); b[4] = (uint8_t)epoch;
+	b[11] = (uint8_t)(n >> 8); b[12] = (uint8_t)n;
+	memcpy(b + 13, body, n);
+	return 13 + n;
+}
+
+/* A DTLS handshake message: header (type, length, message sequence,
+ * fragment offset 0, fragment length) and body. */
+static size_t dtls_hs(uint8_t *b, uint8_t type, const uint8_t *body, size_t n)
+{
+	memset(b, 0, 12);
+	b[0] = type; b[3] = (uint8_t)n; b[11] = (uint8_t)n;
+	memcpy(b + 12, body, n);
+	return 12 + n;
+}
+
+/* WebRTC: STUN's connectivity check, which nDPI names the flow by, then a
+ * completed DTLS 1.0 handshake on the same 5-tuple: DTLS 1.0 is weak. */
+static void dtls10_handshake_named_stun_is_weak(void **state)
+{
+	struct conv cv;
+	uint8_t body[128], hs[160], rec[200];
+	size_t n = 0;
+	uint8_t stun[48] = {0x00, 0x01, 0x00, 0x18, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+			    0x00, 0x06, 0x00, 0x09, 'a', 'b', 'c', 'd', ':', 'e', 'f', 'g', 'h', 0, 0, 0,
+			    0x80, 0x28, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef};
+
+	uint8_t answer[32];
+
+	memcpy(answer, stun, 20);
+	answer[0] = 0x01; answer[1] = 0x01; answer[3] = 0x0c;  /* success response, XOR-MAPPED-ADDRESS */
+	memcpy(answer + 20, "\x00\x20\x00\x08\x00\x01\xa1\x47\x2b\x13\xa4\x40", 12);
+	conv_start_all(&cv, 3478);
+	for (int i = 0; i < 4; i++) { /* the checks, repeated as ICE does */
+		stun[19] = answer[19] = (uint8_t)i;
+		udp_datagram(cv.c, "10.1.0.2", 50000, "198.51.100.10", 3478, stun, 44, cv.ts - 100 + i * 20);
+		udp_datagram(cv.c, "198.51.100.10", 3478, "10.1.0.2", 50000, answer, 32, cv.ts - 90 + i * 20);
+	}
+	body[n++] = 0xfe; body[n++] = 0xff;
+	memset(body + n, 0x5a, 32); n += 32;
+	body[n++] = 0; body[n++] = 0;                          /* session id, cookie */
+	body[n++] = 0; body[n++] = 2; body[n++] = 0xc0; body[n++] = 0x14;
+	body[n++] = 1; body[n++] = 0;
+	size_t m = dtls_hs(hs, 1, body, n);
+	udp_datagram(cv.c, "10.1.0.2", 50000, "198.51.100.10", 3478, rec, (uint32_t)dtls_record(rec, 22, 0xfeff, 0, hs, m), cv.ts);
+	n = 0;
+	body[n++] = 0xfe; body[n++] = 0xff;
+	memset(body + n, 0x6b, 32); n += 32;
+	body[n++] = 0;
+	body[n++] = 0xc0; body[n++] = 0x14; body[n++] = 0;
+	m = dtls_hs(hs, 2, body, n);
+	udp_datagram(cv.c, "198.51.100.10", 3478, "10.1.0.2", 50000, rec, (uint32_t)dtls_record(rec, 22, 0xfeff, 0, hs, m), cv.ts + 10);
+	static const uint8_t ccs = 1;
+	size_t k = dtls_record(rec, 20, 0xfeff, 0, &ccs, 1);
+	rnd_bytes(body, 80);
+	k += dtls_record(rec + k, 22, 0xfeff, 1, body, 80);
+	udp_datagram(cv.c, "10.1.0.2", 50000, "198.51.100.10", 3478, rec, (uint32_t)k, cv.ts + 20);
+	classifier_flush(cv.c);
+	classifier_free(cv.c);
+	assert_int_equal(n_all_ended, 1);
+	assert_int_equal(all_ended[0].enc, EF_ENC_WEAK);
+	assert_int_equal(all_ended[0].tls_version, 0xfeff);
+	assert_string_equal(all_ended[0].app, "DTLS");
+
+	/* the checks alone, with nothing after them, stay STUN: cleartext */
+	conv_start_all(&cv, 3478);
+	for (int i = 0; i < 4; i++) {
+		stun[19] = answer[19] = (uint8_t)i;
+		udp_datagram(cv.c, "10.1.0.2", 50000, "198.51.100.10", 3478, stun, 44, cv.ts + i * 20);
+		udp_datagram(cv.c, "198.51.100.10", 3478, "10.1.0.2", 50000, answer, 32, cv.ts + 10 + i * 20);
+	}
+	classifier_flush(cv.c);
+	classifier_free(cv.c);
+	assert_int_equal(n_all_ended, 1);
+	assert_int_equal(all_ended[0].enc, EF_ENC_CLEARTEXT);
+}
+
+/* SSH seen from the client's side only (asymmetric routing): its NEWKEYS is
+ * its own word; with none of the server's packets there is no proof. */
+static void ssh_client_side_only_is_unknown_with_its_reason(void **state)
+{
+	struct conv cv;
+	uint8_t b[512];
+
+	conv_start(&cv, 22);
+	segment_at(&cv, 0, 0x02, -1, NULL, 0);
+	segment_at(&cv, 0, 0x10, 0, NULL, 0);
+	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	segment(&cv, 0, b, ssh_packet(b, 20, 200));
+	segment(&cv, 0, b, ssh_packet(b, 30, 40));
+	segment(&cv, 0, b, ssh_packet(b, 21, 0));
+	rnd_bytes(b, 300);
+	segment(&cv, 0, b, 300);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_UNKNOWN);
+	assert_non_null(strstr(r->unknown_reason, "client's side only"));
+}
+
+/* An SSH-1 packet: length (type, data, CRC), padding to 8, type, data, CRC. */
+static size_t ssh1_packet(uint8_t *b, uint8_t type, const uint8_t *data, size_t n)
+{
+	size_t len = 1 + n + 4, pad = 8 - len % 8;
+
+	b[0] = 0; b[1] = 0; b[2] = (uint8_t)(len >> 8); b[3] = (uint8_t)len;
+	rnd_bytes(b + 4, pad);
+	b[4 + pad] = type;
+	memcpy(b + 5 + pad, data, n);
+	memset(b + 5 + pad + n, 0x5c, 4);
+	return 4 + pad + len;
+}
+
+static void ssh1_start(struct conv *cv, uint8_t cipher)
+{
+	uint8_t b[512], data[200];
+
+	conv_start(cv, 22);
+	handshake(cv);
+	text(cv, 1, "SSH-1.5-OpenSSH_3.4p1\n");
+	text(cv, 0, "SSH-1.5-OpenSSH_3.4p1\n");
+	memset(data, 0x33, sizeof(data));
+	segment(cv, 1, b, ssh1_packet(b, 2, data, 180));       /* SSH_SMSG_PUBLIC_KEY */
+	data[0] = cipher;
+	segment(cv, 0, b, ssh1_packet(b, 3, data, 150));       /* SSH_CMSG_SESSION_KEY */
+}
+
+/* SSH-1 is weak (broken ciphers, CRC-32 integrity) once proven, and watched;
+ * with cipher "none" it is cleartext. */
+static void ssh1_is_weak_and_watched(void **state)
+{
+	struct conv cv;
+	uint8_t b[512];
+
+	ssh1_start(&cv, 3); /* 3DES */
+	b[0] = 0; b[1] = 0; b[2] = 0; b[3] = 60;
+	rnd_bytes(b + 4, 64);
+	segment(&cv, 0, b, 68);
+	rnd_bytes(b, 300);
+	assert_int_equal(segment(&cv, 1, b, 300), CLASSIFY_NONE);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_WEAK);
+	assert_string_equal(r->app, "SSH");
+
+	ssh1_start(&cv, 3);
+	b[0] = 0; b[1] = 0; b[2] = 0; b[3] = 60;
+	rnd_bytes(b + 4, 64);
+	segment(&cv, 0, b, 68);
+	char t[300];
+	for (size_t i = 0; i < sizeof(t); i++)
+		t[i] = http_request[i % strlen(http_request)];
+	assert_int_equal(segment(&cv, 0, t, sizeof(t)), CLASSIFY_REJUDGED);
+	r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_true(r->rejudged);
+
+	ssh1_start(&cv, 0); /* SSH_CIPHER_NONE */
+	text(&cv, 0, "whatever follows is in the clear, as the cipher said\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -983,6 +1675,26 @@ int main(void)
 		cmocka_unit_test(ssh_text_after_newkeys_is_rejudged),
 		cmocka_unit_test(long_random_tls_session_is_never_rejudged),
 		cmocka_unit_test(a_long_text_run_inside_a_long_record_is_always_caught),
+		cmocka_unit_test(udp_first_sender_on_a_reserved_port_is_the_client),
+		cmocka_unit_test(ftp_session_replayed_between_address_pairs_finds_every_data_channel),
+		cmocka_unit_test(ftp_pasv_on_a_control_channel_picked_up_mid_stream),
+		cmocka_unit_test(tls13_drafts_with_aead_suites_are_encrypted),
+		cmocka_unit_test(one_command_sessions_are_cleartext),
+		cmocka_unit_test(short_binary_is_not_protocol_text),
+		cmocka_unit_test(http_query_request_is_cleartext),
+		cmocka_unit_test(mysql_login_in_the_clear_is_cleartext),
+		cmocka_unit_test(mysql_tls_upgrade_is_encrypted_and_watched),
+		cmocka_unit_test(mysql_ssl_request_then_plain_is_cleartext),
+		cmocka_unit_test(postgres_startup_in_the_clear_is_cleartext),
+		cmocka_unit_test(postgres_tls_upgrade_is_encrypted_and_watched),
+		cmocka_unit_test(ldap_simple_bind_is_cleartext),
+		cmocka_unit_test(ldap_starttls_is_encrypted_and_watched),
+		cmocka_unit_test(ldap_sasl_gssapi_bind_is_unknown_with_its_reason),
+		cmocka_unit_test(rdp_over_tls_is_encrypted),
+		cmocka_unit_test(http_connect_is_judged_by_the_tunnels_tls),
+		cmocka_unit_test(dtls10_handshake_named_stun_is_weak),
+		cmocka_unit_test(ssh_client_side_only_is_unknown_with_its_reason),
+		cmocka_unit_test(ssh1_is_weak_and_watched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
