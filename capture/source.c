@@ -28,6 +28,7 @@ struct capture {
 	const char *current;
 	unsigned failed_files;
 	uint64_t kernel_drops;
+	uint64_t frames_in_file;
 	char err[PCAP_ERRBUF_SIZE + 512];
 };
 
@@ -178,6 +179,7 @@ static enum capture_status open_next_file(struct capture *c)
 	if (c->next_path >= c->n_paths)
 		return CAPTURE_END;
 	c->current = c->paths[c->next_path++];
+	c->frames_in_file = 0;
 	c->pcap = pcap_open_offline_with_tstamp_precision(c->current, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
 	if (!c->pcap) {
 		snprintf(c->err, sizeof(c->err), "%s: not a readable capture: %s", c->current, pcap_err);
@@ -217,6 +219,7 @@ enum capture_status capture_next(struct capture *c, struct capture_frame *f)
 			f->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 			f->linktype = pcap_datalink(c->pcap);
 			f->file = c->live ? 0 : (uint32_t)(c->next_path - 1);
+			f->index = c->live ? 0 : ++c->frames_in_file;
 			return CAPTURE_OK;
 		}
 		if (rc == 0) /* live, nothing ready */

@@ -206,6 +206,14 @@ expect wireguard-text-transport "$v4 and .app == \"WireGuard\" and $clear_block"
 expect wireguard-random "$v4 and .app == \"WireGuard\" and .encryption == \"encrypted\" and .verdict == \"log\"" \
 	"the control: WireGuard transport packets with random payload are encrypted"
 
+# ---- more encapsulations: the inner destination decides (red team F12, F13) --
+# An MPLS label stack (F12: no event at all before), and an Ethernet
+# pseudowire with a control word.
+for t in mpls mpls-pw; do
+	expect tunnel-$t "$v4 and $http and $clear_block" \
+		"HTTP inside $t: the inner destination (CN) decides"
+done
+
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several
 # workers write theirs in worker order), whatever the case's own checks say.

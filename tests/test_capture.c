@@ -297,6 +297,188 @@ static void truncated_frames_are_skipped_safely(void **state)
 	decoder_free(d);
 }
 
+/* Sets an IPv4 header's checksum, which MPLS payloads are told apart by. */
+static void ipv4_checksum(uint8_t *h)
+{
+	uint32_t sum = 0, hl = (uint32_t)(h[0] & 0x0f) * 4;
+
+	h[10] = h[11] = 0;
+	for (uint32_t i = 0; i < hl; i += 2)
+		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	h[10] = (uint8_t)(~sum >> 8);
+	h[11] = (uint8_t)~sum;
+}
+
+static size_t put_mac_pair(uint8_t *b, uint16_t ethertype)
+{
+	memset(b, 0, 12);
+	b[0] = 0x02; b[5] = 0x01; b[6] = 0x02; b[11] = 0x02;
+	b[12] = (uint8_t)(ethertype >> 8);
+	b[13] = (uint8_t)ethertype;
+	return 14;
+}
+
+static size_t put_label(uint8_t *b, uint32_t label, bool bottom)
+{
+	uint32_t shim = label << 12 | (bottom ? 0x100u : 0) | 64;
+
+	b[0] = (uint8_t)(shim >> 24); b[1] = (uint8_t)(shim >> 16); b[2] = (uint8_t)(shim >> 8); b[3] = (uint8_t)shim;
+	return 4;
+}
+
+static void mpls_label_stacks_reach_the_ip_packet(void **state)
+{
+	uint8_t ip[128], b[256];
+	size_t n = ipv4_udp(ip, "10.9.0.2", "198.51.100.10", "POST");
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	ipv4_checksum(ip);
+	/* unicast and multicast ethertypes; three labels, the last at the bottom */
+	for (int mc = 0; mc < 2; mc++) {
+		size_t h = put_mac_pair(b, mc ? 0x8848 : 0x8847);
+		h += put_label(b + h, 16, false);
+		h += put_label(b + h, 17, false);
+		h += put_label(b + h, 18, true);
+		memcpy(b + h, ip, n);
+		assert_int_equal(decode(d, DLT_EN10MB, b, h + n, &p), DECODE_OK);
+		assert_addr(&p.dst, "198.51.100.10");
+		assert_int_equal(p.dport, 53);
+		assert_memory_equal(p.payload, "POST", 4);
+	}
+	/* the IPv4 explicit-null label names IPv4 even with a bad checksum */
+	ip[10] ^= 0xff;
+	size_t h = put_mac_pair(b, 0x8847);
+	h += put_label(b + h, 0, true);
+	memcpy(b + h, ip, n);
+	assert_int_equal(decode(d, DLT_EN10MB, b, h + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	/* a stack that never reaches its bottom */
+	h = put_mac_pair(b, 0x8847);
+	for (int i = 0; i < 8; i++)
+		h += put_label(b + h, 16, false);
+	assert_int_equal(decode(d, DLT_EN10MB, b, h, &p), DECODE_SKIP);
+	assert_int_equal(decoder_stats(d)->skipped[SKIP_TRUNCATED], 1);
+	decoder_free(d);
+}
+
+static void mpls_ethernet_pseudowires_are_peeled(void **state)
+{
+	uint8_t ip[128], b[256];
+	size_t n = ipv4_udp(ip, "10.9.0.2", "198.51.100.10", "POST");
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	ipv4_checksum(ip);
+	/* with a control word (RFC 4385), then the customer's frame */
+	size_t h = put_mac_pair(b, 0x8847);
+	h += put_label(b + h, 100, true);
+	memset(b + h, 0, 4);
+	h += 4;
+	h += put_mac_pair(b + h, 0x0800);
+	memcpy(b + h, ip, n);
+	assert_int_equal(decode(d, DLT_EN10MB, b, h + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	assert_int_equal(p.tunnel_depth, 1);
+	/* without one: the customer's frame right after the label */
+	h = put_mac_pair(b, 0x8847);
+	h += put_label(b + h, 100, true);
+	h += put_mac_pair(b + h, 0x0800);
+	memcpy(b + h, ip, n);
+	assert_int_equal(decode(d, DLT_EN10MB, b, h + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	decoder_free(d);
+}
+
+static void mpls_payloads_read_two_ways_are_not_guessed(void **state)
+{
+	uint8_t b[256];
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	/* After the label: an IPv4 header from 8.0.69.0 (bytes 12-13 read as
+	 * ethertype 0x0800), whose bytes from 14 on also form a valid IPv4
+	 * header.  Either reading is consistent, so neither is taken. */
+	size_t h = put_mac_pair(b, 0x8847);
+	h += put_label(b + h, 100, true);
+	uint8_t *ip = b + h;
+	memset(ip, 0, 60);
+	ip[0] = 0x45; ip[3] = 60; ip[8] = 64; ip[9] = 253;
+	ip[12] = 8; ip[13] = 0; ip[14] = 0x45; ip[15] = 0;   /* source 8.0.69.0 */
+	ip[16] = 0; ip[17] = 40;                            /* the second header's length */
+	ip[22] = 64; ip[23] = 253;
+	ipv4_checksum(ip + 14);
+	ipv4_checksum(ip);
+	assert_int_equal(decode(d, DLT_EN10MB, b, h + 60, &p), DECODE_SKIP);
+	const struct decoder_stats *st = decoder_stats(d);
+	assert_int_equal(st->skipped[SKIP_UNEXAMINED], 1);
+	assert_int_equal(decode_unexamined_count(st->skipped), 1);
+	/* with the second header's checksum broken, IPv4 is the only reading */
+	ip[14 + 11] ^= 1;
+	assert_int_equal(decode(d, DLT_EN10MB, b, h + 60, &p), DECODE_OK);
+	assert_addr(&p.src, "8.0.69.0");
+	/* nothing consistent at all */
+	memset(ip, 0x99, 60);
+	assert_int_equal(decode(d, DLT_EN10MB, b, h + 60, &p), DECODE_SKIP);
+	assert_int_equal(st->skipped[SKIP_UNEXAMINED], 2);
+	decoder_free(d);
+}
+
+static void frames_that_are_not_ip_are_told_apart(void **state)
+{
+	uint8_t ip[128], b[256];
+	size_t n = ipv4_udp(ip, "10.9.0.2", "198.51.100.10", "POST");
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+	const struct decoder_stats *st = decoder_stats(d);
+	struct capture_frame f = {.data = b, .ts_us = 1, .linktype = DLT_EN10MB, .file = 3, .index = 17};
+
+	/* ARP and LLDP carry no user data: not IP, nothing unexamined */
+	put_mac_pair(b, 0x0806);
+	assert_int_equal(decode(d, DLT_EN10MB, b, 60, &p), DECODE_SKIP);
+	put_mac_pair(b, 0x88cc);
+	assert_int_equal(decode(d, DLT_EN10MB, b, 60, &p), DECODE_SKIP);
+	assert_int_equal(st->skipped[SKIP_NOT_IP], 2);
+	assert_int_equal(decode_unexamined_count(st->skipped), 0);
+	/* an unknown ethertype may carry anything: unexamined, and named */
+	put_mac_pair(b, 0x88b5);
+	memcpy(b + 14, ip, n);
+	f.caplen = f.wirelen = (uint32_t)(14 + n);
+	assert_int_equal(decoder_decode(d, &f, &p), DECODE_SKIP);
+	assert_int_equal(decode_unexamined_count(st->skipped), 1);
+	assert_string_equal(st->unexamined_kind, "ethertype");
+	assert_int_equal(st->unexamined_value, 0x88b5);
+	assert_int_equal(st->unexamined_file, 3);
+	assert_int_equal(st->unexamined_index, 17);
+	/* so does a link type the decoder does not know */
+	f.linktype = 147;
+	assert_int_equal(decoder_decode(d, &f, &p), DECODE_SKIP);
+	assert_int_equal(decode_unexamined_count(st->skipped), 2);
+	/* PPP: LCP is control, IPX (0x2b) is data */
+	uint8_t ppp[8] = {0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4};
+	assert_int_equal(decode(d, DLT_PPP, ppp, 8, &p), DECODE_SKIP);
+	ppp[2] = 0x00; ppp[3] = 0x2b;
+	assert_int_equal(decode(d, DLT_PPP, ppp, 8, &p), DECODE_SKIP);
+	assert_int_equal(decode_unexamined_count(st->skipped), 3);
+	assert_int_equal(st->skipped[SKIP_NOT_IP], 3);
+	/* 802.2 SNAP with a zero OUI carries an ethertype (RFC 1042) */
+	put_mac_pair(b, (uint16_t)(8 + n));
+	memcpy(b + 14, "\xaa\xaa\x03\x00\x00\x00\x08\x00", 8);
+	memcpy(b + 22, ip, n);
+	assert_int_equal(decode(d, DLT_EN10MB, b, 22 + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	/* Cisco FabricPath: outer MACs, 0x8903, FTag/TTL, the original frame */
+	put_mac_pair(b, 0x8903);
+	b[14] = 0x40; b[15] = 0x20;
+	put_mac_pair(b + 16, 0x0800);
+	memcpy(b + 30, ip, n);
+	assert_int_equal(decode(d, DLT_EN10MB, b, 30 + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	decoder_free(d);
+}
+
 static char *temp_file(const void *data, size_t n)
 {
 	char *path = strdup("/tmp/ef-test-XXXXXX");
@@ -381,6 +563,10 @@ int main(void)
 		cmocka_unit_test(truncated_frames_are_skipped_safely),
 		cmocka_unit_test(missing_and_bad_files_are_reported),
 		cmocka_unit_test(truncated_capture_keeps_what_was_read),
+		cmocka_unit_test(mpls_label_stacks_reach_the_ip_packet),
+		cmocka_unit_test(mpls_ethernet_pseudowires_are_peeled),
+		cmocka_unit_test(mpls_payloads_read_two_ways_are_not_guessed),
+		cmocka_unit_test(frames_that_are_not_ip_are_told_apart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
