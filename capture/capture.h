@@ -13,11 +13,11 @@
  *     (Ethernet with VLAN/QinQ, PPPoE, 802.2 SNAP and Cisco FabricPath,
  *     Linux cooked SLL and SLL2, raw IP, BSD null/loopback, PPP, Cisco
  *     HDLC, NFLOG), MPLS label stacks, IPv6 extension headers, and tunnels
- *     (GRE, IPv4/IPv6-in-IPv4/IPv6, so 6in4 and 4in4), because it is the
- *     inner destination whose country matters.  IPv4 and IPv6 fragments are
- *     reassembled in a bounded table keyed by (src, dst, protocol, id); a
- *     datagram is handed on only when complete, so a payload split into tiny
- *     fragments is classified whole.  Overlapping fragments are resolved
+ *     (GRE, IPv4/IPv6-in-IPv4/IPv6, VXLAN, Geneve, GTP-U), because it is
+ *     the inner destination whose country matters.  IPv4 and IPv6
+ *     fragments are reassembled in a bounded table keyed by (src, dst,
+ *     protocol, id); a datagram is handed on only when complete, so a
+ *     payload split into tiny fragments is classified whole.  Overlapping fragments are resolved
  *     first-come (the earliest copy of each byte wins, as Linux does since
  *     it drops conflicting overlaps) and flagged.
  *

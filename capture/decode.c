@@ -9,10 +9,10 @@
  *    snaplen-cut packet still yields its headers and the payload captured).
  *  - Tunnels are peeled up to MAX_TUNNEL_DEPTH; the packet handed on is the
  *    innermost one, because its destination is where the data goes.  A
- *    frame nested inside a frame (an Ethernet pseudowire, FabricPath)
+ *    frame nested inside a frame (an Ethernet pseudowire, VXLAN, FabricPath)
  *    counts as a tunnel too, so no chain of them recurses without bound.
  *  - A frame is never guessed at: where the bytes do not say what follows
- *    (an MPLS payload), it is decoded only when exactly one
+ *    (an MPLS payload, a UDP port), it is decoded only when exactly one
  *    reading is consistent, and otherwise counted as SKIP_UNEXAMINED, data
  *    the audit did not read, which the caller reports as such.
  *  - Fragments are held in a bounded table and reassembled into a
@@ -552,6 +552,71 @@ static enum decode_result decode_gre(struct decoder *d, const uint8_t *p, uint32
 	return DECODE_OK; /* the GRE packet itself is the flow */
 }
 
+/*
+ * UDP tunnels, peeled like GRE so that the inner destination decides:
+ * VXLAN (RFC 7348) on 4789 and on 8472 (Linux's and flannel's default),
+ * Geneve (RFC 8926) on 6081, GTP-U (3GPP TS 29.281) G-PDUs on 2152.  As
+ * the receiving tunnel endpoint does, the destination port says which:
+ * VXLAN and Geneve senders pick the source port from a flow hash.  The
+ * header must then be what the endpoint accepts (VXLAN's I flag, Geneve
+ * version 0, GTP version 1 and a G-PDU); a datagram that is not stays the
+ * UDP flow it is.  A tunnel on another port is judged as a flow to its
+ * outer endpoint, as any relay is: only that endpoint knows it decapsulates.
+ * Returns false when p is no tunnel; *r is then untouched.
+ */
+static bool decode_udp_tunnel(struct decoder *d, uint16_t dport, const uint8_t *p, uint32_t len,
+			      uint64_t ts, struct packet *out, int depth, enum decode_result *r)
+{
+	uint32_t off;
+
+	switch (dport) {
+	case 4789:
+	case 8472:
+		if (len < 8 + 14 || !(p[0] & 0x08))
+			return false;
+		d->stats.tunnels++;
+		*r = decode_ethernet(d, p + 8, len - 8, ts, out, depth + 1);
+		return true;
+	case 6081: {
+		if (len < 8 || p[0] >> 6 != 0)
+			return false;
+		off = 8 + (uint32_t)(p[0] & 0x3f) * 4;
+		uint16_t type = rd16(p + 2);
+		if (len < off || (type != 0x6558 && type != 0x0800 && type != 0x86dd))
+			return false;
+		d->stats.tunnels++;
+		*r = type == 0x6558 ? decode_ethernet(d, p + off, len - off, ts, out, depth + 1)
+				    : decode_ip(d, p + off, len - off, ts, out, depth + 1);
+		return true;
+	}
+	case 2152:
+		if (len < 8 || p[0] >> 5 != 1 || p[1] != 0xff) /* version 1, a G-PDU */
+			return false;
+		off = 8;
+		if (p[0] & 0x07) { /* sequence number, N-PDU number and next extension type */
+			if (len < 12)
+				return false;
+			uint8_t next = p[11];
+			off = 12;
+			/* Each extension: a length in 4-byte units, then its next type. */
+			while (next) {
+				if (len < off + 4 || !p[off])
+					return false;
+				off += (uint32_t)p[off] * 4;
+				if (len < off)
+					return false;
+				next = p[off - 1];
+			}
+		}
+		if (len <= off || (p[off] >> 4 != 4 && p[off] >> 4 != 6))
+			return false;
+		d->stats.tunnels++;
+		*r = decode_ip(d, p + off, len - off, ts, out, depth + 1);
+		return true;
+	}
+	return false;
+}
+
 /* Fills ports, flags and payload for the transport protocol at p.  The
  * packet's addresses and l3 fields are already set. */
 static enum decode_result decode_l4(struct decoder *d, uint8_t proto, const uint8_t *p, uint32_t len,
@@ -591,6 +656,11 @@ static enum decode_result decode_l4(struct decoder *d, uint8_t proto, const uint
 		}
 		out->payload = p + 8;
 		out->payload_len = len - 8;
+		if (proto == IPPROTO_UDP && depth < MAX_TUNNEL_DEPTH) {
+			enum decode_result r;
+			if (decode_udp_tunnel(d, out->dport, out->payload, out->payload_len, ts, out, depth, &r))
+				return r;
+		}
 		return DECODE_OK;
 	case IPPROTO_SCTP:
 		if (len < 12)

@@ -207,12 +207,15 @@ expect wireguard-random "$v4 and .app == \"WireGuard\" and .encryption == \"encr
 	"the control: WireGuard transport packets with random payload are encrypted"
 
 # ---- more encapsulations: the inner destination decides (red team F12, F13) --
-# An MPLS label stack (F12: no event at all before), and an Ethernet
-# pseudowire with a control word.
-for t in mpls mpls-pw; do
+# An MPLS label stack (F12: no event at all before), an Ethernet pseudowire
+# with a control word, and the UDP tunnels between US endpoints (F13: VXLAN
+# was judged as udp to US, allowed).
+for t in mpls mpls-pw vxlan geneve gtpu; do
 	expect tunnel-$t "$v4 and $http and $clear_block" \
 		"HTTP inside $t: the inner destination (CN) decides"
 done
+expect tunnel-vxlan-v6 "$v6 and $http and $clear_block" \
+	"IPv6 HTTP inside VXLAN over IPv4: the inner destination (CN) decides"
 
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several

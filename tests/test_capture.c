@@ -426,6 +426,77 @@ static void mpls_payloads_read_two_ways_are_not_guessed(void **state)
 	decoder_free(d);
 }
 
+/* Outer IPv4/UDP from 203.0.113.1 to 203.0.113.2:dport around inner[0..n). */
+static size_t udp_tunnel(uint8_t *b, uint16_t dport, const uint8_t *hdr, size_t hdr_len, bool frame,
+			 const uint8_t *inner, size_t n)
+{
+	size_t body = hdr_len + (frame ? 14 : 0) + n;
+	size_t h = put_ipv4(b, IPPROTO_UDP, "203.0.113.1", "203.0.113.2", (uint16_t)(8 + body), 9, 0);
+	b[h] = 0xc0; b[h + 1] = 0x01;
+	b[h + 2] = (uint8_t)(dport >> 8); b[h + 3] = (uint8_t)dport;
+	b[h + 4] = (uint8_t)((8 + body) >> 8); b[h + 5] = (uint8_t)(8 + body);
+	b[h + 6] = b[h + 7] = 0;
+	h += 8;
+	memcpy(b + h, hdr, hdr_len);
+	h += hdr_len;
+	if (frame)
+		h += put_mac_pair(b + h, 0x0800);
+	memcpy(b + h, inner, n);
+	return h + n;
+}
+
+static void udp_tunnels_yield_the_inner_packet(void **state)
+{
+	static const uint8_t vxlan[8] = {0x08, 0, 0, 0, 0, 0, 42, 0};
+	static const uint8_t geneve[12] = {0x01, 0, 0x65, 0x58, 0, 0, 42, 0, 0x01, 0x03, 0x80, 0};
+	static const uint8_t gtpu[16] = {0x34, 0xff, 0, 40, 0, 0, 0, 7, 0, 0, 0, 0x85, 1, 0x00, 0x09, 0};
+	static const uint8_t gtpu_echo[8] = {0x30, 0x01, 0, 0, 0, 0, 0, 0};
+	uint8_t inner[128], b[256];
+	size_t n = ipv4_udp(inner, "10.9.0.2", "198.51.100.10", "POST"), m;
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	m = udp_tunnel(b, 4789, vxlan, 8, true, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	assert_int_equal(p.tunnel_depth, 1);
+	m = udp_tunnel(b, 8472, vxlan, 8, true, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	m = udp_tunnel(b, 6081, geneve, 12, true, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	m = udp_tunnel(b, 2152, gtpu, 16, false, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	assert_memory_equal(p.payload, "POST", 4);
+
+	/* Not tunnels: VXLAN without its I flag, VXLAN on another port, a GTP
+	 * echo request.  Each stays the UDP datagram to the outer endpoint. */
+	uint8_t no_flag[8] = {0};
+	m = udp_tunnel(b, 4789, no_flag, 8, true, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "203.0.113.2");
+	assert_int_equal(p.dport, 4789);
+	m = udp_tunnel(b, 9999, vxlan, 8, true, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "203.0.113.2");
+	m = udp_tunnel(b, 2152, gtpu_echo, 8, false, inner, 0);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "203.0.113.2");
+	assert_int_equal(p.tunnel_depth, 0);
+	/* every prefix of a VXLAN frame decodes or skips, never reads past it */
+	m = udp_tunnel(b, 4789, vxlan, 8, true, inner, n);
+	for (size_t len = 0; len < m; len++) {
+		uint8_t *copy = malloc(len ? len : 1);
+		memcpy(copy, b, len);
+		enum decode_result r = decode(d, DLT_RAW, copy, len, &p);
+		assert_true(r == DECODE_SKIP || r == DECODE_OK);
+		free(copy);
+	}
+	decoder_free(d);
+}
+
 static void frames_that_are_not_ip_are_told_apart(void **state)
 {
 	uint8_t ip[128], b[256];
@@ -566,6 +637,7 @@ int main(void)
 		cmocka_unit_test(mpls_label_stacks_reach_the_ip_packet),
 		cmocka_unit_test(mpls_ethernet_pseudowires_are_peeled),
 		cmocka_unit_test(mpls_payloads_read_two_ways_are_not_guessed),
+		cmocka_unit_test(udp_tunnels_yield_the_inner_packet),
 		cmocka_unit_test(frames_that_are_not_ip_are_told_apart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
