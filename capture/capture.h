@@ -4,9 +4,11 @@
  * Two halves, both used by the engine for every packet:
  *
  *  1. A capture source hands out raw frames with their link type and time:
- *     offline files (pcap and pcapng, through libpcap; several files or whole
- *     folders in one run) and live interfaces (libpcap, including NFLOG as
- *     "nflog:N").  The caller never sees pcap_t.
+ *     offline files (pcap through libpcap, pcapng through pcapng.c, whose
+ *     interfaces may each have their own link type and snapshot length;
+ *     several files or whole folders in one run) and live interfaces
+ *     (libpcap, including NFLOG as "nflog:N").  The caller never sees
+ *     pcap_t.
  *
  *  2. The decoder turns a frame into a `struct packet`: the innermost IP
  *     header's addresses, ports and L4 payload.  It strips link layers

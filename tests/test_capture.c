@@ -621,6 +621,167 @@ static void truncated_capture_keeps_what_was_read(void **state)
 	unlink(path);
 }
 
+/* ---- pcapng, little-endian blocks built here ---------------------------- */
+
+struct ng {
+	uint8_t b[4096];
+	size_t n;
+};
+
+static void le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+static void ng_put32(struct ng *g, uint32_t v)
+{
+	le32(g->b + g->n, v);
+	g->n += 4;
+}
+
+static void ng_bytes(struct ng *g, const void *p, size_t n)
+{
+	memcpy(g->b + g->n, p, n);
+	g->n += n;
+	while (g->n % 4)
+		g->b[g->n++] = 0;
+}
+
+/* A block of type `type` whose body is body[0..n); returns its offset. */
+static size_t ng_block(struct ng *g, uint32_t type, const void *body, size_t n)
+{
+	size_t at = g->n;
+	uint32_t total = (uint32_t)(12 + ((n + 3) & ~(size_t)3));
+
+	ng_put32(g, type);
+	ng_put32(g, total);
+	ng_bytes(g, body, n);
+	ng_put32(g, total);
+	return at;
+}
+
+static void ng_section(struct ng *g)
+{
+	uint8_t shb[16] = {0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	ng_block(g, 0x0A0D0D0A, shb, sizeof(shb));
+}
+
+static void ng_interface(struct ng *g, uint16_t linktype, uint32_t snaplen, const uint8_t *opts, size_t n)
+{
+	uint8_t body[64] = {(uint8_t)linktype, (uint8_t)(linktype >> 8), 0, 0};
+
+	le32(body + 4, snaplen);
+	memcpy(body + 8, opts, n);
+	ng_block(g, 1, body, 8 + n);
+}
+
+static size_t ng_packet(struct ng *g, uint32_t iface, uint64_t ticks, const void *data, uint32_t caplen, uint32_t len)
+{
+	uint8_t body[512];
+	const uint32_t f[5] = {iface, (uint32_t)(ticks >> 32), (uint32_t)ticks, caplen, len};
+
+	for (int i = 0; i < 5; i++)
+		le32(body + 4 * i, f[i]);
+	memcpy(body + 20, data, len < caplen ? len : caplen);
+	return ng_block(g, 6, body, 20 + (len < caplen ? len : caplen));
+}
+
+static struct capture *ng_open(const struct ng *g, char **path)
+{
+	char err[512];
+
+	*path = temp_file(g->b, g->n);
+	const char *paths[] = {*path};
+	struct capture *c = capture_open_files(paths, 1, err, sizeof(err));
+	assert_non_null(c);
+	return c;
+}
+
+static void pcapng_interfaces_keep_their_own_link_type_snaplen_and_clock(void **state)
+{
+	uint8_t ip[128], frame[256];
+	size_t n = ipv4_udp(ip, "10.9.0.2", "198.51.100.10", "POST");
+	/* if_tsresol 9 (ns) and if_tsoffset 10 s; then opt_endofopt */
+	uint8_t opts[24] = {9, 0, 1, 0, 9, 0, 0, 0, 14, 0, 8, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	struct ng g = {.n = 0};
+	struct capture_frame f;
+	char *path;
+
+	memset(frame, 0, 14);
+	frame[12] = 0x08;
+	memcpy(frame + 14, ip, n);
+	ng_section(&g);
+	ng_interface(&g, 1, 65535, NULL, 0);
+	ng_packet(&g, 0, 1795000000000001ull, frame, (uint32_t)(14 + n), (uint32_t)(14 + n));
+	ng_interface(&g, 101, 40, opts, sizeof(opts)); /* LINKTYPE_RAW, another snaplen */
+	ng_packet(&g, 1, 1795000000123456789ull, ip, (uint32_t)n, (uint32_t)n);
+	uint8_t spb[256];
+	uint32_t wire = (uint32_t)(14 + n);
+	le32(spb, wire);
+	memcpy(spb + 4, frame, 14 + n);
+	ng_block(&g, 3, spb, 4 + 14 + n);              /* simple packet: interface 0, no time */
+	uint8_t nrb[4] = {0};
+	ng_block(&g, 4, nrb, 4);                       /* name resolution: skipped */
+
+	struct capture *c = ng_open(&g, &path);
+	assert_int_equal(capture_next(c, &f), CAPTURE_OK);
+	assert_int_equal(f.linktype, DLT_EN10MB);
+	assert_int_equal(f.ts_us, 1795000000000001ull);
+	assert_int_equal(f.index, 1);
+	assert_int_equal(capture_next(c, &f), CAPTURE_OK);
+	assert_int_equal(f.linktype, DLT_RAW);
+	assert_int_equal(f.ts_us, 1795000000123456ull + 10000000u);
+	assert_int_equal(f.caplen, n);
+	assert_memory_equal(f.data, ip, n);
+	assert_int_equal(f.index, 2);
+	assert_int_equal(capture_next(c, &f), CAPTURE_OK);
+	assert_int_equal(f.linktype, DLT_EN10MB);
+	assert_int_equal(f.ts_us, 1795000000123456ull + 10000000u);
+	assert_int_equal(f.caplen, 14 + n);
+	assert_int_equal(capture_next(c, &f), CAPTURE_END);
+	assert_int_equal(capture_failed_files(c), 0);
+	capture_close(c);
+	unlink(path);
+	free(path);
+}
+
+static void pcapng_damaged_blocks_stop_the_file_with_their_offset(void **state)
+{
+	uint8_t ip[128];
+	size_t n = ipv4_udp(ip, "10.9.0.2", "198.51.100.10", "POST");
+	struct capture_frame f;
+	char *path, want[64];
+
+	for (int k = 0; k < 4; k++) {
+		struct ng g = {.n = 0};
+		ng_section(&g);
+		ng_interface(&g, 101, 0, NULL, 0);
+		ng_packet(&g, 0, 1, ip, (uint32_t)n, (uint32_t)n);
+		size_t bad = g.n;
+		if (k == 0) {
+			ng_packet(&g, 5, 2, ip, (uint32_t)n, (uint32_t)n);        /* no interface 5 */
+		} else if (k == 1) {
+			ng_packet(&g, 0, 2, ip, (uint32_t)n, (uint32_t)n);
+			g.b[g.n - 4] ^= 4;                                     /* trailing length differs */
+		} else if (k == 2) {
+			bad = ng_packet(&g, 0, 2, ip, 400, (uint32_t)n);       /* caplen past the block */
+		} else {
+			uint8_t opts[8] = {9, 0, 60, 0, 9, 0, 0, 0};           /* an option past its block */
+			ng_interface(&g, 1, 0, opts, sizeof(opts));
+		}
+		struct capture *c = ng_open(&g, &path);
+		assert_int_equal(capture_next(c, &f), CAPTURE_OK);
+		assert_int_equal(capture_next(c, &f), CAPTURE_ERROR);
+		snprintf(want, sizeof(want), "stopped reading at byte %zu: ", bad);
+		assert_non_null(strstr(capture_error(c), want));
+		assert_int_equal(capture_next(c, &f), CAPTURE_END);
+		assert_int_equal(capture_failed_files(c), 1);
+		capture_close(c);
+		unlink(path);
+		free(path);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +800,8 @@ int main(void)
 		cmocka_unit_test(mpls_payloads_read_two_ways_are_not_guessed),
 		cmocka_unit_test(udp_tunnels_yield_the_inner_packet),
 		cmocka_unit_test(frames_that_are_not_ip_are_told_apart),
+		cmocka_unit_test(pcapng_interfaces_keep_their_own_link_type_snaplen_and_clock),
+		cmocka_unit_test(pcapng_damaged_blocks_stop_the_file_with_their_offset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
