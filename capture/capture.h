@@ -4,24 +4,33 @@
  * Two halves, both used by the engine for every packet:
  *
  *  1. A capture source hands out raw frames with their link type and time:
- *     offline files (pcap and pcapng, through libpcap; several files or whole
- *     folders in one run) and live interfaces (libpcap, including NFLOG as
- *     "nflog:N").  The caller never sees pcap_t.
+ *     offline files (pcap through libpcap, pcapng through pcapng.c, whose
+ *     interfaces may each have their own link type and snapshot length;
+ *     several files or whole folders in one run) and live interfaces
+ *     (libpcap, including NFLOG as "nflog:N").  The caller never sees
+ *     pcap_t.
  *
  *  2. The decoder turns a frame into a `struct packet`: the innermost IP
  *     header's addresses, ports and L4 payload.  It strips link layers
- *     (Ethernet with VLAN/QinQ, Linux cooked SLL and SLL2, raw IP, BSD
- *     null/loopback, PPP), IPv6 extension headers, and tunnels (GRE,
- *     IPv4/IPv6-in-IPv4/IPv6, so 6in4 and 4in4), because it is the inner
- *     destination whose country matters.  IPv4 and IPv6 fragments are
- *     reassembled in a bounded table keyed by (src, dst, protocol, id); a
- *     datagram is handed on only when complete, so a payload split into tiny
- *     fragments is classified whole.  Overlapping fragments are resolved
+ *     (Ethernet with VLAN/QinQ, PPPoE, 802.2 SNAP and Cisco FabricPath,
+ *     Linux cooked SLL and SLL2, raw IP, BSD null/loopback, PPP, Cisco
+ *     HDLC, NFLOG), MPLS label stacks, IPv6 extension headers, and tunnels
+ *     (GRE, IPv4/IPv6-in-IPv4/IPv6, VXLAN, Geneve, GTP-U), because it is
+ *     the inner destination whose country matters.  IPv4 and IPv6
+ *     fragments are reassembled in a bounded table keyed by (src, dst,
+ *     protocol, id); a datagram is handed on only when complete, so a
+ *     payload split into tiny fragments is classified whole.  Overlapping fragments are resolved
  *     first-come (the earliest copy of each byte wins, as Linux does since
  *     it drops conflicting overlaps) and flagged.
  *
  * A malformed frame is never an error of the run: decode returns
  * DECODE_SKIP with a reason counter incremented; nothing reads past caplen.
+ * Frames that are not IP come in two kinds, counted apart: link control
+ * and LAN-only protocols (ARP, LLDP, STP, EAPOL, PPP's LCP, ...), which
+ * carry no user data anywhere, and everything else (an unknown ethertype,
+ * a PPP protocol that is not IP, an MPLS payload that cannot be told
+ * apart), which may carry data the audit did not examine: the caller must
+ * say so, because an audit that skipped data is not a clean audit.
  */
 #ifndef EF_CAPTURE_H
 #define EF_CAPTURE_H
@@ -42,6 +51,7 @@ struct capture_frame {
 	uint64_t ts_us;    /* microseconds since epoch */
 	int linktype;      /* DLT_* */
 	uint32_t file;     /* offline: which file (capture_file_name()); 0 live */
+	uint64_t index;    /* offline: the frame's number in its file, from 1; 0 live */
 };
 
 enum capture_status {
@@ -104,12 +114,19 @@ enum decode_skip_reason {
 	SKIP_TRUNCATED,    /* header longer than what was captured */
 	SKIP_MALFORMED,    /* bad version, length or header field */
 	SKIP_FRAG_DROPPED, /* fragment table full, or datagram timed out */
+	SKIP_UNEXAMINED,   /* may carry data, in a protocol this decoder cannot read */
 	SKIP__COUNT
 };
 
 struct decoder_stats {
 	uint64_t frames, decoded, fragments, reassembled, tunnels;
 	uint64_t skipped[SKIP__COUNT];
+	/* The last frame counted in SKIP_UNEXAMINED or SKIP_LINKTYPE, for a
+	 * warning that names it: "ethertype" 0x8903, "PPP protocol" 0x2b, ... */
+	const char *unexamined_kind;
+	uint32_t unexamined_value;
+	uint32_t unexamined_file;
+	uint64_t unexamined_index;
 };
 
 struct decoder;
@@ -121,6 +138,10 @@ void decoder_free(struct decoder *d);
 enum decode_result decoder_decode(struct decoder *d, const struct capture_frame *f, struct packet *out);
 const struct decoder_stats *decoder_stats(const struct decoder *d);
 const char *decode_skip_reason_name(enum decode_skip_reason r);
+/* Of skipped[SKIP__COUNT], the frames whose data the decoder could not
+ * examine (SKIP_UNEXAMINED and SKIP_LINKTYPE): non-zero means an audit is
+ * incomplete. */
+uint64_t decode_unexamined_count(const uint64_t *skipped);
 /* True when libpcap link type `dlt` is one the decoder understands. */
 bool decoder_linktype_supported(int dlt);
 

@@ -8,7 +8,13 @@
  *  - Lengths come from the IP header, clamped to what was captured (a
  *    snaplen-cut packet still yields its headers and the payload captured).
  *  - Tunnels are peeled up to MAX_TUNNEL_DEPTH; the packet handed on is the
- *    innermost one, because its destination is where the data goes.
+ *    innermost one, because its destination is where the data goes.  A
+ *    frame nested inside a frame (an Ethernet pseudowire, VXLAN, FabricPath)
+ *    counts as a tunnel too, so no chain of them recurses without bound.
+ *  - A frame is never guessed at: where the bytes do not say what follows
+ *    (an MPLS payload, a UDP port), it is decoded only when exactly one
+ *    reading is consistent, and otherwise counted as SKIP_UNEXAMINED, data
+ *    the audit did not read, which the caller reports as such.
  *  - Fragments are held in a bounded table and reassembled into a
  *    synthesized IP header (no options, no extension headers) followed by
  *    the whole datagram payload.  Where fragments overlap, the byte that
@@ -56,6 +62,11 @@ struct frag_entry {
 
 struct decoder {
 	struct decoder_stats stats;
+	/* The frame being decoded: where it came from, and whether the capture
+	 * cut it (then IP lengths may run past what was captured). */
+	uint32_t frame_file;
+	uint64_t frame_index;
+	bool frame_cut;
 	unsigned max_datagrams, n_datagrams;
 	struct frag_entry *buckets[FRAG_BUCKETS];
 	struct frag_entry *oldest, *newest;
@@ -68,11 +79,17 @@ static const char *const skip_names[SKIP__COUNT] = {
 	[SKIP_TRUNCATED] = "truncated",
 	[SKIP_MALFORMED] = "malformed",
 	[SKIP_FRAG_DROPPED] = "fragments dropped",
+	[SKIP_UNEXAMINED] = "data not examined",
 };
 
 const char *decode_skip_reason_name(enum decode_skip_reason r)
 {
 	return (unsigned)r < SKIP__COUNT ? skip_names[r] : "?";
+}
+
+uint64_t decode_unexamined_count(const uint64_t *skipped)
+{
+	return skipped[SKIP_UNEXAMINED] + skipped[SKIP_LINKTYPE];
 }
 
 bool decoder_linktype_supported(int dlt)
@@ -151,10 +168,70 @@ static enum decode_result skip(struct decoder *d, enum decode_skip_reason why)
 	return DECODE_SKIP;
 }
 
+/* A frame that may carry data the decoder cannot read: counted, and
+ * remembered so that the caller can name it. */
+static enum decode_result unexamined(struct decoder *d, enum decode_skip_reason why, const char *kind,
+				     uint32_t value)
+{
+	d->stats.unexamined_kind = kind;
+	d->stats.unexamined_value = value;
+	d->stats.unexamined_file = d->frame_file;
+	d->stats.unexamined_index = d->frame_index;
+	return skip(d, why);
+}
+
 static enum decode_result decode_ip(struct decoder *d, const uint8_t *p, uint32_t len,
 				    uint64_t ts, struct packet *out, int depth);
 
-/* Ethertype dispatch shared by Ethernet, SLL, SLL2 and GRE. */
+static enum decode_result decode_ethernet(struct decoder *d, const uint8_t *p, uint32_t len,
+					  uint64_t ts, struct packet *out, int depth);
+static enum decode_result decode_mpls(struct decoder *d, const uint8_t *p, uint32_t len,
+				      uint64_t ts, struct packet *out, int depth);
+
+/* Ethertypes of link control and LAN-only protocols: frames that carry no
+ * user data beyond the link, so skipping them leaves nothing unexamined.
+ * Every other ethertype this decoder cannot read is data not examined. */
+static bool ethertype_is_link_control(uint16_t type)
+{
+	switch (type) {
+	case 0x0806: /* ARP */
+	case 0x8035: /* RARP; Cisco SLARP on C-HDLC */
+	case 0x2000: /* Cisco CDP on C-HDLC */
+	case 0x8808: /* Ethernet flow control (PAUSE) */
+	case 0x8809: /* slow protocols: LACP, marker, OAM */
+	case 0x8863: /* PPPoE discovery */
+	case 0x888e: /* 802.1X EAPOL */
+	case 0x88c7: /* 802.11i pre-authentication */
+	case 0x88cc: /* LLDP */
+	case 0x88f7: /* PTP */
+	case 0x8899: /* Realtek RRCP and loop detection */
+	case 0x8902: /* 802.1ag CFM */
+	case 0x893a: /* IEEE 1905.1 */
+	case 0x9000: /* Ethernet configuration testing (loopback) */
+		return true;
+	}
+	return false;
+}
+
+/* PPP protocol numbers (RFC 1661 section 2): 0x8000-0xffff are control
+ * protocols (LCP, IPCP, CHAP, CCP, ...); below that, network protocols. */
+static enum decode_result decode_ppp_protocol(struct decoder *d, uint16_t proto, const uint8_t *p, uint32_t len,
+					      uint64_t ts, struct packet *out, int depth)
+{
+	switch (proto) {
+	case 0x0021:
+	case 0x0057:
+		return decode_ip(d, p, len, ts, out, depth);
+	case 0x0281: /* MPLS unicast and multicast (RFC 3032 section 4) */
+	case 0x0283:
+		return decode_mpls(d, p, len, ts, out, depth);
+	}
+	if (proto >= 0x8000)
+		return skip(d, SKIP_NOT_IP);
+	return unexamined(d, SKIP_UNEXAMINED, "PPP protocol", proto);
+}
+
+/* Ethertype dispatch shared by Ethernet, SLL, SLL2 and C-HDLC. */
 static enum decode_result decode_ethertype(struct decoder *d, uint16_t type, const uint8_t *p,
 					   uint32_t len, uint64_t ts, struct packet *out, int depth)
 {
@@ -162,31 +239,60 @@ static enum decode_result decode_ethertype(struct decoder *d, uint16_t type, con
 	case 0x0800:
 	case 0x86dd:
 		return decode_ip(d, p, len, ts, out, depth);
+	case 0x8847: /* MPLS unicast, multicast */
+	case 0x8848:
+		return decode_mpls(d, p, len, ts, out, depth);
 	case 0x8864: /* PPPoE session: 6-byte header, then a PPP protocol number */
 		if (len < 8)
 			return skip(d, SKIP_TRUNCATED);
-		type = rd16(p + 6);
-		if (type != 0x0021 && type != 0x0057)
-			return skip(d, SKIP_NOT_IP);
-		return decode_ip(d, p + 8, len - 8, ts, out, depth);
+		return decode_ppp_protocol(d, rd16(p + 6), p + 8, len - 8, ts, out, depth);
+	case 0x8903: /* Cisco FabricPath: a 2-byte FTag/TTL, then the original frame */
+		if (len < 2)
+			return skip(d, SKIP_TRUNCATED);
+		if (depth >= MAX_TUNNEL_DEPTH)
+			return unexamined(d, SKIP_UNEXAMINED, "ethertype", type);
+		return decode_ethernet(d, p + 2, len - 2, ts, out, depth + 1);
 	}
-	return skip(d, SKIP_NOT_IP);
+	if (type < 0x0600 || ethertype_is_link_control(type))
+		return skip(d, SKIP_NOT_IP); /* an 802.3 length (LLC) on SLL; control */
+	return unexamined(d, SKIP_UNEXAMINED, "ethertype", type);
+}
+
+/* The ethertype after any stack of 802.1Q, 802.1ad (QinQ) and old 0x9100
+ * tags; *off is where its payload starts.  False when the tags run past len. */
+static bool ethernet_type(const uint8_t *p, uint32_t len, uint16_t *type, uint32_t *off)
+{
+	if (len < 14)
+		return false;
+	*type = rd16(p + 12);
+	*off = 14;
+	while (*type == 0x8100 || *type == 0x88a8 || *type == 0x9100) {
+		if (len < *off + 4)
+			return false;
+		*type = rd16(p + *off + 2);
+		*off += 4;
+	}
+	return true;
 }
 
 static enum decode_result decode_ethernet(struct decoder *d, const uint8_t *p, uint32_t len,
 					  uint64_t ts, struct packet *out, int depth)
 {
-	if (len < 14)
-		return skip(d, SKIP_TRUNCATED);
-	uint16_t type = rd16(p + 12);
-	uint32_t off = 14;
+	uint16_t type;
+	uint32_t off;
 
-	/* 802.1Q, 802.1ad (QinQ) and the old 0x9100 tag, stacked any number of times. */
-	while (type == 0x8100 || type == 0x88a8 || type == 0x9100) {
-		if (len < off + 4)
+	if (!ethernet_type(p, len, &type, &off))
+		return skip(d, SKIP_TRUNCATED);
+	/* An 802.3 length: 802.2 LLC.  Only SNAP with a zero OUI (RFC 1042)
+	 * carries an ethertype; the other SAPs are STP, IS-IS, CDP, NetBIOS
+	 * and the like, which do not leave the LAN as they are. */
+	if (type < 0x0600) {
+		if (len < off + 8)
 			return skip(d, SKIP_TRUNCATED);
-		type = rd16(p + off + 2);
-		off += 4;
+		const uint8_t *llc = p + off;
+		if (llc[0] == 0xaa && llc[1] == 0xaa && llc[2] == 0x03 && !llc[3] && !llc[4] && !llc[5])
+			return decode_ethertype(d, rd16(llc + 6), llc + 8, len - off - 8, ts, out, depth);
+		return skip(d, SKIP_NOT_IP);
 	}
 	return decode_ethertype(d, type, p + off, len - off, ts, out, depth);
 }
@@ -201,10 +307,102 @@ static enum decode_result decode_ppp(struct decoder *d, const uint8_t *p, uint32
 	}
 	if (len < 2)
 		return skip(d, SKIP_TRUNCATED);
-	uint16_t proto = rd16(p);
-	if (proto == 0x0021 || proto == 0x0057)
-		return decode_ip(d, p + 2, len - 2, ts, out, 0);
-	return skip(d, SKIP_NOT_IP);
+	return decode_ppp_protocol(d, rd16(p), p + 2, len - 2, ts, out, 0);
+}
+
+/* ---- MPLS -------------------------------------------------------------- */
+
+/* An IP header that is consistent in itself: an IPv4 header with a valid
+ * checksum and lengths, an IPv6 header whose payload length fits.  A
+ * snaplen-cut frame may end before the lengths do. */
+static bool ip_plausible(const struct decoder *d, const uint8_t *p, uint32_t len)
+{
+	if (len >= 20 && p[0] >> 4 == 4) {
+		uint32_t hl = (uint32_t)(p[0] & 0x0f) * 4, total = rd16(p + 2), sum = 0;
+		if (hl < 20 || hl > len || total < hl || (total > len && !d->frame_cut))
+			return false;
+		for (uint32_t i = 0; i < hl; i += 2)
+			sum += rd16(p + i);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		return sum == 0xffff;
+	}
+	if (len >= 40 && p[0] >> 4 == 6)
+		return 40u + rd16(p + 4) <= len || d->frame_cut;
+	return false;
+}
+
+/* An Ethernet frame whose ethertype is one this decoder reads, and whose
+ * payload is consistent with it as far as can be checked. */
+static bool ethernet_plausible(const struct decoder *d, const uint8_t *p, uint32_t len)
+{
+	uint16_t type;
+	uint32_t off;
+
+	if (!ethernet_type(p, len, &type, &off))
+		return false;
+	switch (type) {
+	case 0x0800:
+	case 0x86dd:
+		return ip_plausible(d, p + off, len - off);
+	case 0x8847:
+	case 0x8848:
+		return len >= off + 4;
+	case 0x8864:
+		return len >= off + 8 && p[off] == 0x11 && p[off + 1] == 0;
+	}
+	return false;
+}
+
+/*
+ * An MPLS label stack (RFC 3032) and what follows its bottom label.  The
+ * stack names no protocol: what a label carries is agreed between routers
+ * out of band.  The explicit-null labels say IPv4 (0) and IPv6 (2).  For
+ * the others, every reading is tried: IPv4 or IPv6 by the first nibble, an
+ * Ethernet pseudowire after a control word (RFC 4385: first nibble 0;
+ * RFC 4448) and one without (a destination MAC can begin with 4, 6 or 0,
+ * which is why RFC 4928 asks for the control word).  Exactly one
+ * consistent reading is decoded; none or several is data not examined,
+ * because a wrong guess would judge the flow by an address that is not
+ * its destination.  The stack's length is bounded by the frame's, as each
+ * label takes 4 bytes.
+ */
+static enum decode_result decode_mpls(struct decoder *d, const uint8_t *p, uint32_t len,
+				      uint64_t ts, struct packet *out, int depth)
+{
+	uint32_t off = 0, label;
+
+	for (;;) {
+		if (off + 4 > len)
+			return skip(d, SKIP_TRUNCATED);
+		uint32_t shim = rd32(p + off);
+		off += 4;
+		label = shim >> 12;
+		if (shim & 0x100) /* bottom of stack */
+			break;
+	}
+	p += off;
+	len -= off;
+	if (label == 0 || label == 2)
+		return decode_ip(d, p, len, ts, out, depth);
+	if (len < 1)
+		return skip(d, SKIP_TRUNCATED);
+
+	bool as_ip = ip_plausible(d, p, len);
+	/* A control word for Ethernet: flags, fragment bits and length (used
+	 * only for padded short frames) all zero but the length. */
+	bool as_cw_ethernet = len >= 4 && p[0] == 0 && !(p[1] & 0xc0) && ethernet_plausible(d, p + 4, len - 4);
+	bool as_ethernet = ethernet_plausible(d, p, len);
+	if (as_ip + as_cw_ethernet + as_ethernet != 1)
+		return unexamined(d, SKIP_UNEXAMINED, "MPLS payload starting", p[0]);
+	if (as_ip)
+		return decode_ip(d, p, len, ts, out, depth);
+	if (depth >= MAX_TUNNEL_DEPTH)
+		return unexamined(d, SKIP_UNEXAMINED, "MPLS pseudowire at depth", (uint32_t)depth);
+	d->stats.tunnels++;
+	if (as_cw_ethernet)
+		return decode_ethernet(d, p + 4, len - 4, ts, out, depth + 1);
+	return decode_ethernet(d, p, len, ts, out, depth + 1);
 }
 
 /* NFLOG: a 4-byte header then TLVs in host byte order, each padded to 4
@@ -229,15 +427,11 @@ static enum decode_result decode_nflog(struct decoder *d, const uint8_t *p, uint
 	return skip(d, SKIP_NOT_IP);
 }
 
-enum decode_result decoder_decode(struct decoder *d, const struct capture_frame *f, struct packet *out)
+static enum decode_result decode_link(struct decoder *d, const struct capture_frame *f, struct packet *out)
 {
 	const uint8_t *p = f->data;
 	uint32_t len = f->caplen;
 
-	d->stats.frames++;
-	memset(out, 0, sizeof(*out));
-	out->ts_us = f->ts_us;
-	out->file = f->file;
 	switch (f->linktype) {
 	case DLT_EN10MB:
 		return decode_ethernet(d, p, len, f->ts_us, out, 0);
@@ -265,7 +459,7 @@ enum decode_result decoder_decode(struct decoder *d, const struct capture_frame 
 			return skip(d, SKIP_TRUNCATED);
 		uint32_t fam = p[0] | p[3];
 		if (fam != 2 && fam != 24 && fam != 28 && fam != 30 && fam != 10)
-			return skip(d, SKIP_NOT_IP);
+			return unexamined(d, SKIP_UNEXAMINED, "address family", fam);
 		return decode_ip(d, p + 4, len - 4, f->ts_us, out, 0);
 	}
 	case DLT_PPP:
@@ -278,7 +472,22 @@ enum decode_result decoder_decode(struct decoder *d, const struct capture_frame 
 	case DLT_NFLOG:
 		return decode_nflog(d, p, len, f->ts_us, out);
 	}
-	return skip(d, SKIP_LINKTYPE);
+	return unexamined(d, SKIP_LINKTYPE, "link type", (uint32_t)f->linktype);
+}
+
+enum decode_result decoder_decode(struct decoder *d, const struct capture_frame *f, struct packet *out)
+{
+	d->stats.frames++;
+	d->frame_file = f->file;
+	d->frame_index = f->index;
+	d->frame_cut = f->caplen < f->wirelen;
+	memset(out, 0, sizeof(*out));
+	out->ts_us = f->ts_us;
+	out->file = f->file;
+	enum decode_result r = decode_link(d, f, out);
+	if (r == DECODE_OK)
+		d->stats.decoded++;
+	return r;
 }
 
 /* ---- transport -------------------------------------------------------- */
@@ -338,7 +547,74 @@ static enum decode_result decode_gre(struct decoder *d, const uint8_t *p, uint32
 		return decode_ethernet(d, p + off, len - off, ts, out, depth + 1);
 	if (type == 0x0800 || type == 0x86dd)
 		return decode_ip(d, p + off, len - off, ts, out, depth + 1);
+	if (type == 0x8847 || type == 0x8848) /* MPLS in GRE (RFC 4023) */
+		return decode_mpls(d, p + off, len - off, ts, out, depth + 1);
 	return DECODE_OK; /* the GRE packet itself is the flow */
+}
+
+/*
+ * UDP tunnels, peeled like GRE so that the inner destination decides:
+ * VXLAN (RFC 7348) on 4789 and on 8472 (Linux's and flannel's default),
+ * Geneve (RFC 8926) on 6081, GTP-U (3GPP TS 29.281) G-PDUs on 2152.  As
+ * the receiving tunnel endpoint does, the destination port says which:
+ * VXLAN and Geneve senders pick the source port from a flow hash.  The
+ * header must then be what the endpoint accepts (VXLAN's I flag, Geneve
+ * version 0, GTP version 1 and a G-PDU); a datagram that is not stays the
+ * UDP flow it is.  A tunnel on another port is judged as a flow to its
+ * outer endpoint, as any relay is: only that endpoint knows it decapsulates.
+ * Returns false when p is no tunnel; *r is then untouched.
+ */
+static bool decode_udp_tunnel(struct decoder *d, uint16_t dport, const uint8_t *p, uint32_t len,
+			      uint64_t ts, struct packet *out, int depth, enum decode_result *r)
+{
+	uint32_t off;
+
+	switch (dport) {
+	case 4789:
+	case 8472:
+		if (len < 8 + 14 || !(p[0] & 0x08))
+			return false;
+		d->stats.tunnels++;
+		*r = decode_ethernet(d, p + 8, len - 8, ts, out, depth + 1);
+		return true;
+	case 6081: {
+		if (len < 8 || p[0] >> 6 != 0)
+			return false;
+		off = 8 + (uint32_t)(p[0] & 0x3f) * 4;
+		uint16_t type = rd16(p + 2);
+		if (len < off || (type != 0x6558 && type != 0x0800 && type != 0x86dd))
+			return false;
+		d->stats.tunnels++;
+		*r = type == 0x6558 ? decode_ethernet(d, p + off, len - off, ts, out, depth + 1)
+				    : decode_ip(d, p + off, len - off, ts, out, depth + 1);
+		return true;
+	}
+	case 2152:
+		if (len < 8 || p[0] >> 5 != 1 || p[1] != 0xff) /* version 1, a G-PDU */
+			return false;
+		off = 8;
+		if (p[0] & 0x07) { /* sequence number, N-PDU number and next extension type */
+			if (len < 12)
+				return false;
+			uint8_t next = p[11];
+			off = 12;
+			/* Each extension: a length in 4-byte units, then its next type. */
+			while (next) {
+				if (len < off + 4 || !p[off])
+					return false;
+				off += (uint32_t)p[off] * 4;
+				if (len < off)
+					return false;
+				next = p[off - 1];
+			}
+		}
+		if (len <= off || (p[off] >> 4 != 4 && p[off] >> 4 != 6))
+			return false;
+		d->stats.tunnels++;
+		*r = decode_ip(d, p + off, len - off, ts, out, depth + 1);
+		return true;
+	}
+	return false;
 }
 
 /* Fills ports, flags and payload for the transport protocol at p.  The
@@ -380,6 +656,11 @@ static enum decode_result decode_l4(struct decoder *d, uint8_t proto, const uint
 		}
 		out->payload = p + 8;
 		out->payload_len = len - 8;
+		if (proto == IPPROTO_UDP && depth < MAX_TUNNEL_DEPTH) {
+			enum decode_result r;
+			if (decode_udp_tunnel(d, out->dport, out->payload, out->payload_len, ts, out, depth, &r))
+				return r;
+		}
 		return DECODE_OK;
 	case IPPROTO_SCTP:
 		if (len < 12)
@@ -682,23 +963,15 @@ static enum decode_result decode_ipv6(struct decoder *d, const uint8_t *p, uint3
 static enum decode_result decode_ip(struct decoder *d, const uint8_t *p, uint32_t len,
 				    uint64_t ts, struct packet *out, int depth)
 {
-	enum decode_result r;
-
 	if (len < 1)
 		return skip(d, SKIP_TRUNCATED);
 	switch (p[0] >> 4) {
 	case 4:
-		r = decode_ipv4(d, p, len, ts, out, depth);
-		break;
+		return decode_ipv4(d, p, len, ts, out, depth);
 	case 6:
-		r = decode_ipv6(d, p, len, ts, out, depth);
-		break;
-	default:
-		return skip(d, SKIP_MALFORMED);
+		return decode_ipv6(d, p, len, ts, out, depth);
 	}
-	if (r == DECODE_OK && depth == 0)
-		d->stats.decoded++;
-	return r;
+	return skip(d, SKIP_MALFORMED);
 }
 
 /* ---- what an FTP control line announces -------------------------------- */

@@ -1,6 +1,7 @@
 /*
- * capture/source.c -- capture sources over libpcap: offline files (pcap and
- * pcapng, several files and folders in one run) and live interfaces.
+ * capture/source.c -- capture sources: offline files (pcap through libpcap,
+ * pcapng through pcapng.c; several files and folders in one run) and live
+ * interfaces (libpcap).
  *
  * Invariants:
  *  - Every path named by the user exists and is readable, or open fails
@@ -11,6 +12,7 @@
  *    file: what is readable is processed, and the caller exits 2 at the end.
  */
 #include "capture.h"
+#include "pcapng.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,10 +26,12 @@ struct capture {
 	char **paths;
 	size_t n_paths, next_path;
 	pcap_t *pcap;
+	struct pcapng *ng;  /* the current file, when it is pcapng */
 	bool live;
 	const char *current;
 	unsigned failed_files;
 	uint64_t kernel_drops;
+	uint64_t frames_in_file;
 	char err[PCAP_ERRBUF_SIZE + 512];
 };
 
@@ -167,6 +171,33 @@ static void close_current(struct capture *c)
 	if (c->pcap)
 		pcap_close(c->pcap);
 	c->pcap = NULL;
+	pcapng_close(c->ng);
+	c->ng = NULL;
+}
+
+/* A pcapng file gets pcapng.c: true with c->ng set, or with the file
+ * counted as failed.  False when the file is not pcapng. */
+static bool open_pcapng(struct capture *c, enum capture_status *st)
+{
+	unsigned char magic[4];
+	char err[256];
+	FILE *f = fopen(c->current, "rb");
+
+	if (!f)
+		return false; /* libpcap says why */
+	if (fread(magic, 1, 4, f) != 4 || !pcapng_magic(magic)) {
+		fclose(f);
+		return false;
+	}
+	rewind(f);
+	if (!(c->ng = pcapng_open(f, err, sizeof(err)))) {
+		snprintf(c->err, sizeof(c->err), "%s: not a readable capture: %s", c->current, err);
+		c->failed_files++;
+		*st = CAPTURE_ERROR;
+		return true;
+	}
+	*st = CAPTURE_OK;
+	return true;
 }
 
 /* Opens the next file; false when there is none.  A file that cannot be
@@ -178,6 +209,10 @@ static enum capture_status open_next_file(struct capture *c)
 	if (c->next_path >= c->n_paths)
 		return CAPTURE_END;
 	c->current = c->paths[c->next_path++];
+	c->frames_in_file = 0;
+	enum capture_status st;
+	if (open_pcapng(c, &st))
+		return st;
 	c->pcap = pcap_open_offline_with_tstamp_precision(c->current, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
 	if (!c->pcap) {
 		snprintf(c->err, sizeof(c->err), "%s: not a readable capture: %s", c->current, pcap_err);
@@ -199,12 +234,28 @@ static enum capture_status open_next_file(struct capture *c)
 enum capture_status capture_next(struct capture *c, struct capture_frame *f)
 {
 	for (;;) {
-		if (!c->pcap) {
+		if (!c->pcap && !c->ng) {
 			if (c->live)
 				return CAPTURE_END;
 			enum capture_status st = open_next_file(c);
 			if (st != CAPTURE_OK)
 				return st;
+		}
+		if (c->ng) {
+			char err[256];
+			long offset;
+			int rc = pcapng_next(c->ng, f, &offset, err, sizeof(err));
+			if (rc == 1) {
+				f->file = (uint32_t)(c->next_path - 1);
+				f->index = ++c->frames_in_file;
+				return CAPTURE_OK;
+			}
+			close_current(c);
+			if (rc == 0)
+				continue;
+			snprintf(c->err, sizeof(c->err), "%s: stopped reading at byte %ld: %s", c->current, offset, err);
+			c->failed_files++;
+			return CAPTURE_ERROR;
 		}
 		struct pcap_pkthdr *h;
 		const u_char *data;
@@ -217,6 +268,7 @@ enum capture_status capture_next(struct capture *c, struct capture_frame *f)
 			f->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 			f->linktype = pcap_datalink(c->pcap);
 			f->file = c->live ? 0 : (uint32_t)(c->next_path - 1);
+			f->index = c->live ? 0 : ++c->frames_in_file;
 			return CAPTURE_OK;
 		}
 		if (rc == 0) /* live, nothing ready */

@@ -48,8 +48,9 @@ static const struct command_help commands[] = {
 	 "exit codes: 0 nothing blocked or logged; 1 a flow was blocked or logged (an\n"
 	 "            offline audit blocks nothing: block means \"would block\"); with\n"
 	 "            --compare: 0 nothing stricter, 1 some flow stricter; 2 a usage,\n"
-	 "            input or environment error, or a capture that could not be read to\n"
-	 "            the end (what could be read is still reported)\n"},
+	 "            input or environment error, or an incomplete audit: a capture that\n"
+	 "            could not be read to the end, or frames of a protocol audit cannot\n"
+	 "            read (what could be read is still reported)\n"},
 	{"check",
 	 "usage: egressfence check --config FILE\n"
 	 "Loads the policy, opens every country database it names, and prints the\n"

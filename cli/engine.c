@@ -98,9 +98,30 @@ struct worker {
 	struct country_line by_country[SUMMARY_SLOTS][EF_ENC__COUNT][EF_BLOCK + 1];
 	_Atomic uint64_t flows_done;   /* read by the progress line's thread */
 	struct audit_totals totals;
+	uint64_t unexamined_seen;      /* warn_unexamined()'s state */
+	uint32_t unexamined_warned;
 	int rc;
 	char err[512];
 };
+
+/* A warning that names the first frame of each file whose data the decoder
+ * could not read: the audit is incomplete there, and its exit code says so. */
+static void warn_unexamined(const struct decoder *dec, const struct capture *cap, uint64_t *seen, uint32_t *warned)
+{
+	const struct decoder_stats *s = decoder_stats(dec);
+	uint64_t n = decode_unexamined_count(s->skipped);
+
+	if (n == *seen)
+		return;
+	*seen = n;
+	if (*warned == s->unexamined_file + 1)
+		return;
+	*warned = s->unexamined_file + 1;
+	fprintf(stderr, "egressfence: warning: %s: frame %llu: %s 0x%x is not something this audit can read: "
+		"its data was not examined (the summary counts all such frames)\n",
+		capture_file_name(cap, s->unexamined_file), (unsigned long long)s->unexamined_index,
+		s->unexamined_kind, s->unexamined_value);
+}
 
 static unsigned country_slot(ef_country c)
 {
@@ -415,6 +436,7 @@ static void *worker_run(void *arg)
 		/* Every frame moves the clock, decoded or not, as the reader of
 		 * several workers does. */
 		if (decoder_decode(w->decoder, &frame, &pkt) != DECODE_OK) {
+			warn_unexamined(w->decoder, cap, &w->unexamined_seen, &w->unexamined_warned);
 			classifier_tick(w->classifier, frame.ts_us);
 			continue;
 		}
@@ -536,8 +558,10 @@ static void read_and_dispatch(struct worker *ws, unsigned nw, struct capture *ca
 			continue;
 		}
 		uint64_t now = packet_clock_update(&clock, frame.ts_us);
-		if (decoder_decode(dec, &frame, &pkt) != DECODE_OK)
+		if (decoder_decode(dec, &frame, &pkt) != DECODE_OK) {
+			warn_unexamined(dec, cap, &ws[0].unexamined_seen, &ws[0].unexamined_warned);
 			continue;
+		}
 		unsigned w = shard_of(ws[0].o->policy, &pkt, nw);
 		if (pkt.l4 == IPPROTO_TCP) {
 			w = route_tcp(router, &pkt, now, w);
@@ -610,6 +634,10 @@ static void print_summary(FILE *out, struct worker *ws, unsigned n, const struct
 		}
 		fputs(")\n", out);
 	}
+	if (decode_unexamined_count(t->skipped))
+		fprintf(out, "WARNING: %llu frames carried a protocol this audit cannot read: their data was NOT "
+			"examined, and the verdicts below cover only the rest (see the warnings on stderr)\n",
+			(unsigned long long)decode_unexamined_count(t->skipped));
 	fprintf(out, "verdicts: %llu block, %llu log, %llu allow\n\n", (unsigned long long)t->by_verdict[EF_BLOCK],
 		(unsigned long long)t->by_verdict[EF_LOG], (unsigned long long)t->by_verdict[EF_ALLOW]);
 	fprintf(out, "%-8s %-10s %-7s %10s %16s %16s\n", "country", "encryption", "verdict", "flows", "bytes out",

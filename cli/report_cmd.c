@@ -127,7 +127,8 @@ int report_after_audit(const struct audit_report_input *in)
 		skipped += in->totals->skipped[i];
 	struct report_audit_counts c = {
 		.frames = in->totals->frames, .packets = in->totals->packets, .flows = in->totals->flows,
-		.evicted = in->totals->evicted, .frames_skipped = skipped, .failed_files = in->totals->failed_files,
+		.evicted = in->totals->evicted, .frames_skipped = skipped,
+		.frames_unexamined = decode_unexamined_count(in->totals->skipped), .failed_files = in->totals->failed_files,
 	};
 	report_set_audit_counts(r, &c);
 	rc = write_outputs(r, in->html, in->pdf);

@@ -70,6 +70,7 @@ int report_add_captures(struct report *r, const char *const *paths, size_t n, ch
 /* What audit counted.  frames_skipped: frames not decoded as IP. */
 struct report_audit_counts {
 	uint64_t frames, packets, flows, evicted, frames_skipped;
+	uint64_t frames_unexamined; /* of frames_skipped: may carry data, not read */
 	unsigned failed_files;
 };
 void report_set_audit_counts(struct report *r, const struct report_audit_counts *c);

@@ -815,6 +815,11 @@ static void write_examined(FILE *o, const struct report *r)
 		html_text(o, r->caps[i].error);
 		fputs("</li>\n", o);
 	}
+	if (r->have_counts && r->counts.frames_unexamined) {
+		gaps++;
+		fprintf(o, "<li class=warn>%s frames carried a protocol the audit cannot read: their data was "
+			"not examined</li>\n", grouped(r->counts.frames_unexamined, b));
+	}
 	if (r->have_counts && r->counts.frames_skipped) {
 		gaps++;
 		fprintf(o, "<li>%s frames were not IP or were malformed, and were not judged</li>\n",

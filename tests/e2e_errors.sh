@@ -249,6 +249,22 @@ cp "$good" "$dir/mixed/a.pcap"
 cp "$dir/corrupt.pcap" "$dir/mixed/b.pcap"
 input_error "a corrupt file among good ones" "warning: $dir/mixed/b.pcap" audit --config "$policy" "$dir/mixed"
 grep -q "1 flows" "$dir/out" || { echo "FAIL a corrupt file among good ones: the good file was not audited"; failed=$((failed + 1)); }
+# Data under a protocol the decoder cannot read (red team F12, when MPLS was
+# one): the audit is incomplete, so it exits 2 and says so, naming the first
+# such frame, instead of exit 0 or 1 as if everything had been examined.
+# The readable flow beside it is still judged.
+unreadable=$dir/pcaps/unreadable-ethertype.pcap
+input_error "data under an unreadable ethertype" \
+	"warning: $unreadable: frame 11: ethertype 0x88b5 is not something this audit can read: its data was not examined" \
+	audit --config "$policy" --json "$dir/unreadable.json" --report "$dir/unreadable.html" "$unreadable"
+if ! grep -q "^WARNING: 10 frames carried a protocol this audit cannot read: their data was NOT examined" "$dir/out" ||
+	! grep -q "^egressfence: 10 frames carried data this audit could not examine" "$dir/err" ||
+	! grep -q "<li class=warn>10 frames carried a protocol the audit cannot read" "$dir/unreadable.html" ||
+	[ "$(wc -l <"$dir/unreadable.json")" != 1 ]; then
+	echo "FAIL data under an unreadable ethertype: no WARNING in the summary or the record's gaps, no closing line, or not one event:"
+	sed 's/^/    /' "$dir/out" "$dir/err" | head -8
+	failed=$((failed + 1))
+fi
 
 # Not errors: a capture with no packets is a valid, empty capture.
 run audit --config "$policy" "$dir/header-only.pcap"

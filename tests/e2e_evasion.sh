@@ -218,6 +218,17 @@ expect openvpn-control-text "$v4 and .app == \"OpenVPN\" and $clear_block and $r
 expect openvpn-one-datagram-text "$v4 and .app == \"OpenVPN\" and .encryption != \"encrypted\" and .verdict == \"block\"" \
 	"one datagram nDPI takes for OpenVPN, then text both ways: not encrypted, blocked"
 
+# ---- more encapsulations: the inner destination decides (red team F12, F13) --
+# An MPLS label stack (F12: no event at all before), an Ethernet pseudowire
+# with a control word, and the UDP tunnels between US endpoints (F13: VXLAN
+# was judged as udp to US, allowed).
+for t in mpls mpls-pw vxlan geneve gtpu; do
+	expect tunnel-$t "$v4 and $http and $clear_block" \
+		"HTTP inside $t: the inner destination (CN) decides"
+done
+expect tunnel-vxlan-v6 "$v6 and $http and $clear_block" \
+	"IPv6 HTTP inside VXLAN over IPv4: the inner destination (CN) decides"
+
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several
 # workers write theirs in worker order), whatever the case's own checks say.

@@ -57,7 +57,13 @@ enum wrap {
 	WRAP_QINQ,   /* 802.1ad outer tag, 802.1Q inner tag */
 	WRAP_GRE,    /* IPv4 GRE, with a key */
 	WRAP_IPIP,   /* IPv4 in IPv4 */
-	WRAP_6IN4    /* IPv6 in IPv4 */
+	WRAP_6IN4,   /* IPv6 in IPv4 */
+	WRAP_MPLS,   /* two MPLS labels (0x8847) */
+	WRAP_MPLS_PW, /* an Ethernet pseudowire: one label, a control word, the frame */
+	WRAP_VXLAN,  /* IPv4 UDP to 4789, VXLAN, the frame */
+	WRAP_GENEVE, /* IPv4 UDP to 6081, Geneve with an option, the frame */
+	WRAP_GTPU,   /* IPv4 UDP to 2152, GTP-U with an extension header, the packet */
+	WRAP_UNKNOWN_ETHERTYPE /* ethertype 0x88b5 (local experimental), then the packet */
 };
 
 struct conn {
@@ -88,6 +94,88 @@ static void conn_init(struct conn *c, struct out *o, int family, const char *cli
 
 static const uint8_t mac_cli[6] = {0x02, 0, 0, 0, 0, 0x02}, mac_srv[6] = {0x02, 0, 0, 0, 0, 0x01};
 
+/* The encapsulations the decoder learnt after the first ones: frame holds
+ * the two MAC addresses (off bytes); the rest is written here. */
+static void emit_wrapped(struct conn *c, int dir, uint8_t *frame, uint32_t off, const uint8_t *ip, uint32_t ip_len)
+{
+	uint16_t ethertype = (ip[0] >> 4) == 6 ? 0x86dd : 0x0800;
+	uint8_t shim[64];
+	uint32_t n = 0;
+
+	switch (c->wrap) {
+	case WRAP_MPLS:
+		put16(frame + off, 0x8847);
+		put32(frame + off + 2, 100u << 12 | 64);        /* label 100, TTL 64 */
+		put32(frame + off + 6, 200u << 12 | 0x100 | 64); /* label 200, bottom of stack */
+		off += 10;
+		break;
+	case WRAP_MPLS_PW:
+		put16(frame + off, 0x8847);
+		put32(frame + off + 2, 300u << 12 | 0x100 | 64);
+		put32(frame + off + 6, 0);                       /* control word */
+		memcpy(frame + off + 10, dir ? mac_srv : mac_cli, 6);
+		memcpy(frame + off + 16, dir ? mac_cli : mac_srv, 6);
+		put16(frame + off + 22, ethertype);
+		off += 24;
+		break;
+	case WRAP_UNKNOWN_ETHERTYPE:
+		put16(frame + off, 0x88b5);
+		off += 2;
+		break;
+	default: {
+		/* UDP tunnels between 203.0.113.1 and .2 (US in the test policy). */
+		uint16_t port = c->wrap == WRAP_VXLAN ? 4789 : c->wrap == WRAP_GENEVE ? 6081 : 2152;
+		if (c->wrap == WRAP_VXLAN) {
+			static const uint8_t vxlan[8] = {0x08, 0, 0, 0, 0, 0, 42, 0};
+			memcpy(shim, vxlan, 8);
+			n = 8;
+		} else if (c->wrap == WRAP_GENEVE) {
+			/* version 0, 4 bytes of options, Ethernet, VNI 42, one option of no data */
+			static const uint8_t geneve[12] = {0x01, 0, 0x65, 0x58, 0, 0, 42, 0, 0x01, 0x03, 0x80, 0};
+			memcpy(shim, geneve, 12);
+			n = 12;
+		} else {
+			/* version 1, PT, E: a PDU session container extension, then the packet */
+			static const uint8_t gtpu[16] = {0x34, 0xff, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0x85, 1, 0x00, 0x09, 0};
+			memcpy(shim, gtpu, 16);
+			put16(shim + 2, (uint16_t)(8 + ip_len));
+			n = 16;
+		}
+		if (c->wrap != WRAP_GTPU) {
+			memcpy(shim + n, dir ? mac_srv : mac_cli, 6);
+			memcpy(shim + n + 6, dir ? mac_cli : mac_srv, 6);
+			put16(shim + n + 12, ethertype);
+			n += 14;
+		}
+		uint8_t a[4] = {203, 0, 113, 1}, b[4] = {203, 0, 113, 2};
+		put16(frame + off, 0x0800);
+		off += 2;
+		uint8_t *h = frame + off;
+		uint32_t udp_len = 8 + n + ip_len;
+		h[0] = 0x45;
+		h[1] = 0;
+		put16(h + 2, (uint16_t)(20 + udp_len));
+		put16(h + 4, c->ip_id++);
+		put16(h + 6, 0);
+		h[8] = 64;
+		h[9] = 17;
+		put16(h + 10, 0);
+		memcpy(h + 12, dir ? b : a, 4);
+		memcpy(h + 16, dir ? a : b, 4);
+		put16(h + 10, csum_fold(csum_add(0, h, 20)));
+		put16(h + 20, (uint16_t)(49152 + c->cport % 1000)); /* a flow hash, as senders pick */
+		put16(h + 22, port);
+		put16(h + 24, (uint16_t)udp_len);
+		put16(h + 26, 0); /* no checksum, as IPv4 allows */
+		memcpy(h + 28, shim, n);
+		off += 28 + n;
+		break;
+	}
+	}
+	memcpy(frame + off, ip, ip_len);
+	out_write(c->o, frame, off + ip_len);
+}
+
 /* The frame around an IP packet: Ethernet, with tags or a tunnel. */
 static void emit_ip(struct conn *c, int dir, const uint8_t *ip, uint32_t ip_len)
 {
@@ -106,6 +194,10 @@ static void emit_ip(struct conn *c, int dir, const uint8_t *ip, uint32_t ip_len)
 		put16(frame + off + 4, 0x8100);
 		put16(frame + off + 6, 100);
 		off += 8;
+	}
+	if (c->wrap >= WRAP_MPLS) {
+		emit_wrapped(c, dir, frame, off, ip, ip_len);
+		return;
 	}
 	if (c->wrap == WRAP_GRE || c->wrap == WRAP_IPIP || c->wrap == WRAP_6IN4) {
 		/* Tunnel endpoints in 203.0.113.0/24 (US in the test policy). */
@@ -1255,6 +1347,21 @@ static void case_openvpn_one_datagram_text(struct out *o)
 	}
 }
 
+static void case_mpls(struct out *o) { wrapped_http(o, WRAP_MPLS, 4, 40200); }
+static void case_mpls_pw(struct out *o) { wrapped_http(o, WRAP_MPLS_PW, 4, 40201); }
+static void case_vxlan(struct out *o) { wrapped_http(o, WRAP_VXLAN, 4, 40202); }
+static void case_geneve(struct out *o) { wrapped_http(o, WRAP_GENEVE, 4, 40203); }
+static void case_gtpu(struct out *o) { wrapped_http(o, WRAP_GTPU, 4, 40204); }
+static void case_vxlan_v6(struct out *o) { wrapped_http(o, WRAP_VXLAN, 6, 40205); }
+
+/* One readable flow, and the same upload again under an ethertype the
+ * decoder cannot read: the audit must not look complete (e2e_errors.sh). */
+static void case_unreadable_ethertype(struct out *o)
+{
+	wrapped_http(o, WRAP_NONE, 4, 40206);
+	wrapped_http(o, WRAP_UNKNOWN_ETHERTYPE, 4, 40207);
+}
+
 static const struct {
 	const char *name;
 	void (*write)(struct out *o);
@@ -1306,6 +1413,13 @@ static const struct {
 	{"openvpn-one-datagram-text", case_openvpn_one_datagram_text},
 	{"quic-v2-reply-then-text", case_quic_v2_reply_then_text},
 	{"esp-random-then-text", case_esp_random_then_text},
+	{"tunnel-mpls", case_mpls},
+	{"tunnel-mpls-pw", case_mpls_pw},
+	{"tunnel-vxlan", case_vxlan},
+	{"tunnel-geneve", case_geneve},
+	{"tunnel-gtpu", case_gtpu},
+	{"tunnel-vxlan-v6", case_vxlan_v6},
+	{"unreadable-ethertype", case_unreadable_ethertype},
 };
 
 /* ---- the flood --------------------------------------------------------- */

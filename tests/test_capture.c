@@ -297,6 +297,259 @@ static void truncated_frames_are_skipped_safely(void **state)
 	decoder_free(d);
 }
 
+/* Sets an IPv4 header's checksum, which MPLS payloads are told apart by. */
+static void ipv4_checksum(uint8_t *h)
+{
+	uint32_t sum = 0, hl = (uint32_t)(h[0] & 0x0f) * 4;
+
+	h[10] = h[11] = 0;
+	for (uint32_t i = 0; i < hl; i += 2)
+		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	h[10] = (uint8_t)(~sum >> 8);
+	h[11] = (uint8_t)~sum;
+}
+
+static size_t put_mac_pair(uint8_t *b, uint16_t ethertype)
+{
+	memset(b, 0, 12);
+	b[0] = 0x02; b[5] = 0x01; b[6] = 0x02; b[11] = 0x02;
+	b[12] = (uint8_t)(ethertype >> 8);
+	b[13] = (uint8_t)ethertype;
+	return 14;
+}
+
+static size_t put_label(uint8_t *b, uint32_t label, bool bottom)
+{
+	uint32_t shim = label << 12 | (bottom ? 0x100u : 0) | 64;
+
+	b[0] = (uint8_t)(shim >> 24); b[1] = (uint8_t)(shim >> 16); b[2] = (uint8_t)(shim >> 8); b[3] = (uint8_t)shim;
+	return 4;
+}
+
+static void mpls_label_stacks_reach_the_ip_packet(void **state)
+{
+	uint8_t ip[128], b[256];
+	size_t n = ipv4_udp(ip, "10.9.0.2", "198.51.100.10", "POST");
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	ipv4_checksum(ip);
+	/* unicast and multicast ethertypes; three labels, the last at the bottom */
+	for (int mc = 0; mc < 2; mc++) {
+		size_t h = put_mac_pair(b, mc ? 0x8848 : 0x8847);
+		h += put_label(b + h, 16, false);
+		h += put_label(b + h, 17, false);
+		h += put_label(b + h, 18, true);
+		memcpy(b + h, ip, n);
+		assert_int_equal(decode(d, DLT_EN10MB, b, h + n, &p), DECODE_OK);
+		assert_addr(&p.dst, "198.51.100.10");
+		assert_int_equal(p.dport, 53);
+		assert_memory_equal(p.payload, "POST", 4);
+	}
+	/* the IPv4 explicit-null label names IPv4 even with a bad checksum */
+	ip[10] ^= 0xff;
+	size_t h = put_mac_pair(b, 0x8847);
+	h += put_label(b + h, 0, true);
+	memcpy(b + h, ip, n);
+	assert_int_equal(decode(d, DLT_EN10MB, b, h + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	/* a stack that never reaches its bottom */
+	h = put_mac_pair(b, 0x8847);
+	for (int i = 0; i < 8; i++)
+		h += put_label(b + h, 16, false);
+	assert_int_equal(decode(d, DLT_EN10MB, b, h, &p), DECODE_SKIP);
+	assert_int_equal(decoder_stats(d)->skipped[SKIP_TRUNCATED], 1);
+	decoder_free(d);
+}
+
+static void mpls_ethernet_pseudowires_are_peeled(void **state)
+{
+	uint8_t ip[128], b[256];
+	size_t n = ipv4_udp(ip, "10.9.0.2", "198.51.100.10", "POST");
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	ipv4_checksum(ip);
+	/* with a control word (RFC 4385), then the customer's frame */
+	size_t h = put_mac_pair(b, 0x8847);
+	h += put_label(b + h, 100, true);
+	memset(b + h, 0, 4);
+	h += 4;
+	h += put_mac_pair(b + h, 0x0800);
+	memcpy(b + h, ip, n);
+	assert_int_equal(decode(d, DLT_EN10MB, b, h + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	assert_int_equal(p.tunnel_depth, 1);
+	/* without one: the customer's frame right after the label */
+	h = put_mac_pair(b, 0x8847);
+	h += put_label(b + h, 100, true);
+	h += put_mac_pair(b + h, 0x0800);
+	memcpy(b + h, ip, n);
+	assert_int_equal(decode(d, DLT_EN10MB, b, h + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	decoder_free(d);
+}
+
+static void mpls_payloads_read_two_ways_are_not_guessed(void **state)
+{
+	uint8_t b[256];
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	/* After the label: an IPv4 header from 8.0.69.0 (bytes 12-13 read as
+	 * ethertype 0x0800), whose bytes from 14 on also form a valid IPv4
+	 * header.  Either reading is consistent, so neither is taken. */
+	size_t h = put_mac_pair(b, 0x8847);
+	h += put_label(b + h, 100, true);
+	uint8_t *ip = b + h;
+	memset(ip, 0, 60);
+	ip[0] = 0x45; ip[3] = 60; ip[8] = 64; ip[9] = 253;
+	ip[12] = 8; ip[13] = 0; ip[14] = 0x45; ip[15] = 0;   /* source 8.0.69.0 */
+	ip[16] = 0; ip[17] = 40;                            /* the second header's length */
+	ip[22] = 64; ip[23] = 253;
+	ipv4_checksum(ip + 14);
+	ipv4_checksum(ip);
+	assert_int_equal(decode(d, DLT_EN10MB, b, h + 60, &p), DECODE_SKIP);
+	const struct decoder_stats *st = decoder_stats(d);
+	assert_int_equal(st->skipped[SKIP_UNEXAMINED], 1);
+	assert_int_equal(decode_unexamined_count(st->skipped), 1);
+	/* with the second header's checksum broken, IPv4 is the only reading */
+	ip[14 + 11] ^= 1;
+	assert_int_equal(decode(d, DLT_EN10MB, b, h + 60, &p), DECODE_OK);
+	assert_addr(&p.src, "8.0.69.0");
+	/* nothing consistent at all */
+	memset(ip, 0x99, 60);
+	assert_int_equal(decode(d, DLT_EN10MB, b, h + 60, &p), DECODE_SKIP);
+	assert_int_equal(st->skipped[SKIP_UNEXAMINED], 2);
+	decoder_free(d);
+}
+
+/* Outer IPv4/UDP from 203.0.113.1 to 203.0.113.2:dport around inner[0..n). */
+static size_t udp_tunnel(uint8_t *b, uint16_t dport, const uint8_t *hdr, size_t hdr_len, bool frame,
+			 const uint8_t *inner, size_t n)
+{
+	size_t body = hdr_len + (frame ? 14 : 0) + n;
+	size_t h = put_ipv4(b, IPPROTO_UDP, "203.0.113.1", "203.0.113.2", (uint16_t)(8 + body), 9, 0);
+	b[h] = 0xc0; b[h + 1] = 0x01;
+	b[h + 2] = (uint8_t)(dport >> 8); b[h + 3] = (uint8_t)dport;
+	b[h + 4] = (uint8_t)((8 + body) >> 8); b[h + 5] = (uint8_t)(8 + body);
+	b[h + 6] = b[h + 7] = 0;
+	h += 8;
+	memcpy(b + h, hdr, hdr_len);
+	h += hdr_len;
+	if (frame)
+		h += put_mac_pair(b + h, 0x0800);
+	memcpy(b + h, inner, n);
+	return h + n;
+}
+
+static void udp_tunnels_yield_the_inner_packet(void **state)
+{
+	static const uint8_t vxlan[8] = {0x08, 0, 0, 0, 0, 0, 42, 0};
+	static const uint8_t geneve[12] = {0x01, 0, 0x65, 0x58, 0, 0, 42, 0, 0x01, 0x03, 0x80, 0};
+	static const uint8_t gtpu[16] = {0x34, 0xff, 0, 40, 0, 0, 0, 7, 0, 0, 0, 0x85, 1, 0x00, 0x09, 0};
+	static const uint8_t gtpu_echo[8] = {0x30, 0x01, 0, 0, 0, 0, 0, 0};
+	uint8_t inner[128], b[256];
+	size_t n = ipv4_udp(inner, "10.9.0.2", "198.51.100.10", "POST"), m;
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	m = udp_tunnel(b, 4789, vxlan, 8, true, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	assert_int_equal(p.tunnel_depth, 1);
+	m = udp_tunnel(b, 8472, vxlan, 8, true, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	m = udp_tunnel(b, 6081, geneve, 12, true, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	m = udp_tunnel(b, 2152, gtpu, 16, false, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	assert_memory_equal(p.payload, "POST", 4);
+
+	/* Not tunnels: VXLAN without its I flag, VXLAN on another port, a GTP
+	 * echo request.  Each stays the UDP datagram to the outer endpoint. */
+	uint8_t no_flag[8] = {0};
+	m = udp_tunnel(b, 4789, no_flag, 8, true, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "203.0.113.2");
+	assert_int_equal(p.dport, 4789);
+	m = udp_tunnel(b, 9999, vxlan, 8, true, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "203.0.113.2");
+	m = udp_tunnel(b, 2152, gtpu_echo, 8, false, inner, 0);
+	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
+	assert_addr(&p.dst, "203.0.113.2");
+	assert_int_equal(p.tunnel_depth, 0);
+	/* every prefix of a VXLAN frame decodes or skips, never reads past it */
+	m = udp_tunnel(b, 4789, vxlan, 8, true, inner, n);
+	for (size_t len = 0; len < m; len++) {
+		uint8_t *copy = malloc(len ? len : 1);
+		memcpy(copy, b, len);
+		enum decode_result r = decode(d, DLT_RAW, copy, len, &p);
+		assert_true(r == DECODE_SKIP || r == DECODE_OK);
+		free(copy);
+	}
+	decoder_free(d);
+}
+
+static void frames_that_are_not_ip_are_told_apart(void **state)
+{
+	uint8_t ip[128], b[256];
+	size_t n = ipv4_udp(ip, "10.9.0.2", "198.51.100.10", "POST");
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+	const struct decoder_stats *st = decoder_stats(d);
+	struct capture_frame f = {.data = b, .ts_us = 1, .linktype = DLT_EN10MB, .file = 3, .index = 17};
+
+	/* ARP and LLDP carry no user data: not IP, nothing unexamined */
+	put_mac_pair(b, 0x0806);
+	assert_int_equal(decode(d, DLT_EN10MB, b, 60, &p), DECODE_SKIP);
+	put_mac_pair(b, 0x88cc);
+	assert_int_equal(decode(d, DLT_EN10MB, b, 60, &p), DECODE_SKIP);
+	assert_int_equal(st->skipped[SKIP_NOT_IP], 2);
+	assert_int_equal(decode_unexamined_count(st->skipped), 0);
+	/* an unknown ethertype may carry anything: unexamined, and named */
+	put_mac_pair(b, 0x88b5);
+	memcpy(b + 14, ip, n);
+	f.caplen = f.wirelen = (uint32_t)(14 + n);
+	assert_int_equal(decoder_decode(d, &f, &p), DECODE_SKIP);
+	assert_int_equal(decode_unexamined_count(st->skipped), 1);
+	assert_string_equal(st->unexamined_kind, "ethertype");
+	assert_int_equal(st->unexamined_value, 0x88b5);
+	assert_int_equal(st->unexamined_file, 3);
+	assert_int_equal(st->unexamined_index, 17);
+	/* so does a link type the decoder does not know */
+	f.linktype = 147;
+	assert_int_equal(decoder_decode(d, &f, &p), DECODE_SKIP);
+	assert_int_equal(decode_unexamined_count(st->skipped), 2);
+	/* PPP: LCP is control, IPX (0x2b) is data */
+	uint8_t ppp[8] = {0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4};
+	assert_int_equal(decode(d, DLT_PPP, ppp, 8, &p), DECODE_SKIP);
+	ppp[2] = 0x00; ppp[3] = 0x2b;
+	assert_int_equal(decode(d, DLT_PPP, ppp, 8, &p), DECODE_SKIP);
+	assert_int_equal(decode_unexamined_count(st->skipped), 3);
+	assert_int_equal(st->skipped[SKIP_NOT_IP], 3);
+	/* 802.2 SNAP with a zero OUI carries an ethertype (RFC 1042) */
+	put_mac_pair(b, (uint16_t)(8 + n));
+	memcpy(b + 14, "\xaa\xaa\x03\x00\x00\x00\x08\x00", 8);
+	memcpy(b + 22, ip, n);
+	assert_int_equal(decode(d, DLT_EN10MB, b, 22 + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	/* Cisco FabricPath: outer MACs, 0x8903, FTag/TTL, the original frame */
+	put_mac_pair(b, 0x8903);
+	b[14] = 0x40; b[15] = 0x20;
+	put_mac_pair(b + 16, 0x0800);
+	memcpy(b + 30, ip, n);
+	assert_int_equal(decode(d, DLT_EN10MB, b, 30 + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "198.51.100.10");
+	decoder_free(d);
+}
+
 static char *temp_file(const void *data, size_t n)
 {
 	char *path = strdup("/tmp/ef-test-XXXXXX");
@@ -368,6 +621,167 @@ static void truncated_capture_keeps_what_was_read(void **state)
 	unlink(path);
 }
 
+/* ---- pcapng, little-endian blocks built here ---------------------------- */
+
+struct ng {
+	uint8_t b[4096];
+	size_t n;
+};
+
+static void le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+static void ng_put32(struct ng *g, uint32_t v)
+{
+	le32(g->b + g->n, v);
+	g->n += 4;
+}
+
+static void ng_bytes(struct ng *g, const void *p, size_t n)
+{
+	memcpy(g->b + g->n, p, n);
+	g->n += n;
+	while (g->n % 4)
+		g->b[g->n++] = 0;
+}
+
+/* A block of type `type` whose body is body[0..n); returns its offset. */
+static size_t ng_block(struct ng *g, uint32_t type, const void *body, size_t n)
+{
+	size_t at = g->n;
+	uint32_t total = (uint32_t)(12 + ((n + 3) & ~(size_t)3));
+
+	ng_put32(g, type);
+	ng_put32(g, total);
+	ng_bytes(g, body, n);
+	ng_put32(g, total);
+	return at;
+}
+
+static void ng_section(struct ng *g)
+{
+	uint8_t shb[16] = {0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	ng_block(g, 0x0A0D0D0A, shb, sizeof(shb));
+}
+
+static void ng_interface(struct ng *g, uint16_t linktype, uint32_t snaplen, const uint8_t *opts, size_t n)
+{
+	uint8_t body[64] = {(uint8_t)linktype, (uint8_t)(linktype >> 8), 0, 0};
+
+	le32(body + 4, snaplen);
+	memcpy(body + 8, opts, n);
+	ng_block(g, 1, body, 8 + n);
+}
+
+static size_t ng_packet(struct ng *g, uint32_t iface, uint64_t ticks, const void *data, uint32_t caplen, uint32_t len)
+{
+	uint8_t body[512];
+	const uint32_t f[5] = {iface, (uint32_t)(ticks >> 32), (uint32_t)ticks, caplen, len};
+
+	for (int i = 0; i < 5; i++)
+		le32(body + 4 * i, f[i]);
+	memcpy(body + 20, data, len < caplen ? len : caplen);
+	return ng_block(g, 6, body, 20 + (len < caplen ? len : caplen));
+}
+
+static struct capture *ng_open(const struct ng *g, char **path)
+{
+	char err[512];
+
+	*path = temp_file(g->b, g->n);
+	const char *paths[] = {*path};
+	struct capture *c = capture_open_files(paths, 1, err, sizeof(err));
+	assert_non_null(c);
+	return c;
+}
+
+static void pcapng_interfaces_keep_their_own_link_type_snaplen_and_clock(void **state)
+{
+	uint8_t ip[128], frame[256];
+	size_t n = ipv4_udp(ip, "10.9.0.2", "198.51.100.10", "POST");
+	/* if_tsresol 9 (ns) and if_tsoffset 10 s; then opt_endofopt */
+	uint8_t opts[24] = {9, 0, 1, 0, 9, 0, 0, 0, 14, 0, 8, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	struct ng g = {.n = 0};
+	struct capture_frame f;
+	char *path;
+
+	memset(frame, 0, 14);
+	frame[12] = 0x08;
+	memcpy(frame + 14, ip, n);
+	ng_section(&g);
+	ng_interface(&g, 1, 65535, NULL, 0);
+	ng_packet(&g, 0, 1795000000000001ull, frame, (uint32_t)(14 + n), (uint32_t)(14 + n));
+	ng_interface(&g, 101, 40, opts, sizeof(opts)); /* LINKTYPE_RAW, another snaplen */
+	ng_packet(&g, 1, 1795000000123456789ull, ip, (uint32_t)n, (uint32_t)n);
+	uint8_t spb[256];
+	uint32_t wire = (uint32_t)(14 + n);
+	le32(spb, wire);
+	memcpy(spb + 4, frame, 14 + n);
+	ng_block(&g, 3, spb, 4 + 14 + n);              /* simple packet: interface 0, no time */
+	uint8_t nrb[4] = {0};
+	ng_block(&g, 4, nrb, 4);                       /* name resolution: skipped */
+
+	struct capture *c = ng_open(&g, &path);
+	assert_int_equal(capture_next(c, &f), CAPTURE_OK);
+	assert_int_equal(f.linktype, DLT_EN10MB);
+	assert_int_equal(f.ts_us, 1795000000000001ull);
+	assert_int_equal(f.index, 1);
+	assert_int_equal(capture_next(c, &f), CAPTURE_OK);
+	assert_int_equal(f.linktype, DLT_RAW);
+	assert_int_equal(f.ts_us, 1795000000123456ull + 10000000u);
+	assert_int_equal(f.caplen, n);
+	assert_memory_equal(f.data, ip, n);
+	assert_int_equal(f.index, 2);
+	assert_int_equal(capture_next(c, &f), CAPTURE_OK);
+	assert_int_equal(f.linktype, DLT_EN10MB);
+	assert_int_equal(f.ts_us, 1795000000123456ull + 10000000u);
+	assert_int_equal(f.caplen, 14 + n);
+	assert_int_equal(capture_next(c, &f), CAPTURE_END);
+	assert_int_equal(capture_failed_files(c), 0);
+	capture_close(c);
+	unlink(path);
+	free(path);
+}
+
+static void pcapng_damaged_blocks_stop_the_file_with_their_offset(void **state)
+{
+	uint8_t ip[128];
+	size_t n = ipv4_udp(ip, "10.9.0.2", "198.51.100.10", "POST");
+	struct capture_frame f;
+	char *path, want[64];
+
+	for (int k = 0; k < 4; k++) {
+		struct ng g = {.n = 0};
+		ng_section(&g);
+		ng_interface(&g, 101, 0, NULL, 0);
+		ng_packet(&g, 0, 1, ip, (uint32_t)n, (uint32_t)n);
+		size_t bad = g.n;
+		if (k == 0) {
+			ng_packet(&g, 5, 2, ip, (uint32_t)n, (uint32_t)n);        /* no interface 5 */
+		} else if (k == 1) {
+			ng_packet(&g, 0, 2, ip, (uint32_t)n, (uint32_t)n);
+			g.b[g.n - 4] ^= 4;                                     /* trailing length differs */
+		} else if (k == 2) {
+			bad = ng_packet(&g, 0, 2, ip, 400, (uint32_t)n);       /* caplen past the block */
+		} else {
+			uint8_t opts[8] = {9, 0, 60, 0, 9, 0, 0, 0};           /* an option past its block */
+			ng_interface(&g, 1, 0, opts, sizeof(opts));
+		}
+		struct capture *c = ng_open(&g, &path);
+		assert_int_equal(capture_next(c, &f), CAPTURE_OK);
+		assert_int_equal(capture_next(c, &f), CAPTURE_ERROR);
+		snprintf(want, sizeof(want), "stopped reading at byte %zu: ", bad);
+		assert_non_null(strstr(capture_error(c), want));
+		assert_int_equal(capture_next(c, &f), CAPTURE_END);
+		assert_int_equal(capture_failed_files(c), 1);
+		capture_close(c);
+		unlink(path);
+		free(path);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +795,13 @@ int main(void)
 		cmocka_unit_test(truncated_frames_are_skipped_safely),
 		cmocka_unit_test(missing_and_bad_files_are_reported),
 		cmocka_unit_test(truncated_capture_keeps_what_was_read),
+		cmocka_unit_test(mpls_label_stacks_reach_the_ip_packet),
+		cmocka_unit_test(mpls_ethernet_pseudowires_are_peeled),
+		cmocka_unit_test(mpls_payloads_read_two_ways_are_not_guessed),
+		cmocka_unit_test(udp_tunnels_yield_the_inner_packet),
+		cmocka_unit_test(frames_that_are_not_ip_are_told_apart),
+		cmocka_unit_test(pcapng_interfaces_keep_their_own_link_type_snaplen_and_clock),
+		cmocka_unit_test(pcapng_damaged_blocks_stop_the_file_with_their_offset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

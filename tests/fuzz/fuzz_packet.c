@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!copy)
 			break;
 		memcpy(copy, data + off, len);
-		frame = (struct capture_frame){copy, (uint32_t)len, (uint32_t)len, clock_us, linktype, 0};
+		frame = (struct capture_frame){copy, (uint32_t)len, (uint32_t)len, clock_us, linktype, 0, 0};
 		if (decoder_decode(dec, &frame, &pkt) == DECODE_OK)
 			classifier_packet(classifier, &pkt, &flow);
 		else

@@ -9,6 +9,8 @@ OUTDIR/packet/   frames of real captures (pcap and pcapng, from PCAP-DIR,
                  a link-type byte, then frames with 2-byte length headers;
                  consecutive frames of one capture per seed, so that seeds
                  hold whole handshakes and fragment runs.
+OUTDIR/pcapng/   the pcapng files of PCAP-DIR as they are, cut to 16 KiB
+                 (fuzz_pcapng.c reads whole files).
 OUTDIR/policy/   the configuration files given (policy/*.yaml and the test
                  configurations), as they are.
 OUTDIR/logchain/ filled by .ci/fuzz.sh with a chained log the build writes.
@@ -80,6 +82,8 @@ def packet_seeds(pcap_dir, out):
             continue
         data = open(path, 'rb').read()
         if data[:4] == b'\x0a\x0d\x0d\x0a':
+            with open(os.path.join(out, '..', 'pcapng', name), 'wb') as fh:
+                fh.write(data[:MAX_SEED])
             linktype, frames = read_pcapng(data)
         else:
             linktype, frames = read_pcap(data)
@@ -107,7 +111,7 @@ def main():
     out = sys.argv[1]
     here = os.path.dirname(os.path.abspath(__file__))
     pcap_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, '../../../shared/pcaps/ndpi')
-    for sub in ('packet', 'policy', 'logchain'):
+    for sub in ('packet', 'pcapng', 'policy', 'logchain'):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
     n = packet_seeds(pcap_dir, os.path.join(out, 'packet')) if os.path.isdir(pcap_dir) else 0
     if not n:
