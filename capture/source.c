@@ -11,6 +11,7 @@
  *    file: what is readable is processed, and the caller exits 2 at the end.
  */
 #include "capture.h"
+#include "pcapmap.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +25,7 @@ struct capture {
 	char **paths;
 	size_t n_paths, next_path;
 	pcap_t *pcap;
+	struct pcapmap *map;      /* classic pcap files: read from a map instead */
 	bool live;
 	const char *current;
 	unsigned failed_files;
@@ -167,6 +169,8 @@ static void close_current(struct capture *c)
 	if (c->pcap)
 		pcap_close(c->pcap);
 	c->pcap = NULL;
+	pcapmap_close(c->map);
+	c->map = NULL;
 }
 
 /* Opens the next file; false when there is none.  A file that cannot be
@@ -178,6 +182,8 @@ static enum capture_status open_next_file(struct capture *c)
 	if (c->next_path >= c->n_paths)
 		return CAPTURE_END;
 	c->current = c->paths[c->next_path++];
+	if ((c->map = pcapmap_open(c->current)))
+		return CAPTURE_OK;
 	c->pcap = pcap_open_offline_with_tstamp_precision(c->current, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
 	if (!c->pcap) {
 		snprintf(c->err, sizeof(c->err), "%s: not a readable capture: %s", c->current, pcap_err);
@@ -199,12 +205,29 @@ static enum capture_status open_next_file(struct capture *c)
 enum capture_status capture_next(struct capture *c, struct capture_frame *f)
 {
 	for (;;) {
-		if (!c->pcap) {
+		if (!c->pcap && !c->map) {
 			if (c->live)
 				return CAPTURE_END;
 			enum capture_status st = open_next_file(c);
 			if (st != CAPTURE_OK)
 				return st;
+		}
+		if (c->map) {
+			enum capture_status st = pcapmap_next(c->map, f);
+			long at;
+			if (st == CAPTURE_OK) {
+				f->file = (uint32_t)(c->next_path - 1);
+				return st;
+			}
+			if (st == CAPTURE_ERROR) {
+				const char *why = pcapmap_error(c->map, &at);
+				snprintf(c->err, sizeof(c->err), "%s: stopped reading at byte %ld: %s", c->current, at, why);
+				c->failed_files++;
+			}
+			close_current(c);
+			if (st == CAPTURE_ERROR)
+				return st;
+			continue;
 		}
 		struct pcap_pkthdr *h;
 		const u_char *data;
