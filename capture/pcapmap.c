@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <pcap/dlt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,8 +114,10 @@ static bool take_header(struct pcapmap *m)
 	m->dlt = dlt_of_linktype(get32(m, 20) & 0x03ffffffu);
 	if (m->dlt < 0 || (m->swapped && m->dlt == DLT_NFLOG))
 		return false; /* libpcap rewrites a swapped NFLOG's TLV headers in place */
+	/* libpcap 1.10 replaces only 0 and what does not fit an int; a snaplen
+	 * over MAX_SNAPLEN stays, and changes the message below. */
 	m->snaplen = get32(m, 16);
-	if (m->snaplen == 0 || m->snaplen > MAX_SNAPLEN)
+	if (m->snaplen == 0 || m->snaplen > INT32_MAX)
 		m->snaplen = MAX_SNAPLEN;
 	m->off = FILE_HEADER;
 	return true;
@@ -206,9 +209,11 @@ enum capture_status pcapmap_next(struct pcapmap *m, struct capture_frame *f)
 	uint32_t caplen = get32(m, m->off + 8), wirelen = get32(m, m->off + 12);
 	size_t data = m->off + RECORD_HEADER;
 	left -= RECORD_HEADER;
-	if (caplen > MAX_SNAPLEN) /* snaplen is at most MAX_SNAPLEN: libpcap names it */
-		return fail(m, (long)data, "invalid packet capture length %u, bigger than snaplen of %zu", caplen,
-			    m->snaplen);
+	if (caplen > MAX_SNAPLEN)
+		return fail(m, (long)data,
+			    caplen > m->snaplen ? "invalid packet capture length %u, bigger than snaplen of %zu"
+						: "invalid packet capture length %u, bigger than maximum of %zu",
+			    caplen, caplen > m->snaplen ? m->snaplen : MAX_SNAPLEN);
 	uint32_t shown = caplen;
 	if (caplen > m->snaplen) {
 		/* libpcap hands out the first snaplen bytes and skips the rest. */

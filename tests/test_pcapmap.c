@@ -254,6 +254,14 @@ static void caplen_over_256k_is_refused(void **state)
 	header(&file, true, false, 262144, 1);
 	record(&file, 2, 0, 0x7fffffff, 0x7fffffff, 64);
 	assert_int_equal(check("caplen of 2 GB, swapped", true), 0);
+	/* a snaplen over the bound stays, and the message names the bound;
+	 * one that does not fit an int is replaced by the bound */
+	header(&file, false, false, 300000, 1);
+	record(&file, 2, 0, 270000, 270000, 64);
+	assert_int_equal(check("caplen over 256 KiB, snaplen over it too", true), 0);
+	header(&file, false, false, 0x80000000u, 1);
+	record(&file, 2, 0, 270000, 270000, 64);
+	assert_int_equal(check("caplen over 256 KiB, snaplen over 2^31", true), 0);
 	/* exactly the bound is a frame */
 	header(&file, false, false, 262144, 1);
 	record(&file, 2, 0, 262144, 262144, 262144);
