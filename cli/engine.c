@@ -243,6 +243,8 @@ struct router {
 	uint16_t port_count[65536];   /* live announcements per port: most packets stop here */
 	struct route_pin *pins;       /* allocated at the first pin */
 	unsigned n_pins;
+	uint32_t pin_ports[65536];    /* pins (alive or not) naming each port: a packet
+				       * whose two ports are not both named has none */
 	uint64_t open_idle_us, closed_idle_us;
 	uint64_t unpinned;            /* pins refused: no room (reported, verdicts may differ) */
 };
@@ -326,7 +328,7 @@ static unsigned route_tcp(struct router *r, const struct packet *pkt, uint64_t n
 	uint16_t lp = src_lo ? pkt->sport : pkt->dport, hp = src_lo ? pkt->dport : pkt->sport;
 	struct route_pin *free_slot = NULL, *p = NULL;
 
-	if (r->n_pins) {
+	if (r->n_pins && r->pin_ports[lp] && r->pin_ports[hp]) {
 		uint32_t h = pin_hash(lo, hi, lp, hp);
 		for (unsigned i = 0; i < ROUTE_PROBES; i++) {
 			struct route_pin *c = &r->pins[(h + i) & (ROUTE_PINS - 1)];
@@ -371,8 +373,14 @@ static unsigned route_tcp(struct router *r, const struct packet *pkt, uint64_t n
 			return shard;
 		}
 		p = free_slot;
-		if (!p->used)
+		if (!p->used) {
 			r->n_pins++;
+		} else {
+			r->pin_ports[p->lo_port]--;
+			r->pin_ports[p->hi_port]--;
+		}
+		r->pin_ports[lp]++;
+		r->pin_ports[hp]++;
 		*p = (struct route_pin){.lo = *lo, .hi = *hi, .lo_port = lp, .hi_port = hp,
 				.worker = (uint8_t)(opening ? e->worker : shard), .used = true};
 		if (opening)
