@@ -174,6 +174,29 @@ static bool is_inside(struct inside_cache *c, const struct policy *p, const stru
 	return in;
 }
 
+/*
+ * FNV-1a over the address's 16 bytes.  An IPv4 address fills 4 and leaves
+ * 12 zero bytes, over which FNV-1a only multiplies by its prime 12 times:
+ * one multiplication by the prime's 12th power (mod 2^32), the same hash.
+ */
+static uint32_t host_hash(const struct ef_addr *a)
+{
+	uint32_t h = 0x811c9dc5u, tail4;
+	uint64_t tail8;
+	int i = 0;
+
+	for (; i < 4; i++)
+		h = (h ^ a->b[i]) * 0x01000193u;
+	memcpy(&tail4, a->b + 4, 4);
+	memcpy(&tail8, a->b + 8, 8);
+	if (!tail4 && !tail8)
+		h *= 0xd38c7031u; /* 0x01000193^12 */
+	else
+		for (; i < 16; i++)
+			h = (h ^ a->b[i]) * 0x01000193u;
+	return h ^ (h >> 16);
+}
+
 static unsigned shard_of(const struct policy *p, struct inside_cache *c, const struct packet *pkt, unsigned n)
 {
 	bool src_in = is_inside(c, p, &pkt->src), dst_in = is_inside(c, p, &pkt->dst);
@@ -183,10 +206,7 @@ static unsigned shard_of(const struct policy *p, struct inside_cache *c, const s
 		host = src_in ? &pkt->src : &pkt->dst;
 	else
 		host = memcmp(pkt->src.b, pkt->dst.b, 16) <= 0 ? &pkt->src : &pkt->dst;
-	uint32_t h = 0x811c9dc5u;
-	for (int i = 0; i < 16; i++)
-		h = (h ^ host->b[i]) * 0x01000193u;
-	return (h ^ (h >> 16)) % n;
+	return (unsigned)(host_hash(host) % n);
 }
 
 /* ---- related flows in one worker (several workers only) ------------------ */
