@@ -43,7 +43,7 @@
 #define FILE_HEADER 24u
 #define RECORD_HEADER 16u
 #define MAX_SNAPLEN 262144u       /* libpcap's MAXIMUM_SNAPLEN, its sanity bound for these link types */
-#define DROP_STEP (8u << 20)
+#define DROP_STEP (2u << 20)
 
 struct pcapmap {
 	const uint8_t *base;

@@ -285,6 +285,66 @@ static void other_files_go_to_libpcap(void **state)
 	assert_non_null(file.b);
 }
 
+/* The file's resident pages, from /proc/self/status; -1 when not there. */
+static long rss_file_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssFile: %ld", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/* Reading a 64 MiB capture holds a few MiB of it, not the whole map. */
+static void memory_does_not_grow_with_the_file(void **state)
+{
+	char path[] = "/tmp/ef-pcapmap-big-XXXXXX";
+	int fd = mkstemp(path);
+	static uint8_t chunk[1 << 20];
+	struct file *rec = &file;
+
+	assert_true(fd >= 0);
+	header(rec, false, false, 65535, 1);
+	assert_int_equal(write(fd, rec->b, rec->n), (ssize_t)rec->n);
+	rec->n = 0;
+	record(rec, 1, 0, 1500, 1500, 1500);
+	size_t per = rec->n, n = 0;
+	for (; n + per <= sizeof(chunk); n += per)
+		memcpy(chunk + n, rec->b, per);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(write(fd, chunk, n), (ssize_t)n);
+	close(fd);
+	long before = rss_file_kib();
+	if (before < 0) {
+		unlink(path);
+		skip();
+	}
+	struct pcapmap *m = pcapmap_open(path);
+	struct capture_frame f;
+	unsigned frames = 0, sum = 0;
+	long peak = before;
+	assert_non_null(m);
+	while (pcapmap_next(m, &f) == CAPTURE_OK) {
+		for (uint32_t i = 0; i < f.caplen; i += 512)
+			sum += f.data[i]; /* touch every page */
+		if (++frames % 1000 == 0) {
+			long now = rss_file_kib();
+			peak = now > peak ? now : peak;
+		}
+	}
+	pcapmap_close(m);
+	unlink(path);
+	assert_int_equal(frames, 64 * (sizeof(chunk) / per));
+	assert_true(sum > 0);
+	if (peak - before > 16 * 1024)
+		fail_msg("reading 64 MiB held %ld KiB of it resident", peak - before);
+}
+
 /* Every classic pcap among the shared captures reads alike. */
 static void shared_captures_read_alike(void **state)
 {
@@ -320,6 +380,7 @@ int main(void)
 		cmocka_unit_test(caplen_over_snaplen_is_cut_to_snaplen),
 		cmocka_unit_test(caplen_over_256k_is_refused),
 		cmocka_unit_test(other_files_go_to_libpcap),
+		cmocka_unit_test(memory_does_not_grow_with_the_file),
 		cmocka_unit_test(shared_captures_read_alike),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
