@@ -12,6 +12,7 @@
  *    file: what is readable is processed, and the caller exits 2 at the end.
  */
 #include "capture.h"
+#include "pcapmap.h"
 #include "pcapng.h"
 
 #include <dirent.h>
@@ -26,7 +27,8 @@ struct capture {
 	char **paths;
 	size_t n_paths, next_path;
 	pcap_t *pcap;
-	struct pcapng *ng;  /* the current file, when it is pcapng */
+	struct pcapng *ng;         /* the current file, when it is pcapng */
+	struct pcapmap *map;       /* classic pcap files: read from a map instead */
 	bool live;
 	const char *current;
 	unsigned failed_files;
@@ -173,6 +175,8 @@ static void close_current(struct capture *c)
 	c->pcap = NULL;
 	pcapng_close(c->ng);
 	c->ng = NULL;
+	pcapmap_close(c->map);
+	c->map = NULL;
 }
 
 /* A pcapng file gets pcapng.c: true with c->ng set, or with the file
@@ -213,6 +217,8 @@ static enum capture_status open_next_file(struct capture *c)
 	enum capture_status st;
 	if (open_pcapng(c, &st))
 		return st;
+	if ((c->map = pcapmap_open(c->current)))
+		return CAPTURE_OK;
 	c->pcap = pcap_open_offline_with_tstamp_precision(c->current, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
 	if (!c->pcap) {
 		snprintf(c->err, sizeof(c->err), "%s: not a readable capture: %s", c->current, pcap_err);
@@ -234,7 +240,7 @@ static enum capture_status open_next_file(struct capture *c)
 enum capture_status capture_next(struct capture *c, struct capture_frame *f)
 {
 	for (;;) {
-		if (!c->pcap && !c->ng) {
+		if (!c->pcap && !c->ng && !c->map) {
 			if (c->live)
 				return CAPTURE_END;
 			enum capture_status st = open_next_file(c);
@@ -256,6 +262,24 @@ enum capture_status capture_next(struct capture *c, struct capture_frame *f)
 			snprintf(c->err, sizeof(c->err), "%s: stopped reading at byte %ld: %s", c->current, offset, err);
 			c->failed_files++;
 			return CAPTURE_ERROR;
+		}
+		if (c->map) {
+			enum capture_status st = pcapmap_next(c->map, f);
+			long at;
+			if (st == CAPTURE_OK) {
+				f->file = (uint32_t)(c->next_path - 1);
+				f->index = ++c->frames_in_file;
+				return st;
+			}
+			if (st == CAPTURE_ERROR) {
+				const char *why = pcapmap_error(c->map, &at);
+				snprintf(c->err, sizeof(c->err), "%s: stopped reading at byte %ld: %s", c->current, at, why);
+				c->failed_files++;
+			}
+			close_current(c);
+			if (st == CAPTURE_ERROR)
+				return st;
+			continue;
 		}
 		struct pcap_pkthdr *h;
 		const u_char *data;

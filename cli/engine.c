@@ -3,19 +3,23 @@
  *
  * One worker: read, decode, classify, judge, in one thread.
  *
- * Several: the calling thread reads and decodes every frame once, keeps the
- * packet clock, and hands each packet to the worker that owns its inside
- * host (shard_of) through that worker's single-producer single-consumer
- * ring; the workers classify and judge.  Nothing is shared between workers,
- * and the rings need no lock (one atomic index each side, published in
- * batches).  Each packet carries the reader's clock, so flows age the same
- * whichever worker owns them, and the verdicts do not depend on the number
- * of workers.
+ * Several: every worker reads every file itself (each has its own capture,
+ * decoder and packet clock), decodes every frame, and keeps the packets of
+ * the inside hosts it owns (shard_of); the others it drops after decoding.
+ * Reading a mapped file and decoding a frame cost a tenth of classifying
+ * it, so doing them N times is cheaper than a reader thread that decodes
+ * and copies every packet into rings: that thread was the serial part
+ * that kept two workers at 1.2x one.  Nothing is shared between workers
+ * and there is nothing to wait for.  Each worker's clock is the packet
+ * clock of all frames, as one worker's is, so flows age the same whichever
+ * worker owns them, and the verdicts do not depend on the number of
+ * workers.
  *
  * Flows the classifier relates across addresses -- an FTP data connection
  * and the control connection that announced it -- must meet in one worker
- * too; the reader reads the announcements itself (route_*) and sends the
- * announced connection where its control connection went.
+ * too; every worker reads the announcements of all packets (route_*), so
+ * all agree where the announced connection goes: where its control
+ * connection went.
  *
  * Events of worker 0 go straight to the output; the others' are spooled to
  * temporary files and appended when all are done, so each event line is
@@ -27,7 +31,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,45 +48,10 @@ struct country_line {
 	uint64_t flows, bytes_out, bytes_in;
 };
 
-/* ---- the reader -> worker ring --------------------------------------------- */
-
-#define RING_BYTES (4u << 20)
-#define RING_ALIGN 64u
-#define RING_BATCH 64u /* records between publications of an index */
-
-/* A decoded packet in a ring: this header, then the IP datagram.  size 0
- * marks the rest of the ring as unused (the next record starts at 0). */
-struct ring_record {
-	uint32_t size;          /* header and datagram, rounded up to RING_ALIGN */
-	uint32_t payload_off;   /* payload's offset in the datagram */
-	uint64_t clock_us;      /* the reader's packet clock at this packet */
-	struct packet pkt;
-};
-
-/* Waiting on the other side of a ring: a few yields, then short sleeps; a
- * batch audit loses nothing by sleeping 100 us, and spinning was a third
- * of the CPU time when there are more threads than cores. */
-static void ring_wait(unsigned *spins)
-{
-	if (++*spins < 16) {
-		sched_yield();
-	} else {
-		struct timespec ts = {0, 100000};
-		nanosleep(&ts, NULL);
-	}
-}
-
-struct ring {
-	_Alignas(64) _Atomic uint64_t head; /* bytes written, published by the reader */
-	_Alignas(64) _Atomic uint64_t tail; /* bytes consumed, published by the worker */
-	_Alignas(64) _Atomic bool done;
-	uint8_t *buf;
-};
-
 struct worker {
 	unsigned id, n_workers;
-	struct ring ring;
 	const struct audit_options *o;
+	const struct classifier_config *cc;
 	const char *const *paths;
 	size_t n_paths;
 	struct decoder *decoder;
@@ -196,19 +164,73 @@ static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *
  * and the mining detector's per-host caches -- in one worker, so verdicts do
  * not depend on the number of workers.
  */
-static unsigned shard_of(const struct policy *p, const struct packet *pkt, unsigned n)
+static uint64_t addr_mix(const struct ef_addr *a)
 {
-	bool src_in = policy_is_internal(p, &pkt->src), dst_in = policy_is_internal(p, &pkt->dst);
+	uint64_t x, y;
+
+	memcpy(&x, a->b, 8);
+	memcpy(&y, a->b + 8, 8);
+	return ((x ^ a->family) * 0x9e3779b97f4a7c15u ^ y) * 0xc2b2ae3d27d4eb4fu;
+}
+
+/*
+ * Whether an address is inside, remembered: with several workers each one
+ * asks for both ends of every packet, and policy_is_internal walks the
+ * internal networks each time (a tenth of a worker's instructions).  A
+ * direct-mapped table; a collision only asks the policy again.
+ */
+#define INSIDE_CACHE 4096u
+
+struct inside_cache {
+	struct ef_addr addr[INSIDE_CACHE];
+	uint8_t known[INSIDE_CACHE]; /* 0 empty, 1 outside, 2 inside */
+};
+
+static bool is_inside(struct inside_cache *c, const struct policy *p, const struct ef_addr *a)
+{
+	unsigned i = (unsigned)(addr_mix(a) >> 52) & (INSIDE_CACHE - 1);
+
+	if (c->known[i] && c->addr[i].family == a->family && !memcmp(c->addr[i].b, a->b, 16))
+		return c->known[i] == 2;
+	bool in = policy_is_internal(p, a);
+	c->addr[i] = *a;
+	c->known[i] = in ? 2 : 1;
+	return in;
+}
+
+/*
+ * FNV-1a over the address's 16 bytes.  An IPv4 address fills 4 and leaves
+ * 12 zero bytes, over which FNV-1a only multiplies by its prime 12 times:
+ * one multiplication by the prime's 12th power (mod 2^32), the same hash.
+ */
+static uint32_t host_hash(const struct ef_addr *a)
+{
+	uint32_t h = 0x811c9dc5u, tail4;
+	uint64_t tail8;
+	int i = 0;
+
+	for (; i < 4; i++)
+		h = (h ^ a->b[i]) * 0x01000193u;
+	memcpy(&tail4, a->b + 4, 4);
+	memcpy(&tail8, a->b + 8, 8);
+	if (!tail4 && !tail8)
+		h *= 0xd38c7031u; /* 0x01000193^12 */
+	else
+		for (; i < 16; i++)
+			h = (h ^ a->b[i]) * 0x01000193u;
+	return h ^ (h >> 16);
+}
+
+static unsigned shard_of(const struct policy *p, struct inside_cache *c, const struct packet *pkt, unsigned n)
+{
+	bool src_in = is_inside(c, p, &pkt->src), dst_in = is_inside(c, p, &pkt->dst);
 	const struct ef_addr *host;
 
 	if (src_in != dst_in)
 		host = src_in ? &pkt->src : &pkt->dst;
 	else
 		host = memcmp(pkt->src.b, pkt->dst.b, 16) <= 0 ? &pkt->src : &pkt->dst;
-	uint32_t h = 0x811c9dc5u;
-	for (int i = 0; i < 16; i++)
-		h = (h ^ host->b[i]) * 0x01000193u;
-	return (h ^ (h >> 16)) % n;
+	return (unsigned)(host_hash(host) % n);
 }
 
 /* ---- related flows in one worker (several workers only) ------------------ */
@@ -265,6 +287,8 @@ struct router {
 	uint16_t port_count[65536];   /* live announcements per port: most packets stop here */
 	struct route_pin *pins;       /* allocated at the first pin */
 	unsigned n_pins;
+	uint32_t pin_ports[65536];    /* pins (alive or not) naming each port: a packet
+				       * whose two ports are not both named has none */
 	uint64_t open_idle_us, closed_idle_us;
 	uint64_t unpinned;            /* pins refused: no room (reported, verdicts may differ) */
 };
@@ -348,7 +372,7 @@ static unsigned route_tcp(struct router *r, const struct packet *pkt, uint64_t n
 	uint16_t lp = src_lo ? pkt->sport : pkt->dport, hp = src_lo ? pkt->dport : pkt->sport;
 	struct route_pin *free_slot = NULL, *p = NULL;
 
-	if (r->n_pins) {
+	if (r->n_pins && r->pin_ports[lp] && r->pin_ports[hp]) {
 		uint32_t h = pin_hash(lo, hi, lp, hp);
 		for (unsigned i = 0; i < ROUTE_PROBES; i++) {
 			struct route_pin *c = &r->pins[(h + i) & (ROUTE_PINS - 1)];
@@ -393,8 +417,14 @@ static unsigned route_tcp(struct router *r, const struct packet *pkt, uint64_t n
 			return shard;
 		}
 		p = free_slot;
-		if (!p->used)
+		if (!p->used) {
 			r->n_pins++;
+		} else {
+			r->pin_ports[p->lo_port]--;
+			r->pin_ports[p->hi_port]--;
+		}
+		r->pin_ports[lp]++;
+		r->pin_ports[hp]++;
 		*p = (struct route_pin){.lo = *lo, .hi = *hi, .lo_port = lp, .hi_port = hp,
 				.worker = (uint8_t)(opening ? e->worker : shard), .used = true};
 		if (opening)
@@ -412,7 +442,11 @@ static unsigned route_tcp(struct router *r, const struct packet *pkt, uint64_t n
 	return p->worker;
 }
 
-/* The only worker: reads, decodes and classifies in the calling thread. */
+/*
+ * A worker: reads and decodes every frame of every file, and classifies the
+ * packets of the inside hosts it owns -- all of them when it is the only
+ * one.  Workers 1.. run in threads of their own, worker 0 in the caller's.
+ */
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
@@ -420,12 +454,25 @@ static void *worker_run(void *arg)
 	struct packet pkt;
 	struct flow *f;
 	enum capture_status st;
+	struct packet_clock clock = {0};
+	struct router *router = NULL;
+	struct inside_cache *inside = NULL;
 	struct capture *cap = capture_open_files(w->paths, w->n_paths, w->err, sizeof(w->err));
 
 	if (!cap) {
 		w->rc = -1;
 		return NULL;
 	}
+	if (w->n_workers > 1 &&
+	    (!(router = calloc(1, sizeof(*router))) || !(inside = calloc(1, sizeof(*inside))))) {
+		snprintf(w->err, sizeof(w->err), "out of memory");
+		w->rc = -1;
+		free(router);
+		capture_close(cap);
+		return NULL;
+	}
+	if (router)
+		router_init(router, w->cc);
 	w->cap = cap;
 	while ((st = capture_next(cap, &frame)) != CAPTURE_END) {
 		if (st == CAPTURE_ERROR) {
@@ -433,149 +480,51 @@ static void *worker_run(void *arg)
 				fprintf(stderr, "egressfence: warning: %s\n", capture_error(cap));
 			continue;
 		}
-		/* Every frame moves the clock, decoded or not, as the reader of
-		 * several workers does. */
-		if (decoder_decode(w->decoder, &frame, &pkt) != DECODE_OK) {
-			warn_unexamined(w->decoder, cap, &w->unexamined_seen, &w->unexamined_warned);
-			classifier_tick(w->classifier, frame.ts_us);
+		if (!router) {
+			/* Every frame moves the clock, decoded or not, as it
+			 * does for several workers. */
+			if (decoder_decode(w->decoder, &frame, &pkt) != DECODE_OK) {
+				warn_unexamined(w->decoder, cap, &w->unexamined_seen, &w->unexamined_warned);
+				classifier_tick(w->classifier, frame.ts_us);
+				continue;
+			}
+			classifier_packet(w->classifier, &pkt, &f);
+			w->totals.packets++;
 			continue;
 		}
+		uint64_t now = packet_clock_update(&clock, frame.ts_us);
+		if (decoder_decode(w->decoder, &frame, &pkt) != DECODE_OK) {
+			if (w->id == 0) /* every worker decodes every frame; one warns */
+				warn_unexamined(w->decoder, cap, &w->unexamined_seen, &w->unexamined_warned);
+			continue;
+		}
+		unsigned owner = shard_of(w->o->policy, inside, &pkt, w->n_workers);
+		if (pkt.l4 == IPPROTO_TCP) {
+			owner = route_tcp(router, &pkt, now, owner);
+			if (pkt.payload_len) {
+				struct announce_ctx a = {router, owner, now};
+				ftp_segment_announcements(&pkt, route_announced, &a);
+			}
+		}
+		if (owner != w->id)
+			continue;
+		classifier_advance(w->classifier, now);
 		classifier_packet(w->classifier, &pkt, &f);
 		w->totals.packets++;
 	}
 	classifier_flush(w->classifier);
+	if (router && router->unpinned && w->id == 0)
+		fprintf(stderr, "egressfence: warning: %llu connections to announced FTP data endpoints could not be "
+			"kept with their control connection's worker (table full); their verdicts may differ from "
+			"--workers 1\n", (unsigned long long)router->unpinned);
+	if (router)
+		free(router->pins);
+	free(router);
+	free(inside);
 	w->totals.failed_files = capture_failed_files(cap);
 	w->cap = NULL;
 	capture_close(cap);
 	return NULL;
-}
-
-/* A worker of several: classify what the reader hands over, until it is done. */
-static void *worker_consume(void *arg)
-{
-	struct worker *w = arg;
-	struct ring *r = &w->ring;
-	uint64_t tail = 0, head = 0;
-	unsigned since_publish = 0, spins = 0;
-	struct flow *f;
-
-	for (;;) {
-		if (tail == head) {
-			atomic_store_explicit(&r->tail, tail, memory_order_release);
-			since_publish = 0;
-			head = atomic_load_explicit(&r->head, memory_order_acquire);
-			if (tail == head) {
-				if (atomic_load_explicit(&r->done, memory_order_acquire) &&
-				    tail == atomic_load_explicit(&r->head, memory_order_acquire))
-					break;
-				ring_wait(&spins);
-				continue;
-			}
-			spins = 0;
-		}
-		struct ring_record *rec = (struct ring_record *)(r->buf + tail % RING_BYTES);
-		if (rec->size == 0) { /* wrap */
-			tail += RING_BYTES - tail % RING_BYTES;
-			continue;
-		}
-		struct packet pkt = rec->pkt;
-		pkt.l3 = (const uint8_t *)(rec + 1);
-		pkt.payload = pkt.l3 + rec->payload_off;
-		classifier_advance(w->classifier, rec->clock_us);
-		classifier_packet(w->classifier, &pkt, &f);
-		w->totals.packets++;
-		tail += rec->size;
-		if (++since_publish == RING_BATCH) {
-			atomic_store_explicit(&r->tail, tail, memory_order_release);
-			since_publish = 0;
-		}
-	}
-	classifier_flush(w->classifier);
-	return NULL;
-}
-
-struct producer {
-	uint64_t head;          /* this side's copy of ring.head */
-	uint64_t tail_seen;     /* last ring.tail read */
-	unsigned unpublished;
-};
-
-static void ring_publish(struct ring *r, struct producer *p)
-{
-	atomic_store_explicit(&r->head, p->head, memory_order_release);
-	p->unpublished = 0;
-}
-
-/* Waits until `need` bytes are free. */
-static void ring_reserve(struct ring *r, struct producer *p, uint64_t need)
-{
-	unsigned spins = 0;
-
-	while (p->head + need - p->tail_seen > RING_BYTES) {
-		ring_publish(r, p);
-		p->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (p->head + need - p->tail_seen > RING_BYTES)
-			ring_wait(&spins);
-	}
-}
-
-static void ring_put(struct ring *r, struct producer *p, const struct packet *pkt, uint64_t clock_us)
-{
-	uint32_t size = (uint32_t)((sizeof(struct ring_record) + pkt->l3_len + RING_ALIGN - 1) & ~(RING_ALIGN - 1));
-	uint64_t room = RING_BYTES - p->head % RING_BYTES;
-
-	if (room < size) {
-		ring_reserve(r, p, room + size);
-		((struct ring_record *)(r->buf + p->head % RING_BYTES))->size = 0;
-		p->head += room;
-	} else {
-		ring_reserve(r, p, size);
-	}
-	struct ring_record *rec = (struct ring_record *)(r->buf + p->head % RING_BYTES);
-	rec->size = size;
-	rec->payload_off = (uint32_t)(pkt->payload - pkt->l3);
-	rec->clock_us = clock_us;
-	rec->pkt = *pkt;
-	memcpy(rec + 1, pkt->l3, pkt->l3_len);
-	p->head += size;
-	if (++p->unpublished == RING_BATCH)
-		ring_publish(r, p);
-}
-
-/* The reader of several workers, in the calling thread. */
-static void read_and_dispatch(struct worker *ws, unsigned nw, struct capture *cap, struct decoder *dec,
-			      struct router *router)
-{
-	struct producer prod[ENGINE_MAX_WORKERS] = {0};
-	struct packet_clock clock = {0};
-	struct capture_frame frame;
-	struct packet pkt;
-	enum capture_status st;
-
-	while ((st = capture_next(cap, &frame)) != CAPTURE_END) {
-		if (st == CAPTURE_ERROR) {
-			fprintf(stderr, "egressfence: warning: %s\n", capture_error(cap));
-			continue;
-		}
-		uint64_t now = packet_clock_update(&clock, frame.ts_us);
-		if (decoder_decode(dec, &frame, &pkt) != DECODE_OK) {
-			warn_unexamined(dec, cap, &ws[0].unexamined_seen, &ws[0].unexamined_warned);
-			continue;
-		}
-		unsigned w = shard_of(ws[0].o->policy, &pkt, nw);
-		if (pkt.l4 == IPPROTO_TCP) {
-			w = route_tcp(router, &pkt, now, w);
-			if (pkt.payload_len) {
-				struct announce_ctx a = {router, w, now};
-				ftp_segment_announcements(&pkt, route_announced, &a);
-			}
-		}
-		ring_put(&ws[w].ring, &prod[w], &pkt, now);
-	}
-	for (unsigned i = 0; i < nw; i++) {
-		ring_publish(&ws[i].ring, &prod[i]);
-		atomic_store_explicit(&ws[i].ring.done, true, memory_order_release);
-	}
 }
 
 static int by_line(const void *a, const void *b)
@@ -888,7 +837,6 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 	}
 	struct classifier_config cc = o->classifier;
 	cc.external_clock = nw > 1;
-	struct capture *cap = NULL;
 	for (unsigned i = 0; i < nw; i++) {
 		struct worker *w = &ws[i];
 		w->id = i;
@@ -896,6 +844,7 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 		w->o = o;
 		w->paths = paths;
 		w->n_paths = n;
+		w->cc = &cc;
 		w->decoder = decoder_new(0);
 		w->classifier = classifier_new(&cc, on_flow_end, w, err, errlen);
 		if (!w->decoder || !w->classifier)
@@ -908,57 +857,23 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 		}
 		if (o->summary)
 			w->listed_out = open_memstream(&w->listed, &w->listed_len);
-		if (nw > 1 && !(w->ring.buf = aligned_alloc(RING_ALIGN, RING_BYTES))) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
 	}
 	progress_on = o->summary && progress_start(&progress, ws, nw, paths, n);
 	progress_set = o->summary != NULL;
-	bool reader_failed = false;
-	if (nw == 1) {
-		worker_run(&ws[0]);
-	} else {
-		if (!(cap = capture_open_files(paths, n, err, errlen)))
-			goto out;
-		for (unsigned i = 0; i < nw; i++)
-			ws[i].cap = cap;
-		for (; started < nw; started++) {
-			if (pthread_create(&threads[started], NULL, worker_consume, &ws[started]) != 0) {
-				snprintf(err, errlen, "cannot start worker %u", started);
-				break;
-			}
+	for (started = 1; started < nw; started++) {
+		if (pthread_create(&threads[started], NULL, worker_run, &ws[started]) != 0) {
+			snprintf(err, errlen, "cannot start worker %u", started);
+			break;
 		}
-		if (started == nw) {
-			struct router *router = calloc(1, sizeof(*router));
-			if (router) {
-				router_init(router, &cc);
-				read_and_dispatch(ws, nw, cap, ws[0].decoder, router);
-				if (router->unpinned)
-					fprintf(stderr, "egressfence: warning: %llu connections to announced FTP data "
-						"endpoints could not be kept with their control connection's worker "
-						"(table full); their verdicts may differ from --workers 1\n",
-						(unsigned long long)router->unpinned);
-				free(router->pins);
-				free(router);
-			} else {
-				snprintf(err, errlen, "out of memory");
-				for (unsigned i = 0; i < nw; i++)
-					atomic_store(&ws[i].ring.done, true);
-				reader_failed = true;
-			}
-		} else { /* let the ones that started end */
-			for (unsigned i = 0; i < started; i++)
-				atomic_store(&ws[i].ring.done, true);
-		}
-		for (unsigned i = 0; i < started; i++)
-			pthread_join(threads[i], NULL);
-		ws[0].totals.failed_files = capture_failed_files(cap);
 	}
+	if (started == nw)
+		worker_run(&ws[0]);
+	for (unsigned i = 1; i < started; i++)
+		pthread_join(threads[i], NULL);
 	if (progress_set)
 		progress_stop(&progress, progress_on);
 	progress_set = false;
-	if (nw > 1 && (started < nw || reader_failed))
+	if (started < nw)
 		goto out;
 	for (unsigned i = 0; i < nw; i++) {
 		struct worker *w = &ws[i];
@@ -983,7 +898,7 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 	const struct decoder_stats *ds = decoder_stats(ws[0].decoder);
 	totals->frames = ds->frames;
 	memcpy(totals->skipped, ds->skipped, sizeof(totals->skipped));
-	totals->failed_files = ws[0].totals.failed_files;
+	totals->failed_files = ws[0].totals.failed_files; /* every worker reads every file */
 	if (o->json && fflush(o->json) != 0) {
 		snprintf(err, errlen, "cannot write events: %s", strerror(errno));
 		goto out;
@@ -996,9 +911,7 @@ int engine_audit(const struct audit_options *o, const char *const *paths, size_t
 out:
 	if (progress_set) /* the readers stopped early; before the workers go */
 		progress_stop(&progress, progress_on);
-	capture_close(cap);
 	for (unsigned i = 0; i < nw; i++) {
-		free(ws[i].ring.buf);
 		classifier_free(ws[i].classifier);
 		decoder_free(ws[i].decoder);
 		if (i > 0 && ws[i].events)
