@@ -23,13 +23,42 @@
  * 22) are all caught; text is caught by its printable share from about 40
  * bytes up.
  *
+ * Text that is diluted, or not ASCII, passes both; five more features of
+ * text, each with its exact tail for random bytes (computed by a Markov
+ * chain over the window; tests/test_classify.c recomputes each and checks
+ * the threshold is the tightest with P < 1e-12 at n = 128; fewer bytes only
+ * lower each tail, so the bound holds for every n):
+ *  - runs: bytes lying in runs of LOOK_RUN_MIN (8) or more printable bytes;
+ *    >= LOOK_RUN_BYTES (50) is text (one run of 50, or 56 bytes of text in
+ *    every 128 whatever the filler);
+ *  - suspect windows: >= LOOK_RUN_SUSPECT (25) such bytes has probability
+ *    q = 3.8e-6; a suspect window with two more among the 15 windows of the
+ *    stream judged before it (look_next) is text: P <= C(15,2) q^3 = 5.6e-15.
+ *    32 bytes of text in every 128, at any phase, leave >= 25 in one run of
+ *    every window: caught at the third window;
+ *  - UTF-8: bytes in complete multibyte sequences (a lead and its 1-3
+ *    continuation bytes) >= LOOK_UTF8_BYTES (50): Chinese, Russian, any
+ *    script whose UTF-8 is mostly multibyte (random bytes: mean 9);
+ *  - UTF-16: printable-then-zero pairs >= LOOK_UTF16_PAIRS (9): UTF-16LE or
+ *    BE of Latin text (random: mean 0.19);
+ *  - EBCDIC: bytes of EBCDIC letters, digits, space and punctuation (92
+ *    values, fewer than the 98 printable ones) >= max_printable[n].
+ * A window of random bytes is therefore judged not random with probability
+ * under 6e-12 (the union of the six 1e-12 tails and the suspect rule): with
+ * every byte of a GiB judged, 8.4 M windows, under 5e-5 per GiB; with the
+ * sampling below (a window per unit head, then one per 128 + 1024 bytes on
+ * average) about 1e-5.  What still passes: text spread thinner (a text
+ * byte in every 4, or runs shorter than about 25 bytes in each 128).
+ *
  * Bytes that may be framing rather than ciphertext (an SSH packet length in
  * the clear, at most 1 byte in 8) are counted in `structured`; the test
  * then asks the remaining ones alone to pass: D < min_distinct[n - k] or
- * printable >= max_printable[n - k] + k, which keeps the bound.  When a TCP
- * stream's framing is lost (a gap) the window is `text_only`: the printable
- * share alone, which framing bytes (mostly 0x00-0x1f and 0x80-0xff) cannot
- * push over the line.
+ * each count >= its threshold + k, which keeps the bound (an SSH length
+ * starts 0x00, which ends a run, so its other bytes add at most one each).
+ * When a TCP stream's framing is lost (a gap) the window is `text_only`:
+ * all features but the distinct count, which TLS record headers (17 03 03
+ * and a length) would disturb and the features above they cannot.  After a
+ * gap the bytes are judged as they arrive, the hole's filling too.
  *
  * After the decision (verify_packet):
  *  - TLS over TCP: records keep their framing across in-order segments
@@ -45,8 +74,8 @@
  *    the flow's version (type 23), which is taken on trial: a framing break
  *    before that record is chained is not a rejudge but a return to the
  *    text-only mode.  What this leaves an attacker who makes gaps on
- *    purpose: bytes that are not printable (text XORed with a constant
- *    byte) pass while the framing is lost; readable text, base64 and hex
+ *    purpose: text XORed with a constant byte passes while the framing
+ *    is lost; readable text (ASCII, UTF-8, UTF-16, EBCDIC), base64 and hex
  *    do not.
  *  - SSH: every byte after that side's NEWKEYS through a window, one byte in
  *    8 allowed as framing (the packet length, in the clear in EtM and GCM
@@ -102,7 +131,95 @@ static const uint8_t max_printable[LOOK_WINDOW + 1] = {
 /* Under this many bytes nothing is judged: too few to tell. */
 #define LOOK_MIN 16u
 
-static const uint8_t printable_byte[256] = {[0x20 ... 0x7e] = 1, ['\r'] = 1, ['\n'] = 1, ['\t'] = 1};
+/*
+ * The features that depend on the order of bytes (printable runs, UTF-8
+ * sequences, printable-then-zero pairs) are one small state machine, so
+ * that a byte costs a table look-up and two additions (the hot path of the
+ * watch).  Byte classes, and the states: 0-8 the printable run so far (8:
+ * eight or more), 9 a 2-byte UTF-8 sequence with 1 byte due, 10-11 a
+ * 3-byte one with 2 or 1 due, 12-14 a 4-byte one with 3, 2 or 1 due.
+ * UTF-8 as counted here: a lead C2-DF, E0-EF or F0-F4 followed by 1, 2 or 3
+ * continuation bytes 80-BF (the finer limits of RFC 3629 on second bytes
+ * are not applied: counting more sequences only raises the random tail,
+ * which the threshold is computed for).
+ */
+enum { B_OTHER, B_PRINT, B_ZERO, B_CONT, B_LEAD2, B_LEAD3, B_LEAD4 };
+enum { S_RUN_MAX = LOOK_RUN_MIN, S_U8_2, S_U8_3, S_U8_4 = S_U8_3 + 2 };
+_Static_assert(S_U8_4 + 2 < 16, "the states fit seq_step's 16 rows");
+
+/* byte_feature[c]: bits 0-2 its class, bit 8 ASCII printable (0x20-0x7e,
+ * HT, LF, CR: 98 values), bit 16 EBCDIC text (code pages 037/500/1047:
+ * space, letters, digits, the common punctuation, HT/CR/LF/NL: 92 values,
+ * fewer than the ASCII printable ones, so the same max_printable[] tail
+ * bounds them).  seq_step[state * 8 + class]: bits 3-6 the next state
+ * (times 8), bits 8-15, 16-23, 24-31 what it adds to the run bytes, the
+ * UTF-8 bytes and the UTF-16 pairs. */
+static uint32_t byte_feature[256];
+static uint32_t seq_step[16 * 8];
+
+static bool in(unsigned c, unsigned lo, unsigned hi)
+{
+	return c >= lo && c <= hi;
+}
+
+static uint32_t step_of(unsigned s, unsigned cls)
+{
+	unsigned next = 0, run_add = 0, u8_add = 0, u16_add = 0;
+
+	switch (cls) {
+	case B_PRINT:
+		next = s < S_RUN_MAX ? s + 1 : s == S_RUN_MAX ? S_RUN_MAX : 1;
+		run_add = s == S_RUN_MAX ? 1 : next == LOOK_RUN_MIN ? LOOK_RUN_MIN : 0;
+		break;
+	case B_ZERO:
+		u16_add = s >= 1 && s <= S_RUN_MAX;
+		break;
+	case B_CONT:
+		if (s == S_U8_2 || s == S_U8_3 + 1 || s == S_U8_4 + 2)
+			u8_add = s == S_U8_2 ? 2 : s == S_U8_3 + 1 ? 3 : 4;
+		else if (s == S_U8_3 || s == S_U8_4 || s == S_U8_4 + 1)
+			next = s + 1;
+		break;
+	case B_LEAD2:
+		next = S_U8_2;
+		break;
+	case B_LEAD3:
+		next = S_U8_3;
+		break;
+	case B_LEAD4:
+		next = S_U8_4;
+		break;
+	}
+	return next << 3 | run_add << 8 | u8_add << 16 | u16_add << 24;
+}
+
+__attribute__((constructor)) static void look_tables(void)
+{
+	for (unsigned c = 0; c < 256; c++) {
+		bool print = in(c, 0x20, 0x7e) || c == '\t' || c == '\n' || c == '\r';
+		bool ebcdic = c == 0x40 || in(c, 0x4b, 0x50) || in(c, 0x5a, 0x61) || in(c, 0x6b, 0x6f) ||
+			      in(c, 0x7a, 0x7f) || in(c, 0x81, 0x89) || in(c, 0x91, 0x99) || in(c, 0xa2, 0xa9) ||
+			      in(c, 0xc1, 0xc9) || in(c, 0xd1, 0xd9) || in(c, 0xe2, 0xe9) || in(c, 0xf0, 0xf9) ||
+			      c == 0x05 || c == 0x0d || c == 0x15 || c == 0x25;
+		unsigned cls = print ? B_PRINT : c == 0 ? B_ZERO : in(c, 0x80, 0xbf) ? B_CONT
+			     : in(c, 0xc2, 0xdf) ? B_LEAD2 : in(c, 0xe0, 0xef) ? B_LEAD3 : in(c, 0xf0, 0xf4) ? B_LEAD4
+			     : B_OTHER;
+		byte_feature[c] = cls | (uint32_t)print << 8 | (uint32_t)ebcdic << 16;
+	}
+	for (unsigned s = 0; s < 16; s++)
+		for (unsigned cls = 0; cls < 8; cls++)
+			seq_step[s * 8 + cls] = s <= S_U8_4 + 2 && cls <= B_LEAD4 ? step_of(s, cls) : 0;
+}
+
+bool look_printable_byte(uint8_t c)
+{
+	return byte_feature[c] >> 8 & 1;
+}
+
+bool look_ebcdic_byte(uint8_t c)
+{
+	return byte_feature[c] >> 16 & 1;
+}
 
 unsigned look_min_distinct(unsigned n)
 {
@@ -114,34 +231,70 @@ unsigned look_max_printable(unsigned n)
 	return n <= LOOK_WINDOW ? max_printable[n] : 0;
 }
 
+/* The per-byte cost of every check after the decision: the set of values,
+ * two look-ups and three additions, no branch on the data.  The counts of
+ * one call are at most LOOK_WINDOW, so each packs in 8 bits of a word. */
 uint32_t look_add(struct look *w, const uint8_t *p, uint32_t n)
 {
-	uint32_t room = LOOK_WINDOW - w->n;
-	unsigned printable = 0;
+	uint32_t room = LOOK_WINDOW - w->n, counts = 0, seq = 0, state = (uint32_t)w->seq << 3;
+	uint64_t seen[4] = {w->seen[0], w->seen[1], w->seen[2], w->seen[3]};
 
 	if (n > room)
 		n = room;
 	for (uint32_t i = 0; i < n; i++) {
-		w->seen[p[i] >> 6] |= 1ull << (p[i] & 63);
-		printable += printable_byte[p[i]];
+		uint8_t c = p[i];
+		uint32_t f = byte_feature[c];
+		seen[c >> 6] |= 1ull << (c & 63);
+		counts += f >> 8;
+		uint32_t e = seq_step[state + (f & 7)];
+		state = e & 0x78;
+		seq += e >> 8;
 	}
+	memcpy(w->seen, seen, sizeof(seen));
 	w->n = (uint8_t)(w->n + n);
-	w->printable = (uint8_t)(w->printable + printable);
+	w->printable = (uint8_t)(w->printable + (counts & 0xff));
+	w->ebcdic = (uint8_t)(w->ebcdic + (counts >> 8 & 0xff));
+	w->run_bytes = (uint8_t)(w->run_bytes + (seq & 0xff));
+	w->utf8 = (uint8_t)(w->utf8 + (seq >> 8 & 0xff));
+	w->utf16 = (uint8_t)(w->utf16 + (seq >> 16 & 0xff));
+	w->seq = (uint8_t)(state >> 3);
 	return n;
+}
+
+static bool look_suspect(const struct look *w)
+{
+	return w->n >= LOOK_MIN && w->run_bytes >= LOOK_RUN_SUSPECT;
 }
 
 enum look_result look_judge(const struct look *w)
 {
 	if (w->n < LOOK_MIN)
 		return LOOK_PENDING;
+	/* k bytes that may be framing move each count by at most k (see the
+	 * top of this file); unknown framing (text_only) is TLS headers,
+	 * which move none of them but by their length bytes. */
+	unsigned k = w->text_only ? 0 : w->structured < w->n ? w->structured : w->n, r = w->n - k;
+	if (w->printable >= max_printable[r] + k || w->ebcdic >= max_printable[r] + k ||
+	    w->run_bytes >= LOOK_RUN_BYTES + k || w->utf8 >= LOOK_UTF8_BYTES + k || w->utf16 >= LOOK_UTF16_PAIRS + k)
+		return LOOK_NOT_RANDOM;
+	if (look_suspect(w) &&
+	    (unsigned)__builtin_popcount(w->recent & ((1u << (LOOK_RECENT - 1)) - 1)) + 1 >= LOOK_RECENT_SUSPECTS)
+		return LOOK_NOT_RANDOM;
 	if (w->text_only)
-		return w->printable >= max_printable[w->n] ? LOOK_NOT_RANDOM : LOOK_RANDOM;
-	unsigned k = w->structured < w->n ? w->structured : w->n, r = w->n - k;
+		return LOOK_RANDOM;
 	unsigned distinct = (unsigned)(__builtin_popcountll(w->seen[0]) + __builtin_popcountll(w->seen[1]) +
 				       __builtin_popcountll(w->seen[2]) + __builtin_popcountll(w->seen[3]));
-	if (distinct < min_distinct[r] || w->printable >= max_printable[r] + k)
+	if (distinct < min_distinct[r])
 		return LOOK_NOT_RANDOM;
 	return LOOK_RANDOM;
+}
+
+void look_next(struct look *w)
+{
+	uint16_t recent = (uint16_t)(w->recent << 1 | look_suspect(w));
+
+	memset(w, 0, sizeof(*w));
+	w->recent = recent;
 }
 
 enum look_result look_at(const uint8_t *p, uint32_t n)
@@ -194,7 +347,7 @@ static bool broke(struct verify_break *b, const char *reason, const uint8_t *p, 
 			 * is at stake, so a plain majority of printable bytes decides. */
 			uint32_t printable = 0;
 			for (uint32_t i = at; i < n; i++)
-				printable += printable_byte[p[i]];
+				printable += byte_feature[p[i]] >> 8 & 1;
 			if (printable * 10 >= (n - at) * 9)
 				b->to = EF_ENC_CLEARTEXT;
 		}
@@ -245,7 +398,7 @@ static bool window_broke(struct verify_dir *d, const char *reason, struct verify
 {
 	enum look_result r = look_judge(&d->look);
 
-	memset(&d->look, 0, sizeof(d->look));
+	look_next(&d->look);
 	if (r != LOOK_NOT_RANDOM)
 		return false;
 	b->reason = reason;

@@ -206,6 +206,21 @@ expect wireguard-text-transport "$v4 and .app == \"WireGuard\" and $clear_block"
 expect wireguard-random "$v4 and .app == \"WireGuard\" and .encryption == \"encrypted\" and .verdict == \"log\"" \
 	"the control: WireGuard transport packets with random payload are encrypted"
 
+# ---- text diluted or not in ASCII; packets readable with public keys ---------
+# (issue 8, red-team F1, F2, F7, F8, F9; tests/redteam/REPORT.md)
+# 32 readable bytes in every 128 are a run the printable share misses; three
+# such windows in a stream are text: the third record's (byte 256 + 2 * 141).
+expect tls12-diluted-32 "$v4 and .app == \"TLS\" and $clear_block and $rejudged_out and .rejudged_at.offset == 538" \
+	"32 bytes of text in every 128 of random bytes is cleartext, rejudged at the third window"
+expect tls12-diluted-56 "$v4 and .app == \"TLS\" and $clear_block and $rejudged_out and .rejudged_at.offset == 256" \
+	"56 bytes of text in every 128 (the rest random, none printable) is text at the first window"
+# Past a deliberate hole the framing is lost and only text features judge:
+# the first segment beyond it (byte 748 of the client's payload) is caught.
+gap_caught="$v4 and .app == \"TLS\" and $clear_block and $rejudged_out and .rejudged_at.offset == 748 and .rejudged_at.reason == \"readable text after a gap in the stream\""
+expect tls12-gap-then-utf8 "$gap_caught" "UTF-8 Chinese past a TCP hole is cleartext (UTF-8 multibyte structure)"
+expect tls12-gap-then-utf16 "$gap_caught" "UTF-16LE text past a TCP hole is cleartext (printable-then-zero pairs)"
+expect tls12-gap-then-ebcdic "$gap_caught" "EBCDIC text past a TCP hole is cleartext (EBCDIC letters)"
+
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several
 # workers write theirs in worker order), whatever the case's own checks say.

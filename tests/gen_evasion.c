@@ -1164,6 +1164,105 @@ static void case_esp_random_then_text(struct out *o)
 static void case_wireguard_text_transport(struct out *o) { wireguard(o, 40107, true); }
 static void case_wireguard_random(struct out *o) { wireguard(o, 40108, false); }
 
+/* ---- encrypted holds for every byte: diluted text, other encodings, the
+ * packets readable with public keys (issue 8: red-team F1, F2, F7-F9) ---- */
+
+/* After a TLS 1.2 handshake, application-data records of 128 bytes (after
+ * the explicit nonce), each `text' readable bytes and random ones
+ * (printable or not).  One window per record: each record's first 128
+ * bytes are always judged, so where it breaks does not depend on the
+ * sampling's secret (the same with any number of workers). */
+static void tls12_diluted(struct out *o, uint16_t cport, uint32_t text, bool printable_filler)
+{
+	struct conn c;
+	uint8_t body[8 + 128], rec[200];
+	uint32_t t = 0;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 443);
+	tls12_full_handshake(&c);
+	for (int r = 0; r < 64; r++) {
+		rnd_fill(body, 8); /* the explicit nonce */
+		for (uint32_t i = 8; i < sizeof(body); i++) {
+			if ((i - 8) % 128 < text) {
+				static const char secret[] = "Leading edge to 0.02 mm, heat-treated at 1040 C for four hours. ";
+				body[i] = (uint8_t)secret[t++ % (sizeof(secret) - 1)];
+				continue;
+			}
+			do
+				body[i] = rnd8();
+			while (!printable_filler && ((body[i] >= 0x20 && body[i] < 0x7f) || body[i] == '\t' ||
+						     body[i] == '\r' || body[i] == '\n'));
+		}
+		tcp_send(&c, 0, rec, tls_record(rec, 23, body, sizeof(body)));
+		tcp_ack(&c, 1);
+	}
+	tcp_close(&c);
+}
+
+static void case_tls12_diluted_32(struct out *o) { tls12_diluted(o, 40120, 32, true); }
+static void case_tls12_diluted_56(struct out *o) { tls12_diluted(o, 40121, 56, false); }
+
+/* After a TLS 1.2 handshake and one random record, the client leaves a
+ * 1000-byte hole, sends readable text beyond it, then fills the hole with
+ * random bytes: a receiver gets a whole stream, text included. */
+static void tls12_gap_then(struct out *o, uint16_t cport, const uint8_t *text, uint32_t len)
+{
+	struct conn c;
+	uint8_t body[500], rec[600], fill[1000];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 443);
+	tls12_full_handshake(&c);
+	rnd_fill(body, sizeof(body));
+	tcp_send(&c, 0, rec, tls_record(rec, 23, body, sizeof(body)));
+	uint32_t hole = c.seq[0];
+	c.seq[0] += sizeof(fill);
+	for (uint32_t off = 0; off < len; off += 1000)
+		tcp_send(&c, 0, text + off, len - off < 1000 ? len - off : 1000);
+	rnd_fill(fill, sizeof(fill));
+	tcp_at(&c, 0, hole, TH_ACK | TH_PSH, fill, sizeof(fill));
+	tcp_ack(&c, 1);
+	tcp_close(&c);
+}
+
+static const char zh_text[] = "出口管制技术资料：涡轮叶片冷却几何结构第七版，前缘气膜孔直径零点四五毫米，角度三十度，"
+			      "合金材料，涂层厚度一百二十微米。";
+
+static void case_tls12_gap_then_utf8(struct out *o)
+{
+	static uint8_t t[3000];
+
+	for (uint32_t i = 0; i < sizeof(t); i++)
+		t[i] = (uint8_t)zh_text[i % (sizeof(zh_text) - 1)];
+	tls12_gap_then(o, 40122, t, sizeof(t));
+}
+
+static void case_tls12_gap_then_utf16(struct out *o)
+{
+	static uint8_t t[3000], a[1500];
+
+	fill_text(a, sizeof(a));
+	for (uint32_t i = 0; i < sizeof(t); i++)
+		t[i] = i % 2 ? 0 : a[i / 2];
+	tls12_gap_then(o, 40123, t, sizeof(t));
+}
+
+/* EBCDIC (code page 037) of the text: lower case, digits, space, '.', ','. */
+static void case_tls12_gap_then_ebcdic(struct out *o)
+{
+	static uint8_t t[3000];
+	static const char words[] = "rotor blade alloy spec rev 7, leading edge to 0.02 mm, heat treated at 1040 c. ";
+
+	for (uint32_t i = 0; i < sizeof(t); i++) {
+		char ch = words[i % (sizeof(words) - 1)];
+		t[i] = ch >= 'a' && ch <= 'i' ? (uint8_t)(0x81 + ch - 'a')
+		     : ch >= 'j' && ch <= 'r' ? (uint8_t)(0x91 + ch - 'j')
+		     : ch >= 's' && ch <= 'z' ? (uint8_t)(0xa2 + ch - 's')
+		     : ch >= '0' && ch <= '9' ? (uint8_t)(0xf0 + ch - '0')
+		     : ch == '.' ? 0x4b : ch == ',' ? 0x6b : 0x40;
+	}
+	tls12_gap_then(o, 40124, t, sizeof(t));
+}
+
 static const struct {
 	const char *name;
 	void (*write)(struct out *o);
@@ -1210,6 +1309,11 @@ static const struct {
 	{"wireguard-random", case_wireguard_random},
 	{"quic-v2-reply-then-text", case_quic_v2_reply_then_text},
 	{"esp-random-then-text", case_esp_random_then_text},
+	{"tls12-diluted-32", case_tls12_diluted_32},
+	{"tls12-diluted-56", case_tls12_diluted_56},
+	{"tls12-gap-then-utf8", case_tls12_gap_then_utf8},
+	{"tls12-gap-then-utf16", case_tls12_gap_then_utf16},
+	{"tls12-gap-then-ebcdic", case_tls12_gap_then_ebcdic},
 };
 
 /* ---- the flood --------------------------------------------------------- */
