@@ -170,6 +170,7 @@ struct flow_dpi {
 	bool ike_encrypted[2];    /* each side sent an Encrypted payload */
 	bool evidence[2];         /* each side proved its part (ESP, WireGuard) */
 	bool broken[2];           /* each side broke it */
+	bool wg_readable;         /* a WireGuard handshake message whose random fields were not */
 };
 
 enum tcp_state { TCP_OPEN = 0, TCP_CLOSED };
@@ -238,6 +239,10 @@ bool esp_null_like(const uint8_t *p, uint32_t n);
  * datagram is a valid reply for that version. */
 uint32_t quic_long_version(const uint8_t *p, uint32_t n);
 bool quic_valid_reply(uint32_t version, const uint8_t *p, uint32_t n);
+/* A client's QUIC datagram whose Initial token or payload is readable
+ * (*at: where); a WireGuard handshake message whose random fields are not. */
+bool quic_readable_initial(const uint8_t *p, uint32_t n, uint32_t *at);
+bool wireguard_handshake_readable(const uint8_t *p, uint32_t n);
 
 struct flow {
 	struct flow_key key;

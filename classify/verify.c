@@ -86,7 +86,11 @@
  *    flow's version or short header with the fixed bit; WireGuard type 1-4
  *    with their sizes, type 4 with a steady receiver index and a rising
  *    counter; ESP with a steady SPI and a rising sequence number) and its
- *    ciphertext part goes through a window.
+ *    ciphertext part goes through a window.  What a protocol sends outside
+ *    its encryption is bounded, and judged where it must be random: QUIC
+ *    Initials (readable with public keys: see QUIC_INITIAL_AFTER_DECISION_MAX)
+ *    and their tokens, DTLS epoch-0 records (DTLS_PLAIN_AFTER_DECISION_MAX),
+ *    WireGuard handshake messages (their keys and MACs; WG_HS_BURST).
  * A break says where (the packet, or the window's first byte) and whether
  * the class becomes `cleartext' (the bytes are not random) or `unknown'
  * (random bytes that are not the protocol).
@@ -746,12 +750,16 @@ bool quic_valid_reply(uint32_t version, const uint8_t *p, uint32_t n)
 
 /*
  * One long-header packet at p: its protected bytes [*from, *end) (the packet
- * number's up to 4 bytes skipped) and where the next coalesced packet
- * starts.  False when it does not parse; *from == *end for packets without
- * ciphertext (Version Negotiation, Retry).
+ * number's up to 4 bytes skipped), its token [*tok, *tok + *tok_len) (an
+ * Initial's; 0 bytes otherwise), its type in v1 numbers, and where the next
+ * coalesced packet starts (*end).  False when it does not parse; *from ==
+ * *end for packets without ciphertext (Version Negotiation, Retry).
  */
-static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint32_t *end)
+static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint32_t *end, uint32_t *tok,
+			     uint32_t *tok_len, unsigned *type)
 {
+	*tok = *tok_len = 0;
+	*type = 3;
 	if (n < 7)
 		return false;
 	uint32_t version = rd32(p + 1), off = 6 + p[5];
@@ -765,6 +773,7 @@ static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint3
 	unsigned t = quic_type(version, p[0]);
 	uint64_t v;
 	uint32_t k;
+	*type = t;
 	if (t == 3) { /* Retry: a token, not ciphertext */
 		*from = *end = n;
 		return true;
@@ -772,6 +781,8 @@ static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint3
 	if (t == 0) {
 		if (off >= n || !(k = quic_varint(p + off, n - off, &v)) || v > n - off - k)
 			return false;
+		*tok = off + k;
+		*tok_len = (uint32_t)v;
 		off += k + (uint32_t)v;
 	}
 	if (off >= n || !(k = quic_varint(p + off, n - off, &v)) || v > n - off - k || v < 4)
@@ -782,20 +793,81 @@ static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint3
 }
 
 /*
+ * QUIC Initial packets are protected with keys anyone derives from the
+ * client's destination connection id (RFC 9001 5.2): whatever an Initial
+ * carries is readable on the path, like a TLS ClientHello, even where its
+ * bytes look random.  So they are not judged as a proof of encryption but
+ * bounded as plaintext is: after the decision a direction may send at most
+ * QUIC_INITIAL_AFTER_DECISION_MAX bytes of Initial packets (ACKs and
+ * retransmitted hello flights, a few 1200-byte datagrams), and the client
+ * none at all once it sent a Handshake packet (it discards its Initial keys
+ * then, RFC 9001 4.9.1).  Decrypting the Initials to read their CRYPTO
+ * frames would tell a ClientHello from text only to bound it the same way
+ * (anyone can read both), at the price of an AEAD per packet: not done.
+ * What the path cannot decrypt is still judged: a token (server-made,
+ * opaque: random unless someone writes text into it) and the protected
+ * bytes, which in a genuine Initial are ciphertext, so readable bytes there
+ * are no Initial at all.
+ */
+#define QUIC_INITIAL_AFTER_DECISION_MAX 16384u
+
+static const char R_QUIC_TEXT[] = "readable bytes in a QUIC Initial (token or payload)";
+static const char R_QUIC_INITIAL[] = "QUIC Initial packets beyond the handshake (readable with public keys)";
+
+static bool readable(const uint8_t *p, uint32_t n)
+{
+	return look_at(p, n) == LOOK_NOT_RANDOM || look_text(p, n);
+}
+
+bool quic_readable_initial(const uint8_t *p, uint32_t n, uint32_t *at)
+{
+	uint32_t i = 0, from, end, tok, tok_len;
+	unsigned t;
+
+	while (i < n && (p[i] & 0x80)) {
+		if (!quic_long_packet(p + i, n - i, &from, &end, &tok, &tok_len, &t))
+			return false; /* not QUIC: judged as such elsewhere */
+		if (tok_len && readable(p + i + tok, tok_len)) {
+			*at = i + tok;
+			return true;
+		}
+		if (t == 0 && end > from && look_at(p + i + from, end - from) == LOOK_NOT_RANDOM) {
+			*at = i + from;
+			return true;
+		}
+		i += end;
+	}
+	return false;
+}
+
+/*
  * A QUIC datagram's ciphertext through the window: each coalesced long-header
  * packet's protected part, then a short-header packet's (after its flags, up
  * to 20 bytes of connection id and packet number).  Zero bytes after the
  * packets are padding some stacks add to reach 1200 bytes; they carry
  * nothing, and anything else there is judged like ciphertext.
  */
-static bool quic_sample(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off, const char *reason,
-			struct verify_break *b)
+static bool quic_sample(struct verify_dir *d, int dir, const uint8_t *p, uint32_t n, uint64_t off,
+			const char *reason, struct verify_break *b)
 {
-	uint32_t i = 0, from, end;
+	uint32_t i = 0, from, end, tok, tok_len;
+	unsigned t;
 
 	while (i < n && (p[i] & 0x80)) {
-		if (!quic_long_packet(p + i, n - i, &from, &end))
+		if (!quic_long_packet(p + i, n - i, &from, &end, &tok, &tok_len, &t))
 			return sample_unit(d, p + i, n - i, off + i, false, false, reason, b);
+		if (tok_len && readable(p + i + tok, tok_len)) {
+			broke(b, R_QUIC_TEXT, p, n, i + tok);
+			b->to = EF_ENC_CLEARTEXT;
+			return false;
+		}
+		if (t == 0) {
+			d->counter += end;
+			if ((dir == 0 && d->protected_) || d->counter > QUIC_INITIAL_AFTER_DECISION_MAX)
+				return broke(b, R_QUIC_INITIAL, p, n, i);
+		} else if (t == 2 && dir == 0) {
+			d->protected_ = true; /* the client's Initial keys are gone */
+		}
 		if (!sample_unit(d, p + i + from, end - from, off + i + from, false, false, reason, b))
 			return false;
 		i += end;
@@ -855,6 +927,41 @@ static const char R_WG_COUNTER[] = "a WireGuard counter or receiver index out of
 static const char R_ESP[] = "an ESP SPI or sequence number out of step";
 static const char R_ESP_NULL[] = "ESP with NULL encryption";
 static const char R_IKE[] = "an IKE message that is not encrypted";
+static const char R_DTLS_PLAIN[] = "unprotected DTLS records (epoch 0) beyond a handshake retransmission";
+static const char R_WG_HANDSHAKE[] = "WireGuard handshake messages whose keys and MACs are not random";
+static const char R_WG_HANDSHAKES[] = "more WireGuard handshake messages than rekeying sends";
+
+#define DTLS_PLAIN_AFTER_DECISION_MAX 16384u
+
+/*
+ * WireGuard handshake messages (types 1-3) after the decision: a rekey
+ * every 2 minutes (REKEY_AFTER_TIME), an initiation retried every 5 s
+ * (REKEY_TIMEOUT) for at most 90 s.  A direction may send WG_HS_BURST of
+ * them plus one per WG_HS_EVERY_US since the watch began; their fields
+ * other than the indexes and mac2 (zero without a cookie) are public keys,
+ * AEAD output, nonces and MACs: random, judged as ciphertext.
+ */
+#define WG_HS_BURST 20u
+#define WG_HS_EVERY_US 5000000ull
+
+/* The random part of a WireGuard handshake message: [from, to). */
+static bool wireguard_hs_fields(const uint8_t *p, uint32_t n, uint32_t *from, uint32_t *to)
+{
+	static const uint8_t size[4] = {0, 148, 92, 64}, lo[4] = {0, 8, 12, 8}, hi[4] = {0, 132, 76, 64};
+
+	if (n < 4 || p[0] < 1 || p[0] > 3 || p[1] || p[2] || p[3] || n != size[p[0]])
+		return false;
+	*from = lo[p[0]];
+	*to = hi[p[0]];
+	return true;
+}
+
+bool wireguard_handshake_readable(const uint8_t *p, uint32_t n)
+{
+	uint32_t from, to;
+
+	return wireguard_hs_fields(p, n, &from, &to) && look_at(p + from, to - from) == LOOK_NOT_RANDOM;
+}
 
 static bool verify_esp(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off, struct verify_break *b)
 {
@@ -878,16 +985,24 @@ static bool verify_esp(struct verify_dir *d, const uint8_t *p, uint32_t n, uint6
 	return n > 16 ? sample_unit(d, p + 16, n - 16, off + 16, false, false, R_DGRAM_TEXT, b) : true;
 }
 
-static bool verify_wireguard(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off,
-			     struct verify_break *b)
+static bool verify_wireguard(struct verify *v, struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off,
+			     uint64_t ts_us, struct verify_break *b)
 {
 	static const uint32_t sizes[5] = {0, 148, 92, 64, 0};
 
 	if (n < 4 || p[0] < 1 || p[0] > 4 || p[1] || p[2] || p[3])
 		return broke(b, R_WG, p, n, 0);
 	if (p[0] != 4) {
-		if (n != sizes[p[0]])
+		uint32_t from, to;
+		if (n != sizes[p[0]] || !wireguard_hs_fields(p, n, &from, &to))
 			return broke(b, R_WG, p, n, 0);
+		if (look_at(p + from, to - from) == LOOK_NOT_RANDOM) {
+			broke(b, R_WG_HANDSHAKE, p, n, from);
+			b->to = EF_ENC_CLEARTEXT;
+			return false;
+		}
+		if (++d->hs_packets > WG_HS_BURST + (ts_us - v->start_us) / WG_HS_EVERY_US)
+			return broke(b, R_WG_HANDSHAKES, p, n, 0);
 		d->id_known = false; /* a new handshake: a new index and counter follow */
 		return true;
 	}
@@ -934,8 +1049,14 @@ static bool verify_dtls(struct verify *v, struct verify_dir *d, const uint8_t *p
 		if (rd16(r + 3) >= 1 && r[0] != 20 && len > 8 &&
 		    !sample_unit(d, r + 13 + 8, len - 8, off + i + 21, false, false, R_DGRAM_TEXT, b))
 			return false; /* epoch >= 1: protected; its 8-byte explicit nonce skipped */
-		if (rd16(r + 3) == 0 && (d->counter += len) > PLAIN_AFTER_DECISION_MAX)
-			return broke(b, R_TLS_PLAIN, p, n, i); /* handshake retransmissions, not a channel */
+		/* Epoch 0 after the decision: a retransmitted handshake flight
+		 * (its Certificate is DER with readable names, so not judged
+		 * for text), never application data, and only so much of it:
+		 * DTLS_PLAIN_AFTER_DECISION_MAX, a few flights. */
+		if (rd16(r + 3) == 0 && (r[0] == 23 || r[0] == 24))
+			return broke(b, R_DTLS_PLAIN, p, n, i + 13);
+		if (rd16(r + 3) == 0 && (d->counter += len) > DTLS_PLAIN_AFTER_DECISION_MAX)
+			return broke(b, R_DTLS_PLAIN, p, n, i);
 		i += 13 + len;
 	}
 	return true;
@@ -992,7 +1113,9 @@ bool verify_packet(struct verify *v, int dir, const struct packet *pk, uint64_t 
 	case VERIFY_IKE:
 		return verify_ike(d, pk, dir_bytes, b);
 	case VERIFY_WIREGUARD:
-		return verify_wireguard(d, p, n, dir_bytes, b);
+		if (!v->start_us)
+			v->start_us = pk->ts_us | 1;
+		return verify_wireguard(v, d, p, n, dir_bytes, pk->ts_us, b);
 	case VERIFY_DTLS:
 		return verify_dtls(v, d, p, n, dir_bytes, b);
 	case VERIFY_QUIC: {
@@ -1023,7 +1146,7 @@ bool verify_packet(struct verify *v, int dir, const struct packet *pk, uint64_t 
 			return broke(b, R_QUIC, p, n, 0);
 		if (gquic_legacy(v->quic_version) || (v->quic_version >> 24) == 'Q')
 			return true; /* gQUIC's handshake packets are not encrypted */
-		return quic_sample(d, p, n, dir_bytes, R_DGRAM_TEXT, b);
+		return quic_sample(d, dir, p, n, dir_bytes, R_DGRAM_TEXT, b);
 	}
 	}
 	return true;

@@ -220,6 +220,18 @@ gap_caught="$v4 and .app == \"TLS\" and $clear_block and $rejudged_out and .reju
 expect tls12-gap-then-utf8 "$gap_caught" "UTF-8 Chinese past a TCP hole is cleartext (UTF-8 multibyte structure)"
 expect tls12-gap-then-utf16 "$gap_caught" "UTF-16LE text past a TCP hole is cleartext (printable-then-zero pairs)"
 expect tls12-gap-then-ebcdic "$gap_caught" "EBCDIC text past a TCP hole is cleartext (EBCDIC letters)"
+expect quic-initial-text-token "$v4 and .app == \"QUIC\" and $clear_block and .rejudged == null" \
+	"text in a QUIC Initial's token is cleartext at once, never encrypted"
+expect quic-initials-after-handshake "$v4 and .app == \"QUIC\" and .encryption == \"unknown\" and .verdict == \"block\" and $rejudged_out and .rejudged_at.offset == 1500" \
+	"a client Initial after its Handshake packet (readable with public keys) breaks the claim"
+expect dtls-epoch0-text-after-epoch1 "$v4 and .app == \"DTLS\" and $clear_block and $rejudged_out and .rejudged_at.offset == 16698" \
+	"epoch-0 handshake records after epoch 1 are bounded: text past 16 KiB of them is cleartext"
+expect wireguard-handshake-text "$v4 and .app == \"WireGuard\" and $clear_block and $rejudged_out and .rejudged_at.offset == 6300" \
+	"a WireGuard initiation whose key and MAC fields are text is cleartext, rejudged at the first"
+expect wireguard-handshake-flood "$v4 and .app == \"WireGuard\" and .encryption == \"unknown\" and .verdict == \"block\" and $rejudged_out and .rejudged_at.offset == 9252" \
+	"more WireGuard initiations than rekeying sends break the claim (the 21st, 20 allowed at once)"
+expect wireguard-text-handshakes-first "$v4 and .app == \"WireGuard\" and $clear_block and .rejudged == null" \
+	"WireGuard initiations whose fields are text, before any transport packet: cleartext at once"
 
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several
