@@ -199,7 +199,7 @@ struct verify_dir {
 	bool protected_;           /* this side's keys are in use (after its CCS/NEWKEYS) */
 	bool id_known;
 	uint16_t idle;             /* bytes not sampled before the next window */
-	uint16_t hs_packets;       /* WireGuard handshake messages after the decision */
+	uint32_t hs_packets;       /* WireGuard handshake messages after the decision */
 	uint32_t rng;              /* keyed generator of those idle lengths */
 };
 

@@ -1059,15 +1059,25 @@ static void look_text_features_have_exact_tails(void **state)
 
 	run_bytes_tail(tail);
 	assert_true(tail[LOOK_RUN_BYTES] < 1e-12 && tail[LOOK_RUN_BYTES - 1] >= 1e-12);
+	double window = tail[LOOK_RUN_BYTES];
 	double q = tail[LOOK_RUN_SUSPECT];
 	assert_true(q < 4e-6); /* 3.77e-6 */
 	/* a suspect window with 2 of the 15 before it suspect: C(15,2) q^3 */
 	double recent = q * 105 * q * q;
 	assert_true(recent < 1e-14); /* 5.6e-15 */
+	window += recent;
 	utf8_bytes_tail(tail);
 	assert_true(tail[LOOK_UTF8_BYTES] < 1e-12 && tail[LOOK_UTF8_BYTES - 1] >= 1e-12);
+	window += tail[LOOK_UTF8_BYTES];
 	utf16_pairs_tail(tail);
 	assert_true(tail[LOOK_UTF16_PAIRS] < 1e-12 && tail[LOOK_UTF16_PAIRS - 1] >= 1e-12);
+	window += tail[LOOK_UTF16_PAIRS];
+	/* with the distinct, printable and EBCDIC tails (< 1e-12 each, the test
+	 * above): a random window is judged text with P < 6e-12, so a GiB of
+	 * ciphertext judged whole (2^30 / 128 windows) with P < 5e-5 */
+	window += 3e-12;
+	assert_true(window < 6e-12);
+	assert_true(window * (1u << 30) / LOOK_WINDOW < 5e-5);
 	unsigned ebcdic = 0, printable = 0;
 	for (unsigned c = 0; c < 256; c++) {
 		ebcdic += look_ebcdic_byte((uint8_t)c);
@@ -1179,6 +1189,47 @@ static void diluted_and_non_ascii_text_is_not_random(void **state)
 	(void)state;
 }
 
+/* SSH after NEWKEYS (red-team F1c): packets of 128 bytes, each a 4-byte
+ * length, 32 bytes of text and 92 random ones, are rejudged within the
+ * first three; the same packets all random never are. */
+static void ssh_diluted_text_after_newkeys_is_rejudged(void **state)
+{
+	static const char secret[] = "turbine blade cooling geometry rev 7, leading edge film holes 0.45 mm at 30 deg. ";
+
+	for (int diluted = 0; diluted < 2; diluted++) {
+		struct conv cv;
+		uint8_t b[1024];
+		conv_start(&cv, 22);
+		cv.cport = (uint16_t)(31000 + diluted);
+		handshake(&cv);
+		text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+		text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+		segment(&cv, 0, b, ssh_packet(b, 20, 200));
+		segment(&cv, 1, b, ssh_packet(b, 20, 200));
+		segment(&cv, 0, b, ssh_packet(b, 30, 40));
+		assert_int_equal(segment(&cv, 0, b, ssh_packet(b, 21, 0)), CLASSIFY_DECIDED);
+		int caught = 0;
+		for (int i = 0; i < 200 && !caught; i++) {
+			b[0] = 0; b[1] = 0; b[2] = 0; b[3] = 124;
+			rnd_bytes(b + 4, 124);
+			if (diluted)
+				for (int k = 0; k < 32; k++)
+					b[4 + k] = (uint8_t)secret[(i * 32 + k) % (sizeof(secret) - 1)];
+			if (segment(&cv, 0, b, 128) == CLASSIFY_REJUDGED)
+				caught = i + 1;
+		}
+		const struct ef_flow_record *r = conv_end(&cv);
+		if (diluted) {
+			assert_true(caught >= 1 && caught <= 3);
+			assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+		} else {
+			assert_int_equal(caught, 0);
+			assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+		}
+	}
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1214,6 +1265,7 @@ int main(void)
 		cmocka_unit_test(a_long_text_run_inside_a_long_record_is_always_caught),
 		cmocka_unit_test(look_text_features_have_exact_tails),
 		cmocka_unit_test(diluted_and_non_ascii_text_is_not_random),
+		cmocka_unit_test(ssh_diluted_text_after_newkeys_is_rejudged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
