@@ -879,8 +879,12 @@ static void wireguard_evidence(struct classifier *c, struct flow *f, int dir, co
 	uint32_t n = p->payload_len;
 	static const uint32_t sizes[4] = {0, 148, 92, 64};
 
+	if (d->wg_readable) { /* a handshake message before nDPI named it */
+		decide(c, f, EF_ENC_CLEARTEXT);
+		return;
+	}
 	if (n >= 4 && q[0] >= 1 && q[0] <= 3 && !q[1] && !q[2] && !q[3] && n == sizes[q[0]])
-		return; /* handshake or cookie */
+		return; /* handshake or cookie (inspect_datagram judged its fields) */
 	if (n < 32 || q[0] != 4 || q[1] || q[2] || q[3]) {
 		f->why_unknown = "random bytes that are not WireGuard after its handshake";
 		decide(c, f, look_at(q, n) == LOOK_NOT_RANDOM || look_text(q, n) ? EF_ENC_CLEARTEXT : EF_ENC_UNKNOWN);
@@ -1030,6 +1034,15 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	    ((p->payload[0] >> 4) & 3) == 1) {
 		set_detected(c, f, 0, NDPI_PROTOCOL_QUIC);
 		copy_str(f->app, sizeof(f->app), "QUIC");
+	}
+	/* WireGuard handshake messages carry keys and MACs: random, or text. */
+	if (p->l4 == IPPROTO_UDP && wireguard_handshake_readable(p->payload, p->payload_len))
+		d->wg_readable = true;
+	uint32_t at;
+	if (dir == 0 && d->ndpi_detected && (d->ndpi_master == NDPI_PROTOCOL_QUIC || d->ndpi_app == NDPI_PROTOCOL_QUIC) &&
+	    quic_readable_initial(p->payload, p->payload_len, &at)) {
+		decide(c, f, EF_ENC_CLEARTEXT); /* text in an Initial's token or in place of its ciphertext */
+		return;
 	}
 	if (dir == 1 && d->quic_version && quic_valid_reply(d->quic_version, p->payload, p->payload_len))
 		d->evidence[1] = true;

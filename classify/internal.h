@@ -18,12 +18,29 @@ struct ndpi_flow_struct;
  */
 #define LOOK_WINDOW 128u
 
+/* Text features other than the printable share and the distinct count (see
+ * the top of verify.c for the exact false-positive bound of each): */
+#define LOOK_RUN_MIN 8u        /* printable runs this long count, byte by byte... */
+#define LOOK_RUN_BYTES 50u     /* ...and this many such bytes in a window is text */
+#define LOOK_RUN_SUSPECT 25u   /* this many makes a window suspect... */
+#define LOOK_RECENT 16u        /* ...and a suspect window with 2 more among the */
+#define LOOK_RECENT_SUSPECTS 3u /* 15 judged before it (look_next) is text */
+#define LOOK_UTF8_BYTES 50u    /* bytes in well-formed UTF-8 multibyte sequences */
+#define LOOK_UTF16_PAIRS 9u    /* a printable byte followed by a zero byte */
+
 struct look {
 	uint64_t seen[4];          /* which byte values occurred */
 	uint8_t n;                 /* bytes in the window */
 	uint8_t printable;
 	uint8_t structured;        /* bytes that may be framing, not ciphertext */
-	bool text_only;            /* framing unknown: judge the printable share alone */
+	bool text_only;            /* framing unknown: judge the text features alone */
+	uint8_t ebcdic;            /* bytes of EBCDIC text (letters, digits, punctuation) */
+	uint8_t seq;               /* where the last bytes left off: a printable run, a UTF-8
+				    * sequence (verify.c's seq_step) */
+	uint8_t run_bytes;         /* bytes in printable runs of LOOK_RUN_MIN or more */
+	uint8_t utf16;             /* printable-then-zero pairs */
+	uint8_t utf8;              /* bytes in complete UTF-8 multibyte sequences */
+	uint16_t recent;           /* which of the windows judged before were suspect */
 };
 
 enum look_result { LOOK_PENDING = 0, LOOK_RANDOM, LOOK_NOT_RANDOM };
@@ -32,15 +49,22 @@ enum look_result { LOOK_PENDING = 0, LOOK_RANDOM, LOOK_NOT_RANDOM };
 uint32_t look_add(struct look *w, const uint8_t *p, uint32_t n);
 /* The window's verdict (PENDING when it is too short to tell). */
 enum look_result look_judge(const struct look *w);
+/* Empties a judged window for the next one of the same stream, keeping
+ * whether it was suspect (a stream's windows judged one after another). */
+void look_next(struct look *w);
 /* One buffer judged alone: its first LOOK_WINDOW bytes. */
 enum look_result look_at(const uint8_t *p, uint32_t n);
-/* Readable text, from the printable share alone, in the first LOOK_WINDOW bytes. */
+/* Readable text, from the text features alone (not the distinct count), in
+ * the first LOOK_WINDOW bytes. */
 bool look_text(const uint8_t *p, uint32_t n);
 /* The thresholds, for the test that recomputes them: a window of n bytes is
  * not random with fewer than look_min_distinct(n) distinct values or at
  * least look_max_printable(n) printable ones. */
 unsigned look_min_distinct(unsigned n);
 unsigned look_max_printable(unsigned n);
+/* Whether a byte value counts as ASCII printable, as EBCDIC text. */
+bool look_printable_byte(uint8_t c);
+bool look_ebcdic_byte(uint8_t c);
 
 /* ---- one direction of a TCP connection, while undecided ----------------- */
 
@@ -183,6 +207,7 @@ struct flow_dpi {
 	bool ike_encrypted[2];    /* each side sent an Encrypted payload */
 	bool evidence[2];         /* each side proved its part (ESP, WireGuard) */
 	bool broken[2];           /* each side broke it */
+	bool wg_readable;         /* a WireGuard handshake message whose random fields were not */
 };
 
 enum tcp_state { TCP_OPEN = 0, TCP_CLOSED };
@@ -211,6 +236,7 @@ struct verify_dir {
 	bool protected_;           /* this side's keys are in use (after its CCS/NEWKEYS) */
 	bool id_known;
 	uint16_t idle;             /* bytes not sampled before the next window */
+	uint32_t hs_packets;       /* WireGuard handshake messages after the decision */
 	uint32_t rng;              /* keyed generator of those idle lengths */
 };
 
@@ -221,6 +247,7 @@ struct verify {
 	uint32_t quic_version;
 	bool quic_vn;              /* the server sent Version Negotiation */
 	uint32_t salt;             /* the flow's key for the sampling */
+	uint64_t start_us;         /* the first packet watched (WireGuard's rekey budget) */
 };
 
 /* A new watch: its sampling keyed by a per-process secret and the flow. */
@@ -256,6 +283,10 @@ bool openvpn_opcode_known(unsigned op);
 #define OPENVPN_P_DATA_V1 6u
 #define OPENVPN_P_DATA_V2 9u
 static inline uint32_t openvpn_data_start(unsigned op) { return op == OPENVPN_P_DATA_V2 ? 4 : 1; }
+/* A client's QUIC datagram whose Initial token or payload is readable
+ * (*at: where); a WireGuard handshake message whose random fields are not. */
+bool quic_readable_initial(const uint8_t *p, uint32_t n, uint32_t *at);
+bool wireguard_handshake_readable(const uint8_t *p, uint32_t n);
 
 struct flow {
 	struct flow_key key;

@@ -23,13 +23,42 @@
  * 22) are all caught; text is caught by its printable share from about 40
  * bytes up.
  *
+ * Text that is diluted, or not ASCII, passes both; five more features of
+ * text, each with its exact tail for random bytes (computed by a Markov
+ * chain over the window; tests/test_classify.c recomputes each and checks
+ * the threshold is the tightest with P < 1e-12 at n = 128; fewer bytes only
+ * lower each tail, so the bound holds for every n):
+ *  - runs: bytes lying in runs of LOOK_RUN_MIN (8) or more printable bytes;
+ *    >= LOOK_RUN_BYTES (50) is text (one run of 50, or 56 bytes of text in
+ *    every 128 whatever the filler);
+ *  - suspect windows: >= LOOK_RUN_SUSPECT (25) such bytes has probability
+ *    q = 3.8e-6; a suspect window with two more among the 15 windows of the
+ *    stream judged before it (look_next) is text: P <= C(15,2) q^3 = 5.6e-15.
+ *    32 bytes of text in every 128, at any phase, leave >= 25 in one run of
+ *    every window: caught at the third window;
+ *  - UTF-8: bytes in complete multibyte sequences (a lead and its 1-3
+ *    continuation bytes) >= LOOK_UTF8_BYTES (50): Chinese, Russian, any
+ *    script whose UTF-8 is mostly multibyte (random bytes: mean 9);
+ *  - UTF-16: printable-then-zero pairs >= LOOK_UTF16_PAIRS (9): UTF-16LE or
+ *    BE of Latin text (random: mean 0.19);
+ *  - EBCDIC: bytes of EBCDIC letters, digits, space and punctuation (92
+ *    values, fewer than the 98 printable ones) >= max_printable[n].
+ * A window of random bytes is therefore judged not random with probability
+ * under 6e-12 (the union of the six 1e-12 tails and the suspect rule): with
+ * every byte of a GiB judged, 8.4 M windows, under 5e-5 per GiB; with the
+ * sampling below (a window per unit head, then one per 128 + 1024 bytes on
+ * average) about 1e-5.  What still passes: text spread thinner (a text
+ * byte in every 4, or runs shorter than about 25 bytes in each 128).
+ *
  * Bytes that may be framing rather than ciphertext (an SSH packet length in
  * the clear, at most 1 byte in 8) are counted in `structured`; the test
  * then asks the remaining ones alone to pass: D < min_distinct[n - k] or
- * printable >= max_printable[n - k] + k, which keeps the bound.  When a TCP
- * stream's framing is lost (a gap) the window is `text_only`: the printable
- * share alone, which framing bytes (mostly 0x00-0x1f and 0x80-0xff) cannot
- * push over the line.
+ * each count >= its threshold + k, which keeps the bound (an SSH length
+ * starts 0x00, which ends a run, so its other bytes add at most one each).
+ * When a TCP stream's framing is lost (a gap) the window is `text_only`:
+ * all features but the distinct count, which TLS record headers (17 03 03
+ * and a length) would disturb and the features above they cannot.  After a
+ * gap the bytes are judged as they arrive, the hole's filling too.
  *
  * After the decision (verify_packet):
  *  - TLS over TCP: records keep their framing across in-order segments
@@ -45,8 +74,8 @@
  *    the flow's version (type 23), which is taken on trial: a framing break
  *    before that record is chained is not a rejudge but a return to the
  *    text-only mode.  What this leaves an attacker who makes gaps on
- *    purpose: bytes that are not printable (text XORed with a constant
- *    byte) pass while the framing is lost; readable text, base64 and hex
+ *    purpose: text XORed with a constant byte passes while the framing
+ *    is lost; readable text (ASCII, UTF-8, UTF-16, EBCDIC), base64 and hex
  *    do not.
  *  - SSH: every byte after that side's NEWKEYS through a window, one byte in
  *    8 allowed as framing (the packet length, in the clear in EtM and GCM
@@ -57,7 +86,11 @@
  *    flow's version or short header with the fixed bit; WireGuard type 1-4
  *    with their sizes, type 4 with a steady receiver index and a rising
  *    counter; ESP with a steady SPI and a rising sequence number) and its
- *    ciphertext part goes through a window.
+ *    ciphertext part goes through a window.  What a protocol sends outside
+ *    its encryption is bounded, and judged where it must be random: QUIC
+ *    Initials (readable with public keys: see QUIC_INITIAL_AFTER_DECISION_MAX)
+ *    and their tokens, DTLS epoch-0 records (DTLS_PLAIN_AFTER_DECISION_MAX),
+ *    WireGuard handshake messages (their keys and MACs; WG_HS_BURST).
  * A break says where (the packet, or the window's first byte) and whether
  * the class becomes `cleartext' (the bytes are not random) or `unknown'
  * (random bytes that are not the protocol).
@@ -102,7 +135,95 @@ static const uint8_t max_printable[LOOK_WINDOW + 1] = {
 /* Under this many bytes nothing is judged: too few to tell. */
 #define LOOK_MIN 16u
 
-static const uint8_t printable_byte[256] = {[0x20 ... 0x7e] = 1, ['\r'] = 1, ['\n'] = 1, ['\t'] = 1};
+/*
+ * The features that depend on the order of bytes (printable runs, UTF-8
+ * sequences, printable-then-zero pairs) are one small state machine, so
+ * that a byte costs a table look-up and two additions (the hot path of the
+ * watch).  Byte classes, and the states: 0-8 the printable run so far (8:
+ * eight or more), 9 a 2-byte UTF-8 sequence with 1 byte due, 10-11 a
+ * 3-byte one with 2 or 1 due, 12-14 a 4-byte one with 3, 2 or 1 due.
+ * UTF-8 as counted here: a lead C2-DF, E0-EF or F0-F4 followed by 1, 2 or 3
+ * continuation bytes 80-BF (the finer limits of RFC 3629 on second bytes
+ * are not applied: counting more sequences only raises the random tail,
+ * which the threshold is computed for).
+ */
+enum { B_OTHER, B_PRINT, B_ZERO, B_CONT, B_LEAD2, B_LEAD3, B_LEAD4 };
+enum { S_RUN_MAX = LOOK_RUN_MIN, S_U8_2, S_U8_3, S_U8_4 = S_U8_3 + 2 };
+_Static_assert(S_U8_4 + 2 < 16, "the states fit seq_step's 16 rows");
+
+/* byte_feature[c]: bits 0-2 its class, bit 8 ASCII printable (0x20-0x7e,
+ * HT, LF, CR: 98 values), bit 16 EBCDIC text (code pages 037/500/1047:
+ * space, letters, digits, the common punctuation, HT/CR/LF/NL: 92 values,
+ * fewer than the ASCII printable ones, so the same max_printable[] tail
+ * bounds them).  seq_step[state * 8 + class]: bits 3-6 the next state
+ * (times 8), bits 8-15, 16-23, 24-31 what it adds to the run bytes, the
+ * UTF-8 bytes and the UTF-16 pairs. */
+static uint32_t byte_feature[256];
+static uint32_t seq_step[16 * 8];
+
+static bool in(unsigned c, unsigned lo, unsigned hi)
+{
+	return c >= lo && c <= hi;
+}
+
+static uint32_t step_of(unsigned s, unsigned cls)
+{
+	unsigned next = 0, run_add = 0, u8_add = 0, u16_add = 0;
+
+	switch (cls) {
+	case B_PRINT:
+		next = s < S_RUN_MAX ? s + 1 : s == S_RUN_MAX ? S_RUN_MAX : 1;
+		run_add = s == S_RUN_MAX ? 1 : next == LOOK_RUN_MIN ? LOOK_RUN_MIN : 0;
+		break;
+	case B_ZERO:
+		u16_add = s >= 1 && s <= S_RUN_MAX;
+		break;
+	case B_CONT:
+		if (s == S_U8_2 || s == S_U8_3 + 1 || s == S_U8_4 + 2)
+			u8_add = s == S_U8_2 ? 2 : s == S_U8_3 + 1 ? 3 : 4;
+		else if (s == S_U8_3 || s == S_U8_4 || s == S_U8_4 + 1)
+			next = s + 1;
+		break;
+	case B_LEAD2:
+		next = S_U8_2;
+		break;
+	case B_LEAD3:
+		next = S_U8_3;
+		break;
+	case B_LEAD4:
+		next = S_U8_4;
+		break;
+	}
+	return next << 3 | run_add << 8 | u8_add << 16 | u16_add << 24;
+}
+
+__attribute__((constructor)) static void look_tables(void)
+{
+	for (unsigned c = 0; c < 256; c++) {
+		bool print = in(c, 0x20, 0x7e) || c == '\t' || c == '\n' || c == '\r';
+		bool ebcdic = c == 0x40 || in(c, 0x4b, 0x50) || in(c, 0x5a, 0x61) || in(c, 0x6b, 0x6f) ||
+			      in(c, 0x7a, 0x7f) || in(c, 0x81, 0x89) || in(c, 0x91, 0x99) || in(c, 0xa2, 0xa9) ||
+			      in(c, 0xc1, 0xc9) || in(c, 0xd1, 0xd9) || in(c, 0xe2, 0xe9) || in(c, 0xf0, 0xf9) ||
+			      c == 0x05 || c == 0x0d || c == 0x15 || c == 0x25;
+		unsigned cls = print ? B_PRINT : c == 0 ? B_ZERO : in(c, 0x80, 0xbf) ? B_CONT
+			     : in(c, 0xc2, 0xdf) ? B_LEAD2 : in(c, 0xe0, 0xef) ? B_LEAD3 : in(c, 0xf0, 0xf4) ? B_LEAD4
+			     : B_OTHER;
+		byte_feature[c] = cls | (uint32_t)print << 8 | (uint32_t)ebcdic << 16;
+	}
+	for (unsigned s = 0; s < 16; s++)
+		for (unsigned cls = 0; cls < 8; cls++)
+			seq_step[s * 8 + cls] = s <= S_U8_4 + 2 && cls <= B_LEAD4 ? step_of(s, cls) : 0;
+}
+
+bool look_printable_byte(uint8_t c)
+{
+	return byte_feature[c] >> 8 & 1;
+}
+
+bool look_ebcdic_byte(uint8_t c)
+{
+	return byte_feature[c] >> 16 & 1;
+}
 
 unsigned look_min_distinct(unsigned n)
 {
@@ -114,34 +235,70 @@ unsigned look_max_printable(unsigned n)
 	return n <= LOOK_WINDOW ? max_printable[n] : 0;
 }
 
+/* The per-byte cost of every check after the decision: the set of values,
+ * two look-ups and three additions, no branch on the data.  The counts of
+ * one call are at most LOOK_WINDOW, so each packs in 8 bits of a word. */
 uint32_t look_add(struct look *w, const uint8_t *p, uint32_t n)
 {
-	uint32_t room = LOOK_WINDOW - w->n;
-	unsigned printable = 0;
+	uint32_t room = LOOK_WINDOW - w->n, counts = 0, seq = 0, state = (uint32_t)w->seq << 3;
+	uint64_t seen[4] = {w->seen[0], w->seen[1], w->seen[2], w->seen[3]};
 
 	if (n > room)
 		n = room;
 	for (uint32_t i = 0; i < n; i++) {
-		w->seen[p[i] >> 6] |= 1ull << (p[i] & 63);
-		printable += printable_byte[p[i]];
+		uint8_t c = p[i];
+		uint32_t f = byte_feature[c];
+		seen[c >> 6] |= 1ull << (c & 63);
+		counts += f >> 8;
+		uint32_t e = seq_step[state + (f & 7)];
+		state = e & 0x78;
+		seq += e >> 8;
 	}
+	memcpy(w->seen, seen, sizeof(seen));
 	w->n = (uint8_t)(w->n + n);
-	w->printable = (uint8_t)(w->printable + printable);
+	w->printable = (uint8_t)(w->printable + (counts & 0xff));
+	w->ebcdic = (uint8_t)(w->ebcdic + (counts >> 8 & 0xff));
+	w->run_bytes = (uint8_t)(w->run_bytes + (seq & 0xff));
+	w->utf8 = (uint8_t)(w->utf8 + (seq >> 8 & 0xff));
+	w->utf16 = (uint8_t)(w->utf16 + (seq >> 16 & 0xff));
+	w->seq = (uint8_t)(state >> 3);
 	return n;
+}
+
+static bool look_suspect(const struct look *w)
+{
+	return w->n >= LOOK_MIN && w->run_bytes >= LOOK_RUN_SUSPECT;
 }
 
 enum look_result look_judge(const struct look *w)
 {
 	if (w->n < LOOK_MIN)
 		return LOOK_PENDING;
+	/* k bytes that may be framing move each count by at most k (see the
+	 * top of this file); unknown framing (text_only) is TLS headers,
+	 * which move none of them but by their length bytes. */
+	unsigned k = w->text_only ? 0 : w->structured < w->n ? w->structured : w->n, r = w->n - k;
+	if (w->printable >= max_printable[r] + k || w->ebcdic >= max_printable[r] + k ||
+	    w->run_bytes >= LOOK_RUN_BYTES + k || w->utf8 >= LOOK_UTF8_BYTES + k || w->utf16 >= LOOK_UTF16_PAIRS + k)
+		return LOOK_NOT_RANDOM;
+	if (look_suspect(w) &&
+	    (unsigned)__builtin_popcount(w->recent & ((1u << (LOOK_RECENT - 1)) - 1)) + 1 >= LOOK_RECENT_SUSPECTS)
+		return LOOK_NOT_RANDOM;
 	if (w->text_only)
-		return w->printable >= max_printable[w->n] ? LOOK_NOT_RANDOM : LOOK_RANDOM;
-	unsigned k = w->structured < w->n ? w->structured : w->n, r = w->n - k;
+		return LOOK_RANDOM;
 	unsigned distinct = (unsigned)(__builtin_popcountll(w->seen[0]) + __builtin_popcountll(w->seen[1]) +
 				       __builtin_popcountll(w->seen[2]) + __builtin_popcountll(w->seen[3]));
-	if (distinct < min_distinct[r] || w->printable >= max_printable[r] + k)
+	if (distinct < min_distinct[r])
 		return LOOK_NOT_RANDOM;
 	return LOOK_RANDOM;
+}
+
+void look_next(struct look *w)
+{
+	uint16_t recent = (uint16_t)(w->recent << 1 | look_suspect(w));
+
+	memset(w, 0, sizeof(*w));
+	w->recent = recent;
 }
 
 enum look_result look_at(const uint8_t *p, uint32_t n)
@@ -194,7 +351,7 @@ static bool broke(struct verify_break *b, const char *reason, const uint8_t *p, 
 			 * is at stake, so a plain majority of printable bytes decides. */
 			uint32_t printable = 0;
 			for (uint32_t i = at; i < n; i++)
-				printable += printable_byte[p[i]];
+				printable += byte_feature[p[i]] >> 8 & 1;
 			if (printable * 10 >= (n - at) * 9)
 				b->to = EF_ENC_CLEARTEXT;
 		}
@@ -245,7 +402,7 @@ static bool window_broke(struct verify_dir *d, const char *reason, struct verify
 {
 	enum look_result r = look_judge(&d->look);
 
-	memset(&d->look, 0, sizeof(d->look));
+	look_next(&d->look);
 	if (r != LOOK_NOT_RANDOM)
 		return false;
 	b->reason = reason;
@@ -593,12 +750,16 @@ bool quic_valid_reply(uint32_t version, const uint8_t *p, uint32_t n)
 
 /*
  * One long-header packet at p: its protected bytes [*from, *end) (the packet
- * number's up to 4 bytes skipped) and where the next coalesced packet
- * starts.  False when it does not parse; *from == *end for packets without
- * ciphertext (Version Negotiation, Retry).
+ * number's up to 4 bytes skipped), its token [*tok, *tok + *tok_len) (an
+ * Initial's; 0 bytes otherwise), its type in v1 numbers, and where the next
+ * coalesced packet starts (*end).  False when it does not parse; *from ==
+ * *end for packets without ciphertext (Version Negotiation, Retry).
  */
-static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint32_t *end)
+static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint32_t *end, uint32_t *tok,
+			     uint32_t *tok_len, unsigned *type)
 {
+	*tok = *tok_len = 0;
+	*type = 3;
 	if (n < 7)
 		return false;
 	uint32_t version = rd32(p + 1), off = 6 + p[5];
@@ -612,6 +773,7 @@ static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint3
 	unsigned t = quic_type(version, p[0]);
 	uint64_t v;
 	uint32_t k;
+	*type = t;
 	if (t == 3) { /* Retry: a token, not ciphertext */
 		*from = *end = n;
 		return true;
@@ -619,6 +781,8 @@ static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint3
 	if (t == 0) {
 		if (off >= n || !(k = quic_varint(p + off, n - off, &v)) || v > n - off - k)
 			return false;
+		*tok = off + k;
+		*tok_len = (uint32_t)v;
 		off += k + (uint32_t)v;
 	}
 	if (off >= n || !(k = quic_varint(p + off, n - off, &v)) || v > n - off - k || v < 4)
@@ -629,20 +793,81 @@ static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint3
 }
 
 /*
+ * QUIC Initial packets are protected with keys anyone derives from the
+ * client's destination connection id (RFC 9001 5.2): whatever an Initial
+ * carries is readable on the path, like a TLS ClientHello, even where its
+ * bytes look random.  So they are not judged as a proof of encryption but
+ * bounded as plaintext is: after the decision a direction may send at most
+ * QUIC_INITIAL_AFTER_DECISION_MAX bytes of Initial packets (ACKs and
+ * retransmitted hello flights, a few 1200-byte datagrams), and the client
+ * none at all once it sent a Handshake packet (it discards its Initial keys
+ * then, RFC 9001 4.9.1).  Decrypting the Initials to read their CRYPTO
+ * frames would tell a ClientHello from text only to bound it the same way
+ * (anyone can read both), at the price of an AEAD per packet: not done.
+ * What the path cannot decrypt is still judged: a token (server-made,
+ * opaque: random unless someone writes text into it) and the protected
+ * bytes, which in a genuine Initial are ciphertext, so readable bytes there
+ * are no Initial at all.
+ */
+#define QUIC_INITIAL_AFTER_DECISION_MAX 16384u
+
+static const char R_QUIC_TEXT[] = "readable bytes in a QUIC Initial (token or payload)";
+static const char R_QUIC_INITIAL[] = "QUIC Initial packets beyond the handshake (readable with public keys)";
+
+static bool readable(const uint8_t *p, uint32_t n)
+{
+	return look_at(p, n) == LOOK_NOT_RANDOM || look_text(p, n);
+}
+
+bool quic_readable_initial(const uint8_t *p, uint32_t n, uint32_t *at)
+{
+	uint32_t i = 0, from, end, tok, tok_len;
+	unsigned t;
+
+	while (i < n && (p[i] & 0x80)) {
+		if (!quic_long_packet(p + i, n - i, &from, &end, &tok, &tok_len, &t))
+			return false; /* not QUIC: judged as such elsewhere */
+		if (tok_len && readable(p + i + tok, tok_len)) {
+			*at = i + tok;
+			return true;
+		}
+		if (t == 0 && end > from && look_at(p + i + from, end - from) == LOOK_NOT_RANDOM) {
+			*at = i + from;
+			return true;
+		}
+		i += end;
+	}
+	return false;
+}
+
+/*
  * A QUIC datagram's ciphertext through the window: each coalesced long-header
  * packet's protected part, then a short-header packet's (after its flags, up
  * to 20 bytes of connection id and packet number).  Zero bytes after the
  * packets are padding some stacks add to reach 1200 bytes; they carry
  * nothing, and anything else there is judged like ciphertext.
  */
-static bool quic_sample(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off, const char *reason,
-			struct verify_break *b)
+static bool quic_sample(struct verify_dir *d, int dir, const uint8_t *p, uint32_t n, uint64_t off,
+			const char *reason, struct verify_break *b)
 {
-	uint32_t i = 0, from, end;
+	uint32_t i = 0, from, end, tok, tok_len;
+	unsigned t;
 
 	while (i < n && (p[i] & 0x80)) {
-		if (!quic_long_packet(p + i, n - i, &from, &end))
+		if (!quic_long_packet(p + i, n - i, &from, &end, &tok, &tok_len, &t))
 			return sample_unit(d, p + i, n - i, off + i, false, false, reason, b);
+		if (tok_len && readable(p + i + tok, tok_len)) {
+			broke(b, R_QUIC_TEXT, p, n, i + tok);
+			b->to = EF_ENC_CLEARTEXT;
+			return false;
+		}
+		if (t == 0) {
+			d->counter += end;
+			if ((dir == 0 && d->protected_) || d->counter > QUIC_INITIAL_AFTER_DECISION_MAX)
+				return broke(b, R_QUIC_INITIAL, p, n, i);
+		} else if (t == 2 && dir == 0) {
+			d->protected_ = true; /* the client's Initial keys are gone */
+		}
 		if (!sample_unit(d, p + i + from, end - from, off + i + from, false, false, reason, b))
 			return false;
 		i += end;
@@ -702,6 +927,41 @@ static const char R_WG_COUNTER[] = "a WireGuard counter or receiver index out of
 static const char R_ESP[] = "an ESP SPI or sequence number out of step";
 static const char R_ESP_NULL[] = "ESP with NULL encryption";
 static const char R_IKE[] = "an IKE message that is not encrypted";
+static const char R_DTLS_PLAIN[] = "unprotected DTLS records (epoch 0) beyond a handshake retransmission";
+static const char R_WG_HANDSHAKE[] = "WireGuard handshake messages whose keys and MACs are not random";
+static const char R_WG_HANDSHAKES[] = "more WireGuard handshake messages than rekeying sends";
+
+#define DTLS_PLAIN_AFTER_DECISION_MAX 16384u
+
+/*
+ * WireGuard handshake messages (types 1-3) after the decision: a rekey
+ * every 2 minutes (REKEY_AFTER_TIME), an initiation retried every 5 s
+ * (REKEY_TIMEOUT) for at most 90 s.  A direction may send WG_HS_BURST of
+ * them plus one per WG_HS_EVERY_US since the watch began; their fields
+ * other than the indexes and mac2 (zero without a cookie) are public keys,
+ * AEAD output, nonces and MACs: random, judged as ciphertext.
+ */
+#define WG_HS_BURST 20u
+#define WG_HS_EVERY_US 5000000ull
+
+/* The random part of a WireGuard handshake message: [from, to). */
+static bool wireguard_hs_fields(const uint8_t *p, uint32_t n, uint32_t *from, uint32_t *to)
+{
+	static const uint8_t size[4] = {0, 148, 92, 64}, lo[4] = {0, 8, 12, 8}, hi[4] = {0, 132, 76, 64};
+
+	if (n < 4 || p[0] < 1 || p[0] > 3 || p[1] || p[2] || p[3] || n != size[p[0]])
+		return false;
+	*from = lo[p[0]];
+	*to = hi[p[0]];
+	return true;
+}
+
+bool wireguard_handshake_readable(const uint8_t *p, uint32_t n)
+{
+	uint32_t from, to;
+
+	return wireguard_hs_fields(p, n, &from, &to) && look_at(p + from, to - from) == LOOK_NOT_RANDOM;
+}
 
 static bool verify_esp(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off, struct verify_break *b)
 {
@@ -725,16 +985,26 @@ static bool verify_esp(struct verify_dir *d, const uint8_t *p, uint32_t n, uint6
 	return n > 16 ? sample_unit(d, p + 16, n - 16, off + 16, false, false, R_DGRAM_TEXT, b) : true;
 }
 
-static bool verify_wireguard(struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off,
-			     struct verify_break *b)
+static bool verify_wireguard(struct verify *v, struct verify_dir *d, const uint8_t *p, uint32_t n, uint64_t off,
+			     uint64_t ts_us, struct verify_break *b)
 {
 	static const uint32_t sizes[5] = {0, 148, 92, 64, 0};
 
 	if (n < 4 || p[0] < 1 || p[0] > 4 || p[1] || p[2] || p[3])
 		return broke(b, R_WG, p, n, 0);
 	if (p[0] != 4) {
-		if (n != sizes[p[0]])
+		uint32_t from, to;
+		if (n != sizes[p[0]] || !wireguard_hs_fields(p, n, &from, &to))
 			return broke(b, R_WG, p, n, 0);
+		if (look_at(p + from, to - from) == LOOK_NOT_RANDOM) {
+			broke(b, R_WG_HANDSHAKE, p, n, from);
+			b->to = EF_ENC_CLEARTEXT;
+			return false;
+		}
+		/* A clock that steps back (merged captures) grants nothing. */
+		uint64_t elapsed = ts_us > v->start_us ? ts_us - v->start_us : 0;
+		if (++d->hs_packets > WG_HS_BURST + elapsed / WG_HS_EVERY_US)
+			return broke(b, R_WG_HANDSHAKES, p, n, 0);
 		d->id_known = false; /* a new handshake: a new index and counter follow */
 		return true;
 	}
@@ -781,8 +1051,14 @@ static bool verify_dtls(struct verify *v, struct verify_dir *d, const uint8_t *p
 		if (rd16(r + 3) >= 1 && r[0] != 20 && len > 8 &&
 		    !sample_unit(d, r + 13 + 8, len - 8, off + i + 21, false, false, R_DGRAM_TEXT, b))
 			return false; /* epoch >= 1: protected; its 8-byte explicit nonce skipped */
-		if (rd16(r + 3) == 0 && (d->counter += len) > PLAIN_AFTER_DECISION_MAX)
-			return broke(b, R_TLS_PLAIN, p, n, i); /* handshake retransmissions, not a channel */
+		/* Epoch 0 after the decision: a retransmitted handshake flight
+		 * (its Certificate is DER with readable names, so not judged
+		 * for text), never application data, and only so much of it:
+		 * DTLS_PLAIN_AFTER_DECISION_MAX, a few flights. */
+		if (rd16(r + 3) == 0 && (r[0] == 23 || r[0] == 24))
+			return broke(b, R_DTLS_PLAIN, p, n, i + 13);
+		if (rd16(r + 3) == 0 && (d->counter += len) > DTLS_PLAIN_AFTER_DECISION_MAX)
+			return broke(b, R_DTLS_PLAIN, p, n, i);
 		i += 13 + len;
 	}
 	return true;
@@ -865,7 +1141,9 @@ bool verify_packet(struct verify *v, int dir, const struct packet *pk, uint64_t 
 	case VERIFY_IKE:
 		return verify_ike(d, pk, dir_bytes, b);
 	case VERIFY_WIREGUARD:
-		return verify_wireguard(d, p, n, dir_bytes, b);
+		if (!v->start_us)
+			v->start_us = pk->ts_us | 1;
+		return verify_wireguard(v, d, p, n, dir_bytes, pk->ts_us, b);
 	case VERIFY_DTLS:
 		return verify_dtls(v, d, p, n, dir_bytes, b);
 	case VERIFY_OPENVPN:
@@ -898,7 +1176,7 @@ bool verify_packet(struct verify *v, int dir, const struct packet *pk, uint64_t 
 			return broke(b, R_QUIC, p, n, 0);
 		if (gquic_legacy(v->quic_version) || (v->quic_version >> 24) == 'Q')
 			return true; /* gQUIC's handshake packets are not encrypted */
-		return quic_sample(d, p, n, dir_bytes, R_DGRAM_TEXT, b);
+		return quic_sample(d, dir, p, n, dir_bytes, R_DGRAM_TEXT, b);
 	}
 	}
 	return true;

@@ -229,6 +229,33 @@ done
 expect tunnel-vxlan-v6 "$v6 and $http and $clear_block" \
 	"IPv6 HTTP inside VXLAN over IPv4: the inner destination (CN) decides"
 
+# ---- text diluted or not in ASCII; packets readable with public keys ---------
+# (issue 8, red-team F1, F2, F7, F8, F9; tests/redteam/REPORT.md)
+# 32 readable bytes in every 128 are a run the printable share misses; three
+# such windows in a stream are text: the third record's (byte 256 + 2 * 141).
+expect tls12-diluted-32 "$v4 and .app == \"TLS\" and $clear_block and $rejudged_out and .rejudged_at.offset == 538" \
+	"32 bytes of text in every 128 of random bytes is cleartext, rejudged at the third window"
+expect tls12-diluted-56 "$v4 and .app == \"TLS\" and $clear_block and $rejudged_out and .rejudged_at.offset == 256" \
+	"56 bytes of text in every 128 (the rest random, none printable) is text at the first window"
+# Past a deliberate hole the framing is lost and only text features judge:
+# the first segment beyond it (byte 748 of the client's payload) is caught.
+gap_caught="$v4 and .app == \"TLS\" and $clear_block and $rejudged_out and .rejudged_at.offset == 748 and .rejudged_at.reason == \"readable text after a gap in the stream\""
+expect tls12-gap-then-utf8 "$gap_caught" "UTF-8 Chinese past a TCP hole is cleartext (UTF-8 multibyte structure)"
+expect tls12-gap-then-utf16 "$gap_caught" "UTF-16LE text past a TCP hole is cleartext (printable-then-zero pairs)"
+expect tls12-gap-then-ebcdic "$gap_caught" "EBCDIC text past a TCP hole is cleartext (EBCDIC letters)"
+expect quic-initial-text-token "$v4 and .app == \"QUIC\" and $clear_block and .rejudged == null" \
+	"text in a QUIC Initial's token is cleartext at once, never encrypted"
+expect quic-initials-after-handshake "$v4 and .app == \"QUIC\" and .encryption == \"unknown\" and .verdict == \"block\" and $rejudged_out and .rejudged_at.offset == 1500" \
+	"a client Initial after its Handshake packet (readable with public keys) breaks the claim"
+expect dtls-epoch0-text-after-epoch1 "$v4 and .app == \"DTLS\" and $clear_block and $rejudged_out and .rejudged_at.offset == 16698" \
+	"epoch-0 handshake records after epoch 1 are bounded: text past 16 KiB of them is cleartext"
+expect wireguard-handshake-text "$v4 and .app == \"WireGuard\" and $clear_block and $rejudged_out and .rejudged_at.offset == 6300" \
+	"a WireGuard initiation whose key and MAC fields are text is cleartext, rejudged at the first"
+expect wireguard-handshake-flood "$v4 and .app == \"WireGuard\" and .encryption == \"unknown\" and .verdict == \"block\" and $rejudged_out and .rejudged_at.offset == 9252" \
+	"more WireGuard initiations than rekeying sends break the claim (the 21st, 20 allowed at once)"
+expect wireguard-text-handshakes-first "$v4 and .app == \"WireGuard\" and $clear_block and .rejudged == null" \
+	"WireGuard initiations whose fields are text, before any transport packet: cleartext at once"
+
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several
 # workers write theirs in worker order), whatever the case's own checks say.

@@ -1039,15 +1039,12 @@ static uint32_t dtls_handshake(uint8_t *out, uint8_t type, const uint8_t *body, 
 	return 25 + len;
 }
 
-/* A DTLS ClientHello and ServerHello, and nothing protected from the
- * client after them. */
-static void case_dtls_hello_pair_only(struct out *o)
+/* A DTLS 1.2 ClientHello and ServerHello. */
+static void dtls_hello_pair(struct conn *c)
 {
-	struct conn c;
 	uint8_t body[256], buf[512];
 	uint32_t n = 0;
 
-	conn_init(&c, o, 4, CLIENT, SERVER, 40105, 4433);
 	put16(body, 0xfefd);
 	rnd_fill(body + 2, 32);
 	n = 34;
@@ -1063,7 +1060,7 @@ static void case_dtls_hello_pair_only(struct out *o)
 	put16(body + n, sizeof(ext));
 	memcpy(body + n + 2, ext, sizeof(ext));
 	n += 2 + sizeof(ext);
-	udp_send(&c, 0, buf, dtls_handshake(buf, 1, body, n, 0));
+	udp_send(c, 0, buf, dtls_handshake(buf, 1, body, n, 0));
 	put16(body, 0xfefd);
 	rnd_fill(body + 2, 32);
 	n = 34;
@@ -1073,7 +1070,17 @@ static void case_dtls_hello_pair_only(struct out *o)
 	body[n++] = 0;
 	put16(body + n, 0);
 	n += 2;
-	udp_send(&c, 1, buf, dtls_handshake(buf, 2, body, n, 0));
+	udp_send(c, 1, buf, dtls_handshake(buf, 2, body, n, 0));
+}
+
+/* A DTLS ClientHello and ServerHello, and nothing protected from the
+ * client after them. */
+static void case_dtls_hello_pair_only(struct out *o)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40105, 4433);
+	dtls_hello_pair(&c);
 }
 
 /* A QUIC long header of `version' (v1 Initial type bits) around random bytes. */
@@ -1199,23 +1206,21 @@ static void case_ike_one_sided(struct out *o)
 
 /* A WireGuard handshake pair of the right sizes, then "transport" packets
  * (type 4, rising counter) carrying the upload in the clear. */
-static void wireguard(struct out *o, uint16_t cport, bool text)
+static void wireguard_session(struct conn *c, bool text)
 {
-	struct conn c;
 	uint8_t d[1200];
 
-	conn_init(&c, o, 4, CLIENT, SERVER, cport, 51820);
 	memset(d, 0, 148);
 	d[0] = 1;
 	put32(d + 4, 0x11223344);
 	rnd_fill(d + 8, 140);
-	udp_send(&c, 0, d, 148);
+	udp_send(c, 0, d, 148);
 	memset(d, 0, 92);
 	d[0] = 2;
 	put32(d + 4, 0x55667788);
 	put32(d + 8, 0x11223344);
 	rnd_fill(d + 12, 80);
-	udp_send(&c, 1, d, 92);
+	udp_send(c, 1, d, 92);
 	for (uint32_t ctr = 0; ctr < 6; ctr++) {
 		for (int dir = 0; dir < 2; dir++) {
 			uint32_t n = dir ? 96 : 1024;
@@ -1227,9 +1232,17 @@ static void wireguard(struct out *o, uint16_t cport, bool text)
 				fill_text(d + 16, n - 16);
 			else
 				rnd_fill(d + 16, n - 16);
-			udp_send(&c, dir, d, n);
+			udp_send(c, dir, d, n);
 		}
 	}
+}
+
+static void wireguard(struct out *o, uint16_t cport, bool text)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 51820);
+	wireguard_session(&c, text);
 }
 
 /* ESP proven (steady SPI, rising sequence numbers, random payload both
@@ -1362,6 +1375,238 @@ static void case_unreadable_ethertype(struct out *o)
 	wrapped_http(o, WRAP_UNKNOWN_ETHERTYPE, 4, 40207);
 }
 
+/* ---- encrypted holds for every byte: diluted text, other encodings, the
+ * packets readable with public keys (issue 8: red-team F1, F2, F7-F9) ---- */
+
+/* After a TLS 1.2 handshake, application-data records of 128 bytes (after
+ * the explicit nonce), each `text' readable bytes and random ones
+ * (printable or not).  One window per record: each record's first 128
+ * bytes are always judged, so where it breaks does not depend on the
+ * sampling's secret (the same with any number of workers). */
+static void tls12_diluted(struct out *o, uint16_t cport, uint32_t text, bool printable_filler)
+{
+	struct conn c;
+	uint8_t body[8 + 128], rec[200];
+	uint32_t t = 0;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 443);
+	tls12_full_handshake(&c);
+	for (int r = 0; r < 64; r++) {
+		rnd_fill(body, 8); /* the explicit nonce */
+		for (uint32_t i = 8; i < sizeof(body); i++) {
+			if ((i - 8) % 128 < text) {
+				static const char secret[] = "Leading edge to 0.02 mm, heat-treated at 1040 C for four hours. ";
+				body[i] = (uint8_t)secret[t++ % (sizeof(secret) - 1)];
+				continue;
+			}
+			do
+				body[i] = rnd8();
+			while (!printable_filler && ((body[i] >= 0x20 && body[i] < 0x7f) || body[i] == '\t' ||
+						     body[i] == '\r' || body[i] == '\n'));
+		}
+		tcp_send(&c, 0, rec, tls_record(rec, 23, body, sizeof(body)));
+		tcp_ack(&c, 1);
+	}
+	tcp_close(&c);
+}
+
+static void case_tls12_diluted_32(struct out *o) { tls12_diluted(o, 40120, 32, true); }
+static void case_tls12_diluted_56(struct out *o) { tls12_diluted(o, 40121, 56, false); }
+
+/* After a TLS 1.2 handshake and one random record, the client leaves a
+ * 1000-byte hole, sends readable text beyond it, then fills the hole with
+ * random bytes: a receiver gets a whole stream, text included. */
+static void tls12_gap_then(struct out *o, uint16_t cport, const uint8_t *text, uint32_t len)
+{
+	struct conn c;
+	uint8_t body[500], rec[600], fill[1000];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 443);
+	tls12_full_handshake(&c);
+	rnd_fill(body, sizeof(body));
+	tcp_send(&c, 0, rec, tls_record(rec, 23, body, sizeof(body)));
+	uint32_t hole = c.seq[0];
+	c.seq[0] += sizeof(fill);
+	for (uint32_t off = 0; off < len; off += 1000)
+		tcp_send(&c, 0, text + off, len - off < 1000 ? len - off : 1000);
+	rnd_fill(fill, sizeof(fill));
+	tcp_at(&c, 0, hole, TH_ACK | TH_PSH, fill, sizeof(fill));
+	tcp_ack(&c, 1);
+	tcp_close(&c);
+}
+
+static const char zh_text[] = "出口管制技术资料：涡轮叶片冷却几何结构第七版，前缘气膜孔直径零点四五毫米，角度三十度，"
+			      "合金材料，涂层厚度一百二十微米。";
+
+static void case_tls12_gap_then_utf8(struct out *o)
+{
+	static uint8_t t[3000];
+
+	for (uint32_t i = 0; i < sizeof(t); i++)
+		t[i] = (uint8_t)zh_text[i % (sizeof(zh_text) - 1)];
+	tls12_gap_then(o, 40122, t, sizeof(t));
+}
+
+static void case_tls12_gap_then_utf16(struct out *o)
+{
+	static uint8_t t[3000], a[1500];
+
+	fill_text(a, sizeof(a));
+	for (uint32_t i = 0; i < sizeof(t); i++)
+		t[i] = i % 2 ? 0 : a[i / 2];
+	tls12_gap_then(o, 40123, t, sizeof(t));
+}
+
+/* EBCDIC (code page 037) of the text: lower case, digits, space, '.', ','. */
+static void case_tls12_gap_then_ebcdic(struct out *o)
+{
+	static uint8_t t[3000];
+	static const char words[] = "rotor blade alloy spec rev 7, leading edge to 0.02 mm, heat treated at 1040 c. ";
+
+	for (uint32_t i = 0; i < sizeof(t); i++) {
+		char ch = words[i % (sizeof(words) - 1)];
+		t[i] = ch >= 'a' && ch <= 'i' ? (uint8_t)(0x81 + ch - 'a')
+		     : ch >= 'j' && ch <= 'r' ? (uint8_t)(0x91 + ch - 'j')
+		     : ch >= 's' && ch <= 'z' ? (uint8_t)(0xa2 + ch - 's')
+		     : ch >= '0' && ch <= '9' ? (uint8_t)(0xf0 + ch - '0')
+		     : ch == '.' ? 0x4b : ch == ',' ? 0x6b : 0x40;
+	}
+	tls12_gap_then(o, 40124, t, sizeof(t));
+}
+
+/* A QUIC v1 Initial of 1200 bytes with a token of `tok' bytes (text or
+ * random) before its random payload. */
+static void quic_initial_token(uint8_t *d, uint32_t tok, bool text)
+{
+	rnd_fill(d, 1200);
+	d[0] = 0xc3;
+	put32(d + 1, 1);
+	d[5] = 8;
+	d[14] = 0;
+	put16(d + 15, (uint16_t)(0x4000 | tok));
+	if (text)
+		fill_text(d + 17, tok);
+	put16(d + 17 + tok, (uint16_t)(0x4000 | (1200 - 19 - tok)));
+}
+
+/* The client's first Initial carries 1000 bytes of text in its token. */
+static void case_quic_initial_text_token(struct out *o)
+{
+	struct conn c;
+	uint8_t d[1200];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40125, 443);
+	quic_initial_token(d, 1000, true);
+	udp_send(&c, 0, d, sizeof(d));
+	quic_random_initial(d, sizeof(d), 1);
+	udp_send(&c, 1, d, sizeof(d));
+	for (int i = 0; i < 4; i++) {
+		rnd_fill(d, sizeof(d));
+		d[0] = 0x40 | (d[0] & 0x3f);
+		udp_send(&c, 0, d, sizeof(d));
+	}
+}
+
+/* A QUIC v1 exchange answered by the server, the client's Handshake
+ * packet, then more client Initials (random, as an encrypted Initial
+ * looks): readable by anyone with the public Initial keys. */
+static void case_quic_initials_after_handshake(struct out *o)
+{
+	struct conn c;
+	uint8_t d[1200];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40126, 443);
+	quic_random_initial(d, sizeof(d), 1);
+	udp_send(&c, 0, d, sizeof(d));
+	quic_random_initial(d, sizeof(d), 1);
+	udp_send(&c, 1, d, sizeof(d));
+	quic_random_initial(d, 300, 1);
+	d[0] = 0xe3; /* Handshake: no token field, the Length at 15 */
+	put16(d + 15, (uint16_t)(0x4000 | (300 - 17)));
+	udp_send(&c, 0, d, 300);
+	for (int i = 0; i < 20; i++) {
+		quic_initial_token(d, 0, false);
+		udp_send(&c, 0, d, sizeof(d));
+	}
+}
+
+/* DTLS 1.2: the hello pair, a protected record from the client (epoch 1,
+ * random), then 30 epoch-0 handshake records of 1000 bytes of text. */
+static void case_dtls_epoch0_text_after_epoch1(struct out *o)
+{
+	struct conn c;
+	uint8_t body[1000], buf[1100];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40127, 4433);
+	dtls_hello_pair(&c);
+	buf[0] = 23;
+	buf[1] = 0xfe;
+	buf[2] = 0xfd;
+	put16(buf + 3, 1); /* epoch 1 */
+	memset(buf + 5, 0, 6);
+	put16(buf + 11, 200);
+	rnd_fill(buf + 13, 200);
+	udp_send(&c, 0, buf, 213);
+	for (int i = 0; i < 30; i++) {
+		fill_text(body, sizeof(body));
+		udp_send(&c, 0, buf, dtls_handshake(buf, 11, body, sizeof(body), (uint16_t)(2 + i)));
+	}
+}
+
+/* WireGuard proven with random transport packets, then handshake
+ * initiations (148 bytes) whose key and MAC fields carry text. */
+static void case_wireguard_handshake_text(struct out *o)
+{
+	struct conn c;
+	uint8_t d[148];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40128, 51820);
+	wireguard_session(&c, false);
+	for (int i = 0; i < 10; i++) {
+		memset(d, 0, sizeof(d));
+		d[0] = 1;
+		put32(d + 4, 0x01020304u + (uint32_t)i);
+		fill_text(d + 8, 124);
+		udp_send(&c, 0, d, sizeof(d));
+	}
+}
+
+/* The same, with random fields, 100 initiations within a second: far more
+ * than rekeying sends, a channel in their 124 random-looking bytes each. */
+static void case_wireguard_handshake_flood(struct out *o)
+{
+	struct conn c;
+	uint8_t d[148];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40129, 51820);
+	wireguard_session(&c, false);
+	for (int i = 0; i < 100; i++) {
+		memset(d, 0, sizeof(d));
+		d[0] = 1;
+		put32(d + 4, 0x01020304u + (uint32_t)i);
+		rnd_fill(d + 8, 124);
+		udp_send(&c, 0, d, sizeof(d));
+	}
+}
+
+/* Before any transport packet: initiations whose fields carry text, then
+ * a normal session (the handshake is checked before the decision too). */
+static void case_wireguard_text_handshakes_first(struct out *o)
+{
+	struct conn c;
+	uint8_t d[148];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40130, 51820);
+	for (int i = 0; i < 5; i++) {
+		memset(d, 0, sizeof(d));
+		d[0] = 1;
+		put32(d + 4, 0x01020304u + (uint32_t)i);
+		fill_text(d + 8, 124);
+		udp_send(&c, 0, d, sizeof(d));
+	}
+	wireguard_session(&c, false);
+}
+
 static const struct {
 	const char *name;
 	void (*write)(struct out *o);
@@ -1420,6 +1665,17 @@ static const struct {
 	{"tunnel-gtpu", case_gtpu},
 	{"tunnel-vxlan-v6", case_vxlan_v6},
 	{"unreadable-ethertype", case_unreadable_ethertype},
+	{"tls12-diluted-32", case_tls12_diluted_32},
+	{"tls12-diluted-56", case_tls12_diluted_56},
+	{"tls12-gap-then-utf8", case_tls12_gap_then_utf8},
+	{"tls12-gap-then-utf16", case_tls12_gap_then_utf16},
+	{"tls12-gap-then-ebcdic", case_tls12_gap_then_ebcdic},
+	{"quic-initial-text-token", case_quic_initial_text_token},
+	{"quic-initials-after-handshake", case_quic_initials_after_handshake},
+	{"dtls-epoch0-text-after-epoch1", case_dtls_epoch0_text_after_epoch1},
+	{"wireguard-handshake-text", case_wireguard_handshake_text},
+	{"wireguard-handshake-flood", case_wireguard_handshake_flood},
+	{"wireguard-text-handshakes-first", case_wireguard_text_handshakes_first},
 };
 
 /* ---- the flood --------------------------------------------------------- */

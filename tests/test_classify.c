@@ -1642,6 +1642,286 @@ static void ssh1_is_weak_and_watched(void **state)
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
 }
 
+/* ---- text features beyond the printable share (issue 8: F1, F2) -------- */
+
+/* Exact distribution, for LOOK_WINDOW uniformly random bytes, of the
+ * number of bytes in printable runs of LOOK_RUN_MIN or more (a Markov chain
+ * over the run length so far); P[x] is the probability of x or more. */
+static void run_bytes_tail(double tail[LOOK_WINDOW + 2])
+{
+	static double cur[LOOK_RUN_MIN + 1][LOOK_WINDOW + 1], next[LOOK_RUN_MIN + 1][LOOK_WINDOW + 1];
+	double p = 98.0 / 256;
+
+	memset(cur, 0, sizeof(cur));
+	cur[0][0] = 1;
+	for (unsigned i = 0; i < LOOK_WINDOW; i++) {
+		memset(next, 0, sizeof(next));
+		for (unsigned r = 0; r <= LOOK_RUN_MIN; r++)
+			for (unsigned c = 0; c <= i; c++) {
+				double q = cur[r][c];
+				if (q == 0)
+					continue;
+				next[0][c] += q * (1 - p);
+				unsigned r2 = r + 1 > LOOK_RUN_MIN ? LOOK_RUN_MIN : r + 1;
+				unsigned add = r + 1 < LOOK_RUN_MIN ? 0 : r + 1 == LOOK_RUN_MIN ? LOOK_RUN_MIN : 1;
+				next[r2][c + add] += q * p;
+			}
+		memcpy(cur, next, sizeof(cur));
+	}
+	memset(tail, 0, sizeof(double) * (LOOK_WINDOW + 2));
+	for (int c = LOOK_WINDOW; c >= 0; c--) {
+		tail[c] = tail[c + 1];
+		for (unsigned r = 0; r <= LOOK_RUN_MIN; r++)
+			tail[c] += cur[r][c];
+	}
+}
+
+/* The same for the bytes in complete UTF-8 multibyte sequences (lead
+ * C2-DF, E0-EF, F0-F4 and its 1-3 continuation bytes 80-BF), the state
+ * being (continuations due, sequence length). */
+static void utf8_bytes_tail(double tail[LOOK_WINDOW + 2])
+{
+	static double cur[4][5][LOOK_WINDOW + 1], next[4][5][LOOK_WINDOW + 1];
+
+	memset(cur, 0, sizeof(cur));
+	cur[0][0][0] = 1;
+	for (unsigned i = 0; i < LOOK_WINDOW; i++) {
+		memset(next, 0, sizeof(next));
+		for (unsigned need = 0; need < 4; need++)
+			for (unsigned len = 0; len < 5; len++)
+				for (unsigned c = 0; c <= LOOK_WINDOW; c++) {
+					double q = cur[need][len][c] / 256;
+					if (q == 0)
+						continue;
+					/* 64 continuation bytes */
+					if (need == 1)
+						next[0][len][c + len] += 64 * q;
+					else if (need)
+						next[need - 1][len][c] += 64 * q;
+					else
+						next[0][len][c] += 64 * q;
+					/* leads: 30 of length 2, 16 of 3, 5 of 4; 141 others */
+					next[1][2][c] += 30 * q;
+					next[2][3][c] += 16 * q;
+					next[3][4][c] += 5 * q;
+					next[0][0][c] += 141 * q;
+				}
+		memcpy(cur, next, sizeof(cur));
+	}
+	memset(tail, 0, sizeof(double) * (LOOK_WINDOW + 2));
+	for (int c = LOOK_WINDOW; c >= 0; c--) {
+		tail[c] = tail[c + 1];
+		for (unsigned need = 0; need < 4; need++)
+			for (unsigned len = 0; len < 5; len++)
+				tail[c] += cur[need][len][c];
+	}
+}
+
+/* And for printable-then-zero pairs (UTF-16 text's mark). */
+static void utf16_pairs_tail(double tail[LOOK_WINDOW + 2])
+{
+	static double cur[2][LOOK_WINDOW + 1], next[2][LOOK_WINDOW + 1];
+	double p = 98.0 / 256, z = 1.0 / 256;
+
+	memset(cur, 0, sizeof(cur));
+	cur[0][0] = 1;
+	for (unsigned i = 0; i < LOOK_WINDOW; i++) {
+		memset(next, 0, sizeof(next));
+		for (unsigned pp = 0; pp < 2; pp++)
+			for (unsigned c = 0; c < LOOK_WINDOW; c++) {
+				double q = cur[pp][c];
+				next[1][c] += q * p;
+				next[0][c + pp] += q * z;
+				next[0][c] += q * (1 - p - z);
+			}
+		memcpy(cur, next, sizeof(cur));
+	}
+	memset(tail, 0, sizeof(double) * (LOOK_WINDOW + 2));
+	for (int c = LOOK_WINDOW; c >= 0; c--)
+		tail[c] = tail[c + 1] + cur[0][c] + cur[1][c];
+}
+
+/* Each threshold is the tightest with P < 1e-12 for a full window of random
+ * bytes (fewer bytes only lower each tail); the suspect rule's own bound;
+ * the EBCDIC set is no larger than the ASCII printable one, so that
+ * max_printable[] bounds it too. */
+static void look_text_features_have_exact_tails(void **state)
+{
+	double tail[LOOK_WINDOW + 2];
+
+	run_bytes_tail(tail);
+	assert_true(tail[LOOK_RUN_BYTES] < 1e-12 && tail[LOOK_RUN_BYTES - 1] >= 1e-12);
+	double window = tail[LOOK_RUN_BYTES];
+	double q = tail[LOOK_RUN_SUSPECT];
+	assert_true(q < 4e-6); /* 3.77e-6 */
+	/* a suspect window with 2 of the 15 before it suspect: C(15,2) q^3 */
+	double recent = q * 105 * q * q;
+	assert_true(recent < 1e-14); /* 5.6e-15 */
+	window += recent;
+	utf8_bytes_tail(tail);
+	assert_true(tail[LOOK_UTF8_BYTES] < 1e-12 && tail[LOOK_UTF8_BYTES - 1] >= 1e-12);
+	window += tail[LOOK_UTF8_BYTES];
+	utf16_pairs_tail(tail);
+	assert_true(tail[LOOK_UTF16_PAIRS] < 1e-12 && tail[LOOK_UTF16_PAIRS - 1] >= 1e-12);
+	window += tail[LOOK_UTF16_PAIRS];
+	/* with the distinct, printable and EBCDIC tails (< 1e-12 each, the test
+	 * above): a random window is judged text with P < 6e-12, so a GiB of
+	 * ciphertext judged whole (2^30 / 128 windows) with P < 5e-5 */
+	window += 3e-12;
+	assert_true(window < 6e-12);
+	assert_true(window * (1u << 30) / LOOK_WINDOW < 5e-5);
+	unsigned ebcdic = 0, printable = 0;
+	for (unsigned c = 0; c < 256; c++) {
+		ebcdic += look_ebcdic_byte((uint8_t)c);
+		printable += look_printable_byte((uint8_t)c);
+	}
+	assert_int_equal(printable, 98);
+	assert_true(ebcdic <= printable);
+	/* the UTF-8 roles the chain above assumes: C2-DF, E0-EF, F0-F4 lead
+	 * sequences of 2, 3, 4 bytes; 80-BF continue them */
+	for (unsigned c = 0; c < 256; c++) {
+		struct look w = {0};
+		uint8_t seq[4] = {(uint8_t)c, 0x80, 0xbf, 0x80};
+		look_add(&w, seq, 4);
+		unsigned want = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		assert_int_equal(w.utf8, want);
+		struct look v = {0};
+		uint8_t pair[2] = {0xc2, (uint8_t)c};
+		look_add(&v, pair, 2);
+		assert_int_equal(v.utf8, c >= 0x80 && c <= 0xbf ? 2 : 0);
+	}
+	(void)state;
+}
+
+/* One stream's windows judged in turn, as the watch after the decision
+ * judges them: how many until one is not random (0: none). */
+static unsigned windows_until_caught(const uint8_t *p, size_t n)
+{
+	struct look w = {0};
+
+	for (size_t i = 0; i + LOOK_WINDOW <= n; i += LOOK_WINDOW) {
+		look_add(&w, p + i, LOOK_WINDOW);
+		if (look_judge(&w) == LOOK_NOT_RANDOM)
+			return (unsigned)(i / LOOK_WINDOW) + 1;
+		look_next(&w);
+	}
+	return 0;
+}
+
+/* Text diluted in random bytes (32 text + 96 random in every 128, at any
+ * phase; 56 text + 72 random non-printable), and text in UTF-8 (Chinese,
+ * Russian), UTF-16 (LE, BE) and EBCDIC: not random, by the text features
+ * alone too (as after a gap).  Random streams judged window after window
+ * (the suspect rule's memory included) never are. */
+static void diluted_and_non_ascii_text_is_not_random(void **state)
+{
+	static uint8_t s[64 * LOOK_WINDOW];
+	static const char text[] =
+		"Rotor blade alloy specification, revision 7: the leading edge is machined to a tolerance "
+		"of 0.02 mm, heat-treated at 1040 C for four hours, then shot-peened on both faces. ";
+	size_t tl = sizeof(text) - 1;
+
+	for (unsigned phase = 0; phase < LOOK_WINDOW; phase += 7) {
+		for (size_t i = 0; i < sizeof(s); i++)
+			s[i] = (i + phase) % LOOK_WINDOW < 32 ? (uint8_t)text[i % tl] : prng8();
+		unsigned k = windows_until_caught(s, sizeof(s));
+		if (k == 0 || k > 3)
+			fail_msg("32 of 128 at phase %u: caught at window %u", phase, k);
+	}
+	for (size_t i = 0; i < sizeof(s); i++) {
+		uint8_t r;
+		do
+			r = prng8();
+		while (look_printable_byte(r));
+		s[i] = i % LOOK_WINDOW < 56 ? (uint8_t)text[i % tl] : r;
+	}
+	assert_int_equal(windows_until_caught(s, sizeof(s)), 1);
+
+	static const char zh[] = "出口管制技术资料：涡轮叶片冷却几何结构第七版，前缘气膜孔直径零点四五毫米，角度三十度，合金材料。";
+	static const char ru[] = "Экспортно-контролируемые технические данные: геометрия охлаждения лопатки турбины, сплав.";
+	uint8_t b[LOOK_WINDOW];
+	memcpy(b, zh, LOOK_WINDOW);
+	assert_true(look_text(b, LOOK_WINDOW));
+	memcpy(b, ru, LOOK_WINDOW);
+	assert_true(look_text(b, LOOK_WINDOW));
+	for (unsigned i = 0; i < LOOK_WINDOW; i++) /* UTF-16LE, then BE */
+		b[i] = i % 2 ? 0 : (uint8_t)text[i / 2];
+	assert_true(look_text(b, LOOK_WINDOW));
+	for (unsigned i = 0; i < LOOK_WINDOW; i++)
+		b[i] = i % 2 ? (uint8_t)text[i / 2] : 0;
+	assert_true(look_text(b, LOOK_WINDOW));
+	/* EBCDIC (code page 037) of the text: letters, digits, space, punctuation */
+	static const uint8_t ascii_to_037[128] = {
+		[' '] = 0x40, ['.'] = 0x4b, [','] = 0x6b, [':'] = 0x7a, ['-'] = 0x60,
+		['0'] = 0xf0, ['1'] = 0xf1, ['2'] = 0xf2, ['3'] = 0xf3, ['4'] = 0xf4,
+		['5'] = 0xf5, ['6'] = 0xf6, ['7'] = 0xf7, ['8'] = 0xf8, ['9'] = 0xf9,
+	};
+	for (unsigned i = 0; i < LOOK_WINDOW; i++) {
+		char ch = text[i];
+		if (ch >= 'a' && ch <= 'i') b[i] = (uint8_t)(0x81 + ch - 'a');
+		else if (ch >= 'j' && ch <= 'r') b[i] = (uint8_t)(0x91 + ch - 'j');
+		else if (ch >= 's' && ch <= 'z') b[i] = (uint8_t)(0xa2 + ch - 's');
+		else if (ch >= 'A' && ch <= 'I') b[i] = (uint8_t)(0xc1 + ch - 'A');
+		else if (ch >= 'J' && ch <= 'R') b[i] = (uint8_t)(0xd1 + ch - 'J');
+		else if (ch >= 'S' && ch <= 'Z') b[i] = (uint8_t)(0xe2 + ch - 'S');
+		else b[i] = ascii_to_037[(unsigned char)ch];
+		if (!b[i])
+			fail_msg("no EBCDIC for '%c'", ch);
+	}
+	assert_true(look_text(b, LOOK_WINDOW));
+
+	/* 20,000 random streams of 64 windows each (1.28 M windows) */
+	for (unsigned i = 0; i < 20000; i++) {
+		for (size_t k = 0; k < sizeof(s); k++)
+			s[k] = prng8();
+		unsigned k = windows_until_caught(s, sizeof(s));
+		if (k)
+			fail_msg("random stream %u judged not random at window %u", i, k);
+	}
+	(void)state;
+}
+
+/* SSH after NEWKEYS (red-team F1c): packets of 128 bytes, each a 4-byte
+ * length, 32 bytes of text and 92 random ones, are rejudged within the
+ * first three; the same packets all random never are. */
+static void ssh_diluted_text_after_newkeys_is_rejudged(void **state)
+{
+	static const char secret[] = "turbine blade cooling geometry rev 7, leading edge film holes 0.45 mm at 30 deg. ";
+
+	for (int diluted = 0; diluted < 2; diluted++) {
+		struct conv cv;
+		uint8_t b[1024];
+		conv_start(&cv, 22);
+		cv.cport = (uint16_t)(31000 + diluted);
+		handshake(&cv);
+		text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+		text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+		segment(&cv, 0, b, ssh_packet(b, 20, 200));
+		segment(&cv, 1, b, ssh_packet(b, 20, 200));
+		segment(&cv, 0, b, ssh_packet(b, 30, 40));
+		assert_int_equal(segment(&cv, 0, b, ssh_packet(b, 21, 0)), CLASSIFY_DECIDED);
+		int caught = 0;
+		for (int i = 0; i < 200 && !caught; i++) {
+			b[0] = 0; b[1] = 0; b[2] = 0; b[3] = 124;
+			rnd_bytes(b + 4, 124);
+			if (diluted)
+				for (int k = 0; k < 32; k++)
+					b[4 + k] = (uint8_t)secret[(i * 32 + k) % (sizeof(secret) - 1)];
+			if (segment(&cv, 0, b, 128) == CLASSIFY_REJUDGED)
+				caught = i + 1;
+		}
+		const struct ef_flow_record *r = conv_end(&cv);
+		if (diluted) {
+			assert_true(caught >= 1 && caught <= 3);
+			assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+		} else {
+			assert_int_equal(caught, 0);
+			assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+		}
+	}
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1695,6 +1975,9 @@ int main(void)
 		cmocka_unit_test(dtls10_handshake_named_stun_is_weak),
 		cmocka_unit_test(ssh_client_side_only_is_unknown_with_its_reason),
 		cmocka_unit_test(ssh1_is_weak_and_watched),
+		cmocka_unit_test(look_text_features_have_exact_tails),
+		cmocka_unit_test(diluted_and_non_ascii_text_is_not_random),
+		cmocka_unit_test(ssh_diluted_text_after_newkeys_is_rejudged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
