@@ -395,8 +395,13 @@ race_round() { # race_round NAME SPORT WITH_REVOKE
 	capture_for "$1"
 	rm -f "$D/$1.go"
 	ef_bg client "$1" $PY connect-wait-upload "$CN" 8080 "$2" "$m" "$D/$1.go"
-	local pid=$EF_LAST_PID
-	sleep 1
+	local pid=$EF_LAST_PID tries=400
+	# The sets change only once the connection is up: its SYN clears the
+	# tuple, which is the point of the race.
+	until [ -n "$(ef_ns_exec client ss -Htn state established "( sport = :$2 )")" ]; do
+		((tries-- > 0)) && kill -0 "$pid" 2>/dev/null || { echo "race: $1 never connected" >&2; break; }
+		sleep 0.05
+	done
 	key="$CLIENT . $CN . tcp . $2 . 8080"
 	{
 		echo "add element inet egressfence allow_flows4 { $key timeout 60s }"
