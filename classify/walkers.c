@@ -235,9 +235,20 @@ static void hs_certificate_status(struct hs_count *h, const uint8_t *b, uint32_t
 	OCSP_RESPONSE_free(r);
 }
 
+/* The pre-shared-key suites (RFC 4279, 5487, 5489, 6209, 6367, 6655, 7905,
+ * 8442), whose ClientKeyExchange begins with a psk_identity: a name the
+ * client chose, text by design. */
+static bool psk_suite(uint16_t c)
+{
+	return (c >= 0x002c && c <= 0x002e) || (c >= 0x008a && c <= 0x0095) || (c >= 0x00a8 && c <= 0x00b9) ||
+	       (c >= 0xc033 && c <= 0xc03b) || (c >= 0xc064 && c <= 0xc071) || (c >= 0xc08e && c <= 0xc09b) ||
+	       (c >= 0xc0a4 && c <= 0xc0ab) || (c >= 0xccab && c <= 0xccae) || (c >= 0xd001 && c <= 0xd005);
+}
+
 /* One whole handshake message of an unprotected record: its bytes are
- * counted (by the caller), then each field the protocol defines is judged. */
-static void hs_message(struct hs_count *h, int dir, uint8_t type, const uint8_t *b, uint32_t n)
+ * counted (by the caller), then each field the protocol defines is judged.
+ * psk: the ServerHello chose a pre-shared-key suite. */
+static void hs_message(struct hs_count *h, int dir, uint8_t type, const uint8_t *b, uint32_t n, bool psk)
 {
 	switch (type) {
 	case 1: /* ClientHello */
@@ -251,13 +262,23 @@ static void hs_message(struct hs_count *h, int dir, uint8_t type, const uint8_t 
 		hs_certificate_status(h, b, n);
 		break;
 	case 16: /* ClientKeyExchange: an encrypted secret or a public value */
+		if (psk && n >= 2 && 2u + rd16(b) <= n) {
+			/* the identity stays unproven; a public value after it is random */
+			uint32_t id = 2u + rd16(b);
+			hs_random(h, b + id, n - id, "a ClientKeyExchange that is not random");
+			break;
+		}
+		__attribute__((fallthrough));
 	case 15: /* CertificateVerify: a signature */
 	case 4:  /* NewSessionTicket (TLS <= 1.2): an opaque ticket */
 		hs_random(h, b, n, type == 16 ? "a ClientKeyExchange that is not random"
 				   : "a signature or ticket that is not random");
 		break;
-	case 12: /* ServerKeyExchange: parameters, a public value and a signature */
-		if (dir == 1)
+	case 12: /* ServerKeyExchange: parameters, a public value and a signature
+		  * (PSK suites: an identity hint first, text by design) */
+		if (dir == 1 && psk && n >= 2 && 2u + rd16(b) <= n)
+			hs_random(h, b + 2 + rd16(b), n - 2 - rd16(b), "a ServerKeyExchange that is not random");
+		else if (dir == 1)
 			hs_random(h, b, n, "a ServerKeyExchange that is not random");
 		break;
 	}
@@ -294,7 +315,7 @@ static void hs_record(struct tls_walk *w, struct hs_count *h, int dir, const uin
 			w->msg_left[dir] = off + 4 + mlen - rlen;
 			return;
 		}
-		hs_message(h, dir, b[off], b + off + 4, mlen);
+		hs_message(h, dir, b[off], b + off + 4, mlen, w->server_hello && psk_suite(w->cipher));
 		off += 4 + mlen;
 	}
 }

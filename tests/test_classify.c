@@ -1093,6 +1093,51 @@ static void early_data_is_bounded_by_the_allowance(void **state)
 	assert_string_equal(r->cleartext_reason, "readable early data before the ServerHello");
 }
 
+/* TLS 1.2 with a pre-shared key (RFC 4279): the server's identity hint and
+ * the client's identity are names, text by design, and stay within the
+ * allowance; outside a PSK suite the same ClientKeyExchange is text where
+ * an encrypted secret belongs. */
+static const struct ef_flow_record *tls12_psk(uint16_t cipher)
+{
+	static struct conv cv;
+	uint8_t b[512];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+	static const char hint[] = "Fleet 7 devices: use the identity printed on the sensor label, then the plant code",
+			 id[] = "sensor-0042.plant-3.example";
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	segment(&cv, 0, b, client_hello(b));
+	/* ServerHello, ServerKeyExchange (the hint), ServerHelloDone */
+	size_t n = server_hello(b, 0x0303, cipher), h = strlen(hint);
+	uint8_t *m = b + n;
+	m[0] = 0x16; m[1] = 3; m[2] = 3; m[3] = 0; m[4] = (uint8_t)(4 + 2 + h + 4);
+	m[5] = 12; m[6] = 0; m[7] = 0; m[8] = (uint8_t)(2 + h); m[9] = 0; m[10] = (uint8_t)h;
+	memcpy(m + 11, hint, h);
+	memcpy(m + 11 + h, "\x0e\0\0\0", 4);
+	segment(&cv, 1, b, n + 11 + h + 4);
+	size_t k = strlen(id);
+	b[0] = 0x16; b[1] = 3; b[2] = 3; b[3] = 0; b[4] = (uint8_t)(4 + 2 + k);
+	b[5] = 16; b[6] = 0; b[7] = 0; b[8] = (uint8_t)(2 + k); b[9] = 0; b[10] = (uint8_t)k;
+	memcpy(b + 11, id, k);
+	segment(&cv, 0, b, 11 + k);
+	segment(&cv, 0, ccs, sizeof(ccs));
+	random_record(b, 40);
+	b[0] = 0x16;
+	segment(&cv, 0, b, 45);
+	return conv_end(&cv);
+}
+
+static void psk_identities_are_names_not_secrets(void **state)
+{
+	const struct ef_flow_record *r = tls12_psk(0x00a8); /* TLS_PSK_WITH_AES_128_GCM_SHA256 */
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_null(r->cleartext_reason);
+	r = tls12_psk(0xc02f); /* ECDHE-RSA: the same bytes are no key exchange */
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "a ServerKeyExchange that is not random");
+}
+
 /* An SSH session whose client KEXINIT carries `kex' as its first name-list. */
 static const struct ef_flow_record *ssh_with_kex(const char *kex)
 {
@@ -1235,6 +1280,7 @@ int main(void)
 		cmocka_unit_test(early_data_is_bounded_by_the_allowance),
 		cmocka_unit_test(ssh_algorithm_names_keep_their_limits),
 		cmocka_unit_test(smtp_hello_keeps_rfc5321_limits),
+		cmocka_unit_test(psk_identities_are_names_not_secrets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
