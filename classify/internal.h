@@ -103,6 +103,19 @@ void stream_free(struct stream *s);
 
 enum walk_verdict { WALK_MORE = 0, WALK_DONE, WALK_BROKEN };
 
+/*
+ * What one side sent in the clear before its protected part (walkers.c):
+ * every byte of it (clear), the share nothing vouches for (unproven: bytes
+ * outside the fields the protocol requires to be random and judged random
+ * by look_judge(), and outside certificates that parse as X.509), and the
+ * first structural rule it broke (static text), e.g. text where the
+ * protocol wants random bytes.
+ */
+struct hs_count {
+	uint32_t clear, unproven;
+	const char *broke;
+};
+
 struct tls_walk {
 	uint32_t off[2];          /* next record header in each direction's hist */
 	uint32_t start[2];        /* where TLS begins (after a STARTTLS exchange) */
@@ -111,12 +124,16 @@ struct tls_walk {
 	bool ccs[2];              /* each side's ChangeCipherSpec */
 	bool plaintext_in_record; /* the client's first data record was readable text */
 	bool sslv2;
+	bool counted_start[2];    /* the STARTTLS negotiation before start[] is counted */
+	bool msg_lost[2];         /* a handshake header cut by a record end: the rest is unproven */
+	uint32_t msg_left[2];     /* bytes of a handshake message continuing in the next record */
 	uint16_t version, cipher;
 };
 
 struct ssh_walk {
 	uint32_t off;             /* next packet in the client's stream */
-	bool client_banner, server_banner, kexinit, newkeys;
+	uint32_t server_off;      /* next server packet (0: its banner not passed yet) */
+	bool client_banner, server_banner, kexinit, newkeys, server_kexinit, server_newkeys;
 };
 
 enum starttls_state { STLS_NEGOTIATING = 0, STLS_REQUESTED, STLS_TLS };
@@ -126,6 +143,7 @@ struct starttls_walk {
 	enum starttls_state state;
 	uint32_t client_off, server_off;
 	bool server_positive;     /* the last server line before its TLS said yes */
+	const char *broke;        /* static text: why a negotiation line was refused */
 };
 
 /* A protocol's own switch to TLS (MySQL, PostgreSQL, LDAP, RDP, HTTP CONNECT). */
@@ -141,10 +159,11 @@ struct upgrade_walk {
 	const char *why;          /* UPG_OPAQUE: why it cannot be judged */
 };
 
-enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *hist, uint32_t len);
+enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *hist, uint32_t len, struct hs_count *hs);
 enum walk_verdict dtls_server_hello(const uint8_t *p, uint32_t n, uint16_t *version, uint16_t *cipher);
+/* hs: both sides' counts (struct hs_count[2]), added to as bytes are walked. */
 enum walk_verdict ssh_walk(struct ssh_walk *w, const uint8_t *client, uint32_t clen,
-			   const uint8_t *server, uint32_t slen);
+			   const uint8_t *server, uint32_t slen, struct hs_count *hs);
 enum walk_verdict starttls_walk(struct starttls_walk *w, struct tls_walk *tls, const uint8_t *client,
 				uint32_t clen, const uint8_t *server, uint32_t slen);
 /* The client's first bytes recognised without nDPI: a TLS ClientHello or an
@@ -192,6 +211,7 @@ struct flow_dpi {
 	uint32_t ssh1_off[2];     /* SSH-1: where each side's ciphertext begins */
 	bool ssh1;
 	bool upgrade_read;        /* the first messages were looked at for upgrade_walk()'s protocols */
+	struct hs_count hs[2];    /* the cleartext handshake, each side */
 	uint16_t ndpi_master, ndpi_app;
 	uint8_t rule;             /* enum class_rule of the named protocol, once named */
 	bool ndpi_detected;
@@ -309,6 +329,8 @@ struct flow {
 	uint64_t rejudge_offset;
 	const char *rejudge_reason;
 	const char *why_unknown;    /* static text, when decided `unknown' */
+	const char *why_cleartext;  /* static text, when the handshake made it `cleartext' */
+	uint32_t hs_clear[2], hs_unproven[2]; /* struct hs_count's, kept for the event */
 	uint32_t file;              /* capture file of the first packet */
 	uint8_t watch_kind;         /* enum verify_kind the decision will be watched as */
 	struct verify *verify;      /* only for a flow decided encrypted or weak */

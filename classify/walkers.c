@@ -8,10 +8,22 @@
  * is read twice, and answers MORE (need more bytes), DONE (the handshake
  * completed) or BROKEN (the bytes are not this protocol, or the client sent
  * data in the clear).
+ *
+ * A handshake is itself data that leaves in the clear, so the walkers also
+ * count it, per side (struct hs_count): every byte before the side's
+ * protected part, and the share nothing vouches for.  Fields the protocol
+ * fills with random bytes (randoms, session ids, key shares, key exchange
+ * values, signatures, tickets) are judged by look_judge(), window by
+ * window, and a field that is not random breaks the handshake; certificates
+ * must parse as X.509; SSH algorithm names and STARTTLS command lines keep
+ * their RFC limits.  What is left (lists, names, extensions nobody knows) is
+ * `unproven', and classify.c bounds it.
  */
 #include "internal.h"
 
 #include <ndpi/ndpi_protocol_ids.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
 #include <string.h>
 #include <strings.h>
 
@@ -65,9 +77,257 @@ bool parse_server_hello(const uint8_t *b, uint32_t n, uint16_t *version, uint16_
 	return true;
 }
 
-enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *h, uint32_t len)
+
+/* ---- counting the cleartext handshake ------------------------------------ */
+
+static void hs_clear(struct hs_count *h, uint32_t n)
+{
+	h->clear += n;
+	h->unproven += n;
+}
+
+/* Bytes the protocol requires to be random: judged by the one judgement,
+ * window by window; each window judged random is proven (a tail too short
+ * to judge stays unproven).  False when a window is not random. */
+static bool hs_random(struct hs_count *h, const uint8_t *p, uint32_t n, const char *what)
+{
+	for (uint32_t i = 0; i < n; i += LOOK_WINDOW) {
+		uint32_t k = n - i < LOOK_WINDOW ? n - i : LOOK_WINDOW;
+		enum look_result r = look_at(p + i, k);
+		if (r == LOOK_NOT_RANDOM) {
+			if (!h->broke)
+				h->broke = what;
+			return false;
+		}
+		if (r == LOOK_RANDOM)
+			h->unproven -= k;
+	}
+	return true;
+}
+
+/* A length-prefixed field (1 or 2 length bytes) at b[*off] judged as
+ * random; false when it runs past n. */
+static bool hs_random_vector(struct hs_count *h, const uint8_t *b, uint32_t n, uint32_t *off, int lbytes,
+			     const char *what)
+{
+	if (*off + (uint32_t)lbytes > n)
+		return false;
+	uint32_t len = lbytes == 1 ? b[*off] : rd16(b + *off);
+	*off += (uint32_t)lbytes;
+	if (*off + len > n)
+		return false;
+	hs_random(h, b + *off, len, what);
+	*off += len;
+	return true;
+}
+
+/* Bytes that are no text field: a window that reads as text (look_text(),
+ * the printable share) breaks the handshake. */
+static void hs_no_text(struct hs_count *h, const uint8_t *p, uint32_t n, const char *what)
+{
+	for (uint32_t i = 0; i < n && !h->broke; i += LOOK_WINDOW)
+		if (look_text(p + i, n - i))
+			h->broke = what;
+}
+
+/* Hello extensions: key shares, pre-shared keys, tickets and ECH are
+ * random; padding is zeros (RFC 7685), which carry nothing.  The names
+ * (SNI, ALPN, ALPS) are text by design; any other extension reading as
+ * text is data. */
+static void hs_hello_extensions(struct hs_count *h, const uint8_t *b, uint32_t n, uint32_t off, bool server)
+{
+	if (off + 2 > n)
+		return;
+	uint32_t end = off + 2 + rd16(b + off);
+	off += 2;
+	if (end > n)
+		end = n;
+	while (off + 4 <= end) {
+		uint16_t type = rd16(b + off), len = rd16(b + off + 2);
+		const uint8_t *e = b + off + 4;
+		off += 4;
+		if (off + len > end)
+			return;
+		if (type == 51) { /* key_share: the client's list, or the server's one share */
+			uint32_t o = server ? 0 : 2;
+			while (o + 4 <= len && hs_random_vector(h, e, len, &(uint32_t){o + 2}, 2, "a key share that is not random"))
+				o += 4u + rd16(e + o + 2);
+		} else if (type == 41 || type == 35 || type == 0xfe0d) {
+			hs_random(h, e, len, "a ticket, pre-shared key or ECH payload that is not random");
+		} else if (type == 21) {
+			uint32_t z = 0;
+			while (z < len && !e[z])
+				z++;
+			if (z == len)
+				h->unproven -= len;
+		} else if (type != 0 && type != 16 && type != 17513 && type != 13172) {
+			hs_no_text(h, e, len, "readable text in a hello extension");
+		}
+		off += len;
+	}
+}
+
+/* A hello body (ClientHello or ServerHello, after the handshake header). */
+static void hs_hello(struct hs_count *h, const uint8_t *b, uint32_t n, bool server)
+{
+	uint32_t off = 2;
+
+	if (n < 2 + 32 + 1)
+		return;
+	if (!(server && memcmp(b + 2, hello_retry_random, 32) == 0))
+		hs_random(h, b + 2, 32, "a hello random that is not random");
+	off += 32;
+	if (!hs_random_vector(h, b, n, &off, 1, "a session id that is not random"))
+		return;
+	if (server) {
+		off += 3; /* cipher suite, compression */
+	} else {
+		if (off + 2 > n)
+			return;
+		off += 2 + rd16(b + off);
+		if (off + 1 > n)
+			return;
+		off += 1 + b[off];
+	}
+	hs_hello_extensions(h, b, n, off, server);
+}
+
+/* A TLS <= 1.2 Certificate message: each certificate must be X.509 (DER
+ * that libcrypto parses, to its last byte). */
+static void hs_certificates(struct hs_count *h, const uint8_t *b, uint32_t n)
+{
+	if (n < 3)
+		return;
+	uint32_t end = 3 + rd24(b), off = 3;
+	if (end > n) {
+		h->broke = h->broke ? h->broke : "a Certificate message whose lengths do not add up";
+		return;
+	}
+	while (off + 3 <= end) {
+		uint32_t len = rd24(b + off);
+		off += 3;
+		if (off + len > end)
+			break;
+		const unsigned char *p = b + off;
+		X509 *x = len ? d2i_X509(NULL, &p, (long)len) : NULL;
+		if (x && p == b + off + len)
+			h->unproven -= len;
+		else if (!h->broke)
+			h->broke = "a certificate that is not X.509";
+		X509_free(x);
+		off += len;
+	}
+	if (off != end && !h->broke)
+		h->broke = "a Certificate message whose lengths do not add up";
+}
+
+/* CertificateStatus (RFC 6066 8): an OCSP response, which must parse as one. */
+static void hs_certificate_status(struct hs_count *h, const uint8_t *b, uint32_t n)
+{
+	uint32_t len = n >= 4 ? rd24(b + 1) : UINT32_MAX;
+	const unsigned char *p = b + 4;
+	OCSP_RESPONSE *r = n >= 4 && b[0] == 1 && len == n - 4 ? d2i_OCSP_RESPONSE(NULL, &p, (long)len) : NULL;
+
+	if (r && p == b + n)
+		h->unproven -= len;
+	else if (!h->broke)
+		h->broke = "a CertificateStatus that is not an OCSP response";
+	OCSP_RESPONSE_free(r);
+}
+
+/* The pre-shared-key suites (RFC 4279, 5487, 5489, 6209, 6367, 6655, 7905,
+ * 8442), whose ClientKeyExchange begins with a psk_identity: a name the
+ * client chose, text by design. */
+static bool psk_suite(uint16_t c)
+{
+	return (c >= 0x002c && c <= 0x002e) || (c >= 0x008a && c <= 0x0095) || (c >= 0x00a8 && c <= 0x00b9) ||
+	       (c >= 0xc033 && c <= 0xc03b) || (c >= 0xc064 && c <= 0xc071) || (c >= 0xc08e && c <= 0xc09b) ||
+	       (c >= 0xc0a4 && c <= 0xc0ab) || (c >= 0xccab && c <= 0xccae) || (c >= 0xd001 && c <= 0xd005);
+}
+
+/* One whole handshake message of an unprotected record: its bytes are
+ * counted (by the caller), then each field the protocol defines is judged.
+ * psk: the ServerHello chose a pre-shared-key suite. */
+static void hs_message(struct hs_count *h, int dir, uint8_t type, const uint8_t *b, uint32_t n, bool psk)
+{
+	switch (type) {
+	case 1: /* ClientHello */
+	case 2: /* ServerHello */
+		hs_hello(h, b, n, type == 2);
+		break;
+	case 11: /* Certificate (TLS <= 1.2; 1.3's is encrypted) */
+		hs_certificates(h, b, n);
+		break;
+	case 22:
+		hs_certificate_status(h, b, n);
+		break;
+	case 16: /* ClientKeyExchange: an encrypted secret or a public value */
+		if (psk && n >= 2 && 2u + rd16(b) <= n) {
+			/* the identity stays unproven; a public value after it is random */
+			uint32_t id = 2u + rd16(b);
+			hs_random(h, b + id, n - id, "a ClientKeyExchange that is not random");
+			break;
+		}
+		__attribute__((fallthrough));
+	case 15: /* CertificateVerify: a signature */
+	case 4:  /* NewSessionTicket (TLS <= 1.2): an opaque ticket */
+		hs_random(h, b, n, type == 16 ? "a ClientKeyExchange that is not random"
+				   : "a signature or ticket that is not random");
+		break;
+	case 12: /* ServerKeyExchange: parameters, a public value and a signature
+		  * (PSK suites: an identity hint first, text by design) */
+		if (dir == 1 && psk && n >= 2 && 2u + rd16(b) <= n)
+			hs_random(h, b + 2 + rd16(b), n - 2 - rd16(b), "a ServerKeyExchange that is not random");
+		else if (dir == 1)
+			hs_random(h, b, n, "a ServerKeyExchange that is not random");
+		break;
+	}
+}
+
+/* A whole unprotected record: counted; a handshake record's messages are
+ * judged when a message lies whole inside it.  A message cut by the record
+ * end stays unproven. */
+static void hs_record(struct tls_walk *w, struct hs_count *h, int dir, const uint8_t *r, uint32_t rlen)
+{
+	const uint8_t *b = r + 5;
+	uint32_t off = 0;
+
+	hs_clear(h, 5 + rlen);
+	if (r[0] == 23) { /* early data, before the ServerHello: unproven, and never text */
+		if (look_at(b, rlen) == LOOK_NOT_RANDOM && !h->broke)
+			h->broke = "readable early data before the ServerHello";
+		return;
+	}
+	if (r[0] != 22 || w->msg_lost[dir])
+		return;
+	if (w->msg_left[dir]) {
+		uint32_t k = w->msg_left[dir] < rlen ? w->msg_left[dir] : rlen;
+		w->msg_left[dir] -= k;
+		off = k;
+	}
+	while (off < rlen) {
+		if (off + 4 > rlen) {
+			w->msg_lost[dir] = true;
+			return;
+		}
+		uint32_t mlen = rd24(b + off + 1);
+		if (off + 4 + mlen > rlen) {
+			w->msg_left[dir] = off + 4 + mlen - rlen;
+			return;
+		}
+		hs_message(h, dir, b[off], b + off + 4, mlen, w->server_hello && psk_suite(w->cipher));
+		off += 4 + mlen;
+	}
+}
+
+enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *h, uint32_t len, struct hs_count *hs)
 {
 	uint32_t off = w->off[dir] > w->start[dir] ? w->off[dir] : w->start[dir];
+
+	if (!w->counted_start[dir]) { /* a STARTTLS negotiation went before, in the clear */
+		w->counted_start[dir] = true;
+		hs_clear(hs, w->start[dir]);
+	}
 
 	/* SSLv2-framed hellos: a 2-byte length with the top bit set. */
 	if (off == w->start[dir] && off + 3 <= len && (h[off] & 0x80) && !w->server_hello) {
@@ -78,7 +338,9 @@ enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *h, uint32
 			return WALK_DONE;
 		}
 		if (dir == 0 && msg == 1) { /* SSLv2 ClientHello; the server may answer in v3 */
-			w->off[dir] = off + 2 + (((uint32_t)h[off] & 0x7f) << 8 | h[off + 1]);
+			uint32_t n = 2 + (((uint32_t)h[off] & 0x7f) << 8 | h[off + 1]);
+			w->off[dir] = off + n;
+			hs_clear(hs, n);
 			return WALK_MORE;
 		}
 	}
@@ -104,6 +366,11 @@ enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *h, uint32
 				break; /* the rest of the hello is still on its way */
 			}
 		}
+		/* A side's records are protected after its CCS, and any
+		 * application-data record after the ServerHello; the ones before
+		 * were sent in the clear (a client's application data before the
+		 * ServerHello is early data: unproven until then). */
+		bool protected_ = w->ccs[dir] || (type == 23 && w->server_hello);
 		if (type == 20)
 			w->ccs[dir] = true;
 		/* The proof: after the ServerHello, the client's first protected
@@ -125,6 +392,8 @@ enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *h, uint32
 		}
 		if (avail < rlen)
 			break;
+		if (!protected_)
+			hs_record(w, hs, dir, r, rlen);
 		off += 5 + rlen;
 	}
 	w->off[dir] = off;
@@ -159,21 +428,137 @@ static uint32_t line_end(const uint8_t *h, uint32_t off, uint32_t len)
 	return nl ? (uint32_t)(nl - h) + 1 : 0;
 }
 
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* RFC 4251 6 and RFC 4250 4.6.1: an algorithm name is 1 to 64 printable
+ * US-ASCII characters without comma or space; a name-list is such names
+ * joined by commas. */
+static bool ssh_name_list_ok(const uint8_t *p, uint32_t n)
+{
+	uint32_t run = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (p[i] == ',') {
+			if (!run)
+				return false;
+			run = 0;
+		} else if (p[i] <= 0x20 || p[i] >= 0x7f || ++run > 64) {
+			return false;
+		}
+	}
+	return n == 0 || run > 0;
+}
+
+/* KEXINIT (RFC 4253 7.1), payload after the message byte: a random cookie
+ * and ten name-lists. */
+static void ssh_kexinit(struct hs_count *h, const uint8_t *b, uint32_t n)
+{
+	uint32_t off = 16;
+
+	if (n < 16 + 10 * 4) {
+		h->broke = h->broke ? h->broke : "an SSH KEXINIT cut short";
+		return;
+	}
+	hs_random(h, b, 16, "an SSH KEXINIT cookie that is not random");
+	for (int i = 0; i < 10; i++) {
+		uint32_t len = off + 4 <= n ? rd32(b + off) : UINT32_MAX;
+		off += 4;
+		if (len > n - (off < n ? off : n) || !ssh_name_list_ok(b + off, len)) {
+			h->broke = h->broke ? h->broke : "an SSH KEXINIT name-list that is not algorithm names";
+			return;
+		}
+		off += len;
+	}
+}
+
+/* A string or mpint at b[*off] judged as random (a public value). */
+static void ssh_random_string(struct hs_count *h, const uint8_t *b, uint32_t n, uint32_t off)
+{
+	if (off + 4 > n)
+		return;
+	uint32_t len = rd32(b + off);
+	if (len <= n - off - 4)
+		hs_random(h, b + off + 4, len, "an SSH key exchange value that is not random");
+}
+
+/*
+ * One side's binary packets before its NEWKEYS (RFC 4253 6): each whole
+ * packet is counted and its key exchange judged -- KEXINIT's names, the
+ * client's public value (KEXDH/ECDH/hybrid INIT 30, GEX INIT 32), the
+ * server's (the value after its host key in 31 and 33).  *off stops at the
+ * NEWKEYS.  BROKEN when the bytes are not such packets.
+ */
+static enum walk_verdict ssh_packets(const uint8_t *s, uint32_t len, uint32_t *off, int dir, struct hs_count *h,
+				     bool *kexinit, bool *newkeys)
+{
+	while (*off + 6 <= len && !*newkeys) {
+		const uint8_t *p = s + *off;
+		uint32_t plen = rd32(p);
+		uint8_t pad = p[4], msg = p[5];
+
+		if (plen < 12 || plen > 35000 || pad < 4 || pad >= plen)
+			return WALK_BROKEN;
+		if (msg < 20 || msg > 49)
+			return WALK_BROKEN; /* not transport or key exchange before NEWKEYS */
+		if (*off + 4 + plen > len) {
+			if (*off + 4 + plen > STREAM_HIST_MAX) {
+				h->broke = h->broke ? h->broke : "an SSH key exchange packet longer than a handshake needs";
+				return WALK_BROKEN;
+			}
+			break; /* judged whole */
+		}
+		const uint8_t *b = p + 6;
+		uint32_t n = plen - pad - 2;
+		hs_clear(h, 4 + plen);
+		if (msg == 20) {
+			*kexinit = true;
+			ssh_kexinit(h, b, n);
+		} else if (msg == 21 && *kexinit) {
+			*newkeys = true;
+			break;
+		} else if (dir == 0 && (msg == 30 || msg == 32)) {
+			ssh_random_string(h, b, n, 0);
+		} else if (dir == 1 && (msg == 31 || msg == 33) && n >= 4 && rd32(b) <= n - 4) {
+			ssh_random_string(h, b, n, 4 + rd32(b));
+		}
+		*off += 4 + plen;
+	}
+	return WALK_MORE;
+}
+
 enum walk_verdict ssh_walk(struct ssh_walk *w, const uint8_t *client, uint32_t clen,
-			   const uint8_t *server, uint32_t slen)
+			   const uint8_t *server, uint32_t slen, struct hs_count *hs)
 {
 	if (!w->server_banner) {
 		/* RFC 4253 4.2: a server may send other lines before its banner. */
 		for (uint32_t off = 0; off + 4 <= slen;) {
+			uint32_t e = line_end(server, off, slen);
 			if (memcmp(server + off, "SSH-", 4) == 0) {
 				w->server_banner = true;
+				w->server_off = e;
+				hs_clear(&hs[1], e);
 				break;
 			}
-			uint32_t e = line_end(server, off, slen);
 			if (!e)
 				break;
 			off = e;
 		}
+	}
+	if (!w->server_off && w->server_banner) { /* its line end came later */
+		uint32_t e = 0;
+		for (uint32_t off = 0; off + 4 <= slen && !e;) {
+			uint32_t next = line_end(server, off, slen);
+			if (!next)
+				break;
+			if (memcmp(server + off, "SSH-", 4) == 0)
+				e = next;
+			off = next;
+		}
+		w->server_off = e;
+		hs_clear(&hs[1], e);
 	}
 	if (!w->client_banner) {
 		if (clen < 4)
@@ -185,23 +570,15 @@ enum walk_verdict ssh_walk(struct ssh_walk *w, const uint8_t *client, uint32_t c
 			return clen >= 256 ? WALK_BROKEN : WALK_MORE;
 		w->client_banner = true;
 		w->off = e;
+		hs_clear(&hs[0], e);
 	}
-	while (w->off + 6 <= clen) {
-		const uint8_t *p = client + w->off;
-		uint32_t plen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-		uint8_t pad = p[4], msg = p[5];
-
-		if (plen < 12 || plen > 35000 || pad < 4 || pad >= plen)
-			return WALK_BROKEN;
-		if (msg == 20)
-			w->kexinit = true;
-		else if (msg == 21 && w->kexinit) {
-			w->newkeys = true;
-			break;
-		} else if (msg < 20 || msg > 49)
-			return WALK_BROKEN; /* not transport or key exchange before NEWKEYS */
-		w->off += 4 + plen;
+	if (w->server_off && !w->server_newkeys) {
+		if (ssh_packets(server, slen, &w->server_off, 1, &hs[1], &w->server_kexinit, &w->server_newkeys) == WALK_BROKEN &&
+		    !hs[1].broke)
+			hs[1].broke = "the server's handshake is not SSH packets";
 	}
+	if (ssh_packets(client, clen, &w->off, 0, &hs[0], &w->kexinit, &w->newkeys) == WALK_BROKEN)
+		return WALK_BROKEN;
 	return w->newkeys && w->server_banner ? WALK_DONE : WALK_MORE;
 }
 
@@ -247,6 +624,57 @@ static void command_word(const uint8_t *line, uint32_t n, bool tagged, char *out
 		out[o++] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
 	}
 	out[o] = 0;
+}
+
+/* RFC 5321 4.1.1.1 and 4.1.2: EHLO/HELO carry one domain (labels of
+ * letters, digits and hyphens, at most 63 each, 255 in all) or an address
+ * literal in brackets; LHLO (RFC 2033) the same. */
+static bool smtp_hello_argument_ok(const uint8_t *a, uint32_t n)
+{
+	uint32_t label = 0;
+
+	if (n > 255)
+		return false;
+	if (n >= 2 && a[0] == '[' && a[n - 1] == ']') {
+		for (uint32_t i = 1; i + 1 < n; i++)
+			if (!(a[i] >= '0' && a[i] <= '9') && !(a[i] >= 'a' && a[i] <= 'f') &&
+			    !(a[i] >= 'A' && a[i] <= 'F') && !(a[i] && strchr(".:IPv6", a[i])))
+				return false;
+		return true;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t ch = a[i];
+		if (ch == '.') {
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+		      ch == '_') || ++label > 63)
+			return false;
+	}
+	return true;
+}
+
+/* A negotiation line before the upgrade: at most 512 octets with its CRLF
+ * (RFC 5321 4.5.3.1.4's command line; POP3's and IMAP's commands here are
+ * shorter still), and a hello's argument a name, not text. */
+static bool negotiation_line_ok(struct starttls_walk *w, const char *word, const uint8_t *line, uint32_t len,
+				bool smtp)
+{
+	if (len > 510) {
+		w->broke = "a command line longer than 512 octets before STARTTLS";
+		return false;
+	}
+	if (smtp && (!strcmp(word, "EHLO") || !strcmp(word, "HELO") || !strcmp(word, "LHLO"))) {
+		uint32_t i = 4;
+		while (i < len && line[i] == ' ')
+			i++;
+		if (!smtp_hello_argument_ok(line + i, len - i)) {
+			w->broke = "an SMTP hello whose argument is not a domain or address literal";
+			return false;
+		}
+	}
+	return true;
 }
 
 static bool is_tls_record_start(const uint8_t *h, uint32_t off, uint32_t len)
@@ -341,6 +769,10 @@ enum walk_verdict starttls_walk(struct starttls_walk *w, struct tls_walk *tls, c
 			break;
 		}
 		uint32_t e = line_end(c, w->client_off, clen);
+		if (!e && clen - w->client_off > 512) {
+			w->broke = "a command line longer than 512 octets before STARTTLS";
+			return WALK_BROKEN;
+		}
 		if (!e)
 			return WALK_MORE;
 		char word[16];
@@ -350,6 +782,8 @@ enum walk_verdict starttls_walk(struct starttls_walk *w, struct tls_walk *tls, c
 		w->client_off = e;
 		while (line_len && (line[line_len - 1] == '\n' || line[line_len - 1] == '\r'))
 			line_len--;
+		if (!negotiation_line_ok(w, word, line, line_len, cs->ndpi_id == NDPI_PROTOCOL_MAIL_SMTP))
+			return WALK_BROKEN;
 		if (cs->bare && strcmp(word, cs->bare) == 0 && line_len == strlen(cs->bare))
 			continue;
 		if (strcmp(word, cs->upgrade) == 0) {
@@ -525,11 +959,6 @@ static inline uint32_t rd24le(const uint8_t *p)
 static inline uint32_t rd32le(const uint8_t *p)
 {
 	return rd24le(p) | (uint32_t)p[3] << 24;
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | rd24(p + 1);
 }
 
 /* A BER length at p (n bytes there): its value and the bytes it takes.

@@ -167,6 +167,12 @@ struct ef_flow_record {
 	uint64_t rejudge_offset;    /* payload bytes that direction had sent before the
 				     * first byte that broke the claim */
 	const char *rejudge_reason; /* static text, e.g. "readable text inside a TLS record" */
+	/* The handshake sent in the clear, each direction as bytes_out/bytes_in:
+	 * all of it, and the bytes nothing vouched for (not random where the
+	 * protocol wants random, not X.509); and why it made the flow
+	 * `cleartext' (static text; NULL otherwise). */
+	uint32_t handshake_clear[2], handshake_unproven[2];
+	const char *cleartext_reason;
 	/* Why the class is `unknown' (static text; NULL otherwise): no payload,
 	 * a handshake that never completed, a port guess, nothing recognised. */
 	const char *unknown_reason;

@@ -30,6 +30,9 @@ void policy_judge_flow(const struct policy *p, const struct geodb *db, struct ef
 		r->initiator = EF_INIT_REMOTE;
 		if (r->rejudged)
 			r->rejudge_dir ^= 1;
+		uint32_t h[2] = {r->handshake_clear[1], r->handshake_unproven[1]};
+		r->handshake_clear[1] = r->handshake_clear[0], r->handshake_clear[0] = h[0];
+		r->handshake_unproven[1] = r->handshake_unproven[0], r->handshake_unproven[0] = h[1];
 	}
 	/* Loopback, link-local, multicast, broadcast: it never leaves a host
 	 * or a link, so no country and no rule, as on the gateway, whose

@@ -248,6 +248,22 @@ static void put_ending(struct line *l, const struct ef_flow_record *r, const cha
 		put_string(l, r->rejudge_reason ? r->rejudge_reason : "");
 		PUT_LITERAL(l, "}");
 	}
+	if (r->handshake_clear[0] || r->handshake_clear[1]) {
+		put_key(l, "handshake_clear");
+		PUT_LITERAL(l, "{\"out\":");
+		put_uint(l, r->handshake_clear[0]);
+		PUT_LITERAL(l, ",\"in\":");
+		put_uint(l, r->handshake_clear[1]);
+		PUT_LITERAL(l, ",\"unproven_out\":");
+		put_uint(l, r->handshake_unproven[0]);
+		PUT_LITERAL(l, ",\"unproven_in\":");
+		put_uint(l, r->handshake_unproven[1]);
+		PUT_LITERAL(l, "}");
+	}
+	if (r->enc == EF_ENC_CLEARTEXT && r->cleartext_reason) {
+		put_key(l, "cleartext_reason");
+		put_string(l, r->cleartext_reason);
+	}
 	if (r->enc == EF_ENC_UNKNOWN && r->unknown_reason) {
 		put_key(l, "unknown_reason");
 		put_string(l, r->unknown_reason);

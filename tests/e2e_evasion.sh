@@ -104,8 +104,10 @@ expect tls-hello-then-plain "$v4 and $clear_block" \
 	"a ClientHello followed by data outside TLS records is cleartext"
 expect tls-records-plaintext "$v4 and $clear_block" \
 	"application-data records holding readable text are cleartext"
-expect tls-no-server-hello "$v4 and .encryption == \"unknown\" and .tls_version == null and .verdict == \"block\" and .rule == \"designated-cleartext\"" \
-	"TLS records without a ServerHello are never encrypted (unknown, blocked)"
+# 6000 random bytes of "early data" no ServerHello ever answered: unproven,
+# beyond the handshake allowance (see the handshake cases at the end).
+expect tls-no-server-hello "$v4 and .encryption == \"cleartext\" and .tls_version == null and .verdict == \"block\" and .rule == \"designated-cleartext\" and (.cleartext_reason | startswith(\"more of the handshake in the clear\"))" \
+	"TLS records without a ServerHello are never encrypted (early data beyond the allowance: cleartext, blocked)"
 expect smtp-starttls-refused "$v4 and .dst_port == 25 and .app == \"SMTP\" and $clear_block" \
 	"STARTTLS refused by the server, then mail in the clear, is cleartext"
 
@@ -255,6 +257,52 @@ expect wireguard-handshake-flood "$v4 and .app == \"WireGuard\" and .encryption 
 	"more WireGuard initiations than rekeying sends break the claim (the 21st, 20 allowed at once)"
 expect wireguard-text-handshakes-first "$v4 and .app == \"WireGuard\" and $clear_block and .rejudged == null" \
 	"WireGuard initiations whose fields are text, before any transport packet: cleartext at once"
+
+# ---- the handshake is data too (red-team findings F3-F6, F10, F11) ------------
+# Before a flow is proven encrypted its handshake goes out in the clear: text
+# where the protocol wants random bytes or X.509, lines past the RFC limits,
+# or more bytes nothing vouches for than the allowance (2048 a side) make the
+# flow cleartext, with the reason; the event counts the cleartext handshake.
+# Without these checks every case below was encrypted/log.
+hs_block() { # REASON: cleartext, blocked, for this reason
+	echo "$v4 and $clear_block and .cleartext_reason == \"$1\" and .handshake_clear.out > 2048"
+}
+allowance='more of the handshake in the clear than the allowance (bytes not proven random or X.509)'
+expect hs-hello-text-extension "$(hs_block "readable text in a hello extension")" \
+	"3000 bytes of text in an unknown ClientHello extension are cleartext"
+expect hs-hello-over-allowance "$(hs_block "$allowance") and .handshake_clear.unproven_out > 3000" \
+	"3000 unprintable bytes in an unknown extension exceed the allowance"
+expect hs-client-cert-text "$(hs_block "a certificate that is not X.509") and .handshake_clear.out > 12000" \
+	"a TLS 1.2 client Certificate of 12000 bytes of text is cleartext"
+expect hs-client-key-exchange-text "$(hs_block "a ClientKeyExchange that is not random")" \
+	"a ClientKeyExchange of 6000 bytes of text is cleartext"
+expect hs-early-text "$(hs_block "readable early data before the ServerHello")" \
+	"a text record before the ServerHello (0-RTT's place) is cleartext"
+expect hs-early-random-over-allowance "$(hs_block "$allowance")" \
+	"4000 random bytes of early data are unproven, beyond the allowance"
+expect hs-ssh-kexinit-text "$(hs_block "an SSH KEXINIT name-list that is not algorithm names") and .app == \"SSH\"" \
+	"6000 bytes of text as SSH kex algorithm names are cleartext"
+expect hs-ssh-kexinit-names-over-allowance "$(hs_block "$allowance") and .app == \"SSH\"" \
+	"3000 bytes of well-formed algorithm names exceed the allowance"
+expect hs-ssh-normal "$v4 and .app == \"SSH\" and .encryption == \"encrypted\" and .verdict == \"log\" and .cleartext_reason == null and .handshake_clear.unproven_out < 2048 and .handshake_clear.in > 0" \
+	"the control: an ordinary SSH key exchange (a post-quantum kex named) is encrypted"
+expect hs-smtp-ehlo-long "$v4 and $clear_block and .cleartext_reason == \"a command line longer than 512 octets before STARTTLS\"" \
+	"an EHLO line of 4000 bytes (RFC 5321: 512 octets) is cleartext"
+expect hs-smtp-ehlo-text "$v4 and $clear_block and .cleartext_reason == \"an SMTP hello whose argument is not a domain or address literal\"" \
+	"an EHLO argument of text, not a domain, is cleartext"
+expect hs-smtp-ehlo-normal "$v4 and .app == \"SMTP\" and .encryption == \"encrypted\" and .verdict == \"log\" and .handshake_clear.out > 0" \
+	"the control: EHLO with a domain, STARTTLS, TLS is encrypted"
+# The server inside, the client in CN: the inside end's Certificate is what
+# leaves, counted as bytes out.
+expect hs-inside-server-cert-text ".src_ip == \"10.9.0.2\" and .initiator == \"remote\" and $clear_block and .cleartext_reason == \"a certificate that is not X.509\" and .handshake_clear.out > 12000" \
+	"an inside server's Certificate of 12000 bytes of text is cleartext"
+expect hs-inside-server-x509 ".src_ip == \"10.9.0.2\" and .initiator == \"remote\" and .encryption == \"encrypted\" and .verdict == \"log\" and .handshake_clear.out > 334 and .handshake_clear.unproven_out < .handshake_clear.out - 334" \
+	"the control: an inside server with a real X.509 certificate is encrypted, the certificate proven"
+# Under the allowance, the structural checks alone decide.
+expect hs-client-cert-text-small "$v4 and $clear_block and .cleartext_reason == \"a certificate that is not X.509\" and .handshake_clear.unproven_out < 2048" \
+	"a client Certificate of 1500 bytes of text (under the allowance) is cleartext"
+expect hs-hello-text-extension-small "$v4 and $clear_block and .cleartext_reason == \"readable text in a hello extension\" and .handshake_clear.unproven_out < 2048" \
+	"1000 bytes of text in an unknown extension (under the allowance) are cleartext"
 
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several

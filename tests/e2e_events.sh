@@ -33,7 +33,7 @@ reason() {
 	got=$(jq -r 'select(.encryption == "unknown") | .unknown_reason' "$json")
 	[ "$got" = "$2" ] && ok "$1: unknown because \"$got\"" || bad "$1: unknown_reason \"$got\", expected \"$2\""
 }
-reason tls-no-server-hello "its handshake never completed"
+reason tls-lone-ccs "its handshake never completed"
 reason high-entropy "no protocol recognised in the payload, and it does not read as text"
 reason high-entropy-443 "named from the port or address only, not from the payload"
 "$bin" audit --config "$policy" --json "$dir/syn.json" "$dir/more/syn-only.pcap" >/dev/null 2>&1

@@ -1607,6 +1607,413 @@ static void case_wireguard_text_handshakes_first(struct out *o)
 	wireguard_session(&c, false);
 }
 
+/* ---- the handshake is data too (issue 8: red-team findings F3-F6, F10, F11) --
+ * Before a flow is proven encrypted its handshake goes out in the clear, so
+ * readable data inside it is data that left in the clear: text where the
+ * protocol wants random bytes or X.509, lines past the RFC limits, or more
+ * bytes nothing vouches for than the classifier's allowance (2048 a side). */
+
+static void put24(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 16);
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)v;
+}
+
+/* One handshake message in one record (at most 16 KiB). */
+static uint32_t tls_handshake_record(uint8_t *out, uint8_t type, const uint8_t *body, uint32_t len)
+{
+	static uint8_t hs[16384];
+
+	hs[0] = type;
+	put24(hs + 1, len);
+	memcpy(hs + 4, body, len);
+	return tls_record(out, 22, hs, 4 + len);
+}
+
+/* The generator's ClientHello with one more extension of `len' bytes. */
+static uint32_t tls_client_hello_with(uint8_t *out, uint16_t ext_type, const uint8_t *ext, uint32_t len)
+{
+	uint32_t n = tls_client_hello(out), hs_len = n - 9;
+	/* The extensions block is last; its length field sits after the fixed
+	 * layout (headers, version, random, empty session id, 7 suites,
+	 * compression). */
+	uint32_t ext_len_at = 9 + 2 + 32 + 1 + 2 + 14 + 2;
+	uint32_t old = (uint32_t)(out[ext_len_at] << 8 | out[ext_len_at + 1]);
+	put16(out + n, ext_type);
+	put16(out + n + 2, (uint16_t)len);
+	memcpy(out + n + 4, ext, len);
+	n += 4 + len;
+	put16(out + ext_len_at, (uint16_t)(old + 4 + len));
+	hs_len += 4 + len;
+	put24(out + 6, hs_len);
+	put16(out + 3, (uint16_t)(hs_len + 4));
+	return n;
+}
+
+/* ClientHello (with an extra extension when ext), the generator's
+ * ServerHello, then the client's key exchange, CCS and Finished, the
+ * server's, and random application data. */
+static void tls_after_hello(struct conn *c, const uint8_t *hello, uint32_t n)
+{
+	static uint8_t buf[20000];
+
+	tcp_handshake(c);
+	tcp_send(c, 0, hello, n);
+	tcp_send(c, 1, buf, tls_server_hello(buf));
+	tcp_send(c, 0, buf, tls_client_finish(buf));
+	tcp_send(c, 1, buf, tls_server_finish(buf));
+	for (int i = 0; i < 4; i++) {
+		uint8_t rnd[1000];
+		rnd_fill(rnd, sizeof(rnd));
+		tcp_send(c, 0, buf, tls_record(buf, 23, rnd, sizeof(rnd)));
+		tcp_ack(c, 1);
+	}
+	tcp_close(c);
+}
+
+/* F3: 3000 bytes of text in an extension nobody knows. */
+static void case_hs_hello_text_extension(struct out *o)
+{
+	static uint8_t hello[8000];
+	uint8_t text[3000];
+	struct conn c;
+
+	fill_text(text, sizeof(text));
+	conn_init(&c, o, 4, CLIENT, SERVER, 40300, 443);
+	tls_after_hello(&c, hello, tls_client_hello_with(hello, 0x4242, text, sizeof(text)));
+}
+
+/* The same text with its top bit set: not printable, not random either;
+ * nothing vouches for it, and 3000 bytes are more than the allowance. */
+static void case_hs_hello_over_allowance(struct out *o)
+{
+	static uint8_t hello[8000];
+	uint8_t text[3000];
+	struct conn c;
+
+	fill_text(text, sizeof(text));
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] |= 0x80;
+	conn_init(&c, o, 4, CLIENT, SERVER, 40301, 443);
+	tls_after_hello(&c, hello, tls_client_hello_with(hello, 0x4242, text, sizeof(text)));
+}
+
+/* TLS 1.2 with the client's own handshake messages carrying the upload:
+ * a Certificate message of text (cert_len > 0), or a ClientKeyExchange of
+ * text (cke_len > 0). */
+static void tls12_client_messages(struct out *o, uint16_t cport, uint32_t cert_len, uint32_t cke_len)
+{
+	static uint8_t buf[20000], body[16000];
+	static const uint8_t ccs = 1;
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 443);
+	tcp_handshake(&c);
+	tcp_send(&c, 0, buf, tls_client_hello(buf));
+	tcp_send(&c, 1, buf, tls_server_hello(buf));
+	if (cert_len) {
+		put24(body, cert_len + 3);
+		put24(body + 3, cert_len);
+		fill_text(body + 6, cert_len);
+		tcp_send(&c, 0, buf, tls_handshake_record(buf, 11, body, cert_len + 6));
+	}
+	if (cke_len) {
+		fill_text(body, cke_len);
+	} else {
+		cke_len = 66;
+		body[0] = 65;
+		body[1] = 4;
+		rnd_fill(body + 2, 64);
+	}
+	tcp_send(&c, 0, buf, tls_handshake_record(buf, 16, body, cke_len));
+	tcp_send(&c, 0, buf, tls_record(buf, 20, &ccs, 1));
+	rnd_fill(body, 40);
+	tcp_send(&c, 0, buf, tls_record(buf, 22, body, 40));
+	tcp_send(&c, 1, buf, tls_server_finish(buf));
+	rnd_fill(body, 1000);
+	tcp_send(&c, 0, buf, tls_record(buf, 23, body, 1000));
+	tcp_close(&c);
+}
+
+/* F4 */
+static void case_hs_client_cert_text(struct out *o) { tls12_client_messages(o, 40302, 12000, 0); }
+static void case_hs_client_key_exchange_text(struct out *o) { tls12_client_messages(o, 40303, 0, 6000); }
+
+/* F5: application data before the ServerHello (0-RTT's place): text, or
+ * random bytes beyond the allowance (early data is unproven until the
+ * handshake it rides on is). */
+static void early_data(struct out *o, uint16_t cport, uint32_t len, bool text)
+{
+	static uint8_t buf[20000], body[16000];
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 443);
+	tcp_handshake(&c);
+	tcp_send(&c, 0, buf, tls_client_hello(buf));
+	if (text)
+		fill_text(body, len);
+	else
+		rnd_fill(body, len);
+	tcp_send(&c, 0, buf, tls_record(buf, 23, body, len));
+	tcp_send(&c, 1, buf, tls_server_hello(buf));
+	tcp_send(&c, 0, buf, tls_client_finish(buf));
+	tcp_send(&c, 1, buf, tls_server_finish(buf));
+	rnd_fill(body, 1000);
+	tcp_send(&c, 0, buf, tls_record(buf, 23, body, 1000));
+	tcp_close(&c);
+}
+
+static void case_hs_early_text(struct out *o) { early_data(o, 40304, 3000, true); }
+static void case_hs_early_random_over_allowance(struct out *o) { early_data(o, 40305, 4000, false); }
+
+/* One SSH binary packet (RFC 4253 6) before NEWKEYS: length, padding
+ * length, payload, padding to a multiple of 8. */
+static uint32_t ssh_packet(uint8_t *out, const uint8_t *payload, uint32_t n)
+{
+	uint32_t pad = 8 - (5 + n) % 8;
+
+	if (pad < 4)
+		pad += 8;
+	put32(out, 1 + n + pad);
+	out[4] = (uint8_t)pad;
+	memcpy(out + 5, payload, n);
+	rnd_fill(out + 5 + n, pad);
+	return 5 + n + pad;
+}
+
+/* A KEXINIT payload: the cookie and ten name-lists, the first (kex) given. */
+static uint32_t ssh_kexinit(uint8_t *out, const char *kex, uint32_t kex_len)
+{
+	static const char *const lists[9] = {
+		"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256",
+		"chacha20-poly1305@openssh.com,aes128-ctr,aes256-gcm@openssh.com",
+		"chacha20-poly1305@openssh.com,aes128-ctr,aes256-gcm@openssh.com",
+		"umac-64-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
+		"umac-64-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
+		"none,zlib@openssh.com", "none,zlib@openssh.com", "", ""};
+	uint32_t n = 0;
+
+	out[n++] = 20;
+	rnd_fill(out + n, 16);
+	n += 16;
+	put32(out + n, kex_len);
+	memcpy(out + n + 4, kex, kex_len);
+	n += 4 + kex_len;
+	for (int i = 0; i < 9; i++) {
+		uint32_t l = (uint32_t)strlen(lists[i]);
+		put32(out + n, l);
+		memcpy(out + n + 4, lists[i], l);
+		n += 4 + l;
+	}
+	out[n++] = 0;
+	put32(out + n, 0);
+	return n + 4;
+}
+
+/* An SSH session to CN whose client KEXINIT's kex name-list is `kex'. */
+static void ssh_session(struct out *o, uint16_t cport, const char *kex, uint32_t kex_len)
+{
+	static uint8_t buf[20000], payload[16000];
+	static const char default_kex[] = "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256";
+	static const uint8_t newkeys = 21;
+	struct conn c;
+	uint32_t n;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 22);
+	tcp_handshake(&c);
+	tcp_send_str(&c, 1, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	tcp_send_str(&c, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+	n = ssh_kexinit(payload, kex, kex_len);
+	tcp_send(&c, 0, buf, ssh_packet(buf, payload, n));
+	n = ssh_kexinit(payload, default_kex, sizeof(default_kex) - 1);
+	tcp_send(&c, 1, buf, ssh_packet(buf, payload, n));
+	payload[0] = 30; /* KEX_ECDH_INIT: Q_C */
+	put32(payload + 1, 32);
+	rnd_fill(payload + 5, 32);
+	tcp_send(&c, 0, buf, ssh_packet(buf, payload, 37));
+	payload[0] = 31; /* KEX_ECDH_REPLY: K_S, Q_S, signature */
+	put32(payload + 1, 51);
+	put32(payload + 5, 11);
+	memcpy(payload + 9, "ssh-ed25519", 11);
+	put32(payload + 20, 32);
+	rnd_fill(payload + 24, 32);
+	put32(payload + 56, 32);
+	rnd_fill(payload + 60, 32);
+	put32(payload + 92, 83);
+	put32(payload + 96, 11);
+	memcpy(payload + 100, "ssh-ed25519", 11);
+	put32(payload + 111, 64);
+	rnd_fill(payload + 115, 64);
+	n = ssh_packet(buf, payload, 179);
+	n += ssh_packet(buf + n, &newkeys, 1);
+	tcp_send(&c, 1, buf, n);
+	tcp_send(&c, 0, buf, ssh_packet(buf, &newkeys, 1));
+	for (int i = 0; i < 4; i++) {
+		rnd_fill(buf, 500);
+		tcp_send(&c, 0, buf, 500);
+		rnd_fill(buf, 200);
+		tcp_send(&c, 1, buf, 200);
+	}
+	tcp_close(&c);
+}
+
+/* F6: 6000 bytes of text as the kex algorithm names. */
+static void case_hs_ssh_kexinit_text(struct out *o)
+{
+	static char kex[6000];
+
+	fill_text((uint8_t *)kex, sizeof(kex));
+	ssh_session(o, 40306, kex, sizeof(kex));
+}
+
+/* Names that keep RFC 4251's rules (60 characters each), 3000 bytes of them:
+ * beyond the allowance. */
+static void case_hs_ssh_kexinit_names_over_allowance(struct out *o)
+{
+	static char kex[3050];
+	uint32_t n = 0;
+
+	while (n + 61 <= 3050) {
+		for (uint32_t i = 0; i < 60; i++, n++)
+			kex[n] = (char)('a' + (n * 7 + i) % 26);
+		kex[n++] = ',';
+	}
+	ssh_session(o, 40307, kex, n - 1);
+}
+
+/* The control: the same session with an ordinary KEXINIT is encrypted. */
+static void case_hs_ssh_normal(struct out *o)
+{
+	static const char kex[] = "sntrup761x25519-sha512@openssh.com,curve25519-sha256,ecdh-sha2-nistp256,ext-info-c";
+
+	ssh_session(o, 40308, kex, sizeof(kex) - 1);
+}
+
+/* F10: SMTP, the upload in the EHLO argument, then STARTTLS and TLS. */
+static void smtp_ehlo(struct out *o, uint16_t cport, const char *ehlo_arg)
+{
+	static uint8_t buf[20000];
+	static char line[8000];
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 25);
+	tcp_handshake(&c);
+	tcp_send_str(&c, 1, "220 mail.example.cn ESMTP Postfix\r\n");
+	snprintf(line, sizeof(line), "EHLO %s\r\n", ehlo_arg);
+	tcp_send_str(&c, 0, line);
+	tcp_send_str(&c, 1, "250-mail.example.cn\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
+	tcp_send_str(&c, 0, "STARTTLS\r\n");
+	tcp_send_str(&c, 1, "220 2.0.0 Ready to start TLS\r\n");
+	tcp_send(&c, 0, buf, tls_client_hello(buf));
+	tcp_send(&c, 1, buf, tls_server_hello(buf));
+	tcp_send(&c, 0, buf, tls_client_finish(buf));
+	tcp_send(&c, 1, buf, tls_server_finish(buf));
+	rnd_fill((uint8_t *)line, 1000);
+	tcp_send(&c, 0, buf, tls_record(buf, 23, (uint8_t *)line, 1000));
+	tcp_close(&c);
+}
+
+static void case_hs_smtp_ehlo_long(struct out *o)
+{
+	static char arg[4001];
+
+	fill_text((uint8_t *)arg, 4000);
+	for (int i = 0; i < 4000; i++)
+		if (arg[i] == '\r' || arg[i] == '\n')
+			arg[i] = ' ';
+	smtp_ehlo(o, 40309, arg);
+}
+
+static void case_hs_smtp_ehlo_text(struct out *o)
+{
+	smtp_ehlo(o, 40310, "CONFIDENTIAL: rotor blade alloy spec, rev 7. Leading edge to 0.02 mm");
+}
+
+static void case_hs_smtp_ehlo_normal(struct out *o) { smtp_ehlo(o, 40311, "laptop.example.com"); }
+
+/* F11: a CN client connects to a TLS 1.2 server inside; the server's
+ * Certificate message is what leaves: a real X.509 certificate (the
+ * control), or 12000 bytes of text. */
+static const uint8_t x509_der[334] = {
+	0x30, 0x82, 0x01, 0x4a, 0x30, 0x81, 0xfd, 0xa0, 0x03, 0x02, 0x01, 0x02,
+	0x02, 0x14, 0x4c, 0x0e, 0x26, 0xb0, 0x83, 0xc2, 0x60, 0x4c, 0xf2, 0xd6,
+	0x1f, 0xc3, 0x71, 0xcc, 0x8c, 0x61, 0x76, 0x8c, 0x8e, 0x51, 0x30, 0x05,
+	0x06, 0x03, 0x2b, 0x65, 0x70, 0x30, 0x1b, 0x31, 0x19, 0x30, 0x17, 0x06,
+	0x03, 0x55, 0x04, 0x03, 0x0c, 0x10, 0x66, 0x69, 0x6c, 0x65, 0x73, 0x2e,
+	0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x2e, 0x63, 0x6e, 0x30, 0x1e,
+	0x17, 0x0d, 0x32, 0x36, 0x31, 0x31, 0x32, 0x37, 0x31, 0x37, 0x33, 0x35,
+	0x31, 0x32, 0x5a, 0x17, 0x0d, 0x33, 0x36, 0x31, 0x31, 0x32, 0x34, 0x31,
+	0x37, 0x33, 0x35, 0x31, 0x32, 0x5a, 0x30, 0x1b, 0x31, 0x19, 0x30, 0x17,
+	0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x10, 0x66, 0x69, 0x6c, 0x65, 0x73,
+	0x2e, 0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x2e, 0x63, 0x6e, 0x30,
+	0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00, 0x84,
+	0xcf, 0x6a, 0xab, 0x4a, 0x35, 0x01, 0xd3, 0x2c, 0xfa, 0x29, 0x59, 0x83,
+	0x6b, 0xd1, 0xc0, 0xd8, 0x2c, 0xd6, 0xf2, 0x82, 0x94, 0xa7, 0xa7, 0x16,
+	0x39, 0x25, 0xac, 0xbe, 0x1c, 0xd6, 0x73, 0xa3, 0x53, 0x30, 0x51, 0x30,
+	0x1d, 0x06, 0x03, 0x55, 0x1d, 0x0e, 0x04, 0x16, 0x04, 0x14, 0xb0, 0x5c,
+	0x07, 0xc7, 0x47, 0x7f, 0xc3, 0x4f, 0xdf, 0xb6, 0xc0, 0xe1, 0xb0, 0x07,
+	0x38, 0x80, 0xef, 0xb4, 0xf0, 0x60, 0x30, 0x1f, 0x06, 0x03, 0x55, 0x1d,
+	0x23, 0x04, 0x18, 0x30, 0x16, 0x80, 0x14, 0xb0, 0x5c, 0x07, 0xc7, 0x47,
+	0x7f, 0xc3, 0x4f, 0xdf, 0xb6, 0xc0, 0xe1, 0xb0, 0x07, 0x38, 0x80, 0xef,
+	0xb4, 0xf0, 0x60, 0x30, 0x0f, 0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01,
+	0xff, 0x04, 0x05, 0x30, 0x03, 0x01, 0x01, 0xff, 0x30, 0x05, 0x06, 0x03,
+	0x2b, 0x65, 0x70, 0x03, 0x41, 0x00, 0x0e, 0x37, 0x7b, 0x03, 0x12, 0xb4,
+	0xf4, 0xf1, 0x18, 0xe9, 0x85, 0xc3, 0x02, 0x5d, 0x98, 0x3d, 0xa4, 0x61,
+	0x26, 0x1a, 0x7f, 0x94, 0xb7, 0xd7, 0x1e, 0x76, 0xbc, 0x5d, 0x66, 0x2a,
+	0x7c, 0xc3, 0x18, 0x93, 0x3d, 0xe2, 0x71, 0xfa, 0x5c, 0x77, 0xcb, 0xae,
+	0x89, 0x61, 0x16, 0xba, 0xcc, 0xf7, 0x65, 0x6b, 0x25, 0x0f, 0xd6, 0x59,
+	0xc0, 0x3f, 0x1d, 0xee, 0x2e, 0xaf, 0x8e, 0x1b, 0xdb, 0x00,
+};
+
+static void inside_server(struct out *o, uint16_t cport, bool text)
+{
+	static uint8_t buf[20000], body[16000];
+	static const uint8_t ccs = 1;
+	uint32_t len = text ? 12000 : sizeof(x509_der);
+	struct conn c;
+
+	conn_init(&c, o, 4, SERVER, CLIENT, cport, 443);
+	tcp_handshake(&c);
+	tcp_send(&c, 0, buf, tls_client_hello(buf));
+	uint32_t n = tls_server_hello(buf) - 4; /* without its ServerHelloDone */
+	put16(buf + 3, (uint16_t)(n - 5));
+	put24(body, len + 3);
+	put24(body + 3, len);
+	if (text)
+		fill_text(body + 6, len);
+	else
+		memcpy(body + 6, x509_der, len);
+	n += tls_handshake_record(buf + n, 11, body, len + 6);
+	n += tls_handshake_record(buf + n, 14, body, 0);
+	tcp_send(&c, 1, buf, n);
+	tcp_send(&c, 0, buf, tls_client_finish(buf));
+	tcp_send(&c, 1, buf, tls_record(buf, 20, &ccs, 1));
+	rnd_fill(body, 40);
+	tcp_send(&c, 1, buf, tls_record(buf, 22, body, 40));
+	rnd_fill(body, 1000);
+	tcp_send(&c, 1, buf, tls_record(buf, 23, body, 1000));
+	tcp_close(&c);
+}
+
+static void case_hs_inside_server_cert_text(struct out *o) { inside_server(o, 40312, true); }
+static void case_hs_inside_server_x509(struct out *o) { inside_server(o, 40313, false); }
+
+/* Under the allowance, the structural checks alone: a 1500-byte text
+ * certificate, a 1000-byte text extension. */
+static void case_hs_client_cert_text_small(struct out *o) { tls12_client_messages(o, 40314, 1500, 0); }
+
+static void case_hs_hello_text_extension_small(struct out *o)
+{
+	static uint8_t hello[8000];
+	uint8_t text[1000];
+	struct conn c;
+
+	fill_text(text, sizeof(text));
+	conn_init(&c, o, 4, CLIENT, SERVER, 40315, 443);
+	tls_after_hello(&c, hello, tls_client_hello_with(hello, 0x4242, text, sizeof(text)));
+}
+
 static const struct {
 	const char *name;
 	void (*write)(struct out *o);
@@ -1676,6 +2083,22 @@ static const struct {
 	{"wireguard-handshake-text", case_wireguard_handshake_text},
 	{"wireguard-handshake-flood", case_wireguard_handshake_flood},
 	{"wireguard-text-handshakes-first", case_wireguard_text_handshakes_first},
+	{"hs-hello-text-extension", case_hs_hello_text_extension},
+	{"hs-hello-over-allowance", case_hs_hello_over_allowance},
+	{"hs-client-cert-text", case_hs_client_cert_text},
+	{"hs-client-key-exchange-text", case_hs_client_key_exchange_text},
+	{"hs-early-text", case_hs_early_text},
+	{"hs-early-random-over-allowance", case_hs_early_random_over_allowance},
+	{"hs-ssh-kexinit-text", case_hs_ssh_kexinit_text},
+	{"hs-ssh-kexinit-names-over-allowance", case_hs_ssh_kexinit_names_over_allowance},
+	{"hs-ssh-normal", case_hs_ssh_normal},
+	{"hs-smtp-ehlo-long", case_hs_smtp_ehlo_long},
+	{"hs-smtp-ehlo-text", case_hs_smtp_ehlo_text},
+	{"hs-smtp-ehlo-normal", case_hs_smtp_ehlo_normal},
+	{"hs-inside-server-cert-text", case_hs_inside_server_cert_text},
+	{"hs-inside-server-x509", case_hs_inside_server_x509},
+	{"hs-client-cert-text-small", case_hs_client_cert_text_small},
+	{"hs-hello-text-extension-small", case_hs_hello_text_extension_small},
 };
 
 /* ---- the flood --------------------------------------------------------- */

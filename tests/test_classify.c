@@ -256,7 +256,8 @@ static size_t client_hello(uint8_t *b)
 	size_t o = 0;
 
 	body[o++] = 0x03; body[o++] = 0x03;
-	memset(body + o, 0x42, 32); o += 32;
+	for (int i = 0; i < 32; i++) /* a hello's random is random (walkers.c judges it) */
+		body[o++] = (uint8_t)(rand() & 0xff);
 	body[o++] = 0;                      /* session id */
 	body[o++] = 0; body[o++] = 4;       /* cipher suites */
 	body[o++] = 0x13; body[o++] = 0x01; body[o++] = 0xc0; body[o++] = 0x2f;
@@ -291,7 +292,8 @@ static size_t server_hello(uint8_t *b, uint16_t version, uint16_t cipher)
 	size_t o = 0;
 
 	body[o++] = 3; body[o++] = version == 0x0304 ? 3 : (uint8_t)version;
-	memset(body + o, 0x24, 32); o += 32;
+	for (int i = 0; i < 32; i++)
+		body[o++] = (uint8_t)(rand() & 0xff);
 	body[o++] = 0;
 	body[o++] = (uint8_t)(cipher >> 8); body[o++] = (uint8_t)cipher;
 	body[o++] = 0;
@@ -400,7 +402,20 @@ static size_t ssh_packet(uint8_t *b, uint8_t msg, size_t body)
 	b[0] = 0; b[1] = 0; b[2] = (uint8_t)(plen >> 8); b[3] = (uint8_t)plen;
 	b[4] = (uint8_t)pad;
 	b[5] = msg;
-	memset(b + 6, 0x11, body + pad);
+	for (size_t i = 0; i < body + pad; i++)
+		b[6 + i] = (uint8_t)(rand() & 0xff);
+	if (msg == 20 && body >= 16 + 40 + 5) {
+		/* A KEXINIT keeps RFC 4253 7.1's layout (walkers.c checks it):
+		 * the random cookie, ten name-lists (the first filled with names
+		 * of 20 characters), first_kex_packet_follows, reserved. */
+		uint8_t *k = b + 6 + 16;
+		size_t names = body - 16 - 40 - 5;
+		k[0] = 0; k[1] = 0; k[2] = (uint8_t)(names >> 8); k[3] = (uint8_t)names;
+		for (size_t i = 0; i < names; i++)
+			k[4 + i] = i % 21 == 20 && i + 1 < names ? ',' : (uint8_t)('a' + i % 21);
+		k += 4 + names;
+		memset(k, 0, 9 * 4 + 5);
+	}
 	return 4 + plen;
 }
 
@@ -1922,6 +1937,285 @@ static void ssh_diluted_text_after_newkeys_is_rejudged(void **state)
 	(void)state;
 }
 
+/* ---- the cleartext handshake (walkers.c's struct hs_count) -------------------
+ * Every byte a side sends before its protected part is counted; fields the
+ * protocol fills with random bytes are judged by look_judge() and, when
+ * random, are not held against the allowance; anything that breaks a
+ * structural rule makes the flow cleartext, with the reason. */
+
+/* A TLS 1.3 ClientHello (random, a 32-byte session id) whose key_share
+ * holds one share of `n' bytes in `group'. */
+static size_t hello_with_share(uint8_t *b, uint16_t group, const uint8_t *share, size_t n)
+{
+	static uint8_t body[4096];
+	size_t o = 0;
+
+	body[o++] = 3; body[o++] = 3;
+	rnd_bytes(body + o, 32); o += 32;
+	body[o++] = 32;
+	rnd_bytes(body + o, 32); o += 32;   /* a compatibility-mode session id */
+	body[o++] = 0; body[o++] = 2; body[o++] = 0x13; body[o++] = 0x01;
+	body[o++] = 1; body[o++] = 0;
+	size_t ext_len = 4 + 3 + 4 + 6 + 4 + 2 + 4 + n;
+	body[o++] = (uint8_t)(ext_len >> 8); body[o++] = (uint8_t)ext_len;
+	static const uint8_t versions[] = {0, 0x2b, 0, 3, 2, 3, 4};
+	memcpy(body + o, versions, sizeof(versions)); o += sizeof(versions);
+	const uint8_t groups[] = {0, 0x0a, 0, 4, 0, 2, (uint8_t)(group >> 8), (uint8_t)group};
+	memcpy(body + o, groups, sizeof(groups)); o += sizeof(groups);
+	body[o++] = 0; body[o++] = 51;                  /* key_share */
+	body[o++] = (uint8_t)((n + 6) >> 8); body[o++] = (uint8_t)(n + 6);
+	body[o++] = (uint8_t)((n + 4) >> 8); body[o++] = (uint8_t)(n + 4);
+	body[o++] = (uint8_t)(group >> 8); body[o++] = (uint8_t)group;
+	body[o++] = (uint8_t)(n >> 8); body[o++] = (uint8_t)n;
+	memcpy(body + o, share, n); o += n;
+	size_t hs = 4 + o;
+	b[0] = 0x16; b[1] = 3; b[2] = 1; b[3] = (uint8_t)(hs >> 8); b[4] = (uint8_t)hs;
+	b[5] = 1; b[6] = 0; b[7] = (uint8_t)(o >> 8); b[8] = (uint8_t)o;
+	memcpy(b + 9, body, o);
+	return 9 + o;
+}
+
+/* A TLS 1.3 session after `hello' (and `early' bytes of early data, random
+ * or text): ServerHello, the client's CCS and first protected record. */
+static const struct ef_flow_record *tls13_after(const uint8_t *hello, size_t n, size_t early, bool early_text)
+{
+	static struct conv cv;
+	static uint8_t b[16384];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	segment(&cv, 0, hello, n);
+	if (early) {
+		b[0] = 0x17; b[1] = 3; b[2] = 3; b[3] = (uint8_t)(early >> 8); b[4] = (uint8_t)early;
+		for (size_t i = 0; i < early; i++)
+			b[5 + i] = early_text ? (uint8_t)http_request[i % strlen(http_request)] : (uint8_t)(rand() & 0xff);
+		segment(&cv, 0, b, 5 + early);
+	}
+	segment(&cv, 1, b, server_hello(b, 0x0304, 0x1301));
+	segment(&cv, 0, ccs, sizeof(ccs));
+	random_record(b, 200);
+	segment(&cv, 0, b, 205);
+	return conv_end(&cv);
+}
+
+/* X25519MLKEM768's client share: an ML-KEM-768 encapsulation key (three
+ * polynomials of 256 coefficients mod 3329, 12 bits each, then a 32-byte
+ * seed; FIPS 203) and an X25519 key.  Its bytes are not uniform (every
+ * third is at most 0xd0), and it must still be judged random. */
+static size_t mlkem768_x25519_share(uint8_t *out)
+{
+	size_t o = 0;
+
+	for (int i = 0; i < 3 * 256; i += 2) {
+		uint32_t a = (uint32_t)rand() % 3329, c = (uint32_t)rand() % 3329;
+		out[o++] = (uint8_t)a;
+		out[o++] = (uint8_t)(a >> 8 | (c & 0xf) << 4);
+		out[o++] = (uint8_t)(c >> 4);
+	}
+	rnd_bytes(out + o, 32 + 32);
+	return o + 64;
+}
+
+static void a_post_quantum_key_share_is_proven_not_counted(void **state)
+{
+	static uint8_t hello[4096], share[1216];
+	size_t n = mlkem768_x25519_share(share);
+
+	assert_int_equal(n, 1216);
+	const struct ef_flow_record *r = tls13_after(hello, hello_with_share(hello, 0x11ec, share, n), 0, false);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_true(r->handshake_clear[0] > 1216 + 64);
+	/* the share, the random and the session id are proven: what is left is
+	 * the hello's structure */
+	assert_true(r->handshake_unproven[0] < 120);
+	assert_null(r->cleartext_reason);
+
+	/* the same share carrying text instead */
+	for (size_t i = 0; i < n; i++)
+		share[i] = (uint8_t)http_request[i % strlen(http_request)];
+	r = tls13_after(hello, hello_with_share(hello, 0x11ec, share, n), 0, false);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "a key share that is not random");
+}
+
+/* Early data is unproven: random early data passes up to the allowance
+ * (2048 unproven bytes), one byte more does not. */
+static void early_data_is_bounded_by_the_allowance(void **state)
+{
+	static uint8_t hello[4096], share[32];
+
+	rnd_bytes(share, sizeof(share));
+	size_t n = hello_with_share(hello, 0x001d, share, sizeof(share));
+	const struct ef_flow_record *r = tls13_after(hello, n, 1000, false);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	uint32_t fixed = r->handshake_unproven[0] - 1005; /* the hello's unproven bytes */
+	size_t at_limit = 2048 - fixed - 5;
+	r = tls13_after(hello, n, at_limit, false);
+	assert_int_equal(r->handshake_unproven[0], 2048);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	r = tls13_after(hello, n, at_limit + 1, false);
+	assert_int_equal(r->handshake_unproven[0], 2049);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason,
+			    "more of the handshake in the clear than the allowance (bytes not proven random or X.509)");
+	/* and text is never early data, however short */
+	r = tls13_after(hello, n, 200, true);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "readable early data before the ServerHello");
+}
+
+/* TLS 1.2 with a pre-shared key (RFC 4279): the server's identity hint and
+ * the client's identity are names, text by design, and stay within the
+ * allowance; outside a PSK suite the same ClientKeyExchange is text where
+ * an encrypted secret belongs. */
+static const struct ef_flow_record *tls12_psk(uint16_t cipher)
+{
+	static struct conv cv;
+	uint8_t b[512];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+	static const char hint[] = "Fleet 7 devices: use the identity printed on the sensor label, then the plant code",
+			 id[] = "sensor-0042.plant-3.example";
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	segment(&cv, 0, b, client_hello(b));
+	/* ServerHello, ServerKeyExchange (the hint), ServerHelloDone */
+	size_t n = server_hello(b, 0x0303, cipher), h = strlen(hint);
+	uint8_t *m = b + n;
+	m[0] = 0x16; m[1] = 3; m[2] = 3; m[3] = 0; m[4] = (uint8_t)(4 + 2 + h + 4);
+	m[5] = 12; m[6] = 0; m[7] = 0; m[8] = (uint8_t)(2 + h); m[9] = 0; m[10] = (uint8_t)h;
+	memcpy(m + 11, hint, h);
+	memcpy(m + 11 + h, "\x0e\0\0\0", 4);
+	segment(&cv, 1, b, n + 11 + h + 4);
+	size_t k = strlen(id);
+	b[0] = 0x16; b[1] = 3; b[2] = 3; b[3] = 0; b[4] = (uint8_t)(4 + 2 + k);
+	b[5] = 16; b[6] = 0; b[7] = 0; b[8] = (uint8_t)(2 + k); b[9] = 0; b[10] = (uint8_t)k;
+	memcpy(b + 11, id, k);
+	segment(&cv, 0, b, 11 + k);
+	segment(&cv, 0, ccs, sizeof(ccs));
+	random_record(b, 40);
+	b[0] = 0x16;
+	segment(&cv, 0, b, 45);
+	return conv_end(&cv);
+}
+
+static void psk_identities_are_names_not_secrets(void **state)
+{
+	const struct ef_flow_record *r = tls12_psk(0x00a8); /* TLS_PSK_WITH_AES_128_GCM_SHA256 */
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_null(r->cleartext_reason);
+	r = tls12_psk(0xc02f); /* ECDHE-RSA: the same bytes are no key exchange */
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "a ServerKeyExchange that is not random");
+}
+
+/* An SSH session whose client KEXINIT carries `kex' as its first name-list. */
+static const struct ef_flow_record *ssh_with_kex(const char *kex)
+{
+	static struct conv cv;
+	uint8_t b[1024], p[600];
+	size_t o = 0, k = strlen(kex);
+
+	p[o++] = 20;
+	rnd_bytes(p + o, 16); o += 16;
+	p[o++] = 0; p[o++] = 0; p[o++] = (uint8_t)(k >> 8); p[o++] = (uint8_t)k;
+	memcpy(p + o, kex, k); o += k;
+	memset(p + o, 0, 9 * 4 + 5); o += 9 * 4 + 5;
+	size_t pad = 4;
+	while ((5 + o + pad) % 8)
+		pad++;
+	size_t plen = 1 + o + pad;
+	b[0] = 0; b[1] = 0; b[2] = (uint8_t)(plen >> 8); b[3] = (uint8_t)plen; b[4] = (uint8_t)pad;
+	memcpy(b + 5, p, o);
+	rnd_bytes(b + 5 + o, pad);
+	conv_start(&cv, 22);
+	handshake(&cv);
+	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	segment(&cv, 0, b, 4 + plen);
+	segment(&cv, 1, b, ssh_packet(b, 20, 200));
+	segment(&cv, 0, b, ssh_packet(b, 30, 40));
+	segment(&cv, 1, b, ssh_packet(b, 31, 100));
+	segment(&cv, 0, b, ssh_packet(b, 21, 0));
+	return conv_end(&cv);
+}
+
+/* RFC 4250 4.6.1: an algorithm name is at most 64 characters. */
+static void ssh_algorithm_names_keep_their_limits(void **state)
+{
+	char name[100];
+
+	memset(name, 'k', 64);
+	strcpy(name + 64, ",curve25519-sha256");
+	assert_int_equal(ssh_with_kex(name)->enc, EF_ENC_ENCRYPTED);
+	memset(name, 'k', 65);
+	strcpy(name + 65, ",curve25519-sha256");
+	const struct ef_flow_record *r = ssh_with_kex(name);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "an SSH KEXINIT name-list that is not algorithm names");
+	r = ssh_with_kex("curve25519-sha256,,ecdh-sha2-nistp256"); /* an empty name */
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	r = ssh_with_kex("curve25519 sha256 is what we use"); /* spaces */
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+}
+
+/* SMTP before STARTTLS: an EHLO's argument is a domain (labels <= 63) or
+ * an address literal, and a command line at most 512 octets. */
+static const struct ef_flow_record *smtp_with_ehlo(const char *line)
+{
+	static struct conv cv;
+	uint8_t b[1024];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	conv_start(&cv, 25);
+	handshake(&cv);
+	text(&cv, 1, "220 mail.example ESMTP Postfix\r\n");
+	text(&cv, 0, line);
+	text(&cv, 1, "250-mail.example\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
+	text(&cv, 0, "STARTTLS\r\n");
+	text(&cv, 1, "220 2.0.0 Ready to start TLS\r\n");
+	segment(&cv, 0, b, client_hello(b));
+	segment(&cv, 1, b, server_hello(b, 0x0303, 0xc02f));
+	segment(&cv, 0, ccs, sizeof(ccs));
+	random_record(b, 40);
+	b[0] = 0x16;
+	segment(&cv, 0, b, 45);
+	return conv_end(&cv);
+}
+
+static void smtp_hello_keeps_rfc5321_limits(void **state)
+{
+	char line[700];
+
+	assert_int_equal(smtp_with_ehlo("EHLO [IPv6:2001:db8::1]\r\n")->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(smtp_with_ehlo("EHLO [192.0.2.1]\r\n")->enc, EF_ENC_ENCRYPTED);
+	/* a 63-character label is a domain; 64 is not */
+	strcpy(line, "EHLO ");
+	memset(line + 5, 'a', 63);
+	strcpy(line + 68, ".example.com\r\n");
+	assert_int_equal(smtp_with_ehlo(line)->enc, EF_ENC_ENCRYPTED);
+	memset(line + 5, 'a', 64);
+	strcpy(line + 69, ".example.com\r\n");
+	const struct ef_flow_record *r = smtp_with_ehlo(line);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "an SMTP hello whose argument is not a domain or address literal");
+	/* NOOP's argument is free, but not its length: 510 octets and CRLF
+	 * (512) pass, 511 and CRLF do not */
+	char noop[600];
+	strcpy(noop, "EHLO client.example\r\nNOOP ");
+	size_t at = strlen(noop);
+	memset(noop + at, 'x', 510 - 5);
+	strcpy(noop + at + 505, "\r\n");
+	assert_int_equal(smtp_with_ehlo(noop)->enc, EF_ENC_ENCRYPTED);
+	memset(noop + at, 'x', 511 - 5);
+	strcpy(noop + at + 506, "\r\n");
+	r = smtp_with_ehlo(noop);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "a command line longer than 512 octets before STARTTLS");
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1978,6 +2272,11 @@ int main(void)
 		cmocka_unit_test(look_text_features_have_exact_tails),
 		cmocka_unit_test(diluted_and_non_ascii_text_is_not_random),
 		cmocka_unit_test(ssh_diluted_text_after_newkeys_is_rejudged),
+		cmocka_unit_test(a_post_quantum_key_share_is_proven_not_counted),
+		cmocka_unit_test(early_data_is_bounded_by_the_allowance),
+		cmocka_unit_test(ssh_algorithm_names_keep_their_limits),
+		cmocka_unit_test(smtp_hello_keeps_rfc5321_limits),
+		cmocka_unit_test(psk_identities_are_names_not_secrets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -197,7 +197,8 @@ static size_t client_hello(uint8_t *b)
 	size_t o = 0;
 
 	body[o++] = 0x03; body[o++] = 0x03;
-	memset(body + o, 0x42, 32); o += 32;
+	for (int i = 0; i < 32; i++) /* a hello's random is random (classify/walkers.c judges it) */
+		body[o++] = (uint8_t)(rand() & 0xff);
 	body[o++] = 0;
 	body[o++] = 0; body[o++] = 4;
 	body[o++] = 0x13; body[o++] = 0x01; body[o++] = 0xc0; body[o++] = 0x2f;
@@ -230,7 +231,8 @@ static size_t server_hello(uint8_t *b)
 	size_t o = 0;
 
 	body[o++] = 3; body[o++] = 3;
-	memset(body + o, 0x24, 32); o += 32;
+	for (int i = 0; i < 32; i++) /* a hello's random is random (classify/walkers.c judges it) */
+		body[o++] = (uint8_t)(rand() & 0xff);
 	body[o++] = 0;
 	body[o++] = 0x13; body[o++] = 0x01;
 	body[o++] = 0;
@@ -520,7 +522,18 @@ static size_t ssh_packet(uint8_t *b, uint8_t msg, size_t body)
 	b[0] = 0; b[1] = 0; b[2] = (uint8_t)(plen >> 8); b[3] = (uint8_t)plen;
 	b[4] = (uint8_t)pad;
 	b[5] = msg;
-	memset(b + 6, 0x11, body + pad);
+	for (size_t i = 0; i < body + pad; i++)
+		b[6 + i] = (uint8_t)(rand() & 0xff);
+	if (msg == 20 && body >= 16 + 40 + 5) {
+		/* A KEXINIT keeps RFC 4253 7.1's layout (classify/walkers.c
+		 * checks it): cookie, ten name-lists, the last fields. */
+		uint8_t *k = b + 6 + 16;
+		size_t names = body - 16 - 40 - 5;
+		k[0] = 0; k[1] = 0; k[2] = (uint8_t)(names >> 8); k[3] = (uint8_t)names;
+		for (size_t i = 0; i < names; i++)
+			k[4 + i] = i % 21 == 20 && i + 1 < names ? ',' : (uint8_t)('a' + i % 21);
+		memset(k + 4 + names, 0, 9 * 4 + 5);
+	}
 	return 4 + plen;
 }
 
