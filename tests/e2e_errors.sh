@@ -253,7 +253,8 @@ grep -q "1 flows" "$dir/out" || { echo "FAIL a corrupt file among good ones: the
 # one): the audit is incomplete, so it exits 2 and says so, naming the first
 # such frame, instead of exit 0 or 1 as if everything had been examined.
 # The readable flow beside it is still judged.
-unreadable=$dir/pcaps/unreadable-ethertype.pcap
+unreadable=$dir/unreadable-ethertype.pcap
+"$gen" --unreadable "$unreadable" || exit 1
 input_error "data under an unreadable ethertype" \
 	"warning: $unreadable: frame 11: ethertype 0x88b5 is not something this audit can read: its data was not examined" \
 	audit --config "$policy" --json "$dir/unreadable.json" --report "$dir/unreadable.html" "$unreadable"
