@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 build=${EF_FUZZ_BUILD_DIR:-build-fuzz}
 secs=${EF_FUZZ_SECONDS:-60}
 harnesses=("$@")
-((${#harnesses[@]})) || harnesses=(fuzz_packet fuzz_policy fuzz_logchain fuzz_pcapng fuzz_pcapmap)
+((${#harnesses[@]})) || harnesses=(fuzz_packet fuzz_policy fuzz_logchain fuzz_pcapng fuzz_pcapmap fuzz_output_config)
 start=$(date +%s)
 
 command -v clang >/dev/null || { echo "fuzz: clang is not installed (scripts/setup installs it)" >&2; exit 2; }
@@ -38,7 +38,7 @@ python3 tests/fuzz/make_corpus.py "$corpus" "${EF_SHARED_PCAPS:-../shared/pcaps}
 	samples/sample.pcap >/dev/null 2>&1
 head -3 "$corpus/logchain/sample.json" >"$corpus/logchain/three.json" 2>/dev/null
 
-declare -A dir_of=([fuzz_packet]=packet [fuzz_policy]=policy [fuzz_logchain]=logchain [fuzz_pcapng]=pcapng [fuzz_pcapmap]=pcapmap)
+declare -A dir_of=([fuzz_packet]=packet [fuzz_policy]=policy [fuzz_logchain]=logchain [fuzz_pcapng]=pcapng [fuzz_pcapmap]=pcapmap [fuzz_output_config]=policy)
 failed=()
 for h in "${harnesses[@]}"; do
 	crashes=$build/crashes/$h

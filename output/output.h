@@ -427,6 +427,9 @@ struct output_config {
  * is no outputs.  -1 and err as "FILE:LINE:COL: what was expected".
  */
 int output_config_load(const char *path, struct output_config *c, char *err, size_t errlen);
+/* The same from text in memory; `name' stands for the file in messages. */
+int output_config_load_buffer(const char *name, const char *text, size_t len, struct output_config *c, char *err,
+			      size_t errlen);
 /* --syslog TARGET (a unix socket path, or tcp:HOST:PORT) and --redis
  * HOST:PORT[/KEY]: one output.  False and err (the option's message). */
 bool output_spec_from_option(enum output_type type, const char *arg, struct output_spec *s, char *err,

@@ -282,31 +282,25 @@ static bool load_output(struct reader *rd, const yaml_node_t *n, struct output_c
 	return true;
 }
 
-int output_config_load(const char *path, struct output_config *c, char *err, size_t errlen)
+int output_config_load_buffer(const char *name, const char *text, size_t len, struct output_config *c, char *err,
+			      size_t errlen)
 {
-	struct reader rd = {.path = path, .err = err, .errlen = errlen};
+	struct reader rd = {.path = name, .err = err, .errlen = errlen};
 	yaml_parser_t parser;
-	FILE *f = fopen(path, "rb");
-	bool ok = false;
+	bool ok;
 
 	memset(c, 0, sizeof(*c));
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
 	if (!yaml_parser_initialize(&parser)) {
-		fclose(f);
-		snprintf(err, errlen, "%s: out of memory", path);
+		snprintf(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
-	yaml_parser_set_input_file(&parser, f);
-	/* The policy loader has read this file already and reports its syntax
-	 * errors itself; here a file that does not parse has no outputs. */
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	/* The policy loader reads the same text first and reports its syntax
+	 * errors better; this says where, for a caller that did not. */
 	if (!yaml_parser_load(&parser, &rd.doc)) {
-		yaml_parser_delete(&parser);
-		fclose(f);
-		snprintf(err, errlen, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+		snprintf(err, errlen, "%s:%zu:%zu: %s", name, parser.problem_mark.line + 1, parser.problem_mark.column + 1,
 			 parser.problem ? parser.problem : "syntax error");
+		yaml_parser_delete(&parser);
 		return -1;
 	}
 	const yaml_node_t *root = yaml_document_get_root_node(&rd.doc);
@@ -320,8 +314,35 @@ int output_config_load(const char *path, struct output_config *c, char *err, siz
 	}
 	yaml_document_delete(&rd.doc);
 	yaml_parser_delete(&parser);
-	fclose(f);
 	return ok ? 0 : -1;
+}
+
+int output_config_load(const char *path, struct output_config *c, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t len = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	FILE *m = open_memstream(&text, &len);
+	char buf[8192];
+	size_t n;
+	while (m && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, m);
+	bool read_ok = m && !ferror(f) && fclose(m) == 0;
+	fclose(f);
+	if (!read_ok) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		free(text);
+		return -1;
+	}
+	int rc = output_config_load_buffer(path, text, len, c, err, errlen);
+	free(text);
+	return rc;
 }
 
 bool output_spec_from_option(enum output_type type, const char *arg, struct output_spec *s, char *err, size_t errlen)

@@ -49,7 +49,7 @@ struct net_sink {
 	uint64_t next_try_ms;        /* CLOCK_MONOTONIC */
 	unsigned backoff_ms;
 	_Atomic bool up;
-	char err[256];               /* the last failure, for the first warning */
+	char err[600];               /* the last failure, for the first warning */
 	bool warned;
 };
 
@@ -65,6 +65,8 @@ static uint64_t mono_ms(void)
  * once per outage on stderr (the counters tell the rest). */
 static void went_down(struct net_sink *s, const char *what)
 {
+	/* `what' may be the hiredis context's own errstr, freed just below */
+	snprintf(s->err, sizeof(s->err), "%s", what);
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -76,7 +78,7 @@ static void went_down(struct net_sink *s, const char *what)
 		s->backoff_ms = BACKOFF_MAX_MS;
 	s->next_try_ms = mono_ms() + s->backoff_ms;
 	if (s->up || !s->warned)
-		fprintf(stderr, "egressfence: output %s: %s; events wait in its queue, retrying\n", s->spec.name, what);
+		fprintf(stderr, "egressfence: output %s: %s; events wait in its queue, retrying\n", s->spec.name, s->err);
 	s->warned = true;
 	s->up = false;
 }

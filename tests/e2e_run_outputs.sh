@@ -105,10 +105,11 @@ flows() {
 }
 # until COMMAND prints at least N, up to 10 s
 wait_count() {
-	local n=$1 tries=200
+	local n=$1 tries=200 v
 	shift
 	while ((tries-- > 0)); do
-		(($("$@" 2>/dev/null || echo 0) >= n)) && return 0
+		v=$("$@" 2>/dev/null | head -n 1)
+		((${v:-0} >= n)) && return 0
 		sleep 0.05
 	done
 	return 1
@@ -160,5 +161,7 @@ ef_engine_stop
 grep -q "output fleet (redis): written=$m dropped=0" "$ENGINE_LOG" && grep -q "output syslog (syslog): written=$m dropped=0" "$ENGINE_LOG" &&
 	ok "exit: each output's counters, by name" || bad "exit counters: $(grep '^egressfence: output' "$ENGINE_LOG" | tail -2)"
 
+# a sanitizer's report (the ASan build) is the first thing to read
+((failed)) && grep -E -m1 -A40 "ERROR: (Address|Leak)Sanitizer|runtime error" "$ENGINE_LOG" | sed 's/^/    engine: /'
 echo "e2e_run_outputs: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
