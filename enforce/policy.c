@@ -506,7 +506,8 @@ static bool add_member(struct loader *ld, const yaml_node_t *n, const char *s,
 	if (!ld->p->n_groups && !ld->p->n_lists)
 		return fail(ld, n, "undefined group `%s' (no groups are defined; add it under `groups:')",
 			    shown(ld, s));
-	return fail(ld, n, "undefined group `%s' (defined groups and lists: %s)", shown(ld, s), defined);
+	return fail(ld, n, "undefined group `%s' (defined groups%s: %s)", shown(ld, s),
+		    ld->p->n_lists ? " and lists" : "", defined);
 }
 
 struct group_ctx {
