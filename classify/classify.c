@@ -352,6 +352,15 @@ static uint16_t plain_twin(uint16_t id)
 	return 0;
 }
 
+/* A direction's bytes for the walkers: never NULL, so that no offset is
+ * ever added to a null pointer while a side has said nothing yet. */
+static const uint8_t *stream_bytes(const struct stream *s)
+{
+	static const uint8_t none[1];
+
+	return s->hist ? s->hist : none;
+}
+
 /*
  * MySQL, PostgreSQL, LDAP and RDP from their first messages: nDPI names the
  * first three by port only and LDAP's StartTLS request as MQTT, so a match
@@ -363,7 +372,7 @@ static void recognise_upgrade(struct classifier *c, struct flow *f)
 	struct flow_dpi *d = f->dpi;
 	const struct stream *cs = &d->dir[0], *ss = &d->dir[1];
 	uint16_t id = 0, now = d->ndpi_master ? d->ndpi_master : d->ndpi_app;
-	int r = recognise_upgrade_protocol(cs->hist, cs->hist_len, ss->hist, ss->hist_len, &id);
+	int r = recognise_upgrade_protocol(stream_bytes(cs), cs->hist_len, stream_bytes(ss), ss->hist_len, &id);
 
 	if (r < 0)
 		return;
@@ -383,7 +392,8 @@ static bool evaluate_upgrade(struct classifier *c, struct flow *f, uint16_t id)
 	const struct stream *cs = &d->dir[0], *ss = &d->dir[1];
 
 	d->up.proto = id;
-	enum walk_verdict v = upgrade_walk(&d->up, &d->tls, cs->hist, cs->hist_len, ss->hist, ss->hist_len);
+	enum walk_verdict v = upgrade_walk(&d->up, &d->tls, stream_bytes(cs), cs->hist_len, stream_bytes(ss),
+					   ss->hist_len);
 	if (d->up.state == UPG_OPAQUE) {
 		f->why_unknown = d->up.why;
 		decide(c, f, EF_ENC_UNKNOWN);
@@ -402,8 +412,8 @@ static bool evaluate_upgrade(struct classifier *c, struct flow *f, uint16_t id)
 static void evaluate_ssh1(struct classifier *c, struct flow *f)
 {
 	struct flow_dpi *d = f->dpi;
-	enum walk_verdict v = ssh1_walk(d->ssh1_off, d->dir[0].hist, d->dir[0].hist_len, d->dir[1].hist,
-					d->dir[1].hist_len);
+	enum walk_verdict v = ssh1_walk(d->ssh1_off, stream_bytes(&d->dir[0]), d->dir[0].hist_len,
+					stream_bytes(&d->dir[1]), d->dir[1].hist_len);
 
 	if (v == WALK_DONE) {
 		d->ssh1 = true;
