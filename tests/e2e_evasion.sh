@@ -206,6 +206,15 @@ expect wireguard-text-transport "$v4 and .app == \"WireGuard\" and $clear_block"
 expect wireguard-random "$v4 and .app == \"WireGuard\" and .encryption == \"encrypted\" and .verdict == \"log\"" \
 	"the control: WireGuard transport packets with random payload are encrypted"
 
+# ---- protocols with their own TLS upgrade (issue 10) ---------------------------
+# An upgraded session is proven and watched like any TLS: text after LDAP's
+# StartTLS (which nDPI names MQTT) is rejudged, and MySQL's SSLRequest
+# followed by a real handshake is TLS 1.2, not cleartext by its name.
+expect ldap-starttls-then-text "$v4 and .dst_port == 389 and .app == \"LDAP\" and $clear_block and $rejudged_out" \
+	"LDAP StartTLS, a handshake, then text outside records: rejudged cleartext"
+expect mysql-tls-upgrade "$v4 and .dst_port == 3306 and .app == \"MySQL\" and .encryption == \"encrypted\" and .tls_version == \"TLSv1.2\" and .verdict == \"log\" and .rule == \"designated-any\"" \
+	"MySQL's SSLRequest and a completed handshake: encrypted TLS 1.2"
+
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several
 # workers write theirs in worker order), whatever the case's own checks say.
