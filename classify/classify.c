@@ -384,6 +384,25 @@ static void recognise_upgrade(struct classifier *c, struct flow *f)
 	}
 }
 
+/* After a security layer that cannot be proven (an LDAP SASL bind,
+ * PostgreSQL's GSSAPI encryption, RDP's own layer): the client's bytes
+ * after it that are not random, or read as text, are cleartext; else
+ * unknown, with the reason. */
+static void decide_opaque(struct classifier *c, struct flow *f)
+{
+	struct flow_dpi *d = f->dpi;
+	const struct stream *cs = &d->dir[0];
+	uint32_t from = d->up.opaque_at, n = cs->hist_len > from ? cs->hist_len - from : 0;
+	const uint8_t *p = stream_bytes(cs) + (n ? from : 0);
+
+	if (n && (look_at(p, n) == LOOK_NOT_RANDOM || look_text(p, n) || command_lines(p, n))) {
+		decide(c, f, EF_ENC_CLEARTEXT);
+		return;
+	}
+	f->why_unknown = d->up.why;
+	decide(c, f, EF_ENC_UNKNOWN);
+}
+
 /* Until the protocol's own upgrade: false while undecided and not in TLS
  * (decided cleartext or unknown here when its messages tell). */
 static bool evaluate_upgrade(struct classifier *c, struct flow *f, uint16_t id)
@@ -395,8 +414,13 @@ static bool evaluate_upgrade(struct classifier *c, struct flow *f, uint16_t id)
 	enum walk_verdict v = upgrade_walk(&d->up, &d->tls, stream_bytes(cs), cs->hist_len, stream_bytes(ss),
 					   ss->hist_len);
 	if (d->up.state == UPG_OPAQUE) {
-		f->why_unknown = d->up.why;
-		decide(c, f, EF_ENC_UNKNOWN);
+		/* No claim is made, so no watch follows: the client's next bytes
+		 * are judged here instead, so that a security layer announced
+		 * and then not used is no way to send text as `unknown'. */
+		if (!d->up.opaque_at)
+			d->up.opaque_at = cs->hist_len;
+		if (cs->hist_len - d->up.opaque_at >= LOOK_WINDOW)
+			decide_opaque(c, f);
 		return false;
 	}
 	if (v == WALK_BROKEN) {
@@ -577,6 +601,10 @@ static void finalise(struct classifier *c, struct flow *f)
 		enum class_rule r = (enum class_rule)d->rule;
 		/* A STARTTLS protocol that never upgraded and never carried data
 		 * was still a clear-text session. */
+		if (r == CLASS_RULE_STARTTLS && d->up.state == UPG_OPAQUE) {
+			decide_opaque(c, f);
+			return;
+		}
 		if (r == CLASS_RULE_STARTTLS && d->stls.state != STLS_TLS && d->up.state != UPG_TLS)
 			enc = EF_ENC_CLEARTEXT;
 		if (r == CLASS_RULE_CLEARTEXT) /* left undecided to see what followed (STUN) */

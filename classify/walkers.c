@@ -867,6 +867,8 @@ bool upgrade_protocol(uint16_t id)
 enum walk_verdict upgrade_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
 			       const uint8_t *s, uint32_t slen)
 {
+	if (w->state == UPG_OPAQUE)
+		return WALK_DONE;
 	if (w->agreed)
 		return upgrade_to_tls(w, tls, c, clen, w->tls_client, w->tls_server);
 	switch (w->proto) {
