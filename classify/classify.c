@@ -356,6 +356,15 @@ static uint16_t plain_twin(uint16_t id)
 	return 0;
 }
 
+/* A direction's bytes for the walkers: never NULL, so that no offset is
+ * ever added to a null pointer while a side has said nothing yet. */
+static const uint8_t *stream_bytes(const struct stream *s)
+{
+	static const uint8_t none[1];
+
+	return s->hist ? s->hist : none;
+}
+
 /*
  * MySQL, PostgreSQL, LDAP and RDP from their first messages: nDPI names the
  * first three by port only and LDAP's StartTLS request as MQTT, so a match
@@ -367,7 +376,7 @@ static void recognise_upgrade(struct classifier *c, struct flow *f)
 	struct flow_dpi *d = f->dpi;
 	const struct stream *cs = &d->dir[0], *ss = &d->dir[1];
 	uint16_t id = 0, now = d->ndpi_master ? d->ndpi_master : d->ndpi_app;
-	int r = recognise_upgrade_protocol(cs->hist, cs->hist_len, ss->hist, ss->hist_len, &id);
+	int r = recognise_upgrade_protocol(stream_bytes(cs), cs->hist_len, stream_bytes(ss), ss->hist_len, &id);
 
 	if (r < 0)
 		return;
@@ -379,6 +388,25 @@ static void recognise_upgrade(struct classifier *c, struct flow *f)
 	}
 }
 
+/* After a security layer that cannot be proven (an LDAP SASL bind,
+ * PostgreSQL's GSSAPI encryption, RDP's own layer): the client's bytes
+ * after it that are not random, or read as text, are cleartext; else
+ * unknown, with the reason. */
+static void decide_opaque(struct classifier *c, struct flow *f)
+{
+	struct flow_dpi *d = f->dpi;
+	const struct stream *cs = &d->dir[0];
+	uint32_t from = d->up.opaque_at, n = cs->hist_len > from ? cs->hist_len - from : 0;
+	const uint8_t *p = stream_bytes(cs) + (n ? from : 0);
+
+	if (n && (look_at(p, n) == LOOK_NOT_RANDOM || look_text(p, n) || command_lines(p, n))) {
+		decide(c, f, EF_ENC_CLEARTEXT);
+		return;
+	}
+	f->why_unknown = d->up.why;
+	decide(c, f, EF_ENC_UNKNOWN);
+}
+
 /* Until the protocol's own upgrade: false while undecided and not in TLS
  * (decided cleartext or unknown here when its messages tell). */
 static bool evaluate_upgrade(struct classifier *c, struct flow *f, uint16_t id)
@@ -387,10 +415,16 @@ static bool evaluate_upgrade(struct classifier *c, struct flow *f, uint16_t id)
 	const struct stream *cs = &d->dir[0], *ss = &d->dir[1];
 
 	d->up.proto = id;
-	enum walk_verdict v = upgrade_walk(&d->up, &d->tls, cs->hist, cs->hist_len, ss->hist, ss->hist_len);
+	enum walk_verdict v = upgrade_walk(&d->up, &d->tls, stream_bytes(cs), cs->hist_len, stream_bytes(ss),
+					   ss->hist_len);
 	if (d->up.state == UPG_OPAQUE) {
-		f->why_unknown = d->up.why;
-		decide(c, f, EF_ENC_UNKNOWN);
+		/* No claim is made, so no watch follows: the client's next bytes
+		 * are judged here instead, so that a security layer announced
+		 * and then not used is no way to send text as `unknown'. */
+		if (!d->up.opaque_at)
+			d->up.opaque_at = cs->hist_len;
+		if (cs->hist_len - d->up.opaque_at >= LOOK_WINDOW)
+			decide_opaque(c, f);
 		return false;
 	}
 	if (v == WALK_BROKEN) {
@@ -406,8 +440,8 @@ static bool evaluate_upgrade(struct classifier *c, struct flow *f, uint16_t id)
 static void evaluate_ssh1(struct classifier *c, struct flow *f)
 {
 	struct flow_dpi *d = f->dpi;
-	enum walk_verdict v = ssh1_walk(d->ssh1_off, d->dir[0].hist, d->dir[0].hist_len, d->dir[1].hist,
-					d->dir[1].hist_len);
+	enum walk_verdict v = ssh1_walk(d->ssh1_off, stream_bytes(&d->dir[0]), d->dir[0].hist_len,
+					stream_bytes(&d->dir[1]), d->dir[1].hist_len);
 
 	if (v == WALK_DONE) {
 		d->ssh1 = true;
@@ -618,6 +652,10 @@ static void finalise(struct classifier *c, struct flow *f)
 		enum class_rule r = (enum class_rule)d->rule;
 		/* A STARTTLS protocol that never upgraded and never carried data
 		 * was still a clear-text session. */
+		if (r == CLASS_RULE_STARTTLS && d->up.state == UPG_OPAQUE) {
+			decide_opaque(c, f);
+			return;
+		}
 		if (r == CLASS_RULE_STARTTLS && d->stls.state != STLS_TLS && d->up.state != UPG_TLS)
 			enc = EF_ENC_CLEARTEXT;
 		if (r == CLASS_RULE_CLEARTEXT) /* left undecided to see what followed (STUN) */

@@ -157,6 +157,7 @@ struct upgrade_walk {
 	bool agreed;              /* both sides agreed to start TLS there */
 	bool positive;            /* HTTP CONNECT: the proxy's last answer was a 2xx */
 	const char *why;          /* UPG_OPAQUE: why it cannot be judged */
+	uint32_t opaque_at;       /* UPG_OPAQUE: the client's bytes up to there were read */
 };
 
 enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *hist, uint32_t len, struct hs_count *hs);

@@ -1228,10 +1228,12 @@ static enum walk_verdict rdp_walk(struct upgrade_walk *w, struct tls_walk *tls, 
 
 	if (!cr || clen < cr || slen < 4)
 		return WALK_MORE;
-	if (!cc || cc < 11 || s[5] != 0xd0)
+	if (!cc || cc < 11)
 		return WALK_BROKEN;
 	if (slen < cc)
 		return WALK_MORE;
+	if (s[5] != 0xd0) /* not a Connection Confirm */
+		return WALK_BROKEN;
 	/* RDP_NEG_RSP (MS-RDPBCGR 2.2.1.2.1) closes the Connection Confirm */
 	const uint8_t *neg = s + cc - 8;
 	if (cc >= 19 && neg[0] == 2 && rd16le(neg + 2) == 8 && rd32le(neg + 4) != 0)
@@ -1270,9 +1272,9 @@ static enum walk_verdict connect_walk(struct upgrade_walk *w, struct tls_walk *t
 		if (!cl)
 			cl = memmem(s + off, e - off, "\ncontent-length:", 16);
 		uint32_t body = 0;
-		for (const uint8_t *q = cl ? cl + 16 : NULL; q && q < s + e && (*q == ' ' || (*q >= '0' && *q <= '9')); q++)
-			if (*q != ' ' && body < 1000000)
-				body = body * 10 + (uint32_t)(*q - '0');
+		for (uint32_t i = cl ? (uint32_t)(cl - s) + 16 : e; i < e && (s[i] == ' ' || (s[i] >= '0' && s[i] <= '9')); i++)
+			if (s[i] != ' ' && body < 1000000)
+				body = body * 10 + (uint32_t)(s[i] - '0');
 		w->server_off = e + body;
 		off = e + body;
 	}
@@ -1294,6 +1296,8 @@ bool upgrade_protocol(uint16_t id)
 enum walk_verdict upgrade_walk(struct upgrade_walk *w, struct tls_walk *tls, const uint8_t *c, uint32_t clen,
 			       const uint8_t *s, uint32_t slen)
 {
+	if (w->state == UPG_OPAQUE)
+		return WALK_DONE;
 	if (w->agreed)
 		return upgrade_to_tls(w, tls, c, clen, w->tls_client, w->tls_server);
 	switch (w->proto) {
@@ -1385,8 +1389,10 @@ enum walk_verdict ssh1_walk(uint32_t off[2], const uint8_t *c, uint32_t clen, co
 	t = ssh1_packet(c + cb, clen - cb, &csize);
 	if (t < 0 || (t > 0 && t != 3)) /* SSH_CMSG_SESSION_KEY first */
 		return WALK_BROKEN;
+	if (t == 0)
+		return WALK_MORE;
 	uint32_t pad = 8 - rd32(c + cb) % 8;
-	if (t == 0 || clen - cb < 4 + pad + 2)
+	if (clen - cb < 4 + pad + 2)
 		return WALK_MORE;
 	if (c[cb + 4 + pad + 1] == 0) /* SSH_CIPHER_NONE */
 		return WALK_BROKEN;

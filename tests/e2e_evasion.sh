@@ -304,6 +304,15 @@ expect hs-client-cert-text-small "$v4 and $clear_block and .cleartext_reason == 
 expect hs-hello-text-extension-small "$v4 and $clear_block and .cleartext_reason == \"readable text in a hello extension\" and .handshake_clear.unproven_out < 2048" \
 	"1000 bytes of text in an unknown extension (under the allowance) are cleartext"
 
+# ---- protocols with their own TLS upgrade (issue 10) ---------------------------
+# An upgraded session is proven and watched like any TLS: text after LDAP's
+# StartTLS (which nDPI names MQTT) is rejudged, and MySQL's SSLRequest
+# followed by a real handshake is TLS 1.2, not cleartext by its name.
+expect ldap-starttls-then-text "$v4 and .dst_port == 389 and .app == \"LDAP\" and $clear_block and $rejudged_out" \
+	"LDAP StartTLS, a handshake, then text outside records: rejudged cleartext"
+expect mysql-tls-upgrade "$v4 and .dst_port == 3306 and .app == \"MySQL\" and .encryption == \"encrypted\" and .tls_version == \"TLSv1.2\" and .verdict == \"log\" and .rule == \"designated-any\"" \
+	"MySQL's SSLRequest and a completed handshake: encrypted TLS 1.2"
+
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several
 # workers write theirs in worker order), whatever the case's own checks say.

@@ -2017,6 +2017,75 @@ static void case_hs_hello_text_extension_small(struct out *o)
 	tls_after_hello(&c, hello, tls_client_hello_with(hello, 0x4242, text, sizeof(text)));
 }
 
+/* ---- protocols with their own TLS upgrade (issue 10) ------------------- */
+
+/* The TLS part of an upgraded session: hellos, the client's key exchange,
+ * CCS and Finished, the server's CCS and Finished (no TCP handshake). */
+static void tls12_inside(struct conn *c)
+{
+	uint8_t buf[2048];
+
+	tcp_send(c, 0, buf, tls_client_hello(buf));
+	tcp_send(c, 1, buf, tls_server_hello(buf));
+	tcp_send(c, 0, buf, tls_client_finish(buf));
+	tcp_send(c, 1, buf, tls_server_finish(buf));
+}
+
+/* LDAP StartTLS (which nDPI names MQTT) and a real-looking handshake, then
+ * a simple bind with its password outside any record. */
+static void case_ldap_starttls_then_text(struct out *o)
+{
+	static const uint8_t starttls[] = {0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16,
+					   '1', '.', '3', '.', '6', '.', '1', '.', '4', '.', '1', '.',
+					   '1', '4', '6', '6', '.', '2', '0', '0', '3', '7'};
+	static const uint8_t ok[] = {0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00};
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40201, 389);
+	tcp_handshake(&c);
+	tcp_send(&c, 0, starttls, sizeof(starttls));
+	tcp_send(&c, 1, ok, sizeof(ok));
+	tls12_inside(&c);
+	for (int i = 0; i < 4; i++) {
+		tcp_send_str(&c, 0, http_request);
+		tcp_ack(&c, 1);
+	}
+	tcp_close(&c);
+}
+
+/* MySQL's greeting, the client's SSLRequest, a real-looking TLS handshake
+ * and random application data both ways. */
+static void case_mysql_tls_upgrade(struct out *o)
+{
+	uint8_t g[64] = {0, 0, 0, 0, 0x0a}, req[36] = {32, 0, 0, 1, 0x05, 0xae, 0xff, 0x01, 0, 0, 0, 1, 0x21};
+	uint8_t body[400], buf[512];
+	struct conn c;
+	uint32_t n = 5;
+
+	memcpy(g + n, "8.0.36", 7);
+	n += 7;
+	memset(g + n, 0x41, 13);
+	n += 13;
+	g[n++] = 0xff;
+	g[n++] = 0xff;
+	memset(g + n, 0x21, 30);
+	n += 30;
+	g[0] = (uint8_t)(n - 4);
+	conn_init(&c, o, 4, CLIENT, SERVER, 40202, 3306);
+	tcp_handshake(&c);
+	tcp_send(&c, 1, g, n);
+	tcp_send(&c, 0, req, sizeof(req));
+	tls12_inside(&c);
+	for (int i = 0; i < 4; i++) {
+		for (int dir = 0; dir < 2; dir++) {
+			rnd_fill(body, sizeof(body));
+			tcp_send(&c, dir, buf, tls_record(buf, 23, body, sizeof(body)));
+		}
+	}
+	tcp_close(&c);
+}
+
+
 static const struct {
 	const char *name;
 	void (*write)(struct out *o);
@@ -2101,6 +2170,8 @@ static const struct {
 	{"hs-inside-server-x509", case_hs_inside_server_x509},
 	{"hs-client-cert-text-small", case_hs_client_cert_text_small},
 	{"hs-hello-text-extension-small", case_hs_hello_text_extension_small},
+	{"ldap-starttls-then-text", case_ldap_starttls_then_text},
+	{"mysql-tls-upgrade", case_mysql_tls_upgrade},
 };
 
 /* ---- the flood --------------------------------------------------------- */

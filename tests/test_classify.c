@@ -1448,6 +1448,38 @@ static void ldap_sasl_gssapi_bind_is_unknown_with_its_reason(void **state)
 	const struct ef_flow_record *r = conv_end(&cv);
 	assert_int_equal(r->enc, EF_ENC_UNKNOWN);
 	assert_non_null(strstr(r->unknown_reason, "SASL"));
+
+	/* random bytes after it (a sealed session) leave it unknown */
+	uint8_t sealed[300];
+	rnd_bytes(sealed, sizeof(sealed));
+	conv_start(&cv, 389);
+	handshake(&cv);
+	segment(&cv, 0, ldap_sasl_gssapi, sizeof(ldap_sasl_gssapi));
+	segment(&cv, 0, sealed, sizeof(sealed));
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_UNKNOWN);
+}
+
+/* A SASL bind announced, then text: the layer claimed nothing and no watch
+ * follows an unknown, so the bytes after it are read: cleartext. */
+static void ldap_sasl_bind_then_text_is_cleartext(void **state)
+{
+	struct conv cv;
+	char t[300];
+
+	for (size_t i = 0; i < sizeof(t); i++)
+		t[i] = http_request[i % strlen(http_request)];
+	conv_start(&cv, 389);
+	handshake(&cv);
+	segment(&cv, 0, ldap_sasl_gssapi, sizeof(ldap_sasl_gssapi));
+	segment(&cv, 0, t, sizeof(t));
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
+
+	/* and a short line before the flow ends */
+	conv_start(&cv, 389);
+	handshake(&cv);
+	segment(&cv, 0, ldap_sasl_gssapi, sizeof(ldap_sasl_gssapi));
+	text(&cv, 0, "the key is in the drawer\r\n");
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
 }
 
 /* RDP: the X.224 exchange negotiates TLS (PROTOCOL_SSL), then TLS. */
@@ -2264,6 +2296,7 @@ int main(void)
 		cmocka_unit_test(ldap_simple_bind_is_cleartext),
 		cmocka_unit_test(ldap_starttls_is_encrypted_and_watched),
 		cmocka_unit_test(ldap_sasl_gssapi_bind_is_unknown_with_its_reason),
+		cmocka_unit_test(ldap_sasl_bind_then_text_is_cleartext),
 		cmocka_unit_test(rdp_over_tls_is_encrypted),
 		cmocka_unit_test(http_connect_is_judged_by_the_tunnels_tls),
 		cmocka_unit_test(dtls10_handshake_named_stun_is_weak),
