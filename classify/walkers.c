@@ -225,9 +225,13 @@ static void hs_certificates(struct hs_count *h, const uint8_t *b, uint32_t n)
 static void hs_certificate_status(struct hs_count *h, const uint8_t *b, uint32_t n)
 {
 	uint32_t len = n >= 4 ? rd24(b + 1) : UINT32_MAX;
-	const unsigned char *p = b + 4;
-	OCSP_RESPONSE *r = n >= 4 && b[0] == 1 && len == n - 4 ? d2i_OCSP_RESPONSE(NULL, &p, (long)len) : NULL;
+	const unsigned char *p = b;
+	OCSP_RESPONSE *r = NULL;
 
+	if (n >= 4 && b[0] == 1 && len == n - 4) {
+		p = b + 4;
+		r = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+	}
 	if (r && p == b + n)
 		h->unproven -= len;
 	else if (!h->broke)
@@ -499,7 +503,8 @@ static enum walk_verdict ssh_packets(const uint8_t *s, uint32_t len, uint32_t *o
 		uint32_t plen = rd32(p);
 		uint8_t pad = p[4], msg = p[5];
 
-		if (plen < 12 || plen > 35000 || pad < 4 || pad >= plen)
+		/* a payload of at least the message number (n below >= 0) */
+		if (plen < 12 || plen > 35000 || pad < 4 || pad + 2u > plen)
 			return WALK_BROKEN;
 		if (msg < 20 || msg > 49)
 			return WALK_BROKEN; /* not transport or key exchange before NEWKEYS */

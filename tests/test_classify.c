@@ -2097,6 +2097,24 @@ static void early_data_is_bounded_by_the_allowance(void **state)
 	assert_string_equal(r->cleartext_reason, "readable early data before the ServerHello");
 }
 
+/* An SSH packet whose padding leaves no room for its message number
+ * (padding length = packet length - 1): not SSH, and never parsed as a
+ * KEXINIT of (size_t)-1 bytes. */
+static void ssh_packet_without_payload_is_not_ssh(void **state)
+{
+	struct conv cv;
+	uint8_t b[16] = {0, 0, 0, 12, 11, 20};
+
+	conv_start(&cv, 22);
+	handshake(&cv);
+	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	segment(&cv, 0, b, sizeof(b));
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_null(r->cleartext_reason); /* broken framing, not a judged KEXINIT */
+}
+
 /* TLS 1.2 with a pre-shared key (RFC 4279): the server's identity hint and
  * the client's identity are names, text by design, and stay within the
  * allowance; outside a PSK suite the same ClientKeyExchange is text where
@@ -2310,6 +2328,7 @@ int main(void)
 		cmocka_unit_test(ssh_algorithm_names_keep_their_limits),
 		cmocka_unit_test(smtp_hello_keeps_rfc5321_limits),
 		cmocka_unit_test(psk_identities_are_names_not_secrets),
+		cmocka_unit_test(ssh_packet_without_payload_is_not_ssh),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
