@@ -204,8 +204,8 @@ for _ in $(seq 40); do
 	sleep 0.25
 done
 expect "events written equals the lines in the event file ($lines)" \
-	'egressfence_events_written_total{output="json"}' "$lines"
-expect "no event dropped" 'egressfence_events_dropped_total{output="json"}' 0
+	'egressfence_events_written_total{output="file"}' "$lines"
+expect "no event dropped" 'egressfence_events_dropped_total{output="file"}' 0
 
 # --- reloads, and the shipped alert rules ----------------------------------------------
 expect "no reload-failed alert yet" 'ALERTS{alertname="EgressfenceReloadFailed"} or vector(0)' 0
