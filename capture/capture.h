@@ -85,6 +85,7 @@ void capture_close(struct capture *c);
 
 /* ---- decoding ---------------------------------------------------------- */
 
+#define PACKET_MAX_VIA 8
 struct packet {
 	uint64_t ts_us;
 	struct ef_addr src, dst;
@@ -97,6 +98,12 @@ struct packet {
 	const uint8_t *payload;  /* L4 payload */
 	uint32_t payload_len;
 	uint8_t tunnel_depth;    /* encapsulations removed */
+	/* The addresses of every outer IP header a tunnel was peeled from
+	 * (source and destination of each, outermost first): each end
+	 * receives or sends every byte of the inner packet too. */
+	uint8_t n_via;
+	bool via_overflow;       /* more outer addresses than via[] holds */
+	struct ef_addr via[PACKET_MAX_VIA];
 	bool reassembled;        /* rebuilt from IP fragments */
 	bool frag_overlap;       /* fragments overlapped */
 	uint32_t file;           /* the frame's capture_frame.file */

@@ -672,13 +672,15 @@ static enum decode_result decode_l4(struct decoder *d, uint8_t proto, const uint
 		return DECODE_OK;
 	case IPPROTO_IPIP:
 	case IPPROTO_IPV6:
+		/* Deeper than the bound: the data inside is not examined, and the
+		 * audit says so (never the outer packet judged as the flow). */
 		if (depth >= MAX_TUNNEL_DEPTH)
-			return DECODE_OK;
+			return unexamined(d, SKIP_UNEXAMINED, "tunnel nested deeper than", MAX_TUNNEL_DEPTH);
 		d->stats.tunnels++;
 		return decode_ip(d, p, len, ts, out, depth + 1);
 	case IPPROTO_GRE:
 		if (depth >= MAX_TUNNEL_DEPTH)
-			return DECODE_OK;
+			return unexamined(d, SKIP_UNEXAMINED, "tunnel nested deeper than", MAX_TUNNEL_DEPTH);
 		return decode_gre(d, p, len, ts, out, depth);
 	}
 	return DECODE_OK;
@@ -868,6 +870,14 @@ static void set_l3(struct packet *out, uint8_t family, const uint8_t *src, const
 {
 	size_t n = family == 4 ? 4 : 16;
 
+	if (depth > 0 && out->src.family) { /* an outer IP header: keep its ends */
+		if (out->n_via + 2 <= PACKET_MAX_VIA) {
+			out->via[out->n_via++] = out->src;
+			out->via[out->n_via++] = out->dst;
+		} else {
+			out->via_overflow = true;
+		}
+	}
 	memset(&out->src, 0, sizeof(out->src));
 	memset(&out->dst, 0, sizeof(out->dst));
 	out->src.family = out->dst.family = family;

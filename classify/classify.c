@@ -132,6 +132,7 @@ void classifier_free(struct classifier *c)
 		for (uint32_t i = 0; i < c->table.never_used; i++) {
 			dpi_free(c, &c->table.pool[i]);
 			free(c->table.pool[i].verify);
+			free(c->table.pool[i].via);
 		}
 	flow_table_destroy(&c->table);
 	if (c->ndpi)
@@ -1230,6 +1231,11 @@ void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_reco
 	memset(r, 0, sizeof(*r));
 	r->first_us = f->first_us;
 	r->last_us = f->last_us;
+	if (f->via) {
+		r->n_via = f->via->n;
+		r->via_overflow = f->via->overflow;
+		memcpy(r->via, f->via->a, sizeof(r->via[0]) * f->via->n);
+	}
 	r->inside = *end_addr(f, 0, &port);
 	r->inside_port = port;
 	r->remote = *end_addr(f, 1, &port);
@@ -1269,6 +1275,27 @@ void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_reco
 	r->capture_file = f->file;
 }
 
+/* A tunnelled packet's outer addresses, kept once each; one the flow has
+ * no room (or memory) for makes it overflow, which the policy judges as
+ * an address nothing places. */
+static void note_via(struct flow *f, const struct packet *p)
+{
+	if (!f->via && !(f->via = calloc(1, sizeof(*f->via))))
+		return;
+	f->via->overflow |= p->via_overflow;
+	for (uint8_t i = 0; i < p->n_via; i++) {
+		uint8_t k = 0;
+		while (k < f->via->n && memcmp(&f->via->a[k], &p->via[i], sizeof(p->via[i])) != 0)
+			k++;
+		if (k < f->via->n)
+			continue;
+		if (f->via->n == EF_VIA_MAX)
+			f->via->overflow = true;
+		else
+			f->via->a[f->via->n++] = p->via[i];
+	}
+}
+
 static void end_flow(struct classifier *c, struct flow *f, bool evicted)
 {
 	struct ef_flow_record r;
@@ -1283,6 +1310,8 @@ static void end_flow(struct classifier *c, struct flow *f, bool evicted)
 	dpi_free(c, f);
 	free(f->verify);
 	f->verify = NULL;
+	free(f->via);
+	f->via = NULL;
 	flow_table_remove(&c->table, f);
 }
 
@@ -1406,6 +1435,8 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 	}
 	f->last_clock = c->clock_us;
 	f->last_us = p->ts_us;
+	if (p->n_via || p->via_overflow)
+		note_via(f, p);
 	int dir = src_is_lo == f->init_is_lo ? 0 : 1;
 	f->bytes[dir] += p->payload_len;
 	f->packets[dir]++;

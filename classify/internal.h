@@ -309,6 +309,14 @@ static inline uint32_t openvpn_data_start(unsigned op) { return op == OPENVPN_P_
 bool quic_readable_initial(const uint8_t *p, uint32_t n, uint32_t *at);
 bool wireguard_handshake_readable(const uint8_t *p, uint32_t n);
 
+/* The outer addresses of the tunnels a flow came through (struct packet's
+ * via[], distinct), allocated at its first tunnelled packet. */
+struct flow_via {
+	uint8_t n;
+	bool overflow;
+	struct ef_addr a[EF_VIA_MAX];
+};
+
 struct flow {
 	struct flow_key key;
 	uint32_t hash;
@@ -335,6 +343,7 @@ struct flow {
 	uint32_t file;              /* capture file of the first packet */
 	uint8_t watch_kind;         /* enum verify_kind the decision will be watched as */
 	struct verify *verify;      /* only for a flow decided encrypted or weak */
+	struct flow_via *via;       /* only for a flow peeled from a tunnel */
 	uint32_t isn[2];            /* TCP: each side's SYN sequence number (syn_isn) */
 	bool syn_isn[2];
 	bool ftp_control;           /* a clear-text FTP session: watch for data channels */

@@ -140,9 +140,18 @@ enum ef_initiator { EF_INIT_INSIDE = 0, EF_INIT_REMOTE = 1 };
  * networks.internal when exactly one end is, otherwise the initiator.
  * bytes_out counts L4 payload bytes the inside end sent.
  */
+#define EF_VIA_MAX 8
+
 struct ef_flow_record {
 	uint64_t first_us, last_us; /* packet time, microseconds since epoch */
 	struct ef_addr inside, remote;
+	/* Tunnels the flow was peeled from: the distinct addresses of their
+	 * outer IP headers.  Each outer end receives every byte too, so the
+	 * policy places those outside networks.internal as well (judge.c).
+	 * via_overflow: more than EF_VIA_MAX of them (judged as unplaced). */
+	uint8_t n_via;
+	bool via_overflow;
+	struct ef_addr via[EF_VIA_MAX];
 	uint16_t inside_port, remote_port;
 	uint8_t l4;                 /* IPPROTO_* */
 	enum ef_initiator initiator;

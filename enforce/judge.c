@@ -8,6 +8,52 @@
 
 #include <string.h>
 
+/* b's countries added to a's: the strictest reading of both. */
+static void geo_merge(struct ef_geo *a, const struct ef_geo *b)
+{
+	for (int i = 0; i < b->n; i++) {
+		bool have = false;
+		for (int k = 0; k < a->n; k++)
+			have |= a->set[k] == b->set[i];
+		if (!have && a->n < EF_GEO_MAX_COUNTRIES)
+			a->set[a->n++] = b->set[i];
+		else if (!have)
+			a->unplaced = true; /* no room: judged as unplaced too, never narrower */
+	}
+	a->unplaced |= b->unplaced;
+	a->overridden |= b->overridden;
+	if (!a->region)
+		a->region = b->region;
+	if (!a->n_db)
+		a->n_db = b->n_db;
+}
+
+/* The countries of the flow's tunnel ends outside networks.internal (and
+ * not the flow's own ends); true when there is one.  Too many ends to keep
+ * is judged as an address nothing places (fail closed). */
+static bool place_via(const struct policy *p, const struct geodb *db, const struct ef_flow_record *r,
+		      struct ef_geo *out)
+{
+	bool any = false;
+
+	memset(out, 0, sizeof(*out));
+	for (uint8_t i = 0; i < r->n_via && i < EF_VIA_MAX; i++) {
+		const struct ef_addr *a = &r->via[i];
+		struct ef_geo g;
+		if (policy_is_internal(p, a) || ef_addr_stays_local(a) ||
+		    !memcmp(a, &r->remote, sizeof(*a)) || !memcmp(a, &r->inside, sizeof(*a)))
+			continue;
+		geodb_country_of(db, a, &g);
+		geo_merge(out, &g);
+		any = true;
+	}
+	if (r->via_overflow) {
+		out->unplaced = true;
+		any = true;
+	}
+	return any;
+}
+
 void policy_judge_flow(const struct policy *p, const struct geodb *db, struct ef_flow_record *r,
 		       struct policy_decision *d)
 {
@@ -34,6 +80,19 @@ void policy_judge_flow(const struct policy *p, const struct geodb *db, struct ef
 		r->handshake_clear[1] = r->handshake_clear[0], r->handshake_clear[0] = h[0];
 		r->handshake_unproven[1] = r->handshake_unproven[0], r->handshake_unproven[0] = h[1];
 	}
+	/* A tunnel's outer ends outside networks.internal receive every byte
+	 * too: the flow goes to their countries as well as to its own remote
+	 * end's, whatever the inner addresses say. */
+	struct ef_geo via = {0};
+	bool via_abroad = place_via(p, db, r, &via);
+	if (via_abroad) {
+		if (ef_addr_stays_local(&r->remote) || (init_in && resp_in))
+			memset(&r->geo, 0, sizeof(r->geo));
+		else
+			geodb_country_of(db, &r->remote, &r->geo);
+		geo_merge(&r->geo, &via);
+		goto decide;
+	}
 	/* Loopback, link-local, multicast, broadcast: it never leaves a host
 	 * or a link, so no country and no rule, as on the gateway, whose
 	 * prefilter never watches these (core/flow.h). */
@@ -56,6 +115,7 @@ void policy_judge_flow(const struct policy *p, const struct geodb *db, struct ef
 		*d = (struct policy_decision){.verdict = EF_ALLOW, .rule_index = -1};
 		return;
 	}
+decide:;
 	struct policy_query q = {
 		.inside = &r->inside,
 		.remote = &r->remote,

@@ -186,6 +186,24 @@ static void put_details(struct line *l, const struct ef_flow_record *r, const st
 {
 	const struct ef_geo *g = &r->geo;
 
+	if (r->n_via || r->via_overflow) {
+		/* the tunnels' outer addresses, outermost first: their ends
+		 * outside networks.internal were judged as destinations too */
+		char addr[EF_ADDR_STRLEN];
+		put_key(l, "tunnel_via");
+		PUT_LITERAL(l, "[");
+		for (uint8_t i = 0; i < r->n_via && i < EF_VIA_MAX; i++) {
+			if (i)
+				PUT_LITERAL(l, ",");
+			ef_addr_format(&r->via[i], addr, sizeof(addr));
+			put_string(l, addr);
+		}
+		PUT_LITERAL(l, "]");
+		if (r->via_overflow) {
+			put_key(l, "tunnel_via_overflow");
+			put_bool(l, true);
+		}
+	}
 	put_key(l, "dst_region");
 	if (g->region) {
 		char region[8];

@@ -313,6 +313,14 @@ expect ldap-starttls-then-text "$v4 and .dst_port == 389 and .app == \"LDAP\" an
 expect mysql-tls-upgrade "$v4 and .dst_port == 3306 and .app == \"MySQL\" and .encryption == \"encrypted\" and .tls_version == \"TLSv1.2\" and .verdict == \"log\" and .rule == \"designated-any\"" \
 	"MySQL's SSLRequest and a completed handshake: encrypted TLS 1.2"
 
+# ---- a tunnel's outer end is a destination too (red team, round 2) ----------
+# The CN server is the tunnel's far end; the packets inside go "between two
+# inside hosts".  CN receives every byte, so the flow is judged as going there.
+for t in ipip vxlan gre; do
+	expect tunnel-$t-to-cn-inner-inside ".src_ip == \"10.9.0.2\" and .dst_ip == \"10.9.0.3\" and $clear_block and any(.tunnel_via[]; . == \"198.51.100.10\")" \
+		"$t to a CN endpoint carrying inside-to-inside HTTP is judged by the CN end: cleartext, blocked"
+done
+
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several
 # workers write theirs in worker order), whatever the case's own checks say.

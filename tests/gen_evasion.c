@@ -76,6 +76,8 @@ struct conn {
 	enum wrap wrap;
 	uint16_t ip_id;
 	uint32_t frag_size;      /* > 0: the client's payload packets go out in fragments this big */
+	bool tun_given;          /* the tunnel's outer ends: tun_a (client side), tun_b */
+	uint8_t tun_a[4], tun_b[4];
 };
 
 static void conn_init(struct conn *c, struct out *o, int family, const char *cli, const char *srv,
@@ -149,6 +151,10 @@ static void emit_wrapped(struct conn *c, int dir, uint8_t *frame, uint32_t off, 
 			n += 14;
 		}
 		uint8_t a[4] = {203, 0, 113, 1}, b[4] = {203, 0, 113, 2};
+		if (c->tun_given) {
+			memcpy(a, c->tun_a, 4);
+			memcpy(b, c->tun_b, 4);
+		}
 		put16(frame + off, 0x0800);
 		off += 2;
 		uint8_t *h = frame + off;
@@ -213,6 +219,10 @@ static void emit_ip(struct conn *c, int dir, const uint8_t *ip, uint32_t ip_len)
 		h[8] = 64;
 		h[9] = c->wrap == WRAP_GRE ? 47 : c->wrap == WRAP_IPIP ? 4 : 41;
 		uint8_t a[4] = {203, 0, 113, 1}, b[4] = {203, 0, 113, 2};
+		if (c->tun_given) {
+			memcpy(a, c->tun_a, 4);
+			memcpy(b, c->tun_b, 4);
+		}
 		memcpy(h + 12, dir ? b : a, 4);
 		memcpy(h + 16, dir ? a : b, 4);
 		put16(h + 10, csum_fold(csum_add(0, h, 20)));
@@ -2086,6 +2096,27 @@ static void case_mysql_tls_upgrade(struct out *o)
 }
 
 
+/*
+ * A tunnel straight to CN whose inner packets go "between two inside
+ * hosts" (10.9.0.2 -> 10.9.0.3): the CN end receives every byte of the
+ * outer packets, so the flow is judged by it too.
+ */
+static void tunnel_to_cn(struct out *o, enum wrap w, uint16_t cport)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, "10.9.0.3", cport, 80);
+	c.wrap = w;
+	c.tun_given = true;
+	inet_pton(AF_INET, CLIENT, c.tun_a);
+	inet_pton(AF_INET, SERVER, c.tun_b);
+	http_exchange(&c);
+}
+
+static void case_ipip_to_cn_inner_inside(struct out *o) { tunnel_to_cn(o, WRAP_IPIP, 40410); }
+static void case_vxlan_to_cn_inner_inside(struct out *o) { tunnel_to_cn(o, WRAP_VXLAN, 40411); }
+static void case_gre_to_cn_inner_inside(struct out *o) { tunnel_to_cn(o, WRAP_GRE, 40412); }
+
 static const struct {
 	const char *name;
 	void (*write)(struct out *o);
@@ -2172,6 +2203,9 @@ static const struct {
 	{"hs-hello-text-extension-small", case_hs_hello_text_extension_small},
 	{"ldap-starttls-then-text", case_ldap_starttls_then_text},
 	{"mysql-tls-upgrade", case_mysql_tls_upgrade},
+	{"tunnel-ipip-to-cn-inner-inside", case_ipip_to_cn_inner_inside},
+	{"tunnel-vxlan-to-cn-inner-inside", case_vxlan_to_cn_inner_inside},
+	{"tunnel-gre-to-cn-inner-inside", case_gre_to_cn_inner_inside},
 };
 
 /* ---- the flood --------------------------------------------------------- */

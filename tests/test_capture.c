@@ -278,6 +278,44 @@ static void tunnels_yield_the_inner_packet(void **state)
 	decoder_free(d);
 }
 
+/* Each outer IP header's ends stay on the packet (via[], outermost first),
+ * and tunnels nested deeper than the decoder goes are data not examined,
+ * never the outer packet handed on as if it were the flow. */
+static void tunnel_ends_are_kept_and_deep_nesting_is_unexamined(void **state)
+{
+	uint8_t inner[128], b[512];
+	size_t n = ipv4_udp(inner, "10.1.0.2", "10.1.0.3", "payload");
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	size_t h = put_ipv4(b, IPPROTO_IPIP, "10.1.0.2", "198.51.100.10", (uint16_t)n, 1, 0);
+	memcpy(b + h, inner, n);
+	assert_int_equal(decode(d, DLT_RAW, b, h + n, &p), DECODE_OK);
+	assert_addr(&p.dst, "10.1.0.3");
+	assert_int_equal(p.n_via, 2);
+	assert_addr(&p.via[0], "10.1.0.2");
+	assert_addr(&p.via[1], "198.51.100.10");
+	assert_false(p.via_overflow);
+
+	/* five IP-in-IP layers around the packet: one more than the bound */
+	size_t len = n;
+	memcpy(b + 5 * 20, inner, n);
+	for (int layer = 4; layer >= 0; layer--) {
+		uint8_t hdr[20];
+		put_ipv4(hdr, IPPROTO_IPIP, "203.0.113.1", "203.0.113.2", (uint16_t)len, (uint16_t)layer, 0);
+		memcpy(b + layer * 20, hdr, 20);
+		len += 20;
+	}
+	uint64_t before = decoder_stats(d)->skipped[SKIP_UNEXAMINED];
+	assert_int_not_equal(decode(d, DLT_RAW, b, len, &p), DECODE_OK);
+	assert_int_equal(decoder_stats(d)->skipped[SKIP_UNEXAMINED], before + 1);
+	/* four layers are peeled */
+	assert_int_equal(decode(d, DLT_RAW, b + 20, len - 20, &p), DECODE_OK);
+	assert_addr(&p.dst, "10.1.0.3");
+	assert_int_equal(p.n_via, 8);
+	decoder_free(d);
+}
+
 static void truncated_frames_are_skipped_safely(void **state)
 {
 	uint8_t ip[128];
@@ -792,6 +830,7 @@ int main(void)
 		cmocka_unit_test(tiny_fragments_are_reassembled),
 		cmocka_unit_test(overlapping_fragments_keep_the_first_copy),
 		cmocka_unit_test(tunnels_yield_the_inner_packet),
+		cmocka_unit_test(tunnel_ends_are_kept_and_deep_nesting_is_unexamined),
 		cmocka_unit_test(truncated_frames_are_skipped_safely),
 		cmocka_unit_test(missing_and_bad_files_are_reported),
 		cmocka_unit_test(truncated_capture_keeps_what_was_read),
