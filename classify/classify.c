@@ -986,6 +986,8 @@ static void wireguard_evidence(struct classifier *c, struct flow *f, int dir, co
 /* OpenVPN over UDP, once nDPI named it: every datagram must be an OpenVPN
  * packet, and the client's data packets (P_DATA_V1/V2) must look random;
  * control packets are the handshake and prove nothing. */
+#define OPENVPN_CONTROL_MAX 16384u
+
 static void openvpn_evidence(struct classifier *c, struct flow *f, int dir, const struct packet *p)
 {
 	struct flow_dpi *d = f->dpi;
@@ -1000,8 +1002,18 @@ static void openvpn_evidence(struct classifier *c, struct flow *f, int dir, cons
 		decide(c, f, look_at(q, n) == LOOK_NOT_RANDOM || look_text(q, n) ? EF_ENC_CLEARTEXT : EF_ENC_UNKNOWN);
 		return;
 	}
-	if (op != OPENVPN_P_DATA_V1 && op != OPENVPN_P_DATA_V2)
+	if (op != OPENVPN_P_DATA_V1 && op != OPENVPN_P_DATA_V2) {
+		/* The control channel before the decision is the TLS handshake,
+		 * certificates and all (readable names in them: no text test
+		 * here; it made nDPI's genuine captures cleartext), so it is
+		 * bounded: nDPI's openvpn.pcap needs between 4 and 8 KiB a side,
+		 * and 16 KiB leaves room for longer chains. */
+		if ((d->ovpn_control[dir] += n) > OPENVPN_CONTROL_MAX) {
+			f->why_unknown = "an OpenVPN control channel larger than a handshake before any data packet";
+			decide(c, f, EF_ENC_UNKNOWN);
+		}
 		return;
+	}
 	uint32_t h = openvpn_data_start(op);
 	if (n <= h)
 		return;

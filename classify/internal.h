@@ -229,6 +229,7 @@ struct flow_dpi {
 	bool evidence[2];         /* each side proved its part (ESP, WireGuard) */
 	bool broken[2];           /* each side broke it */
 	bool wg_readable;         /* a WireGuard handshake message whose random fields were not */
+	uint32_t ovpn_control[2]; /* OpenVPN control-channel bytes before the decision */
 };
 
 enum tcp_state { TCP_OPEN = 0, TCP_CLOSED };

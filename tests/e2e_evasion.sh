@@ -217,6 +217,8 @@ expect openvpn-random-then-text "$v4 and .app == \"OpenVPN\" and $clear_block an
 	"OpenVPN proven by random data packets, then carrying text, is rejudged cleartext"
 expect openvpn-control-text "$v4 and .app == \"OpenVPN\" and $clear_block and $rejudged_out and (.rejudged_at.reason | test(\"control packet\"))" \
 	"OpenVPN control packets carrying text after the decision rejudge the flow"
+expect openvpn-control-text-first "$v4 and .app == \"OpenVPN\" and .encryption != \"encrypted\" and .verdict == \"block\"" \
+	"27 KB of OpenVPN control packets (text) before any data packet: more than a handshake, not encrypted, blocked"
 expect openvpn-one-datagram-text "$v4 and .app == \"OpenVPN\" and .encryption != \"encrypted\" and .verdict == \"block\"" \
 	"one datagram nDPI takes for OpenVPN, then text both ways: not encrypted, blocked"
 

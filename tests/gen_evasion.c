@@ -1287,7 +1287,7 @@ static void case_wireguard_random(struct out *o) { wireguard(o, 40108, false); }
  * 3-byte peer id) whose payload is random or text, or control packets
  * (P_CONTROL_V1) carrying text after the data channel started.
  */
-enum ovpn_tail { OVPN_RANDOM, OVPN_TEXT, OVPN_RANDOM_THEN_TEXT, OVPN_RANDOM_THEN_CONTROL_TEXT };
+enum ovpn_tail { OVPN_RANDOM, OVPN_TEXT, OVPN_RANDOM_THEN_TEXT, OVPN_RANDOM_THEN_CONTROL_TEXT, OVPN_CONTROL_TEXT_FIRST };
 
 static void openvpn_data(struct conn *c, int dir, bool text)
 {
@@ -1333,6 +1333,14 @@ static void openvpn(struct out *o, uint16_t cport, enum ovpn_tail tail)
 	put32(d + 38, 0);
 	memcpy(d + 42, sid, 8);
 	udp_send(&c, 1, d, 66);
+	for (int i = 0; tail == OVPN_CONTROL_TEXT_FIRST && i < 20; i++) {
+		/* P_CONTROL_V1 packets of text before any data packet */
+		uint8_t t[1400];
+		t[0] = 4 << 3;
+		memcpy(t + 1, sid, 8);
+		fill_text(t + 9, sizeof(t) - 9);
+		udp_send(&c, 0, t, sizeof(t));
+	}
 	for (int i = 0; i < 8; i++) {
 		bool later = i >= 4;
 		openvpn_data(&c, 0, tail == OVPN_TEXT || (later && tail == OVPN_RANDOM_THEN_TEXT));
@@ -1351,6 +1359,7 @@ static void case_openvpn_random(struct out *o) { openvpn(o, 40110, OVPN_RANDOM);
 static void case_openvpn_text_data(struct out *o) { openvpn(o, 40111, OVPN_TEXT); }
 static void case_openvpn_random_then_text(struct out *o) { openvpn(o, 40112, OVPN_RANDOM_THEN_TEXT); }
 static void case_openvpn_control_text(struct out *o) { openvpn(o, 40113, OVPN_RANDOM_THEN_CONTROL_TEXT); }
+static void case_openvpn_control_text_first(struct out *o) { openvpn(o, 40115, OVPN_CONTROL_TEXT_FIRST); }
 
 /* One 80-byte datagram nDPI takes for OpenVPN (first byte 0xb8), then text
  * both ways, each side having "sent": no OpenVPN packet at all. */
@@ -2166,6 +2175,7 @@ static const struct {
 	{"openvpn-random-then-text", case_openvpn_random_then_text},
 	{"openvpn-control-text", case_openvpn_control_text},
 	{"openvpn-one-datagram-text", case_openvpn_one_datagram_text},
+	{"openvpn-control-text-first", case_openvpn_control_text_first},
 	{"quic-v2-reply-then-text", case_quic_v2_reply_then_text},
 	{"esp-random-then-text", case_esp_random_then_text},
 	{"tunnel-mpls", case_mpls},
