@@ -1034,6 +1034,12 @@ static void openvpn_evidence(struct classifier *c, struct flow *f, int dir, cons
  * next protected record (epoch >= 1, or DTLS 1.3's unified header) whose
  * content looks like ciphertext.
  */
+/* What the client may send before its first DTLS record (STUN's checks
+ * on a WebRTC 5-tuple): STUN's attributes (SOFTWARE, USERNAME, ...) are readable by design, so the wait
+ * is bounded like a handshake's unproven bytes; ICE's checks take a few
+ * hundred.  Past it the flow is never DTLS's `encrypted'. */
+#define STUN_WAIT_BYTES 2048u
+
 static void dtls_client_evidence(struct classifier *c, struct flow *f, const struct packet *p)
 {
 	struct flow_dpi *d = f->dpi;
@@ -1062,6 +1068,12 @@ static void dtls_client_evidence(struct classifier *c, struct flow *f, const str
 			return;
 		}
 		if (look == LOOK_RANDOM) {
+			if (d->stun_before_dtls > STUN_WAIT_BYTES) {
+				/* what went before the handshake was not protected */
+				f->why_cleartext = "more than 2048 bytes of datagrams before the DTLS handshake";
+				decide(c, f, EF_ENC_CLEARTEXT);
+				return;
+			}
 			decide_tls(c, f, d->dtls_version, d->dtls_cipher, true);
 			return;
 		}
@@ -1079,9 +1091,13 @@ static void dtls_client_evidence(struct classifier *c, struct flow *f, const str
  */
 #define STUN_WAIT_DATAGRAMS 16
 
-static bool stun_then_dtls(struct classifier *c, struct flow *f, const struct packet *p)
+static bool stun_then_dtls(struct classifier *c, struct flow *f, const struct packet *p, int dir)
 {
 	struct flow_dpi *d = f->dpi;
+
+	(void)dir;
+	if (d->stun_before_dtls > STUN_WAIT_BYTES)
+		return false;
 
 	if (dtls_record_start(p->payload, p->payload_len)) {
 		set_detected(c, f, 0, NDPI_PROTOCOL_DTLS);
@@ -1100,6 +1116,14 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	if (p->payload_len == 0 && p->l4 != IPPROTO_ESP && p->l4 != IPPROTO_AH)
 		return;
 	d->payload_packets[dir]++;
+	/* The client's datagrams before its first DTLS record (STUN's checks,
+	 * or anything): not protected, bounded like a handshake (dtls_client_evidence). */
+	if (dir == 0 && p->l4 == IPPROTO_UDP && !d->dtls_started) {
+		if (dtls_record_start(p->payload, p->payload_len))
+			d->dtls_started = true;
+		else if (d->stun_before_dtls < UINT32_MAX - p->payload_len)
+			d->stun_before_dtls += p->payload_len;
+	}
 	if (p->l4 == IPPROTO_AH) { /* AH alone authenticates without encrypting */
 		copy_str(f->app, sizeof(f->app), "IPsec");
 		decide(c, f, EF_ENC_CLEARTEXT);
@@ -1140,7 +1164,7 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	if (dir == 1 && d->quic_version && quic_valid_reply(d->quic_version, p->payload, p->payload_len))
 		d->evidence[1] = true;
 	if (d->ndpi_detected && (d->ndpi_master ? d->ndpi_master : d->ndpi_app) == NDPI_PROTOCOL_STUN &&
-	    stun_then_dtls(c, f, p))
+	    stun_then_dtls(c, f, p, dir))
 		return;
 	if (d->ndpi_detected && d->rule == CLASS_RULE_DTLS) {
 		if (dir == 1 && !d->dtls_server_hello &&

@@ -230,6 +230,8 @@ struct flow_dpi {
 	bool broken[2];           /* each side broke it */
 	bool wg_readable;         /* a WireGuard handshake message whose random fields were not */
 	uint32_t ovpn_control[2]; /* OpenVPN control-channel bytes before the decision */
+	uint32_t stun_before_dtls; /* the client's datagrams before its first DTLS record: bytes */
+	bool dtls_started;        /* the client sent a DTLS record */
 };
 
 enum tcp_state { TCP_OPEN = 0, TCP_CLOSED };
