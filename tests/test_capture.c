@@ -709,7 +709,8 @@ static void ng_interface(struct ng *g, uint16_t linktype, uint32_t snaplen, cons
 	uint8_t body[64] = {(uint8_t)linktype, (uint8_t)(linktype >> 8), 0, 0};
 
 	le32(body + 4, snaplen);
-	memcpy(body + 8, opts, n);
+	if (n)
+		memcpy(body + 8, opts, n);
 	ng_block(g, 1, body, 8 + n);
 }
 

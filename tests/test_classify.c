@@ -1352,13 +1352,15 @@ static const uint8_t pg_ssl[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
 static void postgres_startup_in_the_clear_is_cleartext(void **state)
 {
 	struct conv cv;
-	static const uint8_t startup[] = "\0\0\0\x29\0\x03\0\0user\0alice\0database\0payroll\0\0";
+	/* 37 bytes: the length, protocol 3.0, two parameters, the end (the
+	 * literal's own terminating zero is not sent) */
+	static const uint8_t startup[] = "\0\0\0\x25\0\x03\0\0user\0alice\0database\0payroll\0\0";
 
 	conv_start(&cv, 5432);
 	handshake(&cv);
 	segment(&cv, 0, pg_ssl, 8);
 	segment(&cv, 1, "N", 1);
-	segment(&cv, 0, startup, 41);
+	segment(&cv, 0, startup, sizeof(startup) - 1);
 	const struct ef_flow_record *r = conv_end(&cv);
 	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
 	assert_string_equal(r->app, "PostgreSQL");
