@@ -1091,11 +1091,10 @@ static void dtls_client_evidence(struct classifier *c, struct flow *f, const str
  */
 #define STUN_WAIT_DATAGRAMS 16
 
-static bool stun_then_dtls(struct classifier *c, struct flow *f, const struct packet *p, int dir)
+static bool stun_then_dtls(struct classifier *c, struct flow *f, const struct packet *p)
 {
 	struct flow_dpi *d = f->dpi;
 
-	(void)dir;
 	if (d->stun_before_dtls > STUN_WAIT_BYTES)
 		return false;
 
@@ -1164,7 +1163,7 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	if (dir == 1 && d->quic_version && quic_valid_reply(d->quic_version, p->payload, p->payload_len))
 		d->evidence[1] = true;
 	if (d->ndpi_detected && (d->ndpi_master ? d->ndpi_master : d->ndpi_app) == NDPI_PROTOCOL_STUN &&
-	    stun_then_dtls(c, f, p, dir))
+	    stun_then_dtls(c, f, p))
 		return;
 	if (d->ndpi_detected && d->rule == CLASS_RULE_DTLS) {
 		if (dir == 1 && !d->dtls_server_hello &&
