@@ -77,10 +77,26 @@ static int fail(const char *what)
 	return 2;
 }
 
+#ifndef EF_DEFAULT_MAP
+#define EF_DEFAULT_MAP "/usr/share/egressfence/world-map.txt"
+#endif
+
+/*
+ * The world view's country shapes: EGRESSFENCE_MAP when set (a test points
+ * it at a file that is not there to see the report without a map), else
+ * where this binary's build or install put them.
+ */
+static const char *map_path(void)
+{
+	const char *env = getenv("EGRESSFENCE_MAP");
+	return env ? env : EF_DEFAULT_MAP;
+}
+
 static int write_outputs(struct report *r, const char *html, const char *pdf)
 {
 	char err[1024];
 
+	report_set_map(r, map_path());
 	if (report_write_html(r, html, err, sizeof(err)))
 		return fail(err);
 	if (pdf && report_print_pdf(html, pdf, err, sizeof(err)))

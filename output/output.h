@@ -110,6 +110,13 @@ int report_set_policy(struct report *r, const struct policy *p, const char *path
 /* Each database: path, layout, build date, SHA-256. */
 int report_set_databases(struct report *r, const struct geodb *db, char *err, size_t errlen);
 
+/* ---- 3. findings: the world view ------------------------------------------ */
+
+/* The country shapes of the world view (world-map.txt; see output/worldmap.c).
+ * Read when the page is written: a path that does not open, or NULL, gives
+ * the bar chart alone with a note saying why, never an error. */
+void report_set_map(struct report *r, const char *path);
+
 /* ---- writing ---------------------------------------------------------------- */
 
 /* At most this many flows are listed in the page; all of them in the CSV. */

@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "../capture/capture.h"
 #include "../enforce/enforce.h"
 #include "commit.h" /* EF_COMMIT, written at build time (commit.cmake) */
+#include "worldmap.h"
 
 #define SLOTS (26 * 26 + 1) /* every two-letter code, and slot 0: no country */
 #define N_ENC 5             /* encrypted, weak, cleartext, unknown, and any other word */
@@ -84,6 +86,7 @@ struct report {
 	report_verify_fn verify;
 	void *verify_ctx;
 
+	char *map_path; /* world-map.txt, or NULL: no world view */
 	char *policy_path, *policy_text, *policy_dates, *groups_text;
 	char policy_sha[65];
 	bool watched[SLOTS]; /* countries of the designated and embargoed groups */
@@ -275,6 +278,7 @@ void report_free(struct report *r)
 		free(r->logs[i].check);
 	}
 	free(r->logs);
+	free(r->map_path);
 	free(r->policy_path);
 	free(r->policy_text);
 	free(r->policy_dates);
@@ -286,6 +290,12 @@ void report_free(struct report *r)
 void report_set_command(struct report *r, const char *command)
 {
 	snprintf(r->command, sizeof(r->command), "%s", command);
+}
+
+void report_set_map(struct report *r, const char *path)
+{
+	free(r->map_path);
+	r->map_path = path ? strdup(path) : NULL;
 }
 
 void report_set_verifier(struct report *r, report_verify_fn fn, void *ctx)
@@ -1039,6 +1049,100 @@ static void write_chart(FILE *o, const struct country_total *ct, size_t n)
 			shown, n);
 }
 
+/* The map's fills: a country's strictest verdict; no flows, grey. */
+static const char *const verdict_fills[N_VERDICT] = {"#43a047", "#f59f00", "#c62828"};
+#define NO_FLOWS_FILL "#e4e4e4"
+
+static int strictest(const struct country_total *t)
+{
+	for (int v = N_VERDICT - 1; v >= 0; v--)
+		if (t->flows_by_verdict[v])
+			return v;
+	return -1;
+}
+
+/*
+ * The world view: each country filled by the strictest verdict its flows
+ * met, paler for fewer bytes out (opacity 0.35 to 1 on a log scale up to
+ * the country with most), with a <title> per country that a pointer shows.
+ * `at[slot]' is the country's index in `ct', or -1.  The bar chart after it
+ * keeps the exact figures; without map data the chart stands alone.
+ */
+static void write_map(FILE *o, const struct report *r, const struct country_total *ct, size_t n, const int *at)
+{
+	char err[512], b[32], b2[32], b3[32], b4[32], cc[8];
+	struct world_map *m = NULL;
+	uint64_t max = 0;
+
+	fputs("<h3>World view: the strictest verdict by destination country</h3>\n", o);
+	if (!r->map_path)
+		snprintf(err, sizeof(err), "no map data file is known to this build");
+	else
+		m = world_map_load(r->map_path, err, sizeof(err));
+	if (!m) {
+		fputs("<p class=warn id=map-missing>No world map: its country shapes could not be read (", o);
+		html_text(o, err);
+		fputs("; scripts/setup installs them with <code>npm ci</code> in <code>output/map</code>). "
+		      "The bar chart below has every figure.</p>\n", o);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (ct[i].bytes_out > max)
+			max = ct[i].bytes_out;
+	bool *drawn = calloc(SLOTS, sizeof(*drawn));
+	/* as wide as the page allows (the view box keeps the proportions) */
+	fprintf(o, "<svg id=world-map xmlns='http://www.w3.org/2000/svg' viewBox='%s' width='100%%' "
+		   "style='max-width:900px;display:block' role='img' aria-label='destination countries by strictest verdict' "
+		   "stroke='#fff' stroke-width='3'>\n",
+		m->viewbox);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct world_shape *s = &m->shapes[i];
+		unsigned slot = country_slot(s->cc);
+		int k = slot ? at[slot] : -1, v = k >= 0 ? strictest(&ct[k]) : -1;
+		if (drawn && slot)
+			drawn[slot] = true;
+		fprintf(o, "<path data-cc='%s' data-verdict='%s' fill='%s'", s->cc, v >= 0 ? verdict_names[v] : "none",
+			v >= 0 ? verdict_fills[v] : NO_FLOWS_FILL);
+		if (v >= 0 && max) {
+			double share = log1p((double)ct[k].bytes_out) / log1p((double)max);
+			fprintf(o, " fill-opacity='%.2f'", 0.35 + 0.65 * share);
+		}
+		fprintf(o, " d='%s'><title>%s ", s->path, s->cc);
+		html_text(o, s->name);
+		if (k >= 0)
+			fprintf(o, ": %s; %s flow%s, %s bytes out (%s blocked, %s logged)", verdict_names[v],
+				grouped(ct[k].flows, b), ct[k].flows == 1 ? "" : "s", grouped(ct[k].bytes_out, b2),
+				grouped(ct[k].flows_by_verdict[EF_BLOCK], b3), grouped(ct[k].flows_by_verdict[EF_LOG], b4));
+		else
+			fputs(": no flows", o);
+		fputs("</title></path>\n", o);
+	}
+	fputs("</svg>\n<p id=map-legend>", o);
+	for (int v = N_VERDICT - 1; v >= 0; v--)
+		fprintf(o, "<svg width='14' height='12'><rect width='14' height='12' fill='%s'/></svg> %s &nbsp; ",
+			verdict_fills[v], v == EF_BLOCK ? "some flow blocked" : v == EF_LOG ? "some flow logged, none blocked"
+											 : "every flow allowed");
+	fprintf(o, "<svg width='14' height='12'><rect width='14' height='12' fill='%s'/></svg> no flows. "
+		   "Paler: fewer bytes out (log scale, up to %s bytes).</p>\n", NO_FLOWS_FILL, grouped(max, b));
+	/* what has flows but no shape: no country, or one too small for the map */
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		if (drawn && ct[i].slot && drawn[ct[i].slot])
+			continue;
+		slot_name(ct[i].slot, cc);
+		fputs(any ? ", " : "<p class=meta id=map-off>Not on the map (see the table and the chart): ", o);
+		fputs(cc, o);
+		any = true;
+	}
+	if (any)
+		fputs(".</p>\n", o);
+	fputs("<p class=meta id=map-attribution>", o);
+	html_text(o, m->attribution);
+	fputs("</p>\n", o);
+	free(drawn);
+	world_map_free(m);
+}
+
 static void write_findings(FILE *o, const struct report *r)
 {
 	struct country_total ct[SLOTS];
@@ -1088,9 +1192,13 @@ static void write_findings(FILE *o, const struct report *r)
 	td_num(o, tbi);
 	fputs("</tr></tfoot></table>\n", o);
 	qsort(ct, n, sizeof(ct[0]), by_bytes_out);
+	int at[SLOTS];
+	for (unsigned s = 0; s < SLOTS; s++)
+		at[s] = -1;
+	for (size_t i = 0; i < n; i++)
+		at[ct[i].slot] = (int)i;
+	write_map(o, r, ct, n, at);
 	fputs("<h3>Bytes out by destination country</h3>\n", o);
-	fputs("<p class=meta>A sorted bar chart: a world map would need country shapes that no Debian or npm package "
-	      "this build uses provides.</p>\n", o);
 	write_chart(o, ct, n);
 	fputs("<table id=countries class=sortable><thead><tr><th>country</th><th>flows</th><th>bytes out</th>"
 	      "<th>blocked</th><th>logged</th><th>allowed</th></tr></thead><tbody>\n", o);

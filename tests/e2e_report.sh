@@ -38,35 +38,68 @@ watched=$("$BIN" check --config "$POLICY" | awk '/^groups:/{g=1;next} /^[^ ]/{g=
 # compare PAGE.json EVENTS...: every figure of sections 3 and 4
 compare() {
 	local page=$1 name=$2; shift 2
-	local ev; ev=$(cat "$@" | jq -cR 'fromjson? | select(.ts and .verdict and .encryption)' | jq -sc .)
-	same "$name: flows" "$(jq .total_flows "$page")" "$(jq length <<<"$ev")"
+	# the events as one array in a file, read once: with 200,000 events a
+	# shell variable fed back through here-strings took minutes
+	local ev=$tmp/compare-events.json fl=$tmp/compare-flagged.json
+	jq -cRn '[inputs | fromjson? | select(.ts and .verdict and .encryption)]' "$@" >"$ev"
+	same "$name: flows" "$(jq .total_flows "$page")" "$(jq length "$ev")"
 	for v in block log allow; do
-		same "$name: $v" "$(jq ".total_$v" "$page")" "$(jq "[.[]|select(.verdict==\"$v\")]|length" <<<"$ev")"
+		same "$name: $v" "$(jq ".total_$v" "$page")" "$(jq "[.[]|select(.verdict==\"$v\")]|length" "$ev")"
 	done
 	same "$name: country x encryption x verdict (flows, bytes out, bytes in)" "$(jq -c '.summary|sort' "$page")" \
 		"$(jq -c '[group_by([(.dst_country // "none"), .encryption, .verdict])[] |
 			[(.[0].dst_country // "none"), .[0].encryption, .[0].verdict, length,
-			 (map(.bytes_out)|add), (map(.bytes_in)|add)]] | sort' <<<"$ev")"
+			 (map(.bytes_out)|add), (map(.bytes_in)|add)]] | sort' "$ev")"
 	same "$name: by country" "$(jq -c '.countries|sort' "$page")" \
 		"$(jq -c '[group_by(.dst_country // "none")[] | [(.[0].dst_country // "none"), length,
 			(map(.bytes_out)|add), (map(select(.verdict=="block"))|length),
-			(map(select(.verdict=="log"))|length), (map(select(.verdict=="allow"))|length)]] | sort' <<<"$ev")"
-	local flagged
-	flagged=$(jq -c --argjson w "$watched" '[.[] | select(.verdict != "allow" or .rejudged == true or
-		((.dst_country // "") as $c | $w | index($c)))]' <<<"$ev")
-	same "$name: flows listed" "$(jq .flagged "$page")" "$(jq length <<<"$flagged")"
+			(map(select(.verdict=="log"))|length), (map(select(.verdict=="allow"))|length)]] | sort' "$ev")"
+	jq -c --argjson w "$watched" '[.[] | select(.verdict != "allow" or .rejudged == true or
+		((.dst_country // "") as $c | $w | index($c)))]' "$ev" >"$fl"
+	same "$name: flows listed" "$(jq .flagged "$page")" "$(jq length "$fl")"
 	# each listed flow's evidence, in start order, IPv6 bracketed with its
 	# port; past 500, the page has the 500 strictest with most bytes out
-	flagged=$(jq -c 'if length > 500 then sort_by([({"block":0,"log":1,"allow":2}[.verdict]), -.bytes_out, .ts]) |
-		.[:500] else . end' <<<"$flagged")
+	jq -c 'if length > 500 then sort_by([({"block":0,"log":1,"allow":2}[.verdict]), -.bytes_out, .ts]) |
+		.[:500] else . end' "$fl" >"$fl.top" && mv "$fl.top" "$fl"
 	same "$name: listed flows' evidence" \
 		"$(jq -c '[.flows[] | [.[0], .[1], .[2], .[3], .[4], .[5], .[6], .[7], (.[8]|gsub(",";"")|tonumber), .[9], .[10]]]' "$page")" \
 		"$(jq -c 'def ap(ip; p): if (ip|test(":")) then "[\(ip)]:\(p)" else "\(ip):\(p)" end;
 			sort_by(.ts, .src_ip, .src_port) | [.[] | [.ts, ap(.src_ip; .src_port), ap(.dst_ip; .dst_port),
 			(.dst_country // "none"), "\(.l4) \(.app)", (.server_name // ""), .encryption,
 			([.tls_version, .cipher] | map(select(. != null and . != "")) | join(" ")), .bytes_out, .verdict,
-			(.rule // "(default)")]]' <<<"$flagged")"
-	same "$name: rejudged" "$(jq .rejudged_count "$page")" "$(jq '[.[]|select(.rejudged==true)]|length' <<<"$ev")"
+			(.rule // "(default)")]]' "$fl")"
+	same "$name: rejudged" "$(jq .rejudged_count "$page")" "$(jq '[.[]|select(.rejudged==true)]|length' "$ev")"
+}
+
+# map_check PAGE.json NAME EVENTS...: the world view, read from the DOM.
+# Each country's shape is filled with the legend's colour for the strictest
+# verdict its events met (no events: the legend's "no flows" colour), its
+# tooltip gives that verdict, its flows and bytes out, and a country with
+# events but no shape is named under the map.
+map_check() {
+	local page=$1 name=$2; shift 2
+	local want; want=$(jq -cRn '[inputs | fromjson? | select(.ts and .verdict and .encryption)] |
+		[group_by(.dst_country // "none")[] | {key: (.[0].dst_country // "none"), value: {
+		v: (map(.verdict) | if index("block") then "block" elif index("log") then "log" else "allow" end),
+		n: length, b: (map(.bytes_out) | add)}}] | from_entries' "$@")
+	local legend; legend=$(jq -c '.map_legend | map({key: (.[1] | if startswith("some flow blocked") then "block"
+		elif startswith("some flow logged") then "log" elif startswith("every flow allowed") then "allow"
+		elif startswith("no flows") then "none" else . end), value: .[0]}) | from_entries' "$page")
+	same "$name: map legend has a colour for each verdict and for no flows" "$(jq -c 'keys' <<<"$legend")" '["allow","block","log","none"]'
+	same "$name: map shapes coloured by each country's strictest verdict" \
+		"$(jq -c --argjson l "$legend" '[.map[] | [.[0], .[1], (if .[2] == $l[.[1]] then "legend colour" else "fill \(.[2])" end)]] | unique' "$page")" \
+		"$(jq -c --argjson w "$want" '[.map[] | .[0] as $c | [$c, ($w[$c].v // "none"), "legend colour"]] | unique' "$page")"
+	same "$name: map tooltips give verdict, flows and bytes out" \
+		"$(jq -c '[.map[] | select(.[1] != "none") | [.[0], (.[3] | capture(": (?<v>[a-z]+); (?<n>[0-9,]+) flows?, (?<b>[0-9,]+) bytes out") |
+			[.v, (.n|gsub(",";"")|tonumber), (.b|gsub(",";"")|tonumber)])]] | unique' "$page")" \
+		"$(jq -c --argjson w "$want" '[.map[] | .[0] as $c | select($w[$c]) | [$c, [$w[$c].v, $w[$c].n, $w[$c].b]]] | unique' "$page")"
+	same "$name: countries with flows but no shape are named under the map" \
+		"$(jq -r '.map_off | sub("^Not on the map \\(see the table and the chart\\): "; "") | sub("\\.$"; "")' "$page")" \
+		"$(jq -r --argjson w "$want" '[.map[][0]] as $drawn | [$w | keys[] | select(. as $c | $drawn | index($c) | not)] | join(", ")' "$page")"
+	case "$(jq -r .map_attribution "$page")" in
+	*"Victor Cazanave"*"CC BY 4.0"*) ok "$name: the map's licence attribution is on the page" ;;
+	*) bad "$name: attribution '$(jq -r .map_attribution "$page")'" ;;
+	esac
 }
 
 # ---- 1. from the sample, through audit --report ----------------------------
@@ -95,9 +128,33 @@ case "$(jq -r .version "$P")" in
 *) bad "sample: version '$(jq -r .version "$P")'" ;;
 esac
 same "sample: only the page's own script" "$(jq .scripts "$P")" 1
+map_check "$P" sample "$tmp/sample.json"
+same "sample: CN (blocked flows) filled as block on the map" "$(jq -c '[.map[] | select(.[0] == "CN")][0][1:3]' "$P")" \
+	"$(jq -c '[.map_legend[] | select(.[1] == "some flow blocked")][0] | ["block", .[0]]' "$P")"
+same "sample: the bar chart is kept beside the map" "$(jq .chart "$P")" true
 grep -Eiq '(src|href)=.(https?:|//)' "$tmp/sample.html" && bad "sample: the page refers to something outside it" ||
 	ok "sample: refers to nothing outside itself"
 same "sample: CSV lists every listed flow" "$(($(wc -l <"$tmp/sample-flows.csv") - 1))" "$(jq .flagged "$P")"
+
+# Without map data: the bar chart alone, a note saying why, and no failure;
+# a damaged map file (a shape whose path could carry markup) the same.
+EGRESSFENCE_MAP=$tmp/no-such-map.txt "$BIN" report --policy "$POLICY" -o "$tmp/nomap.html" "$tmp/sample.json" 2>"$tmp/nomap.err"
+rc=$?
+dom "$tmp/nomap.html"
+case "$rc $(jq -c '[(.map|length), .chart]' "$tmp/nomap.html.json") $(jq -r .map_missing "$tmp/nomap.html.json")" in
+"0 [0,true] No world map: "*"no-such-map.txt: No such file or directory"*"bar chart below"*) ok "no map data: exit 0, bar chart alone, says why" ;;
+*) bad "no map data: exit $rc, '$(jq -c '[(.map|length), .chart, .map_missing]' "$tmp/nomap.html.json")' $(cat "$tmp/nomap.err")" ;;
+esac
+printf 'egressfence-world-map 1\nviewbox 0 0 10 10\nattribution x\nCN\tChina\tm1 1 2 2z\nUS\tUS\tm1 1"/><script>alert(1)</script>z\n' >"$tmp/bad-map.txt"
+EGRESSFENCE_MAP=$tmp/bad-map.txt "$BIN" report -o "$tmp/badmap.html" "$tmp/sample.json" 2>/dev/null
+rc=$?
+dom "$tmp/badmap.html"
+case "$rc $(jq -c '[(.map|length), .chart, .scripts]' "$tmp/badmap.html.json") $(jq -r .map_missing "$tmp/badmap.html.json")" in
+"0 [0,true,1] No world map: "*"bad-map.txt:5: a path of relative moves"*) ok "a damaged map file: refused with file:line, bar chart alone" ;;
+*) bad "a damaged map file: exit $rc, '$(jq -c '[(.map|length), .chart, .scripts, .map_missing]' "$tmp/badmap.html.json")'" ;;
+esac
+echo "the world map adds $((($(stat -c %s "$tmp/sample.html") - $(stat -c %s "$tmp/nomap.html")) / 1024)) KiB to a page" \
+	"($(($(stat -c %s "$tmp/nomap.html") / 1024)) KiB without it, $(($(stat -c %s "$tmp/sample.html") / 1024)) KiB with it)"
 
 # ---- 1b. a signed log (audit --sign-key): the report shows its key id,
 # checkpoints and signatures, checked by verify-log's own verifier ----------
@@ -197,6 +254,7 @@ dom "$tmp/merged.html"
 M=$tmp/merged.html.json
 compare "$M" merged "$tmp/a.json" "$tmp/b.json" "$tmp/c.json"
 same "merged: 3 logs listed" "$(jq '.logs|length' "$M")" 3
+map_check "$M" merged "$tmp/a.json" "$tmp/b.json" "$tmp/c.json"
 same "merged: the rejudged flow's where and why" "$(jq -c '[.rejudged[] | select(.[7] == "readable text inside a TLS record")][0][5:8]' "$M")" '["out","1,843","readable text inside a TLS record"]'
 same "merged: the hostile server name shown as text" "$(jq -r '[.flows[][5]|select(startswith("<script>"))][0]' "$M")" '<script>alert(1)</script>"x'
 same "merged: the gateway's action and mode on the page" "$(jq '[.flows[]|select(.[11]=="blocked (monitor)")]|length' "$M")" \
@@ -271,7 +329,8 @@ rc=$?
 	ok "--pdf without Chromium: exit 2, says so" || bad "--pdf without Chromium: exit $rc, '$(cat "$tmp/nopdf.err")'"
 
 # ---- 5. a screenshot (docs/report.png is made the same way, from the
-# sample audited from the source tree with relative paths, 1000x2050) ----------
+# sample audited from the source tree with relative paths, 1000x2600, so that
+# the world map is in it) -------------------------------------------------
 timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$tmp/profile" \
 	--window-size=1100,1500 --screenshot="$tmp/report.png" "file://$tmp/sample.html" >/dev/null 2>&1
 [ -s "$tmp/report.png" ] && ok "screenshot taken" || bad "no screenshot"
@@ -311,6 +370,7 @@ echo "200,000 flows ($(($(stat -c %s "$tmp/big.json") / 1048576)) MiB of events)
 [ "$html_kb" -lt 2048 ] && ok "200,000 flows: page $html_kb KiB (< 2 MiB)" || bad "200,000 flows: page is $html_kb KiB"
 dom "$tmp/big.html"
 compare "$tmp/big.html.json" big "$tmp/big.json"
+map_check "$tmp/big.html.json" big "$tmp/big.json"
 same "big: the page lists $(jq '.flows|length' "$tmp/big.html.json") flows" "$(jq '.flows|length' "$tmp/big.html.json")" 500
 same "big: CSV has every listed flow" "$(($(wc -l <"$tmp/big-flows.csv") - 1))" "$(jq .flagged "$tmp/big.html.json")"
 

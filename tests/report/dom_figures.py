@@ -19,11 +19,19 @@ class Page(HTMLParser):
         self.row = None
         self.cell = None
         self.scripts = 0
+        self.map = []          # world map shapes: [cc, data-verdict, fill, tooltip]
+        self.in_shape = False
+        self.legend = []       # the map legend's swatches: [fill, label]
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == 'script':
             self.scripts += 1
+        if tag == 'path' and 'data-cc' in a and any(i == 'world-map' for _, i in self.stack):
+            self.map.append([a['data-cc'], a.get('data-verdict'), a.get('fill'), ''])
+            self.in_shape = True
+        if tag == 'rect' and any(i == 'map-legend' for _, i in self.stack):
+            self.legend.append([a.get('fill'), ''])
         if tag == 'table':
             self.table = a.get('id')
             self.rows.setdefault(self.table, [])
@@ -39,6 +47,8 @@ class Page(HTMLParser):
                 self.ids[a['id']] = ''
 
     def handle_endtag(self, tag):
+        if tag == 'path':
+            self.in_shape = False
         if tag in ('td', 'th') and self.cell is not None and self.row is not None:
             self.row.append(self.cell.strip())
             self.cell = None
@@ -47,12 +57,17 @@ class Page(HTMLParser):
             self.row = None
         if tag in ('tbody', 'tfoot', 'thead'):
             self.section = None
-        while self.stack:
+        # an end tag of an element never pushed (a void or excluded one) closes nothing
+        while self.stack and any(t == tag for t, _ in self.stack):
             t, _ = self.stack.pop()
             if t == tag:
                 break
 
     def handle_data(self, data):
+        if self.in_shape:
+            self.map[-1][3] += data
+        if self.legend and any(i == 'map-legend' for _, i in self.stack):
+            self.legend[-1][1] += data
         if self.cell is not None:
             self.cell += data
         for _, i in self.stack:
@@ -83,5 +98,11 @@ out = {
     'version': p.ids.get('version', '').strip(),
     'gaps': p.ids.get('gaps', '').strip(),
     'scripts': p.scripts,
+    'map': p.map,
+    'map_legend': [[f, l.replace('\xa0', ' ').strip()] for f, l in p.legend],
+    'map_missing': p.ids.get('map-missing', '').strip(),
+    'map_off': p.ids.get('map-off', '').strip(),
+    'map_attribution': p.ids.get('map-attribution', '').strip(),
+    'chart': 'chart' in p.ids,
 }
 json.dump(out, sys.stdout)
