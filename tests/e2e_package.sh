@@ -46,6 +46,9 @@ mkdir -p "$work/tree"
 	xargs -0 cp --parents -P -t "$work/tree" 2>/dev/null)
 mkdir -p "$work/tree/$(dirname "$db")"
 cp -L "$src/$(dirname "$db")"/* "$work/tree/$(dirname "$db")/"
+# and the report's pinned world map shapes (npm ci in output/map), likewise
+mkdir -p "$work/tree/output/map/node_modules/@svg-maps"
+cp -rL "$src/output/map/node_modules/@svg-maps/world" "$work/tree/output/map/node_modules/@svg-maps/" 2>/dev/null
 status_before=$(cd "$src" && git status --porcelain --untracked-files=all)
 
 start=$(date +%s)
