@@ -92,6 +92,10 @@ want_cp=$((events / 5 + 1))
 head -1 "$dir/log.json" | grep -q "\"key_id\":\"$key_id\"" || fail "record 1 does not name the key id"
 head -1 "$dir/log.json" | grep -q "\"policy\":{\"path\":\"[^\"]*evasion-policy.yaml\",\"sha256\":\"$(sha256sum "$policy" | cut -c1-64)\"" ||
 	fail "record 1 does not carry the policy's SHA-256: $(head -c 400 "$dir/log.json")"
+# and each country database's: the policy's geodb.country, relative to its folder
+db_file=$(dirname "$policy")/$(sed -n 's/^  country: *//p' "$policy" | head -1)
+head -1 "$dir/log.json" | grep -q "\"databases\":\[{\"path\":\"[^\"]*geo-whois-asn-country.mmdb\",\"sha256\":\"$(sha256sum "$db_file" | cut -c1-64)\"}\]" ||
+	fail "record 1 does not carry the database's SHA-256: $(head -c 600 "$dir/log.json")"
 
 verify 0 "OK, signed by key $key_id: $n records, $want_cp checkpoints verified \(closed\), head $head" "intact signed log" \
 	--pubkey "$dir/k.pub" "$dir/log.json"
