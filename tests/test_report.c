@@ -2,8 +2,10 @@
  * tests/test_report.c -- output/: reading events back (every member the
  * report shows, the fields landing with rejudging, and malformed lines
  * refused without reading past their end), a signed log's header and
- * checkpoint records told apart from events and from unreadable lines, and
- * output_create's refusal of a planted symlink.
+ * checkpoint records told apart from events and from unreadable lines,
+ * output_create's refusal of a planted symlink, and the world map's data
+ * file: read when whole, refused with file:line when anything in it could
+ * break out of the page's SVG or is not the format.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 
 #include "../output/internal.h"
 #include "../output/output.h"
+#include "../output/worldmap.h"
 
 static const char sample[] =
 	"{\"ts\":\"2026-11-23T14:54:15.837786Z\",\"end_ts\":\"2026-11-23T14:54:15.850000Z\",\"src_ip\":\"fd00:ef::2\","
@@ -309,6 +312,69 @@ static void refuses_a_planted_symlink(void **state)
 	rmdir(dir);
 }
 
+/* Writes `text' (len bytes) to a temporary file, loads it as map data. */
+static struct world_map *load_map_text(const char *text, size_t len, char *err, size_t errlen)
+{
+	char path[] = "/tmp/test_report_map.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	struct world_map *m = world_map_load(path, err, errlen);
+	unlink(path);
+	return m;
+}
+
+static void reads_the_world_map(void **state)
+{
+	static const char text[] = "egressfence-world-map 1\nviewbox 0 0 10100 6660\nattribution shapes: someone, CC BY 4.0\n"
+				   "CN\tChina\tm7861 4060 1 1-3 2z\nUM\tUS Minor Outlying Islands\tm1 1 2 2zm5 5 1-1z\n";
+	char err[256] = "";
+	struct world_map *m = load_map_text(text, sizeof(text) - 1, err, sizeof(err));
+
+	assert_non_null(m);
+	assert_string_equal(m->viewbox, "0 0 10100 6660");
+	assert_string_equal(m->attribution, "shapes: someone, CC BY 4.0");
+	assert_int_equal(m->n, 2);
+	assert_string_equal(m->shapes[0].cc, "CN");
+	assert_string_equal(m->shapes[0].name, "China");
+	assert_string_equal(m->shapes[0].path, "m7861 4060 1 1-3 2z");
+	assert_string_equal(m->shapes[1].cc, "UM");
+	world_map_free(m);
+}
+
+static void refuses_a_map_that_is_not_the_format(void **state)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{"", "no viewbox line"},
+		{"<svg>\n", ":1: expected `egressfence-world-map 1'"},
+		{"egressfence-world-map 1\nviewbox 0 0 1 1'/><script>\nattribution a\nCN\tChina\tm1 1z\n", ":2: the view box"},
+		{"egressfence-world-map 1\nviewbox 0 0 1 1\nattribution a\nCN\tChina\tm1 1'/><script>alert(1)</script>z\n",
+		 ":4: a path of relative moves"},
+		{"egressfence-world-map 1\nviewbox 0 0 1 1\nattribution a\ncn\tChina\tm1 1z\n", ":4: expected CC<tab>name<tab>path"},
+		{"egressfence-world-map 1\nviewbox 0 0 1 1\nattribution a\nCHN\tChina\tm1 1z\n", ":4: expected CC"},
+		{"egressfence-world-map 1\nviewbox 0 0 1 1\nattribution a\nCN\tChina\n", ":4: expected CC"},
+		{"egressfence-world-map 1\nviewbox 0 0 1 1\nattribution a\nCN\tChina\t\n", ":4: a path"},
+		{"egressfence-world-map 1\nviewbox 0 0 1 1\nattribution a\n", "no country"},
+		{"egressfence-world-map 1\nattribution a\nCN\tChina\tm1 1z\n", "no viewbox line"},
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		assert_null(load_map_text(bad[i].text, strlen(bad[i].text), err, sizeof(err)));
+		if (!strstr(err, bad[i].why))
+			fail_msg("case %zu: error `%s', expected it to say `%s'", i, err, bad[i].why);
+	}
+	static const char nul[] = "egressfence-world-map 1\nviewbox 0 0 1 1\nattribution a\nCN\tChi\0na\tm1 1z\n";
+	assert_null(load_map_text(nul, sizeof(nul) - 1, err, sizeof(err)));
+	assert_non_null(strstr(err, "NUL byte"));
+	assert_null(world_map_load("/nonexistent/world-map.txt", err, sizeof(err)));
+	assert_non_null(strstr(err, "No such file"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +390,8 @@ int main(void)
 		cmocka_unit_test(refuses_malformed_signed_records),
 		cmocka_unit_test(reads_the_logs_records_as_the_verifier_does),
 		cmocka_unit_test(refuses_a_planted_symlink),
+		cmocka_unit_test(reads_the_world_map),
+		cmocka_unit_test(refuses_a_map_that_is_not_the_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
