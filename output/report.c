@@ -735,7 +735,7 @@ static const char style[] =
 	".box b{display:block;font-size:20px}.v-block{color:#b00020;font-weight:bold}.v-log{color:#a15c00;font-weight:bold}\n"
 	"input{margin:4px 0;padding:3px;width:320px}\n"
 	"#flow-list,#rejudged{font-size:11px}#flow-list td,#rejudged td{overflow-wrap:break-word}td.nw{white-space:nowrap}#flow-list td:nth-child(8){min-width:150px}\n"
-	"@media print{body{max-width:none;margin:0;font-size:10px}#flow-list{font-size:8px}input,.noprint{display:none}h2{page-break-after:avoid}tr{page-break-inside:avoid}}\n"
+	"@media print{body{max-width:none;margin:0;font-size:10px}svg{break-inside:avoid}#flow-list{font-size:8px}input,.noprint{display:none}h2,h3{page-break-after:avoid}tr{page-break-inside:avoid}}\n"
 	"</style>\n";
 
 /* Sorting by a click on a header, filtering by text: conveniences only; the

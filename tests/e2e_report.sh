@@ -348,6 +348,18 @@ esac
 # ---- 4. --pdf ----------------------------------------------------------------
 "$BIN" report -o "$tmp/p.html" --pdf "$tmp/p.pdf" "$tmp/a.json" 2>"$tmp/pdf.err"
 [ $? -eq 0 ] && [ "$(head -c 4 "$tmp/p.pdf")" == "%PDF" ] && ok "--pdf prints a PDF" || bad "--pdf: $(cat "$tmp/pdf.err")"
+# The printed map is not cut from its heading or split across pages: the
+# heading above it and the attribution below it are on one page.
+if command -v pdftotext >/dev/null; then
+	pages=$(for i in $(seq 1 "$(pdfinfo "$tmp/p.pdf" | sed -n 's/^Pages: *//p')"); do
+		pdftotext -f "$i" -l "$i" "$tmp/p.pdf" - | grep -c -E '^World view|^Country shapes:'; done | tr '\n' ' ')
+	case " $pages" in
+	*" 2 "*) ok "--pdf: the map, its heading and its attribution on one page (per page: $pages)" ;;
+	*) bad "--pdf: the map's heading and attribution fall on different pages (per page: $pages)" ;;
+	esac
+else
+	echo "(pdftotext is absent: the printed map's page is not checked)"
+fi
 PATH=/nonexistent "$BIN" report -o "$tmp/q.html" --pdf "$tmp/q.pdf" "$tmp/a.json" 2>"$tmp/nopdf.err"
 rc=$?
 [ "$rc" -eq 2 ] && grep -q "needs Chromium, which is not installed" "$tmp/nopdf.err" && [ ! -e "$tmp/q.pdf" ] &&
