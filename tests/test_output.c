@@ -177,6 +177,29 @@ static void native_event_carries_the_community_id(void **state)
 	HAS(line, "\"community_id\":null");
 }
 
+/* Every field of a timestamp is written as gmtime() and printf() would,
+ * over years 1970-9999 and each second and microsecond position. */
+static void timestamps_match_gmtime(void **state)
+{
+	char got[40], want[80];
+	uint64_t x = 88172645463325252ull;
+
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t us = x % 253402300800000000ull; /* to 9999-12-31T23:59:59.999999Z */
+		if (i < 1000)
+			us = (uint64_t)i * 86399999999ull; /* day ends and starts */
+		time_t t = (time_t)(us / 1000000u);
+		struct tm tm;
+		assert_non_null(gmtime_r(&t, &tm));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(us % 1000000u));
+		format_rfc3339(us, got, sizeof(got));
+		if (strcmp(got, want))
+			fail_msg("%llu: %s, expected %s", (unsigned long long)us, got, want);
+	}
+}
+
 /* Strings are escaped byte by byte as RFC 8259 says, wherever the byte
  * sits: put_string() passes whole 8-byte words without escapes at once, so
  * each byte value is tried at every position of a word and after it. */
@@ -378,6 +401,7 @@ int main(void)
 		cmocka_unit_test(community_id_matches_the_specs_baseline),
 		cmocka_unit_test(ecs_event_carries_the_ecs_fields),
 		cmocka_unit_test(native_event_carries_the_community_id),
+		cmocka_unit_test(timestamps_match_gmtime),
 		cmocka_unit_test(every_byte_is_escaped_wherever_it_sits),
 		cmocka_unit_test(output_section_is_read_and_errors_name_the_place),
 		cmocka_unit_test(option_values_are_checked),
