@@ -7,6 +7,8 @@
 # moved so its flows are new); it is built into bench/corpus/ (gitignored)
 # when missing or older than mkcorpus. If bench/corpus/longflow.pcap exists
 # (bench/record-longflow.sh records it), the same set runs on it too.
+# Each row gives packets/s and Gbit/s: the captured bytes of the packets
+# (rawread's sum of the records' lengths) times 8 over the wall time.
 #
 # Every tool runs once per round and the rounds alternate the tools, so drift
 # in the machine hits them all alike; the table shows the median wall time and
@@ -201,7 +203,7 @@ check_verdicts() { # LABEL JSON_W1 JSON_W2
 # Runs the whole set on one capture and appends its section to $out_dir/sections.md.
 bench_corpus() { # LABEL CAPTURE
 	local label=$1 capture=$2 round tools tool
-	local packets flows size_mib rows ef_rows_note=
+	local packets bytes flows size_mib rows ef_rows_note=
 	tools="rawread ndpiReader"
 	[[ -z $ef_note ]] && tools="rawread egressfence-w1 egressfence-w1-nowatch egressfence-w2 ndpiReader"
 	# Leftovers of an earlier run must not pass for this one's output.
@@ -244,6 +246,10 @@ bench_corpus() { # LABEL CAPTURE
 	done
 
 	packets=$(awk '{ print $1; exit }' "$out_dir/$label-rawread.out")
+	# The captured bytes of every record (rawread's sum of caplen): what
+	# each tool had to read, for Gbit/s beside packets/s.
+	bytes=$(awk '{ print $3; exit }' "$out_dir/$label-rawread.out")
+	[[ $bytes =~ ^[0-9]+$ ]] || die "$label: rawread printed no byte count: $(head -c 200 "$out_dir/$label-rawread.out")"
 	flows=$(awk -F: '/Unique flows/ { gsub(/[[:space:]]/, "", $2); print $2 }' \
 		"$out_dir/$label-ndpiReader.out")
 	size_mib=$(($(stat -c %s "$capture") / 1048576))
@@ -262,12 +268,12 @@ bench_corpus() { # LABEL CAPTURE
 		egressfence-w2) shown="egressfence audit --workers 2" ;;
 		ndpiReader) shown="ndpiReader -i (nDPI $ndpi_version)" ;;
 		esac
-		awk -v tool="$shown" -v p="$packets" -v w="${wall[$tool]}" -v r="${rss[$tool]}" \
+		awk -v tool="$shown" -v p="$packets" -v b="$bytes" -v w="${wall[$tool]}" -v r="${rss[$tool]}" \
 			-v nw="${wall[ndpiReader]}" -v rw="${wall[rawread]}" 'BEGIN {
 				# /usr/bin/time has 10 ms resolution; keep a zero from dividing.
 				if (w < 0.01) w = 0.01; if (nw < 0.01) nw = 0.01; if (rw < 0.01) rw = 0.01
-				printf "| %s | %.0f | %.2f | %.0f | %.2f | %.1f |\n",
-					tool, p / w, w, r / 1024, (p / w) / (p / nw), w / rw
+				printf "| %s | %.0f | %.2f | %.2f | %.0f | %.2f | %.1f |\n",
+					tool, p / w, b * 8 / w / 1e9, w, r / 1024, (p / w) / (p / nw), w / rw
 			}'
 	done)
 	[[ -n $ef_note ]] && ef_rows_note="Note: $ef_note"
@@ -275,10 +281,10 @@ bench_corpus() { # LABEL CAPTURE
 	{
 		echo "## $label"
 		echo
-		echo "\`$capture\`: $packets packets, $flows flows (as ndpiReader counts them), $size_mib MiB."
+		echo "\`$capture\`: $packets packets, $flows flows (as ndpiReader counts them), $size_mib MiB ($bytes bytes of packet data)."
 		echo
-		echo "| tool | packets/s | wall s (median) | peak RSS MiB | rate vs ndpiReader | time vs rawread |"
-		echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+		echo "| tool | packets/s | Gbit/s | wall s (median) | peak RSS MiB | rate vs ndpiReader | time vs rawread |"
+		echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 		echo "$rows"
 		echo
 		if [[ -n $ef_rows_note ]]; then
@@ -296,8 +302,8 @@ bench_corpus() { # LABEL CAPTURE
 
 	echo
 	echo "$label: $packets packets, $flows flows (ndpiReader)"
-	echo "| tool | packets/s | wall s (median) | peak RSS MiB | rate vs ndpiReader | time vs rawread |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	echo "| tool | packets/s | Gbit/s | wall s (median) | peak RSS MiB | rate vs ndpiReader | time vs rawread |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 	echo "$rows"
 	[[ -n $ef_rows_note ]] && echo "$ef_rows_note"
 	echo
@@ -356,7 +362,8 @@ os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || uname -sr)
 	echo "- Method: $rounds round(s), each running every tool once in turn on a capture already in"
 	echo "  the page cache; wall time is the median over the rounds and peak RSS the highest, both"
 	echo "  from \`/usr/bin/time -f '%e %M'\`. Packets/s is the capture's packet count (from rawread)"
-	echo "  over wall time, process start and exit included."
+	echo "  over wall time, process start and exit included; Gbit/s is the captured bytes of its"
+	echo "  packets (the sum of the records' lengths, from rawread) times 8 over the same wall time."
 	echo "- rawread reads every packet with libpcap's \`pcap_next_ex\` and nothing else: the floor for"
 	echo "  any tool reading the file. ndpiReader runs as \`ndpiReader -i FILE\` (no flow list, a"
 	echo "  summary to a file); \`-q\` takes the same time but hides the flow count."

@@ -49,6 +49,11 @@ struct classifier {
 	struct flow_table table;
 	struct packet_clock clock;
 	uint64_t clock_us;            /* clock.now_us, or the caller's clock */
+	/* No flow expires before this clock: a lower bound of every list's
+	 * next expiry, lowered as flows are touched, exact after a scan.  The
+	 * scan of the idle lists was 2% of an audit's instructions when run
+	 * for every packet. */
+	uint64_t next_expiry_us;
 	struct classifier_stats stats;
 	flow_end_fn on_end;
 	void *ctx;
@@ -1353,12 +1358,18 @@ static void end_flow(struct classifier *c, struct flow *f, bool evicted)
 static void expire_idle(struct classifier *c)
 {
 	struct flow *f;
+	uint64_t next = UINT64_MAX;
 
+	if (c->clock_us < c->next_expiry_us)
+		return;
 	for (uint8_t l = 0; l < FLOW_LISTS; l++) {
 		uint64_t limit = idle_limit_us(c, l);
 		while ((f = flow_table_oldest(&c->table, l)) && f->last_clock + limit <= c->clock_us)
 			end_flow(c, f, false);
+		if (f && f->last_clock + limit < next)
+			next = f->last_clock + limit;
 	}
+	c->next_expiry_us = next;
 }
 
 /* Ports of services that answer from them (IANA's well-known assignments,
@@ -1488,6 +1499,8 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 			f->tcp_state = TCP_CLOSED;
 	}
 	flow_table_touch(&c->table, f, idle_list(f));
+	if (f->last_clock + idle_limit_us(c, idle_list(f)) < c->next_expiry_us)
+		c->next_expiry_us = f->last_clock + idle_limit_us(c, idle_list(f));
 	*flow_out = f;
 	/* An FTP control channel announces data connections for its whole
 	 * life, and may be picked up mid-stream, undecided or not yet named:

@@ -40,20 +40,30 @@ void format_rfc3339(uint64_t us, char *buf, size_t len)
 			 sod % 60, (unsigned)(us % 1000000u));
 		return;
 	}
-	/* YYYY-MM-DDTHH:MM:SS.uuuuuuZ, digit by digit */
-	unsigned fields[] = {(unsigned)y, mo, d, sod / 3600, sod / 60 % 60, sod % 60, (unsigned)(us % 1000000u)};
-	static const unsigned widths[] = {4, 2, 2, 2, 2, 2, 6};
-	static const char seps[] = "--T::.Z";
-	char *o = buf;
-	for (int f = 0; f < 7; f++) {
-		for (int i = (int)widths[f] - 1; i >= 0; i--) {
-			o[i] = (char)('0' + fields[f] % 10);
-			fields[f] /= 10;
-		}
-		o += widths[f];
-		*o++ = seps[f];
-	}
-	*o = 0;
+	/* YYYY-MM-DDTHH:MM:SS.uuuuuuZ, two digits at a time (a digit at a
+	 * time was 1.5% of an audit's instructions) */
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				    "8081828384858687888990919293949596979899";
+	unsigned u = (unsigned)(us % 1000000u), h = sod / 3600, mi = sod / 60 % 60, se = sod % 60;
+	memcpy(buf, pairs + 2 * ((unsigned)y / 100), 2);
+	memcpy(buf + 2, pairs + 2 * ((unsigned)y % 100), 2);
+	buf[4] = '-';
+	memcpy(buf + 5, pairs + 2 * mo, 2);
+	buf[7] = '-';
+	memcpy(buf + 8, pairs + 2 * d, 2);
+	buf[10] = 'T';
+	memcpy(buf + 11, pairs + 2 * h, 2);
+	buf[13] = ':';
+	memcpy(buf + 14, pairs + 2 * mi, 2);
+	buf[16] = ':';
+	memcpy(buf + 17, pairs + 2 * se, 2);
+	buf[19] = '.';
+	memcpy(buf + 20, pairs + 2 * (u / 10000), 2);
+	memcpy(buf + 22, pairs + 2 * (u / 100 % 100), 2);
+	memcpy(buf + 24, pairs + 2 * (u % 100), 2);
+	buf[26] = 'Z';
+	buf[27] = 0;
 }
 
 const char *l4_name(uint8_t proto, char *buf, size_t len)
@@ -122,6 +132,28 @@ static void put_uint(struct line *l, uint64_t v)
 	put(l, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
+#define BYTES8(b) (0x0101010101010101u * (b))
+
+/* The length of s's first whole 8-byte words that need no escape: none of
+ * their bytes under 0x20, over 0x7e, '"' or '\\' (bit tricks exact for
+ * "any byte of the word", S. E. Anderson's Bit Twiddling Hacks).  Strings
+ * were scanned a byte at a time, a twentieth of an audit's instructions. */
+static size_t plain_words(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, q, b;
+		memcpy(&x, s + i, 8);
+		q = x ^ BYTES8('"');
+		b = x ^ BYTES8('\\');
+		if ((((x - BYTES8(0x20)) & ~x) | ((q - BYTES8(1)) & ~q) | ((b - BYTES8(1)) & ~b) | (x + BYTES8(1)) | x) &
+		    BYTES8(0x80))
+			break;
+	}
+	return i;
+}
+
 static void put_string(struct line *l, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -132,6 +164,7 @@ static void put_string(struct line *l, const char *s)
 	}
 	PUT_LITERAL(l, "\"");
 	const unsigned char *p = (const unsigned char *)s, *run = p;
+	p += plain_words(p, strlen(s));
 	for (;; p++) {
 		unsigned char ch = *p;
 		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')

@@ -551,6 +551,53 @@ static void full_table_evicts_and_reports(void **state)
 	classifier_free(cv.c);
 }
 
+/* Idle flows end at their list's timeout, counted from their last packet,
+ * whatever the table held when it was last looked over: the classifier
+ * looks only when the earliest expiry it knows of is due, so a flow that
+ * arrives in an empty table, and one whose RST moves it to the shorter
+ * closed-TCP timeout, must each lower that expiry. */
+static void idle_flows_end_at_their_timeouts(void **state)
+{
+	struct conv cv;
+	char err[256];
+	struct classifier_config cfg = {.udp_idle_s = 2, .tcp_idle_s = 5, .tcp_closed_s = 1};
+	struct packet p = {0};
+	struct flow *f;
+	const uint64_t t0 = 1700000000000000ull, s = 1000000;
+
+	memset(&cv, 0, sizeof(cv));
+	cv.c = classifier_new(&cfg, on_end, &cv, err, sizeof(err));
+	assert_non_null(cv.c);
+	ef_addr_parse("10.0.0.2", &p.src);
+	ef_addr_parse("198.51.100.10", &p.dst);
+	p.l4 = IPPROTO_UDP;
+	p.sport = 40001, p.dport = 5001, p.ts_us = t0; /* A, into an empty table */
+	classifier_packet(cv.c, &p, &f);
+	p.sport = 40002, p.ts_us = t0 + s + s / 2; /* B */
+	classifier_packet(cv.c, &p, &f);
+	assert_int_equal(cv.ended, 0);
+	p.l4 = IPPROTO_TCP, p.tcp_flags = 0x02, p.sport = 40003, p.dport = 80, p.ts_us = t0 + 2 * s; /* C */
+	classifier_packet(cv.c, &p, &f);
+	assert_int_equal(cv.ended, 1); /* A, 2 s idle */
+	assert_int_equal(cv.last.inside_port, 40001);
+	p.sport = 40004, p.ts_us = t0 + 3 * s + s / 2; /* D */
+	classifier_packet(cv.c, &p, &f);
+	assert_int_equal(cv.ended, 2); /* B */
+	assert_int_equal(cv.last.inside_port, 40002);
+	p.sport = 40003, p.tcp_flags = 0x04, p.ts_us = t0 + 4 * s; /* C's RST: closed, 1 s from now */
+	classifier_packet(cv.c, &p, &f);
+	assert_int_equal(cv.ended, 2);
+	p.sport = 40005, p.tcp_flags = 0x02, p.ts_us = t0 + 5 * s; /* E */
+	classifier_packet(cv.c, &p, &f);
+	assert_int_equal(cv.ended, 3); /* C, not at its open timeout (7 s) */
+	assert_int_equal(cv.last.inside_port, 40003);
+	p.sport = 40006, p.ts_us = t0 + 8 * s + s / 2; /* F: D (8.5 s) ends, E (10 s) not */
+	classifier_packet(cv.c, &p, &f);
+	assert_int_equal(cv.ended, 4);
+	assert_int_equal(cv.last.inside_port, 40004);
+	classifier_free(cv.c);
+}
+
 static void hash_is_symmetric(void **state)
 {
 	struct packet a = {0}, b = {0};
@@ -2331,6 +2378,7 @@ int main(void)
 		cmocka_unit_test(smtp_hello_keeps_rfc5321_limits),
 		cmocka_unit_test(psk_identities_are_names_not_secrets),
 		cmocka_unit_test(ssh_packet_without_payload_is_not_ssh),
+		cmocka_unit_test(idle_flows_end_at_their_timeouts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -177,6 +177,62 @@ static void native_event_carries_the_community_id(void **state)
 	HAS(line, "\"community_id\":null");
 }
 
+/* Every field of a timestamp is written as gmtime() and printf() would,
+ * over years 1970-9999 and each second and microsecond position. */
+static void timestamps_match_gmtime(void **state)
+{
+	char got[40], want[80];
+	uint64_t x = 88172645463325252ull;
+
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t us = x % 253402300800000000ull; /* to 9999-12-31T23:59:59.999999Z */
+		if (i < 1000)
+			us = (uint64_t)i * 86399999999ull; /* day ends and starts */
+		time_t t = (time_t)(us / 1000000u);
+		struct tm tm;
+		assert_non_null(gmtime_r(&t, &tm));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(us % 1000000u));
+		format_rfc3339(us, got, sizeof(got));
+		if (strcmp(got, want))
+			fail_msg("%llu: %s, expected %s", (unsigned long long)us, got, want);
+	}
+}
+
+/* Strings are escaped byte by byte as RFC 8259 says, wherever the byte
+ * sits: put_string() passes whole 8-byte words without escapes at once, so
+ * each byte value is tried at every position of a word and after it. */
+static void every_byte_is_escaped_wherever_it_sits(void **state)
+{
+	struct ef_flow_record r;
+	struct policy_decision d;
+	char line[EVENT_LINE_MAX], want[64], *at;
+
+	sample_flow(&r, &d);
+	for (unsigned ch = 1; ch < 256; ch++) {
+		for (unsigned pos = 0; pos < 20; pos++) {
+			memset(r.app, 'a', 24);
+			r.app[24] = 0;
+			r.app[pos] = (char)ch;
+			assert_true(event_format_line(EVENT_FORMAT_NATIVE, &r, &d, NULL, NULL, NULL, line, sizeof(line)) > 0);
+			if (ch == '"' || ch == '\\')
+				snprintf(want, sizeof(want), "\\%c", ch);
+			else if (ch < 0x20 || ch >= 0x7f)
+				snprintf(want, sizeof(want), "\\u%04x", ch);
+			else
+				snprintf(want, sizeof(want), "%c", ch);
+			at = strstr(line, "\"app\":\"");
+			assert_non_null(at);
+			at += 7;
+			if (memcmp(at, "aaaaaaaaaaaaaaaaaaaaaaaa", pos) || strncmp(at + pos, want, strlen(want)) ||
+			    strncmp(at + pos + strlen(want), "aaaaaaaaaaaaaaaaaaaaaaaa", 23 - pos) ||
+			    at[pos + strlen(want) + 23 - pos] != '"')
+				fail_msg("byte 0x%02x at %u: %.60s", ch, pos, at);
+		}
+	}
+}
+
 /* ---- the output section --------------------------------------------------- */
 
 static int load_text(const char *text, struct output_config *c, char *err, size_t errlen, char *path)
@@ -345,6 +401,8 @@ int main(void)
 		cmocka_unit_test(community_id_matches_the_specs_baseline),
 		cmocka_unit_test(ecs_event_carries_the_ecs_fields),
 		cmocka_unit_test(native_event_carries_the_community_id),
+		cmocka_unit_test(timestamps_match_gmtime),
+		cmocka_unit_test(every_byte_is_escaped_wherever_it_sits),
 		cmocka_unit_test(output_section_is_read_and_errors_name_the_place),
 		cmocka_unit_test(option_values_are_checked),
 		cmocka_unit_test(a_destination_that_goes_away_keeps_the_queue_and_counts_drops),
