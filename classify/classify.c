@@ -1340,7 +1340,8 @@ static bool ip_extras(struct classifier *c, struct flow *f, int dir, const struc
 {
 	static const char options_reason[] = "more than 256 bytes of IP options that are not padding (data outside "
 					     "the payload, not examined)";
-	struct verify_break b = {.use_dir_offset = true, .dir_offset = f->bytes[dir]};
+	/* Options come before the packet's payload, which bytes[] already holds. */
+	struct verify_break b = {.use_dir_offset = true, .dir_offset = f->bytes[dir] - p->payload_len};
 
 	f->ip_extra[dir] += (uint64_t)p->options_len + p->unexamined_len;
 	f->options_unproven[dir] = f->options_unproven[dir] + p->options_unproven < f->options_unproven[dir]
