@@ -19,7 +19,11 @@
  *     the inner destination whose country matters.  IPv4 and IPv6
  *     fragments are reassembled in a bounded table keyed by (src, dst,
  *     protocol, id); a datagram is handed on only when complete, so a
- *     payload split into tiny fragments is classified whole.  Overlapping fragments are resolved
+ *     payload split into tiny fragments is classified whole; one that never
+ *     completes is handed on as bytes not examined (decoder_incomplete).
+ *     An IPv6 routing header with segments left sends the packet on: its
+ *     last segment is the destination, the nodes on the way are kept as
+ *     tunnel ends are (via[]).  Overlapping fragments are resolved
  *     first-come (the earliest copy of each byte wins, as Linux does since
  *     it drops conflicting overlaps) and flagged.
  *
@@ -107,6 +111,18 @@ struct packet {
 	bool reassembled;        /* rebuilt from IP fragments */
 	bool frag_overlap;       /* fragments overlapped */
 	uint32_t file;           /* the frame's capture_frame.file */
+	/* Bytes of IP options: IPv4 options and the option areas of IPv6
+	 * Hop-by-Hop and Destination Options headers, of every layer (and of
+	 * every fragment of a reassembled datagram).  They leave with the
+	 * packet, so they count as sent; of them, `options_unproven' are not
+	 * zero padding (Pad1, PadN, IPv4 EOL and NOP) nor a router alert, and
+	 * may carry anything.  Zero for almost every packet. */
+	uint32_t options_len, options_unproven;
+	/* A datagram whose fragments never all came (decoder_incomplete()):
+	 * no payload to read, only how many bytes of it left, not examined.
+	 * Ports are known when its first fragment came; otherwise 0. */
+	bool incomplete;
+	uint32_t unexamined_len;
 };
 
 enum decode_result {
@@ -122,6 +138,8 @@ enum decode_skip_reason {
 	SKIP_MALFORMED,    /* bad version, length or header field */
 	SKIP_FRAG_DROPPED, /* fragment table full, or datagram timed out */
 	SKIP_UNEXAMINED,   /* may carry data, in a protocol this decoder cannot read */
+	SKIP_FRAG_INCOMPLETE, /* a datagram whose fragments never all came (counted
+			       * once per datagram, not per frame): not examined */
 	SKIP__COUNT
 };
 
@@ -143,11 +161,23 @@ struct decoder *decoder_new(unsigned max_datagrams);
 void decoder_free(struct decoder *d);
 /* The packet's pointers stay valid until the next decode call. */
 enum decode_result decoder_decode(struct decoder *d, const struct capture_frame *f, struct packet *out);
+/*
+ * Datagrams whose fragments never all came -- timed out, pushed out of the
+ * full table, unusable (past 64 KiB, too many pieces, lengths that
+ * disagree), or still held when decoder_give_up_fragments() ends the
+ * input -- are bytes that left and were not examined.  Each is handed out
+ * once as a packet with unexamined_len set (and no payload), for its flow:
+ * call this after every decoder_decode() until it returns false, and
+ * after decoder_give_up_fragments() at the end of the input.  At most
+ * max_datagrams wait; beyond, the oldest is only counted.
+ */
+bool decoder_incomplete(struct decoder *d, struct packet *out);
+void decoder_give_up_fragments(struct decoder *d);
 const struct decoder_stats *decoder_stats(const struct decoder *d);
 const char *decode_skip_reason_name(enum decode_skip_reason r);
 /* Of skipped[SKIP__COUNT], the frames whose data the decoder could not
- * examine (SKIP_UNEXAMINED and SKIP_LINKTYPE): non-zero means an audit is
- * incomplete. */
+ * examine (SKIP_UNEXAMINED and SKIP_LINKTYPE) and the datagrams that never
+ * completed (SKIP_FRAG_INCOMPLETE): non-zero means an audit is incomplete. */
 uint64_t decode_unexamined_count(const uint64_t *skipped);
 /* True when libpcap link type `dlt` is one the decoder understands. */
 bool decoder_linktype_supported(int dlt);

@@ -46,9 +46,11 @@ struct frag_range {
 };
 
 struct frag_entry {
-	struct frag_entry *next_in_bucket;
+	struct frag_entry *next_in_bucket;  /* also the given-up list's link */
 	struct frag_entry *older, *newer;   /* age list, for timeouts and eviction */
-	uint64_t first_us;
+	uint64_t first_us, last_us;         /* last_us: once given up, when that was */
+	uint32_t file;                      /* of the last fragment, for the record */
+	uint64_t index;
 	struct ef_addr src, dst;
 	uint32_t id;
 	uint8_t proto;
@@ -58,6 +60,14 @@ struct frag_entry {
 	struct frag_range ranges[FRAG_MAX_RANGES];
 	uint8_t *data;
 	uint32_t cap;
+	/* Summed over the fragments: their IP options (struct packet's). */
+	uint32_t options_len, options_unproven;
+	/* The first fragment's tunnel ends; its ports once the entry is given up. */
+	uint8_t n_via;
+	bool via_overflow;
+	struct ef_addr via[PACKET_MAX_VIA];
+	uint16_t sport, dport;
+	uint32_t held;                      /* bytes held, less the L4 header when known */
 };
 
 struct decoder {
@@ -65,11 +75,14 @@ struct decoder {
 	/* The frame being decoded: where it came from, and whether the capture
 	 * cut it (then IP lengths may run past what was captured). */
 	uint32_t frame_file;
-	uint64_t frame_index;
+	uint64_t frame_index, frame_ts;
 	bool frame_cut;
 	unsigned max_datagrams, n_datagrams;
 	struct frag_entry *buckets[FRAG_BUCKETS];
 	struct frag_entry *oldest, *newest;
+	/* Datagrams given up, waiting for decoder_incomplete(): oldest first. */
+	struct frag_entry *given_up, *given_up_tail;
+	unsigned n_given_up;
 	uint8_t out[40 + MAX_DATAGRAM];     /* a reassembled datagram */
 };
 
@@ -80,6 +93,7 @@ static const char *const skip_names[SKIP__COUNT] = {
 	[SKIP_MALFORMED] = "malformed",
 	[SKIP_FRAG_DROPPED] = "fragments dropped",
 	[SKIP_UNEXAMINED] = "data not examined",
+	[SKIP_FRAG_INCOMPLETE] = "datagrams whose fragments never completed (not examined)",
 };
 
 const char *decode_skip_reason_name(enum decode_skip_reason r)
@@ -89,7 +103,7 @@ const char *decode_skip_reason_name(enum decode_skip_reason r)
 
 uint64_t decode_unexamined_count(const uint64_t *skipped)
 {
-	return skipped[SKIP_UNEXAMINED] + skipped[SKIP_LINKTYPE];
+	return skipped[SKIP_UNEXAMINED] + skipped[SKIP_LINKTYPE] + skipped[SKIP_FRAG_INCOMPLETE];
 }
 
 bool decoder_linktype_supported(int dlt)
@@ -115,7 +129,8 @@ struct decoder *decoder_new(unsigned max_datagrams)
 	return d;
 }
 
-static void frag_unlink(struct decoder *d, struct frag_entry *e)
+/* Takes e out of the table; the caller frees or keeps it. */
+static void frag_detach(struct decoder *d, struct frag_entry *e)
 {
 	unsigned b = e->id % FRAG_BUCKETS;
 
@@ -134,6 +149,11 @@ static void frag_unlink(struct decoder *d, struct frag_entry *e)
 	else
 		d->newest = e->older;
 	d->n_datagrams--;
+}
+
+static void frag_unlink(struct decoder *d, struct frag_entry *e)
+{
+	frag_detach(d, e);
 	free(e->data);
 	free(e);
 }
@@ -144,6 +164,11 @@ void decoder_free(struct decoder *d)
 		return;
 	while (d->oldest)
 		frag_unlink(d, d->oldest);
+	while (d->given_up) {
+		struct frag_entry *e = d->given_up;
+		d->given_up = e->next_in_bucket;
+		free(e);
+	}
 	free(d);
 }
 
@@ -480,6 +505,7 @@ enum decode_result decoder_decode(struct decoder *d, const struct capture_frame 
 	d->stats.frames++;
 	d->frame_file = f->file;
 	d->frame_index = f->index;
+	d->frame_ts = f->ts_us;
 	d->frame_cut = f->caplen < f->wirelen;
 	memset(out, 0, sizeof(*out));
 	out->ts_us = f->ts_us;
@@ -697,20 +723,109 @@ static struct frag_entry *frag_find(struct decoder *d, const struct packet *key,
 	return NULL;
 }
 
+/*
+ * A datagram that will never be handed on whole.  Its fragments left all
+ * the same (a receiver that keeps them, or a cooperating one, reads them),
+ * so it is counted as data not examined and kept, without its data, for
+ * decoder_incomplete(): the first fragment, when it came, names the ports.
+ */
+static void frag_give_up(struct decoder *d, struct frag_entry *e)
+{
+	uint32_t held = 0, hl = 0;
+
+	frag_detach(d, e);
+	for (uint16_t i = 0; i < e->n_ranges; i++)
+		held += e->ranges[i].end - e->ranges[i].start;
+	if (e->n_ranges && e->ranges[0].start == 0) {
+		const uint8_t *p = e->data;
+		uint32_t n = e->ranges[0].end;
+		switch (e->proto) {
+		case IPPROTO_TCP:
+			hl = n >= 20 ? (uint32_t)(p[12] >> 4) * 4 : 0;
+			hl = hl >= 20 && hl <= n ? hl : 0;
+			break;
+		case IPPROTO_UDP:
+		case IPPROTO_UDPLITE:
+			hl = n >= 8 ? 8 : 0;
+			break;
+		case IPPROTO_SCTP:
+			hl = n >= 12 ? 12 : 0;
+			break;
+		}
+		if (hl) {
+			e->sport = rd16(p);
+			e->dport = rd16(p + 2);
+		}
+	}
+	e->held = held - hl;
+	/* Handed on now, in the packets' order: a time from the past would
+	 * move a packet clock (classify.h) forward twice. */
+	e->last_us = d->frame_ts;
+	free(e->data);
+	e->data = NULL;
+	d->stats.skipped[SKIP_FRAG_INCOMPLETE]++;
+	d->stats.unexamined_kind = "datagram whose fragments never completed, IP protocol";
+	d->stats.unexamined_value = e->proto;
+	d->stats.unexamined_file = e->file;
+	d->stats.unexamined_index = e->index;
+	if (d->n_given_up >= d->max_datagrams) { /* nobody drains (live): bounded, still counted */
+		struct frag_entry *old = d->given_up;
+		d->given_up = old->next_in_bucket;
+		d->n_given_up--;
+		free(old);
+	}
+	e->next_in_bucket = NULL;
+	if (d->given_up)
+		d->given_up_tail->next_in_bucket = e;
+	else
+		d->given_up = e;
+	d->given_up_tail = e;
+	d->n_given_up++;
+}
+
+bool decoder_incomplete(struct decoder *d, struct packet *out)
+{
+	struct frag_entry *e = d->given_up;
+
+	if (!e)
+		return false;
+	d->given_up = e->next_in_bucket;
+	d->n_given_up--;
+	memset(out, 0, sizeof(*out));
+	out->ts_us = e->last_us;
+	out->src = e->src;
+	out->dst = e->dst;
+	out->l4 = e->proto;
+	out->sport = e->sport;
+	out->dport = e->dport;
+	out->n_via = e->n_via;
+	out->via_overflow = e->via_overflow;
+	memcpy(out->via, e->via, sizeof(out->via));
+	out->file = e->file;
+	out->options_len = e->options_len;
+	out->options_unproven = e->options_unproven;
+	out->incomplete = true;
+	out->unexamined_len = e->held;
+	free(e);
+	return true;
+}
+
+void decoder_give_up_fragments(struct decoder *d)
+{
+	while (d->oldest)
+		frag_give_up(d, d->oldest);
+}
+
 static void frag_expire(struct decoder *d, uint64_t now)
 {
-	while (d->oldest && now > d->oldest->first_us + FRAG_TIMEOUT_US) {
-		d->stats.skipped[SKIP_FRAG_DROPPED]++;
-		frag_unlink(d, d->oldest);
-	}
+	while (d->oldest && now > d->oldest->first_us + FRAG_TIMEOUT_US)
+		frag_give_up(d, d->oldest);
 }
 
 static struct frag_entry *frag_new(struct decoder *d, const struct packet *key, uint32_t id, uint8_t proto, uint64_t ts)
 {
-	if (d->n_datagrams >= d->max_datagrams) {
-		d->stats.skipped[SKIP_FRAG_DROPPED]++;
-		frag_unlink(d, d->oldest);
-	}
+	if (d->n_datagrams >= d->max_datagrams)
+		frag_give_up(d, d->oldest);
 	struct frag_entry *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
@@ -719,6 +834,9 @@ static struct frag_entry *frag_new(struct decoder *d, const struct packet *key, 
 	e->id = id;
 	e->proto = proto;
 	e->first_us = ts;
+	e->n_via = key->n_via;
+	e->via_overflow = key->via_overflow;
+	memcpy(e->via, key->via, sizeof(e->via));
 	unsigned b = id % FRAG_BUCKETS;
 	e->next_in_bucket = d->buckets[b];
 	d->buckets[b] = e;
@@ -811,16 +929,21 @@ static enum decode_result defragment(struct decoder *d, struct packet *out, uint
 	struct frag_entry *e = frag_find(d, out, id, proto);
 	if (!e && !(e = frag_new(d, out, id, proto, ts)))
 		return skip(d, SKIP_FRAG_DROPPED);
+	e->last_us = ts;
+	e->file = d->frame_file;
+	e->index = d->frame_index;
+	e->options_len += out->options_len;
+	e->options_unproven += out->options_unproven;
 	if (!more) {
 		if (e->have_last && e->total != offset + len) {
-			frag_unlink(d, e);
+			frag_give_up(d, e);
 			return skip(d, SKIP_MALFORMED);
 		}
 		e->have_last = true;
 		e->total = offset + len;
 	}
 	if (!frag_add(e, offset, p, len)) {
-		frag_unlink(d, e);
+		frag_give_up(d, e);
 		return skip(d, SKIP_FRAG_DROPPED);
 	}
 	if (!e->have_last || e->n_ranges != 1 || e->ranges[0].start != 0 || e->ranges[0].end < e->total)
@@ -847,11 +970,13 @@ static enum decode_result defragment(struct decoder *d, struct packet *out, uint
 		memcpy(h + 24, out->dst.b, 16);
 	}
 	if (hl + total > sizeof(d->out) || (out->src.family == 4 && hl + total > 65535)) {
-		frag_unlink(d, e);
+		frag_give_up(d, e);
 		return skip(d, SKIP_MALFORMED);
 	}
 	memcpy(h + hl, e->data, total);
 	bool overlap = e->overlap;
+	out->options_len = e->options_len;
+	out->options_unproven = e->options_unproven;
 	frag_unlink(d, e);
 	d->stats.reassembled++;
 	out->l3 = h;
@@ -862,6 +987,111 @@ static enum decode_result defragment(struct decoder *d, struct packet *out, uint
 }
 
 /* ---- IP ---------------------------------------------------------------- */
+
+/*
+ * An IPv4 header's options (RFC 791) or the option area of an IPv6
+ * Hop-by-Hop or Destination Options header (RFC 8200 4.2): bytes that leave
+ * with the packet, which a receiver that skips unknown options never
+ * checks, so a sender can put anything there.  All are counted as sent.
+ * Padding that is zeros (Pad1, PadN; IPv4's EOL and NOP) and a router alert
+ * (RFC 2113, RFC 2711: a fixed value that asks routers to look, used by
+ * IGMP, MLD and RSVP) carry nothing; every byte of any other option is
+ * data nothing vouches for, which the classifier bounds.  Called only for a
+ * packet that has options.
+ */
+static void count_options(struct packet *out, const uint8_t *p, uint32_t n, bool v4)
+{
+	uint32_t unproven = 0;
+
+	out->options_len += n;
+	for (uint32_t i = 0; i < n;) {
+		uint8_t type = p[i];
+		if (type == 0 || (v4 && type == 1)) { /* Pad1, EOL, NOP */
+			i++;
+			continue;
+		}
+		uint32_t len = i + 1 < n ? p[i + 1] : 0;
+		len = v4 ? len : len + 2; /* IPv4's length counts type and length */
+		if (len < 2 || i + len > n) { /* a broken option: the rest is unproven */
+			unproven += n - i;
+			break;
+		}
+		bool nothing = true;
+		if (v4 ? type == 148 && len == 4 : type == 5 && len == 4) /* router alert */
+			nothing = rd16(p + i + 2) <= 2;
+		else if (!v4 && type == 1) /* PadN */
+			for (uint32_t k = i + 2; k < i + len; k++)
+				nothing &= p[k] == 0;
+		else
+			nothing = false;
+		if (!nothing)
+			unproven += len;
+		i += len;
+	}
+	out->options_unproven += unproven;
+}
+
+/* A node a routing header sends the packet through: it receives every byte,
+ * as a tunnel's outer end does (kept once each; too many overflow). */
+static void add_via(struct packet *out, const uint8_t *addr)
+{
+	struct ef_addr a = {.family = 6};
+
+	memcpy(a.b, addr, 16);
+	for (uint8_t i = 0; i < out->n_via; i++)
+		if (!memcmp(&out->via[i], &a, sizeof(a)))
+			return;
+	if (out->n_via < PACKET_MAX_VIA)
+		out->via[out->n_via++] = a;
+	else
+		out->via_overflow = true;
+}
+
+/*
+ * An IPv6 routing header with segments left (RFC 8200 4.4): the packet
+ * goes on from its destination to the addresses the header lists, and the
+ * last of them is where the data goes.  That one becomes the destination
+ * (so a reply, which comes back directly, joins the flow) and the current
+ * destination and every node still to visit become via[].  Type 4 (SRv6,
+ * RFC 8754) lists the final segment first; types 0 (RFC 2460, deprecated
+ * by RFC 5095 but honoured by a cooperating node) and 2 (Mobile IPv6's
+ * home address) last.  Another type with segments left, or a header whose
+ * counts disagree, names no destination this decoder can trust: its data
+ * is not examined.  False with the result in *r then.
+ */
+static bool follow_routing_header(struct decoder *d, const uint8_t *h, uint32_t hlen, struct packet *out,
+				  enum decode_result *r)
+{
+	uint8_t type = h[2], left = h[3];
+	uint32_t n = 0, first = 8;
+
+	if (!left)
+		return true;
+	if (type == 4 && hlen >= 8) {
+		n = (uint32_t)h[4] + 1; /* last entry + 1 */
+		if (left > n || first + n * 16 > hlen)
+			n = 0;
+	} else if ((type == 0 || type == 2) && hlen >= 8) {
+		n = (hlen - 8) / 16;
+		if (left > n || (type == 2 && n != 1))
+			n = 0;
+	}
+	if (!n) {
+		*r = unexamined(d, SKIP_UNEXAMINED, "IPv6 routing header with segments left, type", type);
+		return false;
+	}
+	add_via(out, out->dst.b);
+	if (type == 4) { /* visited from Segment List[left - 1] down to [0] */
+		for (uint32_t i = left - 1; i >= 1; i--)
+			add_via(out, h + first + i * 16);
+		memcpy(out->dst.b, h + first, 16);
+	} else { /* visited from address[n - left] up to [n - 1] */
+		for (uint32_t i = n - left; i + 1 < n; i++)
+			add_via(out, h + first + i * 16);
+		memcpy(out->dst.b, h + first + (n - 1) * 16, 16);
+	}
+	return true;
+}
 
 /* The IP header's addresses and extent; an inner header of a tunnel
  * replaces the outer one's. */
@@ -901,6 +1131,8 @@ static enum decode_result decode_ipv4(struct decoder *d, const uint8_t *p, uint3
 	if (total > len)
 		total = len; /* cut by the snaplen: keep what was captured */
 	set_l3(out, 4, p + 12, p + 16, p, total, depth);
+	if (hl > 20)
+		count_options(out, p + 20, hl - 20, true);
 
 	uint16_t frag = rd16(p + 6);
 	uint32_t offset = (uint32_t)(frag & 0x1fff) * 8;
@@ -932,14 +1164,28 @@ static enum decode_result decode_ipv6(struct decoder *d, const uint8_t *p, uint3
 		case 0:   /* hop-by-hop */
 		case 43:  /* routing */
 		case 60:  /* destination options */
-		case 135: /* mobility */
+		case 135: { /* mobility */
 			if (off + 8 > total)
 				return skip(d, SKIP_TRUNCATED);
+			uint8_t type = next;
+			uint32_t at = off, hlen = 8u + (uint32_t)p[off + 1] * 8u;
 			next = p[off];
-			off += 8u + (uint32_t)p[off + 1] * 8u;
+			off += hlen;
 			if (off > total)
 				return skip(d, SKIP_TRUNCATED);
+			if (type == 0 || type == 60) {
+				/* Only padding, in almost every packet that has one. */
+				if (hlen > 8 || rd32(p + at + 2) || rd16(p + at + 6))
+					count_options(out, p + at + 2, hlen - 2, false);
+				else
+					out->options_len += 6;
+			} else if (type == 43) {
+				enum decode_result r;
+				if (!follow_routing_header(d, p + at, hlen, out, &r))
+					return r;
+			}
 			continue;
+		}
 		case 51: /* AH: length in 4-byte units, minus 2 */
 			if (off + 8 > total)
 				return skip(d, SKIP_TRUNCATED);

@@ -236,6 +236,9 @@ static bool ftp_control_like(const struct flow *f)
 	       (f->dpi->ndpi_master ? f->dpi->ndpi_master : f->dpi->ndpi_app) == NDPI_PROTOCOL_FTP_CONTROL;
 }
 
+/* Bytes sent that nobody read can carry anything: never `encrypted'. */
+static const char incomplete_reason[] = "fragments of a datagram that never completed were sent and not examined";
+
 static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
 {
 	f->enc = enc;
@@ -255,6 +258,10 @@ static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
 			f->enc = EF_ENC_UNKNOWN;
 			f->why_unknown = "retransmitted bytes disagreed with the first copy (reassembly conflict)";
 		}
+	}
+	if (f->incomplete && (f->enc == EF_ENC_ENCRYPTED || f->enc == EF_ENC_WEAK)) {
+		f->enc = EF_ENC_UNKNOWN;
+		f->why_unknown = incomplete_reason;
 	}
 #ifndef EF_NO_VERIFY /* bench/ builds without the watch to measure its cost */
 	if ((f->enc == EF_ENC_ENCRYPTED || f->enc == EF_ENC_WEAK) && f->watch_kind) {
@@ -633,7 +640,7 @@ static void finalise(struct classifier *c, struct flow *f)
 		if (!f->app[0])
 			copy_str(f->app, sizeof(f->app), "Unknown");
 		f->enc = EF_ENC_UNKNOWN;
-		f->why_unknown = "no payload";
+		f->why_unknown = f->incomplete ? incomplete_reason : "no payload";
 		f->decided = true;
 		return;
 	}
@@ -1294,8 +1301,11 @@ void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_reco
 		r->cipher_bits = tls_cipher_bits(f->cipher, &name, &weak);
 		copy_str(r->cipher, sizeof(r->cipher), name);
 	}
-	r->bytes_out = f->bytes[0];
-	r->bytes_in = f->bytes[1];
+	r->bytes_out = f->bytes[0] + f->ip_extra[0];
+	r->bytes_in = f->bytes[1] + f->ip_extra[1];
+	r->ip_options_unproven[0] = f->options_unproven[0];
+	r->ip_options_unproven[1] = f->options_unproven[1];
+	r->incomplete_datagrams = f->incomplete;
 	r->packets_out = f->packets[0];
 	r->packets_in = f->packets[1];
 	r->reassembly_conflict = f->conflict;
@@ -1313,6 +1323,54 @@ void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_reco
 		r->unknown_reason = f->why_unknown ? f->why_unknown
 				  : f->rejudged ? f->rejudge_reason : "not decided yet";
 	r->capture_file = f->file;
+}
+
+/*
+ * IP option bytes that are not padding (capture.h's options_unproven), per
+ * side.  Genuine traffic has none but a router alert, which is not counted:
+ * over nDPI's captures and the benchmark capture, the only options are
+ * router alerts and PadN (and some in fuzzed files).  A few record-route
+ * or timestamp options stay well under the bound; a file's worth does not.
+ */
+#define IP_OPTIONS_UNPROVEN_MAX 256u
+
+/*
+ * What a packet sent outside its payload: IP options, and a datagram that
+ * never completed.  Both left, so both count in bytes_out/in; neither was
+ * read as the flow's data.  Options beyond the bound make the flow
+ * cleartext; a datagram not examined makes it one that cannot be
+ * encrypted.  True when this changed the flow's class.
+ */
+static bool ip_extras(struct classifier *c, struct flow *f, int dir, const struct packet *p)
+{
+	static const char options_reason[] = "more than 256 bytes of IP options that are not padding (data outside "
+					     "the payload, not examined)";
+	/* Options come before the packet's payload, which bytes[] already holds. */
+	struct verify_break b = {.use_dir_offset = true, .dir_offset = f->bytes[dir] - p->payload_len};
+
+	f->ip_extra[dir] += (uint64_t)p->options_len + p->unexamined_len;
+	f->options_unproven[dir] = f->options_unproven[dir] + p->options_unproven < f->options_unproven[dir]
+					   ? UINT32_MAX : f->options_unproven[dir] + p->options_unproven;
+	if (p->incomplete && f->incomplete < UINT32_MAX)
+		f->incomplete++;
+	if (f->options_unproven[dir] > IP_OPTIONS_UNPROVEN_MAX && (!f->decided || f->enc != EF_ENC_CLEARTEXT)) {
+		if (!f->decided) {
+			decide_cleartext(c, f, options_reason);
+			return true;
+		}
+		b.reason = options_reason;
+		b.to = EF_ENC_CLEARTEXT;
+		rejudge(c, f, dir, &b, 0);
+		f->why_cleartext = options_reason;
+		return true;
+	}
+	if (p->incomplete && f->decided && (f->enc == EF_ENC_ENCRYPTED || f->enc == EF_ENC_WEAK)) {
+		b.reason = incomplete_reason;
+		b.to = EF_ENC_UNKNOWN;
+		rejudge(c, f, dir, &b, 0);
+		return true;
+	}
+	return false;
 }
 
 /* A tunnelled packet's outer addresses, kept once each; one the flow has
@@ -1502,6 +1560,13 @@ enum classify_event classifier_packet(struct classifier *c, const struct packet 
 	if (f->last_clock + idle_limit_us(c, idle_list(f)) < c->next_expiry_us)
 		c->next_expiry_us = f->last_clock + idle_limit_us(c, idle_list(f));
 	*flow_out = f;
+	if (p->options_len || p->incomplete) {
+		bool was_decided = f->decided;
+		if (ip_extras(c, f, dir, p))
+			return was_decided ? CLASSIFY_REJUDGED : CLASSIFY_DECIDED;
+		if (p->incomplete)
+			return ev; /* nothing to read */
+	}
 	/* An FTP control channel announces data connections for its whole
 	 * life, and may be picked up mid-stream, undecided or not yet named:
 	 * every undecided TCP flow's lines are read (as the multi-worker reader

@@ -351,6 +351,11 @@ struct flow {
 	bool syn_isn[2];
 	bool ftp_control;           /* a clear-text FTP session: watch for data channels */
 	bool ftp_announced;         /* its lines announced a data endpoint */
+	/* Sent outside the payload (classify_ip_extras()): IP option bytes and
+	 * bytes of datagrams that never completed, each side; of the options,
+	 * those that were not padding; datagrams that never completed. */
+	uint64_t ip_extra[2];
+	uint32_t options_unproven[2], incomplete;
 	uint32_t user;
 	struct flow_dpi *dpi;
 };

@@ -442,6 +442,31 @@ static unsigned route_tcp(struct router *r, const struct packet *pkt, uint64_t n
 	return p->worker;
 }
 
+/* Datagrams the decoder gave up on (fragments that never completed): their
+ * bytes go to their flows, in the worker that owns them, as a packet's do. */
+static void classify_incomplete(struct worker *w, struct router *router, struct inside_cache *inside,
+				uint64_t now)
+{
+	struct packet pkt;
+	struct flow *f;
+	bool any = false;
+
+	while (decoder_incomplete(w->decoder, &pkt)) {
+		any = true;
+		if (router) {
+			unsigned owner = shard_of(w->o->policy, inside, &pkt, w->n_workers);
+			if (pkt.l4 == IPPROTO_TCP)
+				owner = route_tcp(router, &pkt, now, owner);
+			if (owner != w->id)
+				continue;
+			classifier_advance(w->classifier, now);
+		}
+		classifier_packet(w->classifier, &pkt, &f);
+	}
+	if (any && w->id == 0)
+		warn_unexamined(w->decoder, w->cap, &w->unexamined_seen, &w->unexamined_warned);
+}
+
 /*
  * A worker: reads and decodes every frame of every file, and classifies the
  * packets of the inside hosts it owns -- all of them when it is the only
@@ -455,6 +480,7 @@ static void *worker_run(void *arg)
 	struct flow *f;
 	enum capture_status st;
 	struct packet_clock clock = {0};
+	uint64_t now = 0;
 	struct router *router = NULL;
 	struct inside_cache *inside = NULL;
 	struct capture *cap = capture_open_files(w->paths, w->n_paths, w->err, sizeof(w->err));
@@ -483,7 +509,9 @@ static void *worker_run(void *arg)
 		if (!router) {
 			/* Every frame moves the clock, decoded or not, as it
 			 * does for several workers. */
-			if (decoder_decode(w->decoder, &frame, &pkt) != DECODE_OK) {
+			enum decode_result dr = decoder_decode(w->decoder, &frame, &pkt);
+			classify_incomplete(w, NULL, NULL, 0);
+			if (dr != DECODE_OK) {
 				warn_unexamined(w->decoder, cap, &w->unexamined_seen, &w->unexamined_warned);
 				classifier_tick(w->classifier, frame.ts_us);
 				continue;
@@ -492,8 +520,10 @@ static void *worker_run(void *arg)
 			w->totals.packets++;
 			continue;
 		}
-		uint64_t now = packet_clock_update(&clock, frame.ts_us);
-		if (decoder_decode(w->decoder, &frame, &pkt) != DECODE_OK) {
+		now = packet_clock_update(&clock, frame.ts_us);
+		enum decode_result dr = decoder_decode(w->decoder, &frame, &pkt);
+		classify_incomplete(w, router, inside, now);
+		if (dr != DECODE_OK) {
 			if (w->id == 0) /* every worker decodes every frame; one warns */
 				warn_unexamined(w->decoder, cap, &w->unexamined_seen, &w->unexamined_warned);
 			continue;
@@ -512,6 +542,8 @@ static void *worker_run(void *arg)
 		classifier_packet(w->classifier, &pkt, &f);
 		w->totals.packets++;
 	}
+	decoder_give_up_fragments(w->decoder);
+	classify_incomplete(w, router, inside, now);
 	classifier_flush(w->classifier);
 	if (router && router->unpinned && w->id == 0)
 		fprintf(stderr, "egressfence: warning: %llu connections to announced FTP data endpoints could not be "

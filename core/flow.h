@@ -138,7 +138,8 @@ enum ef_initiator { EF_INIT_INSIDE = 0, EF_INIT_REMOTE = 1 };
 /*
  * A flow as the later stages see it, oriented: `inside` is the end in
  * networks.internal when exactly one end is, otherwise the initiator.
- * bytes_out counts L4 payload bytes the inside end sent.
+ * bytes_out counts L4 payload bytes the inside end sent, with its IP
+ * options and the bytes of its datagrams that never completed.
  */
 #define EF_VIA_MAX 8
 
@@ -181,6 +182,13 @@ struct ef_flow_record {
 	 * protocol wants random, not X.509); and why it made the flow
 	 * `cleartext' (static text; NULL otherwise). */
 	uint32_t handshake_clear[2], handshake_unproven[2];
+	/* IP option bytes (IPv4 options, IPv6 Hop-by-Hop and Destination
+	 * Options) that were not padding, each direction; bytes_out/in count
+	 * every option byte. */
+	uint32_t ip_options_unproven[2];
+	/* Datagrams of the flow whose fragments never all came (their bytes
+	 * are in bytes_out/in): sent, not examined, so never `encrypted'. */
+	uint32_t incomplete_datagrams;
 	const char *cleartext_reason;
 	/* Why the class is `unknown' (static text; NULL otherwise): no payload,
 	 * a handshake that never completed, a port guess, nothing recognised. */

@@ -79,6 +79,8 @@ void policy_judge_flow(const struct policy *p, const struct geodb *db, struct ef
 		uint32_t h[2] = {r->handshake_clear[1], r->handshake_unproven[1]};
 		r->handshake_clear[1] = r->handshake_clear[0], r->handshake_clear[0] = h[0];
 		r->handshake_unproven[1] = r->handshake_unproven[0], r->handshake_unproven[0] = h[1];
+		uint32_t o = r->ip_options_unproven[1];
+		r->ip_options_unproven[1] = r->ip_options_unproven[0], r->ip_options_unproven[0] = o;
 	}
 	/* A tunnel's outer ends outside networks.internal receive every byte
 	 * too: the flow goes to their countries as well as to its own remote

@@ -311,6 +311,18 @@ static void put_ending(struct line *l, const struct ef_flow_record *r, const cha
 		put_uint(l, r->handshake_unproven[1]);
 		PUT_LITERAL(l, "}");
 	}
+	if (r->ip_options_unproven[0] || r->ip_options_unproven[1]) {
+		put_key(l, "ip_options_unproven");
+		PUT_LITERAL(l, "{\"out\":");
+		put_uint(l, r->ip_options_unproven[0]);
+		PUT_LITERAL(l, ",\"in\":");
+		put_uint(l, r->ip_options_unproven[1]);
+		PUT_LITERAL(l, "}");
+	}
+	if (r->incomplete_datagrams) {
+		put_key(l, "incomplete_datagrams");
+		put_uint(l, r->incomplete_datagrams);
+	}
 	if (r->enc == EF_ENC_CLEARTEXT && r->cleartext_reason) {
 		put_key(l, "cleartext_reason");
 		put_string(l, r->cleartext_reason);

@@ -323,6 +323,24 @@ for t in ipip vxlan gre; do
 		"$t to a CN endpoint carrying inside-to-inside HTTP is judged by the CN end: cleartext, blocked"
 done
 
+# ---- the IP layer after a TLS decision: options, a datagram that never completes --
+expect tls12-then-v4-options-text "$v4 and .encryption == \"cleartext\" and .verdict == \"block\" and .rejudged == true and
+	.ip_options_unproven.out == 400 and (.cleartext_reason | test(\"IP options\"))" \
+	"text in IPv4 options of an encrypted session: past 256 bytes the flow is rejudged cleartext"
+# Data not examined: the audit exits 2, and the flow is no longer encrypted.
+name=tls12-then-frag-never-complete
+"$bin" audit --config "$policy" --json "$dir/$name.json" "$dir/$name.pcap" >"$dir/$name.out" 2>&1
+rc=$?
+if [ "$rc" = 2 ] && [ "$(jq -s length "$dir/$name.json")" = 1 ] && jq -e "$v4 and .encryption == \"unknown\" and
+	.verdict == \"block\" and .rejudged == true and .incomplete_datagrams == 1" "$dir/$name.json" >/dev/null; then
+	echo "ok   $name"
+	passed=$((passed + 1))
+else
+	echo "FAIL $name: exit $rc (expected 2), or the flow is not rejudged unknown with its incomplete datagram"
+	sed 's/^/    /' "$dir/$name.json" "$dir/$name.out" | head -8
+	failed=$((failed + 1))
+fi
+
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several
 # workers write theirs in worker order), whatever the case's own checks say.

@@ -59,6 +59,21 @@ check dtls-only-control 1 '.encryption == "encrypted" and .verdict == "log"' \
 	"a clean DTLS session stays encrypted (the bounds do not touch it)"
 check dtls-then-stun-text 1 "$notenc and .rejudged == true" "STUN text after the DTLS decision is rejudged"
 check tls12-xor4 1 "$notenc" "text XORed with a 4-byte key inside TLS records is caught"
+# defended at the capture layer (routing headers, IP options, fragments)
+policy=$dir/evasion-policy-v6us.yaml
+check srv6-http 1 "$notenc and .dst_ip == \"2001:db8:86::10\" and .bytes_out == 186 and .bytes_in > 0 and
+	(.tunnel_via | index([\"2001:db8:1::1\"])) != null" \
+	"an SRv6 header to a US node whose last segment is CN: one flow to CN (the reply joined), blocked"
+policy=$src/tests/data/evasion-policy.yaml
+check v6-dstopt-text 1 "$notenc and .encryption == \"cleartext\" and .bytes_out > 13000 and
+	.ip_options_unproven.out > 13000 and (.cleartext_reason | test(\"IP options\"))" \
+	"text in IPv6 Destination Options: counted in bytes_out, cleartext, blocked"
+check frag-never-complete 2 "$notenc and .incomplete_datagrams == 10 and .bytes_out >= 13900" \
+	"first fragments that never complete: a flow to CN with their bytes, not examined (exit 2), blocked"
+if ! grep -q "datagrams whose fragments never completed (not examined) 10" "$tmp/frag-never-complete.out"; then
+	echo "FAIL frag-never-complete: the summary does not count the 10 incomplete datagrams"
+	failed=$((failed + 1))
+fi
 
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))

@@ -2126,6 +2126,53 @@ static void case_ipip_to_cn_inner_inside(struct out *o) { tunnel_to_cn(o, WRAP_I
 static void case_vxlan_to_cn_inner_inside(struct out *o) { tunnel_to_cn(o, WRAP_VXLAN, 40411); }
 static void case_gre_to_cn_inner_inside(struct out *o) { tunnel_to_cn(o, WRAP_GRE, 40412); }
 
+/*
+ * A TLS 1.2 session decided encrypted, whose client then sends through
+ * the IP layer: text in IPv4 options of every packet (40 bytes of an
+ * unassigned option, type 30), or the first fragment of a segment whose
+ * other fragments never come.  The records themselves stay random, so
+ * only the capture layer's accounting can catch either.
+ */
+static void tls12_then_ip_layer(struct out *o, uint16_t cport, bool options)
+{
+	static uint8_t l4[MAX_PKT], ip[MAX_PKT];
+	struct conn c;
+	uint8_t body[600], buf[700];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 443);
+	tls12_full_handshake(&c);
+	for (int i = 0; i < 10; i++) {
+		uint32_t len;
+		rnd_fill(body, sizeof(body));
+		len = tls_record(buf, 23, body, sizeof(body));
+		if (options) {
+			uint32_t n = build_tcp(&c, 0, l4, c.seq[0], TH_ACK | TH_PSH, buf, len);
+			ipv4_header(ip, c.cli, c.srv, 6, c.ip_id++, n + 40, 0, false);
+			ip[0] = 0x4f;
+			ip[20] = 30;
+			ip[21] = 40;
+			fill_text(ip + 22, 38);
+			put16(ip + 10, 0);
+			put16(ip + 10, csum_fold(csum_add(0, ip, 60)));
+			memcpy(ip + 60, l4, n);
+			emit_ip(&c, 0, ip, 60 + n);
+			c.seq[0] += len;
+		} else if (i == 5) {
+			fill_text(buf + 5, sizeof(body));
+			uint32_t n = build_tcp(&c, 0, l4, c.seq[0], TH_ACK | TH_PSH, buf, len);
+			emit_fragment(&c, 0, l4, 0, (n / 2) & ~7u, true, c.ip_id++);
+			c.seq[0] += len;
+		} else {
+			tcp_send(&c, 0, buf, len);
+		}
+		tcp_ack(&c, 1);
+	}
+	tcp_close(&c);
+}
+
+static void case_tls12_then_v4_options_text(struct out *o) { tls12_then_ip_layer(o, 40420, true); }
+static void case_tls12_then_frag_never_complete(struct out *o) { tls12_then_ip_layer(o, 40421, false); }
+
 static const struct {
 	const char *name;
 	void (*write)(struct out *o);
@@ -2216,6 +2263,8 @@ static const struct {
 	{"tunnel-ipip-to-cn-inner-inside", case_ipip_to_cn_inner_inside},
 	{"tunnel-vxlan-to-cn-inner-inside", case_vxlan_to_cn_inner_inside},
 	{"tunnel-gre-to-cn-inner-inside", case_gre_to_cn_inner_inside},
+	{"tls12-then-v4-options-text", case_tls12_then_v4_options_text},
+	{"tls12-then-frag-never-complete", case_tls12_then_frag_never_complete},
 };
 
 /* ---- the flood --------------------------------------------------------- */

@@ -821,6 +821,244 @@ static void pcapng_damaged_blocks_stop_the_file_with_their_offset(void **state)
 	}
 }
 
+/* ---- red-team round 2: routing headers, IP options, lost fragments ---- */
+
+/* An IPv6 header from src to dst with `ext' (extension headers, then a
+ * UDP datagram of `payload') behind it; the first next header is `first'. */
+static size_t ipv6_with(uint8_t *b, const char *src, const char *dst, uint8_t first, const uint8_t *ext,
+			size_t ext_len, const char *payload)
+{
+	struct ef_addr s, t;
+
+	ef_addr_parse(src, &s);
+	ef_addr_parse(dst, &t);
+	memset(b, 0, 40);
+	b[0] = 0x60;
+	b[6] = first;
+	b[7] = 64;
+	memcpy(b + 8, s.b, 16);
+	memcpy(b + 24, t.b, 16);
+	memcpy(b + 40, ext, ext_len);
+	size_t n = 40 + ext_len + put_udp(b + 40 + ext_len, 5000, 80, payload);
+	b[4] = (uint8_t)((n - 40) >> 8);
+	b[5] = (uint8_t)(n - 40);
+	return n;
+}
+
+static void put_addr6(uint8_t *b, const char *a)
+{
+	struct ef_addr x;
+
+	ef_addr_parse(a, &x);
+	memcpy(b, x.b, 16);
+}
+
+/* redteam2 srv6-http: the IPv6 destination is a US node, the segment list
+ * ends in CN.  The packet goes on to the last segment, so that is the
+ * flow's destination, and the nodes on the way are kept as tunnel ends. */
+static void routing_header_with_segments_left_goes_to_its_last_segment(void **state)
+{
+	uint8_t ext[128] = {0}, b[512];
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	/* SRv6 (type 4): Segment List[0] = CN (the last), [1] = a second US
+	 * node, [2] = the IPv6 destination; two segments left */
+	ext[0] = IPPROTO_UDP;
+	ext[1] = 6;  /* 8 + 48 bytes */
+	ext[2] = 4;
+	ext[3] = 2;
+	ext[4] = 2;  /* last entry */
+	put_addr6(ext + 8, "2001:db8:86::10");
+	put_addr6(ext + 24, "2001:db8:1::2");
+	put_addr6(ext + 40, "2001:db8:1::1");
+	size_t n = ipv6_with(b, "fd00:ef::2", "2001:db8:1::1", 43, ext, 56, "POST /");
+	assert_int_equal(decode(d, DLT_RAW, b, n, &p), DECODE_OK);
+	assert_addr(&p.dst, "2001:db8:86::10");
+	assert_int_equal(p.dport, 80);
+	assert_memory_equal(p.payload, "POST /", 6);
+	assert_int_equal(p.n_via, 2);
+	assert_addr(&p.via[0], "2001:db8:1::1");
+	assert_addr(&p.via[1], "2001:db8:1::2");
+
+	/* with no segments left, the destination is the destination */
+	ext[3] = 0;
+	n = ipv6_with(b, "fd00:ef::2", "2001:db8:86::10", 43, ext, 56, "POST /");
+	assert_int_equal(decode(d, DLT_RAW, b, n, &p), DECODE_OK);
+	assert_addr(&p.dst, "2001:db8:86::10");
+	assert_int_equal(p.n_via, 0);
+
+	/* type 0 lists the last address last; one of two left */
+	memset(ext, 0, sizeof(ext));
+	ext[0] = IPPROTO_UDP;
+	ext[1] = 4;
+	ext[2] = 0;
+	ext[3] = 1;
+	put_addr6(ext + 8, "2001:db8:1::1");
+	put_addr6(ext + 24, "2001:db8:86::10");
+	n = ipv6_with(b, "fd00:ef::2", "2001:db8:1::1", 43, ext, 40, "x");
+	assert_int_equal(decode(d, DLT_RAW, b, n, &p), DECODE_OK);
+	assert_addr(&p.dst, "2001:db8:86::10");
+	assert_int_equal(p.n_via, 1);
+	assert_addr(&p.via[0], "2001:db8:1::1");
+
+	/* a type this decoder cannot follow, with segments left: not examined */
+	ext[2] = 3;
+	n = ipv6_with(b, "fd00:ef::2", "2001:db8:1::1", 43, ext, 40, "x");
+	uint64_t before = decoder_stats(d)->skipped[SKIP_UNEXAMINED];
+	assert_int_equal(decode(d, DLT_RAW, b, n, &p), DECODE_SKIP);
+	assert_int_equal(decoder_stats(d)->skipped[SKIP_UNEXAMINED], before + 1);
+	/* an SRH whose segments left run past its list */
+	ext[2] = 4;
+	ext[3] = 3;
+	ext[4] = 1;
+	n = ipv6_with(b, "fd00:ef::2", "2001:db8:1::1", 43, ext, 40, "x");
+	assert_int_equal(decode(d, DLT_RAW, b, n, &p), DECODE_SKIP);
+	assert_int_equal(decoder_stats(d)->skipped[SKIP_UNEXAMINED], before + 2);
+	decoder_free(d);
+}
+
+/* redteam2 v6-dstopt-text: option bytes leave with the packet.  Zero
+ * padding and a router alert carry nothing; anything else is unproven. */
+static void ip_options_are_counted_and_only_padding_carries_nothing(void **state)
+{
+	uint8_t ext[256] = {0}, b[512];
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	/* Destination Options: PadN of 4 zeros, then Pad1 x2 */
+	ext[0] = IPPROTO_UDP;
+	ext[2] = 1;
+	ext[3] = 4;
+	size_t n = ipv6_with(b, "fd00:ef::2", "2001:db8:86::10", 60, ext, 8, "x");
+	assert_int_equal(decode(d, DLT_RAW, b, n, &p), DECODE_OK);
+	assert_int_equal(p.options_len, 6);
+	assert_int_equal(p.options_unproven, 0);
+	/* a PadN that is not zeros */
+	ext[5] = 'A';
+	n = ipv6_with(b, "fd00:ef::2", "2001:db8:86::10", 60, ext, 8, "x");
+	assert_int_equal(decode(d, DLT_RAW, b, n, &p), DECODE_OK);
+	assert_int_equal(p.options_unproven, 6);
+	/* Hop-by-Hop router alert (MLD) and PadN: nothing */
+	memset(ext, 0, sizeof(ext));
+	ext[0] = IPPROTO_UDP;
+	ext[2] = 5;
+	ext[3] = 2;
+	ext[6] = 1;
+	n = ipv6_with(b, "fd00:ef::2", "2001:db8:86::10", 0, ext, 8, "x");
+	assert_int_equal(decode(d, DLT_RAW, b, n, &p), DECODE_OK);
+	assert_int_equal(p.options_len, 6);
+	assert_int_equal(p.options_unproven, 0);
+	/* an unknown option (type 0x1e) of text, as the red team sent */
+	memset(ext, 0, sizeof(ext));
+	ext[0] = IPPROTO_UDP;
+	ext[1] = 15; /* 128 bytes */
+	ext[2] = 0x1e;
+	ext[3] = 124;
+	memset(ext + 4, 'e', 124);
+	n = ipv6_with(b, "fd00:ef::2", "2001:db8:86::10", 60, ext, 128, "x");
+	assert_int_equal(decode(d, DLT_RAW, b, n, &p), DECODE_OK);
+	assert_int_equal(p.options_len, 126);
+	assert_int_equal(p.options_unproven, 126);
+	assert_int_equal(p.payload_len, 1);
+
+	/* IPv4: a router alert, then a record route of 8 bytes, then EOL */
+	uint8_t v4[128] = {0};
+	put_ipv4(v4, IPPROTO_UDP, "10.9.0.2", "198.51.100.10", 8 + 1 + 16, 7, 0);
+	v4[0] = 0x49;
+	v4[3] += 16;
+	uint8_t opts[16] = {148, 4, 0, 0, 7, 8, 4, 'a', 'b', 'c', 'd', 0, 0, 0, 0, 0};
+	memcpy(v4 + 20, opts, 16);
+	n = 36 + put_udp(v4 + 36, 5000, 53, "x");
+	assert_int_equal(decode(d, DLT_RAW, v4, n, &p), DECODE_OK);
+	assert_int_equal(p.options_len, 16);
+	assert_int_equal(p.options_unproven, 8);
+	assert_int_equal(p.payload_len, 1);
+	decoder_free(d);
+}
+
+static enum decode_result decode_at(struct decoder *d, const uint8_t *b, size_t n, uint64_t ts, struct packet *p)
+{
+	struct capture_frame f = {.data = b, .caplen = (uint32_t)n, .wirelen = (uint32_t)n, .ts_us = ts,
+				  .linktype = DLT_RAW};
+	return decoder_decode(d, &f, p);
+}
+
+/* redteam2 frag-never-complete: first fragments whose last never comes
+ * left all the same; they are handed on as bytes not examined, with the
+ * first fragment's ports, at the timeout and at the end of the input. */
+static void fragments_that_never_complete_are_handed_on_as_unexamined(void **state)
+{
+	uint8_t b[256], text[64];
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	memset(text, 'e', sizeof(text));
+	/* a first fragment: UDP header and 64 bytes of text, more to come */
+	size_t h = put_ipv4(b, IPPROTO_UDP, "10.9.0.2", "198.51.100.10", 8 + 64, 77, 0x2000);
+	put_udp(b + h, 41503, 5353, "");
+	memcpy(b + h + 8, text, 64);
+	assert_int_equal(decode_at(d, b, h + 72, 1000000, &p), DECODE_FRAGMENT);
+	assert_false(decoder_incomplete(d, &p));
+	/* 31 s later, any fragment gives it up */
+	size_t h2 = put_ipv4(b, IPPROTO_UDP, "10.9.0.2", "198.51.100.10", 16, 78, 0x2001);
+	memset(b + h2, 'x', 16);
+	assert_int_equal(decode_at(d, b, h2 + 16, 32000000, &p), DECODE_FRAGMENT);
+	assert_true(decoder_incomplete(d, &p));
+	assert_true(p.incomplete);
+	assert_addr(&p.src, "10.9.0.2");
+	assert_addr(&p.dst, "198.51.100.10");
+	assert_int_equal(p.l4, IPPROTO_UDP);
+	assert_int_equal(p.sport, 41503);
+	assert_int_equal(p.dport, 5353);
+	assert_int_equal(p.unexamined_len, 64);
+	assert_int_equal(p.payload_len, 0);
+	assert_int_equal(p.ts_us, 32000000); /* when it was given up, in the packets' order */
+	assert_false(decoder_incomplete(d, &p));
+	assert_int_equal(decoder_stats(d)->skipped[SKIP_FRAG_INCOMPLETE], 1);
+	assert_int_equal(decode_unexamined_count(decoder_stats(d)->skipped), 1);
+
+	/* the end of the input gives up the one still held (not a first
+	 * fragment: no ports), and an IPv6 one */
+	uint8_t ext[8] = {IPPROTO_UDP, 0, 0, 8, 0, 0, 0, 9}; /* offset 8 bytes, more: MF clear, id 9 */
+	ext[3] = 8 | 1;
+	uint8_t v6[256];
+	size_t n6 = ipv6_with(v6, "fd00:ef::2", "2001:db8:86::10", 44, ext, 8, "text text text");
+	assert_int_equal(decode_at(d, v6, n6, 32000001, &p), DECODE_FRAGMENT);
+	decoder_give_up_fragments(d);
+	int seen = 0;
+	while (decoder_incomplete(d, &p)) {
+		seen++;
+		assert_true(p.incomplete);
+		assert_int_equal(p.sport, 0);
+		assert_int_equal(p.dport, 0);
+		if (p.src.family == 4) {
+			assert_int_equal(p.unexamined_len, 16);
+		} else {
+			assert_addr(&p.dst, "2001:db8:86::10");
+			assert_int_equal(p.unexamined_len, 8 + 14); /* the "UDP header" is data here */
+		}
+	}
+	assert_int_equal(seen, 2);
+	assert_int_equal(decoder_stats(d)->skipped[SKIP_FRAG_INCOMPLETE], 3);
+	decoder_free(d);
+
+	/* bounded: with a table of 2 and nobody draining, at most 2 wait */
+	d = decoder_new(2);
+	for (uint16_t id = 0; id < 10; id++) {
+		h = put_ipv4(b, IPPROTO_UDP, "10.9.0.2", "198.51.100.10", 8 + 64, id, 0x2000);
+		put_udp(b + h, 41503, 5353, "");
+		assert_int_equal(decode_at(d, b, h + 72, 1000000 + id, &p), DECODE_FRAGMENT);
+	}
+	decoder_give_up_fragments(d);
+	seen = 0;
+	while (decoder_incomplete(d, &p))
+		seen++;
+	assert_int_equal(seen, 2);
+	assert_int_equal(decoder_stats(d)->skipped[SKIP_FRAG_INCOMPLETE], 10);
+	decoder_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -842,6 +1080,9 @@ int main(void)
 		cmocka_unit_test(frames_that_are_not_ip_are_told_apart),
 		cmocka_unit_test(pcapng_interfaces_keep_their_own_link_type_snaplen_and_clock),
 		cmocka_unit_test(pcapng_damaged_blocks_stop_the_file_with_their_offset),
+		cmocka_unit_test(routing_header_with_segments_left_goes_to_its_last_segment),
+		cmocka_unit_test(ip_options_are_counted_and_only_padding_carries_nothing),
+		cmocka_unit_test(fragments_that_never_complete_are_handed_on_as_unexamined),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

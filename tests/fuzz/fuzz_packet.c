@@ -92,9 +92,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			classifier_packet(classifier, &pkt, &flow);
 		else
 			classifier_tick(classifier, clock_us);
+		while (decoder_incomplete(dec, &pkt)) /* datagrams given up, as the engine drains them */
+			classifier_packet(classifier, &pkt, &flow);
 		free(copy);
 		off += len;
 	}
+	decoder_give_up_fragments(dec);
+	while (decoder_incomplete(dec, &pkt))
+		classifier_packet(classifier, &pkt, &flow);
 	classifier_flush(classifier);
 	decoder_free(dec);
 	return 0;
