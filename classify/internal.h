@@ -90,6 +90,12 @@ struct stream {
 	bool gap;                 /* bytes were lost: the stream skipped ahead */
 	bool conflict;            /* a retransmission disagreed with the first copy */
 	bool retransmitted;       /* the sender repeated bytes still pending */
+	uint32_t first_seq;       /* sequence number of the direction's first byte (once seq_known) */
+	/* Bytes behind next_seq that hist cannot compare (before the stream's
+	 * first byte, before a gap, beyond STREAM_HIST_MAX): judged here, by
+	 * look_judge(), window after window. */
+	struct look unmatched;
+	bool unmatched_text;      /* a window of them was not random */
 };
 
 enum stream_add_result { STREAM_NOTHING = 0, STREAM_NEW_DATA = 1 };
@@ -98,6 +104,10 @@ enum stream_add_result { STREAM_NOTHING = 0, STREAM_NEW_DATA = 1 };
 enum stream_add_result stream_add(struct stream *s, uint32_t seq, const uint8_t *p, uint32_t len,
 				  struct classifier_stats *st);
 void stream_free(struct stream *s);
+/* Why bytes sent outside what hist could compare make the direction
+ * unprovable (they read as text, or too few of them to judge), or NULL.
+ * Judges the window in hand: called once, at the decision. */
+const char *stream_unmatched_verdict(struct stream *s);
 
 /* ---- protocol walkers over the reassembled streams ---------------------- */
 
@@ -249,6 +259,7 @@ struct verify_dir {
 	uint64_t look_start;       /* direction offset of the window's first byte */
 	uint32_t next_seq;         /* TCP: next in-order byte */
 	uint32_t prot_seq;         /* TCP: where this side's protected bytes begin */
+	uint32_t first_seq;        /* TCP: the direction's first byte (first_known) */
 	uint32_t counter;          /* ESP sequence number, WireGuard counter (low 32 bits) */
 	uint32_t id;               /* ESP SPI, WireGuard receiver index */
 	uint16_t rec_left;         /* framed TCP: bytes of the current record to come */
@@ -259,6 +270,7 @@ struct verify_dir {
 	bool rec_sampled;          /* TLS: the current record's body is ciphertext */
 	bool protected_;           /* this side's keys are in use (after its CCS/NEWKEYS) */
 	bool id_known;
+	bool first_known;          /* TCP: first_seq is known (the stream began in view) */
 	uint16_t idle;             /* bytes not sampled before the next window */
 	uint32_t hs_packets;       /* WireGuard handshake messages after the decision */
 	uint32_t rng;              /* keyed generator of those idle lengths */
@@ -288,8 +300,10 @@ struct verify_break {
 /* Checks a packet of a decided flow; false (and *b) when it broke the claim. */
 bool verify_packet(struct verify *v, int dir, const struct packet *p, uint64_t dir_bytes, struct verify_break *b);
 /* TCP: the direction's framing from a stream position (seq of the next
- * record header, or unknown), then the bytes already in hand after it. */
-void verify_tcp_start(struct verify *v, int dir, bool framed, uint32_t seq, bool protected_);
+ * record header, or unknown), where the direction began (first_seq, when
+ * first_known), then the bytes already in hand after it. */
+void verify_tcp_start(struct verify *v, int dir, bool framed, uint32_t seq, bool protected_, uint32_t first_seq,
+		      bool first_known);
 bool verify_tcp_bytes(struct verify *v, int dir, const uint8_t *p, uint32_t n, uint64_t dir_bytes,
 		      struct verify_break *b);
 

@@ -576,7 +576,8 @@ static bool ssh_stream(struct verify_dir *d, const uint8_t *p, uint32_t n, uint6
 	return true;
 }
 
-void verify_tcp_start(struct verify *v, int dir, bool framed, uint32_t seq, bool protected_)
+void verify_tcp_start(struct verify *v, int dir, bool framed, uint32_t seq, bool protected_, uint32_t first_seq,
+		      bool first_known)
 {
 	struct verify_dir *d = &v->dir[dir];
 	uint32_t rng = d->rng;
@@ -586,6 +587,8 @@ void verify_tcp_start(struct verify *v, int dir, bool framed, uint32_t seq, bool
 	d->framed = framed;
 	d->next_seq = d->prot_seq = seq;
 	d->protected_ = protected_;
+	d->first_seq = first_seq;
+	d->first_known = first_known;
 }
 
 /* In-order bytes at the direction's next_seq. */
@@ -632,6 +635,33 @@ bool verify_tcp_bytes(struct verify *v, int dir, const uint8_t *p, uint32_t n, u
 	return tcp_in_order(v, d, p, n, dir_bytes, b);
 }
 
+static const char R_OUTSIDE[] = "TCP payload outside the stream (before its first byte) that is not random";
+static const char R_RETRANSMITTED_PLAIN[] = "retransmitted handshake bytes beyond the plaintext allowance";
+
+/* Bytes below next_seq after the decision, p[0] at seq: the stream's own
+ * bytes are gone, so no kept copy vouches for them, and each is judged by
+ * where it lies.  Before the direction's first byte it was never part of
+ * the stream: judged by look_judge() whole, the distinct count included (no
+ * framing is due there).  In the cleartext handshake it counts against the
+ * plaintext allowance (a certificate reads as text by design).  In the
+ * protected part (a retransmission, a segment late after a gap) by the text
+ * features, as the bytes after a gap are. */
+static bool behind_stream(struct verify_dir *d, uint32_t seq, const uint8_t *p, uint32_t n, uint64_t off,
+			  struct verify_break *b)
+{
+	int32_t pre = d->first_known ? (int32_t)(d->first_seq - seq) : 0;
+	uint32_t outside = pre <= 0 ? 0 : (uint32_t)pre > n ? n : (uint32_t)pre;
+
+	if (outside && !sample_unit(d, p, outside, off, false, false, R_OUTSIDE, b))
+		return false;
+	int32_t clear = d->protected_ ? (int32_t)(d->prot_seq - (seq + outside)) : (int32_t)(n - outside);
+	uint32_t plain = clear <= 0 ? 0 : (uint32_t)clear > n - outside ? n - outside : (uint32_t)clear;
+	if (plain && (d->counter += plain) > PLAIN_AFTER_DECISION_MAX)
+		return broke(b, R_RETRANSMITTED_PLAIN, p, n, outside);
+	uint32_t from = outside + plain;
+	return from == n || sample_unit(d, p + from, n - from, off + from, true, false, R_RAW_TEXT, b);
+}
+
 static bool verify_tcp(struct verify *v, int dir, const struct packet *pk, uint64_t off, struct verify_break *b)
 {
 	struct verify_dir *d = &v->dir[dir];
@@ -640,16 +670,10 @@ static bool verify_tcp(struct verify *v, int dir, const struct packet *pk, uint6
 	int32_t ahead = (int32_t)(pk->tcp_seq - d->next_seq);
 
 	if (ahead < 0) {
-		/* Bytes already seen once: a retransmission, or a segment late
-		 * after a gap.  Judged by their printable share. */
 		uint32_t old = 0u - (uint32_t)ahead;
 		if (old > n)
 			old = n;
-		/* Only what lies in the protected part: a retransmitted
-		 * certificate is plaintext by design. */
-		int32_t plain = d->protected_ ? (int32_t)(d->prot_seq - pk->tcp_seq) : (int32_t)old;
-		uint32_t skip = plain <= 0 ? 0 : (uint32_t)plain > old ? old : (uint32_t)plain;
-		if (!sample_unit(d, p + skip, old - skip, off + skip, true, false, R_RAW_TEXT, b))
+		if (!behind_stream(d, pk->tcp_seq, p, old, off, b))
 			return false;
 		p += old;
 		n -= old;

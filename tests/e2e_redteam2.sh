@@ -59,6 +59,15 @@ check dtls-only-control 1 '.encryption == "encrypted" and .verdict == "log"' \
 	"a clean DTLS session stays encrypted (the bounds do not touch it)"
 check dtls-then-stun-text 1 "$notenc and .rejudged == true" "STUN text after the DTLS decision is rejudged"
 check tls12-xor4 1 "$notenc" "text XORed with a 4-byte key inside TLS records is caught"
+# TCP payload outside the stream (rt-stream): behind the first byte, far
+# ahead, after the FIN, with a RST, on the SYN
+check tcp-old-seq-text 1 "$notenc and (.cleartext_reason // \"\" | test(\"outside the stream\"))" \
+	"text 1 GiB behind the client's first byte, before the ClientHello: judged, cleartext with its reason"
+check tcp-future-seq-text 1 "$notenc" "text 1 GiB ahead of the stream: not encrypted"
+check post-fin-text 1 "$notenc" "text after the client's FIN: not encrypted"
+check post-fin-newseq-text 1 "$notenc" "text after the FIN in a new sequence space: not encrypted"
+check tcp-rst-text 1 "$notenc" "text carried by a RST: not encrypted"
+check tcp-syn-data 1 "$notenc" "text carried by the SYN: not encrypted"
 
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))

@@ -2268,6 +2268,102 @@ static void smtp_hello_keeps_rfc5321_limits(void **state)
 }
 
 
+/* ---- TCP payload behind the stream (red team round 2: tcp-old-seq-text) --- */
+
+static const char old_prose[] =
+	"Export figures for the rotor programme, third quarter: deliveries to the eastern customer rose to "
+	"forty-two units; the alloy supplier asks for the revised drawings before the end of the month. ";
+
+/* A TLS 1.2 session in which the client first sends `segments' segments of
+ * p[n] at `where' from its first byte (after its SYN), then completes the
+ * handshake and one record of application data. */
+static const struct ef_flow_record *tls12_after_segments(const void *p, size_t n, int segments, int32_t where)
+{
+	static struct conv cv;
+	uint8_t b[1024], body[300];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	for (int i = 0; i < segments; i++)
+		segment_at(&cv, 0, 0x18, where, p, n);
+	segment(&cv, 0, b, client_hello(b));
+	segment(&cv, 1, b, server_hello(b, 0x0303, 0xc02f));
+	segment(&cv, 0, ccs, sizeof(ccs));
+	rnd_bytes(body, 40);
+	segment(&cv, 0, b, record(b, 22, body, 40));
+	rnd_bytes(body, sizeof(body));
+	segment(&cv, 0, b, record(b, 23, body, sizeof(body)));
+	return conv_end(&cv);
+}
+
+/* Before the decision: text 1 GiB behind the client's first byte makes the
+ * flow cleartext with its reason; random bytes there (the insider's own
+ * ciphertext) and a genuine retransmission of the ClientHello change
+ * nothing; 10 bytes there cannot be judged and leave no claim. */
+static void text_behind_the_stream_before_the_decision_is_cleartext(void **state)
+{
+	uint8_t hello[1024], rnd[1400];
+	const struct ef_flow_record *r = tls12_after_segments(old_prose, strlen(old_prose), 10, -(1 << 30));
+
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_non_null(r->cleartext_reason);
+	assert_non_null(strstr(r->cleartext_reason, "outside the stream"));
+	rnd_bytes(rnd, sizeof(rnd));
+	assert_int_equal(tls12_after_segments(rnd, sizeof(rnd), 10, -(1 << 30))->enc, EF_ENC_ENCRYPTED);
+	/* the hello sent twice at its own place: compared, the same */
+	size_t n = client_hello(hello);
+	struct conv cv;
+	uint8_t b[1024], body[300];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+	conv_start(&cv, 443);
+	handshake(&cv);
+	segment_at(&cv, 0, 0x18, 0, hello, n);
+	segment(&cv, 0, hello, n);
+	segment(&cv, 1, b, server_hello(b, 0x0303, 0xc02f));
+	segment(&cv, 0, ccs, sizeof(ccs));
+	rnd_bytes(body, sizeof(body));
+	segment(&cv, 0, b, record(b, 23, body, sizeof(body)));
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_ENCRYPTED);
+	r = tls12_after_segments(old_prose, 10, 1, -(1 << 30));
+	assert_int_equal(r->enc, EF_ENC_UNKNOWN);
+	(void)state;
+}
+
+/* After the decision: the same text 1 GiB behind is rejudged at once; a
+ * retransmitted ClientHello (plaintext by design) is not, but repeating the
+ * handshake's bytes is bounded by the plaintext allowance. */
+static void text_behind_the_stream_after_the_decision_is_rejudged(void **state)
+{
+	struct conv cv;
+	uint8_t b[1024], body[300], hello[1024];
+	size_t hn = client_hello(hello);
+
+	conv_start(&cv, 443);
+	tls12_handshake(&cv, true);
+	rnd_bytes(body, sizeof(body));
+	assert_int_equal(segment(&cv, 0, b, record(b, 23, body, sizeof(body))), CLASSIFY_NONE);
+	int32_t back = -(int32_t)(cv.seq[0] - 1000); /* the client's first byte */
+	assert_int_equal(segment_at(&cv, 0, 0x18, back, hello, hn), CLASSIFY_NONE);
+	assert_int_equal(segment_at(&cv, 0, 0x18, -(1 << 30), old_prose, strlen(old_prose)), CLASSIFY_REJUDGED);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_true(r->rejudged);
+	assert_non_null(strstr(r->rejudge_reason, "outside the stream"));
+
+	conv_start(&cv, 443);
+	tls12_handshake(&cv, true);
+	back = -(int32_t)(cv.seq[0] - 1000);
+	enum classify_event ev = CLASSIFY_NONE;
+	for (int i = 0; i < 2000 && ev == CLASSIFY_NONE; i++)
+		ev = segment_at(&cv, 0, 0x18, back, hello, hn);
+	assert_int_equal(ev, CLASSIFY_REJUDGED);
+	r = conv_end(&cv);
+	assert_true(r->rejudged);
+	assert_non_null(strstr(r->rejudge_reason, "plaintext allowance"));
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2331,6 +2427,8 @@ int main(void)
 		cmocka_unit_test(smtp_hello_keeps_rfc5321_limits),
 		cmocka_unit_test(psk_identities_are_names_not_secrets),
 		cmocka_unit_test(ssh_packet_without_payload_is_not_ssh),
+		cmocka_unit_test(text_behind_the_stream_before_the_decision_is_cleartext),
+		cmocka_unit_test(text_behind_the_stream_after_the_decision_is_rejudged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
