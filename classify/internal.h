@@ -27,6 +27,22 @@ struct ndpi_flow_struct;
 #define LOOK_RECENT_SUSPECTS 3u /* 15 judged before it (look_next) is text */
 #define LOOK_UTF8_BYTES 50u    /* bytes in well-formed UTF-8 multibyte sequences */
 #define LOOK_UTF16_PAIRS 9u    /* a printable byte followed by a zero byte */
+/* Periodicity (text XORed with a repeating key): equal bytes at each
+ * distance 1..LOOK_PERIOD_MAX, LOOK_PERIOD_PAIRS pairs a full window,
+ * summed over LOOK_PERIOD_WINDOWS windows of a stream; LOOK_PERIOD_HITS
+ * at one distance is not random (verify.c's top comment). */
+#define LOOK_PERIOD_MAX 64u
+#define LOOK_PERIOD_PAIRS (LOOK_WINDOW - LOOK_PERIOD_MAX)
+#define LOOK_PERIOD_WINDOWS 8u
+#define LOOK_PERIOD_HITS 21u
+
+/* The periodicity test's state, kept by a holder that judges a stream's
+ * windows one after another (the watch after the decision). */
+struct look_pairs {
+	uint8_t windows;           /* full windows in hits so far (of LOOK_PERIOD_WINDOWS) */
+	uint8_t hits[LOOK_PERIOD_MAX]; /* equal pairs at distance d + 1 (saturating) */
+	uint8_t buf[LOOK_WINDOW];  /* the window's bytes */
+};
 
 struct look {
 	uint64_t seen[4];          /* which byte values occurred */
@@ -41,14 +57,17 @@ struct look {
 	uint8_t utf16;             /* printable-then-zero pairs */
 	uint8_t utf8;              /* bytes in complete UTF-8 multibyte sequences */
 	uint16_t recent;           /* which of the windows judged before were suspect */
+	bool folded;               /* this window's pairs are in pairs->hits */
+	struct look_pairs *pairs;  /* the periodicity test's state, or NULL: not applied */
 };
 
 enum look_result { LOOK_PENDING = 0, LOOK_RANDOM, LOOK_NOT_RANDOM };
 
 /* Adds bytes, at most up to a full window; returns how many were taken. */
 uint32_t look_add(struct look *w, const uint8_t *p, uint32_t n);
-/* The window's verdict (PENDING when it is too short to tell). */
-enum look_result look_judge(const struct look *w);
+/* The window's verdict (PENDING when it is too short to tell).  With
+ * pairs, a full window's pairs go into the stream's periodicity count once. */
+enum look_result look_judge(struct look *w);
 /* Empties a judged window for the next one of the same stream, keeping
  * whether it was suspect (a stream's windows judged one after another). */
 void look_next(struct look *w);
@@ -256,6 +275,7 @@ enum verify_kind {
 /* One direction, O(1): no bytes are kept beyond a record header's 6. */
 struct verify_dir {
 	struct look look;
+	struct look_pairs pairs;   /* look.pairs points here */
 	uint64_t look_start;       /* direction offset of the window's first byte */
 	uint32_t next_seq;         /* TCP: next in-order byte */
 	uint32_t prot_seq;         /* TCP: where this side's protected bytes begin */

@@ -68,6 +68,8 @@ check post-fin-text 1 "$notenc" "text after the client's FIN: not encrypted"
 check post-fin-newseq-text 1 "$notenc" "text after the FIN in a new sequence space: not encrypted"
 check tcp-rst-text 1 "$notenc" "text carried by a RST: not encrypted"
 check tcp-syn-data 1 "$notenc" "text carried by the SYN: not encrypted"
+# text under a repeating key inside TLS records (rt-stream): look_judge's periodicity
+check tls12-xor16 1 "$notenc and .rejudged == true" "text XORed with a 16-byte key inside TLS records: rejudged"
 
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))

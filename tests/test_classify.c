@@ -2364,6 +2364,98 @@ static void text_behind_the_stream_after_the_decision_is_rejudged(void **state)
 	(void)state;
 }
 
+/* ---- text XORed with a repeating key (red team round 2: tls12-xor16) ------ */
+
+/* P(Binomial(n, 1/256) >= t), summed from the top so that no term is lost. */
+static double pairs_tail(unsigned n, unsigned t)
+{
+	double sum = 0, p = 1.0 / 256;
+
+	for (unsigned k = n + 1; k-- > t;) {
+		double lc = lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0);
+		sum += exp(lc + k * log(p) + (n - k) * log1p(-p));
+	}
+	return sum;
+}
+
+/* Equal pairs at one distance in random bytes: each window's
+ * LOOK_PERIOD_PAIRS pairs (b[i], b[i + d]) form paths, so the events are
+ * independent and the count over a block of LOOK_PERIOD_WINDOWS windows is
+ * Binomial(LOOK_PERIOD_PAIRS * LOOK_PERIOD_WINDOWS, 1/256); the threshold is
+ * the tightest for which some of the LOOK_PERIOD_MAX distances reaching it
+ * has P < 1e-12 (fewer windows, partial counts, only lower it).  With the
+ * other features' tails a random window stays under 6e-12. */
+static void look_period_threshold_is_the_exact_tail(void **state)
+{
+	unsigned n = LOOK_PERIOD_PAIRS * LOOK_PERIOD_WINDOWS;
+	double at = LOOK_PERIOD_MAX * pairs_tail(n, LOOK_PERIOD_HITS);
+
+	assert_true(at < 1e-12);
+	assert_true(LOOK_PERIOD_MAX * pairs_tail(n, LOOK_PERIOD_HITS - 1) >= 1e-12);
+	double tail[LOOK_WINDOW + 2], window = at + 3e-12; /* distinct, printable, EBCDIC */
+	run_bytes_tail(tail);
+	window += tail[LOOK_RUN_BYTES] + 105 * pow(tail[LOOK_RUN_SUSPECT], 3);
+	utf8_bytes_tail(tail);
+	window += tail[LOOK_UTF8_BYTES];
+	utf16_pairs_tail(tail);
+	window += tail[LOOK_UTF16_PAIRS];
+	assert_true(window < 6e-12);
+	(void)state;
+}
+
+static const char prose_for_xor[] =
+	"The board met on Tuesday to review the export schedule for the second half of the year. Deliveries "
+	"of the turbine assemblies to the eastern customer are running three weeks late, mostly because the "
+	"alloy supplier changed its heat treatment without telling anyone, and the inspection team rejected "
+	"two lots in a row. Engineering proposes to qualify a second supplier before the winter shutdown; "
+	"purchasing wants to wait for the audit report. Whatever is decided, the drawings in the appendix must "
+	"not leave the building, and the test data for the cooling channels stays with the programme office. ";
+
+/* windows_until_caught() with the periodicity test's state, as the watch
+ * after the decision judges a stream. */
+static unsigned paired_windows_until_caught(const uint8_t *p, size_t n)
+{
+	static struct look_pairs lp;
+	struct look w = {.pairs = &lp};
+
+	memset(&lp, 0, sizeof(lp));
+	for (size_t i = 0; i + LOOK_WINDOW <= n; i += LOOK_WINDOW) {
+		look_add(&w, p + i, LOOK_WINDOW);
+		if (look_judge(&w) == LOOK_NOT_RANDOM)
+			return (unsigned)(i / LOOK_WINDOW) + 1;
+		look_next(&w);
+	}
+	return 0;
+}
+
+/* English XORed with a repeating key of every period 1..LOOK_PERIOD_MAX
+ * (and added to it, a Vigenere) is caught within two blocks of windows,
+ * judged one after another as the watch judges them; 4,096 random windows
+ * never are. */
+static void text_under_a_repeating_key_is_not_random(void **state)
+{
+	static uint8_t s[32 * LOOK_WINDOW];
+	uint8_t key[LOOK_PERIOD_MAX];
+	size_t tl = sizeof(prose_for_xor) - 1;
+
+	rnd_bytes(key, sizeof(key));
+	for (unsigned period = 1; period <= LOOK_PERIOD_MAX; period++) {
+		for (int add = 0; add < 2; add++) {
+			for (size_t i = 0; i < sizeof(s); i++) {
+				uint8_t t = (uint8_t)prose_for_xor[i % tl], k = key[i % period];
+				s[i] = add ? (uint8_t)(t + k) : t ^ k;
+			}
+			unsigned caught = paired_windows_until_caught(s, sizeof(s));
+			if (caught == 0 || caught > 2 * LOOK_PERIOD_WINDOWS)
+				fail_msg("key of %u bytes (%s): caught at window %u", period, add ? "added" : "XOR", caught);
+		}
+	}
+	static uint8_t r[4096 * LOOK_WINDOW];
+	rnd_bytes(r, sizeof(r));
+	assert_int_equal(paired_windows_until_caught(r, sizeof(r)), 0);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2429,6 +2521,8 @@ int main(void)
 		cmocka_unit_test(ssh_packet_without_payload_is_not_ssh),
 		cmocka_unit_test(text_behind_the_stream_before_the_decision_is_cleartext),
 		cmocka_unit_test(text_behind_the_stream_after_the_decision_is_rejudged),
+		cmocka_unit_test(look_period_threshold_is_the_exact_tail),
+		cmocka_unit_test(text_under_a_repeating_key_is_not_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
