@@ -1227,7 +1227,11 @@ static bool verify_openvpn(struct verify_dir *d, const uint8_t *p, uint32_t n, u
 	if (n < 2 || !openvpn_opcode_known(op))
 		return broke(b, R_OVPN, p, n, 0);
 	if (op == OPENVPN_P_DATA_V1 || op == OPENVPN_P_DATA_V2) {
-		uint32_t h = openvpn_data_start(op);
+		/* The 4-byte packet id after the header is in the clear with
+		 * AEAD ciphers and counts up (with CBC those bytes are HMAC):
+		 * not ciphertext, and in short packets (pings) it repeats at the
+		 * packets' distance, which the periodicity count would see. */
+		uint32_t h = openvpn_data_start(op) + 4;
 		return n > h ? sample_unit(d, p + h, n - h, off + h, false, false, R_DGRAM_TEXT, b) : true;
 	}
 	return n > 9 ? sample_unit(d, p + 9, n - 9, off + 9, true, false, R_OVPN_TEXT, b) : true;

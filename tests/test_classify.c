@@ -2456,6 +2456,32 @@ static void text_under_a_repeating_key_is_not_random(void **state)
 	(void)state;
 }
 
+/* An idle OpenVPN tunnel after the decision: pings, P_DATA_V2 packets of 40
+ * bytes whose 4-byte packet id is in the clear (AEAD mode) and counts up.
+ * The ids line up at the packets' distance in every window; they are no
+ * ciphertext and are not judged, so the periodicity count never sees them. */
+static void an_idle_openvpn_tunnel_stays_encrypted(void **state)
+{
+	struct verify *v = calloc(1, sizeof(*v));
+	struct verify_break b;
+	uint8_t ping[40];
+
+	assert_non_null(v);
+	verify_init(v, 7);
+	v->kind = VERIFY_OPENVPN;
+	for (uint32_t i = 1; i <= 2000; i++) {
+		struct packet p = {.l4 = IPPROTO_UDP, .payload = ping, .payload_len = sizeof(ping), .ts_us = i * 10000000ull};
+		ping[0] = OPENVPN_P_DATA_V2 << 3;
+		ping[1] = 0, ping[2] = 0, ping[3] = 1;
+		ping[4] = (uint8_t)(i >> 24), ping[5] = (uint8_t)(i >> 16), ping[6] = (uint8_t)(i >> 8), ping[7] = (uint8_t)i;
+		rnd_bytes(ping + 8, sizeof(ping) - 8);
+		if (!verify_packet(v, 0, &p, (uint64_t)(i - 1) * sizeof(ping), &b))
+			fail_msg("ping %u broke the claim: %s", i, b.reason);
+	}
+	free(v);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2523,6 +2549,7 @@ int main(void)
 		cmocka_unit_test(text_behind_the_stream_after_the_decision_is_rejudged),
 		cmocka_unit_test(look_period_threshold_is_the_exact_tail),
 		cmocka_unit_test(text_under_a_repeating_key_is_not_random),
+		cmocka_unit_test(an_idle_openvpn_tunnel_stays_encrypted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
