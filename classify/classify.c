@@ -212,7 +212,7 @@ static void verify_begin_tcp(struct classifier *c, struct flow *f)
 		/* Framing carries over only when the history holds every byte so far. */
 		if (known && s->seq_known && !s->gap && off <= s->hist_len && s->next_seq == s->base_seq + s->hist_len) {
 			struct verify_break b;
-			verify_tcp_start(v, dir, true, s->base_seq + off, protected_);
+			verify_tcp_start(v, dir, true, s->base_seq + off, protected_, s->first_seq, true);
 			if (!verify_tcp_bytes(v, dir, s->hist + off, s->hist_len - off, off, &b))
 				rejudge(c, f, dir, &b, off);
 		} else {
@@ -220,7 +220,8 @@ static void verify_begin_tcp(struct classifier *c, struct flow *f)
 			 * 1.3, a side that has not sent its CCS may still be sending
 			 * its plaintext handshake. */
 			bool tls13 = tls_version_is_13(v->version);
-			verify_tcp_start(v, dir, false, s->next_seq, v->kind != VERIFY_TLS || protected_ || tls13);
+			verify_tcp_start(v, dir, false, s->next_seq, v->kind != VERIFY_TLS || protected_ || tls13, s->first_seq,
+					 s->seq_known);
 		}
 	}
 }
@@ -257,6 +258,22 @@ static void decide(struct classifier *c, struct flow *f, enum ef_encryption enc)
 		if (f->conflict && enc == EF_ENC_ENCRYPTED) {
 			f->enc = EF_ENC_UNKNOWN;
 			f->why_unknown = "retransmitted bytes disagreed with the first copy (reassembly conflict)";
+		}
+		/* Payload behind the stream that no kept copy vouches for (sent
+		 * before the first byte, into a hole, beyond what hist keeps):
+		 * text there left readable whatever the stream proves; bytes too
+		 * few to judge leave no claim standing.  Only claims change: a
+		 * flow nothing proved stays as it was. */
+		for (int dir = 0; dir < 2 && f->key.l4 == IPPROTO_TCP; dir++) {
+			struct stream *s = &f->dpi->dir[dir];
+			const char *why = stream_unmatched_verdict(s);
+			if (why && s->unmatched_text && (f->enc == EF_ENC_ENCRYPTED || f->enc == EF_ENC_WEAK)) {
+				f->enc = EF_ENC_CLEARTEXT;
+				f->why_cleartext = why;
+			} else if (why && (f->enc == EF_ENC_ENCRYPTED || f->enc == EF_ENC_WEAK)) {
+				f->enc = EF_ENC_UNKNOWN;
+				f->why_unknown = why;
+			}
 		}
 	}
 	if (f->incomplete && (f->enc == EF_ENC_ENCRYPTED || f->enc == EF_ENC_WEAK)) {
@@ -857,7 +874,7 @@ static void inspect_tcp(struct classifier *c, struct flow *f, int dir, const str
 
 	if ((p->tcp_flags & TH_SYN) && !s->seq_known) {
 		s->seq_known = true;
-		s->base_seq = s->next_seq = p->tcp_seq + 1;
+		s->first_seq = s->base_seq = s->next_seq = p->tcp_seq + 1;
 	}
 	if (p->payload_len == 0)
 		return;

@@ -27,6 +27,22 @@ struct ndpi_flow_struct;
 #define LOOK_RECENT_SUSPECTS 3u /* 15 judged before it (look_next) is text */
 #define LOOK_UTF8_BYTES 50u    /* bytes in well-formed UTF-8 multibyte sequences */
 #define LOOK_UTF16_PAIRS 9u    /* a printable byte followed by a zero byte */
+/* Periodicity (text XORed with a repeating key): equal bytes at each
+ * distance 1..LOOK_PERIOD_MAX, LOOK_PERIOD_PAIRS pairs a full window,
+ * summed over LOOK_PERIOD_WINDOWS windows of a stream; LOOK_PERIOD_HITS
+ * at one distance is not random (verify.c's top comment). */
+#define LOOK_PERIOD_MAX 64u
+#define LOOK_PERIOD_PAIRS (LOOK_WINDOW - LOOK_PERIOD_MAX)
+#define LOOK_PERIOD_WINDOWS 8u
+#define LOOK_PERIOD_HITS 21u
+
+/* The periodicity test's state, kept by a holder that judges a stream's
+ * windows one after another (the watch after the decision). */
+struct look_pairs {
+	uint8_t windows;           /* full windows in hits so far (of LOOK_PERIOD_WINDOWS) */
+	uint8_t hits[LOOK_PERIOD_MAX]; /* equal pairs at distance d + 1 (saturating) */
+	uint8_t buf[LOOK_WINDOW];  /* the window's bytes */
+};
 
 struct look {
 	uint64_t seen[4];          /* which byte values occurred */
@@ -41,14 +57,17 @@ struct look {
 	uint8_t utf16;             /* printable-then-zero pairs */
 	uint8_t utf8;              /* bytes in complete UTF-8 multibyte sequences */
 	uint16_t recent;           /* which of the windows judged before were suspect */
+	bool folded;               /* this window's pairs are in pairs->hits */
+	struct look_pairs *pairs;  /* the periodicity test's state, or NULL: not applied */
 };
 
 enum look_result { LOOK_PENDING = 0, LOOK_RANDOM, LOOK_NOT_RANDOM };
 
 /* Adds bytes, at most up to a full window; returns how many were taken. */
 uint32_t look_add(struct look *w, const uint8_t *p, uint32_t n);
-/* The window's verdict (PENDING when it is too short to tell). */
-enum look_result look_judge(const struct look *w);
+/* The window's verdict (PENDING when it is too short to tell).  With
+ * pairs, a full window's pairs go into the stream's periodicity count once. */
+enum look_result look_judge(struct look *w);
 /* Empties a judged window for the next one of the same stream, keeping
  * whether it was suspect (a stream's windows judged one after another). */
 void look_next(struct look *w);
@@ -90,6 +109,12 @@ struct stream {
 	bool gap;                 /* bytes were lost: the stream skipped ahead */
 	bool conflict;            /* a retransmission disagreed with the first copy */
 	bool retransmitted;       /* the sender repeated bytes still pending */
+	uint32_t first_seq;       /* sequence number of the direction's first byte (once seq_known) */
+	/* Bytes behind next_seq that hist cannot compare (before the stream's
+	 * first byte, before a gap, beyond STREAM_HIST_MAX): judged here, by
+	 * look_judge(), window after window. */
+	struct look unmatched;
+	bool unmatched_text;      /* a window of them was not random */
 };
 
 enum stream_add_result { STREAM_NOTHING = 0, STREAM_NEW_DATA = 1 };
@@ -98,6 +123,10 @@ enum stream_add_result { STREAM_NOTHING = 0, STREAM_NEW_DATA = 1 };
 enum stream_add_result stream_add(struct stream *s, uint32_t seq, const uint8_t *p, uint32_t len,
 				  struct classifier_stats *st);
 void stream_free(struct stream *s);
+/* Why bytes sent outside what hist could compare make the direction
+ * unprovable (they read as text, or too few of them to judge), or NULL.
+ * Judges the window in hand: called once, at the decision. */
+const char *stream_unmatched_verdict(struct stream *s);
 
 /* ---- protocol walkers over the reassembled streams ---------------------- */
 
@@ -246,9 +275,11 @@ enum verify_kind {
 /* One direction, O(1): no bytes are kept beyond a record header's 6. */
 struct verify_dir {
 	struct look look;
+	struct look_pairs pairs;   /* look.pairs points here */
 	uint64_t look_start;       /* direction offset of the window's first byte */
 	uint32_t next_seq;         /* TCP: next in-order byte */
 	uint32_t prot_seq;         /* TCP: where this side's protected bytes begin */
+	uint32_t first_seq;        /* TCP: the direction's first byte (first_known) */
 	uint32_t counter;          /* ESP sequence number, WireGuard counter (low 32 bits) */
 	uint32_t id;               /* ESP SPI, WireGuard receiver index */
 	uint16_t rec_left;         /* framed TCP: bytes of the current record to come */
@@ -259,6 +290,7 @@ struct verify_dir {
 	bool rec_sampled;          /* TLS: the current record's body is ciphertext */
 	bool protected_;           /* this side's keys are in use (after its CCS/NEWKEYS) */
 	bool id_known;
+	bool first_known;          /* TCP: first_seq is known (the stream began in view) */
 	uint16_t idle;             /* bytes not sampled before the next window */
 	uint32_t hs_packets;       /* WireGuard handshake messages after the decision */
 	uint32_t rng;              /* keyed generator of those idle lengths */
@@ -288,8 +320,10 @@ struct verify_break {
 /* Checks a packet of a decided flow; false (and *b) when it broke the claim. */
 bool verify_packet(struct verify *v, int dir, const struct packet *p, uint64_t dir_bytes, struct verify_break *b);
 /* TCP: the direction's framing from a stream position (seq of the next
- * record header, or unknown), then the bytes already in hand after it. */
-void verify_tcp_start(struct verify *v, int dir, bool framed, uint32_t seq, bool protected_);
+ * record header, or unknown), where the direction began (first_seq, when
+ * first_known), then the bytes already in hand after it. */
+void verify_tcp_start(struct verify *v, int dir, bool framed, uint32_t seq, bool protected_, uint32_t first_seq,
+		      bool first_known);
 bool verify_tcp_bytes(struct verify *v, int dir, const uint8_t *p, uint32_t n, uint64_t dir_bytes,
 		      struct verify_break *b);
 

@@ -19,6 +19,11 @@
  *    repeats.  A segment that would need more gives up on the hole: the
  *    stream skips to its lowest held byte (or to the segment) and sets
  *    `gap`.
+ *  - A byte behind next_seq is compared with hist where hist keeps it;
+ *    every other one (before the direction's first byte, in a hole given
+ *    up, beyond STREAM_HIST_MAX) goes through `unmatched', judged by
+ *    look_judge() like any other bytes: a genuine retransmission repeats
+ *    what was already seen, so text there is data that left unexamined.
  * Sequence arithmetic is modulo 2^32 throughout.
  */
 #include "internal.h"
@@ -74,27 +79,49 @@ static void take_in_order(struct stream *s, const uint8_t *p, uint32_t len)
 	s->pending_segs++;
 }
 
-/* Compares bytes before next_seq with the first copy, where it is kept. */
+/* Bytes behind next_seq that hist cannot compare: a genuine retransmission
+ * repeats ciphertext or a handshake already judged, so they are judged as
+ * bytes of their own, window after window; text there is data that left. */
+static void judge_unmatched(struct stream *s, const uint8_t *p, uint32_t len)
+{
+	while (len && !s->unmatched_text) {
+		uint32_t k = look_add(&s->unmatched, p, len);
+		p += k;
+		len -= k;
+		if (s->unmatched.n == LOOK_WINDOW) {
+			s->unmatched_text = look_judge(&s->unmatched) == LOOK_NOT_RANDOM;
+			look_next(&s->unmatched);
+		}
+	}
+}
+
+/* Compares bytes before next_seq with the first copy, where it is kept;
+ * judges the rest (before the stream's first byte or a gap, beyond hist). */
 static void check_overlap(struct stream *s, uint32_t seq, const uint8_t *p, uint32_t len,
 			  struct classifier_stats *st)
 {
 	int32_t off = seq_diff(seq, s->base_seq + s->hist_from);
 
 	if (off < 0) {
-		if (seq_behind(off) >= len)
-			return;
-		p += seq_behind(off);
-		len -= seq_behind(off);
+		uint32_t before = seq_behind(off) < len ? seq_behind(off) : len;
+		judge_unmatched(s, p, before);
+		p += before;
+		len -= before;
 		off = 0;
+		if (!len)
+			return;
 	}
 	uint32_t at = s->hist_from + (uint32_t)off;
-	if (at >= s->hist_len)
+	if (at >= s->hist_len) {
+		judge_unmatched(s, p, len);
 		return;
+	}
 	uint32_t n = s->hist_len - at < len ? s->hist_len - at : len;
 	if (memcmp(s->hist + at, p, n) != 0)
 		mark_conflict(s, st);
 	if (at + n > s->fed)
 		s->retransmitted = true; /* the sender waits on bytes not yet judged */
+	judge_unmatched(s, p + n, len - n);
 }
 
 /* The held range that ends after seq and starts first, or -1. */
@@ -174,7 +201,7 @@ enum stream_add_result stream_add(struct stream *s, uint32_t seq, const uint8_t 
 		return STREAM_NOTHING;
 	if (!s->seq_known) { /* mid-stream pickup: start at the first payload seen */
 		s->seq_known = true;
-		s->base_seq = s->next_seq = start = seq;
+		s->first_seq = s->base_seq = s->next_seq = start = seq;
 	}
 	if (seq_diff(seq, s->next_seq) < 0)
 		st->retransmissions++;
@@ -210,6 +237,23 @@ enum stream_add_result stream_add(struct stream *s, uint32_t seq, const uint8_t 
 		len -= n;
 	}
 	return s->next_seq != start ? STREAM_NEW_DATA : STREAM_NOTHING;
+}
+
+const char *stream_unmatched_verdict(struct stream *s)
+{
+	bool unjudged = false;
+
+	if (s->unmatched.n && !s->unmatched_text) {
+		enum look_result r = look_judge(&s->unmatched);
+		s->unmatched_text = r == LOOK_NOT_RANDOM;
+		unjudged = r == LOOK_PENDING;
+		look_next(&s->unmatched);
+	}
+	if (s->unmatched_text)
+		return "TCP payload outside the stream (no copy of bytes seen) is not random: text or structure";
+	if (unjudged)
+		return "TCP payload outside the stream, too little to judge";
+	return NULL;
 }
 
 void stream_free(struct stream *s)

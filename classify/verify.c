@@ -42,9 +42,29 @@
  *  - UTF-16: printable-then-zero pairs >= LOOK_UTF16_PAIRS (9): UTF-16LE or
  *    BE of Latin text (random: mean 0.19);
  *  - EBCDIC: bytes of EBCDIC letters, digits, space and punctuation (92
- *    values, fewer than the 98 printable ones) >= max_printable[n].
+ *    values, fewer than the 98 printable ones) >= max_printable[n];
+ *  - periodicity, text under a repeating key (a window with `pairs', as the
+ *    watch after the decision judges a stream): equal pairs (b[i], b[i+d]),
+ *    i < 64, at each distance d = 1..LOOK_PERIOD_MAX (64) of each full
+ *    window, summed over blocks of LOOK_PERIOD_WINDOWS (8) windows.  The
+ *    pairs of one distance form paths, so for random bytes the count is
+ *    Binomial(512, 1/256), mean 2; LOOK_PERIOD_HITS (21) at one of the 64
+ *    distances has P < 2.8e-13 a block (a union bound; computed exactly,
+ *    the unit test recomputes it; fewer windows only lower it).  Text
+ *    XORed with (or added to) a key of period p <= 64 repeats a byte at
+ *    distance p wherever its plaintext does: English about 6-7%, some 33
+ *    pairs a block.  64 is half the window: every distance up to it has
+ *    the same 64 pairs in each window, compared as four 16-byte vectors
+ *    (about 1,400 instructions a window); a longer key would have fewer
+ *    pairs a window and cost more.  Windows holding framing bytes (an SSH
+ *    length) or judged text_only (TLS record headers after a gap) are not
+ *    counted: a header repeats at a record's distance.  What passes: keys
+ *    longer than 64 bytes; such text in fewer than about 8 judged windows
+ *    of a stream (about 1 KB judged: a few records), or in under half of
+ *    them; after a gap and in SSH; single buffers judged alone (handshake
+ *    fields, datagram evidence before the decision) get no pairs.
  * A window of random bytes is therefore judged not random with probability
- * under 6e-12 (the union of the six 1e-12 tails and the suspect rule): with
+ * under 6e-12 (the union of the seven tails and the suspect rule): with
  * every byte of a GiB judged, 8.4 M windows, under 5e-5 per GiB; with the
  * sampling below (a window per unit head, then one per 128 + 1024 bytes on
  * average) about 1e-5.  What still passes: text spread thinner (a text
@@ -255,6 +275,8 @@ uint32_t look_add(struct look *w, const uint8_t *p, uint32_t n)
 		seq += e >> 8;
 	}
 	memcpy(w->seen, seen, sizeof(seen));
+	if (w->pairs)
+		memcpy(w->pairs->buf + w->n, p, n);
 	w->n = (uint8_t)(w->n + n);
 	w->printable = (uint8_t)(w->printable + (counts & 0xff));
 	w->ebcdic = (uint8_t)(w->ebcdic + (counts >> 8 & 0xff));
@@ -270,7 +292,56 @@ static bool look_suspect(const struct look *w)
 	return w->n >= LOOK_MIN && w->run_bytes >= LOOK_RUN_SUSPECT;
 }
 
-enum look_result look_judge(const struct look *w)
+/*
+ * A full window's equal pairs (buf[i], buf[i + d]), i < LOOK_PERIOD_PAIRS,
+ * at each distance d = 1..LOOK_PERIOD_MAX, added to the stream's count.
+ * Written in the compiler's vector types (GCC and Clang, any target): for
+ * each i, one byte against the 64 after it, 16 at a time, into 64 byte
+ * counters held in four registers (at most 64 each, no overflow); no
+ * horizontal sum.  About 1,400 instructions a window with SSE2.
+ */
+typedef uint8_t bytes16 __attribute__((vector_size(16)));
+
+static inline bytes16 load16(const uint8_t *p)
+{
+	bytes16 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+_Static_assert(LOOK_PERIOD_MAX == 64 && LOOK_PERIOD_PAIRS + LOOK_PERIOD_MAX == LOOK_WINDOW,
+	       "period_fold() compares each of the first 64 bytes with the 64 after it");
+
+static void period_fold(struct look_pairs *lp)
+{
+	bytes16 acc[4] = {{0}, {0}, {0}, {0}};
+
+	for (unsigned i = 0; i < LOOK_PERIOD_PAIRS; i++) {
+		const bytes16 c = (bytes16){0} + lp->buf[i];
+		const uint8_t *q = lp->buf + i + 1;
+		acc[0] -= (bytes16)(load16(q) == c);
+		acc[1] -= (bytes16)(load16(q + 16) == c);
+		acc[2] -= (bytes16)(load16(q + 32) == c);
+		acc[3] -= (bytes16)(load16(q + 48) == c);
+	}
+	const uint8_t *add = (const uint8_t *)acc;
+	for (unsigned j = 0; j < LOOK_PERIOD_MAX; j++) {
+		uint8_t h = lp->hits[j], s = (uint8_t)(h + add[j]);
+		lp->hits[j] = s < h ? 255 : s;
+	}
+}
+
+static bool periodic(const struct look_pairs *lp)
+{
+	uint8_t top = 0;
+
+	for (unsigned j = 0; j < LOOK_PERIOD_MAX; j++)
+		top = lp->hits[j] > top ? lp->hits[j] : top;
+	return top >= LOOK_PERIOD_HITS;
+}
+
+enum look_result look_judge(struct look *w)
 {
 	if (w->n < LOOK_MIN)
 		return LOOK_PENDING;
@@ -286,6 +357,14 @@ enum look_result look_judge(const struct look *w)
 		return LOOK_NOT_RANDOM;
 	if (w->text_only)
 		return LOOK_RANDOM;
+	/* Framing bytes (an SSH length) repeat at a packet's distance: only
+	 * windows with none count pairs. */
+	if (w->pairs && w->n == LOOK_WINDOW && !w->structured && !w->folded) {
+		period_fold(w->pairs);
+		w->folded = true;
+		if (periodic(w->pairs))
+			return LOOK_NOT_RANDOM;
+	}
 	unsigned distinct = (unsigned)(__builtin_popcountll(w->seen[0]) + __builtin_popcountll(w->seen[1]) +
 				       __builtin_popcountll(w->seen[2]) + __builtin_popcountll(w->seen[3]));
 	if (distinct < min_distinct[r])
@@ -296,9 +375,15 @@ enum look_result look_judge(const struct look *w)
 void look_next(struct look *w)
 {
 	uint16_t recent = (uint16_t)(w->recent << 1 | look_suspect(w));
+	struct look_pairs *lp = w->pairs;
 
+	if (lp && w->folded && ++lp->windows == LOOK_PERIOD_WINDOWS) {
+		memset(lp->hits, 0, sizeof(lp->hits)); /* a new block, with its own bound */
+		lp->windows = 0;
+	}
 	memset(w, 0, sizeof(*w));
 	w->recent = recent;
+	w->pairs = lp;
 }
 
 enum look_result look_at(const uint8_t *p, uint32_t n)
@@ -386,8 +471,10 @@ void verify_init(struct verify *v, uint32_t flow_hash)
 {
 	pthread_once(&verify_secret_once, draw_secret);
 	v->salt = (verify_secret ^ flow_hash) | 1;
-	for (int dir = 0; dir < 2; dir++)
+	for (int dir = 0; dir < 2; dir++) {
 		v->dir[dir].rng = v->salt * (dir ? 0x9e3779b1u : 0x85ebca77u) | 1;
+		v->dir[dir].look.pairs = &v->dir[dir].pairs;
+	}
 }
 
 static uint16_t next_idle(struct verify_dir *d)
@@ -576,16 +663,20 @@ static bool ssh_stream(struct verify_dir *d, const uint8_t *p, uint32_t n, uint6
 	return true;
 }
 
-void verify_tcp_start(struct verify *v, int dir, bool framed, uint32_t seq, bool protected_)
+void verify_tcp_start(struct verify *v, int dir, bool framed, uint32_t seq, bool protected_, uint32_t first_seq,
+		      bool first_known)
 {
 	struct verify_dir *d = &v->dir[dir];
 	uint32_t rng = d->rng;
 
 	memset(d, 0, sizeof(*d));
+	d->look.pairs = &d->pairs;
 	d->rng = rng;
 	d->framed = framed;
 	d->next_seq = d->prot_seq = seq;
 	d->protected_ = protected_;
+	d->first_seq = first_seq;
+	d->first_known = first_known;
 }
 
 /* In-order bytes at the direction's next_seq. */
@@ -632,6 +723,33 @@ bool verify_tcp_bytes(struct verify *v, int dir, const uint8_t *p, uint32_t n, u
 	return tcp_in_order(v, d, p, n, dir_bytes, b);
 }
 
+static const char R_OUTSIDE[] = "TCP payload outside the stream (before its first byte) that is not random";
+static const char R_RETRANSMITTED_PLAIN[] = "retransmitted handshake bytes beyond the plaintext allowance";
+
+/* Bytes below next_seq after the decision, p[0] at seq: the stream's own
+ * bytes are gone, so no kept copy vouches for them, and each is judged by
+ * where it lies.  Before the direction's first byte it was never part of
+ * the stream: judged by look_judge() whole, the distinct count included (no
+ * framing is due there).  In the cleartext handshake it counts against the
+ * plaintext allowance (a certificate reads as text by design).  In the
+ * protected part (a retransmission, a segment late after a gap) by the text
+ * features, as the bytes after a gap are. */
+static bool behind_stream(struct verify_dir *d, uint32_t seq, const uint8_t *p, uint32_t n, uint64_t off,
+			  struct verify_break *b)
+{
+	int32_t pre = d->first_known ? (int32_t)(d->first_seq - seq) : 0;
+	uint32_t outside = pre <= 0 ? 0 : (uint32_t)pre > n ? n : (uint32_t)pre;
+
+	if (outside && !sample_unit(d, p, outside, off, false, false, R_OUTSIDE, b))
+		return false;
+	int32_t clear = d->protected_ ? (int32_t)(d->prot_seq - (seq + outside)) : (int32_t)(n - outside);
+	uint32_t plain = clear <= 0 ? 0 : (uint32_t)clear > n - outside ? n - outside : (uint32_t)clear;
+	if (plain && (d->counter += plain) > PLAIN_AFTER_DECISION_MAX)
+		return broke(b, R_RETRANSMITTED_PLAIN, p, n, outside);
+	uint32_t from = outside + plain;
+	return from == n || sample_unit(d, p + from, n - from, off + from, true, false, R_RAW_TEXT, b);
+}
+
 static bool verify_tcp(struct verify *v, int dir, const struct packet *pk, uint64_t off, struct verify_break *b)
 {
 	struct verify_dir *d = &v->dir[dir];
@@ -640,16 +758,10 @@ static bool verify_tcp(struct verify *v, int dir, const struct packet *pk, uint6
 	int32_t ahead = (int32_t)(pk->tcp_seq - d->next_seq);
 
 	if (ahead < 0) {
-		/* Bytes already seen once: a retransmission, or a segment late
-		 * after a gap.  Judged by their printable share. */
 		uint32_t old = 0u - (uint32_t)ahead;
 		if (old > n)
 			old = n;
-		/* Only what lies in the protected part: a retransmitted
-		 * certificate is plaintext by design. */
-		int32_t plain = d->protected_ ? (int32_t)(d->prot_seq - pk->tcp_seq) : (int32_t)old;
-		uint32_t skip = plain <= 0 ? 0 : (uint32_t)plain > old ? old : (uint32_t)plain;
-		if (!sample_unit(d, p + skip, old - skip, off + skip, true, false, R_RAW_TEXT, b))
+		if (!behind_stream(d, pk->tcp_seq, p, old, off, b))
 			return false;
 		p += old;
 		n -= old;
@@ -1115,7 +1227,11 @@ static bool verify_openvpn(struct verify_dir *d, const uint8_t *p, uint32_t n, u
 	if (n < 2 || !openvpn_opcode_known(op))
 		return broke(b, R_OVPN, p, n, 0);
 	if (op == OPENVPN_P_DATA_V1 || op == OPENVPN_P_DATA_V2) {
-		uint32_t h = openvpn_data_start(op);
+		/* The 4-byte packet id after the header is in the clear with
+		 * AEAD ciphers and counts up (with CBC those bytes are HMAC):
+		 * not ciphertext, and in short packets (pings) it repeats at the
+		 * packets' distance, which the periodicity count would see. */
+		uint32_t h = openvpn_data_start(op) + 4;
 		return n > h ? sample_unit(d, p + h, n - h, off + h, false, false, R_DGRAM_TEXT, b) : true;
 	}
 	return n > 9 ? sample_unit(d, p + 9, n - 9, off + 9, true, false, R_OVPN_TEXT, b) : true;

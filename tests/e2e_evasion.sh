@@ -212,8 +212,8 @@ expect openvpn-random "$v4 and .app == \"OpenVPN\" and .encryption == \"encrypte
 expect openvpn-text-data "$v4 and .app == \"OpenVPN\" and $clear_block and .rejudged == null" \
 	"OpenVPN data packets carrying text from the start are cleartext, never encrypted"
 # 4 data packets of 1000 bytes proved it; the fifth's payload (after 54
-# bytes of reset and 4 x 1000) breaks 4 bytes in, past opcode and peer id.
-expect openvpn-random-then-text "$v4 and .app == \"OpenVPN\" and $clear_block and $rejudged_out and .rejudged_at.offset == 4058" \
+# bytes of reset and 4 x 1000) breaks 8 bytes in, past opcode, peer id and packet id.
+expect openvpn-random-then-text "$v4 and .app == \"OpenVPN\" and $clear_block and $rejudged_out and .rejudged_at.offset == 4062" \
 	"OpenVPN proven by random data packets, then carrying text, is rejudged cleartext"
 expect openvpn-control-text "$v4 and .app == \"OpenVPN\" and $clear_block and $rejudged_out and (.rejudged_at.reason | test(\"control packet\"))" \
 	"OpenVPN control packets carrying text after the decision rejudge the flow"

@@ -74,6 +74,17 @@ if ! grep -q "datagrams whose fragments never completed (not examined) 10" "$tmp
 	echo "FAIL frag-never-complete: the summary does not count the 10 incomplete datagrams"
 	failed=$((failed + 1))
 fi
+# TCP payload outside the stream (rt-stream): behind the first byte, far
+# ahead, after the FIN, with a RST, on the SYN
+check tcp-old-seq-text 1 "$notenc and (.cleartext_reason // \"\" | test(\"outside the stream\"))" \
+	"text 1 GiB behind the client's first byte, before the ClientHello: judged, cleartext with its reason"
+check tcp-future-seq-text 1 "$notenc" "text 1 GiB ahead of the stream: not encrypted"
+check post-fin-text 1 "$notenc" "text after the client's FIN: not encrypted"
+check post-fin-newseq-text 1 "$notenc" "text after the FIN in a new sequence space: not encrypted"
+check tcp-rst-text 1 "$notenc" "text carried by a RST: not encrypted"
+check tcp-syn-data 1 "$notenc" "text carried by the SYN: not encrypted"
+# text under a repeating key inside TLS records (rt-stream): look_judge's periodicity
+check tls12-xor16 1 "$notenc and .rejudged == true" "text XORed with a 16-byte key inside TLS records: rejudged"
 
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))

@@ -2315,6 +2315,220 @@ static void smtp_hello_keeps_rfc5321_limits(void **state)
 }
 
 
+/* ---- TCP payload behind the stream (red team round 2: tcp-old-seq-text) --- */
+
+static const char old_prose[] =
+	"Export figures for the rotor programme, third quarter: deliveries to the eastern customer rose to "
+	"forty-two units; the alloy supplier asks for the revised drawings before the end of the month. ";
+
+/* A TLS 1.2 session in which the client first sends `segments' segments of
+ * p[n] at `where' from its first byte (after its SYN), then completes the
+ * handshake and one record of application data. */
+static const struct ef_flow_record *tls12_after_segments(const void *p, size_t n, int segments, int32_t where)
+{
+	static struct conv cv;
+	uint8_t b[1024], body[300];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	conv_start(&cv, 443);
+	handshake(&cv);
+	for (int i = 0; i < segments; i++)
+		segment_at(&cv, 0, 0x18, where, p, n);
+	segment(&cv, 0, b, client_hello(b));
+	segment(&cv, 1, b, server_hello(b, 0x0303, 0xc02f));
+	segment(&cv, 0, ccs, sizeof(ccs));
+	rnd_bytes(body, 40);
+	segment(&cv, 0, b, record(b, 22, body, 40));
+	rnd_bytes(body, sizeof(body));
+	segment(&cv, 0, b, record(b, 23, body, sizeof(body)));
+	return conv_end(&cv);
+}
+
+/* Before the decision: text 1 GiB behind the client's first byte makes the
+ * flow cleartext with its reason; random bytes there (the insider's own
+ * ciphertext) and a genuine retransmission of the ClientHello change
+ * nothing; 10 bytes there cannot be judged and leave no claim. */
+static void text_behind_the_stream_before_the_decision_is_cleartext(void **state)
+{
+	uint8_t hello[1024], rnd[1400];
+	const struct ef_flow_record *r = tls12_after_segments(old_prose, strlen(old_prose), 10, -(1 << 30));
+
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_non_null(r->cleartext_reason);
+	assert_non_null(strstr(r->cleartext_reason, "outside the stream"));
+	rnd_bytes(rnd, sizeof(rnd));
+	assert_int_equal(tls12_after_segments(rnd, sizeof(rnd), 10, -(1 << 30))->enc, EF_ENC_ENCRYPTED);
+	/* the hello sent twice at its own place: compared, the same */
+	size_t n = client_hello(hello);
+	struct conv cv;
+	uint8_t b[1024], body[300];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+	conv_start(&cv, 443);
+	handshake(&cv);
+	segment_at(&cv, 0, 0x18, 0, hello, n);
+	segment(&cv, 0, hello, n);
+	segment(&cv, 1, b, server_hello(b, 0x0303, 0xc02f));
+	segment(&cv, 0, ccs, sizeof(ccs));
+	rnd_bytes(body, sizeof(body));
+	segment(&cv, 0, b, record(b, 23, body, sizeof(body)));
+	assert_int_equal(conv_end(&cv)->enc, EF_ENC_ENCRYPTED);
+	r = tls12_after_segments(old_prose, 10, 1, -(1 << 30));
+	assert_int_equal(r->enc, EF_ENC_UNKNOWN);
+	(void)state;
+}
+
+/* After the decision: the same text 1 GiB behind is rejudged at once; a
+ * retransmitted ClientHello (plaintext by design) is not, but repeating the
+ * handshake's bytes is bounded by the plaintext allowance. */
+static void text_behind_the_stream_after_the_decision_is_rejudged(void **state)
+{
+	struct conv cv;
+	uint8_t b[1024], body[300], hello[1024];
+	size_t hn = client_hello(hello);
+
+	conv_start(&cv, 443);
+	tls12_handshake(&cv, true);
+	rnd_bytes(body, sizeof(body));
+	assert_int_equal(segment(&cv, 0, b, record(b, 23, body, sizeof(body))), CLASSIFY_NONE);
+	int32_t back = -(int32_t)(cv.seq[0] - 1000); /* the client's first byte */
+	assert_int_equal(segment_at(&cv, 0, 0x18, back, hello, hn), CLASSIFY_NONE);
+	assert_int_equal(segment_at(&cv, 0, 0x18, -(1 << 30), old_prose, strlen(old_prose)), CLASSIFY_REJUDGED);
+	const struct ef_flow_record *r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_true(r->rejudged);
+	assert_non_null(strstr(r->rejudge_reason, "outside the stream"));
+
+	conv_start(&cv, 443);
+	tls12_handshake(&cv, true);
+	back = -(int32_t)(cv.seq[0] - 1000);
+	enum classify_event ev = CLASSIFY_NONE;
+	for (int i = 0; i < 2000 && ev == CLASSIFY_NONE; i++)
+		ev = segment_at(&cv, 0, 0x18, back, hello, hn);
+	assert_int_equal(ev, CLASSIFY_REJUDGED);
+	r = conv_end(&cv);
+	assert_true(r->rejudged);
+	assert_non_null(strstr(r->rejudge_reason, "plaintext allowance"));
+	(void)state;
+}
+
+/* ---- text XORed with a repeating key (red team round 2: tls12-xor16) ------ */
+
+/* P(Binomial(n, 1/256) >= t), summed from the top so that no term is lost. */
+static double pairs_tail(unsigned n, unsigned t)
+{
+	double sum = 0, p = 1.0 / 256;
+
+	for (unsigned k = n + 1; k-- > t;) {
+		double lc = lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0);
+		sum += exp(lc + k * log(p) + (n - k) * log1p(-p));
+	}
+	return sum;
+}
+
+/* Equal pairs at one distance in random bytes: each window's
+ * LOOK_PERIOD_PAIRS pairs (b[i], b[i + d]) form paths, so the events are
+ * independent and the count over a block of LOOK_PERIOD_WINDOWS windows is
+ * Binomial(LOOK_PERIOD_PAIRS * LOOK_PERIOD_WINDOWS, 1/256); the threshold is
+ * the tightest for which some of the LOOK_PERIOD_MAX distances reaching it
+ * has P < 1e-12 (fewer windows, partial counts, only lower it).  With the
+ * other features' tails a random window stays under 6e-12. */
+static void look_period_threshold_is_the_exact_tail(void **state)
+{
+	unsigned n = LOOK_PERIOD_PAIRS * LOOK_PERIOD_WINDOWS;
+	double at = LOOK_PERIOD_MAX * pairs_tail(n, LOOK_PERIOD_HITS);
+
+	assert_true(at < 1e-12);
+	assert_true(LOOK_PERIOD_MAX * pairs_tail(n, LOOK_PERIOD_HITS - 1) >= 1e-12);
+	double tail[LOOK_WINDOW + 2], window = at + 3e-12; /* distinct, printable, EBCDIC */
+	run_bytes_tail(tail);
+	window += tail[LOOK_RUN_BYTES] + 105 * pow(tail[LOOK_RUN_SUSPECT], 3);
+	utf8_bytes_tail(tail);
+	window += tail[LOOK_UTF8_BYTES];
+	utf16_pairs_tail(tail);
+	window += tail[LOOK_UTF16_PAIRS];
+	assert_true(window < 6e-12);
+	(void)state;
+}
+
+static const char prose_for_xor[] =
+	"The board met on Tuesday to review the export schedule for the second half of the year. Deliveries "
+	"of the turbine assemblies to the eastern customer are running three weeks late, mostly because the "
+	"alloy supplier changed its heat treatment without telling anyone, and the inspection team rejected "
+	"two lots in a row. Engineering proposes to qualify a second supplier before the winter shutdown; "
+	"purchasing wants to wait for the audit report. Whatever is decided, the drawings in the appendix must "
+	"not leave the building, and the test data for the cooling channels stays with the programme office. ";
+
+/* windows_until_caught() with the periodicity test's state, as the watch
+ * after the decision judges a stream. */
+static unsigned paired_windows_until_caught(const uint8_t *p, size_t n)
+{
+	static struct look_pairs lp;
+	struct look w = {.pairs = &lp};
+
+	memset(&lp, 0, sizeof(lp));
+	for (size_t i = 0; i + LOOK_WINDOW <= n; i += LOOK_WINDOW) {
+		look_add(&w, p + i, LOOK_WINDOW);
+		if (look_judge(&w) == LOOK_NOT_RANDOM)
+			return (unsigned)(i / LOOK_WINDOW) + 1;
+		look_next(&w);
+	}
+	return 0;
+}
+
+/* English XORed with a repeating key of every period 1..LOOK_PERIOD_MAX
+ * (and added to it, a Vigenere) is caught within two blocks of windows,
+ * judged one after another as the watch judges them; 4,096 random windows
+ * never are. */
+static void text_under_a_repeating_key_is_not_random(void **state)
+{
+	static uint8_t s[32 * LOOK_WINDOW];
+	uint8_t key[LOOK_PERIOD_MAX];
+	size_t tl = sizeof(prose_for_xor) - 1;
+
+	rnd_bytes(key, sizeof(key));
+	for (unsigned period = 1; period <= LOOK_PERIOD_MAX; period++) {
+		for (int add = 0; add < 2; add++) {
+			for (size_t i = 0; i < sizeof(s); i++) {
+				uint8_t t = (uint8_t)prose_for_xor[i % tl], k = key[i % period];
+				s[i] = add ? (uint8_t)(t + k) : t ^ k;
+			}
+			unsigned caught = paired_windows_until_caught(s, sizeof(s));
+			if (caught == 0 || caught > 2 * LOOK_PERIOD_WINDOWS)
+				fail_msg("key of %u bytes (%s): caught at window %u", period, add ? "added" : "XOR", caught);
+		}
+	}
+	static uint8_t r[4096 * LOOK_WINDOW];
+	rnd_bytes(r, sizeof(r));
+	assert_int_equal(paired_windows_until_caught(r, sizeof(r)), 0);
+	(void)state;
+}
+
+/* An idle OpenVPN tunnel after the decision: pings, P_DATA_V2 packets of 40
+ * bytes whose 4-byte packet id is in the clear (AEAD mode) and counts up.
+ * The ids line up at the packets' distance in every window; they are no
+ * ciphertext and are not judged, so the periodicity count never sees them. */
+static void an_idle_openvpn_tunnel_stays_encrypted(void **state)
+{
+	struct verify *v = calloc(1, sizeof(*v));
+	struct verify_break b;
+	uint8_t ping[40];
+
+	assert_non_null(v);
+	verify_init(v, 7);
+	v->kind = VERIFY_OPENVPN;
+	for (uint32_t i = 1; i <= 2000; i++) {
+		struct packet p = {.l4 = IPPROTO_UDP, .payload = ping, .payload_len = sizeof(ping), .ts_us = i * 10000000ull};
+		ping[0] = OPENVPN_P_DATA_V2 << 3;
+		ping[1] = 0, ping[2] = 0, ping[3] = 1;
+		ping[4] = (uint8_t)(i >> 24), ping[5] = (uint8_t)(i >> 16), ping[6] = (uint8_t)(i >> 8), ping[7] = (uint8_t)i;
+		rnd_bytes(ping + 8, sizeof(ping) - 8);
+		if (!verify_packet(v, 0, &p, (uint64_t)(i - 1) * sizeof(ping), &b))
+			fail_msg("ping %u broke the claim: %s", i, b.reason);
+	}
+	free(v);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2379,6 +2593,11 @@ int main(void)
 		cmocka_unit_test(psk_identities_are_names_not_secrets),
 		cmocka_unit_test(ssh_packet_without_payload_is_not_ssh),
 		cmocka_unit_test(idle_flows_end_at_their_timeouts),
+		cmocka_unit_test(text_behind_the_stream_before_the_decision_is_cleartext),
+		cmocka_unit_test(text_behind_the_stream_after_the_decision_is_rejudged),
+		cmocka_unit_test(look_period_threshold_is_the_exact_tail),
+		cmocka_unit_test(text_under_a_repeating_key_is_not_random),
+		cmocka_unit_test(an_idle_openvpn_tunnel_stays_encrypted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

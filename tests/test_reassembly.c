@@ -258,6 +258,51 @@ static void syn_payload_is_stored_at_isn_plus_one(void **state)
 	classifier_free(c);
 }
 
+/* ---- bytes behind the stream that hist cannot compare (red team round 2) -- */
+
+static const char prose[] =
+	"The quarterly figures for the rotor programme are attached below; please keep them within the "
+	"team until the board has seen them, and send any corrections to the programme office by Friday. ";
+
+/* Text sent 1 GiB behind the stream's first byte (tcp-old-seq-text) is
+ * judged, not dropped: it was never part of the stream, so no copy vouches
+ * for it.  A genuine retransmission of kept bytes is compared instead and
+ * leaves nothing to judge. */
+static void text_behind_the_first_byte_is_judged(void **state)
+{
+	struct fixture x;
+
+	start(&x);
+	x.s.first_seq = ISN;
+	add(&x, 0, "GET / HTTP/1.1\r\n");
+	add(&x, 0, "GET / HTTP/1.1\r\n");
+	assert_int_equal(x.s.unmatched.n, 0);
+	assert_null(stream_unmatched_verdict(&x.s));
+	add(&x, 0u - (1u << 30), prose);
+	assert_kept(&x, "GET / HTTP/1.1\r\n");
+	assert_non_null(stream_unmatched_verdict(&x.s));
+	assert_true(x.s.unmatched_text);
+	stream_free(&x.s);
+
+	/* random bytes there are no text; under 16 bytes cannot be judged */
+	uint8_t rnd[600];
+	uint32_t r = 12345;
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		r = r * 1103515245u + 12345u;
+		rnd[i] = (uint8_t)(r >> 16);
+	}
+	start(&x);
+	add(&x, 0, "abc");
+	stream_add(&x.s, ISN - 5000, rnd, sizeof(rnd), &x.st);
+	assert_null(stream_unmatched_verdict(&x.s));
+	stream_add(&x.s, ISN - 5000, rnd, 10, &x.st);
+	const char *why = stream_unmatched_verdict(&x.s);
+	assert_non_null(why);
+	assert_false(x.s.unmatched_text);
+	stream_free(&x.s);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +314,7 @@ int main(void)
 		cmocka_unit_test(gap_keeps_later_bytes_comparable),
 		cmocka_unit_test(held_bytes_stay_bounded_under_overlapping_segments),
 		cmocka_unit_test(syn_payload_is_stored_at_isn_plus_one),
+		cmocka_unit_test(text_behind_the_first_byte_is_judged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
