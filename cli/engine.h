@@ -62,20 +62,6 @@ int checkpoint_every_option(const char *arg, uint32_t *out);
 int option_error(char **argv, int opt, const char *with_value, const char *allowed,
 		 const struct option *longopts);
 
-enum output_mode {
-	OUTPUT_APPEND, /* create, or add to what is there (run --json) */
-	OUTPUT_FRESH   /* a file nobody else has opened (audit's FILE.partial) */
-};
-/* Opens an output file for writing, never through a symbolic link at path
- * (O_NOFOLLOW): a run as root must not write into whatever file a link
- * planted there names.  OUTPUT_FRESH creates the file with O_EXCL, after
- * removing a stale one only when it is a regular file of this user's; a
- * link, a folder, a FIFO or someone else's file there is refused.  Only a
- * regular file (or, for OUTPUT_APPEND, a character device such as
- * /dev/null) is written.  NULL and err (naming path and what is wrong)
- * on failure. */
-FILE *output_open(const char *path, enum output_mode mode, char *err, size_t errlen);
-
 #ifndef EF_DEFAULT_POLICY
 #define EF_DEFAULT_POLICY "/etc/egressfence/policy.yaml"
 #endif

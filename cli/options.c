@@ -2,19 +2,16 @@
  * cli/options.c -- what every command line shares: the usage error, the
  * message for an option getopt_long() refused or a command does not take
  * (naming the option as the user wrote it), where the policy is, which
- * country databases it opens, and how output files are opened (never
- * through a symbolic link).
+ * country databases it opens.  Output files are opened by output_open()
+ * (output/output_file.c).
  */
 #include "engine.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 int usage_error(const char *fmt, const char *arg)
 {
@@ -113,70 +110,6 @@ struct geodb *open_policy_geodb(const struct policy *p, const char *const *dbs, 
 	if (!db && !n_dbs)
 		place_geodb_error(p, err, errlen);
 	return db;
-}
-
-static const char *file_kind(mode_t m)
-{
-	if (S_ISLNK(m))
-		return "a symbolic link";
-	if (S_ISDIR(m))
-		return "a directory";
-	if (S_ISFIFO(m))
-		return "a FIFO";
-	if (S_ISSOCK(m))
-		return "a socket";
-	if (S_ISBLK(m))
-		return "a block device";
-	return "not a regular file";
-}
-
-FILE *output_open(const char *path, enum output_mode mode, char *err, size_t errlen)
-{
-	struct stat st;
-	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
-
-	if (mode == OUTPUT_FRESH) {
-		if (lstat(path, &st) == 0) {
-			/* A stale file of an earlier run that died.  Anything else
-			 * may be someone's bait: a link to a file we would clobber. */
-			if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-				snprintf(err, errlen, "%s: is %s; not writing there (remove it first)", path,
-					 S_ISREG(st.st_mode) ? "another user's file" : file_kind(st.st_mode));
-				return NULL;
-			}
-			if (unlink(path) != 0 && errno != ENOENT) {
-				snprintf(err, errlen, "%s: cannot remove the stale file: %s", path, strerror(errno));
-				return NULL;
-			}
-		}
-		/* O_EXCL never follows a link: one planted after the check fails here. */
-		flags |= O_EXCL;
-	} else {
-		flags |= O_APPEND;
-	}
-	int fd = open(path, flags | O_NONBLOCK, 0666);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			snprintf(err, errlen, "%s: is a symbolic link; not writing through it (name the file itself)", path);
-		else if (errno == EEXIST)
-			snprintf(err, errlen, "%s: appeared while it was being created; not writing there", path);
-		else
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || (mode == OUTPUT_APPEND && S_ISCHR(st.st_mode)))) {
-		snprintf(err, errlen, "%s: is %s; --json wants a file to write", path, file_kind(st.st_mode));
-		close(fd);
-		return NULL;
-	}
-	/* O_NONBLOCK only kept open() from waiting on a FIFO's reader. */
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	FILE *f = fdopen(fd, mode == OUTPUT_FRESH ? "w" : "a");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-	}
-	return f;
 }
 
 bool parse_count(const char *s, unsigned long max, unsigned long *out)

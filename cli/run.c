@@ -152,7 +152,9 @@ struct daemon {
 	struct heartbeat hb;
 	/* EF_TEST_LOOP_DELAY_MS: the loop sleeps this long after each turn that
 	 * read packets, to stand for a loop made slow by its work (or wedged);
-	 * tests/e2e_insider.sh's heartbeat tests only. */
+	 * tests/e2e_insider.sh's heartbeat tests only.  Read only in a build
+	 * with EF_TEST_HOOKS (build/egressfence, never the installed binary):
+	 * elsewhere it stays 0. */
 	unsigned long test_delay_ms;
 	struct counters c;
 	/* --metrics-listen or metrics.listen; systemd's notify socket */
@@ -1321,8 +1323,10 @@ int cmd_run(int argc, char **argv)
 	if (d.table && start_table(&d, err, sizeof(err)) != 0)
 		goto fail;
 	loaded = d.table != NULL;
+#ifdef EF_TEST_HOOKS
 	if (getenv("EF_TEST_LOOP_DELAY_MS"))
 		d.test_delay_ms = strtoul(getenv("EF_TEST_LOOP_DELAY_MS"), NULL, 10);
+#endif
 	/* After block_signals: the HTTP thread inherits the blocked set, so
 	 * SIGTERM and SIGHUP reach only the signalfd. */
 	if (heartbeat_open(&d, err, sizeof(err)) != 0 || start_metrics(&d, err, sizeof(err)) != 0 ||

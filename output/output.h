@@ -133,8 +133,21 @@ int report_write_html(struct report *r, const char *path, char *err, size_t errl
  * is not installed or fails. */
 int report_print_pdf(const char *html, const char *pdf, char *err, size_t errlen);
 
-/* Opens `path' for writing, truncated, refusing a symlink (O_NOFOLLOW). */
-FILE *output_create(const char *path, char *err, size_t errlen);
+/* ---- output files (output_file.c) ----------------------------------------------- */
+enum output_mode {
+	OUTPUT_APPEND,	/* create, or add to what is there (run --json) */
+	OUTPUT_FRESH,	/* a file nobody else has opened (audit's FILE.partial) */
+	OUTPUT_REPLACE	/* create, or truncate what is there (the report's FILE.partial, a PDF) */
+};
+/* Opens an output file for writing, never through a symbolic link at path
+ * (O_NOFOLLOW): a run as root must not write into whatever file a link
+ * planted there names.  OUTPUT_FRESH creates the file with O_EXCL, after
+ * removing a stale one only when it is a regular file of this user's; a
+ * link, a folder, a FIFO or someone else's file there is refused.  Only a
+ * regular file (or, for OUTPUT_APPEND, a character device such as
+ * /dev/null) is written.  NULL and err (naming path and what is wrong)
+ * on failure. */
+FILE *output_open(const char *path, enum output_mode mode, char *err, size_t errlen);
 
 /* ---- event formats (event.c) ---------------------------------------------------
  *

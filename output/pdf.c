@@ -108,8 +108,8 @@ int report_print_pdf(const char *html, const char *pdf, char *err, size_t errlen
 	/* rename() replaces a symlink planted since the lstat rather than
 	 * following it. */
 	if (rename(tmp_pdf, pdf) != 0) {
-		/* another file system: copy through output_create (O_NOFOLLOW) */
-		FILE *in = fopen(tmp_pdf, "rb"), *o = in ? output_create(pdf, err, errlen) : NULL;
+		/* another file system: copy through output_open (O_NOFOLLOW) */
+		FILE *in = fopen(tmp_pdf, "rb"), *o = in ? output_open(pdf, OUTPUT_REPLACE, err, errlen) : NULL;
 		char buf[1 << 16];
 		size_t n;
 		bool ok = in && o;

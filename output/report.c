@@ -114,23 +114,6 @@ const char *output_version(void)
 	return EF_VERSION " (commit " EF_COMMIT ")";
 }
 
-FILE *output_create(const char *path, char *err, size_t errlen)
-{
-	/* O_NOFOLLOW: a symlink planted at the output name is refused (ELOOP),
-	 * not followed to overwrite whatever it points at. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-
-	if (!f) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		snprintf(err, errlen, "%s: %s%s", path, strerror(e),
-			 e == ELOOP ? " (a symlink: refusing to write through it)" : "");
-	}
-	return f;
-}
-
 /*
  * A file written whole or not at all: PATH.partial is written (opened with
  * O_NOFOLLOW) and renamed over PATH once closed, so a failed write leaves
@@ -162,7 +145,7 @@ static FILE *whole_open(struct whole_file *w, const char *path, char *err, size_
 		snprintf(err, errlen, "%s: not a regular file: the report is written to a file of its own", path);
 		return w->f = NULL;
 	}
-	return w->f = output_create(w->partial, err, errlen);
+	return w->f = output_open(w->partial, OUTPUT_REPLACE, err, errlen);
 }
 
 static int whole_close(struct whole_file *w, char *err, size_t errlen)

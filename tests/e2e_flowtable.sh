@@ -22,14 +22,11 @@
 # refuses gateway.flowtable with a message that says so, then exits 77.
 set -uo pipefail
 
-skip() { echo "skipped: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
-command -v ip >/dev/null && command -v nft >/dev/null || skip "needs ip (iproute2) and nft"
-for t in curl ethtool ss openssl; do
-	command -v "$t" >/dev/null || skip "needs $t (scripts/setup installs it)"
-done
+. "$(dirname "${BASH_SOURCE[0]}")/netns/lib.sh"
+ef_need_netns curl ethtool ss openssl
+[ -n "$db" ] || ef_skip "no test country database under $build/tests/data"
 probe=efft$$
-ip netns add "$probe" 2>/dev/null || skip "needs ip netns (cannot create a network namespace)"
+ip netns add "$probe" 2>/dev/null || ef_skip "needs ip netns (cannot create a network namespace)"
 ip -n "$probe" link add p0 type veth peer name p1 2>/dev/null
 HAVE_FLOWTABLES=1
 ip netns exec "$probe" nft -f - 2>/dev/null <<-EOF || HAVE_FLOWTABLES=0
@@ -42,54 +39,16 @@ ip netns exec "$probe" nft -f - 2>/dev/null <<-EOF || HAVE_FLOWTABLES=0
 	EOF
 ip netns del "$probe"
 
-bin=${EF_BIN:?EF_BIN: the egressfence binary}
-src=${EF_SOURCE_DIR:?EF_SOURCE_DIR: the source tree}
-build=${EF_BINARY_DIR:?EF_BINARY_DIR: the build tree}
-db=$build/tests/data/test-iplocation.mmdb
-[ -f "$db" ] || skip "no test country database under $build/tests/data"
-
-# shellcheck source=tests/netns/lib.sh
-. "$src/tests/netns/lib.sh"
-ef_netns_trap
-ef_netns_up || { echo "FAIL cannot set up the namespaces"; exit 1; }
-D=$EF_NETNS_DIR
+ef_test_up
 US=${EF_ADDR4[us]} CN=${EF_ADDR4[cn]}
 ef_serve_http us 80 || { echo "FAIL http server on us"; exit 1; }
 ef_serve_http cn 443 --tls || { echo "FAIL https server on cn"; exit 1; }
 
-pass=0 fail=0
-ok() { echo "ok   $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
-
 config() { # config FILE FLOWTABLE(yes|no) DESIGNATED
 	local ft=""
-	[ "$2" = yes ] && ft="  flowtable: [in0, us0, cn0]"
-	cat >"$1" <<-EOF2
-		geodb:
-		  country: $db
-		networks:
-		  internal: [10.0.0.0/8, "fc00::/7"]
-		  overrides:
-		    - { cidr: ${EF_NET4[cn]}, country: CN }
-		    - { cidr: ${EF_NET4[us]}, country: US }
-		groups:
-		  designated: [$3]
-		gateway:
-		  mode: gate
-		  nflog_group: 29
-		  decide_within: 2
-		$ft
-		rules:
-		  - name: designated-cleartext
-		    to: "@designated"
-		    encryption: [cleartext, weak, unknown]
-		    min_bytes_out: 1
-		    action: block
-		  - name: designated-any
-		    to: "@designated"
-		    action: log
-		default: allow
-	EOF2
+	[ "$2" = yes ] && ft="in0 us0 cn0"
+	ef_policy "$1" place="cn:CN us:US" groups="designated:${3// /}" nflog=29 decide=2 flowtable="$ft" \
+		rules="designated-cleartext:block designated-any:log"
 }
 
 if ((!HAVE_FLOWTABLES)); then
@@ -99,7 +58,7 @@ if ((!HAVE_FLOWTABLES)); then
 	if ((rc == 2)) && grep -q 'gateway.flowtable is set: the kernel needs nftables flowtables, CONFIG_NF_FLOW_TABLE' <<<"$out" &&
 		! ef_ns_exec gw nft list table inet egressfence >/dev/null 2>&1; then
 		echo "ok   no-flowtables: run refuses gateway.flowtable on this kernel (exit 2, says CONFIG_NF_FLOW_TABLE, leaves no table)"
-		skip "this kernel has no nftables flowtables (CONFIG_NF_FLOW_TABLE is not set); offloading was not tried"
+		ef_skip "this kernel has no nftables flowtables (CONFIG_NF_FLOW_TABLE is not set); offloading was not tried"
 	fi
 	echo "FAIL no-flowtables: run with gateway.flowtable on a kernel without flowtables: exit $rc; $(tail -n 2 <<<"$out" | tr '\n' ' ')"
 	exit 1
@@ -170,5 +129,4 @@ else
 fi
 ef_engine_stop
 
-echo "e2e_flowtable: $pass passed, $fail failed"
-((fail == 0))
+ef_test_done e2e_flowtable

@@ -24,26 +24,13 @@
 # Every wait is bounded; the namespaces go away on any exit.
 set -uo pipefail
 
-skip() { echo "skipped: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
-command -v ip >/dev/null && command -v nft >/dev/null || skip "needs ip (iproute2) and nft"
-probe=efprobe$$
-ip netns add "$probe" 2>/dev/null || skip "needs ip netns (cannot create a network namespace)"
-ip netns exec "$probe" nft list tables >/dev/null 2>&1 || { ip netns del "$probe"; skip "nft does not work in a namespace"; }
-ip netns del "$probe"
-for t in curl tcpdump openssl ssh sshd ethtool ss; do
-	command -v "$t" >/dev/null || skip "needs $t (scripts/setup installs it)"
-done
-
-bin=${EF_BIN:?EF_BIN: the egressfence binary}
-src=${EF_SOURCE_DIR:?EF_SOURCE_DIR: the source tree}
-build=${EF_BINARY_DIR:?EF_BINARY_DIR: the build tree}
+. "$(dirname "${BASH_SOURCE[0]}")/netns/lib.sh"
+ef_need_netns curl tcpdump openssl ssh sshd ethtool ss
 real_db=$src/geodb/db/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb
 db=$real_db
 [ -f "$db" ] || db=$build/tests/data/test-iplocation.mmdb
-[ -f "$db" ] || skip "no country database ($real_db, or the test one under $build/tests/data)"
+[ -f "$db" ] || ef_skip "no country database ($real_db, or the test one under $build/tests/data)"
 
-. "$src/tests/netns/lib.sh"
 ef_netns_trap
 ef_netns_up || exit 1
 D=$EF_NETNS_DIR

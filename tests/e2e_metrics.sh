@@ -23,86 +23,30 @@
 # without prometheus.
 set -uo pipefail
 
-skip() { echo "skipped: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
-command -v ip >/dev/null && command -v nft >/dev/null || skip "needs ip (iproute2) and nft"
-PROMETHEUS=$(command -v prometheus) || skip "needs prometheus (Debian package prometheus; scripts/setup installs it)"
-probe=efprobe$$
-ip netns add "$probe" 2>/dev/null || skip "needs ip netns (cannot create a network namespace)"
-ip netns exec "$probe" nft list tables >/dev/null 2>&1 || { ip netns del "$probe"; skip "nft does not work in a namespace"; }
-ip netns del "$probe"
-for t in curl ethtool ss openssl; do
-	command -v "$t" >/dev/null || skip "needs $t (scripts/setup installs it)"
-done
-
-bin=${EF_BIN:?EF_BIN: the egressfence binary}
-src=${EF_SOURCE_DIR:?EF_SOURCE_DIR: the source tree}
-build=${EF_BINARY_DIR:?EF_BINARY_DIR: the build tree}
+. "$(dirname "${BASH_SOURCE[0]}")/netns/lib.sh"
+ef_need_netns curl ethtool ss openssl
+PROMETHEUS=$(command -v prometheus) || ef_skip "needs prometheus (Debian package prometheus; scripts/setup installs it)"
 # The small test database: the gate ruleset loads in a blink, and the
 # overrides below place every server anyway.
-db=$build/tests/data/test-iplocation.mmdb
-[ -f "$db" ] || db=$src/geodb/db/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb
-[ -f "$db" ] || skip "no country database"
-
-. "$src/tests/netns/lib.sh"
-ef_netns_trap
-ef_netns_up || exit 1
-D=$EF_NETNS_DIR
+[ -n "$db" ] || db=$src/geodb/db/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb
+[ -f "$db" ] || ef_skip "no country database"
+ef_test_up
 CN=${EF_ADDR4[cn]} DE=${EF_ADDR4[de]}
 METRICS=127.0.0.1:9813
 PROM=127.0.0.1:9090
 
-failed=0
-passed=0
-ok() { echo "ok   $*"; passed=$((passed + 1)); }
-bad() {
-	echo "FAIL $*"
-	failed=$((failed + 1))
-	[ -n "${ENGINE_LOG:-}" ] && tail -n 5 "$ENGINE_LOG" | sed 's/^/    engine: /'
-	return 0
-}
-
 ef_serve_http cn 80 && ef_serve_http de 80 || exit 1
 
 config() { # config FILE [broken]
-	cat >"$1" <<-EOF
-		geodb:
-		  country: $db
-		networks:
-		  internal: [10.0.0.0/8, "fc00::/7"]
-		  overrides:
-		    - { cidr: ${EF_NET4[cn]}, country: CN }
-		    - { cidr: ${EF_NET4[us]}, country: US }
-		    - { cidr: ${EF_NET4[de]}, country: DE }
-		    - { cidr: ${EF_NET4[ir]}, country: IR }
-		groups:
-		  designated: [CN, RU, IR]
-		  conforming: [US]
-		capture:
-		  interfaces: [cn0, us0, de0, ir0]
-		gateway:
-		  mode: gate
-		  nflog_group: 17
-		  decide_within: 3
-		rules:
-		  - name: designated-cleartext
-		    to: "@designated"
-		    encryption: [cleartext, weak, unknown]
-		    min_bytes_out: 1
-		    action: block
-		  - name: nonconforming-cleartext
-		    to: "!@conforming"
-		    encryption: [cleartext, weak]
-		    min_bytes_out: 1
-		    action: log
-		default: allow
-	EOF
+	ef_policy "$1" place="cn:CN us:US de:DE ir:IR" groups="designated:CN,RU,IR conforming:US" \
+		capture="cn0 us0 de0 ir0" nflog=17 decide=3 \
+		rules="designated-cleartext:block nonconforming-cleartext:log"
 	[ "${2:-}" = broken ] && echo "  - name: [this is not a rule" >>"$1"
 	return 0
 }
 
 # --- Prometheus ---------------------------------------------------------------
-PROMTOOL=$(command -v promtool) || skip "needs promtool (Debian package prometheus)"
+PROMTOOL=$(command -v promtool) || ef_skip "needs promtool (Debian package prometheus)"
 "$PROMTOOL" check rules "$src/deploy/prometheus-alerts.yml" >/dev/null 2>&1 &&
 	ok "promtool accepts deploy/prometheus-alerts.yml" || bad "promtool rejects deploy/prometheus-alerts.yml"
 mkdir -p "$D/prom-data"
@@ -234,5 +178,4 @@ code=$(ef_ns_exec gw curl -s -o /dev/null -w '%{http_code}' "http://$METRICS/not
 [ "$code" = 404 ] && ok "other paths are 404" || bad "GET /nothing-here answered $code, expected 404"
 
 ef_engine_stop
-echo "$passed passed, $failed failed"
-((failed == 0))
+ef_test_done e2e_metrics

@@ -14,63 +14,16 @@
 # Needs root; exits 77 (skipped) without it or without ip netns / nft.
 set -uo pipefail
 
-skip() { echo "skipped: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
-command -v ip >/dev/null && command -v nft >/dev/null || skip "needs ip (iproute2) and nft"
-probe=efprobe$$
-ip netns add "$probe" 2>/dev/null || skip "needs ip netns (cannot create a network namespace)"
-ip netns exec "$probe" nft list tables >/dev/null 2>&1 || { ip netns del "$probe"; skip "nft does not work in a namespace"; }
-ip netns del "$probe"
-for t in curl ethtool ss openssl; do
-	command -v "$t" >/dev/null || skip "needs $t (scripts/setup installs it)"
-done
-
-bin=${EF_BIN:?EF_BIN: the egressfence binary}
-src=${EF_SOURCE_DIR:?EF_SOURCE_DIR: the source tree}
-build=${EF_BINARY_DIR:?EF_BINARY_DIR: the build tree}
-db=$build/tests/data/test-iplocation.mmdb
-[ -f "$db" ] || skip "no test database at $db"
-
-. "$src/tests/netns/lib.sh"
-ef_netns_trap
-ef_netns_up || exit 1
-D=$EF_NETNS_DIR
+. "$(dirname "${BASH_SOURCE[0]}")/netns/lib.sh"
+ef_need_netns curl ethtool ss openssl
+[ -n "$db" ] || ef_skip "no test country database under $build/tests/data"
+ef_test_up
 CN=${EF_ADDR4[cn]}
-
-failed=0
-passed=0
-ok() { echo "ok   $*"; passed=$((passed + 1)); }
-bad() {
-	echo "FAIL $*"
-	failed=$((failed + 1))
-	[ -n "${ENGINE_LOG:-}" ] && tail -n 5 "$ENGINE_LOG" | sed 's/^/    engine: /'
-	return 0
-}
 
 ef_serve_http cn 80 || exit 1
 
 config() { # config FILE MODE
-	cat >"$1" <<-EOF
-		geodb:
-		  country: $db
-		networks:
-		  internal: [10.0.0.0/8]
-		  overrides:
-		    - { cidr: ${EF_NET4[cn]}, country: CN }
-		groups:
-		  designated: [CN]
-		capture:
-		  interfaces: [cn0]
-		gateway:
-		  mode: $2
-		rules:
-		  - name: designated-cleartext
-		    to: "@designated"
-		    encryption: [cleartext, weak, unknown]
-		    min_bytes_out: 1
-		    action: block
-		default: allow
-	EOF
+	ef_policy "$1" inside=v4 place=cn:CN groups=designated:CN capture=cn0 mode="$2" rules=designated-cleartext:block
 }
 
 table_present() { ef_ns_exec gw nft list tables 2>/dev/null | grep -qx 'table inet egressfence'; }
@@ -144,5 +97,4 @@ event_seen 10 "$EVENTS" '"verdict":"block"' '"mode":"monitor"' && ! grep -q '"ob
 	ok "control: monitor events have no observe field" || bad "control: monitor events"
 ef_engine_stop
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+ef_test_done e2e_observe

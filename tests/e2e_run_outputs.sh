@@ -12,61 +12,16 @@
 # redis-server.
 set -uo pipefail
 
-skip() { echo "skipped: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
-command -v ip >/dev/null && command -v nft >/dev/null || skip "needs ip (iproute2) and nft"
-probe=efprobe$$
-ip netns add "$probe" 2>/dev/null || skip "needs ip netns (cannot create a network namespace)"
-ip netns exec "$probe" nft list tables >/dev/null 2>&1 || { ip netns del "$probe"; skip "nft does not work in a namespace"; }
-ip netns del "$probe"
-for t in curl ethtool ss jq rsyslogd redis-server redis-cli; do
-	command -v "$t" >/dev/null || skip "needs $t (scripts/setup installs it)"
-done
-
-bin=${EF_BIN:?EF_BIN: the egressfence binary}
-src=${EF_SOURCE_DIR:?EF_SOURCE_DIR: the source tree}
-build=${EF_BINARY_DIR:?EF_BINARY_DIR: the build tree}
-db=$build/tests/data/test-iplocation.mmdb
-[ -f "$db" ] || skip "no test country database under $build/tests/data"
-
-. "$src/tests/netns/lib.sh"
-ef_netns_trap
-ef_netns_up || exit 1
-D=$EF_NETNS_DIR
+. "$(dirname "${BASH_SOURCE[0]}")/netns/lib.sh"
+ef_need_netns curl ethtool ss jq rsyslogd redis-server redis-cli
+[ -n "$db" ] || ef_skip "no test country database under $build/tests/data"
+ef_test_up
 CN=${EF_ADDR4[cn]}
 
-failed=0
-passed=0
-ok() { echo "ok   $*"; passed=$((passed + 1)); }
-bad() {
-	echo "FAIL $*"
-	failed=$((failed + 1))
-	[ -n "${ENGINE_LOG:-}" ] && tail -n 3 "$ENGINE_LOG" | sed 's/^/    engine: /'
-	return 0
-}
-
-cat >"$D/policy.yaml" <<EOF
-geodb:
-  country: $db
-networks:
-  internal: [10.0.0.0/8, "fc00::/7"]
-  overrides:
-    - { cidr: ${EF_NET4[cn]}, country: CN }
-groups:
-  designated: [CN]
-gateway:
-  mode: gate
-  nflog_group: 25
-  decide_within: 2
-rules:
-  - name: designated-logged
-    to: "@designated"
-    action: log
-default: allow
-output:
+ef_policy "$D/policy.yaml" place=cn:CN groups=designated:CN nflog=25 decide=2 rules=designated-logged:log \
+	tail='output:
   outputs:
-    - { type: redis, address: "127.0.0.1:6379", key: gw, name: fleet, queue_bytes: 1M }
-EOF
+    - { type: redis, address: "127.0.0.1:6379", key: gw, name: fleet, queue_bytes: 1M }'
 
 # rsyslog, on a socket in the test's folder
 mkdir -p "$D/rsyslog"
@@ -163,5 +118,4 @@ grep -q "output fleet (redis): written=$m dropped=0" "$ENGINE_LOG" && grep -q "o
 
 # a sanitizer's report (the ASan build) is the first thing to read
 ((failed)) && grep -E -m1 -A40 "ERROR: (Address|Leak)Sanitizer|runtime error" "$ENGINE_LOG" | sed 's/^/    engine: /'
-echo "e2e_run_outputs: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+ef_test_done e2e_run_outputs

@@ -77,6 +77,29 @@ static void assert_addr(const struct ef_addr *a, const char *want)
 	assert_string_equal(buf, want);
 }
 
+/* b[0..n) decodes, to a packet for dst. */
+static void assert_decodes_to(struct decoder *d, int dlt, const uint8_t *b, size_t n, struct packet *p,
+			      const char *dst)
+{
+	assert_int_equal(decode(d, dlt, b, n, p), DECODE_OK);
+	assert_addr(&p->dst, dst);
+}
+
+/* Every prefix of b[0..n) decodes or skips, each copied to a buffer of its
+ * own size so that ASan sees a read past it. */
+static void assert_every_prefix_is_safe(struct decoder *d, const uint8_t *b, size_t n)
+{
+	struct packet p;
+
+	for (size_t len = 0; len < n; len++) {
+		uint8_t *copy = malloc(len ? len : 1);
+		memcpy(copy, b, len);
+		enum decode_result r = decode(d, DLT_RAW, copy, len, &p);
+		assert_true(r == DECODE_SKIP || r == DECODE_OK);
+		free(copy);
+	}
+}
+
 static void ethernet_with_stacked_vlans_reaches_ip(void **state)
 {
 	uint8_t b[256] = {0};
@@ -107,14 +130,12 @@ static void other_link_types_reach_ip(void **state)
 	memset(b, 0, sizeof(b));
 	b[14] = 0x08;
 	memcpy(b + 16, ip, n);
-	assert_int_equal(decode(d, DLT_LINUX_SLL, b, 16 + n, &p), DECODE_OK);
-	assert_addr(&p.dst, "203.0.113.5");
+	assert_decodes_to(d, DLT_LINUX_SLL, b, 16 + n, &p, "203.0.113.5");
 	/* Linux cooked v2: protocol at 0 */
 	memset(b, 0, sizeof(b));
 	b[0] = 0x08;
 	memcpy(b + 20, ip, n);
-	assert_int_equal(decode(d, DLT_LINUX_SLL2, b, 20 + n, &p), DECODE_OK);
-	assert_addr(&p.dst, "203.0.113.5");
+	assert_decodes_to(d, DLT_LINUX_SLL2, b, 20 + n, &p, "203.0.113.5");
 	/* raw IP */
 	assert_int_equal(decode(d, DLT_RAW, ip, n, &p), DECODE_OK);
 	/* BSD null, family in host order */
@@ -265,15 +286,13 @@ static void tunnels_yield_the_inner_packet(void **state)
 	/* IP in IP */
 	size_t h = put_ipv4(b, IPPROTO_IPIP, "192.0.2.1", "192.0.2.2", (uint16_t)n, 1, 0);
 	memcpy(b + h, inner, n);
-	assert_int_equal(decode(d, DLT_RAW, b, h + n, &p), DECODE_OK);
-	assert_addr(&p.dst, "198.51.100.10");
+	assert_decodes_to(d, DLT_RAW, b, h + n, &p, "198.51.100.10");
 	assert_int_equal(p.tunnel_depth, 1);
 	/* GRE with a key */
 	h = put_ipv4(b, IPPROTO_GRE, "192.0.2.1", "192.0.2.2", (uint16_t)(8 + n), 2, 0);
 	b[h] = 0x20; b[h + 1] = 0; b[h + 2] = 0x08; b[h + 3] = 0x00; memset(b + h + 4, 0, 4);
 	memcpy(b + h + 8, inner, n);
-	assert_int_equal(decode(d, DLT_RAW, b, h + 8 + n, &p), DECODE_OK);
-	assert_addr(&p.dst, "198.51.100.10");
+	assert_decodes_to(d, DLT_RAW, b, h + 8 + n, &p, "198.51.100.10");
 	assert_int_equal(p.dport, 53);
 	decoder_free(d);
 }
@@ -290,8 +309,7 @@ static void tunnel_ends_are_kept_and_deep_nesting_is_unexamined(void **state)
 
 	size_t h = put_ipv4(b, IPPROTO_IPIP, "10.1.0.2", "198.51.100.10", (uint16_t)n, 1, 0);
 	memcpy(b + h, inner, n);
-	assert_int_equal(decode(d, DLT_RAW, b, h + n, &p), DECODE_OK);
-	assert_addr(&p.dst, "10.1.0.3");
+	assert_decodes_to(d, DLT_RAW, b, h + n, &p, "10.1.0.3");
 	assert_int_equal(p.n_via, 2);
 	assert_addr(&p.via[0], "10.1.0.2");
 	assert_addr(&p.via[1], "198.51.100.10");
@@ -310,8 +328,7 @@ static void tunnel_ends_are_kept_and_deep_nesting_is_unexamined(void **state)
 	assert_int_not_equal(decode(d, DLT_RAW, b, len, &p), DECODE_OK);
 	assert_int_equal(decoder_stats(d)->skipped[SKIP_UNEXAMINED], before + 1);
 	/* four layers are peeled */
-	assert_int_equal(decode(d, DLT_RAW, b + 20, len - 20, &p), DECODE_OK);
-	assert_addr(&p.dst, "10.1.0.3");
+	assert_decodes_to(d, DLT_RAW, b + 20, len - 20, &p, "10.1.0.3");
 	assert_int_equal(p.n_via, 8);
 	decoder_free(d);
 }
@@ -320,17 +337,10 @@ static void truncated_frames_are_skipped_safely(void **state)
 {
 	uint8_t ip[128];
 	size_t n = ipv4_udp(ip, "10.0.0.1", "10.0.0.2", "data");
-	struct packet p;
 	struct decoder *d = decoder_new(0);
 
 	/* every prefix of a valid frame decodes or skips, never reads past it */
-	for (size_t len = 0; len < n; len++) {
-		uint8_t *copy = malloc(len ? len : 1);
-		memcpy(copy, ip, len);
-		enum decode_result r = decode(d, DLT_RAW, copy, len, &p);
-		assert_true(r == DECODE_SKIP || r == DECODE_OK);
-		free(copy);
-	}
+	assert_every_prefix_is_safe(d, ip, n);
 	assert_true(decoder_stats(d)->skipped[SKIP_TRUNCATED] > 0);
 	decoder_free(d);
 }
@@ -381,8 +391,7 @@ static void mpls_label_stacks_reach_the_ip_packet(void **state)
 		h += put_label(b + h, 17, false);
 		h += put_label(b + h, 18, true);
 		memcpy(b + h, ip, n);
-		assert_int_equal(decode(d, DLT_EN10MB, b, h + n, &p), DECODE_OK);
-		assert_addr(&p.dst, "198.51.100.10");
+		assert_decodes_to(d, DLT_EN10MB, b, h + n, &p, "198.51.100.10");
 		assert_int_equal(p.dport, 53);
 		assert_memory_equal(p.payload, "POST", 4);
 	}
@@ -391,8 +400,7 @@ static void mpls_label_stacks_reach_the_ip_packet(void **state)
 	size_t h = put_mac_pair(b, 0x8847);
 	h += put_label(b + h, 0, true);
 	memcpy(b + h, ip, n);
-	assert_int_equal(decode(d, DLT_EN10MB, b, h + n, &p), DECODE_OK);
-	assert_addr(&p.dst, "198.51.100.10");
+	assert_decodes_to(d, DLT_EN10MB, b, h + n, &p, "198.51.100.10");
 	/* a stack that never reaches its bottom */
 	h = put_mac_pair(b, 0x8847);
 	for (int i = 0; i < 8; i++)
@@ -417,16 +425,14 @@ static void mpls_ethernet_pseudowires_are_peeled(void **state)
 	h += 4;
 	h += put_mac_pair(b + h, 0x0800);
 	memcpy(b + h, ip, n);
-	assert_int_equal(decode(d, DLT_EN10MB, b, h + n, &p), DECODE_OK);
-	assert_addr(&p.dst, "198.51.100.10");
+	assert_decodes_to(d, DLT_EN10MB, b, h + n, &p, "198.51.100.10");
 	assert_int_equal(p.tunnel_depth, 1);
 	/* without one: the customer's frame right after the label */
 	h = put_mac_pair(b, 0x8847);
 	h += put_label(b + h, 100, true);
 	h += put_mac_pair(b + h, 0x0800);
 	memcpy(b + h, ip, n);
-	assert_int_equal(decode(d, DLT_EN10MB, b, h + n, &p), DECODE_OK);
-	assert_addr(&p.dst, "198.51.100.10");
+	assert_decodes_to(d, DLT_EN10MB, b, h + n, &p, "198.51.100.10");
 	decoder_free(d);
 }
 
@@ -495,43 +501,30 @@ static void udp_tunnels_yield_the_inner_packet(void **state)
 	struct decoder *d = decoder_new(0);
 
 	m = udp_tunnel(b, 4789, vxlan, 8, true, inner, n);
-	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
-	assert_addr(&p.dst, "198.51.100.10");
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
 	assert_int_equal(p.tunnel_depth, 1);
 	m = udp_tunnel(b, 8472, vxlan, 8, true, inner, n);
-	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
-	assert_addr(&p.dst, "198.51.100.10");
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
 	m = udp_tunnel(b, 6081, geneve, 12, true, inner, n);
-	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
-	assert_addr(&p.dst, "198.51.100.10");
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
 	m = udp_tunnel(b, 2152, gtpu, 16, false, inner, n);
-	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
-	assert_addr(&p.dst, "198.51.100.10");
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
 	assert_memory_equal(p.payload, "POST", 4);
 
 	/* Not tunnels: VXLAN without its I flag, VXLAN on another port, a GTP
 	 * echo request.  Each stays the UDP datagram to the outer endpoint. */
 	uint8_t no_flag[8] = {0};
 	m = udp_tunnel(b, 4789, no_flag, 8, true, inner, n);
-	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
-	assert_addr(&p.dst, "203.0.113.2");
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "203.0.113.2");
 	assert_int_equal(p.dport, 4789);
 	m = udp_tunnel(b, 9999, vxlan, 8, true, inner, n);
-	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
-	assert_addr(&p.dst, "203.0.113.2");
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "203.0.113.2");
 	m = udp_tunnel(b, 2152, gtpu_echo, 8, false, inner, 0);
-	assert_int_equal(decode(d, DLT_RAW, b, m, &p), DECODE_OK);
-	assert_addr(&p.dst, "203.0.113.2");
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "203.0.113.2");
 	assert_int_equal(p.tunnel_depth, 0);
 	/* every prefix of a VXLAN frame decodes or skips, never reads past it */
 	m = udp_tunnel(b, 4789, vxlan, 8, true, inner, n);
-	for (size_t len = 0; len < m; len++) {
-		uint8_t *copy = malloc(len ? len : 1);
-		memcpy(copy, b, len);
-		enum decode_result r = decode(d, DLT_RAW, copy, len, &p);
-		assert_true(r == DECODE_SKIP || r == DECODE_OK);
-		free(copy);
-	}
+	assert_every_prefix_is_safe(d, b, m);
 	decoder_free(d);
 }
 
@@ -576,15 +569,13 @@ static void frames_that_are_not_ip_are_told_apart(void **state)
 	put_mac_pair(b, (uint16_t)(8 + n));
 	memcpy(b + 14, "\xaa\xaa\x03\x00\x00\x00\x08\x00", 8);
 	memcpy(b + 22, ip, n);
-	assert_int_equal(decode(d, DLT_EN10MB, b, 22 + n, &p), DECODE_OK);
-	assert_addr(&p.dst, "198.51.100.10");
+	assert_decodes_to(d, DLT_EN10MB, b, 22 + n, &p, "198.51.100.10");
 	/* Cisco FabricPath: outer MACs, 0x8903, FTag/TTL, the original frame */
 	put_mac_pair(b, 0x8903);
 	b[14] = 0x40; b[15] = 0x20;
 	put_mac_pair(b + 16, 0x0800);
 	memcpy(b + 30, ip, n);
-	assert_int_equal(decode(d, DLT_EN10MB, b, 30 + n, &p), DECODE_OK);
-	assert_addr(&p.dst, "198.51.100.10");
+	assert_decodes_to(d, DLT_EN10MB, b, 30 + n, &p, "198.51.100.10");
 	decoder_free(d);
 }
 

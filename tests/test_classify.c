@@ -170,6 +170,13 @@ static void handshake(struct conv *cv)
 	segment_at(cv, 0, 0x10, 0, NULL, 0);
 }
 
+/* A conversation on server_port whose TCP handshake is done. */
+static void conv_open(struct conv *cv, uint16_t server_port)
+{
+	conv_start(cv, server_port);
+	handshake(cv);
+}
+
 static void text(struct conv *cv, int dir, const char *s)
 {
 	segment(cv, dir, s, strlen(s));
@@ -189,8 +196,7 @@ static void http_is_cleartext(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 80);
-	handshake(&cv);
+	conv_open(&cv, 80);
 	text(&cv, 0, http_request);
 	text(&cv, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 	const struct ef_flow_record *r = conv_end(&cv);
@@ -203,8 +209,7 @@ static void http_in_one_byte_segments_is_still_http(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 8080);
-	handshake(&cv);
+	conv_open(&cv, 8080);
 	for (size_t i = 0; i < strlen(http_request); i++)
 		segment(&cv, 0, http_request + i, 1);
 	const struct ef_flow_record *r = conv_end(&cv);
@@ -217,8 +222,7 @@ static void http_out_of_order_is_put_back_in_order(void **state)
 	struct conv cv;
 	size_t n = strlen(http_request), half = 10;
 
-	conv_start(&cv, 80);
-	handshake(&cv);
+	conv_open(&cv, 80);
 	segment_at(&cv, 0, 0x18, (int32_t)half, http_request + half, n - half); /* second part first */
 	segment_at(&cv, 0, 0x18, 0, http_request, half);
 	cv.seq[0] += (uint32_t)n;
@@ -233,8 +237,7 @@ static void conflicting_retransmission_is_flagged_and_first_copy_wins(void **sta
 	struct conv cv;
 	const size_t head = 10; /* "POST /uplo": not a line yet, nothing decided */
 
-	conv_start(&cv, 80);
-	handshake(&cv);
+	conv_open(&cv, 80);
 	segment(&cv, 0, http_request, head);
 	/* The same sequence range again, with other bytes, while undecided. */
 	char other[16];
@@ -323,8 +326,7 @@ static const struct ef_flow_record *tls_session(uint16_t version, uint16_t ciphe
 	uint8_t b[1024];
 	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
 
-	conv_start(&cv, 443);
-	handshake(&cv);
+	conv_open(&cv, 443);
 	segment(&cv, 0, b, client_hello(b));
 	segment(&cv, 1, b, server_hello(b, version, cipher));
 	if (client_finishes) {
@@ -363,8 +365,7 @@ static void client_hello_then_plain_data_is_cleartext(void **state)
 	struct conv cv;
 	uint8_t b[1024];
 
-	conv_start(&cv, 443);
-	handshake(&cv);
+	conv_open(&cv, 443);
 	segment(&cv, 0, b, client_hello(b));
 	text(&cv, 0, http_request);
 	const struct ef_flow_record *r = conv_end(&cv);
@@ -377,8 +378,7 @@ static void readable_text_inside_tls_records_is_cleartext(void **state)
 	uint8_t b[1024];
 	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
 
-	conv_start(&cv, 443);
-	handshake(&cv);
+	conv_open(&cv, 443);
 	segment(&cv, 0, b, client_hello(b));
 	segment(&cv, 1, b, server_hello(b, 0x0303, 0xc02f));
 	/* "application data" that is a plain HTTP request */
@@ -424,8 +424,7 @@ static void ssh_is_encrypted_after_newkeys(void **state)
 	struct conv cv;
 	uint8_t b[512];
 
-	conv_start(&cv, 22);
-	handshake(&cv);
+	conv_open(&cv, 22);
 	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
 	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
 	segment(&cv, 0, b, ssh_packet(b, 20, 200));
@@ -442,8 +441,7 @@ static void ssh_banner_then_plain_data_is_cleartext(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 22);
-	handshake(&cv);
+	conv_open(&cv, 22);
 	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1\r\n");
 	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1\r\n");
 	text(&cv, 0, "here is the whole design document, in the clear, no key exchange at all....\n");
@@ -456,8 +454,7 @@ static void smtp_starttls_before_data_is_encrypted(void **state)
 	uint8_t b[1024];
 	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
 
-	conv_start(&cv, 25);
-	handshake(&cv);
+	conv_open(&cv, 25);
 	text(&cv, 1, "220 mail.example ESMTP Postfix\r\n");
 	text(&cv, 0, "EHLO client.example\r\n");
 	text(&cv, 1, "250-mail.example\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
@@ -478,8 +475,7 @@ static void smtp_refused_starttls_then_mail_is_cleartext(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 25);
-	handshake(&cv);
+	conv_open(&cv, 25);
 	text(&cv, 1, "220 mail.example ESMTP\r\n");
 	text(&cv, 0, "EHLO client.example\r\n");
 	text(&cv, 1, "250 mail.example\r\n");
@@ -833,8 +829,7 @@ static void a_conflicting_flow_is_never_encrypted(void **state)
 	struct conv cv;
 	uint8_t b[1024], other[1024];
 
-	conv_start(&cv, 443);
-	handshake(&cv);
+	conv_open(&cv, 443);
 	size_t n = client_hello(b);
 	segment(&cv, 0, b, n);
 	memcpy(other, b, n);
@@ -875,8 +870,7 @@ static void a_reused_source_port_is_a_new_flow(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 80);
-	handshake(&cv);
+	conv_open(&cv, 80);
 	text(&cv, 0, http_request);
 	cv.seq[0] += 100000; /* a new ISN, no FIN or RST before it */
 	cv.seq[1] += 100000;
@@ -907,8 +901,7 @@ static void ssh_text_after_newkeys_is_rejudged(void **state)
 	struct conv cv;
 	uint8_t b[1024];
 
-	conv_start(&cv, 22);
-	handshake(&cv);
+	conv_open(&cv, 22);
 	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
 	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
 	segment(&cv, 0, b, ssh_packet(b, 20, 200));
@@ -944,8 +937,7 @@ static void long_random_tls_session_is_never_rejudged(void **state)
 	size_t len[2] = {0, 0};
 	uint8_t b[1024];
 
-	conv_start(&cv, 443);
-	handshake(&cv);
+	conv_open(&cv, 443);
 	segment(&cv, 0, b, client_hello(b));
 	segment(&cv, 1, b, server_hello(b, 0x0304, 0x1301));
 	random_record(b, 200);
@@ -1201,8 +1193,7 @@ static const struct ef_flow_record *tls_draft_session(uint16_t sv, uint16_t ciph
 	uint8_t b[1024];
 	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
 
-	conv_start(&cv, 443);
-	handshake(&cv);
+	conv_open(&cv, 443);
 	segment(&cv, 0, b, client_hello(b));
 	segment(&cv, 1, b, server_hello_sv(b, sv, cipher));
 	segment(&cv, 0, ccs, sizeof(ccs));
@@ -1229,40 +1220,34 @@ static void one_command_sessions_are_cleartext(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 25);
-	handshake(&cv);
+	conv_open(&cv, 25);
 	text(&cv, 1, "220 mail.example ESMTP Postfix\r\n");
 	text(&cv, 0, "QUIT\r\n");
 	text(&cv, 1, "221 2.0.0 Bye\r\n");
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
 
-	conv_start(&cv, 21);
-	handshake(&cv);
+	conv_open(&cv, 21);
 	text(&cv, 1, "220 (vsFTPd 3.0.3)\r\n");
 	text(&cv, 0, "QUIT\r\n");
 	text(&cv, 1, "221 Goodbye.\r\n");
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
 
 	/* picked up after the greeting: nothing names the protocol but its lines */
-	conv_start(&cv, 25);
-	handshake(&cv);
+	conv_open(&cv, 25);
 	text(&cv, 0, "QUIT\r\n");
 	text(&cv, 1, "221 2.0.0 Bye\r\n");
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
 
-	conv_start(&cv, 21);
-	handshake(&cv);
+	conv_open(&cv, 21);
 	text(&cv, 0, "QUIT\r\n");
 	text(&cv, 1, "221 Goodbye.\r\n");
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
 
-	conv_start(&cv, 6667);
-	handshake(&cv);
+	conv_open(&cv, 6667);
 	text(&cv, 0, "NICK guest42\r\n");
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
 
-	conv_start(&cv, 6667);
-	handshake(&cv);
+	conv_open(&cv, 6667);
 	text(&cv, 1, ":irc.example.net NOTICE * :*** Looking up your hostname...\r\n");
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
 }
@@ -1273,16 +1258,14 @@ static void short_binary_is_not_protocol_text(void **state)
 	struct conv cv;
 	static const uint8_t bin[] = {0x8f, 0x12, 0xe3, 0x00, 0x41, 0x0d, 0x0a};
 
-	conv_start(&cv, 7000);
-	handshake(&cv);
+	conv_open(&cv, 7000);
 	segment(&cv, 0, bin, sizeof(bin));
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_UNKNOWN);
 
 	/* a text reply to random bytes does not make the random bytes text */
 	uint8_t rnd[100];
 	rnd_bytes(rnd, sizeof(rnd));
-	conv_start(&cv, 7000);
-	handshake(&cv);
+	conv_open(&cv, 7000);
 	segment(&cv, 0, rnd, sizeof(rnd));
 	text(&cv, 1, "OK\r\n");
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_UNKNOWN);
@@ -1292,8 +1275,7 @@ static void http_query_request_is_cleartext(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 8080);
-	handshake(&cv);
+	conv_open(&cv, 8080);
 	text(&cv, 0, "QUERY /contacts HTTP/1.1\r\nHost: example.org\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nname=jane");
 	text(&cv, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 	const struct ef_flow_record *r = conv_end(&cv);
@@ -1336,8 +1318,7 @@ static void mysql_login_in_the_clear_is_cleartext(void **state)
 
 	memcpy(login + 36, "root\0", 5);
 	login[0] = 60;
-	conv_start(&cv, 3306);
-	handshake(&cv);
+	conv_open(&cv, 3306);
 	mysql_greeting_from_server(&cv);
 	segment(&cv, 0, login, sizeof(login));
 	const struct ef_flow_record *r = conv_end(&cv);
@@ -1359,8 +1340,7 @@ static void mysql_tls_upgrade_is_encrypted_and_watched(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 3306);
-	handshake(&cv);
+	conv_open(&cv, 3306);
 	mysql_greeting_from_server(&cv);
 	mysql_ssl_request(&cv);
 	tls12_inside(&cv);
@@ -1369,8 +1349,7 @@ static void mysql_tls_upgrade_is_encrypted_and_watched(void **state)
 	assert_int_equal(r->tls_version, 0x0303);
 	assert_string_equal(r->app, "MySQL");
 
-	conv_start(&cv, 3306);
-	handshake(&cv);
+	conv_open(&cv, 3306);
 	mysql_greeting_from_server(&cv);
 	mysql_ssl_request(&cv);
 	tls12_inside(&cv);
@@ -1386,8 +1365,7 @@ static void mysql_ssl_request_then_plain_is_cleartext(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 3306);
-	handshake(&cv);
+	conv_open(&cv, 3306);
 	mysql_greeting_from_server(&cv);
 	mysql_ssl_request(&cv);
 	text(&cv, 0, "root password in the clear\r\n");
@@ -1403,8 +1381,7 @@ static void postgres_startup_in_the_clear_is_cleartext(void **state)
 	 * literal's own terminating zero is not sent) */
 	static const uint8_t startup[] = "\0\0\0\x25\0\x03\0\0user\0alice\0database\0payroll\0\0";
 
-	conv_start(&cv, 5432);
-	handshake(&cv);
+	conv_open(&cv, 5432);
 	segment(&cv, 0, pg_ssl, 8);
 	segment(&cv, 1, "N", 1);
 	segment(&cv, 0, startup, sizeof(startup) - 1);
@@ -1417,8 +1394,7 @@ static void postgres_tls_upgrade_is_encrypted_and_watched(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 5432);
-	handshake(&cv);
+	conv_open(&cv, 5432);
 	segment(&cv, 0, pg_ssl, 8);
 	segment(&cv, 1, "S", 1);
 	tls12_inside(&cv);
@@ -1426,8 +1402,7 @@ static void postgres_tls_upgrade_is_encrypted_and_watched(void **state)
 	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
 	assert_string_equal(r->app, "PostgreSQL");
 
-	conv_start(&cv, 5432);
-	handshake(&cv);
+	conv_open(&cv, 5432);
 	segment(&cv, 0, pg_ssl, 8);
 	segment(&cv, 1, "S", 1);
 	tls12_inside(&cv);
@@ -1453,8 +1428,7 @@ static void ldap_simple_bind_is_cleartext(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 389);
-	handshake(&cv);
+	conv_open(&cv, 389);
 	segment(&cv, 0, ldap_simple_bind, sizeof(ldap_simple_bind));
 	const struct ef_flow_record *r = conv_end(&cv);
 	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
@@ -1467,8 +1441,7 @@ static void ldap_starttls_is_encrypted_and_watched(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 389);
-	handshake(&cv);
+	conv_open(&cv, 389);
 	segment(&cv, 0, ldap_starttls, sizeof(ldap_starttls));
 	segment(&cv, 1, ldap_starttls_ok, sizeof(ldap_starttls_ok));
 	tls12_inside(&cv);
@@ -1476,8 +1449,7 @@ static void ldap_starttls_is_encrypted_and_watched(void **state)
 	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
 	assert_string_equal(r->app, "LDAP");
 
-	conv_start(&cv, 389);
-	handshake(&cv);
+	conv_open(&cv, 389);
 	segment(&cv, 0, ldap_starttls, sizeof(ldap_starttls));
 	segment(&cv, 1, ldap_starttls_ok, sizeof(ldap_starttls_ok));
 	tls12_inside(&cv);
@@ -1491,8 +1463,7 @@ static void ldap_sasl_gssapi_bind_is_unknown_with_its_reason(void **state)
 {
 	struct conv cv;
 
-	conv_start(&cv, 389);
-	handshake(&cv);
+	conv_open(&cv, 389);
 	segment(&cv, 0, ldap_sasl_gssapi, sizeof(ldap_sasl_gssapi));
 	const struct ef_flow_record *r = conv_end(&cv);
 	assert_int_equal(r->enc, EF_ENC_UNKNOWN);
@@ -1501,8 +1472,7 @@ static void ldap_sasl_gssapi_bind_is_unknown_with_its_reason(void **state)
 	/* random bytes after it (a sealed session) leave it unknown */
 	uint8_t sealed[300];
 	rnd_bytes(sealed, sizeof(sealed));
-	conv_start(&cv, 389);
-	handshake(&cv);
+	conv_open(&cv, 389);
 	segment(&cv, 0, ldap_sasl_gssapi, sizeof(ldap_sasl_gssapi));
 	segment(&cv, 0, sealed, sizeof(sealed));
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_UNKNOWN);
@@ -1517,15 +1487,13 @@ static void ldap_sasl_bind_then_text_is_cleartext(void **state)
 
 	for (size_t i = 0; i < sizeof(t); i++)
 		t[i] = http_request[i % strlen(http_request)];
-	conv_start(&cv, 389);
-	handshake(&cv);
+	conv_open(&cv, 389);
 	segment(&cv, 0, ldap_sasl_gssapi, sizeof(ldap_sasl_gssapi));
 	segment(&cv, 0, t, sizeof(t));
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
 
 	/* and a short line before the flow ends */
-	conv_start(&cv, 389);
-	handshake(&cv);
+	conv_open(&cv, 389);
 	segment(&cv, 0, ldap_sasl_gssapi, sizeof(ldap_sasl_gssapi));
 	text(&cv, 0, "the key is in the drawer\r\n");
 	assert_int_equal(conv_end(&cv)->enc, EF_ENC_CLEARTEXT);
@@ -1538,8 +1506,7 @@ static void rdp_over_tls_is_encrypted(void **state)
 	static const uint8_t cr[] = {3, 0, 0, 0x13, 0x0e, 0xe0, 0, 0, 0, 0, 0, 1, 0, 8, 0, 3, 0, 0, 0};
 	static const uint8_t cc[] = {3, 0, 0, 0x13, 0x0e, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0x1f, 8, 0, 1, 0, 0, 0};
 
-	conv_start(&cv, 3389);
-	handshake(&cv);
+	conv_open(&cv, 3389);
 	segment(&cv, 0, cr, sizeof(cr));
 	segment(&cv, 1, cc, sizeof(cc));
 	tls12_inside(&cv);
@@ -1555,8 +1522,7 @@ static void http_connect_is_judged_by_the_tunnels_tls(void **state)
 	struct conv cv;
 	static const char req[] = "CONNECT files.example.com:443 HTTP/1.1\r\nHost: files.example.com:443\r\n\r\n";
 
-	conv_start(&cv, 3128);
-	handshake(&cv);
+	conv_open(&cv, 3128);
 	text(&cv, 0, req);
 	text(&cv, 1, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 6\r\n\r\ndenied");
 	text(&cv, 0, "CONNECT files.example.com:443 HTTP/1.1\r\nProxy-Authorization: Basic YTpi\r\n\r\n");
@@ -1566,8 +1532,7 @@ static void http_connect_is_judged_by_the_tunnels_tls(void **state)
 	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
 	assert_int_equal(r->tls_version, 0x0303);
 
-	conv_start(&cv, 3128);
-	handshake(&cv);
+	conv_open(&cv, 3128);
 	text(&cv, 0, req);
 	text(&cv, 1, "HTTP/1.1 200 Connection established\r\n\r\n");
 	text(&cv, 0, http_request);

@@ -1,6 +1,7 @@
 /*
- * tests/test_options.c -- cli/options.c: output_open(), the one way the
- * commands open a file they write (audit's FILE.partial, run --json).
+ * tests/test_options.c -- output_open() (output/output_file.c), the one way
+ * the commands open a file they write (audit's FILE.partial, run --json,
+ * the report's FILE.partial and its PDF).
  * Each test plants what an attacker would (a link, a FIFO, someone else's
  * file) in a fresh folder and asserts both the refusal and that the link's
  * target is unchanged.
@@ -16,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/engine.h"
+#include "output/output.h"
 
 struct dir {
 	char path[256];
@@ -147,6 +148,34 @@ static void fresh_refuses_a_fifo_and_a_folder(void **state)
 	assert_null(output_open(at(d, "fifo.partial"), OUTPUT_APPEND, d->err, sizeof(d->err)));
 }
 
+/* The report's FILE.partial and a PDF copied from another file system:
+ * what is there is truncated, but only when it is a regular file; a FIFO
+ * is refused at once (output_create, before output_open served it too,
+ * blocked on one until a reader came). */
+static void replace_truncates_a_file_and_refuses_the_rest(void **state)
+{
+	struct dir *d = *state;
+
+	put(at(d, "out.html.partial"), "an earlier, longer report\n");
+	FILE *f = output_open(at(d, "out.html.partial"), OUTPUT_REPLACE, d->err, sizeof(d->err));
+	assert_non_null(f);
+	fputs("new\n", f);
+	fclose(f);
+	assert_holds(at(d, "out.html.partial"), "new\n");
+
+	put(at(d, "victim"), "root's file\n");
+	assert_int_equal(symlink(at(d, "victim"), at(d, "link.pdf")), 0);
+	assert_null(output_open(at(d, "link.pdf"), OUTPUT_REPLACE, d->err, sizeof(d->err)));
+	assert_non_null(strstr(d->err, "link.pdf: is a symbolic link"));
+	assert_holds(at(d, "victim"), "root's file\n");
+
+	assert_int_equal(mkfifo(at(d, "fifo.pdf"), 0600), 0);
+	assert_null(output_open(at(d, "fifo.pdf"), OUTPUT_REPLACE, d->err, sizeof(d->err)));
+	assert_int_equal(mkdir(at(d, "dir.pdf"), 0700), 0);
+	assert_null(output_open(at(d, "dir.pdf"), OUTPUT_REPLACE, d->err, sizeof(d->err)));
+	assert_non_null(strstr(d->err, "dir.pdf: "));
+}
+
 /* As root, a file someone else owns at FILE.partial may be bait (a hard
  * link to a file of theirs we would not notice): refused, left alone. */
 static void fresh_refuses_another_users_file(void **state)
@@ -173,6 +202,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(fresh_replaces_a_stale_file_of_ours, setup, teardown),
 		cmocka_unit_test_setup_teardown(fresh_refuses_a_fifo_and_a_folder, setup, teardown),
 		cmocka_unit_test_setup_teardown(fresh_refuses_another_users_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(replace_truncates_a_file_and_refuses_the_rest, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
  * report shows, the fields landing with rejudging, and malformed lines
  * refused without reading past their end), a signed log's header and
  * checkpoint records told apart from events and from unreadable lines,
- * output_create's refusal of a planted symlink, and the world map's data
+ * output_open's refusal of a planted symlink, and the world map's data
  * file: read when whole, refused with file:line when anything in it could
  * break out of the page's SVG or is not the format.
  */
@@ -296,15 +296,15 @@ static void refuses_a_planted_symlink(void **state)
 	fputs("precious", t);
 	fclose(t);
 	assert_int_equal(symlink(target, link_path), 0);
-	assert_null(output_create(link_path, err, sizeof(err)));
-	assert_non_null(strstr(err, "symlink"));
+	assert_null(output_open(link_path, OUTPUT_REPLACE, err, sizeof(err)));
+	assert_non_null(strstr(err, "symbolic link"));
 	char buf[16] = "";
 	t = fopen(target, "r");
 	assert_non_null(fgets(buf, sizeof(buf), t));
 	fclose(t);
 	assert_string_equal(buf, "precious");
 	unlink(link_path);
-	FILE *o = output_create(link_path, err, sizeof(err));
+	FILE *o = output_open(link_path, OUTPUT_REPLACE, err, sizeof(err));
 	assert_non_null(o);
 	fclose(o);
 	unlink(link_path);

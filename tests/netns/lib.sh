@@ -718,3 +718,122 @@ ef_engine_stop() {
 	kill -KILL "$ENGINE" 2>/dev/null
 	wait "$ENGINE" 2>/dev/null
 }
+
+# --- for the tests/e2e_*.sh that run the engine in these namespaces ---
+
+# ef_skip WHY: the test cannot run here; ctest reports exit 77 as skipped.
+ef_skip() { echo "skipped: $*"; exit 77; }
+
+# ef_need_netns TOOL...: a namespace test's preamble.  Skips, saying why,
+# unless this is root, ip and nft are installed, a namespace can be made
+# and nft works in it, and every TOOL is on PATH.  Then sets bin, src and
+# build from ctest's environment, and db to the test country database
+# (empty when it is not built: the caller decides whether that skips).
+ef_need_netns() {
+	local probe=$EF_RUN_ID-probe t
+	[ "$(id -u)" = 0 ] || ef_skip "needs root (network namespaces, nftables)"
+	command -v ip >/dev/null && command -v nft >/dev/null || ef_skip "needs ip (iproute2) and nft"
+	ip netns add "$probe" 2>/dev/null || ef_skip "needs ip netns (cannot create a network namespace)"
+	ip netns exec "$probe" nft list tables >/dev/null 2>&1 || { ip netns del "$probe"; ef_skip "nft does not work in a namespace"; }
+	ip netns del "$probe"
+	for t in "$@"; do
+		command -v "$t" >/dev/null || ef_skip "needs $t (scripts/setup installs it)"
+	done
+	# shellcheck disable=SC2034 # bin, src, build and db are for the test
+	bin=${EF_BIN:?EF_BIN: the egressfence binary}
+	src=${EF_SOURCE_DIR:?EF_SOURCE_DIR: the source tree}
+	build=${EF_BINARY_DIR:?EF_BINARY_DIR: the build tree}
+	db=$build/tests/data/test-iplocation.mmdb
+	[ -f "$db" ] || db=""
+}
+
+# ef_test_up: the namespaces, torn down on any exit; D is their folder.
+# passed and failed count the checks ok and bad report; bad also shows the
+# engine's last log lines, and calls ef_on_bad when the test defines it.
+ef_test_up() {
+	ef_netns_trap
+	ef_netns_up || { echo "FAIL cannot set up the namespaces"; exit 1; }
+	D=$EF_NETNS_DIR
+	passed=0
+	failed=0
+}
+
+ok() { echo "ok   $*"; passed=$((passed + 1)); }
+bad() {
+	echo "FAIL $*"
+	failed=$((failed + 1))
+	[ -n "${ENGINE_LOG:-}" ] && tail -n 5 "$ENGINE_LOG" | sed 's/^/    engine: /'
+	declare -F ef_on_bad >/dev/null && ef_on_bad
+	return 0
+}
+
+# ef_test_done NAME: the summary line; the test's exit status.
+ef_test_done() {
+	echo "$1: $passed passed, $failed failed (${SECONDS}s)"
+	((failed == 0))
+}
+
+# ef_policy FILE KEY=VALUE...: writes a gateway policy for these
+# namespaces (see docs/configuration.md for each key):
+#   place="cn:CN us:US"   networks.overrides: each server's network in a
+#                         country (place6=... does the same for IPv6)
+#   inside=v4             networks.internal without fc00::/7
+#   groups="designated:CN,RU conforming:US"
+#   capture="cn0 us0"     capture.interfaces
+#   mode=gate nflog=N decide=S fail_open=BOOL flowtable="in0 us0"
+#   rules="designated-cleartext:block designated-any:log"  from these:
+#     designated-cleartext   to @designated, cleartext, weak or unknown, 1 byte out
+#     nonconforming-cleartext to !@conforming, cleartext or weak, 1 byte out
+#     any other NAME         to @designated, whatever the encryption
+#   tail=TEXT             appended as it is (an output: section, say)
+# geodb.country is $db; default: allow.
+ef_policy() {
+	local file=$1 kv k v r name action g place="" place6="" inside=v46 groups="" capture=""
+	local mode=gate nflog="" decide="" fail_open="" flowtable="" rules="" tail=""
+	shift
+	for kv in "$@"; do
+		k=${kv%%=*} v=${kv#*=}
+		case $k in
+		place | place6 | inside | groups | capture | mode | nflog | decide | fail_open | flowtable | rules | tail)
+			printf -v "$k" '%s' "$v" ;;
+		*) _ef_error "ef_policy: unknown key \`$k'"; return 1 ;;
+		esac
+	done
+	{
+		echo "geodb:"
+		echo "  country: ${db:?ef_policy: no db}"
+		echo "networks:"
+		[ "$inside" = v4 ] && echo "  internal: [10.0.0.0/8]" || echo '  internal: [10.0.0.0/8, "fc00::/7"]'
+		echo "  overrides:"
+		for r in $place; do
+			echo "    - { cidr: ${EF_NET4[${r%%:*}]}, country: ${r#*:} }"
+			[[ " $place6 " == *" $r "* ]] && echo "    - { cidr: \"${EF_NET6[${r%%:*}]}\", country: ${r#*:} }"
+		done
+		echo "groups:"
+		for g in $groups; do
+			echo "  ${g%%:*}: [${g#*:}]" | sed 's/,/, /g'
+		done
+		[ -n "$capture" ] && echo "capture:" && echo "  interfaces: [${capture// /, }]"
+		[ -n "$fail_open" ] && echo "fail_open: $fail_open"
+		echo "gateway:"
+		echo "  mode: $mode"
+		[ -n "$nflog" ] && echo "  nflog_group: $nflog"
+		[ -n "$decide" ] && echo "  decide_within: $decide"
+		[ -n "$flowtable" ] && echo "  flowtable: [${flowtable// /, }]"
+		echo "rules:"
+		for r in $rules; do
+			name=${r%%:*} action=${r#*:}
+			echo "  - name: $name"
+			case $name in
+			designated-cleartext)
+				printf '    to: "@designated"\n    encryption: [cleartext, weak, unknown]\n    min_bytes_out: 1\n' ;;
+			nonconforming-cleartext)
+				printf '    to: "!@conforming"\n    encryption: [cleartext, weak]\n    min_bytes_out: 1\n' ;;
+			*) echo '    to: "@designated"' ;;
+			esac
+			echo "    action: $action"
+		done
+		echo "default: allow"
+		[ -z "$tail" ] || echo "$tail"
+	} >"$file"
+}
