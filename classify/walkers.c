@@ -130,6 +130,87 @@ static void hs_no_text(struct hs_count *h, const uint8_t *p, uint32_t n, const c
 			h->broke = what;
 }
 
+/* Bytes judged like random ones (text breaks the handshake) that nothing
+ * proves even when they look random: they stay unproven. */
+static void hs_judged_unproven(struct hs_count *h, const uint8_t *p, uint32_t n, const char *what)
+{
+	uint32_t u = h->unproven;
+
+	hs_random(h, p, n, what);
+	h->unproven = u;
+}
+
+/*
+ * The length of a key share (RFC 8446 4.2.8) in a named group whose public
+ * values have one fixed size, the client's (a key or a KEM's encapsulation
+ * key) or the server's (a key or a KEM ciphertext); 0 for a group not
+ * known here.  Numbers from IANA's TLS Supported Groups registry: NIST
+ * curves' uncompressed points (TLS 1.3 allows no other form), RFC 8734's
+ * brainpool curves, RFC 8998's SM2, RFC 7748's X25519 and X448, RFC
+ * 7919's finite fields padded to the prime, FIPS 203's ML-KEM, and the
+ * hybrids of draft-ietf-tls-ecdhe-mlkem and draft-tls-westerbaan-xyber768d00
+ * (ML-KEM or Kyber-768 with X25519 or P-256).  A peer rejects a share of
+ * another length, so no genuine handshake sends one.
+ */
+static uint32_t key_share_size(uint16_t group, bool server)
+{
+	switch (group) {
+	case 23: case 31: case 41: return 65;           /* secp256r1, brainpoolP256r1tls13, curveSM2 */
+	case 24: case 32: return 97;                    /* secp384r1, brainpoolP384r1tls13 */
+	case 25: return 133;                            /* secp521r1 */
+	case 33: return 129;                            /* brainpoolP512r1tls13 */
+	case 29: return 32;                             /* x25519 */
+	case 30: return 56;                             /* x448 */
+	case 256: return 256;                           /* ffdhe2048 */
+	case 257: return 384;                           /* ffdhe3072 */
+	case 258: return 512;                           /* ffdhe4096 */
+	case 259: return 768;                           /* ffdhe6144 */
+	case 260: return 1024;                          /* ffdhe8192 */
+	case 512: return server ? 768 : 800;            /* MLKEM512 */
+	case 513: return server ? 1088 : 1184;          /* MLKEM768 */
+	case 514: return 1568;                          /* MLKEM1024 */
+	case 4587: case 25498: return server ? 1153 : 1249; /* SecP256r1MLKEM768, SecP256r1Kyber768Draft00 */
+	case 4588: case 25497: return server ? 1120 : 1216; /* X25519MLKEM768, X25519Kyber768Draft00 */
+	case 4589: return 97 + 1568;                    /* SecP384r1MLKEM1024 */
+	}
+	return 0;
+}
+
+/* Shares proven in one hello, at most: browsers offer two or three (a
+ * post-quantum hybrid, X25519, sometimes P-256); more would let a hello
+ * carry a share of every group in the table. */
+#define KEY_SHARES_PROVEN 4
+
+/* A key_share extension: the client's list, or the server's one share (a
+ * HelloRetryRequest's is a group alone).  A share is proven only at its
+ * group's size, once per group, and random; one of an unknown group is
+ * judged but stays unproven, as does anything past KEY_SHARES_PROVEN. */
+static void hs_key_shares(struct hs_count *h, const uint8_t *e, uint32_t len, bool server)
+{
+	static const char not_random[] = "a key share that is not random";
+	uint16_t seen[KEY_SHARES_PROVEN];
+	unsigned proven = 0;
+
+	for (uint32_t o = server ? 0 : 2; o + 4 <= len;) {
+		uint16_t group = rd16(e + o);
+		uint32_t n = rd16(e + o + 2), size = key_share_size(group, server);
+		if (o + 4 + n > len)
+			return;
+		if (size && n != size && !h->broke)
+			h->broke = "a key share whose length is not its group's";
+		bool again = false;
+		for (unsigned i = 0; i < proven; i++)
+			again |= seen[i] == group;
+		if (size == n && !again && proven < KEY_SHARES_PROVEN) {
+			seen[proven++] = group;
+			hs_random(h, e + o + 4, n, not_random);
+		} else {
+			hs_judged_unproven(h, e + o + 4, n, not_random);
+		}
+		o += 4 + n;
+	}
+}
+
 /* Hello extensions: key shares, pre-shared keys, tickets and ECH are
  * random; padding is zeros (RFC 7685), which carry nothing.  The names
  * (SNI, ALPN, ALPS) are text by design; any other extension reading as
@@ -148,10 +229,8 @@ static void hs_hello_extensions(struct hs_count *h, const uint8_t *b, uint32_t n
 		off += 4;
 		if (off + len > end)
 			return;
-		if (type == 51) { /* key_share: the client's list, or the server's one share */
-			uint32_t o = server ? 0 : 2;
-			while (o + 4 <= len && hs_random_vector(h, e, len, &(uint32_t){o + 2}, 2, "a key share that is not random"))
-				o += 4u + rd16(e + o + 2);
+		if (type == 51) {
+			hs_key_shares(h, e, len, server);
 		} else if (type == 41 || type == 35 || type == 0xfe0d) {
 			hs_random(h, e, len, "a ticket, pre-shared key or ECH payload that is not random");
 		} else if (type == 21) {

@@ -60,5 +60,12 @@ check dtls-only-control 1 '.encryption == "encrypted" and .verdict == "log"' \
 check dtls-then-stun-text 1 "$notenc and .rejudged == true" "STUN text after the DTLS decision is rejudged"
 check tls12-xor4 1 "$notenc" "text XORed with a 4-byte key inside TLS records is caught"
 
+# the cleartext handshake: key shares at their group's size (rt-tls)
+check keyshare-dilute3 1 "$notenc and .cleartext_reason == \"a key share whose length is not its group's\"" \
+	"a 14,000-byte X25519MLKEM768 share (a text byte in 3): not its group's 1216 bytes, cleartext"
+check keyshare-dilute4 1 "$notenc and .cleartext_reason == \"a key share whose length is not its group's\"" \
+	"a 14,000-byte X25519MLKEM768 share (a text byte in 4): cleartext"
+check keyshare-dilute2 1 "$notenc" "the control: a text byte in 2 stays caught"
+
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))

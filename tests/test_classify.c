@@ -2268,6 +2268,112 @@ static void smtp_hello_keeps_rfc5321_limits(void **state)
 }
 
 
+/* ---- round 2's insider evasions in the cleartext handshake (issue 8) -----
+ * Key shares proven only at their group's size, once per group. */
+
+/* A key_share extension of k entries, group g[i] with len[i] bytes from
+ * share[i] (random when NULL). */
+static size_t rt_key_shares(uint8_t *e, const uint16_t *g, const size_t *len, const uint8_t *const *share, int k)
+{
+	size_t o = 6;
+
+	for (int i = 0; i < k; i++) {
+		e[o++] = (uint8_t)(g[i] >> 8); e[o++] = (uint8_t)g[i];
+		e[o++] = (uint8_t)(len[i] >> 8); e[o++] = (uint8_t)len[i];
+		if (share[i])
+			memcpy(e + o, share[i], len[i]);
+		else
+			rnd_bytes(e + o, len[i]);
+		o += len[i];
+	}
+	e[0] = 0; e[1] = 51;
+	e[2] = (uint8_t)((o - 4) >> 8); e[3] = (uint8_t)(o - 4);
+	e[4] = (uint8_t)((o - 6) >> 8); e[5] = (uint8_t)(o - 6);
+	return o;
+}
+
+/* A ClientHello's body (TLS 1.3, or DTLS 1.2 with its cookie) whose
+ * extensions are ext (n bytes, framed). */
+static size_t rt_hello_body(uint8_t *b, bool dtls, const uint8_t *cookie, size_t cn, const uint8_t *ext, size_t n)
+{
+	size_t o = 0;
+
+	b[o++] = dtls ? 0xfe : 3; b[o++] = dtls ? 0xfd : 3;
+	rnd_bytes(b + o, 32); o += 32;
+	b[o++] = 0;                                   /* session id */
+	if (dtls) {
+		b[o++] = (uint8_t)cn;
+		memcpy(b + o, cookie, cn); o += cn;
+	}
+	b[o++] = 0; b[o++] = 2; b[o++] = 0x13; b[o++] = 0x01;
+	if (dtls)
+		b[o - 2] = 0xc0, b[o - 1] = 0x2b;
+	b[o++] = 1; b[o++] = 0;
+	b[o++] = (uint8_t)(n >> 8); b[o++] = (uint8_t)n;
+	memcpy(b + o, ext, n);
+	return o + n;
+}
+
+/* A TLS handshake record holding one message. */
+static size_t rt_tls_message(uint8_t *b, uint8_t type, const uint8_t *body, size_t n)
+{
+	b[0] = 0x16; b[1] = 3; b[2] = 1; b[3] = (uint8_t)((n + 4) >> 8); b[4] = (uint8_t)(n + 4);
+	b[5] = type; b[6] = 0; b[7] = (uint8_t)(n >> 8); b[8] = (uint8_t)n;
+	memcpy(b + 9, body, n);
+	return 9 + n;
+}
+
+/* A TLS 1.3 session whose ClientHello carries the key shares given. */
+static const struct ef_flow_record *rt_tls13_shares(const uint16_t *g, const size_t *len, const uint8_t *const *share,
+						    int k)
+{
+	static uint8_t ext[8192], body[8192], hello[8192];
+
+	size_t n = rt_hello_body(body, false, NULL, 0, ext, rt_key_shares(ext, g, len, share, k));
+	return tls13_after(hello, rt_tls_message(hello, 1, body, n), 0, false);
+}
+
+static void a_key_share_is_proven_only_at_its_groups_size(void **state)
+{
+	static uint8_t diluted[1300];
+	const uint8_t *random_share[5] = {NULL};
+
+	/* the attack: a 1300-byte X25519MLKEM768 share with a text byte in
+	 * every 3: it looks random, but the group's client share is 1216 */
+	rnd_bytes(diluted, sizeof(diluted));
+	for (size_t i = 0; i < sizeof(diluted); i += 3)
+		diluted[i] = (uint8_t)http_request[(i / 3) % strlen(http_request)];
+	const uint8_t *d[1] = {diluted};
+	const struct ef_flow_record *r = rt_tls13_shares((uint16_t[]){0x11ec}, (size_t[]){1300}, d, 1);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "a key share whose length is not its group's");
+
+	/* at its size the share is proven */
+	r = rt_tls13_shares((uint16_t[]){0x11ec}, (size_t[]){1216}, random_share, 1);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_true(r->handshake_unproven[0] < 120);
+	uint32_t base = r->handshake_unproven[0];
+
+	/* a group nobody knows here proves nothing, however random */
+	r = rt_tls13_shares((uint16_t[]){0x7a7a}, (size_t[]){1216}, random_share, 1);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], base + 1216);
+
+	/* nor does a second share of one group */
+	r = rt_tls13_shares((uint16_t[]){0x11ec, 0x11ec}, (size_t[]){1216, 1216}, random_share, 2);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], base + 4 + 1216);
+
+	/* four shares are proven, a fifth is not */
+	uint16_t five[5] = {29, 23, 24, 25, 30};
+	size_t sizes[5] = {32, 65, 97, 133, 56};
+	r = rt_tls13_shares(five, sizes, random_share, 4);
+	uint32_t four = r->handshake_unproven[0];
+	r = rt_tls13_shares(five, sizes, random_share, 5);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], four + 4 + 56);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2331,6 +2437,7 @@ int main(void)
 		cmocka_unit_test(smtp_hello_keeps_rfc5321_limits),
 		cmocka_unit_test(psk_identities_are_names_not_secrets),
 		cmocka_unit_test(ssh_packet_without_payload_is_not_ssh),
+		cmocka_unit_test(a_key_share_is_proven_only_at_its_groups_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
