@@ -460,11 +460,22 @@ static void evaluate_ssh1(struct classifier *c, struct flow *f)
  * client offering very many suites), 1,218 (a TLS server), 1,593 and 1,642
  * (SSH client and server KEXINITs); OpenSSH 9.2's own, with its default
  * post-quantum key exchange, 1,619 and 1,314.  Random fields (post-quantum
- * key shares too), certificates and OCSP responses are not counted.  An
+ * key shares too) and the random parts of certificates and OCSP responses
+ * are not counted; their text is, against its own bound below.  An
  * insider gets at most this much out per connection and side, and the
- * event says how much there was.
+ * event says how much there was (the certificates' text included).
  */
 #define HS_UNPROVEN_MAX 2048u
+
+/*
+ * Certificates' text (names, URLs, identifiers, times: what X.509's shape
+ * does not prove, walkers.c's der_walk()), per side, apart from the
+ * allowance above, because genuine chains need more: on the shared
+ * captures the largest were 3,522 bytes (a server's chain, iphone.pcap)
+ * and 1,693 (a client's certificate).  This leaves room for servers with
+ * long subjectAltName lists; an insider's certificate carries no more.
+ */
+#define HS_CERT_TEXT_MAX 8192u
 
 /* Why the handshake makes the flow cleartext, or NULL. */
 static const char *handshake_out_of_bounds(struct flow *f)
@@ -475,8 +486,11 @@ static const char *handshake_out_of_bounds(struct flow *f)
 		if (d->hs[dir].broke)
 			return d->hs[dir].broke;
 	for (int dir = 0; dir < 2; dir++)
-		if (d->hs[dir].unproven > HS_UNPROVEN_MAX)
+		if (d->hs[dir].unproven - d->hs[dir].cert_text > HS_UNPROVEN_MAX)
 			return "more of the handshake in the clear than the allowance (bytes not proven random or X.509)";
+	for (int dir = 0; dir < 2; dir++)
+		if (d->hs[dir].cert_text > HS_CERT_TEXT_MAX)
+			return "more text in certificates than the allowance";
 	return NULL;
 }
 

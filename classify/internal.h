@@ -113,6 +113,7 @@ enum walk_verdict { WALK_MORE = 0, WALK_DONE, WALK_BROKEN };
  */
 struct hs_count {
 	uint32_t clear, unproven;
+	uint32_t cert_text;       /* of unproven: text in certificates (hs_certificates) */
 	const char *broke;
 };
 

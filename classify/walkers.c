@@ -88,21 +88,35 @@ static void hs_clear(struct hs_count *h, uint32_t n)
 
 /* Bytes the protocol requires to be random: judged by the one judgement,
  * window by window; each window judged random is proven (a tail too short
- * to judge stays unproven).  False when a window is not random. */
-static bool hs_random(struct hs_count *h, const uint8_t *p, uint32_t n, const char *what)
+ * to judge stays unproven; random_windows() says how many bytes were, up
+ * to the first window that is not random).  False when a window is not
+ * random. */
+static uint32_t random_windows(const uint8_t *p, uint32_t n, bool *not_random)
 {
+	uint32_t proven = 0;
+
+	*not_random = false;
 	for (uint32_t i = 0; i < n; i += LOOK_WINDOW) {
 		uint32_t k = n - i < LOOK_WINDOW ? n - i : LOOK_WINDOW;
 		enum look_result r = look_at(p + i, k);
 		if (r == LOOK_NOT_RANDOM) {
-			if (!h->broke)
-				h->broke = what;
-			return false;
+			*not_random = true;
+			break;
 		}
 		if (r == LOOK_RANDOM)
-			h->unproven -= k;
+			proven += k;
 	}
-	return true;
+	return proven;
+}
+
+static bool hs_random(struct hs_count *h, const uint8_t *p, uint32_t n, const char *what)
+{
+	bool not_random;
+
+	h->unproven -= random_windows(p, n, &not_random);
+	if (not_random && !h->broke)
+		h->broke = what;
+	return !not_random;
 }
 
 /* A length-prefixed field (1 or 2 length bytes) at b[*off] judged as
@@ -293,9 +307,24 @@ static bool der_tlv(const uint8_t *p, uint32_t n, uint8_t *tag, uint32_t *hdr, u
 	return *len <= n - *hdr;
 }
 
-/* Well-formed DER all the way down (constructed types walked, to depth
- * 24), filling exactly n bytes. */
-static bool der_well_formed(const uint8_t *p, uint32_t n, int depth)
+/* DER's string types (X.680): text by definition, never proven. */
+static bool der_string_tag(uint8_t tag)
+{
+	return tag == 0x0c || (tag >= 0x12 && tag <= 0x16) || (tag >= 0x19 && tag <= 0x1c) || tag == 0x1e;
+}
+
+/*
+ * Well-formed DER all the way down (constructed types walked, to depth
+ * 24), filling exactly n bytes; *text adds up the bytes that the shape
+ * does not prove.  A shape proves its tags and lengths, nothing about the
+ * contents: a string's bytes are text (names, URLs, nsComment), and any
+ * other primitive (integers, identifiers, times, bit and octet strings)
+ * is proven only where look_judge() finds it random -- keys, signatures,
+ * serial numbers, key identifiers, SCT lists.  An OCTET STRING holding
+ * DER (an extension's value) is walked like a constructed type, so that
+ * a string inside it counts as one.
+ */
+static bool der_walk(const uint8_t *p, uint32_t n, int depth, uint32_t *text)
 {
 	uint32_t off = 0;
 
@@ -303,11 +332,21 @@ static bool der_well_formed(const uint8_t *p, uint32_t n, int depth)
 		return false;
 	while (off < n) {
 		uint8_t tag;
-		uint32_t hdr, len;
+		uint32_t hdr, len, inner = 0;
 		if (!der_tlv(p + off, n - off, &tag, &hdr, &len))
 			return false;
-		if ((tag & 0x20) && !der_well_formed(p + off + hdr, len, depth + 1))
-			return false;
+		const uint8_t *c = p + off + hdr;
+		if (tag & 0x20) {
+			if (!der_walk(c, len, depth + 1, text))
+				return false;
+		} else if (tag == 0x04 && len && der_walk(c, len, depth + 1, &inner)) {
+			*text += inner;
+		} else if (der_string_tag(tag)) {
+			*text += len;
+		} else {
+			bool not_random;
+			*text += len - random_windows(c, len, &not_random);
+		}
 		off += hdr + len;
 	}
 	return true;
@@ -316,18 +355,19 @@ static bool der_well_formed(const uint8_t *p, uint32_t n, int depth)
 /*
  * A certificate's shape (RFC 5280 4.1): SEQUENCE { tbsCertificate
  * SEQUENCE, signatureAlgorithm SEQUENCE, signatureValue BIT STRING },
- * well-formed DER to its last byte.  What libcrypto's d2i_X509 also
- * checked (the public key decoded through OpenSSL 3's provider decoders)
- * cost 62% of an audit's instructions and proves nothing more about what
- * the bytes can carry: a certificate that parses can hold text in an
- * extension either way.
+ * well-formed DER to its last byte; *text: what the shape leaves unproven
+ * (der_walk()).  What libcrypto's d2i_X509 also checked (the public key
+ * decoded through OpenSSL 3's provider decoders) cost 62% of an audit's
+ * instructions and proves nothing more about what the bytes can carry: a
+ * certificate that parses can hold text in an extension either way.
  */
-static bool x509_shaped(const uint8_t *p, uint32_t n)
+static bool x509_shaped(const uint8_t *p, uint32_t n, uint32_t *text)
 {
 	uint8_t tag;
 	uint32_t hdr, len, off;
 
-	if (!der_tlv(p, n, &tag, &hdr, &len) || tag != 0x30 || hdr + len != n || !der_well_formed(p + hdr, len, 1))
+	*text = 0;
+	if (!der_tlv(p, n, &tag, &hdr, &len) || tag != 0x30 || hdr + len != n || !der_walk(p + hdr, len, 1, text))
 		return false;
 	static const uint8_t want[3] = {0x30, 0x30, 0x03};
 	off = hdr;
@@ -341,7 +381,8 @@ static bool x509_shaped(const uint8_t *p, uint32_t n)
 }
 
 /* A TLS <= 1.2 Certificate message: each certificate must be X.509-shaped
- * DER, to its last byte. */
+ * DER, to its last byte; its text is counted apart (struct hs_count's
+ * cert_text), against its own allowance. */
 static void hs_certificates(struct hs_count *h, const uint8_t *b, uint32_t n)
 {
 	if (n < 3)
@@ -356,9 +397,11 @@ static void hs_certificates(struct hs_count *h, const uint8_t *b, uint32_t n)
 		off += 3;
 		if (off + len > end)
 			break;
-		if (len && x509_shaped(b + off, len))
-			h->unproven -= len;
-		else if (!h->broke)
+		uint32_t text;
+		if (len && x509_shaped(b + off, len, &text)) {
+			h->unproven -= len - text;
+			h->cert_text += text;
+		} else if (!h->broke)
 			h->broke = "a certificate that is not X.509";
 		off += len;
 	}
@@ -366,7 +409,9 @@ static void hs_certificates(struct hs_count *h, const uint8_t *b, uint32_t n)
 		h->broke = "a Certificate message whose lengths do not add up";
 }
 
-/* CertificateStatus (RFC 6066 8): an OCSP response, which must parse as one. */
+/* CertificateStatus (RFC 6066 8): an OCSP response, which must parse as
+ * one; its text is counted as a certificate's (it may carry the
+ * responder's certificates). */
 static void hs_certificate_status(struct hs_count *h, const uint8_t *b, uint32_t n)
 {
 	uint32_t len = n >= 4 ? rd24(b + 1) : UINT32_MAX;
@@ -377,9 +422,13 @@ static void hs_certificate_status(struct hs_count *h, const uint8_t *b, uint32_t
 		p = b + 4;
 		r = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
 	}
-	if (r && p == b + n)
-		h->unproven -= len;
-	else if (!h->broke)
+	uint32_t text = 0;
+	if (r && p == b + n) {
+		if (!der_walk(b + 4, len, 0, &text)) /* BER that libcrypto took: nothing proven */
+			text = len;
+		h->unproven -= len - text;
+		h->cert_text += text;
+	} else if (!h->broke)
 		h->broke = "a CertificateStatus that is not an OCSP response";
 	OCSP_RESPONSE_free(r);
 }

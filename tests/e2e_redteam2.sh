@@ -60,12 +60,19 @@ check dtls-only-control 1 '.encryption == "encrypted" and .verdict == "log"' \
 check dtls-then-stun-text 1 "$notenc and .rejudged == true" "STUN text after the DTLS decision is rejudged"
 check tls12-xor4 1 "$notenc" "text XORed with a 4-byte key inside TLS records is caught"
 
-# the cleartext handshake: key shares at their group's size (rt-tls)
+# the cleartext handshake: key shares at their group's size, certificates'
+# text counted (rt-tls)
 check keyshare-dilute3 1 "$notenc and .cleartext_reason == \"a key share whose length is not its group's\"" \
 	"a 14,000-byte X25519MLKEM768 share (a text byte in 3): not its group's 1216 bytes, cleartext"
 check keyshare-dilute4 1 "$notenc and .cleartext_reason == \"a key share whose length is not its group's\"" \
 	"a 14,000-byte X25519MLKEM768 share (a text byte in 4): cleartext"
 check keyshare-dilute2 1 "$notenc" "the control: a text byte in 2 stays caught"
+check x509-client-cert-text 1 "$notenc and .cleartext_reason == \"more text in certificates than the allowance\"" \
+	"a client certificate with 9,000 bytes of text in nsComment: the text is not proven by X.509's shape"
+check x509-big-client-cert 1 "$notenc and .cleartext_reason == \"more text in certificates than the allowance\"" \
+	"a 15,374-byte client certificate with 14,600 bytes of text: cleartext"
+check x509-inside-server-cert-text 1 "$notenc and .src_ip == \"10.9.0.2\" and .cleartext_reason == \"more text in certificates than the allowance\"" \
+	"an inside server's certificate with 9,000 bytes of text (it leaves too): cleartext"
 
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))
