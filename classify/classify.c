@@ -114,6 +114,8 @@ static void dpi_free(struct classifier *c, struct flow *f)
 		ndpi_free_flow(f->dpi->ndpi);
 	stream_free(&f->dpi->dir[0]);
 	stream_free(&f->dpi->dir[1]);
+	dtls_message_free(f->dpi->dtls_msg[0]);
+	dtls_message_free(f->dpi->dtls_msg[1]);
 	free(f->dpi);
 	f->dpi = NULL;
 	c->stats.dpi_states_live--;
@@ -486,7 +488,7 @@ static const char *handshake_out_of_bounds(struct flow *f)
 		if (d->hs[dir].broke)
 			return d->hs[dir].broke;
 	for (int dir = 0; dir < 2; dir++)
-		if (d->hs[dir].unproven - d->hs[dir].cert_text > HS_UNPROVEN_MAX)
+		if (d->hs[dir].unproven - d->hs[dir].cert_text - d->hs[dir].reassembling > HS_UNPROVEN_MAX)
 			return "more of the handshake in the clear than the allowance (bytes not proven random or X.509)";
 	for (int dir = 0; dir < 2; dir++)
 		if (d->hs[dir].cert_text > HS_CERT_TEXT_MAX)
@@ -1082,6 +1084,13 @@ static void dtls_client_evidence(struct classifier *c, struct flow *f, const str
 			return;
 		}
 		if (look == LOOK_RANDOM) {
+			/* a handshake message never put together was never judged */
+			d->hs[0].reassembling = d->hs[1].reassembling = 0;
+			const char *why = handshake_out_of_bounds(f);
+			if (why) {
+				decide_cleartext(c, f, why);
+				return;
+			}
 			if (d->stun_before_dtls > STUN_WAIT_BYTES) {
 				/* what went before the handshake was not protected */
 				f->why_cleartext = "more than 2048 bytes of datagrams before the DTLS handshake";
@@ -1183,6 +1192,12 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 		if (dir == 1 && !d->dtls_server_hello &&
 		    dtls_server_hello(p->payload, p->payload_len, &d->dtls_version, &d->dtls_cipher) == WALK_DONE)
 			d->dtls_server_hello = true;
+		/* its handshake in the clear, counted and bounded as TLS's is */
+		dtls_handshake_count(&d->hs[dir], &d->dtls_msg[dir], dir, p->payload, p->payload_len,
+				     d->dtls_server_hello ? d->dtls_cipher : 0);
+		const char *why = handshake_out_of_bounds(f);
+		if (why)
+			decide_cleartext(c, f, why);
 		else if (dir == 0 && d->dtls_server_hello)
 			dtls_client_evidence(c, f, p);
 		return;

@@ -24,6 +24,7 @@
 #include <ndpi/ndpi_protocol_ids.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -260,8 +261,10 @@ static void hs_hello_extensions(struct hs_count *h, const uint8_t *b, uint32_t n
 	}
 }
 
-/* A hello body (ClientHello or ServerHello, after the handshake header). */
-static void hs_hello(struct hs_count *h, const uint8_t *b, uint32_t n, bool server)
+/* A hello body (ClientHello or ServerHello, after the handshake header);
+ * DTLS's ClientHello has a cookie after the session id (RFC 6347 4.2.1),
+ * the server's own bytes echoed, random when the server is genuine. */
+static void hs_hello_fields(struct hs_count *h, const uint8_t *b, uint32_t n, bool server, bool dtls)
 {
 	uint32_t off = 2;
 
@@ -275,6 +278,8 @@ static void hs_hello(struct hs_count *h, const uint8_t *b, uint32_t n, bool serv
 	if (server) {
 		off += 3; /* cipher suite, compression */
 	} else {
+		if (dtls && !hs_random_vector(h, b, n, &off, 1, "a DTLS cookie that is not random"))
+			return;
 		if (off + 2 > n)
 			return;
 		off += 2 + rd16(b + off);
@@ -283,6 +288,28 @@ static void hs_hello(struct hs_count *h, const uint8_t *b, uint32_t n, bool serv
 		off += 1 + b[off];
 	}
 	hs_hello_extensions(h, b, n, off, server);
+}
+
+/*
+ * A side sends two hellos at most in a genuine handshake: TLS 1.3's second
+ * ClientHello after a HelloRetryRequest, DTLS's after a HelloVerifyRequest
+ * (a HelloRetryRequest and the ServerHello on the server's side).  Each
+ * hello after those is still judged, but nothing in it is proven: hello
+ * after hello would otherwise carry random-looking fields without end.
+ * DTLS resends a lost flight whole, so its retransmissions count against
+ * the allowance (a few hundred bytes each).
+ */
+#define HELLOS_PROVEN 2
+
+static void hs_hello(struct hs_count *h, const uint8_t *b, uint32_t n, bool server, bool dtls)
+{
+	uint32_t u = h->unproven;
+
+	hs_hello_fields(h, b, n, server, dtls);
+	if (h->hellos < UINT8_MAX)
+		h->hellos++;
+	if (h->hellos > HELLOS_PROVEN)
+		h->unproven = u;
 }
 
 /* One DER TLV at p (n bytes there): its tag byte, where its content
@@ -446,12 +473,16 @@ static bool psk_suite(uint16_t c)
 /* One whole handshake message of an unprotected record: its bytes are
  * counted (by the caller), then each field the protocol defines is judged.
  * psk: the ServerHello chose a pre-shared-key suite. */
-static void hs_message(struct hs_count *h, int dir, uint8_t type, const uint8_t *b, uint32_t n, bool psk)
+static void hs_message(struct hs_count *h, int dir, uint8_t type, const uint8_t *b, uint32_t n, bool psk, bool dtls)
 {
 	switch (type) {
 	case 1: /* ClientHello */
 	case 2: /* ServerHello */
-		hs_hello(h, b, n, type == 2);
+		hs_hello(h, b, n, type == 2, dtls);
+		break;
+	case 3: /* HelloVerifyRequest (DTLS): a version, then the cookie */
+		if (dtls && dir == 1 && n >= 3 && 3u + b[2] == n)
+			hs_random(h, b + 3, b[2], "a DTLS cookie that is not random");
 		break;
 	case 11: /* Certificate (TLS <= 1.2; 1.3's is encrypted) */
 		hs_certificates(h, b, n);
@@ -513,7 +544,7 @@ static void hs_record(struct tls_walk *w, struct hs_count *h, int dir, const uin
 			w->msg_left[dir] = off + 4 + mlen - rlen;
 			return;
 		}
-		hs_message(h, dir, b[off], b + off + 4, mlen, w->server_hello && psk_suite(w->cipher));
+		hs_message(h, dir, b[off], b + off + 4, mlen, w->server_hello && psk_suite(w->cipher), false);
 		off += 4 + mlen;
 	}
 }
@@ -616,6 +647,113 @@ enum walk_verdict dtls_server_hello(const uint8_t *p, uint32_t n, uint16_t *vers
 		n -= 13 + rlen;
 	}
 	return WALK_MORE;
+}
+
+/*
+ * A DTLS handshake message put together from its fragments (RFC 6347
+ * 4.2.3): a flight's certificates and key exchange are cut to the path's
+ * MTU, and a fragment alone cannot be judged.  One message per side, its
+ * fragments in order from offset 0; a fragment at offset 0 starts the
+ * message again (a retransmitted flight is judged again, as it was the
+ * first time).  Anything else -- fragments out of order or overlapping,
+ * a message over DTLS_MESSAGE_MAX -- stays unproven.
+ */
+#define DTLS_MESSAGE_MAX 16384u
+
+struct dtls_message {
+	uint8_t type;
+	uint16_t seq;
+	uint32_t len, have;
+	uint8_t body[DTLS_MESSAGE_MAX];
+};
+
+/* A fragment (12-byte header at m) of a message that does not fit in it;
+ * true when it completed the message, in *whole.  Its bytes are counted
+ * by the caller, and in h->reassembling while the message is unfinished. */
+static bool dtls_fragment(struct hs_count *h, struct dtls_message **slot, const uint8_t *m,
+			  struct dtls_message **whole)
+{
+	uint32_t len = rd24(m + 1), at = rd24(m + 6), n = rd24(m + 9);
+	uint16_t seq = rd16(m + 4);
+	struct dtls_message *dm = *slot;
+
+	if (len > DTLS_MESSAGE_MAX || at + n > len)
+		return false;
+	if (at == 0) {
+		if (!dm) {
+			if (!(dm = *slot = malloc(sizeof(*dm))))
+				return false; /* unproven: fail closed */
+			dm->len = dm->have = 0;
+		}
+		h->reassembling -= dm->have < dm->len ? dm->have : 0; /* an unfinished one: unproven */
+		dm->type = m[0];
+		dm->seq = seq;
+		dm->len = len;
+		dm->have = 0;
+	}
+	if (!dm || dm->have == dm->len || dm->type != m[0] || dm->seq != seq || dm->len != len || dm->have != at)
+		return false;
+	memcpy(dm->body + at, m + 12, n);
+	dm->have += n;
+	h->reassembling += n;
+	if (dm->have < len)
+		return false;
+	h->reassembling -= len;
+	*whole = dm;
+	return true;
+}
+
+void dtls_message_free(struct dtls_message *m)
+{
+	free(m);
+}
+
+/*
+ * A DTLS datagram before the flow's decision, counted and judged like a
+ * TLS handshake (the same hs_message(), hello after hello included):
+ * records of epoch 0 are in the clear, every byte counted; a handshake
+ * message is judged when whole (in one record, or reassembled by
+ * dtls_fragment()).  Records of a later epoch, and DTLS 1.3's unified
+ * header, are protected (the proof is classify.c's).  Bytes after the last
+ * record that are no record are counted too.  A datagram that does not
+ * start with a record (STUN's checks on the same 5-tuple) is not the
+ * handshake's.
+ */
+void dtls_handshake_count(struct hs_count *h, struct dtls_message **frag, int dir, const uint8_t *p, uint32_t n,
+			  uint16_t cipher)
+{
+	bool first = true;
+
+	while (n) {
+		if ((p[0] & 0xe0) == 0x20)
+			return; /* a unified header: protected to the datagram's end */
+		if (n < 13 || p[0] < 20 || p[0] > 25 || p[1] != 0xfe || 13u + rd16(p + 11) > n) {
+			if (!first)
+				hs_clear(h, n);
+			return;
+		}
+		uint32_t rlen = rd16(p + 11);
+		const uint8_t *b = p + 13;
+		first = false;
+		if (rd16(p + 3) == 0) {
+			hs_clear(h, 13 + rlen);
+			if (p[0] == 23 && look_at(b, rlen) == LOOK_NOT_RANDOM && !h->broke)
+				h->broke = "readable data in a DTLS record in the clear";
+			for (uint32_t off = 0; p[0] == 22 && off + 12 <= rlen;) {
+				uint32_t mlen = rd24(b + off + 1), n_frag = rd24(b + off + 9);
+				struct dtls_message *dm;
+				if (off + 12 + n_frag > rlen)
+					break;
+				if (rd24(b + off + 6) == 0 && n_frag == mlen)
+					hs_message(h, dir, b[off], b + off + 12, mlen, psk_suite(cipher), true);
+				else if (dtls_fragment(h, frag, b + off, &dm))
+					hs_message(h, dir, dm->type, dm->body, dm->len, psk_suite(cipher), true);
+				off += 12 + n_frag;
+			}
+		}
+		p += 13 + rlen;
+		n -= 13 + rlen;
+	}
 }
 
 /* Offset just past the first "\n" at or after off, or 0 when none yet. */
