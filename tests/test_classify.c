@@ -2306,7 +2306,9 @@ static size_t rt_hello_body(uint8_t *b, bool dtls, const uint8_t *cookie, size_t
 	b[o++] = 0;                                   /* session id */
 	if (dtls) {
 		b[o++] = (uint8_t)cn;
-		memcpy(b + o, cookie, cn); o += cn;
+		if (cn)
+			memcpy(b + o, cookie, cn);
+		o += cn;
 	}
 	b[o++] = 0; b[o++] = 2; b[o++] = 0x13; b[o++] = 0x01;
 	if (dtls)
