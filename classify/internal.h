@@ -107,7 +107,8 @@ enum walk_verdict { WALK_MORE = 0, WALK_DONE, WALK_BROKEN };
  * What one side sent in the clear before its protected part (walkers.c):
  * every byte of it (clear), the share nothing vouches for (unproven: bytes
  * outside the fields the protocol requires to be random and judged random
- * by look_judge(), and outside certificates that parse as X.509), and the
+ * by look_judge(), and outside X.509-shaped certificates but for their
+ * text, cert_text), and the
  * first structural rule it broke (static text), e.g. text where the
  * protocol wants random bytes.
  */

@@ -14,10 +14,13 @@
  * protected part, and the share nothing vouches for.  Fields the protocol
  * fills with random bytes (randoms, session ids, key shares, key exchange
  * values, signatures, tickets) are judged by look_judge(), window by
- * window, and a field that is not random breaks the handshake; certificates
- * must parse as X.509; SSH algorithm names and STARTTLS command lines keep
- * their RFC limits.  What is left (lists, names, extensions nobody knows) is
- * `unproven', and classify.c bounds it.
+ * window, and a field that is not random breaks the handshake (a key
+ * share is proven only at its group's size, and nothing is proven in a
+ * side's third hello or later); certificates must be X.509-shaped DER, and their text is counted
+ * apart; SSH algorithm names and STARTTLS command lines keep their RFC
+ * limits.  What is left (lists, names, extensions nobody knows) is
+ * `unproven', and classify.c bounds it.  DTLS's handshake goes through the
+ * same functions as TLS's (dtls_handshake_count()).
  */
 #include "internal.h"
 
