@@ -119,6 +119,8 @@ static void dpi_free(struct classifier *c, struct flow *f)
 		ndpi_free_flow(f->dpi->ndpi);
 	stream_free(&f->dpi->dir[0]);
 	stream_free(&f->dpi->dir[1]);
+	dtls_message_free(f->dpi->dtls_msg[0]);
+	dtls_message_free(f->dpi->dtls_msg[1]);
 	free(f->dpi);
 	f->dpi = NULL;
 	c->stats.dpi_states_live--;
@@ -489,11 +491,22 @@ static void evaluate_ssh1(struct classifier *c, struct flow *f)
  * client offering very many suites), 1,218 (a TLS server), 1,593 and 1,642
  * (SSH client and server KEXINITs); OpenSSH 9.2's own, with its default
  * post-quantum key exchange, 1,619 and 1,314.  Random fields (post-quantum
- * key shares too), certificates and OCSP responses are not counted.  An
+ * key shares too) and the random parts of certificates and OCSP responses
+ * are not counted; their text is, against its own bound below.  An
  * insider gets at most this much out per connection and side, and the
- * event says how much there was.
+ * event says how much there was (the certificates' text included).
  */
 #define HS_UNPROVEN_MAX 2048u
+
+/*
+ * Certificates' text (names, URLs, identifiers, times: what X.509's shape
+ * does not prove, walkers.c's der_walk()), per side, apart from the
+ * allowance above, because genuine chains need more: on the shared
+ * captures the largest were 3,522 bytes (a server's chain, iphone.pcap)
+ * and 1,693 (a client's certificate).  This leaves room for servers with
+ * long subjectAltName lists; an insider's certificate carries no more.
+ */
+#define HS_CERT_TEXT_MAX 8192u
 
 /* Why the handshake makes the flow cleartext, or NULL. */
 static const char *handshake_out_of_bounds(struct flow *f)
@@ -504,8 +517,11 @@ static const char *handshake_out_of_bounds(struct flow *f)
 		if (d->hs[dir].broke)
 			return d->hs[dir].broke;
 	for (int dir = 0; dir < 2; dir++)
-		if (d->hs[dir].unproven > HS_UNPROVEN_MAX)
+		if (d->hs[dir].unproven - d->hs[dir].cert_text - d->hs[dir].reassembling > HS_UNPROVEN_MAX)
 			return "more of the handshake in the clear than the allowance (bytes not proven random or X.509)";
+	for (int dir = 0; dir < 2; dir++)
+		if (d->hs[dir].cert_text > HS_CERT_TEXT_MAX)
+			return "more text in certificates than the allowance";
 	return NULL;
 }
 
@@ -1097,6 +1113,13 @@ static void dtls_client_evidence(struct classifier *c, struct flow *f, const str
 			return;
 		}
 		if (look == LOOK_RANDOM) {
+			/* a handshake message never put together was never judged */
+			d->hs[0].reassembling = d->hs[1].reassembling = 0;
+			const char *why = handshake_out_of_bounds(f);
+			if (why) {
+				decide_cleartext(c, f, why);
+				return;
+			}
 			if (d->stun_before_dtls > STUN_WAIT_BYTES) {
 				/* what went before the handshake was not protected */
 				f->why_cleartext = "more than 2048 bytes of datagrams before the DTLS handshake";
@@ -1198,6 +1221,12 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 		if (dir == 1 && !d->dtls_server_hello &&
 		    dtls_server_hello(p->payload, p->payload_len, &d->dtls_version, &d->dtls_cipher) == WALK_DONE)
 			d->dtls_server_hello = true;
+		/* its handshake in the clear, counted and bounded as TLS's is */
+		dtls_handshake_count(&d->hs[dir], &d->dtls_msg[dir], dir, p->payload, p->payload_len,
+				     d->dtls_server_hello ? d->dtls_cipher : 0);
+		const char *why = handshake_out_of_bounds(f);
+		if (why)
+			decide_cleartext(c, f, why);
 		else if (dir == 0 && d->dtls_server_hello)
 			dtls_client_evidence(c, f, p);
 		return;

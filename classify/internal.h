@@ -136,12 +136,16 @@ enum walk_verdict { WALK_MORE = 0, WALK_DONE, WALK_BROKEN };
  * What one side sent in the clear before its protected part (walkers.c):
  * every byte of it (clear), the share nothing vouches for (unproven: bytes
  * outside the fields the protocol requires to be random and judged random
- * by look_judge(), and outside certificates that parse as X.509), and the
+ * by look_judge(), and outside X.509-shaped certificates but for their
+ * text, cert_text), and the
  * first structural rule it broke (static text), e.g. text where the
  * protocol wants random bytes.
  */
 struct hs_count {
 	uint32_t clear, unproven;
+	uint32_t cert_text;       /* of unproven: text in certificates (hs_certificates) */
+	uint32_t reassembling;    /* of unproven: a DTLS message's fragments, judged once whole */
+	uint8_t hellos;           /* ClientHellos or ServerHellos (HelloRetryRequests too) */
 	const char *broke;
 };
 
@@ -191,6 +195,14 @@ struct upgrade_walk {
 
 enum walk_verdict tls_walk(struct tls_walk *w, int dir, const uint8_t *hist, uint32_t len, struct hs_count *hs);
 enum walk_verdict dtls_server_hello(const uint8_t *p, uint32_t n, uint16_t *version, uint16_t *cipher);
+/* One DTLS datagram of a side before the decision, added to its count
+ * (cipher: the server's choice, 0 before its hello); *frag: the side's
+ * fragmented message being put together, allocated at its first fragment
+ * (at most 16 KiB), freed by dtls_message_free(). */
+struct dtls_message;
+void dtls_handshake_count(struct hs_count *h, struct dtls_message **frag, int dir, const uint8_t *p, uint32_t n,
+			  uint16_t cipher);
+void dtls_message_free(struct dtls_message *m);
 /* hs: both sides' counts (struct hs_count[2]), added to as bytes are walked. */
 enum walk_verdict ssh_walk(struct ssh_walk *w, const uint8_t *client, uint32_t clen,
 			   const uint8_t *server, uint32_t slen, struct hs_count *hs);
@@ -254,6 +266,7 @@ struct flow_dpi {
 	uint32_t quic_version;    /* the client's long-header version */
 	uint16_t dtls_version, dtls_cipher;
 	bool dtls_server_hello;
+	struct dtls_message *dtls_msg[2]; /* each side's fragmented handshake message, while put together */
 	bool ike_encrypted[2];    /* each side sent an Encrypted payload */
 	bool evidence[2];         /* each side proved its part (ESP, WireGuard) */
 	bool broken[2];           /* each side broke it */

@@ -14,16 +14,20 @@
  * protected part, and the share nothing vouches for.  Fields the protocol
  * fills with random bytes (randoms, session ids, key shares, key exchange
  * values, signatures, tickets) are judged by look_judge(), window by
- * window, and a field that is not random breaks the handshake; certificates
- * must parse as X.509; SSH algorithm names and STARTTLS command lines keep
- * their RFC limits.  What is left (lists, names, extensions nobody knows) is
- * `unproven', and classify.c bounds it.
+ * window, and a field that is not random breaks the handshake (a key
+ * share is proven only at its group's size, and nothing is proven in a
+ * side's third hello or later); certificates must be X.509-shaped DER, and their text is counted
+ * apart; SSH algorithm names and STARTTLS command lines keep their RFC
+ * limits.  What is left (lists, names, extensions nobody knows) is
+ * `unproven', and classify.c bounds it.  DTLS's handshake goes through the
+ * same functions as TLS's (dtls_handshake_count()).
  */
 #include "internal.h"
 
 #include <ndpi/ndpi_protocol_ids.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -88,21 +92,35 @@ static void hs_clear(struct hs_count *h, uint32_t n)
 
 /* Bytes the protocol requires to be random: judged by the one judgement,
  * window by window; each window judged random is proven (a tail too short
- * to judge stays unproven).  False when a window is not random. */
-static bool hs_random(struct hs_count *h, const uint8_t *p, uint32_t n, const char *what)
+ * to judge stays unproven; random_windows() says how many bytes were, up
+ * to the first window that is not random).  False when a window is not
+ * random. */
+static uint32_t random_windows(const uint8_t *p, uint32_t n, bool *not_random)
 {
+	uint32_t proven = 0;
+
+	*not_random = false;
 	for (uint32_t i = 0; i < n; i += LOOK_WINDOW) {
 		uint32_t k = n - i < LOOK_WINDOW ? n - i : LOOK_WINDOW;
 		enum look_result r = look_at(p + i, k);
 		if (r == LOOK_NOT_RANDOM) {
-			if (!h->broke)
-				h->broke = what;
-			return false;
+			*not_random = true;
+			break;
 		}
 		if (r == LOOK_RANDOM)
-			h->unproven -= k;
+			proven += k;
 	}
-	return true;
+	return proven;
+}
+
+static bool hs_random(struct hs_count *h, const uint8_t *p, uint32_t n, const char *what)
+{
+	bool not_random;
+
+	h->unproven -= random_windows(p, n, &not_random);
+	if (not_random && !h->broke)
+		h->broke = what;
+	return !not_random;
 }
 
 /* A length-prefixed field (1 or 2 length bytes) at b[*off] judged as
@@ -130,6 +148,87 @@ static void hs_no_text(struct hs_count *h, const uint8_t *p, uint32_t n, const c
 			h->broke = what;
 }
 
+/* Bytes judged like random ones (text breaks the handshake) that nothing
+ * proves even when they look random: they stay unproven. */
+static void hs_judged_unproven(struct hs_count *h, const uint8_t *p, uint32_t n, const char *what)
+{
+	uint32_t u = h->unproven;
+
+	hs_random(h, p, n, what);
+	h->unproven = u;
+}
+
+/*
+ * The length of a key share (RFC 8446 4.2.8) in a named group whose public
+ * values have one fixed size, the client's (a key or a KEM's encapsulation
+ * key) or the server's (a key or a KEM ciphertext); 0 for a group not
+ * known here.  Numbers from IANA's TLS Supported Groups registry: NIST
+ * curves' uncompressed points (TLS 1.3 allows no other form), RFC 8734's
+ * brainpool curves, RFC 8998's SM2, RFC 7748's X25519 and X448, RFC
+ * 7919's finite fields padded to the prime, FIPS 203's ML-KEM, and the
+ * hybrids of draft-ietf-tls-ecdhe-mlkem and draft-tls-westerbaan-xyber768d00
+ * (ML-KEM or Kyber-768 with X25519 or P-256).  A peer rejects a share of
+ * another length, so no genuine handshake sends one.
+ */
+static uint32_t key_share_size(uint16_t group, bool server)
+{
+	switch (group) {
+	case 23: case 31: case 41: return 65;           /* secp256r1, brainpoolP256r1tls13, curveSM2 */
+	case 24: case 32: return 97;                    /* secp384r1, brainpoolP384r1tls13 */
+	case 25: return 133;                            /* secp521r1 */
+	case 33: return 129;                            /* brainpoolP512r1tls13 */
+	case 29: return 32;                             /* x25519 */
+	case 30: return 56;                             /* x448 */
+	case 256: return 256;                           /* ffdhe2048 */
+	case 257: return 384;                           /* ffdhe3072 */
+	case 258: return 512;                           /* ffdhe4096 */
+	case 259: return 768;                           /* ffdhe6144 */
+	case 260: return 1024;                          /* ffdhe8192 */
+	case 512: return server ? 768 : 800;            /* MLKEM512 */
+	case 513: return server ? 1088 : 1184;          /* MLKEM768 */
+	case 514: return 1568;                          /* MLKEM1024 */
+	case 4587: case 25498: return server ? 1153 : 1249; /* SecP256r1MLKEM768, SecP256r1Kyber768Draft00 */
+	case 4588: case 25497: return server ? 1120 : 1216; /* X25519MLKEM768, X25519Kyber768Draft00 */
+	case 4589: return 97 + 1568;                    /* SecP384r1MLKEM1024 */
+	}
+	return 0;
+}
+
+/* Shares proven in one hello, at most: browsers offer two or three (a
+ * post-quantum hybrid, X25519, sometimes P-256); more would let a hello
+ * carry a share of every group in the table. */
+#define KEY_SHARES_PROVEN 4
+
+/* A key_share extension: the client's list, or the server's one share (a
+ * HelloRetryRequest's is a group alone).  A share is proven only at its
+ * group's size, once per group, and random; one of an unknown group is
+ * judged but stays unproven, as does anything past KEY_SHARES_PROVEN. */
+static void hs_key_shares(struct hs_count *h, const uint8_t *e, uint32_t len, bool server)
+{
+	static const char not_random[] = "a key share that is not random";
+	uint16_t seen[KEY_SHARES_PROVEN];
+	unsigned proven = 0;
+
+	for (uint32_t o = server ? 0 : 2; o + 4 <= len;) {
+		uint16_t group = rd16(e + o);
+		uint32_t n = rd16(e + o + 2), size = key_share_size(group, server);
+		if (o + 4 + n > len)
+			return;
+		if (size && n != size && !h->broke)
+			h->broke = "a key share whose length is not its group's";
+		bool again = false;
+		for (unsigned i = 0; i < proven; i++)
+			again |= seen[i] == group;
+		if (size == n && !again && proven < KEY_SHARES_PROVEN) {
+			seen[proven++] = group;
+			hs_random(h, e + o + 4, n, not_random);
+		} else {
+			hs_judged_unproven(h, e + o + 4, n, not_random);
+		}
+		o += 4 + n;
+	}
+}
+
 /* Hello extensions: key shares, pre-shared keys, tickets and ECH are
  * random; padding is zeros (RFC 7685), which carry nothing.  The names
  * (SNI, ALPN, ALPS) are text by design; any other extension reading as
@@ -148,10 +247,8 @@ static void hs_hello_extensions(struct hs_count *h, const uint8_t *b, uint32_t n
 		off += 4;
 		if (off + len > end)
 			return;
-		if (type == 51) { /* key_share: the client's list, or the server's one share */
-			uint32_t o = server ? 0 : 2;
-			while (o + 4 <= len && hs_random_vector(h, e, len, &(uint32_t){o + 2}, 2, "a key share that is not random"))
-				o += 4u + rd16(e + o + 2);
+		if (type == 51) {
+			hs_key_shares(h, e, len, server);
 		} else if (type == 41 || type == 35 || type == 0xfe0d) {
 			hs_random(h, e, len, "a ticket, pre-shared key or ECH payload that is not random");
 		} else if (type == 21) {
@@ -167,8 +264,10 @@ static void hs_hello_extensions(struct hs_count *h, const uint8_t *b, uint32_t n
 	}
 }
 
-/* A hello body (ClientHello or ServerHello, after the handshake header). */
-static void hs_hello(struct hs_count *h, const uint8_t *b, uint32_t n, bool server)
+/* A hello body (ClientHello or ServerHello, after the handshake header);
+ * DTLS's ClientHello has a cookie after the session id (RFC 6347 4.2.1),
+ * the server's own bytes echoed, random when the server is genuine. */
+static void hs_hello_fields(struct hs_count *h, const uint8_t *b, uint32_t n, bool server, bool dtls)
 {
 	uint32_t off = 2;
 
@@ -182,6 +281,8 @@ static void hs_hello(struct hs_count *h, const uint8_t *b, uint32_t n, bool serv
 	if (server) {
 		off += 3; /* cipher suite, compression */
 	} else {
+		if (dtls && !hs_random_vector(h, b, n, &off, 1, "a DTLS cookie that is not random"))
+			return;
 		if (off + 2 > n)
 			return;
 		off += 2 + rd16(b + off);
@@ -190,6 +291,28 @@ static void hs_hello(struct hs_count *h, const uint8_t *b, uint32_t n, bool serv
 		off += 1 + b[off];
 	}
 	hs_hello_extensions(h, b, n, off, server);
+}
+
+/*
+ * A side sends two hellos at most in a genuine handshake: TLS 1.3's second
+ * ClientHello after a HelloRetryRequest, DTLS's after a HelloVerifyRequest
+ * (a HelloRetryRequest and the ServerHello on the server's side).  Each
+ * hello after those is still judged, but nothing in it is proven: hello
+ * after hello would otherwise carry random-looking fields without end.
+ * DTLS resends a lost flight whole, so its retransmissions count against
+ * the allowance (a few hundred bytes each).
+ */
+#define HELLOS_PROVEN 2
+
+static void hs_hello(struct hs_count *h, const uint8_t *b, uint32_t n, bool server, bool dtls)
+{
+	uint32_t u = h->unproven;
+
+	hs_hello_fields(h, b, n, server, dtls);
+	if (h->hellos < UINT8_MAX)
+		h->hellos++;
+	if (h->hellos > HELLOS_PROVEN)
+		h->unproven = u;
 }
 
 /* One DER TLV at p (n bytes there): its tag byte, where its content
@@ -214,9 +337,24 @@ static bool der_tlv(const uint8_t *p, uint32_t n, uint8_t *tag, uint32_t *hdr, u
 	return *len <= n - *hdr;
 }
 
-/* Well-formed DER all the way down (constructed types walked, to depth
- * 24), filling exactly n bytes. */
-static bool der_well_formed(const uint8_t *p, uint32_t n, int depth)
+/* DER's string types (X.680): text by definition, never proven. */
+static bool der_string_tag(uint8_t tag)
+{
+	return tag == 0x0c || (tag >= 0x12 && tag <= 0x16) || (tag >= 0x19 && tag <= 0x1c) || tag == 0x1e;
+}
+
+/*
+ * Well-formed DER all the way down (constructed types walked, to depth
+ * 24), filling exactly n bytes; *text adds up the bytes that the shape
+ * does not prove.  A shape proves its tags and lengths, nothing about the
+ * contents: a string's bytes are text (names, URLs, nsComment), and any
+ * other primitive (integers, identifiers, times, bit and octet strings)
+ * is proven only where look_judge() finds it random -- keys, signatures,
+ * serial numbers, key identifiers, SCT lists.  An OCTET STRING holding
+ * DER (an extension's value) is walked like a constructed type, so that
+ * a string inside it counts as one.
+ */
+static bool der_walk(const uint8_t *p, uint32_t n, int depth, uint32_t *text)
 {
 	uint32_t off = 0;
 
@@ -224,11 +362,21 @@ static bool der_well_formed(const uint8_t *p, uint32_t n, int depth)
 		return false;
 	while (off < n) {
 		uint8_t tag;
-		uint32_t hdr, len;
+		uint32_t hdr, len, inner = 0;
 		if (!der_tlv(p + off, n - off, &tag, &hdr, &len))
 			return false;
-		if ((tag & 0x20) && !der_well_formed(p + off + hdr, len, depth + 1))
-			return false;
+		const uint8_t *c = p + off + hdr;
+		if (tag & 0x20) {
+			if (!der_walk(c, len, depth + 1, text))
+				return false;
+		} else if (tag == 0x04 && len && der_walk(c, len, depth + 1, &inner)) {
+			*text += inner;
+		} else if (der_string_tag(tag)) {
+			*text += len;
+		} else {
+			bool not_random;
+			*text += len - random_windows(c, len, &not_random);
+		}
 		off += hdr + len;
 	}
 	return true;
@@ -237,18 +385,19 @@ static bool der_well_formed(const uint8_t *p, uint32_t n, int depth)
 /*
  * A certificate's shape (RFC 5280 4.1): SEQUENCE { tbsCertificate
  * SEQUENCE, signatureAlgorithm SEQUENCE, signatureValue BIT STRING },
- * well-formed DER to its last byte.  What libcrypto's d2i_X509 also
- * checked (the public key decoded through OpenSSL 3's provider decoders)
- * cost 62% of an audit's instructions and proves nothing more about what
- * the bytes can carry: a certificate that parses can hold text in an
- * extension either way.
+ * well-formed DER to its last byte; *text: what the shape leaves unproven
+ * (der_walk()).  What libcrypto's d2i_X509 also checked (the public key
+ * decoded through OpenSSL 3's provider decoders) cost 62% of an audit's
+ * instructions and proves nothing more about what the bytes can carry: a
+ * certificate that parses can hold text in an extension either way.
  */
-static bool x509_shaped(const uint8_t *p, uint32_t n)
+static bool x509_shaped(const uint8_t *p, uint32_t n, uint32_t *text)
 {
 	uint8_t tag;
 	uint32_t hdr, len, off;
 
-	if (!der_tlv(p, n, &tag, &hdr, &len) || tag != 0x30 || hdr + len != n || !der_well_formed(p + hdr, len, 1))
+	*text = 0;
+	if (!der_tlv(p, n, &tag, &hdr, &len) || tag != 0x30 || hdr + len != n || !der_walk(p + hdr, len, 1, text))
 		return false;
 	static const uint8_t want[3] = {0x30, 0x30, 0x03};
 	off = hdr;
@@ -262,7 +411,8 @@ static bool x509_shaped(const uint8_t *p, uint32_t n)
 }
 
 /* A TLS <= 1.2 Certificate message: each certificate must be X.509-shaped
- * DER, to its last byte. */
+ * DER, to its last byte; its text is counted apart (struct hs_count's
+ * cert_text), against its own allowance. */
 static void hs_certificates(struct hs_count *h, const uint8_t *b, uint32_t n)
 {
 	if (n < 3)
@@ -277,9 +427,11 @@ static void hs_certificates(struct hs_count *h, const uint8_t *b, uint32_t n)
 		off += 3;
 		if (off + len > end)
 			break;
-		if (len && x509_shaped(b + off, len))
-			h->unproven -= len;
-		else if (!h->broke)
+		uint32_t text;
+		if (len && x509_shaped(b + off, len, &text)) {
+			h->unproven -= len - text;
+			h->cert_text += text;
+		} else if (!h->broke)
 			h->broke = "a certificate that is not X.509";
 		off += len;
 	}
@@ -287,7 +439,9 @@ static void hs_certificates(struct hs_count *h, const uint8_t *b, uint32_t n)
 		h->broke = "a Certificate message whose lengths do not add up";
 }
 
-/* CertificateStatus (RFC 6066 8): an OCSP response, which must parse as one. */
+/* CertificateStatus (RFC 6066 8): an OCSP response, which must parse as
+ * one; its text is counted as a certificate's (it may carry the
+ * responder's certificates). */
 static void hs_certificate_status(struct hs_count *h, const uint8_t *b, uint32_t n)
 {
 	uint32_t len = n >= 4 ? rd24(b + 1) : UINT32_MAX;
@@ -298,9 +452,13 @@ static void hs_certificate_status(struct hs_count *h, const uint8_t *b, uint32_t
 		p = b + 4;
 		r = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
 	}
-	if (r && p == b + n)
-		h->unproven -= len;
-	else if (!h->broke)
+	uint32_t text = 0;
+	if (r && p == b + n) {
+		if (!der_walk(b + 4, len, 0, &text)) /* BER that libcrypto took: nothing proven */
+			text = len;
+		h->unproven -= len - text;
+		h->cert_text += text;
+	} else if (!h->broke)
 		h->broke = "a CertificateStatus that is not an OCSP response";
 	OCSP_RESPONSE_free(r);
 }
@@ -318,12 +476,16 @@ static bool psk_suite(uint16_t c)
 /* One whole handshake message of an unprotected record: its bytes are
  * counted (by the caller), then each field the protocol defines is judged.
  * psk: the ServerHello chose a pre-shared-key suite. */
-static void hs_message(struct hs_count *h, int dir, uint8_t type, const uint8_t *b, uint32_t n, bool psk)
+static void hs_message(struct hs_count *h, int dir, uint8_t type, const uint8_t *b, uint32_t n, bool psk, bool dtls)
 {
 	switch (type) {
 	case 1: /* ClientHello */
 	case 2: /* ServerHello */
-		hs_hello(h, b, n, type == 2);
+		hs_hello(h, b, n, type == 2, dtls);
+		break;
+	case 3: /* HelloVerifyRequest (DTLS): a version, then the cookie */
+		if (dtls && dir == 1 && n >= 3 && 3u + b[2] == n)
+			hs_random(h, b + 3, b[2], "a DTLS cookie that is not random");
 		break;
 	case 11: /* Certificate (TLS <= 1.2; 1.3's is encrypted) */
 		hs_certificates(h, b, n);
@@ -385,7 +547,7 @@ static void hs_record(struct tls_walk *w, struct hs_count *h, int dir, const uin
 			w->msg_left[dir] = off + 4 + mlen - rlen;
 			return;
 		}
-		hs_message(h, dir, b[off], b + off + 4, mlen, w->server_hello && psk_suite(w->cipher));
+		hs_message(h, dir, b[off], b + off + 4, mlen, w->server_hello && psk_suite(w->cipher), false);
 		off += 4 + mlen;
 	}
 }
@@ -488,6 +650,113 @@ enum walk_verdict dtls_server_hello(const uint8_t *p, uint32_t n, uint16_t *vers
 		n -= 13 + rlen;
 	}
 	return WALK_MORE;
+}
+
+/*
+ * A DTLS handshake message put together from its fragments (RFC 6347
+ * 4.2.3): a flight's certificates and key exchange are cut to the path's
+ * MTU, and a fragment alone cannot be judged.  One message per side, its
+ * fragments in order from offset 0; a fragment at offset 0 starts the
+ * message again (a retransmitted flight is judged again, as it was the
+ * first time).  Anything else -- fragments out of order or overlapping,
+ * a message over DTLS_MESSAGE_MAX -- stays unproven.
+ */
+#define DTLS_MESSAGE_MAX 16384u
+
+struct dtls_message {
+	uint8_t type;
+	uint16_t seq;
+	uint32_t len, have;
+	uint8_t body[DTLS_MESSAGE_MAX];
+};
+
+/* A fragment (12-byte header at m) of a message that does not fit in it;
+ * true when it completed the message, in *whole.  Its bytes are counted
+ * by the caller, and in h->reassembling while the message is unfinished. */
+static bool dtls_fragment(struct hs_count *h, struct dtls_message **slot, const uint8_t *m,
+			  struct dtls_message **whole)
+{
+	uint32_t len = rd24(m + 1), at = rd24(m + 6), n = rd24(m + 9);
+	uint16_t seq = rd16(m + 4);
+	struct dtls_message *dm = *slot;
+
+	if (len > DTLS_MESSAGE_MAX || at + n > len)
+		return false;
+	if (at == 0) {
+		if (!dm) {
+			if (!(dm = *slot = malloc(sizeof(*dm))))
+				return false; /* unproven: fail closed */
+			dm->len = dm->have = 0;
+		}
+		h->reassembling -= dm->have < dm->len ? dm->have : 0; /* an unfinished one: unproven */
+		dm->type = m[0];
+		dm->seq = seq;
+		dm->len = len;
+		dm->have = 0;
+	}
+	if (!dm || dm->have == dm->len || dm->type != m[0] || dm->seq != seq || dm->len != len || dm->have != at)
+		return false;
+	memcpy(dm->body + at, m + 12, n);
+	dm->have += n;
+	h->reassembling += n;
+	if (dm->have < len)
+		return false;
+	h->reassembling -= len;
+	*whole = dm;
+	return true;
+}
+
+void dtls_message_free(struct dtls_message *m)
+{
+	free(m);
+}
+
+/*
+ * A DTLS datagram before the flow's decision, counted and judged like a
+ * TLS handshake (the same hs_message(), hello after hello included):
+ * records of epoch 0 are in the clear, every byte counted; a handshake
+ * message is judged when whole (in one record, or reassembled by
+ * dtls_fragment()).  Records of a later epoch, and DTLS 1.3's unified
+ * header, are protected (the proof is classify.c's).  Bytes after the last
+ * record that are no record are counted too.  A datagram that does not
+ * start with a record (STUN's checks on the same 5-tuple) is not the
+ * handshake's.
+ */
+void dtls_handshake_count(struct hs_count *h, struct dtls_message **frag, int dir, const uint8_t *p, uint32_t n,
+			  uint16_t cipher)
+{
+	bool first = true;
+
+	while (n) {
+		if ((p[0] & 0xe0) == 0x20)
+			return; /* a unified header: protected to the datagram's end */
+		if (n < 13 || p[0] < 20 || p[0] > 25 || p[1] != 0xfe || 13u + rd16(p + 11) > n) {
+			if (!first)
+				hs_clear(h, n);
+			return;
+		}
+		uint32_t rlen = rd16(p + 11);
+		const uint8_t *b = p + 13;
+		first = false;
+		if (rd16(p + 3) == 0) {
+			hs_clear(h, 13 + rlen);
+			if (p[0] == 23 && look_at(b, rlen) == LOOK_NOT_RANDOM && !h->broke)
+				h->broke = "readable data in a DTLS record in the clear";
+			for (uint32_t off = 0; p[0] == 22 && off + 12 <= rlen;) {
+				uint32_t mlen = rd24(b + off + 1), n_frag = rd24(b + off + 9);
+				struct dtls_message *dm;
+				if (off + 12 + n_frag > rlen)
+					break;
+				if (rd24(b + off + 6) == 0 && n_frag == mlen)
+					hs_message(h, dir, b[off], b + off + 12, mlen, psk_suite(cipher), true);
+				else if (dtls_fragment(h, frag, b + off, &dm))
+					hs_message(h, dir, dm->type, dm->body, dm->len, psk_suite(cipher), true);
+				off += 12 + n_frag;
+			}
+		}
+		p += 13 + rlen;
+		n -= 13 + rlen;
+	}
 }
 
 /* Offset just past the first "\n" at or after off, or 0 when none yet. */

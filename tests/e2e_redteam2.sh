@@ -86,5 +86,25 @@ check tcp-syn-data 1 "$notenc" "text carried by the SYN: not encrypted"
 # text under a repeating key inside TLS records (rt-stream): look_judge's periodicity
 check tls12-xor16 1 "$notenc and .rejudged == true" "text XORed with a 16-byte key inside TLS records: rejudged"
 
+# the cleartext handshake: DTLS judged like TLS, key shares at their
+# group's size, certificates' text counted (rt-tls)
+check dtls-hello-ext-text 1 "$notenc and .cleartext_reason == \"readable text in a hello extension\"" \
+	"text in DTLS ClientHello extensions, hello after hello: judged as TLS's, cleartext"
+check dtls-hello-ext-text40 1 "$notenc and .cleartext_reason == \"readable text in a hello extension\"" \
+	"40 DTLS ClientHellos with text in an extension: cleartext"
+check keyshare-dilute3 1 "$notenc and .cleartext_reason == \"a key share whose length is not its group's\"" \
+	"a 14,000-byte X25519MLKEM768 share (a text byte in 3): not its group's 1216 bytes, cleartext"
+check keyshare-dilute4 1 "$notenc and .cleartext_reason == \"a key share whose length is not its group's\"" \
+	"a 14,000-byte X25519MLKEM768 share (a text byte in 4): cleartext"
+check keyshare-dilute2 1 "$notenc" "the control: a text byte in 2 stays caught"
+check x509-client-cert-text 1 "$notenc and .cleartext_reason == \"more text in certificates than the allowance\"" \
+	"a client certificate with 9,000 bytes of text in nsComment: the text is not proven by X.509's shape"
+check x509-big-client-cert 1 "$notenc and .cleartext_reason == \"more text in certificates than the allowance\"" \
+	"a 15,374-byte client certificate with 14,600 bytes of text: cleartext"
+check x509-inside-server-cert-text 1 "$notenc and .src_ip == \"10.9.0.2\" and .cleartext_reason == \"more text in certificates than the allowance\"" \
+	"an inside server's certificate with 9,000 bytes of text (it leaves too): cleartext"
+check dtls-only-control 1 '.encryption == "encrypted" and .verdict == "log" and .handshake_clear.out > 0' \
+	"the control: a clean DTLS session's handshake is counted and stays encrypted"
+
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))

@@ -1583,7 +1583,7 @@ static void dtls10_handshake_named_stun_is_weak(void **state)
 		udp_datagram(cv.c, "198.51.100.10", 3478, "10.1.0.2", 50000, answer, 32, cv.ts - 90 + i * 20);
 	}
 	body[n++] = 0xfe; body[n++] = 0xff;
-	memset(body + n, 0x5a, 32); n += 32;
+	rnd_bytes(body + n, 32); n += 32;  /* randoms are judged (walkers.c) */
 	body[n++] = 0; body[n++] = 0;                          /* session id, cookie */
 	body[n++] = 0; body[n++] = 2; body[n++] = 0xc0; body[n++] = 0x14;
 	body[n++] = 1; body[n++] = 0;
@@ -1591,7 +1591,7 @@ static void dtls10_handshake_named_stun_is_weak(void **state)
 	udp_datagram(cv.c, "10.1.0.2", 50000, "198.51.100.10", 3478, rec, (uint32_t)dtls_record(rec, 22, 0xfeff, 0, hs, m), cv.ts);
 	n = 0;
 	body[n++] = 0xfe; body[n++] = 0xff;
-	memset(body + n, 0x6b, 32); n += 32;
+	rnd_bytes(body + n, 32); n += 32;
 	body[n++] = 0;
 	body[n++] = 0xc0; body[n++] = 0x14; body[n++] = 0;
 	m = dtls_hs(hs, 2, body, n);
@@ -2492,6 +2492,317 @@ static void an_idle_openvpn_tunnel_stays_encrypted(void **state)
 	}
 	free(v);
 	(void)state;
+/* ---- round 2's insider evasions in the cleartext handshake (issue 8) -----
+ * Key shares proven only at their group's size, once per group; hellos
+ * after the second proven nothing; DTLS's handshake judged by the same
+ * functions as TLS's (fragments put together); a certificate's text
+ * counted, not proven by its shape. */
+
+/* A key_share extension of k entries, group g[i] with len[i] bytes from
+ * share[i] (random when NULL). */
+static size_t rt_key_shares(uint8_t *e, const uint16_t *g, const size_t *len, const uint8_t *const *share, int k)
+{
+	size_t o = 6;
+
+	for (int i = 0; i < k; i++) {
+		e[o++] = (uint8_t)(g[i] >> 8); e[o++] = (uint8_t)g[i];
+		e[o++] = (uint8_t)(len[i] >> 8); e[o++] = (uint8_t)len[i];
+		if (share[i])
+			memcpy(e + o, share[i], len[i]);
+		else
+			rnd_bytes(e + o, len[i]);
+		o += len[i];
+	}
+	e[0] = 0; e[1] = 51;
+	e[2] = (uint8_t)((o - 4) >> 8); e[3] = (uint8_t)(o - 4);
+	e[4] = (uint8_t)((o - 6) >> 8); e[5] = (uint8_t)(o - 6);
+	return o;
+}
+
+/* A ClientHello's body (TLS 1.3, or DTLS 1.2 with its cookie) whose
+ * extensions are ext (n bytes, framed). */
+static size_t rt_hello_body(uint8_t *b, bool dtls, const uint8_t *cookie, size_t cn, const uint8_t *ext, size_t n)
+{
+	size_t o = 0;
+
+	b[o++] = dtls ? 0xfe : 3; b[o++] = dtls ? 0xfd : 3;
+	rnd_bytes(b + o, 32); o += 32;
+	b[o++] = 0;                                   /* session id */
+	if (dtls) {
+		b[o++] = (uint8_t)cn;
+		if (cn)
+			memcpy(b + o, cookie, cn);
+		o += cn;
+	}
+	b[o++] = 0; b[o++] = 2; b[o++] = 0x13; b[o++] = 0x01;
+	if (dtls)
+		b[o - 2] = 0xc0, b[o - 1] = 0x2b;
+	b[o++] = 1; b[o++] = 0;
+	b[o++] = (uint8_t)(n >> 8); b[o++] = (uint8_t)n;
+	memcpy(b + o, ext, n);
+	return o + n;
+}
+
+/* A TLS handshake record holding one message. */
+static size_t rt_tls_message(uint8_t *b, uint8_t type, const uint8_t *body, size_t n)
+{
+	b[0] = 0x16; b[1] = 3; b[2] = 1; b[3] = (uint8_t)((n + 4) >> 8); b[4] = (uint8_t)(n + 4);
+	b[5] = type; b[6] = 0; b[7] = (uint8_t)(n >> 8); b[8] = (uint8_t)n;
+	memcpy(b + 9, body, n);
+	return 9 + n;
+}
+
+/* A TLS 1.3 session whose ClientHello carries the key shares given. */
+static const struct ef_flow_record *rt_tls13_shares(const uint16_t *g, const size_t *len, const uint8_t *const *share,
+						    int k)
+{
+	static uint8_t ext[8192], body[8192], hello[8192];
+
+	size_t n = rt_hello_body(body, false, NULL, 0, ext, rt_key_shares(ext, g, len, share, k));
+	return tls13_after(hello, rt_tls_message(hello, 1, body, n), 0, false);
+}
+
+static void a_key_share_is_proven_only_at_its_groups_size(void **state)
+{
+	static uint8_t diluted[1300];
+	const uint8_t *random_share[5] = {NULL};
+
+	/* the attack: a 1300-byte X25519MLKEM768 share with a text byte in
+	 * every 3: it looks random, but the group's client share is 1216 */
+	rnd_bytes(diluted, sizeof(diluted));
+	for (size_t i = 0; i < sizeof(diluted); i += 3)
+		diluted[i] = (uint8_t)http_request[(i / 3) % strlen(http_request)];
+	const uint8_t *d[1] = {diluted};
+	const struct ef_flow_record *r = rt_tls13_shares((uint16_t[]){0x11ec}, (size_t[]){1300}, d, 1);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "a key share whose length is not its group's");
+
+	/* at its size the share is proven */
+	r = rt_tls13_shares((uint16_t[]){0x11ec}, (size_t[]){1216}, random_share, 1);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_true(r->handshake_unproven[0] < 120);
+	uint32_t base = r->handshake_unproven[0];
+
+	/* a group nobody knows here proves nothing, however random */
+	r = rt_tls13_shares((uint16_t[]){0x7a7a}, (size_t[]){1216}, random_share, 1);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], base + 1216);
+
+	/* nor does a second share of one group */
+	r = rt_tls13_shares((uint16_t[]){0x11ec, 0x11ec}, (size_t[]){1216, 1216}, random_share, 2);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], base + 4 + 1216);
+
+	/* four shares are proven, a fifth is not */
+	uint16_t five[5] = {29, 23, 24, 25, 30};
+	size_t sizes[5] = {32, 65, 97, 133, 56};
+	r = rt_tls13_shares(five, sizes, random_share, 4);
+	uint32_t four = r->handshake_unproven[0];
+	r = rt_tls13_shares(five, sizes, random_share, 5);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], four + 4 + 56);
+}
+
+/* TLS: a ClientHello again and again (one before a HelloRetryRequest and
+ * one after are genuine); from the third on, nothing in them is proven. */
+static void hello_after_hello_proves_nothing(void **state)
+{
+	static uint8_t ext[2048], body[2048], hellos[8 * 2048];
+	const uint8_t *random_share[1] = {NULL};
+	size_t n = rt_hello_body(body, false, NULL, 0, ext,
+				 rt_key_shares(ext, (uint16_t[]){0x11ec}, (size_t[]){1216}, random_share, 1));
+	size_t one = rt_tls_message(hellos, 1, body, n);
+
+	for (int i = 1; i < 4; i++)
+		memcpy(hellos + i * one, hellos, one);
+	const struct ef_flow_record *r = tls13_after(hellos, 2 * one, 0, false);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_true(r->handshake_unproven[0] < 2 * 120);
+	r = tls13_after(hellos, 4 * one, 0, false);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_true(r->handshake_unproven[0] > 2 * 1216);
+	assert_string_equal(r->cleartext_reason,
+			    "more of the handshake in the clear than the allowance (bytes not proven random or X.509)");
+}
+
+/* A DER TLV of n content bytes at c (which may lie where it is written). */
+static size_t rt_der(uint8_t *b, uint8_t tag, const uint8_t *c, size_t n)
+{
+	size_t h = n < 128 ? 2 : n < 256 ? 3 : 4;
+
+	memmove(b + h, c, n);
+	b[0] = tag;
+	if (h == 2) {
+		b[1] = (uint8_t)n;
+	} else if (h == 3) {
+		b[1] = 0x81; b[2] = (uint8_t)n;
+	} else {
+		b[1] = 0x82; b[2] = (uint8_t)(n >> 8); b[3] = (uint8_t)n;
+	}
+	return h + n;
+}
+
+/* A certificate shaped as X.509 (RFC 5280 4.1): a random serial, a name,
+ * and when text_len an extension value holding an IA5String of text
+ * (Netscape's nsComment), then an algorithm and a random signature of
+ * sig_len bytes. */
+static size_t rt_certificate(uint8_t *out, size_t text_len, size_t sig_len)
+{
+	static uint8_t tbs[16384], tmp[16384], sig[4096];
+	static const uint8_t ns_comment[] = {0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x86, 0xf8, 0x42, 0x01, 0x0d};
+	static const uint8_t ed25519[] = {0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
+	size_t t = 0, k;
+
+	rnd_bytes(tmp, 20);
+	tmp[0] &= 0x7f;
+	t += rt_der(tbs + t, 0x02, tmp, 20);
+	t += rt_der(tbs + t, 0x0c, (const uint8_t *)"files.example.cn", 16);
+	if (text_len) {
+		for (size_t i = 0; i < text_len; i++)
+			tmp[i] = (uint8_t)http_request[i % strlen(http_request)];
+		k = rt_der(tmp, 0x16, tmp, text_len);
+		k = rt_der(tmp, 0x04, tmp, k);
+		memmove(tmp + sizeof(ns_comment), tmp, k);
+		memcpy(tmp, ns_comment, sizeof(ns_comment));
+		t += rt_der(tbs + t, 0x30, tmp, k + sizeof(ns_comment));
+	}
+	size_t o = rt_der(tmp, 0x30, tbs, t);
+	memcpy(tmp + o, ed25519, sizeof(ed25519)); o += sizeof(ed25519);
+	sig[0] = 0;
+	rnd_bytes(sig + 1, sig_len);
+	o += rt_der(tmp + o, 0x03, sig, sig_len + 1);
+	return rt_der(out, 0x30, tmp, o);
+}
+
+/* A DTLS 1.2 handshake record of one message (or a fragment of it). */
+static size_t rt_dtls_message(uint8_t *b, uint8_t type, uint16_t seq, const uint8_t *body, size_t len, size_t at,
+			      size_t n)
+{
+	static uint8_t m[2048];
+
+	m[0] = type;
+	m[1] = (uint8_t)(len >> 16); m[2] = (uint8_t)(len >> 8); m[3] = (uint8_t)len;
+	m[4] = (uint8_t)(seq >> 8); m[5] = (uint8_t)seq;
+	m[6] = (uint8_t)(at >> 16); m[7] = (uint8_t)(at >> 8); m[8] = (uint8_t)at;
+	m[9] = (uint8_t)(n >> 16); m[10] = (uint8_t)(n >> 8); m[11] = (uint8_t)n;
+	memcpy(m + 12, body + at, n);
+	return dtls_record(b, 22, 0xfefd, 0, m, 12 + n);
+}
+
+static struct conv rt_dtls_cv;
+static uint64_t rt_dtls_ts;
+
+static void rt_dtls_send(int dir, const uint8_t *d, size_t n)
+{
+	rt_dtls_ts += 10;
+	if (dir == 0)
+		udp_datagram(rt_dtls_cv.c, "10.1.0.2", 50000, "198.51.100.10", 4433, d, (uint32_t)n, rt_dtls_ts);
+	else
+		udp_datagram(rt_dtls_cv.c, "198.51.100.10", 4433, "10.1.0.2", 50000, d, (uint32_t)n, rt_dtls_ts);
+}
+
+/* The server's hello, its certificate (cert_len bytes of cert, in
+ * fragments of 1200 bytes), the client's CCS and an epoch-1 record. */
+static const struct ef_flow_record *rt_dtls_finish(const uint8_t *cert, size_t cert_len)
+{
+	static uint8_t b[2048], body[128], msg[16384];
+	size_t n = 0;
+
+	body[n++] = 0xfe; body[n++] = 0xfd;
+	rnd_bytes(body + n, 32); n += 32;
+	body[n++] = 0;
+	body[n++] = 0xc0; body[n++] = 0x2b; body[n++] = 0;
+	body[n++] = 0; body[n++] = 0;
+	rt_dtls_send(1, b, rt_dtls_message(b, 2, 1, body, n, 0, n));
+	if (cert_len) {
+		size_t m = cert_len + 6;
+		msg[0] = (uint8_t)((cert_len + 3) >> 16); msg[1] = (uint8_t)((cert_len + 3) >> 8);
+		msg[2] = (uint8_t)(cert_len + 3);
+		msg[3] = (uint8_t)(cert_len >> 16); msg[4] = (uint8_t)(cert_len >> 8); msg[5] = (uint8_t)cert_len;
+		memcpy(msg + 6, cert, cert_len);
+		for (size_t at = 0; at < m; at += 1200)
+			rt_dtls_send(1, b, rt_dtls_message(b, 11, 2, msg, m, at, m - at < 1200 ? m - at : 1200));
+	}
+	static const uint8_t ccs = 1;
+	size_t k = dtls_record(b, 20, 0xfefd, 0, &ccs, 1);
+	rnd_bytes(body, 80);
+	k += dtls_record(b + k, 22, 0xfefd, 1, body, 80);
+	rt_dtls_send(0, b, k);
+	classifier_flush(rt_dtls_cv.c);
+	classifier_free(rt_dtls_cv.c);
+	assert_int_equal(n_all_ended, 1);
+	return &all_ended[0];
+}
+
+/* The client's ClientHello (extensions ext), `copies' times. */
+static void rt_dtls_hellos(const uint8_t *ext, size_t n, int copies)
+{
+	static uint8_t body[2048], b[2048];
+
+	conv_start_all(&rt_dtls_cv, 4433);
+	rt_dtls_ts = rt_dtls_cv.ts;
+	size_t m = rt_hello_body(body, true, NULL, 0, ext, n);
+	for (int i = 0; i < copies; i++)
+		rt_dtls_send(0, b, rt_dtls_message(b, 1, 0, body, m, 0, m));
+}
+
+static void dtls_handshake_is_judged_and_bounded_like_tls(void **state)
+{
+	static uint8_t ext[2048], cert[16384], body[2048], b[2048];
+	const uint8_t *random_share[1] = {NULL};
+	const struct ef_flow_record *r;
+
+	/* text in an unknown hello extension, as in TLS */
+	ext[0] = 0xff; ext[1] = 0x99; ext[2] = 1; ext[3] = 0x2c;
+	for (size_t i = 0; i < 300; i++)
+		ext[4 + i] = (uint8_t)http_request[i % strlen(http_request)];
+	rt_dtls_hellos(ext, 304, 1);
+	r = rt_dtls_finish(NULL, 0);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "readable text in a hello extension");
+
+	/* hello after hello, each with a random-looking 1216-byte share */
+	size_t n = rt_key_shares(ext, (uint16_t[]){0x11ec}, (size_t[]){1216}, random_share, 1);
+	rt_dtls_hellos(ext, n, 2);
+	r = rt_dtls_finish(NULL, 0);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_true(r->handshake_clear[0] > 2 * 1216);
+	assert_true(r->handshake_unproven[0] < 2 * 150);
+	rt_dtls_hellos(ext, n, 12);
+	r = rt_dtls_finish(NULL, 0);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason,
+			    "more of the handshake in the clear than the allowance (bytes not proven random or X.509)");
+
+	/* the cookie exchange: a hello, the server's HelloVerifyRequest, the
+	 * hello again with the cookie; the server's 3,000-byte certificate
+	 * in three fragments, put together and proven */
+	conv_start_all(&rt_dtls_cv, 4433);
+	rt_dtls_ts = rt_dtls_cv.ts;
+	uint8_t cookie[32];
+	rnd_bytes(cookie, sizeof(cookie));
+	size_t m = rt_hello_body(body, true, NULL, 0, ext, n);
+	rt_dtls_send(0, b, rt_dtls_message(b, 1, 0, body, m, 0, m));
+	uint8_t hvr[35] = {0xfe, 0xff, 32};
+	memcpy(hvr + 3, cookie, 32);
+	rt_dtls_send(1, b, rt_dtls_message(b, 3, 0, hvr, 35, 0, 35));
+	m = rt_hello_body(body, true, cookie, 32, ext, n);
+	rt_dtls_send(0, b, rt_dtls_message(b, 1, 1, body, m, 0, m));
+	size_t c = rt_certificate(cert, 0, 2900);
+	r = rt_dtls_finish(cert, c);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_true(r->handshake_clear[1] > c);
+	assert_true(r->handshake_unproven[1] < 300);
+	assert_true(r->handshake_unproven[0] < 300);
+
+	/* the same certificate with 9,000 bytes of text in an extension
+	 * (nsComment): X.509's shape does not prove it */
+	rt_dtls_hellos(ext, n, 1);
+	c = rt_certificate(cert, 9000, 256);
+	r = rt_dtls_finish(cert, c);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "more text in certificates than the allowance");
+	assert_true(r->handshake_unproven[1] > 9000);
 }
 
 int main(void)
@@ -2563,6 +2874,9 @@ int main(void)
 		cmocka_unit_test(look_period_threshold_is_the_exact_tail),
 		cmocka_unit_test(text_under_a_repeating_key_is_not_random),
 		cmocka_unit_test(an_idle_openvpn_tunnel_stays_encrypted),
+		cmocka_unit_test(a_key_share_is_proven_only_at_its_groups_size),
+		cmocka_unit_test(hello_after_hello_proves_nothing),
+		cmocka_unit_test(dtls_handshake_is_judged_and_bounded_like_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
