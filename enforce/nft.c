@@ -1043,6 +1043,12 @@ static void put_base_chains(FILE *o, const struct shape *s)
 		fprintf(o, "\tchain %s {\n\t\ttype filter hook %s priority filter - 1; policy accept;\n"
 			   "\t\tct state invalid counter\n",
 			hooks[h], hooks[h]);
+		/* An IPv6 routing header with segments left sends the packet on
+		 * past the address the sets see (SRv6: to its last segment),
+		 * so no set can place its destination: it is held as towards a
+		 * block-tier country, before the unwatched mark is trusted (a
+		 * connection's first packet may come without the header). */
+		fputs("\t\trt seg-left != 0 goto block_out6\n", o);
 		/* Forwarded, unwatched, TCP or UDP: the flowtable takes the
 		 * connection once it is established (the kernel offloads only
 		 * then), and its later packets skip every forward chain. */

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# tests/e2e_srv6_gate.sh -- gate mode and IPv6 routing headers: a client
+# that sends its upload with a Segment Routing Header (RFC 8754) addressed to
+# a node in a conforming country, whose last segment is a block-tier
+# server, must not get its data past the gate.  The kernel's sets see only
+# the IPv6 destination (the conforming node); the rule that sends packets
+# with segments left to the held path is what stops it.
+#
+#   client --- gw --- us (SRv6 node: seg6_enabled, forwards to cn over "wan")
+#                \                         |
+#                 `--- cn <----------------'   (cn's replies come back through gw)
+#
+#   control   without the engine, the upload reaches cn through us: the
+#             attack's path works
+#   srv6      with the engine in gate mode, the same upload: 0 marker bytes
+#             reach cn, and the engine's event names the CN flow, blocked
+#   plain-v6  ordinary IPv6 to us (no routing header) still passes
+#
+# Needs root, ip netns, nft, tcpdump and the kernel's seg6 lightweight
+# tunnels (CONFIG_IPV6_SEG6_LWTUNNEL); exits 77 (skipped) without them.
+set -uo pipefail
+
+skip() { echo "skipped: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
+command -v ip >/dev/null && command -v nft >/dev/null || skip "needs ip (iproute2) and nft"
+for t in curl ethtool ss openssl tcpdump; do
+	command -v "$t" >/dev/null || skip "needs $t (scripts/setup installs it)"
+done
+probe=efsr$$
+ip netns add "$probe" 2>/dev/null || skip "needs ip netns (cannot create a network namespace)"
+ip -n "$probe" link add p0 type veth peer name p1 2>/dev/null && ip -n "$probe" link set p0 up
+ip -n "$probe" -6 addr add fd00:99::1/64 dev p0 nodad 2>/dev/null
+if ! ip -n "$probe" -6 route add 2001:db8:86::10/128 encap seg6 mode inline segs 2001:db8:1::10 dev p0 2>/dev/null; then
+	ip netns del "$probe"
+	skip "this kernel has no SRv6 lightweight tunnels (CONFIG_IPV6_SEG6_LWTUNNEL)"
+fi
+ip netns del "$probe"
+
+bin=${EF_BIN:?EF_BIN: the egressfence binary}
+src=${EF_SOURCE_DIR:?EF_SOURCE_DIR: the source tree}
+build=${EF_BINARY_DIR:?EF_BINARY_DIR: the build tree}
+db=$build/tests/data/test-iplocation.mmdb
+[ -f "$db" ] || skip "no test country database under $build/tests/data"
+
+# shellcheck source=tests/netns/lib.sh
+. "$src/tests/netns/lib.sh"
+ef_netns_trap
+ef_netns_up || { echo "FAIL cannot set up the namespaces"; exit 1; }
+D=$EF_NETNS_DIR
+US6=${EF_ADDR6[us]} CN6=${EF_ADDR6[cn]}
+
+pass=0 fail=0
+ok() { echo "ok   $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+
+# us is an SRv6 node with its own link to cn that the gateway never sees.
+ip -n "$(ef_ns us)" link add wan0 type veth peer name wan0 netns "$(ef_ns cn)" || { echo "FAIL wan link"; exit 1; }
+ip -n "$(ef_ns us)" link set wan0 up
+ip -n "$(ef_ns cn)" link set wan0 up
+ip -n "$(ef_ns us)" -6 addr add fd00:ef:99::1/64 dev wan0 nodad
+ip -n "$(ef_ns cn)" -6 addr add fd00:ef:99::2/64 dev wan0 nodad
+ef_ns_exec us sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.seg6_enabled=1 \
+	net.ipv6.conf.eth0.seg6_enabled=1 >/dev/null
+# The last segment's host must take the header too (segments left 0).
+ef_ns_exec cn sysctl -qw net.ipv6.conf.all.seg6_enabled=1 net.ipv6.conf.wan0.seg6_enabled=1 >/dev/null
+ip -n "$(ef_ns us)" -6 route add "$CN6/128" via fd00:ef:99::2 dev wan0
+# The client's kernel inserts the SRH: destination us, last segment cn.
+ip -n "$(ef_ns client)" -6 route add "$CN6/128" encap seg6 mode inline segs "$US6" via "${EF_ADDR6[gw]}" dev eth0 ||
+	{ echo "FAIL the client's seg6 route"; exit 1; }
+
+ef_serve_http cn 80 || { echo "FAIL http server on cn"; exit 1; }
+ef_serve_http us 80 || { echo "FAIL http server on us"; exit 1; }
+
+cat >"$D/policy.yaml" <<EOF
+geodb:
+  country: $db
+networks:
+  internal: [10.0.0.0/8, "fc00::/7"]
+  overrides:
+    - { cidr: "${EF_NET6[cn]}", country: CN }
+    - { cidr: "${EF_NET6[us]}", country: US }
+    - { cidr: ${EF_NET4[cn]}, country: CN }
+    - { cidr: ${EF_NET4[us]}, country: US }
+groups:
+  designated: [CN]
+gateway:
+  mode: gate
+  nflog_group: 31
+  decide_within: 2
+rules:
+  - name: designated-cleartext
+    to: "@designated"
+    encryption: [cleartext, weak, unknown]
+    min_bytes_out: 1
+    action: block
+default: allow
+EOF
+
+# upload TAG: POSTs 20 KB of text carrying the marker TAG to cn (through
+# the client's SRv6 route) while tcpdump on cn's wan link records what
+# arrives; prints how many marker bytes reached cn.
+upload() {
+	local tag=$1 f=$D/cap-$1.pcap
+	python3 -c "import sys; sys.stdout.write(('$tag ' * 4000)[:20000])" >"$D/body-$tag.txt"
+	ef_capture cn wan0 "$f" ip6 || { echo "tcpdump failed" >&2; echo -1; return; }
+	ef_ns_exec client curl -sS -6 -m 15 --data-binary @"$D/body-$tag.txt" -o /dev/null "http://[$CN6]/upload" \
+		2>"$D/curl-$tag.err"
+	ef_capture_stop cn 2>/dev/null
+	python3 - "$f" "$tag" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+print(data.count(sys.argv[2].encode()) * len(sys.argv[2]))
+PY
+}
+
+# --- control: the attack's path works without the engine -----------------------------
+got=$(upload CTRLMARKER)
+srh=$(ef_ns_exec client ip -6 route get "$CN6" 2>/dev/null | grep -c seg6)
+if ((got > 10000)) && ((srh == 1)); then
+	ok "control: without the engine, the SRv6 upload (destination us, last segment cn) reaches cn: $got marker bytes"
+else
+	bad "control: without the engine the SRv6 upload should reach cn: $got marker bytes, seg6 route $srh; curl: $(head -c 200 "$D/curl-CTRLMARKER.err")"
+fi
+
+# --- gate mode: the same upload is held ---------------------------------------------------
+: >"$D/events.json"
+ef_engine_start gate --config "$D/policy.yaml" --json "$D/events.json"
+got=$(upload SRVSIXMARK)
+if ((got == 0)); then
+	ok "srv6: in gate mode, the SRv6 upload to a conforming node whose last segment is CN: 0 marker bytes reached cn"
+else
+	bad "srv6: in gate mode, $got marker bytes of the SRv6 upload reached cn (the gate let a routing header past the sets)"
+fi
+# The engine's record of it: a flow to cn, blocked (the held packets carry the header).
+for _ in $(seq 1 60); do
+	grep -q "\"dst_ip\":\"$CN6\"" "$D/events.json" && break
+	sleep 0.1
+done
+
+# --- ordinary IPv6 to us still passes -----------------------------------------------------
+if ef_ns_exec client curl -sS -6 -m 15 --data-binary "hello" -o "$D/us.out" "http://[$US6]/upload" 2>"$D/curl-us.err" &&
+	grep -q "received 5 bytes" "$D/us.out"; then
+	ok "plain-v6: ordinary IPv6 to us (no routing header) passes the gate"
+else
+	bad "plain-v6: IPv6 to us failed: $(head -c 200 "$D/curl-us.err") $(head -c 100 "$D/us.out" 2>/dev/null)"
+fi
+ef_engine_stop
+if jq -se --arg cn "$CN6" 'any(.[]; .dst_ip == $cn and .verdict == "block" and .dst_country == "CN")' "$D/events.json" >/dev/null; then
+	ok "srv6-event: the engine recorded the upload as a flow to CN ($CN6), blocked"
+else
+	bad "srv6-event: no blocked event for $CN6: $(jq -c '{dst_ip,encryption,verdict,dst_country,tunnel_via}' "$D/events.json" 2>/dev/null | head -4 | tr '\n' ' ')"
+fi
+
+echo "e2e_srv6_gate: $pass passed, $fail failed"
+((fail == 0))
