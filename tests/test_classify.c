@@ -2492,6 +2492,8 @@ static void an_idle_openvpn_tunnel_stays_encrypted(void **state)
 	}
 	free(v);
 	(void)state;
+}
+
 /* ---- round 2's insider evasions in the cleartext handshake (issue 8) -----
  * Key shares proven only at their group's size, once per group; hellos
  * after the second proven nothing; DTLS's handshake judged by the same
