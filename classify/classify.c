@@ -114,6 +114,8 @@ static void dpi_free(struct classifier *c, struct flow *f)
 		ndpi_free_flow(f->dpi->ndpi);
 	stream_free(&f->dpi->dir[0]);
 	stream_free(&f->dpi->dir[1]);
+	ike_walk_free(&f->dpi->ike[0]);
+	ike_walk_free(&f->dpi->ike[1]);
 	free(f->dpi);
 	f->dpi = NULL;
 	c->stats.dpi_states_live--;
@@ -936,16 +938,37 @@ static void esp_evidence(struct classifier *c, struct flow *f, int dir, const st
 		decide_watched(c, f, VERIFY_ESP, EF_ENC_ENCRYPTED);
 }
 
-/* IKE: encrypted once both sides sent an Encrypted payload (IKEv2's SK,
- * first in IKE_AUTH; IKEv1's encryption flag after main mode).  One side's
- * plausible headers alone stay unknown. */
+/*
+ * IKE: encrypted once both sides sent an Encrypted payload that looks like
+ * ciphertext (IKEv2's SK, first in IKE_AUTH; IKEv1's encryption flag after
+ * main mode).  One side's plausible headers alone stay unknown.  The
+ * messages in the clear before it are a handshake (ike_message): text where
+ * IKE wants random bytes, or more unproven bytes than HS_UNPROVEN_MAX, make
+ * the flow cleartext.  Retransmissions and retries are a few messages:
+ * beyond IKE_CLEAR_MESSAGES_MAX new ones from a side, what its key exchange
+ * values and nonces carry is no handshake any more (random, so unknown).
+ * nDPI's ipsec_isakmp_esp.pcap sends at most 8 on one flow (4 attempts,
+ * each retried with a COOKIE).
+ */
+#define IKE_CLEAR_MESSAGES_MAX 16u
+
 static void ike_evidence(struct classifier *c, struct flow *f, int dir, const uint8_t *h)
 {
 	struct flow_dpi *d = f->dpi;
-	bool v2 = h[17] == 0x20;
+	const char *why;
 
 	copy_str(f->app, sizeof(f->app), "IPsec");
-	if (v2 ? h[16] == 46 || h[16] == 53 : (h[19] & 1))
+	enum walk_verdict v = ike_message(&d->ike[dir], h, be32(h + 24), &d->hs[dir]);
+	if ((why = handshake_out_of_bounds(f))) {
+		decide_cleartext(c, f, why);
+		return;
+	}
+	if (d->ike[dir].messages > IKE_CLEAR_MESSAGES_MAX) {
+		f->why_unknown = "more IKE messages in the clear than a handshake and its retries";
+		decide(c, f, EF_ENC_UNKNOWN);
+		return;
+	}
+	if (v == WALK_DONE)
 		d->ike_encrypted[dir] = true;
 	if (d->ike_encrypted[0] && d->ike_encrypted[1])
 		decide_watched(c, f, VERIFY_IKE, EF_ENC_ENCRYPTED);

@@ -193,6 +193,29 @@ bool tls_13_suite(uint16_t suite);
 /* Too few bytes for look_text(): whole lines of a text protocol's commands. */
 bool command_lines(const uint8_t *p, uint32_t n);
 
+/*
+ * IKE (v1 and v2) before the decision, one side: each message's payloads
+ * walked (ike_message).  prev keeps the side's last message in the clear, so
+ * that what a retransmission or a retry (after a COOKIE or
+ * INVALID_KE_PAYLOAD) repeats of it is not counted twice; allocated at the
+ * side's first message, freed with ike_walk_free().
+ */
+#define IKE_KEEP_MAX 4096u
+
+struct ike_walk {
+	uint8_t *prev;            /* the side's last message in the clear (its first IKE_KEEP_MAX bytes) */
+	uint32_t prev_len;
+	uint32_t messages;        /* messages in the clear that were not retransmissions */
+};
+
+/* One whole IKE message (h: its header, n: its length): counted in hs and
+ * judged.  MORE for a message in the clear, DONE for one whose Encrypted
+ * payload (IKEv2 SK or SKF, IKEv1's encrypted body) looks like ciphertext,
+ * BROKEN with hs->broke set (text in an Encrypted payload, a random field
+ * that is not, a Vendor ID longer than implementations send). */
+enum walk_verdict ike_message(struct ike_walk *w, const uint8_t *h, uint32_t n, struct hs_count *hs);
+void ike_walk_free(struct ike_walk *w);
+
 /* ---- a flow ------------------------------------------------------------- */
 
 struct flow_key {
@@ -226,6 +249,7 @@ struct flow_dpi {
 	uint16_t dtls_version, dtls_cipher;
 	bool dtls_server_hello;
 	bool ike_encrypted[2];    /* each side sent an Encrypted payload */
+	struct ike_walk ike[2];   /* each side's IKE messages in the clear */
 	bool evidence[2];         /* each side proved its part (ESP, WireGuard) */
 	bool broken[2];           /* each side broke it */
 	bool wg_readable;         /* a WireGuard handshake message whose random fields were not */

@@ -323,6 +323,30 @@ for t in ipip vxlan gre; do
 		"$t to a CN endpoint carrying inside-to-inside HTTP is judged by the CN end: cleartext, blocked"
 done
 
+# ---- IKE and QUIC handshakes in the clear (red team, round 2) -----------------
+# IKE_SA_INIT is a cleartext handshake like TLS's hellos: its random fields
+# must be random, Vendor IDs short, the rest within the allowance, retries
+# few; an Encrypted payload must look like ciphertext before the decision
+# too.  Without these checks every case below but the control was
+# encrypted/log.
+ike_block() { # REASON
+	echo "$v4 and .app == \"IPsec\" and $clear_block and .cleartext_reason == \"$1\""
+}
+expect ike-normal "$v4 and .app == \"IPsec\" and .encryption == \"encrypted\" and .verdict == \"log\" and .cleartext_reason == null and .handshake_clear.out > 1000 and .handshake_clear.unproven_out < 300" \
+	"the control: IKE_SA_INIT retransmitted and retried with a COOKIE, then IKE_AUTH, is encrypted"
+expect ike-sk-text-first-only "$(ike_block "readable bytes in an IKE Encrypted payload")" \
+	"a first SK payload of text (the message that would decide) is cleartext"
+expect ike-sk-text-second "$(ike_block "readable bytes in an IKE Encrypted payload")" \
+	"a random IKE_AUTH, then an SK payload of text before the reply, is cleartext"
+expect ike-vendorid-long "$(ike_block "an IKE Vendor ID longer than implementations send (64 bytes)")" \
+	"a Vendor ID of 200 random bytes is longer than implementations send"
+expect ike-vendorids-over-allowance "$(ike_block "$allowance") and .handshake_clear.unproven_out > 2048" \
+	"60 distinct 60-byte Vendor IDs of text in three IKE_SA_INIT exceed the allowance"
+expect ike-ke-text "$(ike_block "an IKE key exchange value, nonce or hash that is not random")" \
+	"a key exchange value of text is cleartext"
+expect ike-init-retries-flood "$v4 and .app == \"IPsec\" and .encryption == \"unknown\" and .verdict == \"block\" and .unknown_reason == \"more IKE messages in the clear than a handshake and its retries\"" \
+	"20 new IKE_SA_INIT attempts on one flow are more than retries: unknown, never encrypted"
+
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several
 # workers write theirs in worker order), whatever the case's own checks say.

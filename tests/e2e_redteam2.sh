@@ -60,5 +60,12 @@ check dtls-only-control 1 '.encryption == "encrypted" and .verdict == "log"' \
 check dtls-then-stun-text 1 "$notenc and .rejudged == true" "STUN text after the DTLS decision is rejudged"
 check tls12-xor4 1 "$notenc" "text XORed with a 4-byte key inside TLS records is caught"
 
+# defended: IKE_SA_INIT walked as a cleartext handshake, Encrypted payloads
+# judged before the decision (issue 8)
+check ike-vendorid-text 1 "$notenc and .cleartext_reason == \"an IKE Vendor ID longer than implementations send (64 bytes)\"" \
+	"15 IKE_SA_INIT with 1,300-byte Vendor IDs of text: cleartext"
+check ike-sk-text-first 1 "$notenc and .encryption == \"cleartext\"" \
+	"a text Vendor ID, then a first SK payload of text: cleartext"
+
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))
