@@ -1177,10 +1177,13 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	/* WireGuard handshake messages carry keys and MACs: random, or text. */
 	if (p->l4 == IPPROTO_UDP && wireguard_handshake_readable(p->payload, p->payload_len))
 		d->wg_readable = true;
+	/* Text in an Initial's token or in place of its ciphertext, from
+	 * either side: an inside server's replies leave as surely as an
+	 * inside client's requests. */
 	uint32_t at;
-	if (dir == 0 && d->ndpi_detected && (d->ndpi_master == NDPI_PROTOCOL_QUIC || d->ndpi_app == NDPI_PROTOCOL_QUIC) &&
+	if (d->ndpi_detected && (d->ndpi_master == NDPI_PROTOCOL_QUIC || d->ndpi_app == NDPI_PROTOCOL_QUIC) &&
 	    quic_readable_initial(p->payload, p->payload_len, &at)) {
-		decide(c, f, EF_ENC_CLEARTEXT); /* text in an Initial's token or in place of its ciphertext */
+		decide_cleartext(c, f, "readable bytes in a QUIC long-header packet (token or payload)");
 		return;
 	}
 	if (dir == 1 && d->quic_version && quic_valid_reply(d->quic_version, p->payload, p->payload_len))

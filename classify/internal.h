@@ -331,8 +331,9 @@ bool openvpn_opcode_known(unsigned op);
 #define OPENVPN_P_DATA_V1 6u
 #define OPENVPN_P_DATA_V2 9u
 static inline uint32_t openvpn_data_start(unsigned op) { return op == OPENVPN_P_DATA_V2 ? 4 : 1; }
-/* A client's QUIC datagram whose Initial token or payload is readable
- * (*at: where); a WireGuard handshake message whose random fields are not. */
+/* A QUIC datagram, either side's, whose Initial token or long-header
+ * packets' protected payload is readable (*at: where); a WireGuard
+ * handshake message whose random fields are not. */
 bool quic_readable_initial(const uint8_t *p, uint32_t n, uint32_t *at);
 bool wireguard_handshake_readable(const uint8_t *p, uint32_t n);
 

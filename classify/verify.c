@@ -807,7 +807,10 @@ static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint3
  * What the path cannot decrypt is still judged: a token (server-made,
  * opaque: random unless someone writes text into it) and the protected
  * bytes, which in a genuine Initial are ciphertext, so readable bytes there
- * are no Initial at all.
+ * are no Initial at all.  Before the decision quic_readable_initial() judges
+ * both sides' datagrams so (an inside server's reply leaves too), and the
+ * protected bytes of 0-RTT and Handshake packets as well: the datagram that
+ * decides is not watched after it.
  */
 #define QUIC_INITIAL_AFTER_DECISION_MAX 16384u
 
@@ -831,7 +834,7 @@ bool quic_readable_initial(const uint8_t *p, uint32_t n, uint32_t *at)
 			*at = i + tok;
 			return true;
 		}
-		if (t == 0 && end > from && look_at(p + i + from, end - from) == LOOK_NOT_RANDOM) {
+		if (t != 3 && end > from && look_at(p + i + from, end - from) == LOOK_NOT_RANDOM) {
 			*at = i + from;
 			return true;
 		}

@@ -327,8 +327,9 @@ done
 # IKE_SA_INIT is a cleartext handshake like TLS's hellos: its random fields
 # must be random, Vendor IDs short, the rest within the allowance, retries
 # few; an Encrypted payload must look like ciphertext before the decision
-# too.  Without these checks every case below but the control was
-# encrypted/log.
+# too.  QUIC's long-header packets are judged from both sides: an inside
+# server's reply leaves as surely as a client's request.  Without these
+# checks every case below but the control was encrypted/log.
 ike_block() { # REASON
 	echo "$v4 and .app == \"IPsec\" and $clear_block and .cleartext_reason == \"$1\""
 }
@@ -346,6 +347,12 @@ expect ike-ke-text "$(ike_block "an IKE key exchange value, nonce or hash that i
 	"a key exchange value of text is cleartext"
 expect ike-init-retries-flood "$v4 and .app == \"IPsec\" and .encryption == \"unknown\" and .verdict == \"block\" and .unknown_reason == \"more IKE messages in the clear than a handshake and its retries\"" \
 	"20 new IKE_SA_INIT attempts on one flow are more than retries: unknown, never encrypted"
+for v in v1 v2; do
+	expect quic-$v-inside-server-reply-text ".src_ip == \"10.9.0.2\" and .initiator == \"remote\" and (.app | startswith(\"QUIC\")) and $clear_block and .rejudged == null" \
+		"QUIC $v: an inside server's first Initial reply of text is cleartext"
+done
+expect quic-reply-handshake-text "$v4 and .app == \"QUIC\" and $clear_block and .rejudged == null" \
+	"a server's first reply with a Handshake packet of text coalesced is cleartext"
 
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several

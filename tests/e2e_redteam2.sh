@@ -61,11 +61,13 @@ check dtls-then-stun-text 1 "$notenc and .rejudged == true" "STUN text after the
 check tls12-xor4 1 "$notenc" "text XORed with a 4-byte key inside TLS records is caught"
 
 # defended: IKE_SA_INIT walked as a cleartext handshake, Encrypted payloads
-# judged before the decision (issue 8)
+# judged before the decision, QUIC judged from both sides (issue 8)
 check ike-vendorid-text 1 "$notenc and .cleartext_reason == \"an IKE Vendor ID longer than implementations send (64 bytes)\"" \
 	"15 IKE_SA_INIT with 1,300-byte Vendor IDs of text: cleartext"
 check ike-sk-text-first 1 "$notenc and .encryption == \"cleartext\"" \
 	"a text Vendor ID, then a first SK payload of text: cleartext"
+check quic-inside-server-reply-text 1 "$notenc and .encryption == \"cleartext\" and .src_ip == \"10.9.0.2\"" \
+	"an inside QUIC server's first Initial reply of text: cleartext"
 
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))

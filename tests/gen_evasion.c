@@ -2361,6 +2361,51 @@ static void case_ike_init_retries_flood(struct out *o)
 	ike_encrypted(&c, 1, 1, 300, false);
 }
 
+/* QUIC with the server inside and the client in CN: the inside server's
+ * first reply, an Initial of `version' whose protected bytes are text. */
+static void quic_inside_server_reply_text(struct out *o, uint32_t version, uint16_t port)
+{
+	struct conn c;
+	uint8_t d[1200];
+
+	conn_init(&c, o, 4, SERVER, CLIENT, port, 443);
+	quic_random_initial(d, sizeof(d), version);
+	udp_send(&c, 0, d, sizeof(d));
+	quic_random_initial(d, sizeof(d), version);
+	fill_text(d + 22, sizeof(d) - 22);
+	udp_send(&c, 1, d, sizeof(d));
+	quic_random_initial(d, 300, version);
+	udp_send(&c, 0, d, 300);
+}
+
+static void case_quic_v1_inside_server_reply_text(struct out *o) { quic_inside_server_reply_text(o, 1, 41902); }
+static void case_quic_v2_inside_server_reply_text(struct out *o) { quic_inside_server_reply_text(o, 0x6b3343cf, 41903); }
+
+/* The server's first reply: a random Initial, and coalesced with it a
+ * Handshake packet whose protected bytes are text. */
+static void case_quic_reply_handshake_text(struct out *o)
+{
+	struct conn c;
+	uint8_t d[1200];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40110, 443);
+	quic_random_initial(d, sizeof(d), 1);
+	udp_send(&c, 0, d, sizeof(d));
+	quic_random_initial(d, 200, 1);
+	uint8_t *h = d + 200;
+	h[0] = 0xe3; /* v1 Handshake */
+	put32(h + 1, 1);
+	h[5] = 8;
+	rnd_fill(h + 6, 8);
+	h[14] = 0;
+	put16(h + 15, (uint16_t)(0x4000 | (1000 - 17)));
+	rnd_fill(h + 17, 4);
+	fill_text(h + 21, 1000 - 21);
+	udp_send(&c, 1, d, sizeof(d));
+	quic_random_initial(d, 300, 1);
+	udp_send(&c, 0, d, 300);
+}
+
 static const struct {
 	const char *name;
 	void (*write)(struct out *o);
@@ -2458,6 +2503,9 @@ static const struct {
 	{"ike-vendorids-over-allowance", case_ike_vendorids_over_allowance},
 	{"ike-ke-text", case_ike_ke_text},
 	{"ike-init-retries-flood", case_ike_init_retries_flood},
+	{"quic-v1-inside-server-reply-text", case_quic_v1_inside_server_reply_text},
+	{"quic-v2-inside-server-reply-text", case_quic_v2_inside_server_reply_text},
+	{"quic-reply-handshake-text", case_quic_reply_handshake_text},
 };
 
 /* ---- the flood --------------------------------------------------------- */

@@ -2416,6 +2416,52 @@ static void ike_encrypted_payloads_are_judged_whole_from_both_sides(void **state
 	assert_int_equal(ike_session(1, false, 40)->enc, EF_ENC_ENCRYPTED);
 }
 
+/* A QUIC Initial of `version' of n bytes around random bytes; its
+ * protected part text from byte `text_from' when non-zero. */
+static void quic_test_initial(uint8_t *d, uint32_t n, uint32_t version, uint32_t text_from)
+{
+	rnd_bytes(d, n);
+	d[0] = version == 1 ? 0xc3 : 0xd3;
+	d[1] = (uint8_t)(version >> 24); d[2] = (uint8_t)(version >> 16);
+	d[3] = (uint8_t)(version >> 8); d[4] = (uint8_t)version;
+	d[5] = 8;
+	d[14] = 0;
+	d[15] = 0;
+	d[16] = (uint8_t)(0x40 | (n - 18) >> 8);
+	d[17] = (uint8_t)(n - 18);
+	for (uint32_t i = text_from; text_from && i < n; i++)
+		d[i] = (uint8_t)"export-controlled drawing 7, sheet 2. "[i % 38];
+}
+
+/* The same judgement of a QUIC datagram's long-header packets for the
+ * client and for the server: whichever side is inside, its Initials of
+ * text are cleartext, in v1 and v2; random ones on both sides are QUIC. */
+static void quic_initials_are_judged_from_both_sides(void **state)
+{
+	static const uint32_t versions[2] = {1, 0x6b3343cf};
+	uint8_t d[1200];
+
+	(void)state;
+	for (int v = 0; v < 2; v++)
+		for (int text_side = -1; text_side < 2; text_side++) {
+			struct conv cv;
+			conv_start(&cv, 443);
+			quic_test_initial(d, sizeof(d), versions[v], text_side == 0 ? 22 : 0);
+			udp_datagram(cv.c, "198.51.100.10", 41000, "10.1.0.2", 443, d, sizeof(d), cv.ts);
+			quic_test_initial(d, sizeof(d), versions[v], text_side == 1 ? 22 : 0);
+			udp_datagram(cv.c, "10.1.0.2", 443, "198.51.100.10", 41000, d, sizeof(d), cv.ts + 10);
+			const struct ef_flow_record *r = conv_end(&cv);
+			if (text_side < 0) {
+				assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+			} else {
+				assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+				assert_string_equal(r->cleartext_reason,
+						    "readable bytes in a QUIC long-header packet (token or payload)");
+			}
+		}
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2481,6 +2527,7 @@ int main(void)
 		cmocka_unit_test(ssh_packet_without_payload_is_not_ssh),
 		cmocka_unit_test(ike_repeats_are_counted_once_and_new_bytes_each_time),
 		cmocka_unit_test(ike_encrypted_payloads_are_judged_whole_from_both_sides),
+		cmocka_unit_test(quic_initials_are_judged_from_both_sides),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
