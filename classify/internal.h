@@ -209,10 +209,11 @@ struct ike_walk {
 };
 
 /* One whole IKE message (h: its header, n: its length): counted in hs and
- * judged.  MORE for a message in the clear, DONE for one whose Encrypted
- * payload (IKEv2 SK or SKF, IKEv1's encrypted body) looks like ciphertext,
- * BROKEN with hs->broke set (text in an Encrypted payload, a random field
- * that is not, a Vendor ID longer than implementations send). */
+ * judged (w NULL: alone, nothing discounted, nothing kept).  MORE for a
+ * message in the clear, DONE for one whose Encrypted payload (IKEv2 SK or
+ * SKF, IKEv1's encrypted body) looks like ciphertext, BROKEN with
+ * hs->broke set (text in an Encrypted payload, a random field that is
+ * not, a Vendor ID longer than implementations send). */
 enum walk_verdict ike_message(struct ike_walk *w, const uint8_t *h, uint32_t n, struct hs_count *hs);
 void ike_walk_free(struct ike_walk *w);
 
@@ -284,7 +285,7 @@ struct verify_dir {
 	bool protected_;           /* this side's keys are in use (after its CCS/NEWKEYS) */
 	bool id_known;
 	uint16_t idle;             /* bytes not sampled before the next window */
-	uint32_t hs_packets;       /* WireGuard handshake messages after the decision */
+	uint32_t hs_packets;       /* WireGuard handshake messages, IKE messages in the clear, after the decision */
 	uint32_t rng;              /* keyed generator of those idle lengths */
 };
 

@@ -1549,7 +1549,7 @@ static bool ike_ciphertext(const uint8_t *p, uint32_t n)
 /* Bytes the side's previous message held too: not counted again. */
 static void ike_unproven(const struct ike_walk *w, struct hs_count *hs, const uint8_t *p, uint32_t n)
 {
-	if (n && w->prev && w->prev_len >= n && memmem(w->prev, w->prev_len, p, n))
+	if (n && w && w->prev && w->prev_len >= n && memmem(w->prev, w->prev_len, p, n))
 		hs->unproven -= n;
 }
 
@@ -1590,9 +1590,10 @@ enum walk_verdict ike_message(struct ike_walk *w, const uint8_t *h, uint32_t n, 
 		return WALK_DONE;
 
 	hs->clear += n;
-	if (w->prev && w->prev_len == n && !memcmp(w->prev, h, n))
+	if (w && w->prev && w->prev_len == n && !memcmp(w->prev, h, n))
 		return hs->broke ? WALK_BROKEN : WALK_MORE; /* a retransmission: nothing new */
-	w->messages++;
+	if (w)
+		w->messages++;
 	hs->unproven += 28; /* the header: SPIs, message id */
 	uint32_t off = 28, next = h[16];
 	while (next && off + 4 <= n) {
@@ -1645,9 +1646,9 @@ enum walk_verdict ike_message(struct ike_walk *w, const uint8_t *h, uint32_t n, 
 	}
 	if (off < n) /* payloads that do not add up: whatever is left is unproven */
 		hs->unproven += n - off;
-	if (!w->prev)
+	if (w && !w->prev)
 		w->prev = malloc(IKE_KEEP_MAX); /* once per side; without it, nothing is discounted */
-	if (w->prev) {
+	if (w && w->prev) {
 		w->prev_len = n < IKE_KEEP_MAX ? n : IKE_KEEP_MAX;
 		memcpy(w->prev, h, w->prev_len);
 	}

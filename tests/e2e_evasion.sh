@@ -353,6 +353,12 @@ for v in v1 v2; do
 done
 expect quic-reply-handshake-text "$v4 and .app == \"QUIC\" and $clear_block and .rejudged == null" \
 	"a server's first reply with a Handshake packet of text coalesced is cleartext"
+# After the decision a new IKE SA's IKE_SA_INIT is judged by the same walk
+# and bounded (8 at once, one per 10 minutes after).
+expect ike-vendorid-text-after-decision "$v4 and .app == \"IPsec\" and $clear_block and $rejudged_out and .rejudged_at.reason == \"an IKE Vendor ID longer than implementations send (64 bytes)\"" \
+	"an IKE_SA_INIT with a 1,300-byte Vendor ID of text after the decision: rejudged cleartext"
+expect ike-init-flood-after-decision "$v4 and .app == \"IPsec\" and $clear_block and $rejudged_out and .rejudged_at.reason == \"more IKE messages in the clear after the decision than a new IKE SA sends\"" \
+	"12 new IKE_SA_INIT attempts after the decision (their headers and proposals in the clear): rejudged cleartext"
 
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several

@@ -2361,6 +2361,31 @@ static void case_ike_init_retries_flood(struct out *o)
 	ike_encrypted(&c, 1, 1, 300, false);
 }
 
+/* After the decision, new IKE_SA_INIT requests on the same ports: with a
+ * Vendor ID of 1,300 bytes of text, or a dozen new attempts. */
+static void ike_init_after_decision(struct out *o, uint16_t port, bool text)
+{
+	static struct ike_msg m;
+	struct conn c;
+	uint8_t vid[1300];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, port, 500);
+	ike_sa_init_exchange(&c);
+	ike_encrypted(&c, 0, 1, 400, false);
+	ike_encrypted(&c, 1, 1, 300, false);
+	for (uint32_t i = 0; i < (text ? 3u : 12u); i++) {
+		ike_sa_init(&m, 0, 0x0badcb00 + i, NULL, 0);
+		if (text) {
+			fill_text(vid, sizeof(vid));
+			ike_payload(&m, 43, vid, sizeof(vid));
+		}
+		ike_send(&c, 0, &m);
+	}
+}
+
+static void case_ike_vendorid_text_after_decision(struct out *o) { ike_init_after_decision(o, 40501, true); }
+static void case_ike_init_flood_after_decision(struct out *o) { ike_init_after_decision(o, 40502, false); }
+
 /* QUIC with the server inside and the client in CN: the inside server's
  * first reply, an Initial of `version' whose protected bytes are text. */
 static void quic_inside_server_reply_text(struct out *o, uint32_t version, uint16_t port)
@@ -2506,6 +2531,8 @@ static const struct {
 	{"quic-v1-inside-server-reply-text", case_quic_v1_inside_server_reply_text},
 	{"quic-v2-inside-server-reply-text", case_quic_v2_inside_server_reply_text},
 	{"quic-reply-handshake-text", case_quic_reply_handshake_text},
+	{"ike-vendorid-text-after-decision", case_ike_vendorid_text_after_decision},
+	{"ike-init-flood-after-decision", case_ike_init_flood_after_decision},
 };
 
 /* ---- the flood --------------------------------------------------------- */
