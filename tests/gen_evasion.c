@@ -2247,7 +2247,7 @@ static void case_ike_normal(struct out *o)
 {
 	struct conn c;
 
-	conn_init(&c, o, 4, CLIENT, SERVER, 500, 500);
+	conn_init(&c, o, 4, CLIENT, SERVER, 40401, 500);
 	ike_sa_init_exchange(&c);
 	for (uint32_t id = 1; id <= 3; id++) {
 		ike_encrypted(&c, 0, id, 400, false);
@@ -2260,7 +2260,7 @@ static void case_ike_sk_text_first_only(struct out *o)
 {
 	struct conn c;
 
-	conn_init(&c, o, 4, CLIENT, SERVER, 500, 500);
+	conn_init(&c, o, 4, CLIENT, SERVER, 40402, 500);
 	ike_sa_init_exchange(&c);
 	ike_encrypted(&c, 0, 1, 1300, true);
 	ike_encrypted(&c, 1, 1, 300, false);
@@ -2272,7 +2272,7 @@ static void case_ike_sk_text_second(struct out *o)
 {
 	struct conn c;
 
-	conn_init(&c, o, 4, CLIENT, SERVER, 500, 500);
+	conn_init(&c, o, 4, CLIENT, SERVER, 40403, 500);
 	ike_sa_init_exchange(&c);
 	ike_encrypted(&c, 0, 1, 400, false);
 	ike_encrypted(&c, 0, 2, 1300, true);
@@ -2286,7 +2286,7 @@ static void case_ike_vendorid_long(struct out *o)
 	struct conn c;
 	uint8_t vid[200];
 
-	conn_init(&c, o, 4, CLIENT, SERVER, 500, 500);
+	conn_init(&c, o, 4, CLIENT, SERVER, 40404, 500);
 	ike_sa_init(&m, 0, 0x0badcafe, NULL, 0);
 	rnd_fill(vid, sizeof(vid));
 	ike_payload(&m, 43, vid, sizeof(vid));
@@ -2308,7 +2308,7 @@ static void case_ike_vendorids_over_allowance(struct out *o)
 	static const char secret[] = "CONFIDENTIAL: rotor blade alloy spec, rev 7. Leading edge to 0.02 mm, "
 				     "heat-treated at 1040 C for four hours, shot-peened on both faces.\r\n";
 
-	conn_init(&c, o, 4, CLIENT, SERVER, 500, 500);
+	conn_init(&c, o, 4, CLIENT, SERVER, 40405, 500);
 	for (uint32_t i = 0; i < 3; i++) {
 		ike_sa_init(&m, 0, 0x0badcaf0 + i, NULL, 0);
 		for (uint32_t k = 0; k < 20; k++) {
@@ -2332,7 +2332,7 @@ static void case_ike_ke_text(struct out *o)
 	struct conn c;
 	uint8_t ke[1004] = {0, 14, 0, 0};
 
-	conn_init(&c, o, 4, CLIENT, SERVER, 500, 500);
+	conn_init(&c, o, 4, CLIENT, SERVER, 40406, 500);
 	ike_start(&m, 0x0badcafe, 0, 34, 0x08, 0);
 	fill_text(ke + 4, 1000);
 	ike_payload(&m, 34, ke, sizeof(ke));
@@ -2350,7 +2350,7 @@ static void case_ike_init_retries_flood(struct out *o)
 	static struct ike_msg m;
 	struct conn c;
 
-	conn_init(&c, o, 4, CLIENT, SERVER, 500, 500);
+	conn_init(&c, o, 4, CLIENT, SERVER, 40407, 500);
 	for (uint32_t i = 0; i < 20; i++) {
 		ike_sa_init(&m, 0, 0x0badca00 + i, NULL, 0);
 		ike_send(&c, 0, &m);
