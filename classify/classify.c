@@ -121,6 +121,8 @@ static void dpi_free(struct classifier *c, struct flow *f)
 	stream_free(&f->dpi->dir[1]);
 	dtls_message_free(f->dpi->dtls_msg[0]);
 	dtls_message_free(f->dpi->dtls_msg[1]);
+	ike_walk_free(&f->dpi->ike[0]);
+	ike_walk_free(&f->dpi->ike[1]);
 	free(f->dpi);
 	f->dpi = NULL;
 	c->stats.dpi_states_live--;
@@ -981,16 +983,37 @@ static void esp_evidence(struct classifier *c, struct flow *f, int dir, const st
 		decide_watched(c, f, VERIFY_ESP, EF_ENC_ENCRYPTED);
 }
 
-/* IKE: encrypted once both sides sent an Encrypted payload (IKEv2's SK,
- * first in IKE_AUTH; IKEv1's encryption flag after main mode).  One side's
- * plausible headers alone stay unknown. */
+/*
+ * IKE: encrypted once both sides sent an Encrypted payload that looks like
+ * ciphertext (IKEv2's SK, first in IKE_AUTH; IKEv1's encryption flag after
+ * main mode).  One side's plausible headers alone stay unknown.  The
+ * messages in the clear before it are a handshake (ike_message): text where
+ * IKE wants random bytes, or more unproven bytes than HS_UNPROVEN_MAX, make
+ * the flow cleartext.  Retransmissions and retries are a few messages:
+ * beyond IKE_CLEAR_MESSAGES_MAX new ones from a side, what its key exchange
+ * values and nonces carry is no handshake any more (random, so unknown).
+ * nDPI's ipsec_isakmp_esp.pcap sends at most 8 on one flow (4 attempts,
+ * each retried with a COOKIE).
+ */
+#define IKE_CLEAR_MESSAGES_MAX 16u
+
 static void ike_evidence(struct classifier *c, struct flow *f, int dir, const uint8_t *h)
 {
 	struct flow_dpi *d = f->dpi;
-	bool v2 = h[17] == 0x20;
+	const char *why;
 
 	copy_str(f->app, sizeof(f->app), "IPsec");
-	if (v2 ? h[16] == 46 || h[16] == 53 : (h[19] & 1))
+	enum walk_verdict v = ike_message(&d->ike[dir], h, be32(h + 24), &d->hs[dir]);
+	if ((why = handshake_out_of_bounds(f))) {
+		decide_cleartext(c, f, why);
+		return;
+	}
+	if (d->ike[dir].messages > IKE_CLEAR_MESSAGES_MAX) {
+		f->why_unknown = "more IKE messages in the clear than a handshake and its retries";
+		decide(c, f, EF_ENC_UNKNOWN);
+		return;
+	}
+	if (v == WALK_DONE)
 		d->ike_encrypted[dir] = true;
 	if (d->ike_encrypted[0] && d->ike_encrypted[1])
 		decide_watched(c, f, VERIFY_IKE, EF_ENC_ENCRYPTED);
@@ -1206,10 +1229,13 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 	/* WireGuard handshake messages carry keys and MACs: random, or text. */
 	if (p->l4 == IPPROTO_UDP && wireguard_handshake_readable(p->payload, p->payload_len))
 		d->wg_readable = true;
+	/* Text in an Initial's token or in place of its ciphertext, from
+	 * either side: an inside server's replies leave as surely as an
+	 * inside client's requests. */
 	uint32_t at;
-	if (dir == 0 && d->ndpi_detected && (d->ndpi_master == NDPI_PROTOCOL_QUIC || d->ndpi_app == NDPI_PROTOCOL_QUIC) &&
+	if (d->ndpi_detected && (d->ndpi_master == NDPI_PROTOCOL_QUIC || d->ndpi_app == NDPI_PROTOCOL_QUIC) &&
 	    quic_readable_initial(p->payload, p->payload_len, &at)) {
-		decide(c, f, EF_ENC_CLEARTEXT); /* text in an Initial's token or in place of its ciphertext */
+		decide_cleartext(c, f, "readable bytes in a QUIC long-header packet (token or payload)");
 		return;
 	}
 	if (dir == 1 && d->quic_version && quic_valid_reply(d->quic_version, p->payload, p->payload_len))

@@ -234,6 +234,30 @@ bool tls_13_suite(uint16_t suite);
 /* Too few bytes for look_text(): whole lines of a text protocol's commands. */
 bool command_lines(const uint8_t *p, uint32_t n);
 
+/*
+ * IKE (v1 and v2) before the decision, one side: each message's payloads
+ * walked (ike_message).  prev keeps the side's last message in the clear, so
+ * that what a retransmission or a retry (after a COOKIE or
+ * INVALID_KE_PAYLOAD) repeats of it is not counted twice; allocated at the
+ * side's first message, freed with ike_walk_free().
+ */
+#define IKE_KEEP_MAX 4096u
+
+struct ike_walk {
+	uint8_t *prev;            /* the side's last message in the clear (its first IKE_KEEP_MAX bytes) */
+	uint32_t prev_len;
+	uint32_t messages;        /* messages in the clear that were not retransmissions */
+};
+
+/* One whole IKE message (h: its header, n: its length): counted in hs and
+ * judged (w NULL: alone, nothing discounted, nothing kept).  MORE for a
+ * message in the clear, DONE for one whose Encrypted payload (IKEv2 SK or
+ * SKF, IKEv1's encrypted body) looks like ciphertext, BROKEN with
+ * hs->broke set (text in an Encrypted payload, a random field that is
+ * not, a Vendor ID longer than implementations send). */
+enum walk_verdict ike_message(struct ike_walk *w, const uint8_t *h, uint32_t n, struct hs_count *hs);
+void ike_walk_free(struct ike_walk *w);
+
 /* ---- a flow ------------------------------------------------------------- */
 
 struct flow_key {
@@ -268,6 +292,7 @@ struct flow_dpi {
 	bool dtls_server_hello;
 	struct dtls_message *dtls_msg[2]; /* each side's fragmented handshake message, while put together */
 	bool ike_encrypted[2];    /* each side sent an Encrypted payload */
+	struct ike_walk ike[2];   /* each side's IKE messages in the clear */
 	bool evidence[2];         /* each side proved its part (ESP, WireGuard) */
 	bool broken[2];           /* each side broke it */
 	bool wg_readable;         /* a WireGuard handshake message whose random fields were not */
@@ -305,7 +330,7 @@ struct verify_dir {
 	bool id_known;
 	bool first_known;          /* TCP: first_seq is known (the stream began in view) */
 	uint16_t idle;             /* bytes not sampled before the next window */
-	uint32_t hs_packets;       /* WireGuard handshake messages after the decision */
+	uint32_t hs_packets;       /* WireGuard handshake messages, IKE messages in the clear, after the decision */
 	uint32_t rng;              /* keyed generator of those idle lengths */
 };
 
@@ -354,8 +379,9 @@ bool openvpn_opcode_known(unsigned op);
 #define OPENVPN_P_DATA_V1 6u
 #define OPENVPN_P_DATA_V2 9u
 static inline uint32_t openvpn_data_start(unsigned op) { return op == OPENVPN_P_DATA_V2 ? 4 : 1; }
-/* A client's QUIC datagram whose Initial token or payload is readable
- * (*at: where); a WireGuard handshake message whose random fields are not. */
+/* A QUIC datagram, either side's, whose Initial token or long-header
+ * packets' protected payload is readable (*at: where); a WireGuard
+ * handshake message whose random fields are not. */
 bool quic_readable_initial(const uint8_t *p, uint32_t n, uint32_t *at);
 bool wireguard_handshake_readable(const uint8_t *p, uint32_t n);
 

@@ -919,7 +919,10 @@ static bool quic_long_packet(const uint8_t *p, uint32_t n, uint32_t *from, uint3
  * What the path cannot decrypt is still judged: a token (server-made,
  * opaque: random unless someone writes text into it) and the protected
  * bytes, which in a genuine Initial are ciphertext, so readable bytes there
- * are no Initial at all.
+ * are no Initial at all.  Before the decision quic_readable_initial() judges
+ * both sides' datagrams so (an inside server's reply leaves too), and the
+ * protected bytes of 0-RTT and Handshake packets as well: the datagram that
+ * decides is not watched after it.
  */
 #define QUIC_INITIAL_AFTER_DECISION_MAX 16384u
 
@@ -943,7 +946,7 @@ bool quic_readable_initial(const uint8_t *p, uint32_t n, uint32_t *at)
 			*at = i + tok;
 			return true;
 		}
-		if (t == 0 && end > from && look_at(p + i + from, end - from) == LOOK_NOT_RANDOM) {
+		if (t != 3 && end > from && look_at(p + i + from, end - from) == LOOK_NOT_RANDOM) {
 			*at = i + from;
 			return true;
 		}
@@ -1176,7 +1179,25 @@ static bool verify_dtls(struct verify *v, struct verify_dir *d, const uint8_t *p
 	return true;
 }
 
-static bool verify_ike(struct verify_dir *d, const struct packet *pk, uint64_t off, struct verify_break *b)
+/*
+ * IKE messages in the clear after the decision: a new IKE SA's
+ * IKE_SA_INIT (reauthentication, its retransmissions and retries) on the
+ * same ports.  Each is judged by the walk that judged the handshake
+ * (ike_message) and holds at most a handshake's allowance of unproven
+ * bytes (classify.c's HS_UNPROVEN_MAX); a side may send IKE_CLEAR_BURST
+ * of them plus one per IKE_CLEAR_EVERY_US since the watch began.  Text
+ * that fits those (Vendor IDs of 64 bytes, proposals) is what they leave,
+ * at most 16 KiB at once.
+ */
+#define IKE_UNPROVEN_AFTER_DECISION_MAX 2048u
+#define IKE_CLEAR_BURST 8u
+#define IKE_CLEAR_EVERY_US 600000000ull
+
+static const char R_IKE_CLEAR[] = "more IKE messages in the clear after the decision than a new IKE SA sends";
+static const char R_IKE_ALLOWANCE[] = "an IKE message in the clear after the decision beyond the handshake allowance";
+
+static bool verify_ike(struct verify *v, struct verify_dir *d, const struct packet *pk, uint64_t off,
+		       struct verify_break *b)
 {
 	const uint8_t *p = pk->payload;
 	uint32_t n = pk->payload_len;
@@ -1200,6 +1221,18 @@ static bool verify_ike(struct verify_dir *d, const struct packet *pk, uint64_t o
 	bool encrypted = v2 ? (p[16] == 46 || p[16] == 53) : (p[19] & 1);
 	if (!encrypted && !(v2 ? exchange == 34 : exchange == 2 || exchange == 4))
 		return broke(b, R_IKE, p, n, 0);
+	if (!encrypted) {
+		struct hs_count hs = {0};
+		uint64_t elapsed = pk->ts_us > v->start_us ? pk->ts_us - v->start_us : 0;
+		if (ike_message(NULL, p, n, &hs) == WALK_BROKEN || hs.unproven > IKE_UNPROVEN_AFTER_DECISION_MAX) {
+			broke(b, hs.broke ? hs.broke : R_IKE_ALLOWANCE, p, n, 0);
+			b->to = EF_ENC_CLEARTEXT;
+			return false;
+		}
+		if (++d->hs_packets > IKE_CLEAR_BURST + elapsed / IKE_CLEAR_EVERY_US)
+			return broke(b, R_IKE_CLEAR, p, n, 0);
+		return true;
+	}
 	if (encrypted && n > 28 + 4 + 16 + 16) { /* v2: SK header, IV, ..., ICV; v1: CBC from 28 */
 		uint32_t from = v2 ? 28 + 4 + 16 : 28, to = v2 ? n - 16 : n;
 		return sample_unit(d, p + from, to - from, off + from, false, false, R_DGRAM_TEXT, b);
@@ -1255,7 +1288,9 @@ bool verify_packet(struct verify *v, int dir, const struct packet *pk, uint64_t 
 	case VERIFY_ESP:
 		return verify_esp(d, p, n, dir_bytes, b);
 	case VERIFY_IKE:
-		return verify_ike(d, pk, dir_bytes, b);
+		if (!v->start_us)
+			v->start_us = pk->ts_us | 1;
+		return verify_ike(v, d, pk, dir_bytes, b);
 	case VERIFY_WIREGUARD:
 		if (!v->start_us)
 			v->start_us = pk->ts_us | 1;

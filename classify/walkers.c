@@ -1748,3 +1748,183 @@ enum walk_verdict ssh1_walk(uint32_t off[2], const uint8_t *c, uint32_t clen, co
 	off[1] = sb + size;
 	return WALK_DONE;
 }
+
+/* ---- IKE's messages in the clear ----------------------------------------- */
+
+/*
+ * IKEv2's IKE_SA_INIT (and IKEv1's main and aggressive modes) is a
+ * cleartext handshake like TLS's hellos, counted and judged the same way
+ * (struct hs_count): key exchange values, nonces, NAT detection hashes,
+ * cookies and certificate request hashes are random by definition and
+ * judged by hs_random(); proposals, notifications, Vendor IDs and anything
+ * else are unproven, and classify.c bounds them with the TLS handshakes'
+ * allowance.  Vendor IDs are hashes of 16 to 20 bytes, or short strings
+ * ("CISCO-DYNAMIC-ROUTE", 19 bytes, in nDPI's captures); the longest
+ * known, Check Point's, is 40: longer is data.  What repeats the side's
+ * previous message (a retransmission, a retry after COOKIE or
+ * INVALID_KE_PAYLOAD repeats the proposals) carries nothing new and is
+ * not counted again.  An Encrypted payload is ciphertext: every window of
+ * it judged by look_judge(), like any other.
+ */
+#define IKE_VENDOR_ID_MAX 64u
+
+enum { IKE_FIELD_UNPROVEN, IKE_FIELD_RANDOM, IKE_FIELD_VENDOR, IKE_FIELD_ENCRYPTED, IKE_FIELD_KE2,
+       IKE_FIELD_NOTIFY, IKE_FIELD_FRAGMENT };
+
+/* What a payload's body is, by its type (IKEv2 numbers from 33, IKEv1's below). */
+static int ike_payload_field(bool v2, uint8_t type)
+{
+	if (v2)
+		switch (type) {
+		case 34: return IKE_FIELD_KE2;        /* KE: group, reserved, value */
+		case 38: return IKE_FIELD_NOTIFY;     /* CERTREQ: encoding, then SHA-1 hashes */
+		case 40: return IKE_FIELD_RANDOM;     /* Nonce */
+		case 41: return IKE_FIELD_NOTIFY;     /* N */
+		case 43: return IKE_FIELD_VENDOR;
+		case 46: return IKE_FIELD_ENCRYPTED;  /* SK */
+		case 53: return IKE_FIELD_FRAGMENT;   /* SKF: fragment number and total, then as SK */
+		default: return IKE_FIELD_UNPROVEN;   /* SA, and what IKE_SA_INIT does not carry */
+		}
+	switch (type) {
+	case 4:  /* KE */
+	case 8:  /* HASH */
+	case 9:  /* SIG */
+	case 10: /* NONCE */
+	case 20: /* NAT-D */
+	case 130: /* NAT-D, draft numbering */
+		return IKE_FIELD_RANDOM;
+	case 13:
+		return IKE_FIELD_VENDOR;
+	default:
+		return IKE_FIELD_UNPROVEN;
+	}
+}
+
+/* Ciphertext, window after window as a stream's are judged. */
+static bool ike_ciphertext(const uint8_t *p, uint32_t n)
+{
+	struct look w = {0};
+
+	for (uint32_t i = 0; i < n;) {
+		i += look_add(&w, p + i, n - i);
+		if (look_judge(&w) == LOOK_NOT_RANDOM)
+			return false;
+		look_next(&w);
+	}
+	return true;
+}
+
+/* Bytes the side's previous message held too: not counted again. */
+static void ike_unproven(const struct ike_walk *w, struct hs_count *hs, const uint8_t *p, uint32_t n)
+{
+	if (n && w && w->prev && w->prev_len >= n && memmem(w->prev, w->prev_len, p, n))
+		hs->unproven -= n;
+}
+
+static const char IKE_TEXT[] = "readable bytes in an IKE Encrypted payload";
+
+enum walk_verdict ike_message(struct ike_walk *w, const uint8_t *h, uint32_t n, struct hs_count *hs)
+{
+	bool v2 = h[17] == 0x20;
+
+	if (!v2 && (h[19] & 1)) { /* IKEv1: the whole body encrypted */
+		if (ike_ciphertext(h + 28, n - 28))
+			return WALK_DONE;
+		hs->broke = hs->broke ? hs->broke : IKE_TEXT;
+		return WALK_BROKEN;
+	}
+	/* A protected message's header and the payloads before its SK are
+	 * few bytes; they are counted with it only when it is in the clear. */
+	bool encrypted = false;
+	for (uint32_t off = 28, next = h[16]; next && off + 4 <= n;) {
+		int field = ike_payload_field(v2, (uint8_t)next);
+		if (field == IKE_FIELD_ENCRYPTED || field == IKE_FIELD_FRAGMENT) {
+			uint32_t len = rd16(h + off + 2), skip = field == IKE_FIELD_FRAGMENT ? 8 : 4;
+			if (len < skip || len > n - off)
+				break;
+			if (!ike_ciphertext(h + off + skip, len - skip)) {
+				hs->broke = hs->broke ? hs->broke : IKE_TEXT;
+				return WALK_BROKEN;
+			}
+			encrypted = true;
+			break; /* SK is the last payload: the rest is inside it */
+		}
+		if (rd16(h + off + 2) < 4 || rd16(h + off + 2) > n - off)
+			break;
+		next = h[off];
+		off += rd16(h + off + 2);
+	}
+	if (encrypted)
+		return WALK_DONE;
+
+	hs->clear += n;
+	if (w && w->prev && w->prev_len == n && !memcmp(w->prev, h, n))
+		return hs->broke ? WALK_BROKEN : WALK_MORE; /* a retransmission: nothing new */
+	if (w)
+		w->messages++;
+	hs->unproven += 28; /* the header: SPIs, message id */
+	uint32_t off = 28, next = h[16];
+	while (next && off + 4 <= n) {
+		uint32_t len = rd16(h + off + 2);
+		if (len < 4 || len > n - off)
+			break;
+		const uint8_t *b = h + off + 4;
+		uint32_t blen = len - 4;
+		hs->unproven += blen; /* the generic header is the walk's own structure */
+		switch (ike_payload_field(v2, (uint8_t)next)) {
+		case IKE_FIELD_RANDOM:
+			hs_random(hs, b, blen, "an IKE key exchange value, nonce or hash that is not random");
+			break;
+		case IKE_FIELD_KE2:
+			if (blen >= 4) {
+				hs->unproven -= 4;
+				hs_random(hs, b + 4, blen - 4, "an IKE key exchange value, nonce or hash that is not random");
+			}
+			break;
+		case IKE_FIELD_NOTIFY:
+			if (next == 38 && blen >= 1) { /* CERTREQ */
+				hs->unproven -= 1;
+				hs_random(hs, b + 1, blen - 1, "an IKE certificate request that is not hashes");
+			} else if (blen >= 4 && 4u + b[1] <= blen) {
+				uint16_t type = rd16(b + 2);
+				uint32_t data = 4u + b[1];
+				/* NAT_DETECTION_SOURCE_IP, _DESTINATION_IP: SHA-1
+				 * hashes; COOKIE: opaque, the responder's secret's */
+				if (type == 16388 || type == 16389 || type == 16390) {
+					hs->unproven -= data;
+					hs_random(hs, b + data, blen - data, "an IKE NAT detection hash or cookie that is not random");
+				} else {
+					ike_unproven(w, hs, b, blen);
+				}
+			} else {
+				ike_unproven(w, hs, b, blen);
+			}
+			break;
+		case IKE_FIELD_VENDOR:
+			if (blen > IKE_VENDOR_ID_MAX && !hs->broke)
+				hs->broke = "an IKE Vendor ID longer than implementations send (64 bytes)";
+			ike_unproven(w, hs, b, blen);
+			break;
+		default:
+			ike_unproven(w, hs, b, blen);
+			break;
+		}
+		next = h[off];
+		off += len;
+	}
+	if (off < n) /* payloads that do not add up: whatever is left is unproven */
+		hs->unproven += n - off;
+	if (w && !w->prev)
+		w->prev = malloc(IKE_KEEP_MAX); /* once per side; without it, nothing is discounted */
+	if (w && w->prev) {
+		w->prev_len = n < IKE_KEEP_MAX ? n : IKE_KEEP_MAX;
+		memcpy(w->prev, h, w->prev_len);
+	}
+	return hs->broke ? WALK_BROKEN : WALK_MORE;
+}
+
+void ike_walk_free(struct ike_walk *w)
+{
+	free(w->prev);
+	w->prev = NULL;
+}

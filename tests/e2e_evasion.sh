@@ -340,6 +340,42 @@ else
 	sed 's/^/    /' "$dir/$name.json" "$dir/$name.out" | head -8
 	failed=$((failed + 1))
 fi
+# ---- IKE and QUIC handshakes in the clear (red team, round 2) -----------------
+# IKE_SA_INIT is a cleartext handshake like TLS's hellos: its random fields
+# must be random, Vendor IDs short, the rest within the allowance, retries
+# few; an Encrypted payload must look like ciphertext before the decision
+# too.  QUIC's long-header packets are judged from both sides: an inside
+# server's reply leaves as surely as a client's request.  Without these
+# checks every case below but the control was encrypted/log.
+ike_block() { # REASON
+	echo "$v4 and .app == \"IPsec\" and $clear_block and .cleartext_reason == \"$1\""
+}
+expect ike-normal "$v4 and .app == \"IPsec\" and .encryption == \"encrypted\" and .verdict == \"log\" and .cleartext_reason == null and .handshake_clear.out > 1000 and .handshake_clear.unproven_out < 300" \
+	"the control: IKE_SA_INIT retransmitted and retried with a COOKIE, then IKE_AUTH, is encrypted"
+expect ike-sk-text-first-only "$(ike_block "readable bytes in an IKE Encrypted payload")" \
+	"a first SK payload of text (the message that would decide) is cleartext"
+expect ike-sk-text-second "$(ike_block "readable bytes in an IKE Encrypted payload")" \
+	"a random IKE_AUTH, then an SK payload of text before the reply, is cleartext"
+expect ike-vendorid-long "$(ike_block "an IKE Vendor ID longer than implementations send (64 bytes)")" \
+	"a Vendor ID of 200 random bytes is longer than implementations send"
+expect ike-vendorids-over-allowance "$(ike_block "$allowance") and .handshake_clear.unproven_out > 2048" \
+	"60 distinct 60-byte Vendor IDs of text in three IKE_SA_INIT exceed the allowance"
+expect ike-ke-text "$(ike_block "an IKE key exchange value, nonce or hash that is not random")" \
+	"a key exchange value of text is cleartext"
+expect ike-init-retries-flood "$v4 and .app == \"IPsec\" and .encryption == \"unknown\" and .verdict == \"block\" and .unknown_reason == \"more IKE messages in the clear than a handshake and its retries\"" \
+	"20 new IKE_SA_INIT attempts on one flow are more than retries: unknown, never encrypted"
+for v in v1 v2; do
+	expect quic-$v-inside-server-reply-text ".src_ip == \"10.9.0.2\" and .initiator == \"remote\" and (.app | startswith(\"QUIC\")) and $clear_block and .rejudged == null" \
+		"QUIC $v: an inside server's first Initial reply of text is cleartext"
+done
+expect quic-reply-handshake-text "$v4 and .app == \"QUIC\" and $clear_block and .rejudged == null" \
+	"a server's first reply with a Handshake packet of text coalesced is cleartext"
+# After the decision a new IKE SA's IKE_SA_INIT is judged by the same walk
+# and bounded (8 at once, one per 10 minutes after).
+expect ike-vendorid-text-after-decision "$v4 and .app == \"IPsec\" and $clear_block and $rejudged_out and .rejudged_at.reason == \"an IKE Vendor ID longer than implementations send (64 bytes)\"" \
+	"an IKE_SA_INIT with a 1,300-byte Vendor ID of text after the decision: rejudged cleartext"
+expect ike-init-flood-after-decision "$v4 and .app == \"IPsec\" and $clear_block and $rejudged_out and .rejudged_at.reason == \"more IKE messages in the clear after the decision than a new IKE SA sends\"" \
+	"12 new IKE_SA_INIT attempts after the decision (their headers and proposals in the clear): rejudged cleartext"
 
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several

@@ -106,5 +106,14 @@ check x509-inside-server-cert-text 1 "$notenc and .src_ip == \"10.9.0.2\" and .c
 check dtls-only-control 1 '.encryption == "encrypted" and .verdict == "log" and .handshake_clear.out > 0' \
 	"the control: a clean DTLS session's handshake is counted and stays encrypted"
 
+# defended: IKE_SA_INIT walked as a cleartext handshake, Encrypted payloads
+# judged before the decision, QUIC judged from both sides (issue 8)
+check ike-vendorid-text 1 "$notenc and .cleartext_reason == \"an IKE Vendor ID longer than implementations send (64 bytes)\"" \
+	"15 IKE_SA_INIT with 1,300-byte Vendor IDs of text: cleartext"
+check ike-sk-text-first 1 "$notenc and .encryption == \"cleartext\"" \
+	"a text Vendor ID, then a first SK payload of text: cleartext"
+check quic-inside-server-reply-text 1 "$notenc and .encryption == \"cleartext\" and .src_ip == \"10.9.0.2\"" \
+	"an inside QUIC server's first Initial reply of text: cleartext"
+
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))

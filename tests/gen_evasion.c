@@ -2172,6 +2172,310 @@ static void tls12_then_ip_layer(struct out *o, uint16_t cport, bool options)
 
 static void case_tls12_then_v4_options_text(struct out *o) { tls12_then_ip_layer(o, 40420, true); }
 static void case_tls12_then_frag_never_complete(struct out *o) { tls12_then_ip_layer(o, 40421, false); }
+/* ---- IKE and QUIC handshakes in the clear (red team, round 2) ---------- */
+
+/* An IKEv2 message: the header, then payloads chained by ike_payload(). */
+struct ike_msg {
+	uint8_t b[8192];
+	uint32_t n, next_at; /* where the last payload's next-payload byte is */
+};
+
+static void ike_start(struct ike_msg *m, uint32_t ispi, uint32_t rspi, uint8_t exchange, uint8_t flags,
+		      uint32_t msgid)
+{
+	memset(m->b, 0, 28);
+	put32(m->b, 0x1c1869f6);
+	put32(m->b + 4, ispi);
+	put32(m->b + 8, rspi ? 0x5e2a7b10 : 0);
+	put32(m->b + 12, rspi);
+	m->b[17] = 0x20;
+	m->b[18] = exchange;
+	m->b[19] = flags;
+	put32(m->b + 20, msgid);
+	m->n = 28;
+	m->next_at = 16;
+}
+
+static void ike_payload(struct ike_msg *m, uint8_t type, const uint8_t *body, uint32_t len)
+{
+	m->b[m->next_at] = type;
+	m->next_at = m->n;
+	m->b[m->n] = 0;
+	m->b[m->n + 1] = 0;
+	put16(m->b + m->n + 2, (uint16_t)(4 + len));
+	memcpy(m->b + m->n + 4, body, len);
+	m->n += 4 + len;
+}
+
+static void ike_send(struct conn *c, int dir, struct ike_msg *m)
+{
+	put32(m->b + 24, m->n);
+	udp_send(c, dir, m->b, m->n);
+}
+
+/* IKE_SA_INIT as strongSwan or a Cisco router sends it: one proposal
+ * (AES-GCM-16 128, PRF SHA2-256, group 14), a 256-byte key exchange value,
+ * a 32-byte nonce, both NAT detection hashes, a string Vendor ID and a
+ * hash one; a cookie first when the responder asked for one. */
+static void ike_sa_init(struct ike_msg *m, int dir, uint32_t ispi, const uint8_t *cookie, uint32_t cookie_len)
+{
+	static const uint8_t sa[] = {0, 0, 0, 36, 1, 1, 0, 3,
+				     3, 0, 0, 12, 1, 0, 0, 20, 0x80, 0x0e, 0x00, 0x80,
+				     3, 0, 0, 8, 2, 0, 0, 5,
+				     0, 0, 0, 8, 4, 0, 0, 14};
+	uint8_t b[300];
+
+	ike_start(m, ispi, dir ? 0x77 : 0, 34, dir ? 0x20 : 0x08, 0);
+	if (cookie_len) {
+		memset(b, 0, 4);
+		put16(b + 2, 16390);
+		memcpy(b + 4, cookie, cookie_len);
+		ike_payload(m, 41, b, 4 + cookie_len);
+	}
+	ike_payload(m, 33, sa, sizeof(sa));
+	put16(b, 14);
+	put16(b + 2, 0);
+	rnd_fill(b + 4, 256);
+	ike_payload(m, 34, b, 260);
+	rnd_fill(b, 32);
+	ike_payload(m, 40, b, 32);
+	for (uint16_t t = 16388; t <= 16389; t++) {
+		memset(b, 0, 4);
+		put16(b + 2, t);
+		rnd_fill(b + 4, 20);
+		ike_payload(m, 41, b, 24);
+	}
+	ike_payload(m, 43, (const uint8_t *)"CISCO-DYNAMIC-ROUTE", 19);
+	rnd_fill(b, 16);
+	ike_payload(m, 43, b, 16);
+}
+
+/* An IKE_AUTH (or later) message: one SK payload of IV, `len' bytes of
+ * content (random, or text) and a 16-byte ICV. */
+static void ike_encrypted(struct conn *c, int dir, uint32_t msgid, uint32_t len, bool text)
+{
+	static struct ike_msg m;
+	uint8_t b[4096];
+
+	ike_start(&m, 0x0badcafe, 0x77, 35, dir ? 0x20 : 0x08, msgid);
+	rnd_fill(b, 16 + len + 16);
+	if (text)
+		fill_text(b + 16, len);
+	ike_payload(&m, 46, b, 16 + len + 16);
+	m.b[m.next_at] = 35; /* the first payload inside: IDi */
+	ike_send(c, dir, &m);
+}
+
+/* The exchange up to IKE_AUTH: the client's IKE_SA_INIT and its
+ * retransmission, the responder's COOKIE, the retry with it, the reply. */
+static void ike_sa_init_exchange(struct conn *c)
+{
+	static struct ike_msg m;
+	uint8_t cookie[16];
+
+	ike_sa_init(&m, 0, 0x0badcafe, NULL, 0);
+	ike_send(c, 0, &m);
+	ike_send(c, 0, &m);
+	rnd_fill(cookie, sizeof(cookie));
+	ike_start(&m, 0x0badcafe, 0, 34, 0x20, 0);
+	uint8_t n[20] = {0, 0, 0x40, 0x06};
+	memcpy(n + 4, cookie, 16);
+	ike_payload(&m, 41, n, 20);
+	ike_send(c, 1, &m);
+	ike_sa_init(&m, 0, 0x0badcafe, cookie, sizeof(cookie));
+	ike_send(c, 0, &m);
+	ike_sa_init(&m, 1, 0x0badcafe, NULL, 0);
+	ike_send(c, 1, &m);
+}
+
+/* The control: that exchange, then IKE_AUTH and INFORMATIONAL both ways. */
+static void case_ike_normal(struct out *o)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40401, 500);
+	ike_sa_init_exchange(&c);
+	for (uint32_t id = 1; id <= 3; id++) {
+		ike_encrypted(&c, 0, id, 400, false);
+		ike_encrypted(&c, 1, id, 300, false);
+	}
+}
+
+/* The first SK payload is text (nothing else is). */
+static void case_ike_sk_text_first_only(struct out *o)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40402, 500);
+	ike_sa_init_exchange(&c);
+	ike_encrypted(&c, 0, 1, 1300, true);
+	ike_encrypted(&c, 1, 1, 300, false);
+}
+
+/* A random IKE_AUTH, then a second client message of text before the
+ * responder's answer makes the decision. */
+static void case_ike_sk_text_second(struct out *o)
+{
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40403, 500);
+	ike_sa_init_exchange(&c);
+	ike_encrypted(&c, 0, 1, 400, false);
+	ike_encrypted(&c, 0, 2, 1300, true);
+	ike_encrypted(&c, 1, 1, 300, false);
+}
+
+/* A Vendor ID of 200 random bytes: longer than any implementation's. */
+static void case_ike_vendorid_long(struct out *o)
+{
+	static struct ike_msg m;
+	struct conn c;
+	uint8_t vid[200];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40404, 500);
+	ike_sa_init(&m, 0, 0x0badcafe, NULL, 0);
+	rnd_fill(vid, sizeof(vid));
+	ike_payload(&m, 43, vid, sizeof(vid));
+	ike_send(&c, 0, &m);
+	ike_sa_init(&m, 1, 0x0badcafe, NULL, 0);
+	ike_send(&c, 1, &m);
+	ike_encrypted(&c, 0, 1, 400, false);
+	ike_encrypted(&c, 1, 1, 300, false);
+}
+
+/* Three IKE_SA_INIT requests, each with 20 Vendor IDs of 60 bytes of
+ * text (each of a length implementations send), all different: 3,600
+ * bytes nothing vouches for. */
+static void case_ike_vendorids_over_allowance(struct out *o)
+{
+	static struct ike_msg m;
+	struct conn c;
+	uint8_t vid[60];
+	static const char secret[] = "CONFIDENTIAL: rotor blade alloy spec, rev 7. Leading edge to 0.02 mm, "
+				     "heat-treated at 1040 C for four hours, shot-peened on both faces.\r\n";
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40405, 500);
+	for (uint32_t i = 0; i < 3; i++) {
+		ike_sa_init(&m, 0, 0x0badcaf0 + i, NULL, 0);
+		for (uint32_t k = 0; k < 20; k++) {
+			for (uint32_t j = 0; j < sizeof(vid); j++)
+				vid[j] = (uint8_t)secret[((i * 20 + k) * 7 + j) % (sizeof(secret) - 1)];
+			snprintf((char *)vid, 8, "%03u-%02u", i, k);
+			ike_payload(&m, 43, vid, sizeof(vid));
+		}
+		ike_send(&c, 0, &m);
+	}
+	ike_sa_init(&m, 1, 0x0badcaf2, NULL, 0);
+	ike_send(&c, 1, &m);
+	ike_encrypted(&c, 0, 1, 400, false);
+	ike_encrypted(&c, 1, 1, 300, false);
+}
+
+/* A key exchange value of text. */
+static void case_ike_ke_text(struct out *o)
+{
+	static struct ike_msg m;
+	struct conn c;
+	uint8_t ke[1004] = {0, 14, 0, 0};
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40406, 500);
+	ike_start(&m, 0x0badcafe, 0, 34, 0x08, 0);
+	fill_text(ke + 4, 1000);
+	ike_payload(&m, 34, ke, sizeof(ke));
+	ike_send(&c, 0, &m);
+	ike_sa_init(&m, 1, 0x0badcafe, NULL, 0);
+	ike_send(&c, 1, &m);
+	ike_encrypted(&c, 0, 1, 400, false);
+	ike_encrypted(&c, 1, 1, 300, false);
+}
+
+/* Twenty IKE_SA_INIT requests, each a new attempt (new SPI, key exchange
+ * value and nonce: random, proven, but more than retries send). */
+static void case_ike_init_retries_flood(struct out *o)
+{
+	static struct ike_msg m;
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40407, 500);
+	for (uint32_t i = 0; i < 20; i++) {
+		ike_sa_init(&m, 0, 0x0badca00 + i, NULL, 0);
+		ike_send(&c, 0, &m);
+	}
+	ike_sa_init(&m, 1, 0x0badca13, NULL, 0);
+	ike_send(&c, 1, &m);
+	ike_encrypted(&c, 0, 1, 400, false);
+	ike_encrypted(&c, 1, 1, 300, false);
+}
+
+/* After the decision, new IKE_SA_INIT requests on the same ports: with a
+ * Vendor ID of 1,300 bytes of text, or a dozen new attempts. */
+static void ike_init_after_decision(struct out *o, uint16_t port, bool text)
+{
+	static struct ike_msg m;
+	struct conn c;
+	uint8_t vid[1300];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, port, 500);
+	ike_sa_init_exchange(&c);
+	ike_encrypted(&c, 0, 1, 400, false);
+	ike_encrypted(&c, 1, 1, 300, false);
+	for (uint32_t i = 0; i < (text ? 3u : 12u); i++) {
+		ike_sa_init(&m, 0, 0x0badcb00 + i, NULL, 0);
+		if (text) {
+			fill_text(vid, sizeof(vid));
+			ike_payload(&m, 43, vid, sizeof(vid));
+		}
+		ike_send(&c, 0, &m);
+	}
+}
+
+static void case_ike_vendorid_text_after_decision(struct out *o) { ike_init_after_decision(o, 40501, true); }
+static void case_ike_init_flood_after_decision(struct out *o) { ike_init_after_decision(o, 40502, false); }
+
+/* QUIC with the server inside and the client in CN: the inside server's
+ * first reply, an Initial of `version' whose protected bytes are text. */
+static void quic_inside_server_reply_text(struct out *o, uint32_t version, uint16_t port)
+{
+	struct conn c;
+	uint8_t d[1200];
+
+	conn_init(&c, o, 4, SERVER, CLIENT, port, 443);
+	quic_random_initial(d, sizeof(d), version);
+	udp_send(&c, 0, d, sizeof(d));
+	quic_random_initial(d, sizeof(d), version);
+	fill_text(d + 22, sizeof(d) - 22);
+	udp_send(&c, 1, d, sizeof(d));
+	quic_random_initial(d, 300, version);
+	udp_send(&c, 0, d, 300);
+}
+
+static void case_quic_v1_inside_server_reply_text(struct out *o) { quic_inside_server_reply_text(o, 1, 41902); }
+static void case_quic_v2_inside_server_reply_text(struct out *o) { quic_inside_server_reply_text(o, 0x6b3343cf, 41903); }
+
+/* The server's first reply: a random Initial, and coalesced with it a
+ * Handshake packet whose protected bytes are text. */
+static void case_quic_reply_handshake_text(struct out *o)
+{
+	struct conn c;
+	uint8_t d[1200];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, 40110, 443);
+	quic_random_initial(d, sizeof(d), 1);
+	udp_send(&c, 0, d, sizeof(d));
+	quic_random_initial(d, 200, 1);
+	uint8_t *h = d + 200;
+	h[0] = 0xe3; /* v1 Handshake */
+	put32(h + 1, 1);
+	h[5] = 8;
+	rnd_fill(h + 6, 8);
+	h[14] = 0;
+	put16(h + 15, (uint16_t)(0x4000 | (1000 - 17)));
+	rnd_fill(h + 17, 4);
+	fill_text(h + 21, 1000 - 21);
+	udp_send(&c, 1, d, sizeof(d));
+	quic_random_initial(d, 300, 1);
+	udp_send(&c, 0, d, 300);
+}
 
 static const struct {
 	const char *name;
@@ -2265,6 +2569,18 @@ static const struct {
 	{"tunnel-gre-to-cn-inner-inside", case_gre_to_cn_inner_inside},
 	{"tls12-then-v4-options-text", case_tls12_then_v4_options_text},
 	{"tls12-then-frag-never-complete", case_tls12_then_frag_never_complete},
+	{"ike-normal", case_ike_normal},
+	{"ike-sk-text-first-only", case_ike_sk_text_first_only},
+	{"ike-sk-text-second", case_ike_sk_text_second},
+	{"ike-vendorid-long", case_ike_vendorid_long},
+	{"ike-vendorids-over-allowance", case_ike_vendorids_over_allowance},
+	{"ike-ke-text", case_ike_ke_text},
+	{"ike-init-retries-flood", case_ike_init_retries_flood},
+	{"quic-v1-inside-server-reply-text", case_quic_v1_inside_server_reply_text},
+	{"quic-v2-inside-server-reply-text", case_quic_v2_inside_server_reply_text},
+	{"quic-reply-handshake-text", case_quic_reply_handshake_text},
+	{"ike-vendorid-text-after-decision", case_ike_vendorid_text_after_decision},
+	{"ike-init-flood-after-decision", case_ike_init_flood_after_decision},
 };
 
 /* ---- the flood --------------------------------------------------------- */

@@ -2806,6 +2806,199 @@ static void dtls_handshake_is_judged_and_bounded_like_tls(void **state)
 	assert_string_equal(r->cleartext_reason, "more text in certificates than the allowance");
 	assert_true(r->handshake_unproven[1] > 9000);
 }
+/* ---- IKE and QUIC handshakes in the clear (issue 8, red team round 2) ---- */
+
+/* An IKEv2 message under construction: header, then chained payloads. */
+struct ike_test_msg {
+	uint8_t b[2000];
+	uint32_t n, next_at;
+};
+
+static void ike_test_start(struct ike_test_msg *m, uint32_t ispi, uint8_t exchange, uint8_t flags)
+{
+	memset(m->b, 0, 28);
+	m->b[4] = (uint8_t)(ispi >> 24); m->b[5] = (uint8_t)(ispi >> 16); m->b[6] = (uint8_t)(ispi >> 8);
+	m->b[7] = (uint8_t)ispi; m->b[0] = 0x5a;
+	m->b[17] = 0x20; m->b[18] = exchange; m->b[19] = flags;
+	m->n = 28;
+	m->next_at = 16;
+}
+
+static void ike_test_payload(struct ike_test_msg *m, uint8_t type, const uint8_t *body, uint32_t len)
+{
+	m->b[m->next_at] = type;
+	m->next_at = m->n;
+	m->b[m->n] = 0; m->b[m->n + 1] = 0;
+	m->b[m->n + 2] = (uint8_t)((4 + len) >> 8); m->b[m->n + 3] = (uint8_t)(4 + len);
+	memcpy(m->b + m->n + 4, body, len);
+	m->n += 4 + len;
+}
+
+static void ike_test_send(struct conv *cv, int dir, struct ike_test_msg *m)
+{
+	m->b[24] = (uint8_t)(m->n >> 24); m->b[25] = (uint8_t)(m->n >> 16);
+	m->b[26] = (uint8_t)(m->n >> 8); m->b[27] = (uint8_t)m->n;
+	cv->ts += 1000;
+	if (dir)
+		udp_datagram(cv->c, cv->server, 500, cv->client, 500, m->b, m->n, cv->ts);
+	else
+		udp_datagram(cv->c, cv->client, 500, cv->server, 500, m->b, m->n, cv->ts);
+}
+
+/* IKE_SA_INIT whose SA payload holds `sa_len' bytes nothing vouches for
+ * (unprintable, so no text rule fires: only the allowance counts them),
+ * with a random key exchange value and nonce. */
+static void ike_test_init(struct ike_test_msg *m, uint32_t ispi, uint8_t flags, uint8_t sa_fill, uint32_t sa_len)
+{
+	uint8_t b[1400];
+
+	ike_test_start(m, ispi, 34, flags);
+	for (uint32_t i = 0; i < sa_len; i++)
+		b[i] = (uint8_t)(sa_fill + (i & 1));
+	ike_test_payload(m, 33, b, sa_len);
+	b[0] = 0; b[1] = 14; b[2] = 0; b[3] = 0;
+	rnd_bytes(b + 4, 256);
+	ike_test_payload(m, 34, b, 260);
+	rnd_bytes(b, 32);
+	ike_test_payload(m, 40, b, 32);
+}
+
+/* An IKE_AUTH with one SK payload: `random_len' random bytes, then
+ * `text_len' bytes of text. */
+static void ike_test_auth(struct conv *cv, int dir, uint32_t random_len, uint32_t text_len)
+{
+	struct ike_test_msg m;
+	uint8_t b[1800];
+
+	ike_test_start(&m, 1, 35, dir ? 0x20 : 0x08);
+	rnd_bytes(b, random_len);
+	for (uint32_t i = 0; i < text_len; i++)
+		b[random_len + i] = (uint8_t)"the quarterly figures, not yet public: "[i % 39];
+	ike_test_payload(&m, 46, b, random_len + text_len);
+	m.b[m.next_at] = 35;
+	ike_test_send(cv, dir, &m);
+}
+
+/* n_init IKE_SA_INIT requests: the same message retransmitted, or new
+ * attempts (new SPI, key exchange value and nonce, the same proposals). */
+static const struct ef_flow_record *ike_session(int n_init, bool new_attempts, uint32_t sa_len)
+{
+	static struct conv cv;
+	struct ike_test_msg m;
+
+	conv_start(&cv, 500);
+	for (int i = 0; i < n_init; i++) {
+		if (i == 0 || new_attempts)
+			ike_test_init(&m, 7u + (uint32_t)i, 0x08, 0x90, sa_len);
+		ike_test_send(&cv, 0, &m);
+	}
+	ike_test_init(&m, 7u + (uint32_t)n_init - 1, 0x20, 0x90, 40);
+	ike_test_send(&cv, 1, &m);
+	ike_test_auth(&cv, 0, 400, 0);
+	ike_test_auth(&cv, 1, 300, 0);
+	return conv_end(&cv);
+}
+
+/* What a retransmission or a retry repeats of the side's previous message
+ * is counted once; proposals that change from message to message are new
+ * bytes each time, so repeating is no way around the allowance. */
+static void ike_repeats_are_counted_once_and_new_bytes_each_time(void **state)
+{
+	(void)state;
+	const struct ef_flow_record *r = ike_session(4, false, 1000);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_true(r->handshake_clear[0] > 4 * 1000);
+	assert_int_equal(r->handshake_unproven[0], 1000 + 28);
+	/* new attempts that repeat the proposals: the SA counted once, each
+	 * new header (SPIs) once more */
+	r = ike_session(4, true, 1000);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], 1000 + 4 * 28);
+	/* proposals that change each time */
+	struct conv cv;
+	struct ike_test_msg m;
+	conv_start(&cv, 500);
+	for (uint8_t i = 0; i < 3; i++) {
+		ike_test_init(&m, 7, 0x08, (uint8_t)(0x90 + 2 * i), 1000);
+		ike_test_send(&cv, 0, &m);
+	}
+	ike_test_auth(&cv, 0, 400, 0);
+	r = conv_end(&cv);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason,
+			    "more of the handshake in the clear than the allowance (bytes not proven random or X.509)");
+	assert_true(r->handshake_unproven[0] > 2048);
+}
+
+/* Every window of an Encrypted payload is judged before the decision,
+ * not only its first: text after 256 random bytes, and in the responder's
+ * message that would decide. */
+static void ike_encrypted_payloads_are_judged_whole_from_both_sides(void **state)
+{
+	struct conv cv;
+	struct ike_test_msg m;
+
+	(void)state;
+	for (int dir = 0; dir < 2; dir++) {
+		conv_start(&cv, 500);
+		ike_test_init(&m, 7, 0x08, 0x90, 40);
+		ike_test_send(&cv, 0, &m);
+		ike_test_init(&m, 7, 0x20, 0x90, 40);
+		ike_test_send(&cv, 1, &m);
+		ike_test_auth(&cv, 0, dir ? 400 : 256, dir ? 0 : 1000);
+		ike_test_auth(&cv, 1, dir ? 256 : 300, dir ? 1000 : 0);
+		const struct ef_flow_record *r = conv_end(&cv);
+		assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+		assert_string_equal(r->cleartext_reason, "readable bytes in an IKE Encrypted payload");
+	}
+	assert_int_equal(ike_session(1, false, 40)->enc, EF_ENC_ENCRYPTED);
+}
+
+/* A QUIC Initial of `version' of n bytes around random bytes; its
+ * protected part text from byte `text_from' when non-zero. */
+static void quic_test_initial(uint8_t *d, uint32_t n, uint32_t version, uint32_t text_from)
+{
+	rnd_bytes(d, n);
+	d[0] = version == 1 ? 0xc3 : 0xd3;
+	d[1] = (uint8_t)(version >> 24); d[2] = (uint8_t)(version >> 16);
+	d[3] = (uint8_t)(version >> 8); d[4] = (uint8_t)version;
+	d[5] = 8;
+	d[14] = 0;
+	d[15] = 0;
+	d[16] = (uint8_t)(0x40 | (n - 18) >> 8);
+	d[17] = (uint8_t)(n - 18);
+	for (uint32_t i = text_from; text_from && i < n; i++)
+		d[i] = (uint8_t)"export-controlled drawing 7, sheet 2. "[i % 38];
+}
+
+/* The same judgement of a QUIC datagram's long-header packets for the
+ * client and for the server: whichever side is inside, its Initials of
+ * text are cleartext, in v1 and v2; random ones on both sides are QUIC. */
+static void quic_initials_are_judged_from_both_sides(void **state)
+{
+	static const uint32_t versions[2] = {1, 0x6b3343cf};
+	uint8_t d[1200];
+
+	(void)state;
+	for (int v = 0; v < 2; v++)
+		for (int text_side = -1; text_side < 2; text_side++) {
+			struct conv cv;
+			conv_start(&cv, 443);
+			quic_test_initial(d, sizeof(d), versions[v], text_side == 0 ? 22 : 0);
+			udp_datagram(cv.c, "198.51.100.10", 41000, "10.1.0.2", 443, d, sizeof(d), cv.ts);
+			quic_test_initial(d, sizeof(d), versions[v], text_side == 1 ? 22 : 0);
+			udp_datagram(cv.c, "10.1.0.2", 443, "198.51.100.10", 41000, d, sizeof(d), cv.ts + 10);
+			const struct ef_flow_record *r = conv_end(&cv);
+			if (text_side < 0) {
+				assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+			} else {
+				assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+				assert_string_equal(r->cleartext_reason,
+						    "readable bytes in a QUIC long-header packet (token or payload)");
+			}
+		}
+}
+
 
 int main(void)
 {
@@ -2879,6 +3072,9 @@ int main(void)
 		cmocka_unit_test(a_key_share_is_proven_only_at_its_groups_size),
 		cmocka_unit_test(hello_after_hello_proves_nothing),
 		cmocka_unit_test(dtls_handshake_is_judged_and_bounded_like_tls),
+		cmocka_unit_test(ike_repeats_are_counted_once_and_new_bytes_each_time),
+		cmocka_unit_test(ike_encrypted_payloads_are_judged_whole_from_both_sides),
+		cmocka_unit_test(quic_initials_are_judged_from_both_sides),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
