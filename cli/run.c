@@ -30,7 +30,10 @@
  * the event writer thread is the only writer of the chain, so the timed
  * checkpoints (at most --checkpoint-seconds after a record) and the
  * rotation run there too (log_upkeep); the final checkpoint is written
- * when the stream closes at exit, after the queue drained.
+ * when the stream closes at exit, after the queue drained.  The signed log
+ * also carries the engine's counters (output.h's counters record): read
+ * by the loop every --checkpoint-seconds, at SIGHUP and at exit, written
+ * by the writer thread, never queued.
  */
 #include "engine.h"
 #include "metrics.h"
@@ -142,6 +145,17 @@ struct daemon {
 	pthread_mutex_t sign_lock;
 	char sign_dbs[EF_GEO_MAX_DB][4096];
 	size_t n_sign_dbs;
+	/* The signed log's counters record (output.h): gathered by the loop,
+	 * the only reader of its counters that is safe (pcap_stats and the
+	 * gateway's are the loop's), and written by the writer thread, the
+	 * chain's writer; `counters' under counters_lock.  Never queued, so a
+	 * full queue cannot drop it; one lost in a failed write is stated by
+	 * the next, every figure being cumulative. */
+	pthread_mutex_t counters_lock;
+	struct output_counters counters;
+	bool counters_pending;
+	double last_counters_ms;
+	char host[64], engine_started[40];
 	struct state st;
 	struct nft_table *table;
 	struct gateway *gw;
@@ -332,6 +346,8 @@ static bool drain(struct daemon *d, struct source *s)
 
 /* ---- the event log's upkeep (the writer thread) ----------------------------------- */
 
+static void write_counters(struct daemon *d, FILE *out);
+
 /* The loop's copy of the databases a rotated log names (reload replaces them). */
 static void note_log_inputs(struct daemon *d)
 {
@@ -370,6 +386,7 @@ static void reopen_log(struct daemon *d, FILE **out)
 	if (d->chain) {
 		const char *dbs[EF_GEO_MAX_DB];
 		struct logchain_signing s = d->sign;
+		write_counters(d, *out); /* the SIGHUP's, into the file that ends */
 		pthread_mutex_lock(&d->sign_lock);
 		for (size_t i = 0; i < d->n_sign_dbs; i++)
 			dbs[i] = d->sign_dbs[i];
@@ -398,11 +415,80 @@ static void log_upkeep(void *ctx, FILE **out, bool poked)
 
 	if (poked)
 		reopen_log(d, out);
+	if (d->chain)
+		write_counters(d, *out);
 	if (d->chain && logchain_checkpoint(d->chain, (uint32_t)d->checkpoint_s) < 0)
 		warn("a timed checkpoint could not be written to %s: %s", d->json_path, strerror(errno));
 }
 
 /* ---- counters ---------------------------------------------------------------- */
+
+/* In the loop (or at exit, after it): the counters as print_counters
+ * reads them, for the writer thread to put in the signed log. */
+static void gather_counters(struct daemon *d, const char *why)
+{
+	struct output_counters c;
+	struct classifier_stats cs = {0};
+	struct gateway_counters g = {0};
+	struct nft_counters k;
+	char err[512];
+
+	if (!d->chain || !d->gw)
+		return;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.host, sizeof(c.host), "%s", d->host);
+	snprintf(c.engine_started, sizeof(c.engine_started), "%s", d->engine_started);
+	format_rfc3339(now_us(), c.time, sizeof(c.time));
+	snprintf(c.why, sizeof(c.why), "%s", why);
+	gateway_counters(d->gw, &g);
+	gateway_classifier_stats(d->gw, &cs);
+	c.packets = g.packets;
+	c.flows = cs.flows;
+	for (size_t i = 0; i < d->n_src && i < OUTPUT_COUNTERS_SOURCES; i++) {
+		snprintf(c.sources[i].name, sizeof(c.sources[i].name), "%s", d->src[i].name);
+		c.sources[i].drops = capture_kernel_drops(d->src[i].cap);
+		c.capture_drops += c.sources[i].drops;
+		c.n_sources++;
+	}
+	for (size_t i = 0; i < outputs_count(d->outputs) && i < OUTPUT_COUNTERS_OUTPUTS; i++) {
+		struct output_stats os;
+		outputs_stats(d->outputs, i, &os);
+		snprintf(c.outputs[i].name, sizeof(c.outputs[i].name), "%s", os.name);
+		c.outputs[i].written = os.written;
+		c.outputs[i].dropped = os.dropped;
+		c.outputs[i].dropped_block = os.dropped_block;
+		c.outputs[i].write_errors = os.write_errors;
+		c.n_outputs++;
+	}
+	if (d->table && nft_table_counters(d->table, &k, err, sizeof(err)) == 0) {
+		c.have_kernel = true;
+		c.held = k.held;
+		c.copied = k.copied;
+		c.refused = k.refused;
+	}
+	c.reloads = d->c.reloads;
+	c.reload_failures = d->c.reload_failures;
+	pthread_mutex_lock(&d->counters_lock);
+	d->counters = c;
+	d->counters_pending = true;
+	pthread_mutex_unlock(&d->counters_lock);
+}
+
+/* In the writer thread, between writes (or at exit, once it stopped): the
+ * latest counters gathered, if not yet written, as a record of the chain. */
+static void write_counters(struct daemon *d, FILE *out)
+{
+	char line[EVENT_LINE_MAX];
+	size_t n = 0;
+
+	pthread_mutex_lock(&d->counters_lock);
+	if (d->counters_pending)
+		n = output_counters_line(&d->counters, line, sizeof(line));
+	d->counters_pending = false;
+	pthread_mutex_unlock(&d->counters_lock);
+	if (n && (fwrite(line, 1, n, out) != n || fflush(out) != 0))
+		warn("a counters record could not be written to %s: %s", d->json_path, strerror(errno));
+}
 
 static void print_counters(struct daemon *d, const char *when)
 {
@@ -837,8 +923,10 @@ static bool handle_signal(struct daemon *d)
 		if (d->metrics)
 			publish_metrics(d);
 		if (d->json_path && strcmp(d->json_path, "-") != 0) {
-			if (d->chain)
+			if (d->chain) {
 				note_log_inputs(d);
+				gather_counters(d, "sighup");
+			}
 			event_queue_poke(d->events); /* logrotate's postrotate */
 		}
 		return true;
@@ -978,6 +1066,10 @@ static void run_timers(struct daemon *d)
 	if (d->metrics && now - d->last_publish_ms >= METRICS_EVERY_MS) {
 		d->last_publish_ms = now;
 		publish_metrics(d);
+	}
+	if (d->chain && now - d->last_counters_ms >= (double)d->checkpoint_s * 1000) {
+		d->last_counters_ms = now;
+		gather_counters(d, "interval");
 	}
 	notify_watchdog(&d->notify, now);
 }
@@ -1206,9 +1298,12 @@ static void shut_down(struct daemon *d, bool remove)
 		/* Everything decided goes out before the counters are final. */
 		outputs_drain(d->outputs, 10000);
 		print_counters(d, "exit");
+		gather_counters(d, "exit");
 	}
 	if (!outputs_close(d->outputs, 10000, d->json_path))
 		d->json = NULL; /* its writer is still inside a write */
+	else if (d->chain && d->json)
+		write_counters(d, d->json); /* the writer has stopped: before the final checkpoint */
 	d->outputs = NULL;
 	heartbeat_stop(d);
 	if (remove && d->table && nft_table_remove(d->table, err, sizeof(err)) != 0)
@@ -1236,13 +1331,17 @@ static void shut_down(struct daemon *d, bool remove)
 
 int cmd_run(int argc, char **argv)
 {
-	struct daemon d = {.sigfd = -1, .sign_lock = PTHREAD_MUTEX_INITIALIZER};
+	struct daemon d = {.sigfd = -1, .sign_lock = PTHREAD_MUTEX_INITIALIZER, .counters_lock = PTHREAD_MUTEX_INITIALIZER};
 	char err[1024];
 	int rc = parse_run_options(argc, argv, "cdjMnKETSOYXL", &d);
 	bool loaded = false;
 
 	if (rc)
 		return rc;
+	/* Every counter counts from here (the counters record's engine_started). */
+	format_rfc3339(now_us(), d.engine_started, sizeof(d.engine_started));
+	if (gethostname(d.host, sizeof(d.host) - 1) != 0)
+		d.host[0] = 0;
 	if (state_load(config_path(d.config), d.dbs, d.n_dbs, &d.st, err, sizeof(err)) != 0)
 		goto fail;
 	if (!d.mode_given)
@@ -1333,6 +1432,7 @@ int cmd_run(int argc, char **argv)
 	    drop_capabilities(err, sizeof(err)) != 0 || heartbeat_start(&d, err, sizeof(err)) != 0)
 		goto fail;
 	d.running = true;
+	d.last_counters_ms = mono_ms();
 	warn("running in %s mode on %s%s", gateway_mode_name(d.mode), d.src[0].name, d.n_src > 1 ? " and more" : "");
 	{
 		char status[256];

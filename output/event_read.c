@@ -5,6 +5,9 @@
  * shows are copied, everything else (arrays, nested objects, members added
  * later) is skipped by a strict recursive scanner with a depth limit, so a
  * malformed or hostile line is rejected, never read past its end.
+ *
+ * The gateway's counters record (output.h) is defined here too, written
+ * (output_counters_line, for run) beside its reader.
  */
 #include "internal.h"
 #include "output.h"
@@ -455,5 +458,280 @@ enum report_line report_line_parse(const char *line, size_t len, struct report_e
 		}
 		return REPORT_LINE_LOG_HEADER;
 	}
+	/* A counters record is never read as an event, whole or not. */
+	static const char counters[] = "{\"counters\":";
+	if (len >= sizeof(counters) - 1 && !memcmp(line, counters, sizeof(counters) - 1)) {
+		struct output_counters oc;
+		return report_counters_parse(line, len, &oc) ? REPORT_LINE_COUNTERS : REPORT_LINE_OTHER;
+	}
 	return report_event_parse(line, len, e) ? REPORT_LINE_EVENT : REPORT_LINE_OTHER;
+}
+
+/* ---- the gateway's counters record (output.h) ------------------------------
+ *
+ * Written here as well as read, so that the one format has one definition:
+ * run formats the record with output_counters_line, the report reads it
+ * back with report_counters_parse, strictly -- every member the writer
+ * always writes must be there once, every count a plain non-negative
+ * integer -- since the figures are shown as the engine's own statement. */
+
+static void put_json_text(char *buf, size_t cap, size_t *n, const char *v)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p && *n < cap; p++) {
+		int k = *p == '"' || *p == '\\' ? snprintf(buf + *n, cap - *n, "\\%c", *p)
+			: *p < 0x20	       ? snprintf(buf + *n, cap - *n, "\\u%04x", *p)
+					       : snprintf(buf + *n, cap - *n, "%c", *p);
+		*n += (size_t)k;
+	}
+}
+
+#define PUT(...) (n += n < cap ? (size_t)snprintf(buf + n, cap - n, __VA_ARGS__) : 0)
+#define PUT_TEXT(v) (PUT("\""), put_json_text(buf, cap, &n, (v)), PUT("\""))
+
+size_t output_counters_line(const struct output_counters *c, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	PUT("{\"counters\":{\"host\":");
+	PUT_TEXT(c->host);
+	PUT(",\"engine_started\":");
+	PUT_TEXT(c->engine_started);
+	PUT(",\"time\":");
+	PUT_TEXT(c->time);
+	PUT(",\"why\":");
+	PUT_TEXT(c->why);
+	PUT(",\"packets\":%llu,\"flows\":%llu,\"capture_drops\":%llu,\"sources\":[", (unsigned long long)c->packets,
+	    (unsigned long long)c->flows, (unsigned long long)c->capture_drops);
+	for (size_t i = 0; i < c->n_sources && i < OUTPUT_COUNTERS_SOURCES; i++) {
+		PUT("%s{\"name\":", i ? "," : "");
+		PUT_TEXT(c->sources[i].name);
+		PUT(",\"drops\":%llu}", (unsigned long long)c->sources[i].drops);
+	}
+	PUT("],\"outputs\":[");
+	for (size_t i = 0; i < c->n_outputs && i < OUTPUT_COUNTERS_OUTPUTS; i++) {
+		PUT("%s{\"name\":", i ? "," : "");
+		PUT_TEXT(c->outputs[i].name);
+		PUT(",\"written\":%llu,\"dropped\":%llu,\"dropped_block\":%llu,\"write_errors\":%llu}",
+		    (unsigned long long)c->outputs[i].written, (unsigned long long)c->outputs[i].dropped,
+		    (unsigned long long)c->outputs[i].dropped_block, (unsigned long long)c->outputs[i].write_errors);
+	}
+	PUT("]");
+	if (c->have_kernel)
+		PUT(",\"held\":%llu,\"copied\":%llu,\"refused\":%llu", (unsigned long long)c->held,
+		    (unsigned long long)c->copied, (unsigned long long)c->refused);
+	PUT(",\"reloads\":%llu,\"reload_failures\":%llu}}\n", (unsigned long long)c->reloads,
+	    (unsigned long long)c->reload_failures);
+	return n < cap ? n : 0;
+}
+
+#undef PUT
+#undef PUT_TEXT
+
+/* Digits only, no sign, fraction or exponent, within 64 bits. */
+static bool read_count(struct scan *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *start;
+
+	skip_ws(s);
+	start = s->p;
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+		unsigned d = (unsigned)(*s->p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+		s->p++;
+	}
+	if (s->p == start || (s->p < s->end && (*s->p == '.' || *s->p == 'e' || *s->p == 'E')))
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.frac]Z", as format_rfc3339 writes it. */
+static bool read_time(struct scan *s, char *out, size_t cap)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t len;
+
+	if (!scan_string(s, out, cap))
+		return false;
+	len = strlen(out);
+	if (len < sizeof(shape) || out[len - 1] != 'Z')
+		return false;
+	for (size_t i = 0; i + 1 < sizeof(shape); i++)
+		if (shape[i] == 'd' ? out[i] < '0' || out[i] > '9' : out[i] != shape[i])
+			return false;
+	return true;
+}
+
+/* One object of the sources or outputs array: every key in `keys' once,
+ * nothing else; name copied to name, the counts to v[] in keys' order. */
+static bool read_named_counts(struct scan *s, const char *const *keys, size_t n_keys, char *name, size_t name_cap,
+			      uint64_t *v)
+{
+	char key[32];
+	unsigned seen = 0;
+
+	if (!eat(s, '{') || ++s->depth > MAX_DEPTH)
+		return false;
+	do {
+		size_t k = n_keys;
+		if (!scan_string(s, key, sizeof(key)) || !eat(s, ':'))
+			return false;
+		for (size_t i = 0; i < n_keys; i++)
+			if (!strcmp(key, keys[i]))
+				k = i;
+		if (k == n_keys || seen & 1u << k)
+			return false;
+		seen |= 1u << k;
+		if (!(k == 0 ? scan_string(s, name, name_cap) : read_count(s, &v[k - 1])))
+			return false;
+	} while (eat(s, ','));
+	s->depth--;
+	return eat(s, '}') && seen == (1u << n_keys) - 1;
+}
+
+static bool read_sources(struct scan *s, struct output_counters *c)
+{
+	static const char *const keys[] = {"name", "drops"};
+
+	if (!eat(s, '[') || ++s->depth > MAX_DEPTH)
+		return false;
+	if (!eat(s, ']')) {
+		do {
+			if (c->n_sources == OUTPUT_COUNTERS_SOURCES)
+				return false;
+			size_t i = c->n_sources++;
+			if (!read_named_counts(s, keys, 2, c->sources[i].name, sizeof(c->sources[i].name),
+					       &c->sources[i].drops))
+				return false;
+		} while (eat(s, ','));
+		if (!eat(s, ']'))
+			return false;
+	}
+	s->depth--;
+	return true;
+}
+
+static bool read_outputs(struct scan *s, struct output_counters *c)
+{
+	static const char *const keys[] = {"name", "written", "dropped", "dropped_block", "write_errors"};
+
+	if (!eat(s, '[') || ++s->depth > MAX_DEPTH)
+		return false;
+	if (!eat(s, ']')) {
+		do {
+			if (c->n_outputs == OUTPUT_COUNTERS_OUTPUTS)
+				return false;
+			size_t i = c->n_outputs++;
+			uint64_t v[4];
+			if (!read_named_counts(s, keys, 5, c->outputs[i].name, sizeof(c->outputs[i].name), v))
+				return false;
+			c->outputs[i].written = v[0];
+			c->outputs[i].dropped = v[1];
+			c->outputs[i].dropped_block = v[2];
+			c->outputs[i].write_errors = v[3];
+		} while (eat(s, ','));
+		if (!eat(s, ']'))
+			return false;
+	}
+	s->depth--;
+	return true;
+}
+
+enum {
+	C_HOST, C_STARTED, C_TIME, C_WHY, C_PACKETS, C_FLOWS, C_DROPS, C_SOURCES, C_OUTPUTS, C_HELD, C_COPIED,
+	C_REFUSED, C_RELOADS, C_RELOAD_FAILURES, C_N
+};
+static const char *const counter_keys[C_N] = {
+	"host", "engine_started", "time", "why", "packets", "flows", "capture_drops", "sources", "outputs", "held",
+	"copied", "refused", "reloads", "reload_failures",
+};
+#define C_KERNEL (1u << C_HELD | 1u << C_COPIED | 1u << C_REFUSED)
+
+static bool read_counters(struct scan *s, struct output_counters *c)
+{
+	char key[32];
+	unsigned seen = 0;
+
+	if (!eat(s, '{') || ++s->depth > MAX_DEPTH)
+		return false;
+	do {
+		int k = C_N;
+		bool ok;
+		if (!scan_string(s, key, sizeof(key)) || !eat(s, ':'))
+			return false;
+		for (int i = 0; i < C_N; i++)
+			if (!strcmp(key, counter_keys[i]))
+				k = i;
+		if (k == C_N) { /* a member added later */
+			if (!skip_value(s))
+				return false;
+			continue;
+		}
+		if (seen & 1u << k)
+			return false;
+		seen |= 1u << k;
+		switch (k) {
+		case C_HOST: ok = scan_string(s, c->host, sizeof(c->host)); break;
+		case C_STARTED: ok = read_time(s, c->engine_started, sizeof(c->engine_started)); break;
+		case C_TIME: ok = read_time(s, c->time, sizeof(c->time)); break;
+		case C_WHY:
+			ok = scan_string(s, c->why, sizeof(c->why)) &&
+			     (!strcmp(c->why, "interval") || !strcmp(c->why, "sighup") || !strcmp(c->why, "exit"));
+			break;
+		case C_PACKETS: ok = read_count(s, &c->packets); break;
+		case C_FLOWS: ok = read_count(s, &c->flows); break;
+		case C_DROPS: ok = read_count(s, &c->capture_drops); break;
+		case C_SOURCES: ok = read_sources(s, c); break;
+		case C_OUTPUTS: ok = read_outputs(s, c); break;
+		case C_HELD: ok = read_count(s, &c->held); break;
+		case C_COPIED: ok = read_count(s, &c->copied); break;
+		case C_REFUSED: ok = read_count(s, &c->refused); break;
+		case C_RELOADS: ok = read_count(s, &c->reloads); break;
+		default: ok = read_count(s, &c->reload_failures); break;
+		}
+		if (!ok)
+			return false;
+	} while (eat(s, ','));
+	s->depth--;
+	if (!eat(s, '}'))
+		return false;
+	unsigned kernel = seen & C_KERNEL;
+	if ((seen | C_KERNEL) != (1u << C_N) - 1 || (kernel && kernel != C_KERNEL))
+		return false;
+	c->have_kernel = kernel != 0;
+	uint64_t sum = 0;
+	for (size_t i = 0; i < c->n_sources; i++) {
+		if (sum + c->sources[i].drops < sum)
+			return false;
+		sum += c->sources[i].drops;
+	}
+	return sum == c->capture_drops;
+}
+
+bool report_counters_parse(const char *line, size_t len, struct output_counters *out)
+{
+	struct scan s = {line, line + len, 0};
+	struct logchain_line_info li;
+	char key[16];
+
+	memset(out, 0, sizeof(*out));
+	/* A record the verifier chains; then its first member, and only the
+	 * chain's own members after it. */
+	if (logchain_line_parse(line, len, &li) != LOGCHAIN_LINE_RECORD)
+		return false;
+	if (!eat(&s, '{') || !scan_string(&s, key, sizeof(key)) || strcmp(key, "counters") != 0 || !eat(&s, ':') ||
+	    !read_counters(&s, out))
+		return false;
+	while (eat(&s, ',')) {
+		if (!scan_string(&s, key, sizeof(key)) || (strcmp(key, "seq") && strcmp(key, "chain")) || !eat(&s, ':') ||
+		    !skip_value(&s))
+			return false;
+	}
+	if (!eat(&s, '}'))
+		return false;
+	skip_ws(&s);
+	return s.p == s.end;
 }

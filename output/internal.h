@@ -52,13 +52,26 @@ struct report_checkpoint {
 	uint64_t records;
 	bool final;
 };
-enum report_line { REPORT_LINE_OTHER, REPORT_LINE_EVENT, REPORT_LINE_LOG_HEADER, REPORT_LINE_CHECKPOINT };
+enum report_line {
+	REPORT_LINE_OTHER,
+	REPORT_LINE_EVENT,
+	REPORT_LINE_LOG_HEADER,
+	REPORT_LINE_CHECKPOINT,
+	REPORT_LINE_COUNTERS, /* the gateway's counters (output.h): report_counters_parse reads it */
+};
 
 /* One line of a log: an event (in e), a signed log's header (h) or
- * checkpoint (c) -- each a whole, well-formed chained record with the
- * format this egressfence writes -- or another line. */
+ * checkpoint (c), or the gateway's counters -- each a whole, well-formed
+ * chained record with the format this egressfence writes -- or another
+ * line (a counters record that does not read whole is one). */
 enum report_line report_line_parse(const char *line, size_t len, struct report_event *e, struct report_log_header *h,
 				   struct report_checkpoint *c);
+
+/* A counters record (output.h's output_counters_line), chained; false
+ * when any member it must have is missing or malformed, or capture_drops
+ * is not the sum of the sources'. */
+struct output_counters;
+bool report_counters_parse(const char *line, size_t len, struct output_counters *out);
 
 /* ---- the writers of network outputs (sink_net.c), run by eventq.c ---------- */
 

@@ -309,6 +309,52 @@ int logchain_checkpoint(struct logchain *lc, uint32_t older_than_s);
  * policy or database unreadable; `out' is still the caller's and the old
  * file goes on), -2 after (`out' is the log's, which takes nothing more). */
 int logchain_rotate(struct logchain *lc, FILE *out, const struct logchain_signing *s, char *err, size_t errlen);
+/*
+ * The gateway's counters as a record of its signed event log (event_read.c
+ * writes and reads it): what the log cannot show by its events -- packets
+ * the kernel dropped before the engine saw them, events an output's queue
+ * had no room for -- stated by the engine itself, chained and signed with
+ * the events.  One line, members in this order:
+ *
+ *   {"counters":{"host":..,"engine_started":"<RFC 3339>","time":"<RFC 3339>",
+ *     "why":"interval"|"sighup"|"exit","packets":N,"flows":N,"capture_drops":N,
+ *     "sources":[{"name":..,"drops":N},...],
+ *     "outputs":[{"name":..,"written":N,"dropped":N,"dropped_block":N,"write_errors":N},...],
+ *     "held":N,"copied":N,"refused":N,             (gate and monitor mode: the table's)
+ *     "reloads":N,"reload_failures":N}}
+ *
+ * Every figure counts from engine_started (the process's start), not from
+ * the log's: a later record replaces an earlier one of the same host and
+ * engine_started, so a record lost in a failed write costs nothing but
+ * its moment.  capture_drops is the sum of the sources' drops.  It is not
+ * an event: no reader counts it as a flow.
+ */
+#define OUTPUT_COUNTERS_SOURCES 16
+#define OUTPUT_COUNTERS_OUTPUTS 9    /* the --json file and OUTPUT_MAX others */
+struct output_counters {
+	char host[64], engine_started[40], time[40], why[16];
+	uint64_t packets, flows, capture_drops;
+	size_t n_sources;
+	struct {
+		char name[64];
+		uint64_t drops;
+	} sources[OUTPUT_COUNTERS_SOURCES];
+	size_t n_outputs;
+	struct {
+		char name[32];
+		uint64_t written, dropped, dropped_block, write_errors;
+	} outputs[OUTPUT_COUNTERS_OUTPUTS];
+	bool have_kernel;              /* held, copied, refused: the table's (none in observe mode) */
+	uint64_t held, copied, refused;
+	uint64_t reloads, reload_failures;
+};
+/* why: "interval" (every --checkpoint-seconds), "sighup" (a reload, and
+ * the last record of a file logrotate moved), "exit" (after the last
+ * event, before the final checkpoint).  The record as one line, newline
+ * included; its length, or 0 when it does not fit in cap (EVENT_LINE_MAX
+ * always does). */
+size_t output_counters_line(const struct output_counters *c, char *buf, size_t cap);
+
 /* Records written so far and the last chain value; valid after a flush. */
 uint64_t logchain_head(const struct logchain *lc, char hex[65]);
 /* After the stream is closed. */

@@ -63,6 +63,14 @@ struct log_info {
 	bool has_header;
 	struct report_log_header header;
 	uint64_t checkpoints, final_checkpoints;
+	uint64_t counters;      /* the gateway's counters records */
+};
+
+/* One run of a gateway engine (host and start time), as the last of its
+ * counters records in any log given states it: figures since that start. */
+struct engine_run {
+	struct output_counters c;
+	size_t log;             /* the log that record is in */
 };
 
 struct flagged {
@@ -105,6 +113,8 @@ struct report {
 	uint64_t rules_other;
 	struct flagged *flows;
 	size_t n_flows, cap_flows;
+	struct engine_run *runs;
+	size_t n_runs;
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -267,6 +277,7 @@ void report_free(struct report *r)
 	free(r->policy_dates);
 	free(r->groups_text);
 	free(r->flows);
+	free(r->runs);
 	free(r);
 }
 
@@ -444,6 +455,34 @@ static int add_event(struct report *r, size_t log, const struct report_event *e)
 	return 0;
 }
 
+/* A counters record: the figures of its engine run, unless a later record
+ * of the same run (host and start) was read already -- every figure is
+ * cumulative, so the latest states everything the earlier ones did.
+ * -1 when out of memory. */
+static int add_counters(struct report *r, size_t log, const char *line, size_t len)
+{
+	struct output_counters c;
+	struct engine_run *run = NULL;
+
+	if (!report_counters_parse(line, len, &c))
+		return 0; /* report_line_parse said it reads: not reached */
+	for (size_t i = 0; i < r->n_runs && !run; i++)
+		if (!strcmp(r->runs[i].c.host, c.host) && !strcmp(r->runs[i].c.engine_started, c.engine_started))
+			run = &r->runs[i];
+	if (!run) {
+		struct engine_run *grown = realloc(r->runs, (r->n_runs + 1) * sizeof(*grown));
+		if (!grown)
+			return -1;
+		r->runs = grown;
+		run = &r->runs[r->n_runs++];
+	} else if (strcmp(c.time, run->c.time) < 0) {
+		return 0;
+	}
+	run->c = c;
+	run->log = log;
+	return 0;
+}
+
 int report_add_log(struct report *r, const char *path, bool kept, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
@@ -508,6 +547,14 @@ int report_add_log(struct report *r, const char *path, bool kept, char *err, siz
 		if (kind == REPORT_LINE_CHECKPOINT) {
 			l->checkpoints++;
 			l->final_checkpoints += c.final;
+			continue;
+		}
+		if (kind == REPORT_LINE_COUNTERS) {
+			l->counters++;
+			if (add_counters(r, idx, line, len) < 0) {
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
 			continue;
 		}
 		int added = kind == REPORT_LINE_EVENT ? add_event(r, idx, &e) : 1;
@@ -735,6 +782,8 @@ static const char script[] =
 	" Array.from(t.tBodies[0].rows).forEach(function(r){r.style.display=r.textContent.toLowerCase().indexOf(q)<0?'none':''});});});\n"
 	"</script>\n";
 
+static unsigned write_engine_runs(FILE *o, const struct report *r);
+
 static void write_examined(FILE *o, const struct report *r)
 {
 	char b[32], b2[32];
@@ -786,14 +835,17 @@ static void write_examined(FILE *o, const struct report *r)
 		}
 		td_num(o, l->events);
 		td_num(o, l->not_events);
-		if (l->has_header || l->checkpoints)
-			fprintf(o, "<td>%s%s checkpoint%s</td>", l->has_header ? "header, " : "", grouped(l->checkpoints, b),
+		if (l->has_header || l->checkpoints || l->counters) {
+			fprintf(o, "<td>%s%s checkpoint%s", l->has_header ? "header, " : "", grouped(l->checkpoints, b),
 				l->checkpoints == 1 ? "" : "s");
-		else
+			if (l->counters)
+				fprintf(o, ", %s counters record%s", grouped(l->counters, b), l->counters == 1 ? "" : "s");
+			fputs("</td>", o);
+		} else
 			fputs("<td>none</td>", o);
 		td_text(o, l->first_ts);
 		td_text(o, l->last_ts);
-		td_text(o, l->gateway_events ? "egressfence run (gateway events)" : "egressfence audit");
+		td_text(o, l->gateway_events || l->counters ? "egressfence run (gateway events)" : "egressfence audit");
 		fputs("</tr>\n", o);
 	}
 	fputs("</tbody></table>\n", o);
@@ -842,12 +894,93 @@ static void write_examined(FILE *o, const struct report *r)
 		fputs("<li>capture drops: none possible in an offline audit (the captures are read whole); "
 		      "what the capturing host dropped before writing them is not recorded in a capture file</li>\n", o);
 	else
-		fputs("<li>not known from logs alone: capture drops, events the gateway's queue dropped, frames "
-		      "that were not IP, and damaged captures are counters of the process that wrote the log "
-		      "(<code>run</code> prints them on SIGUSR1 and at exit), not events</li>\n", o);
+		gaps += write_engine_runs(o, r);
 	if (!gaps)
 		fputs("<li class=ok>no damaged input, no evictions, no unreadable lines</li>\n", o);
 	fputs("</ul>\n", o);
+}
+
+/* One engine run's counters, as its last record states them: cumulative
+ * since the engine started, as of that record, and never more -- what the
+ * engine dropped after it, or while writing no log given here, is not in
+ * it.  Figures carry ids (run-N-...) for the tests that read the page. */
+static bool write_engine_run(FILE *o, const struct report *r, size_t k)
+{
+	const struct output_counters *c = &r->runs[k].c;
+	char b[32];
+	bool lost = c->capture_drops > 0;
+
+	for (size_t i = 0; i < c->n_outputs; i++)
+		lost |= c->outputs[i].dropped || c->outputs[i].write_errors;
+	fprintf(o, "<li id=run-%zu%s>gateway <b>", k + 1, lost ? " class=warn" : "");
+	html_text(o, c->host[0] ? c->host : "(host not named)");
+	fputs("</b>: since the engine started at <b>", o);
+	html_text(o, c->engine_started);
+	fputs("</b>, as of <b>", o);
+	html_text(o, c->time);
+	fputs("</b> (cumulative counts; its last counters record read, in ", o);
+	html_text(o, r->logs[r->runs[k].log].path);
+	fputs(!strcmp(c->why, "exit") ? ", written as it stopped" : ", written while it ran: later figures are not in these logs", o);
+	fprintf(o, "): capture drops <b id=run-%zu-capture-drops>%s</b>", k + 1, grouped(c->capture_drops, b));
+	for (size_t i = 0; i < c->n_sources; i++) {
+		fputs(i ? ", " : " (", o);
+		html_text(o, c->sources[i].name);
+		fprintf(o, " %s", grouped(c->sources[i].drops, b));
+	}
+	fputs(c->n_sources ? ")" : "", o);
+	for (size_t i = 0; i < c->n_outputs; i++) {
+		fputs("; events to output ", o);
+		html_text(o, c->outputs[i].name);
+		fprintf(o, ": written <span id=run-%zu-out-%zu-written>%s</span>", k + 1, i + 1,
+			grouped(c->outputs[i].written, b));
+		fprintf(o, ", dropped <b id=run-%zu-out-%zu-dropped>%s</b>", k + 1, i + 1, grouped(c->outputs[i].dropped, b));
+		fprintf(o, " (block events <span id=run-%zu-out-%zu-dropped-block>%s</span>)", k + 1, i + 1,
+			grouped(c->outputs[i].dropped_block, b));
+		fprintf(o, ", lost in failed writes <b id=run-%zu-out-%zu-write-errors>%s</b>", k + 1, i + 1,
+			grouped(c->outputs[i].write_errors, b));
+	}
+	fprintf(o, "; packets %s", grouped(c->packets, b));
+	fprintf(o, ", flows %s", grouped(c->flows, b));
+	if (c->have_kernel) {
+		fprintf(o, ", held %s", grouped(c->held, b));
+		fprintf(o, ", copied %s", grouped(c->copied, b));
+		fprintf(o, ", refused %s", grouped(c->refused, b));
+	}
+	fprintf(o, ", reloads %s", grouped(c->reloads, b));
+	fprintf(o, " (%s refused)</li>\n", grouped(c->reload_failures, b));
+	return lost;
+}
+
+/* The gaps of logs written by run: each engine run's counters records,
+ * and for the logs that hold none, what cannot be known.  Returns the
+ * gaps shown (runs that lost something). */
+static unsigned write_engine_runs(FILE *o, const struct report *r)
+{
+	unsigned gaps = 0;
+	size_t without = 0;
+
+	for (size_t k = 0; k < r->n_runs; k++)
+		gaps += write_engine_run(o, r, k);
+	for (size_t i = 0; i < r->n_logs; i++)
+		without += !r->logs[i].counters;
+	if (!r->n_runs) {
+		fputs("<li>not known from logs alone: capture drops, events the gateway's queue dropped, frames "
+		      "that were not IP, and damaged captures are counters of the process that wrote the log "
+		      "(<code>run</code> prints them on SIGUSR1 and at exit), not events</li>\n", o);
+		return gaps;
+	}
+	fputs("<li>frames that were not IP: not among the gateway's counters records, not known</li>\n", o);
+	if (!without)
+		return gaps;
+	fputs("<li id=no-counters>not known from logs alone for ", o);
+	for (size_t i = 0, n = 0; i < r->n_logs; i++) {
+		if (r->logs[i].counters)
+			continue;
+		fputs(n++ ? ", " : "", o);
+		html_text(o, r->logs[i].path);
+	}
+	fputs(" (no counters record): capture drops and events dropped by the process that wrote them</li>\n", o);
+	return gaps;
 }
 
 /* A digest the log header recorded beside the file's the report was given:

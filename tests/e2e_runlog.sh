@@ -17,6 +17,9 @@
 #                    and an edit in either file fails it
 #   unsigned         without a key, SIGHUP after mv reopens too: events
 #                    after it are in the new file
+#   counters         the signed log carries the engine's counters records
+#                    (timed, at SIGHUP, at exit); they verify, and the
+#                    report shows the last one's figures (issue 9)
 #
 # Needs root; exits 77 (skipped) without it or without ip netns / nft.
 set -uo pipefail
@@ -161,9 +164,89 @@ verify 1 'does not continue the one before it' "rotation: files out of order" --
 for f in "$LOG.1" "$LOG"; do
 	cp "$f" "$D/orig"
 	sed -i '0,/"verdict":"log"/s//"verdict":"allow"/' "$f"
-	verify 1 'record 2 was changed' "rotation: an event edited in $(basename "$f")" --pubkey "$D/k.pub" "$LOG.1" "$LOG"
+	verify 1 'record [0-9]+ was changed' "rotation: an event edited in $(basename "$f")" --pubkey "$D/k.pub" "$LOG.1" "$LOG"
 	cp "$D/orig" "$f"
 done
+
+# --- counters records (issue 9: the gaps of a run log) -----------------------------------
+# A signed log carries the engine's counters as records of its own: every
+# --checkpoint-seconds, at SIGHUP (the last record of a moved file before its
+# final checkpoint) and at exit (before the final checkpoint).  They verify
+# with the events, are not counted as flows, and `egressfence report' shows
+# the last one's figures as the engine run's gaps.
+echo "--- counters records in a signed log"
+counters_block() {
+	local LOG=$D/counted.json C=$D/counted
+	command -v jq >/dev/null || { bad "counters: needs jq (scripts/setup installs it)"; return; }
+	start_engine counted --json "$LOG" --sign-key "$D/k.key" --checkpoint-seconds 1
+	flows 2
+	wait_lines "$LOG" '"verdict":"log"' 2 || bad "counters: 2 events did not reach the log"
+	if wait_lines "$LOG" '"counters":{.*"why":"interval"' 1 6; then
+		ok "counters: a timed counters record within 6 s (--checkpoint-seconds 1)"
+	else
+		bad "counters: no timed counters record within 6 s: $(tail -n 2 "$LOG" | cut -c1-160)"
+	fi
+	mv "$LOG" "$LOG.1"
+	kill -HUP "$ENGINE"
+	wait_lines "$LOG.1" '"final":true' 1 10 && wait_lines "$LOG" '"previous_head":"' 1 10 ||
+		bad "counters: the moved file was not closed after SIGHUP"
+	if tail -n 2 "$LOG.1" | head -n 1 | grep -q '^{"counters":{.*"why":"sighup"'; then
+		ok "counters: the moved file's last record before its final checkpoint is the SIGHUP's counters"
+	else
+		bad "counters: the moved file ends $(tail -n 2 "$LOG.1" | head -n 1 | cut -c1-120)"
+	fi
+	flows 1
+	wait_lines "$LOG" '"verdict":"log"' 1 || bad "counters: the event after SIGHUP did not reach the new file"
+	stop_engine
+	if tail -n 2 "$LOG" | head -n 1 | grep -q '^{"counters":{.*"why":"exit"'; then
+		ok "counters: at exit the counters record comes just before the final checkpoint"
+	else
+		bad "counters: the log ends $(tail -n 2 "$LOG" | cut -c1-200)"
+	fi
+	verify 0 'counted\.json: OK, signed by key .*\(closed\)' "counters: verify-log --pubkey KEY with counters records" \
+		--pubkey "$D/k.pub" "$LOG.1" "$LOG"
+	# The exit record states what the engine did: every event it wrote is in the two files.
+	local last events written
+	last=$(grep '^{"counters":' "$LOG" | tail -n 1)
+	events=$(cat "$LOG.1" "$LOG" | grep -c '"verdict":')
+	written=$(jq -r '.counters.outputs[0].written' <<<"$last")
+	if [ "$written" = "$events" ] && [ "$(jq -r '.counters.flows >= 3 and .counters.packets > 0' <<<"$last")" = true ]; then
+		ok "counters: the exit record says $written events written, the files hold $events; flows $(jq .counters.flows <<<"$last")"
+	else
+		bad "counters: the exit record says written=$written, the files hold $events events: ${last:0:300}"
+	fi
+	# The report of the two files: the last record's figures, as the page shows them.
+	"$bin" report --pubkey "$D/k.pub" -o "$C.html" "$LOG.1" "$LOG" >"$C.rep" 2>&1 || bad "counters: report failed: $(cat "$C.rep")"
+	local page=$C.html chromium
+	if chromium=$(command -v chromium || command -v chromium-browser); then
+		timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --user-data-dir="$D/chromium" \
+			--dump-dom "file://$C.html" >"$C.dom" 2>/dev/null && page=$C.dom
+	fi
+	fig() { sed -n "s/.*id=\"\{0,1\}$1\"\{0,1\}>\([0-9,]*\)<.*/\1/p" "$page" | tr -d , | head -n 1; }
+	local want got k
+	for k in capture-drops:capture_drops out-1-dropped:outputs[0].dropped out-1-write-errors:outputs[0].write_errors \
+		out-1-written:outputs[0].written; do
+		want=$(jq -r ".counters.${k#*:}" <<<"$last")
+		got=$(fig "run-1-${k%%:*}")
+		if [ -n "$got" ] && [ "$got" = "$want" ]; then
+			ok "counters: report ($(basename "$page")) shows ${k%%:*} $got, as the last counters record says"
+		else
+			bad "counters: report shows ${k%%:*} '${got}', the last counters record says $want"
+		fi
+	done
+	local since
+	since=$(jq -r .counters.engine_started <<<"$last")
+	grep -q "since the engine started at <b>$since</b>, as of <b>$(jq -r .counters.time <<<"$last")</b>" "$page" &&
+		ok "counters: the figures are stated since the engine started ($since), as of the last record" ||
+		bad "counters: the page does not say 'since the engine started at $since, as of ...'"
+	if python3 "$src/tests/report/dom_figures.py" "$page" >"$C.json" &&
+		[ "$(jq -r .total_flows "$C.json")" = "$events" ] && [ "$(jq -r '[.logs[][4]] | join(" ")' "$C.json")" = "0 0" ]; then
+		ok "counters: the report counts $events flows, its counters records are neither flows nor unreadable lines"
+	else
+		bad "counters: the report counts $(jq -c '[.total_flows, [.logs[][3,4]]]' "$C.json" 2>&1) for $events events"
+	fi
+}
+counters_block
 
 # --- unsigned ---------------------------------------------------------------------------
 echo "--- an unsigned event log, rotated"

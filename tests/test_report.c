@@ -3,6 +3,8 @@
  * report shows, the fields landing with rejudging, and malformed lines
  * refused without reading past their end), a signed log's header and
  * checkpoint records told apart from events and from unreadable lines,
+ * the gateway's counters record read whole or refused, and shown per
+ * engine run in the report's gaps,
  * output_open's refusal of a planted symlink, and the world map's data
  * file: read when whole, refused with file:line when anything in it could
  * break out of the page's SVG or is not the format.
@@ -285,6 +287,232 @@ static void reads_the_logs_records_as_the_verifier_does(void **state)
 	}
 }
 
+/* ---- the gateway's counters record (output.h) ---------------------------- */
+
+#define CHAIN_64 "31b4458a9210f8c5de95770d080f78aa31b4458a9210f8c5de95770d080f78aa"
+
+static void sample_counters(struct output_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->host, sizeof(c->host), "gw-\"1\"");
+	snprintf(c->engine_started, sizeof(c->engine_started), "2026-11-27T20:00:00.000001Z");
+	snprintf(c->time, sizeof(c->time), "2026-11-27T21:00:00.500000Z");
+	snprintf(c->why, sizeof(c->why), "interval");
+	c->packets = 123456;
+	c->flows = 789;
+	c->n_sources = 2;
+	snprintf(c->sources[0].name, sizeof(c->sources[0].name), "nflog:24");
+	c->sources[0].drops = 5;
+	snprintf(c->sources[1].name, sizeof(c->sources[1].name), "eth1");
+	c->sources[1].drops = 2;
+	c->capture_drops = 7;
+	c->n_outputs = 2;
+	snprintf(c->outputs[0].name, sizeof(c->outputs[0].name), "file");
+	c->outputs[0].written = 700;
+	c->outputs[0].dropped = 11;
+	c->outputs[0].dropped_block = 3;
+	c->outputs[0].write_errors = 1;
+	snprintf(c->outputs[1].name, sizeof(c->outputs[1].name), "syslog");
+	c->outputs[1].written = 711;
+	c->have_kernel = true;
+	c->held = 40;
+	c->copied = 41;
+	c->refused = 42;
+	c->reloads = 2;
+	c->reload_failures = 1;
+}
+
+/* The record as the chain writes it: seq and chain added last. */
+static void counters_record(const struct output_counters *c, unsigned seq, char *buf, size_t cap)
+{
+	char line[EVENT_LINE_MAX];
+	size_t n = output_counters_line(c, line, sizeof(line));
+
+	assert_true(n > 2 && line[n - 1] == '\n' && line[n - 2] == '}');
+	snprintf(buf, cap, "%.*s,\"seq\":%u,\"chain\":\"" CHAIN_64 "\"}", (int)n - 2, line, seq);
+}
+
+static void reads_a_counters_record(void **state)
+{
+	struct output_counters in, out;
+	struct report_event e;
+	struct report_log_header h;
+	struct report_checkpoint c;
+	char rec[8192];
+
+	sample_counters(&in);
+	counters_record(&in, 9, rec, sizeof(rec));
+	assert_int_equal(report_line_parse(rec, strlen(rec), &e, &h, &c), REPORT_LINE_COUNTERS);
+	assert_true(report_counters_parse(rec, strlen(rec), &out));
+	assert_string_equal(out.host, "gw-\"1\"");
+	assert_string_equal(out.engine_started, in.engine_started);
+	assert_string_equal(out.time, in.time);
+	assert_string_equal(out.why, "interval");
+	assert_int_equal(out.packets, 123456);
+	assert_int_equal(out.flows, 789);
+	assert_int_equal(out.capture_drops, 7);
+	assert_int_equal(out.n_sources, 2);
+	assert_string_equal(out.sources[1].name, "eth1");
+	assert_int_equal(out.sources[1].drops, 2);
+	assert_int_equal(out.n_outputs, 2);
+	assert_string_equal(out.outputs[0].name, "file");
+	assert_int_equal(out.outputs[0].written, 700);
+	assert_int_equal(out.outputs[0].dropped, 11);
+	assert_int_equal(out.outputs[0].dropped_block, 3);
+	assert_int_equal(out.outputs[0].write_errors, 1);
+	assert_int_equal(out.outputs[1].written, 711);
+	assert_true(out.have_kernel);
+	assert_int_equal(out.refused, 42);
+	assert_int_equal(out.reloads, 2);
+	assert_int_equal(out.reload_failures, 1);
+	/* it is no event, and neither the verifier's header nor checkpoint */
+	assert_false(report_event_parse(rec, strlen(rec), &e));
+	/* observe mode has no table: no held, copied, refused */
+	in.have_kernel = false;
+	counters_record(&in, 9, rec, sizeof(rec));
+	assert_null(strstr(rec, "held"));
+	assert_true(report_counters_parse(rec, strlen(rec), &out));
+	assert_false(out.have_kernel);
+}
+
+/* A counters record that does not read whole is an unreadable line, never
+ * figures: each edit below makes the sample so. */
+static void refuses_a_malformed_counters_record(void **state)
+{
+	struct output_counters in, out;
+	struct report_event e;
+	struct report_log_header h;
+	struct report_checkpoint c;
+	char rec[8192], buf[8192];
+	const char *const edits[][2] = {
+		{"\"packets\":123456", "\"packets\":-1"},
+		{"\"packets\":123456", "\"packets\":1.5"},
+		{"\"packets\":123456", "\"packets\":\"123456\""},
+		{"\"flows\":789", "\"flows\":99999999999999999999"},
+		{"\"capture_drops\":7", "\"capture_drops\":6"},            /* not the sources' sum */
+		{"\"time\":\"2026-11-27T21:00:00.500000Z\",", ""},          /* a member missing */
+		{"\"time\":\"2026-11-27T21:00:00.500000Z\"", "\"time\":\"yesterday\""},
+		{"\"why\":\"interval\"", "\"why\":\"whim\""},
+		{"\"reloads\":2", "\"reloads\":2,\"reloads\":3"},          /* twice */
+		{"\"held\":40,", ""},                                       /* part of the table's */
+		{"{\"name\":\"eth1\",\"drops\":2}", "{\"name\":\"eth1\"}"},
+		{"{\"name\":\"eth1\",\"drops\":2}", "{\"name\":\"eth1\",\"drops\":2,\"x\":1}"},
+		{"\"sources\":[", "\"sources\":{"},
+		{"\"outputs\":[{", "\"outputs\":[1,{"},
+		{",\"seq\":9", ",\"other\":1,\"seq\":9"},                  /* a member beside the chain's */
+		{"{\"counters\":{", "{\"counters\": {\"x\":{"},
+	};
+
+	sample_counters(&in);
+	counters_record(&in, 9, rec, sizeof(rec));
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		const char *at = strstr(rec, edits[i][0]);
+		assert_non_null(at);
+		snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - rec), rec, edits[i][1], at + strlen(edits[i][0]));
+		if (report_counters_parse(buf, strlen(buf), &out))
+			fail_msg("edit %zu read as a counters record: %s", i, buf);
+		assert_int_equal(report_line_parse(buf, strlen(buf), &e, &h, &c), REPORT_LINE_OTHER);
+	}
+	/* unchained (as written before the chain adds seq and chain) */
+	size_t n = output_counters_line(&in, buf, sizeof(buf));
+	assert_false(report_counters_parse(buf, n - 1, &out));
+	/* every prefix, in a buffer of its own length */
+	for (size_t len = 0; len < strlen(rec); len++) {
+		char *copy = malloc(len ? len : 1);
+		memcpy(copy, rec, len);
+		assert_int_not_equal(report_line_parse(copy, len, &e, &h, &c), REPORT_LINE_COUNTERS);
+		free(copy);
+	}
+}
+
+/* Section 1 of a report from a run log: the last counters record of each
+ * engine run, stated since the engine started and as of that record; a
+ * log with none says the gaps are not known. */
+static void report_shows_each_engine_runs_last_counters(void **state)
+{
+	char dir[] = "/tmp/test_report.XXXXXX", logp[64], bare[64], html[64], err[256], rec[8192];
+	struct output_counters c;
+	struct report *r;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(logp, sizeof(logp), "%s/run.json", dir);
+	snprintf(bare, sizeof(bare), "%s/bare.json", dir);
+	snprintf(html, sizeof(html), "%s/r.html", dir);
+	FILE *f = fopen(logp, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", sample);
+	sample_counters(&c);
+	snprintf(c.time, sizeof(c.time), "2026-11-27T21:30:00.000000Z"); /* the later record, written first */
+	c.sources[0].drops = 50;
+	c.capture_drops = 52;
+	c.outputs[0].dropped = 19;
+	snprintf(c.why, sizeof(c.why), "exit");
+	counters_record(&c, 6, rec, sizeof(rec));
+	fprintf(f, "%s\n", rec);
+	sample_counters(&c);
+	counters_record(&c, 7, rec, sizeof(rec));
+	fprintf(f, "%s\n", rec);
+	/* another engine run on the same host */
+	snprintf(c.engine_started, sizeof(c.engine_started), "2026-11-27T22:00:00.000000Z");
+	snprintf(c.time, sizeof(c.time), "2026-11-27T22:05:00.000000Z");
+	c.sources[0].drops = 0;
+	c.sources[1].drops = 0;
+	c.capture_drops = 0;
+	counters_record(&c, 8, rec, sizeof(rec));
+	fprintf(f, "%s\n", rec);
+	fclose(f);
+
+	assert_non_null(r = report_new());
+	report_set_command(r, "report");
+	assert_int_equal(report_add_log(r, logp, true, err, sizeof(err)), 0);
+	assert_int_equal(report_write_html(r, html, err, sizeof(err)), 0);
+	report_free(r);
+	f = fopen(html, "r");
+	assert_non_null(f);
+	char *page = calloc(1, 1 << 20);
+	size_t len = fread(page, 1, (1 << 20) - 1, f);
+	fclose(f);
+	page[len] = 0;
+	assert_non_null(strstr(page, "since the engine started at <b>2026-11-27T20:00:00.000001Z</b>, as of "
+				     "<b>2026-11-27T21:30:00.000000Z</b>"));
+	assert_non_null(strstr(page, "id=run-1-capture-drops>52<"));
+	assert_non_null(strstr(page, "id=run-1-out-1-dropped>19<"));
+	assert_non_null(strstr(page, "id=run-1-out-1-write-errors>1<"));
+	assert_non_null(strstr(page, "as of <b>2026-11-27T22:05:00.000000Z</b>"));
+	assert_non_null(strstr(page, "id=run-2-capture-drops>0<"));
+	assert_null(strstr(page, "not known from logs alone"));
+	/* the counters records are neither events nor unreadable lines */
+	assert_null(strstr(page, "not an event"));
+	assert_null(strstr(page, "are not events"));
+	assert_non_null(strstr(page, "0 checkpoints, 3 counters records"));
+	unlink(html);
+	free(page);
+
+	/* a log without any counters record: not known */
+	f = fopen(bare, "w");
+	fprintf(f, "%s\n", sample);
+	fclose(f);
+	assert_non_null(r = report_new());
+	assert_int_equal(report_add_log(r, bare, true, err, sizeof(err)), 0);
+	assert_int_equal(report_write_html(r, html, err, sizeof(err)), 0);
+	report_free(r);
+	f = fopen(html, "r");
+	page = calloc(1, 1 << 20);
+	len = fread(page, 1, (1 << 20) - 1, f);
+	fclose(f);
+	page[len] = 0;
+	assert_non_null(strstr(page, "not known from logs alone: capture drops"));
+	assert_null(strstr(page, "id=run-1"));
+	free(page);
+	char csv[80];
+	snprintf(csv, sizeof(csv), "%s/r-flows.csv", dir);
+	unlink(csv);
+	unlink(html);
+	unlink(logp);
+	unlink(bare);
+	rmdir(dir);
+}
+
 static void refuses_a_planted_symlink(void **state)
 {
 	char dir[] = "/tmp/test_report.XXXXXX", target[64], link_path[64], err[256];
@@ -389,6 +617,9 @@ int main(void)
 		cmocka_unit_test(an_event_is_still_an_event),
 		cmocka_unit_test(refuses_malformed_signed_records),
 		cmocka_unit_test(reads_the_logs_records_as_the_verifier_does),
+		cmocka_unit_test(reads_a_counters_record),
+		cmocka_unit_test(refuses_a_malformed_counters_record),
+		cmocka_unit_test(report_shows_each_engine_runs_last_counters),
 		cmocka_unit_test(refuses_a_planted_symlink),
 		cmocka_unit_test(reads_the_world_map),
 		cmocka_unit_test(refuses_a_map_that_is_not_the_format),
