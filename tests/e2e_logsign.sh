@@ -22,6 +22,9 @@ command -v python3 >/dev/null || { echo "skipped: python3 is not installed (scri
 rm -rf "$dir"
 mkdir -p "$dir/pcaps"
 "$gen" "$dir/pcaps" >/dev/null || exit 1
+# A capture whose data is not examined by design (its audit exits 2) is
+# e2e_evasion's; these checks are about the log, over audits that exit 1.
+rm -f "$dir/pcaps/tls12-then-frag-never-complete.pcap"
 
 failed=0
 fail() {
