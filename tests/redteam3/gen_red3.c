@@ -690,7 +690,66 @@ static void case_tcp_doff4_text(struct out *o)
 	}
 }
 
+/* 23. TLS proven over IPv6, then each client record in a packet with a
+ * Destination Options header of PadN options (4 x 254 bytes) whose
+ * "zero" bytes are text: padding by type, not by content. */
+static void case_v6_padn_text(struct out *o)
+{
+	static uint8_t l4[4000], ip[6000];
+	struct conn c;
+	uint8_t rnd[400], buf[500];
+	conn_init(&c, o, 6, CLI6, SRV6, 41080, 443);
+	tls12_full_handshake(&c);
+	for (int i = 0; i < 10; i++) {
+		rnd_fill(rnd, sizeof(rnd));
+		uint32_t len = tls_record(buf, 23, rnd, sizeof(rnd));
+		uint32_t n = build_tcp(&c, 0, l4, c.seq[0], TH_ACK | TH_PSH, buf, len);
+		c.seq[0] += len;
+		uint8_t *h = ip + 40;
+		h[0] = 6; h[1] = 1032 / 8 - 1;
+		uint32_t k = 2;
+		for (int j = 0; j < 4; j++) { h[k] = 1; h[k + 1] = 254; fill_text(h + k + 2, 254); k += 256; }
+		h[k] = 1; h[k + 1] = 4; memset(h + k + 2, 0, 4); k += 6;
+		memset(ip, 0, 40);
+		ip[0] = 0x60; put16(ip + 4, (uint16_t)(k + n)); ip[6] = 60; ip[7] = 64;
+		memcpy(ip + 8, c.cli, 16); memcpy(ip + 24, c.srv, 16);
+		memcpy(ip + 40 + k, l4, n);
+		emit_ip(&c, 0, ip, 40 + k + n);
+		tcp_ack(&c, 1);
+	}
+	tcp_close(&c);
+}
+
+/* 24. TLS proven, then 100 client records whose IPv4 header has 40 bytes of
+ * options: End of Option List, then 39 bytes of text ("padding"). */
+static void case_v4_eol_text(struct out *o)
+{
+	static uint8_t l4[4000], ip[4100];
+	struct conn c;
+	uint8_t rnd[200], buf[300];
+	conn_init(&c, o, 4, CLIENT, SERVER, 41081, 443);
+	tls12_full_handshake(&c);
+	for (int i = 0; i < 100; i++) {
+		rnd_fill(rnd, sizeof(rnd));
+		uint32_t len = tls_record(buf, 23, rnd, sizeof(rnd));
+		uint32_t n = build_tcp(&c, 0, l4, c.seq[0], TH_ACK | TH_PSH, buf, len);
+		c.seq[0] += len;
+		ipv4_header(ip, c.cli, c.srv, 6, c.ip_id++, n + 40, 0, false);
+		ip[0] = 0x4f;
+		ip[20] = 0; /* EOL */
+		fill_text(ip + 21, 39);
+		put16(ip + 10, 0);
+		put16(ip + 10, csum_fold(csum_add(0, ip, 60)));
+		memcpy(ip + 60, l4, n);
+		emit_ip(&c, 0, ip, 60 + n);
+		tcp_ack(&c, 1);
+	}
+	tcp_close(&c);
+}
+
 static const struct { const char *name; void (*write)(struct out *); } red[] = {
+	{"v6-padn-text", case_v6_padn_text},
+	{"v4-eol-text", case_v4_eol_text},
 	{"tcp-doff4-text", case_tcp_doff4_text},
 	{"malformed-l4-text", case_malformed_l4_text},
 	{"gre-base", case_gre_base},
