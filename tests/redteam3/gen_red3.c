@@ -747,7 +747,115 @@ static void case_v4_eol_text(struct out *o)
 	tcp_close(&c);
 }
 
+/* 25. GTP-U messages that are not G-PDUs, to a CN peer on 2152: Echo
+ * Request (1) with a Private Extension IE of text, End Marker (254) and an
+ * unassigned type (100) carrying text. */
+static void case_gtpu_nongpdu_text(struct out *o)
+{
+	struct conn c;
+	uint8_t d[1300];
+	conn_init(&c, o, 4, CLIENT, SERVER, 2152, 2152);
+	static const uint8_t types[] = {1, 254, 100};
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < 5; i++) {
+			uint32_t n = 1000;
+			d[0] = 0x32; d[1] = types[k]; put16(d + 2, (uint16_t)(4 + 3 + n)); put32(d + 4, k == 1 ? 7 : 0);
+			put16(d + 8, (uint16_t)i); d[10] = 0; d[11] = 0;
+			d[12] = 255; put16(d + 13, (uint16_t)n); fill_text(d + 15, n);
+			udp_send(&c, 0, d, 15 + n);
+		}
+}
+
+/* 26. UDP datagrams to CN whose UDP length field is 4 (under the header's
+ * 8), with 1,200 bytes of text. */
+static void case_udp_len4_text(struct out *o)
+{
+	struct conn c;
+	static uint8_t u[2000];
+	conn_init(&c, o, 4, CLIENT, SERVER, 41090, 9999);
+	for (int i = 0; i < 5; i++) {
+		put16(u, 41090); put16(u + 2, 9999); put16(u + 4, 4); put16(u + 6, 0);
+		fill_text(u + 8, 1200);
+		ip_send(&c, 0, 17, u, 1208);
+	}
+}
+
+/* 27. ICMP echo requests to CN with text and a wrong ICMP checksum. */
+static void case_icmp_badsum_text(struct out *o)
+{
+	struct conn c;
+	uint8_t b[1300];
+	conn_init(&c, o, 4, CLIENT, SERVER, 0, 0);
+	for (int i = 0; i < 5; i++) {
+		b[0] = 8; b[1] = 0; put16(b + 2, 0x1234); put16(b + 4, 77); put16(b + 6, (uint16_t)i);
+		fill_text(b + 8, 1200);
+		ip_send(&c, 0, 1, b, 1208);
+	}
+}
+
+/* 28. ESP proven on one SPI pair, then the client switches to a new SPI
+ * whose packets carry text (a second SA to the same peer). */
+static void case_esp_new_spi_text(struct out *o)
+{
+	struct conn c;
+	uint8_t pkt[1200];
+	conn_init(&c, o, 4, CLIENT, SERVER, 0, 0);
+	for (uint32_t seq = 1; seq <= 4; seq++)
+		for (int dir = 0; dir < 2; dir++) {
+			put32(pkt, dir ? 0x51d2e3f4 : 0x0badcafe);
+			put32(pkt + 4, seq);
+			rnd_fill(pkt + 8, 392);
+			ip_send(&c, dir, 50, pkt, 400);
+		}
+	for (uint32_t seq = 1; seq <= 8; seq++) {
+		put32(pkt, 0x0badbeef);
+		put32(pkt + 4, seq);
+		fill_text(pkt + 8, 1000);
+		ip_send(&c, 0, 50, pkt, 1008);
+	}
+}
+
+/* 29. IPv4 loose (and strict) source routing: HTTP to a US address whose
+ * LSRR/SSRR option names the CN server as the next (and last) hop; a
+ * router that honours source routing delivers it to CN. */
+static void lsrr_http(struct out *o, uint16_t cport, uint8_t opt)
+{
+	static uint8_t l4[4000], ip[4100];
+	struct conn c;
+	conn_init(&c, o, 4, CLIENT, "203.0.113.10", cport, 80);
+	uint8_t cn[4] = {198, 51, 100, 10};
+	const char *msgs[2] = {http_request, NULL};
+	/* only the client's packets carry the option; the server answers */
+	uint32_t flags[] = {TH_SYN, TH_ACK, TH_ACK | TH_PSH, TH_FIN | TH_ACK};
+	for (int k = 0; k < 4; k++) {
+		const char *d = k == 2 ? msgs[0] : NULL;
+		uint32_t len = d ? (uint32_t)strlen(d) : 0;
+		uint32_t n = build_tcp(&c, 0, l4, c.seq[0], (uint8_t)flags[k], (const uint8_t *)d, len);
+		/* TCP checksum is over the final destination: recompute with cn */
+		put16(l4 + 16, 0);
+		uint32_t sum = csum_add(0, c.cli, 4); sum = csum_add(sum, cn, 4); sum += 6 + n;
+		put16(l4 + 16, csum_fold(csum_add(sum, l4, n)));
+		ipv4_header(ip, c.cli, c.srv, 6, c.ip_id++, n + 8, 0, false);
+		ip[0] = 0x47;
+		ip[20] = opt; ip[21] = 7; ip[22] = 4; memcpy(ip + 23, cn, 4); ip[27] = 0; /* EOL */
+		put16(ip + 10, 0); put16(ip + 10, csum_fold(csum_add(0, ip, 28)));
+		memcpy(ip + 28, l4, n);
+		emit_ip(&c, 0, ip, 28 + n);
+		if (k == 0) { c.seq[0]++; tcp_at(&c, 1, c.seq[1]++, TH_SYN | TH_ACK, NULL, 0); }
+		else if (k == 2) { c.seq[0] += len; tcp_send_str(&c, 1, http_response); }
+		else if (k == 3) { c.seq[0]++; tcp_at(&c, 1, c.seq[1]++, TH_FIN | TH_ACK, NULL, 0); }
+	}
+}
+static void case_v4_lsrr_http(struct out *o) { lsrr_http(o, 41095, 131); }
+static void case_v4_ssrr_http(struct out *o) { lsrr_http(o, 41096, 137); }
+
 static const struct { const char *name; void (*write)(struct out *); } red[] = {
+	{"v4-lsrr-http", case_v4_lsrr_http},
+	{"v4-ssrr-http", case_v4_ssrr_http},
+	{"gtpu-nongpdu-text", case_gtpu_nongpdu_text},
+	{"udp-len4-text", case_udp_len4_text},
+	{"icmp-badsum-text", case_icmp_badsum_text},
+	{"esp-new-spi-text", case_esp_new_spi_text},
 	{"v6-padn-text", case_v6_padn_text},
 	{"v4-eol-text", case_v4_eol_text},
 	{"tcp-doff4-text", case_tcp_doff4_text},
