@@ -849,7 +849,42 @@ static void lsrr_http(struct out *o, uint16_t cport, uint8_t opt)
 static void case_v4_lsrr_http(struct out *o) { lsrr_http(o, 41095, 131); }
 static void case_v4_ssrr_http(struct out *o) { lsrr_http(o, 41096, 137); }
 
+/* 30. TLS proven over IPv6, then each client record in a packet with a
+ * routing header whose segments left is 0 (the receiver skips it) and
+ * whose 1,024 bytes of "segments" are text: SRH (type 4), or type 0. */
+static void v6_rh_sl0_text(struct out *o, uint16_t cport, uint8_t type)
+{
+	static uint8_t l4[4000], ip[6000];
+	struct conn c;
+	uint8_t rnd[400], buf[500];
+	conn_init(&c, o, 6, CLI6, SRV6, cport, 443);
+	tls12_full_handshake(&c);
+	for (int i = 0; i < 10; i++) {
+		rnd_fill(rnd, sizeof(rnd));
+		uint32_t len = tls_record(buf, 23, rnd, sizeof(rnd));
+		uint32_t n = build_tcp(&c, 0, l4, c.seq[0], TH_ACK | TH_PSH, buf, len);
+		c.seq[0] += len;
+		uint8_t *h = ip + 40;
+		uint32_t k = 8 + 1024;
+		h[0] = 6; h[1] = (uint8_t)(k / 8 - 1); h[2] = type; h[3] = 0; /* segments left 0 */
+		if (type == 4) { h[4] = 63; h[5] = 0; h[6] = 0; h[7] = 0; } /* last entry 63 */
+		else memset(h + 4, 0, 4);
+		fill_text(h + 8, 1024);
+		memset(ip, 0, 40);
+		ip[0] = 0x60; put16(ip + 4, (uint16_t)(k + n)); ip[6] = 43; ip[7] = 64;
+		memcpy(ip + 8, c.cli, 16); memcpy(ip + 24, c.srv, 16);
+		memcpy(ip + 40 + k, l4, n);
+		emit_ip(&c, 0, ip, 40 + k + n);
+		tcp_ack(&c, 1);
+	}
+	tcp_close(&c);
+}
+static void case_v6_srh_sl0_text(struct out *o) { v6_rh_sl0_text(o, 41097, 4); }
+static void case_v6_rh0_sl0_text(struct out *o) { v6_rh_sl0_text(o, 41098, 0); }
+
 static const struct { const char *name; void (*write)(struct out *); } red[] = {
+	{"v6-srh-sl0-text", case_v6_srh_sl0_text},
+	{"v6-rh0-sl0-text", case_v6_rh0_sl0_text},
 	{"v4-lsrr-http", case_v4_lsrr_http},
 	{"v4-ssrr-http", case_v4_ssrr_http},
 	{"gtpu-nongpdu-text", case_gtpu_nongpdu_text},
