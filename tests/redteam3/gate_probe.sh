@@ -46,7 +46,7 @@ ef_serve_http cn 443 --tls || exit 1
 ef_bg cn wg-cn-51820 "$EF_PYTHON" "$src/tests/redteam3/gate_probe.py" wg-server 51820 || exit 1
 sleep 0.5
 ef_engine_start probe --config "$cfg" --json "$EVENTS"
-for kind in ${EF_PROBE_KINDS:-udp-plain udp-surplus v6-nonext tcp-doff4 tcp-optsyn udp-surplus-wait v6-nonext-wait wg-surplus tls-optack}; do
+for kind in ${EF_PROBE_KINDS:-udp-plain udp-surplus v6-nonext tcp-doff4 tcp-optsyn udp-surplus-wait v6-nonext-wait wg-surplus tls-optack tls6-srh}; do
 	m="EFRT3-$kind-$RANDOM"
 	ef_capture cn eth0 "$D/$kind.pcap" || exit 1
 	ef_ns_exec client "$EF_PYTHON" "$src/tests/redteam3/gate_probe.py" "$kind" "$CLIENT" "$CN" "$CLIENT6" "$CN6" "$m" 10
