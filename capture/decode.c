@@ -643,6 +643,9 @@ static bool decode_udp_tunnel(struct decoder *d, uint16_t dport, const uint8_t *
 	return false;
 }
 
+static void count_tcp_options(struct packet *out, const uint8_t *p, uint32_t n);
+static void count_surplus(struct packet *out, const uint8_t *p, uint32_t n);
+
 /* Fills ports, flags and payload for the transport protocol at p.  The
  * packet's addresses and l3 fields are already set. */
 static enum decode_result decode_l4(struct decoder *d, uint8_t proto, const uint8_t *p, uint32_t len,
@@ -667,6 +670,8 @@ static enum decode_result decode_l4(struct decoder *d, uint8_t proto, const uint
 		out->tcp_flags = p[13];
 		out->payload = p + hl;
 		out->payload_len = len - hl;
+		if (hl > 20)
+			count_tcp_options(out, p + 20, hl - 20);
 		return DECODE_OK;
 	}
 	case IPPROTO_UDP:
@@ -677,8 +682,14 @@ static enum decode_result decode_l4(struct decoder *d, uint8_t proto, const uint
 		out->dport = rd16(p + 2);
 		if (proto == IPPROTO_UDP) {
 			uint16_t ulen = rd16(p + 4);
-			if (ulen >= 8 && ulen < len)
-				len = ulen; /* Ethernet padding after a short datagram */
+			if (ulen >= 8 && ulen < len) {
+				/* len comes from the IP header, so Ethernet padding is
+				 * already gone: what follows the UDP length is inside
+				 * the IP datagram and reaches the destination, though
+				 * no socket reads it. */
+				count_surplus(out, p + ulen, len - ulen);
+				len = ulen;
+			}
 		}
 		out->payload = p + 8;
 		out->payload_len = len - 8;
@@ -1031,13 +1042,71 @@ static void count_options(struct packet *out, const uint8_t *p, uint32_t n, bool
 	out->options_unproven += unproven;
 }
 
+/*
+ * TCP options (RFC 9293 3.1, the IANA registry): the kinds stacks send
+ * -- EOL, NOP, MSS, window scale, SACK, timestamps, MD5 and AO signatures,
+ * MPTCP, user timeout, Fast Open -- are counted as the segment's header,
+ * as before; any other kind, a malformed list, or bytes after EOL that are
+ * not zero are data nothing vouches for (a receiver skips an unknown
+ * option), counted as sent and bounded with the IP options.  Called only
+ * for a segment whose header is longer than 20 bytes.
+ */
+static void count_tcp_options(struct packet *out, const uint8_t *p, uint32_t n)
+{
+	uint32_t unproven = 0;
+
+	for (uint32_t i = 0; i < n;) {
+		uint8_t kind = p[i];
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (kind == 0) { /* EOL: the rest is padding, zeros */
+			for (uint32_t k = i + 1; k < n; k++)
+				if (p[k]) {
+					unproven = n - i;
+					break;
+				}
+			break;
+		}
+		uint32_t len = i + 1 < n ? p[i + 1] : 0;
+		if (len < 2 || i + len > n) {
+			unproven += n - i;
+			break;
+		}
+		switch (kind) {
+		case 2: case 3: case 4: case 5: case 8: case 19: case 28: case 29: case 30: case 34:
+			break;
+		default:
+			unproven += len;
+		}
+		i += len;
+	}
+	if (unproven) {
+		out->options_len += unproven;
+		out->options_unproven += unproven;
+	}
+}
+
+/* Bytes inside an IP datagram past the UDP length: zeros carry nothing,
+ * anything else is counted as sent and bounded with the IP options. */
+static void count_surplus(struct packet *out, const uint8_t *p, uint32_t n)
+{
+	out->options_len += n;
+	for (uint32_t i = 0; i < n; i++)
+		if (p[i]) {
+			out->options_unproven += n;
+			return;
+		}
+}
+
 /* A node a routing header sends the packet through: it receives every byte,
  * as a tunnel's outer end does (kept once each; too many overflow). */
-static void add_via(struct packet *out, const uint8_t *addr)
+static void add_via_family(struct packet *out, const uint8_t *addr, uint8_t family)
 {
-	struct ef_addr a = {.family = 6};
+	struct ef_addr a = {.family = family};
 
-	memcpy(a.b, addr, 16);
+	memcpy(a.b, addr, family == 4 ? 4 : 16);
 	for (uint8_t i = 0; i < out->n_via; i++)
 		if (!memcmp(&out->via[i], &a, sizeof(a)))
 			return;
@@ -1045,6 +1114,48 @@ static void add_via(struct packet *out, const uint8_t *addr)
 		out->via[out->n_via++] = a;
 	else
 		out->via_overflow = true;
+}
+
+static void add_via(struct packet *out, const uint8_t *addr)
+{
+	add_via_family(out, addr, 6);
+}
+
+/*
+ * IPv4's source routes (RFC 791 3.1: loose 131, strict 137): a router that
+ * honours one sends the packet on to the addresses the option lists from
+ * its pointer on, and the last of them is where the data goes -- IPv4's
+ * SRv6.  As for a routing header, that one becomes the destination and the
+ * current destination and every hop still to come become via[].  A route
+ * already spent (pointer past the list) changes nothing; its bytes are
+ * counted with the options.
+ */
+static void follow_source_route(struct packet *out, const uint8_t *o, uint32_t n)
+{
+	for (uint32_t i = 0; i < n;) {
+		uint8_t type = o[i];
+		if (type == 0)
+			return;
+		if (type == 1) {
+			i++;
+			continue;
+		}
+		uint32_t len = i + 1 < n ? o[i + 1] : 0;
+		if (len < 2 || i + len > n)
+			return;
+		if ((type == 131 || type == 137) && len >= 7 && i + 2 < n) {
+			uint32_t ptr = o[i + 2]; /* 1-based, from the option's start */
+			uint32_t last = len - 4;  /* the last address's offset in the option */
+			if (ptr >= 4 && ptr <= last + 1) {
+				add_via_family(out, out->dst.b, 4);
+				for (uint32_t a = ptr - 1; a < last; a += 4)
+					add_via_family(out, o + i + a, 4);
+				memcpy(out->dst.b, o + i + last, 4);
+			}
+			return;
+		}
+		i += len;
+	}
 }
 
 /*
@@ -1065,8 +1176,14 @@ static bool follow_routing_header(struct decoder *d, const uint8_t *h, uint32_t 
 	uint8_t type = h[2], left = h[3];
 	uint32_t n = 0, first = 8;
 
-	if (!left)
+	if (!left) {
+		/* Every node skips it: its addresses (and SRv6's TLVs) reach the
+		 * destination and steer nothing, so they are data nothing vouches
+		 * for, counted as options are. */
+		out->options_len += hlen - 2;
+		out->options_unproven += hlen > 8 ? hlen - 8 : 0;
 		return true;
+	}
 	if (type == 4 && hlen >= 8) {
 		n = (uint32_t)h[4] + 1; /* last entry + 1 */
 		if (left > n || first + n * 16 > hlen)
@@ -1131,8 +1248,10 @@ static enum decode_result decode_ipv4(struct decoder *d, const uint8_t *p, uint3
 	if (total > len)
 		total = len; /* cut by the snaplen: keep what was captured */
 	set_l3(out, 4, p + 12, p + 16, p, total, depth);
-	if (hl > 20)
+	if (hl > 20) {
 		count_options(out, p + 20, hl - 20, true);
+		follow_source_route(out, p + 20, hl - 20);
+	}
 
 	uint16_t frag = rd16(p + 6);
 	uint32_t offset = (uint32_t)(frag & 0x1fff) * 8;
@@ -1207,8 +1326,10 @@ static enum decode_result decode_ipv6(struct decoder *d, const uint8_t *p, uint3
 			}
 			return defragment(d, out, id, inner, fo & 0xfff8, fo & 1, p + off, total - off, ts, depth);
 		}
-		case 59: /* no next header */
+		case 59: /* no next header: whatever follows still leaves */
 			out->l4 = 59;
+			out->payload = p + off;
+			out->payload_len = total - off;
 			return DECODE_OK;
 		}
 		break;

@@ -19,22 +19,23 @@ failed=0 passed=0
 # for the CN server, or for the flow named by the condition, satisfies JQ.
 check() {
 	local name=$1 want=$2 cond=$3 why=$4 rc
+	local out=${name//\//_} # ../redteam3/NAME: the third round's captures
 	if [ ! -f "$dir/$name.pcap" ]; then
 		echo "FAIL $name: $dir/$name.pcap is missing"
 		failed=$((failed + 1))
 		return
 	fi
-	"$bin" audit --config "$policy" --json "$tmp/$name.json" "$dir/$name.pcap" >"$tmp/$name.out" 2>&1
+	"$bin" audit --config "$policy" --json "$tmp/$out.json" "$dir/$name.pcap" >"$tmp/$out.out" 2>&1
 	rc=$?
 	if [ "$rc" != "$want" ]; then
 		echo "FAIL $name: exit $rc, expected $want ($why)"
-		sed 's/^/    /' "$tmp/$name.out" | head -8
+		sed 's/^/    /' "$tmp/$out.out" | head -8
 		failed=$((failed + 1))
 		return
 	fi
-	if [ -n "$cond" ] && ! jq -se "length > 0 and all(.[]; $cond)" "$tmp/$name.json" >/dev/null; then
+	if [ -n "$cond" ] && ! jq -se "length > 0 and all(.[]; $cond)" "$tmp/$out.json" >/dev/null; then
 		echo "FAIL $name: $why"
-		jq -c '{dst_ip, app, encryption, verdict, dst_country, rejudged, cleartext_reason, unknown_reason}' "$tmp/$name.json" | head -4 | sed 's/^/    /'
+		jq -c '{dst_ip, app, encryption, verdict, dst_country, rejudged, cleartext_reason, unknown_reason}' "$tmp/$out.json" | head -4 | sed 's/^/    /'
 		failed=$((failed + 1))
 		return
 	fi
@@ -114,6 +115,37 @@ check ike-sk-text-first 1 "$notenc and .encryption == \"cleartext\"" \
 	"a text Vendor ID, then a first SK payload of text: cleartext"
 check quic-inside-server-reply-text 1 "$notenc and .encryption == \"cleartext\" and .src_ip == \"10.9.0.2\"" \
 	"an inside QUIC server's first Initial reply of text: cleartext"
+
+# the third round's (tests/redteam3/): bytes outside the payload -- TCP
+# options, a spent routing header, bytes past a UDP length, what follows No
+# Next Header -- count in bytes_out and, past 256 a side that are not
+# padding, make the flow cleartext
+r3=../redteam3
+check $r3/tcp-option-text 1 "$notenc and .encryption == \"cleartext\" and .ip_options_unproven.out > 256" \
+	"38 bytes of text in an unknown TCP option on every segment of a TLS session: cleartext, blocked"
+check $r3/tcp-option-only 1 "$notenc and .bytes_out == 240" \
+	"connections carrying text only in TCP options: their bytes counted, blocked"
+check $r3/v6-srh-sl0-text 1 "$notenc and .encryption == \"cleartext\" and .ip_options_unproven.out > 256" \
+	"text in an SRv6 header with segments left 0 on a TLS session: cleartext, blocked"
+check $r3/v6-rh0-sl0-text 1 "$notenc and .encryption == \"cleartext\" and .ip_options_unproven.out > 256" \
+	"text in a type 0 routing header with segments left 0: cleartext, blocked"
+check $r3/udp-surplus-only 1 "$notenc and .bytes_out == 12000" \
+	"text past the UDP length of empty datagrams: counted, cleartext, blocked"
+check $r3/udp-surplus-text 1 "$notenc and .encryption == \"cleartext\" and .ip_options_unproven.out > 256" \
+	"text past the UDP length of WireGuard datagrams: cleartext, blocked"
+check $r3/v6-nonext-text 1 "$notenc and .bytes_out == 12000" \
+	"text after IPv6 No Next Header: counted, blocked"
+check $r3/v6-ext-then-nonext 1 "$notenc and .bytes_out >= 18000" \
+	"padding headers, No Next Header, then 18,000 bytes of text: all counted, blocked"
+
+for rr in lsrr ssrr; do
+	check $r3/v4-$rr-http 1 "(.dst_ip != \"198.51.100.10\" or ($notenc and (.tunnel_via | index([\"203.0.113.10\"])) != null))" \
+		"HTTP to a US address with an IPv4 $rr option whose last hop is CN: a flow to CN (US on the way), blocked"
+	if ! jq -se 'any(.[]; .dst_ip == "198.51.100.10")' "$tmp/.._redteam3_v4-$rr-http.json" >/dev/null; then
+		echo "FAIL v4-$rr-http: no flow to the CN last hop"
+		failed=$((failed + 1))
+	fi
+done
 
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))
