@@ -1049,6 +1049,9 @@ static void put_base_chains(FILE *o, const struct shape *s)
 		 * block-tier country, before the unwatched mark is trusted (a
 		 * connection's first packet may come without the header). */
 		fputs("\t\trt seg-left != 0 goto block_out6\n", o);
+		/* IPv4's source routes, the same for a router that honours them
+		 * (accept_source_route): the last hop is where the data goes. */
+		fputs("\t\tip option lsrr exists goto block_out4\n\t\tip option ssrr exists goto block_out4\n", o);
 		/* Forwarded, unwatched, TCP or UDP: the flowtable takes the
 		 * connection once it is established (the kernel offloads only
 		 * then), and its later packets skip every forward chain. */
