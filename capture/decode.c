@@ -659,8 +659,8 @@ static enum decode_result decode_l4(struct decoder *d, uint8_t proto, const uint
 		if (len < 20)
 			return skip(d, SKIP_TRUNCATED);
 		uint32_t hl = (uint32_t)(p[12] >> 4) * 4;
-		if (hl < 20)
-			return skip(d, SKIP_MALFORMED);
+		if (hl < 20) /* routers forward it whole: its bytes left, unread */
+			return unexamined(d, SKIP_UNEXAMINED, "TCP segment with a data offset under 5:", hl / 4);
 		if (hl > len)
 			return skip(d, SKIP_TRUNCATED);
 		out->sport = rd16(p);

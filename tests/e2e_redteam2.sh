@@ -147,5 +147,7 @@ for rr in lsrr ssrr; do
 	fi
 done
 
+check $r3/tcp-doff4-text 2 "" "TCP segments with a data offset under 5 (routers forward them): data not examined, exit 2"
+
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))
