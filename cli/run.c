@@ -423,6 +423,45 @@ static void log_upkeep(void *ctx, FILE **out, bool poked)
 
 /* ---- counters ---------------------------------------------------------------- */
 
+/* In the loop: the figures a counters record and the metrics share --
+ * packets, flows, each source's capture drops, each output's counts, the
+ * table's counters, reloads -- read once, in one place. */
+static void read_counters(struct daemon *d, struct output_counters *c, struct gateway_counters *g,
+			  struct classifier_stats *cs)
+{
+	struct nft_counters k;
+	char err[512];
+
+	gateway_counters(d->gw, g);
+	gateway_classifier_stats(d->gw, cs);
+	c->packets = g->packets;
+	c->flows = cs->flows;
+	for (size_t i = 0; i < d->n_src && i < OUTPUT_COUNTERS_SOURCES; i++) {
+		snprintf(c->sources[i].name, sizeof(c->sources[i].name), "%s", d->src[i].name);
+		c->sources[i].drops = capture_kernel_drops(d->src[i].cap);
+		c->capture_drops += c->sources[i].drops;
+		c->n_sources++;
+	}
+	for (size_t i = 0; i < outputs_count(d->outputs) && i < OUTPUT_COUNTERS_OUTPUTS; i++) {
+		struct output_stats os;
+		outputs_stats(d->outputs, i, &os);
+		snprintf(c->outputs[i].name, sizeof(c->outputs[i].name), "%s", os.name);
+		c->outputs[i].written = os.written;
+		c->outputs[i].dropped = os.dropped;
+		c->outputs[i].dropped_block = os.dropped_block;
+		c->outputs[i].write_errors = os.write_errors;
+		c->n_outputs++;
+	}
+	if (d->table && nft_table_counters(d->table, &k, err, sizeof(err)) == 0) {
+		c->have_kernel = true;
+		c->held = k.held;
+		c->copied = k.copied;
+		c->refused = k.refused;
+	}
+	c->reloads = d->c.reloads;
+	c->reload_failures = d->c.reload_failures;
+}
+
 /* In the loop (or at exit, after it): the counters as print_counters
  * reads them, for the writer thread to put in the signed log. */
 static void gather_counters(struct daemon *d, const char *why)
@@ -430,8 +469,6 @@ static void gather_counters(struct daemon *d, const char *why)
 	struct output_counters c;
 	struct classifier_stats cs = {0};
 	struct gateway_counters g = {0};
-	struct nft_counters k;
-	char err[512];
 
 	if (!d->chain || !d->gw)
 		return;
@@ -440,34 +477,7 @@ static void gather_counters(struct daemon *d, const char *why)
 	snprintf(c.engine_started, sizeof(c.engine_started), "%s", d->engine_started);
 	format_rfc3339(now_us(), c.time, sizeof(c.time));
 	snprintf(c.why, sizeof(c.why), "%s", why);
-	gateway_counters(d->gw, &g);
-	gateway_classifier_stats(d->gw, &cs);
-	c.packets = g.packets;
-	c.flows = cs.flows;
-	for (size_t i = 0; i < d->n_src && i < OUTPUT_COUNTERS_SOURCES; i++) {
-		snprintf(c.sources[i].name, sizeof(c.sources[i].name), "%s", d->src[i].name);
-		c.sources[i].drops = capture_kernel_drops(d->src[i].cap);
-		c.capture_drops += c.sources[i].drops;
-		c.n_sources++;
-	}
-	for (size_t i = 0; i < outputs_count(d->outputs) && i < OUTPUT_COUNTERS_OUTPUTS; i++) {
-		struct output_stats os;
-		outputs_stats(d->outputs, i, &os);
-		snprintf(c.outputs[i].name, sizeof(c.outputs[i].name), "%s", os.name);
-		c.outputs[i].written = os.written;
-		c.outputs[i].dropped = os.dropped;
-		c.outputs[i].dropped_block = os.dropped_block;
-		c.outputs[i].write_errors = os.write_errors;
-		c.n_outputs++;
-	}
-	if (d->table && nft_table_counters(d->table, &k, err, sizeof(err)) == 0) {
-		c.have_kernel = true;
-		c.held = k.held;
-		c.copied = k.copied;
-		c.refused = k.refused;
-	}
-	c.reloads = d->c.reloads;
-	c.reload_failures = d->c.reload_failures;
+	read_counters(d, &c, &g, &cs);
 	pthread_mutex_lock(&d->counters_lock);
 	d->counters = c;
 	d->counters_pending = true;
@@ -562,47 +572,41 @@ static void count_judgement(const struct ef_flow_record *r, const struct policy_
 static void publish_metrics(struct daemon *d)
 {
 	struct metrics_sample s;
+	struct output_counters c;
 	struct classifier_stats cs = {0};
 	struct gateway_counters g = {0};
-	struct nft_counters k;
-	char err[512];
 
 	memset(&s, 0, sizeof(s));
-	gateway_counters(d->gw, &g);
-	gateway_classifier_stats(d->gw, &cs);
-	s.packets = g.packets;
+	memset(&c, 0, sizeof(c));
+	read_counters(d, &c, &g, &cs);
+	s.packets = c.packets;
 	s.fast_path = g.fast_path;
-	s.flows = cs.flows;
+	s.flows = c.flows;
 	s.flows_active = cs.flows_active;
 	s.judged_at_deadline = g.judged_at_deadline;
 	s.judged_at_end = g.judged_at_end;
 	s.rejudged = g.rejudged;
 	s.revoked = g.revoked;
-	if (d->table && nft_table_counters(d->table, &k, err, sizeof(err)) == 0) {
-		s.have_kernel = true;
-		s.held = k.held;
-		s.copied = k.copied;
-		s.refused = k.refused;
+	s.have_kernel = c.have_kernel;
+	s.held = c.held;
+	s.copied = c.copied;
+	s.refused = c.refused;
+	s.n_sources = c.n_sources < METRICS_MAX_SOURCES ? c.n_sources : METRICS_MAX_SOURCES;
+	for (size_t i = 0; i < s.n_sources; i++) {
+		snprintf(s.sources[i].name, sizeof(s.sources[i].name), "%s", c.sources[i].name);
+		s.sources[i].drops = c.sources[i].drops;
 	}
-	for (size_t i = 0; i < d->n_src && i < METRICS_MAX_SOURCES; i++) {
-		snprintf(s.sources[i].name, sizeof(s.sources[i].name), "%s", d->src[i].name);
-		s.sources[i].drops = capture_kernel_drops(d->src[i].cap);
-	}
-	s.n_sources = d->n_src < METRICS_MAX_SOURCES ? d->n_src : METRICS_MAX_SOURCES;
 	/* One entry per event output, each with its own queue and counters. */
-	size_t n_out = outputs_count(d->outputs);
-	for (size_t i = 0; i < n_out && i < METRICS_MAX_OUTPUTS; i++) {
-		struct output_stats os;
-		outputs_stats(d->outputs, i, &os);
-		snprintf(s.outputs[i].name, sizeof(s.outputs[i].name), "%s", os.name);
-		s.outputs[i].written = os.written;
-		s.outputs[i].dropped = os.dropped;
-		s.outputs[i].dropped_block = os.dropped_block;
-		s.outputs[i].write_errors = os.write_errors;
+	s.n_outputs = c.n_outputs < METRICS_MAX_OUTPUTS ? c.n_outputs : METRICS_MAX_OUTPUTS;
+	for (size_t i = 0; i < s.n_outputs; i++) {
+		snprintf(s.outputs[i].name, sizeof(s.outputs[i].name), "%s", c.outputs[i].name);
+		s.outputs[i].written = c.outputs[i].written;
+		s.outputs[i].dropped = c.outputs[i].dropped;
+		s.outputs[i].dropped_block = c.outputs[i].dropped_block;
+		s.outputs[i].write_errors = c.outputs[i].write_errors;
 	}
-	s.n_outputs = n_out < METRICS_MAX_OUTPUTS ? n_out : METRICS_MAX_OUTPUTS;
-	s.reloads = d->c.reloads;
-	s.reload_failures = d->c.reload_failures;
+	s.reloads = c.reloads;
+	s.reload_failures = c.reload_failures;
 	s.kernel_errors = d->c.kernel_errors + atomic_load(&d->hb.errors);
 	s.heartbeats_late = atomic_load(&d->hb.late);
 	for (int t = 0; t < 2; t++)
