@@ -999,6 +999,15 @@ static enum decode_result defragment(struct decoder *d, struct packet *out, uint
 
 /* ---- IP ---------------------------------------------------------------- */
 
+/* Padding carries nothing only when it is zeros. */
+static bool all_zero(const uint8_t *p, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 /*
  * An IPv4 header's options (RFC 791) or the option area of an IPv6
  * Hop-by-Hop or Destination Options header (RFC 8200 4.2): bytes that leave
@@ -1031,8 +1040,7 @@ static void count_options(struct packet *out, const uint8_t *p, uint32_t n, bool
 		if (v4 ? type == 148 && len == 4 : type == 5 && len == 4) /* router alert */
 			nothing = rd16(p + i + 2) <= 2;
 		else if (!v4 && type == 1) /* PadN */
-			for (uint32_t k = i + 2; k < i + len; k++)
-				nothing &= p[k] == 0;
+			nothing = all_zero(p + i + 2, len - 2);
 		else
 			nothing = false;
 		if (!nothing)
@@ -1062,11 +1070,8 @@ static void count_tcp_options(struct packet *out, const uint8_t *p, uint32_t n)
 			continue;
 		}
 		if (kind == 0) { /* EOL: the rest is padding, zeros */
-			for (uint32_t k = i + 1; k < n; k++)
-				if (p[k]) {
-					unproven = n - i;
-					break;
-				}
+			if (!all_zero(p + i + 1, n - i - 1))
+				unproven = n - i;
 			break;
 		}
 		uint32_t len = i + 1 < n ? p[i + 1] : 0;
@@ -1093,11 +1098,8 @@ static void count_tcp_options(struct packet *out, const uint8_t *p, uint32_t n)
 static void count_surplus(struct packet *out, const uint8_t *p, uint32_t n)
 {
 	out->options_len += n;
-	for (uint32_t i = 0; i < n; i++)
-		if (p[i]) {
-			out->options_unproven += n;
-			return;
-		}
+	if (!all_zero(p, n))
+		out->options_unproven += n;
 }
 
 /* A node a routing header sends the packet through: it receives every byte,

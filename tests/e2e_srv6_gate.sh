@@ -20,38 +20,21 @@
 # tunnels (CONFIG_IPV6_SEG6_LWTUNNEL); exits 77 (skipped) without them.
 set -uo pipefail
 
-skip() { echo "skipped: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
-command -v ip >/dev/null && command -v nft >/dev/null || skip "needs ip (iproute2) and nft"
-for t in curl ethtool ss openssl tcpdump; do
-	command -v "$t" >/dev/null || skip "needs $t (scripts/setup installs it)"
-done
-probe=efsr$$
-ip netns add "$probe" 2>/dev/null || skip "needs ip netns (cannot create a network namespace)"
+. "$(dirname "${BASH_SOURCE[0]}")/netns/lib.sh"
+ef_need_netns curl ethtool ss openssl tcpdump
+[ -n "$db" ] || ef_skip "no test country database under $build/tests/data"
+probe=$EF_RUN_ID-seg6
+ip netns add "$probe" || ef_skip "cannot create a network namespace"
 ip -n "$probe" link add p0 type veth peer name p1 2>/dev/null && ip -n "$probe" link set p0 up
 ip -n "$probe" -6 addr add fd00:99::1/64 dev p0 nodad 2>/dev/null
 if ! ip -n "$probe" -6 route add 2001:db8:86::10/128 encap seg6 mode inline segs 2001:db8:1::10 dev p0 2>/dev/null; then
 	ip netns del "$probe"
-	skip "this kernel has no SRv6 lightweight tunnels (CONFIG_IPV6_SEG6_LWTUNNEL)"
+	ef_skip "this kernel has no SRv6 lightweight tunnels (CONFIG_IPV6_SEG6_LWTUNNEL)"
 fi
 ip netns del "$probe"
 
-bin=${EF_BIN:?EF_BIN: the egressfence binary}
-src=${EF_SOURCE_DIR:?EF_SOURCE_DIR: the source tree}
-build=${EF_BINARY_DIR:?EF_BINARY_DIR: the build tree}
-db=$build/tests/data/test-iplocation.mmdb
-[ -f "$db" ] || skip "no test country database under $build/tests/data"
-
-# shellcheck source=tests/netns/lib.sh
-. "$src/tests/netns/lib.sh"
-ef_netns_trap
-ef_netns_up || { echo "FAIL cannot set up the namespaces"; exit 1; }
-D=$EF_NETNS_DIR
+ef_test_up
 US6=${EF_ADDR6[us]} CN6=${EF_ADDR6[cn]}
-
-pass=0 fail=0
-ok() { echo "ok   $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 
 # us is an SRv6 node with its own link to cn that the gateway never sees.
 ip -n "$(ef_ns us)" link add wan0 type veth peer name wan0 netns "$(ef_ns cn)" || { echo "FAIL wan link"; exit 1; }
@@ -71,7 +54,8 @@ ip -n "$(ef_ns client)" -6 route add "$CN6/128" encap seg6 mode inline segs "$US
 ef_serve_http cn 80 || { echo "FAIL http server on cn"; exit 1; }
 ef_serve_http us 80 || { echo "FAIL http server on us"; exit 1; }
 
-cat >"$D/policy.yaml" <<EOF
+ef_policy "$D/policy.yaml" place="cn:CN us:US" place6="cn:CN us:US" groups=designated:CN nflog=31 decide=2 \
+	rules=designated-cleartext:block
 geodb:
   country: $db
 networks:
@@ -193,5 +177,4 @@ else
 	bad "srv6-event: no blocked event for $CN6: $(jq -c '{dst_ip,encryption,verdict,dst_country,tunnel_via}' "$D/events.json" 2>/dev/null | head -4 | tr '\n' ' ')"
 fi
 
-echo "e2e_srv6_gate: $pass passed, $fail failed"
-((fail == 0))
+ef_test_done e2e_srv6_gate
