@@ -56,7 +56,10 @@ for h in "${harnesses[@]}"; do
 	else
 		echo "fuzz: $h FAILED after $(($(date +%s) - t0)) s; inputs in $crashes:"
 		ls "$crashes" | sed 's/^/    /'
-		grep -E -m1 -A20 "ERROR|runtime error|deadly signal|timeout" "$build/$h.log" | sed 's/^/    /'
+		# The report's first line, anchored: libFuzzer's own progress lines
+		# quote dictionary words such as "CLIENT_ERROR".
+		grep -E -m1 -A30 "^==[0-9]+==ERROR|^[^ ]+:[0-9]+:[0-9]+: runtime error|^==[0-9]+== ERROR: libFuzzer|ALARM: working on the last Unit" \
+			"$build/$h.log" | sed 's/^/    /'
 		failed+=("$h")
 	fi
 done

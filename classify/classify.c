@@ -1182,6 +1182,32 @@ static bool stun_then_dtls(struct classifier *c, struct flow *f, const struct pa
 	       d->payload_packets[0] + d->payload_packets[1] <= STUN_WAIT_DATAGRAMS;
 }
 
+/*
+ * nDPI 4.2 reads the TCP header of a DTLS Certificate whose subject names a
+ * known service (tls.c, processCertificateElements: packet->tcp->source on a
+ * UDP packet over IPv4) -- a NULL dereference, fixed upstream after 4.2
+ * (ntop/nDPI#1450), that any server could trigger.  Such datagrams are not
+ * given to nDPI: DTLS is named from the hellos, and its handshake is judged
+ * by the engine's own walkers.  The walk is a superset of the one nDPI
+ * makes (every record by its length, whatever its version), so no record
+ * nDPI would reach as a whole Certificate is missed.
+ */
+static bool ndpi_unsafe_datagram(const struct packet *p)
+{
+	const uint8_t *b = p->payload;
+	uint32_t n = p->payload_len;
+
+	if (p->l4 != IPPROTO_UDP)
+		return false;
+	for (uint32_t i = 0; i + 13 < n;) {
+		uint32_t len = (uint32_t)b[i + 11] << 8 | b[i + 12];
+		if (b[i] == 0x16 && len > 16 && i + 13 < n && b[i + 13] == 11)
+			return true;
+		i += 13 + len;
+	}
+	return false;
+}
+
 static void inspect_datagram(struct classifier *c, struct flow *f, int dir, const struct packet *p)
 {
 	struct flow_dpi *d = f->dpi;
@@ -1211,7 +1237,7 @@ static void inspect_datagram(struct classifier *c, struct flow *f, int dir, cons
 		ike_evidence(c, f, dir, ike);
 		return;
 	}
-	if (p->l3_len <= 65535 && !d->ndpi_detected) {
+	if (p->l3_len <= 65535 && !d->ndpi_detected && !ndpi_unsafe_datagram(p)) {
 		d->dpi_packets++;
 		ndpi_result(c, f, ndpi_detection_process_packet(c->ndpi, d->ndpi, p->l3, (unsigned short)p->l3_len,
 								  p->ts_us / 1000));
