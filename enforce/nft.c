@@ -853,6 +853,11 @@ static void put_decision_sets(FILE *o, const struct shape *s, int f)
 				   "\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n", flows[i], x, at, at, n);
 		fprintf(o, "\tset allow_other%s {\n\t\ttype %s . %s . inet_proto\n\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n",
 			x, at, at, n);
+		/* The token buckets of undecided connections' segments without
+		 * payload (put_undecided_out); a bucket outlives its connection
+		 * by at most a minute. */
+		fprintf(o, "\tset bare_flows%s {\n\t\ttype %s . %s . inet_proto . inet_service . inet_service\n"
+			   "\t\tsize %u\n\t\tflags dynamic,timeout\n\t\ttimeout 60s\n\t}\n", x, at, at, n);
 	}
 	for (size_t i = 0; i < s->n_rules; i++)
 		if (rule_has_kernel_log(s, i))
@@ -886,6 +891,8 @@ static void put_copy(FILE *o, const struct shape *s, const char *counter, const 
 #define HELLO_MAX_BYTES 4096    /* original-direction IP bytes, SYN and ACKs included */
 #define HELLO_FULL_PACKET 1200  /* a first segment this long may have one continuation */
 #define SSH_KEX_MAX_BYTES 8192  /* original-direction IP bytes before NEWKEYS is judged */
+#define UNDECIDED_BARE_BURST 32  /* segments without payload of an undecided connection: at once */
+#define UNDECIDED_BARE_RATE 10   /* and then a second */
 
 /* Rules shared by the four tier chains of one family: decisions first. */
 static void put_decisions(FILE *o, const struct shape *s, int f, bool out, bool block_tier)
@@ -949,6 +956,115 @@ static void put_decisions(FILE *o, const struct shape *s, int f, bool out, bool 
 	}
 }
 
+/*
+ * TCP options towards a block-tier country, in gate mode: only the layouts
+ * stacks send pass.  A segment without payload passes before the verdict
+ * (the handshake must complete for the engine to see any data), and an
+ * allowed connection's segments pass after it; options of kinds nothing
+ * defines, known kinds at the wrong length or twice, or bytes after an
+ * end-of-list carry up to 40 bytes a segment that no rule would otherwise
+ * look at (tests/redteam3, tcp-optsyn: 10 of 10 SYNs with 38 bytes of text
+ * reached the server).  nftables tests one option kind per rule and
+ * follows the sender's lengths, so instead the options area is matched
+ * whole, word by word, against the layouts stacks write (Linux's
+ * tcp_options_write() with and without timestamps, SACK or window scaling,
+ * and the replies it makes to each; Windows; macOS and iOS; FreeBSD), and
+ * data or ACK segments with timestamps and up to three SACK blocks (four
+ * without timestamps).  Anything else is copied to the engine and dropped:
+ * a stack that sends other options (MPTCP, Fast Open cookies, TCP-AO or
+ * MD5 signatures) cannot reach a block-tier country through the gate.
+ * What stays is the values of those options (MSS, window scale,
+ * timestamps, SACK edges): numbers a sender chooses, like its sequence
+ * numbers, window and IP id, which no passive gate can vouch for.
+ *
+ * Each layout is its 32-bit words as hex, `x' for a byte any value may
+ * take; the most frequent, an established connection's timestamps, first.
+ */
+static const char *const tcp_layouts[] = {
+	"0101080a xxxxxxxx xxxxxxxx", /* timestamps */
+	"0101080a xxxxxxxx xxxxxxxx 0101050a xxxxxxxx xxxxxxxx", /* and SACK: one to three blocks */
+	"0101080a xxxxxxxx xxxxxxxx 01010512 xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx",
+	"0101080a xxxxxxxx xxxxxxxx 0101051a xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx",
+	"0101050a xxxxxxxx xxxxxxxx", /* SACK without timestamps: one to four blocks */
+	"01010512 xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx",
+	"0101051a xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx",
+	"01010522 xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx",
+	"0204xxxx",                                     /* SYN and SYN/ACK: MSS only */
+	"0204xxxx 010303xx",                            /* MSS, window scale */
+	"0204xxxx 01010402",                            /* MSS, SACK permitted */
+	"0204xxxx 01010402 010303xx",                   /* Linux without timestamps */
+	"0204xxxx 010303xx 01010402",                   /* Windows */
+	"0204xxxx 0402080a xxxxxxxx xxxxxxxx",          /* Linux without window scale */
+	"0204xxxx 0101080a xxxxxxxx xxxxxxxx",          /* Linux without SACK or window scale */
+	"0204xxxx 0402080a xxxxxxxx xxxxxxxx 010303xx", /* Linux */
+	"0204xxxx 0101080a xxxxxxxx xxxxxxxx 010303xx", /* Linux without SACK */
+	"0204xxxx 010303xx 0402080a xxxxxxxx xxxxxxxx", /* FreeBSD, Windows with timestamps */
+	"0204xxxx 010303xx 0101080a xxxxxxxx xxxxxxxx 04020000", /* macOS, iOS */
+};
+
+/* One rule a layout: the data offset, then each word that is not all `x'. */
+static void put_tcp_layout(FILE *o, const char *layout)
+{
+	size_t words = (strlen(layout) + 1) / 9;
+
+	/* A SYN's options start with its MSS, and only a SYN's do: the
+	 * SACK layouts' 32 bytes of edges are no place for a SYN's text. */
+	fprintf(o, "\t\ttcp flags & syn %s tcp doff %zu", strncmp(layout, "0204", 4) ? "== 0" : "== syn", 5 + words);
+	for (size_t i = 0; i < words; i++) {
+		const char *w = layout + 9 * i;
+		uint32_t mask = 0, value = 0;
+		for (int b = 0; b < 4; b++) {
+			unsigned v = 0;
+			bool any = w[2 * b] == 'x';
+			if (!any)
+				sscanf(w + 2 * b, "%2x", &v);
+			mask = mask << 8 | (any ? 0 : 0xffu);
+			value = value << 8 | v;
+		}
+		size_t bit = 160 + 32 * i;
+		if (mask == 0xffffffffu)
+			fprintf(o, " @th,%zu,32 0x%08x", bit, value);
+		else if (mask)
+			fprintf(o, " @th,%zu,32 & 0x%08x == 0x%08x", bit, mask, value);
+	}
+	fputs(" return\n", o);
+}
+
+static void put_tcp_options_chain(FILE *o, const struct shape *s)
+{
+	fputs("\tchain tcp_options {\n", o);
+	for (size_t i = 0; i < sizeof(tcp_layouts) / sizeof(tcp_layouts[0]); i++)
+		put_tcp_layout(o, tcp_layouts[i]);
+	fputs("\t\t", o);
+	put_copy(o, s, "held", "drop");
+	fputs("\t}\n", o);
+}
+
+/*
+ * IP options towards a block-tier country, in gate mode: IPv4 options, and
+ * IPv6 hop-by-hop or destination options or a spent routing header
+ * (segments left 0), carry bytes no rule looks at, on any packet, of an
+ * allowed connection too (tests/redteam3 gate_probe.py, tls6-srh: 1,024
+ * bytes of text a packet in a Segment Routing Header's segments on an
+ * allowed TLS connection reached the server).  Traffic to another country
+ * has no use for them (the captures of nDPI's suite carry none), so they
+ * are held.  A routing header with segments left is not one of them: the
+ * base chains sent it here as towards its last segment, and it is judged
+ * as such.
+ */
+static void put_ip_options(FILE *o, const struct shape *s, int f)
+{
+	static const char *const v4[] = {"ip hdrlength != 5"};
+	static const char *const v6[] = {"exthdr hbh exists", "exthdr dst exists", "rt seg-left 0"};
+	const char *const *tests = f == 0 ? v4 : v6;
+	size_t n = f == 0 ? 1 : 3;
+
+	for (size_t i = 0; i < n; i++) {
+		fprintf(o, "\t\t%s ", tests[i]);
+		put_copy(o, s, "held", "drop");
+	}
+}
+
 /* Gate mode, block tier, going out, not decided. */
 static void put_undecided_out(FILE *o, const struct shape *s, int f)
 {
@@ -982,6 +1098,17 @@ static void put_undecided_out(FILE *o, const struct shape *s, int f)
 	fputs("\t\t# payload is held: copied to the engine and dropped until the flow is decided\n", o);
 	fputs("\t\tmeta l4proto tcp @ih,0,8 & 0x0 == 0x0 ", o);
 	put_copy(o, s, "held", "drop");
+	/* Segments without payload pass, so that the handshake completes,
+	 * but not without end: each carries header values its sender chooses
+	 * (sequence and acknowledgement numbers, window, timestamps, SACK
+	 * edges), and an undecided connection could send them by the thousand
+	 * before its deadline.  They are bounded by a token bucket a 5-tuple,
+	 * not by conntrack's count of the connection's packets: a refused
+	 * connection's conntrack entry stays established, the tuple's next
+	 * connection arrives in it, and its count with it. */
+	fprintf(o, "\t\tmeta l4proto tcp update @bare_flows%s { %s limit rate over %u/second burst %u packets } ", x, flow,
+		UNDECIDED_BARE_RATE, UNDECIDED_BARE_BURST);
+	put_copy(o, s, "held", "drop");
 	fputs("\t\tmeta l4proto tcp ", o);
 	put_copy(o, s, "copied", "accept");
 	fputs("\t\t", o);
@@ -993,6 +1120,10 @@ static void put_tier_chains(FILE *o, const struct shape *s, int f)
 	const char *x = fams[f].x;
 
 	fprintf(o, "\tchain block_out%s {\n", x);
+	if (s->gate) { /* before the decisions: allowed connections too */
+		fputs("\t\tmeta l4proto tcp tcp doff != 5 jump tcp_options\n", o);
+		put_ip_options(o, s, f);
+	}
 	put_decisions(o, s, f, true, true);
 	if (s->gate)
 		put_undecided_out(o, s, f);
@@ -1090,6 +1221,8 @@ static void put_chain_names(FILE *o, const struct shape *s, const char *fmt)
 
 	for (size_t i = 0; i < 4; i++)
 		fprintf(o, fmt, fixed[i]);
+	if (s->gate)
+		fprintf(o, fmt, "tcp_options");
 	for (int f = 0; f < 2; f++) {
 		char name[32];
 		const char *x = fams[f].x;
@@ -1180,6 +1313,8 @@ char *ruleset_text(const struct prefilter *pf, const struct policy *p, const str
 	fputs("table " TABLE " {\n", o);
 	put_objects(o, &s, pf, true);
 	put_base_chains(o, &s);
+	if (s.gate)
+		put_tcp_options_chain(o, &s);
 	for (int f = 0; f < 2; f++)
 		put_tier_chains(o, &s, f);
 	fputs("}\n", o);

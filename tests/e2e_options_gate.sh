@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# tests/e2e_options_gate.sh -- gate mode and TCP and IP options: a segment
+# without payload passes to a block-tier server before the verdict (the
+# handshake has to complete), and an allowed connection's packets pass
+# after it, so text in their TCP options, IPv4 options or IPv6 extension
+# headers would reach CN unless the kernel's rules look at the options
+# themselves (enforce/nft.c: tcp_layouts, put_ip_options).  The senders are
+# tests/redteam3/gate_probe.py's, the third red-team pass's reproducers.
+#
+#   control      without the engine, 10 SYNs with text in an unknown option
+#                reach cn: the attack's path works
+#   optsyn       in gate mode: 0 of those SYNs reach cn
+#   tslen        a known kind at the wrong length ("timestamps" of 40 bytes
+#                of text): 0 reach cn
+#   tstwice      timestamps three times, text in each: 0 reach cn
+#   synsack      a SYN with SACK blocks of text: 0 reach cn
+#   eoltext      text after an end-of-list: 0 reach cn
+#   ackflood     an undecided connection, then 200 bare ACKs with text in
+#                their timestamps: at most 32, and 10 a second, reach cn
+#   optack       an allowed TLS connection, then bare ACKs on it with text in
+#                an unknown option: 0 marker copies reach cn
+#   syn-windows, syn-macos, syn-linux
+#                SYNs with the option layouts those stacks send (each sent
+#                twice): those of 10 of 10 connections reach cn
+#   ipopt        an allowed TLS connection, then bare ACKs with text in an
+#                IPv4 option: 0 marker copies reach cn
+#   srh-spent    an allowed TLS connection over IPv6, then bare ACKs after a
+#                Segment Routing Header with segments left 0 whose segments
+#                are text: 0 marker copies reach cn
+#   https, https6  a real client's TLS connections to cn still complete
+#
+# Needs root, ip netns, nft and tcpdump; exits 77 (skipped) without them.
+set -uo pipefail
+
+. "$(dirname "${BASH_SOURCE[0]}")/netns/lib.sh"
+ef_need_netns curl ethtool ss openssl tcpdump
+[ -n "$db" ] || ef_skip "no test country database under $build/tests/data"
+ef_test_up
+CN=${EF_ADDR4[cn]} CN6=${EF_ADDR6[cn]} CLIENT=${EF_ADDR4[client]} CLIENT6=${EF_ADDR6[client]}
+
+ef_policy "$D/policy.yaml" place="cn:CN us:US" place6="cn:CN us:US" groups=designated:CN nflog=37 decide=2 \
+	fail_open=false rules="designated-cleartext:block designated-any:log" || exit 1
+ef_serve_http cn 443 --tls || { echo "FAIL https server on cn"; exit 1; }
+
+# probe KIND [PORT [COUNT]]: sends gate_probe.py's KIND (COUNT packets, 10)
+# to cn's PORT (8443) from the client while
+# tcpdump on cn records; sets sent_at_cn (TCP packets from the client that
+# reached cn) and markers (copies of the probe's marker).
+probe() {
+	local kind=$1 m="EFTO-$1-$RANDOM" f=$D/$1.pcap
+	# no filter: "tcp" would miss IPv6 packets with extension headers
+	ef_capture cn eth0 "$f" || { echo "FAIL tcpdump on cn"; exit 1; }
+	ef_ns_exec client "$EF_PYTHON" "$src/tests/redteam3/gate_probe.py" "$kind" "$CLIENT" "$CN" "$CLIENT6" "$CN6" \
+		"$m" "${3:-10}" >"$D/$kind.out" 2>&1
+	sleep 1
+	ef_capture_stop cn >/dev/null 2>&1
+	markers=$(grep -a -o "$m" "$f" | wc -l)
+	sent_at_cn=$(tcpdump -nn -r "$f" "src host $CLIENT and tcp dst port ${2:-8443}" 2>/dev/null | wc -l)
+	ports_at_cn=$(tcpdump -nn -r "$f" "src host $CLIENT and tcp dst port ${2:-8443}" 2>/dev/null |
+		awk '{print $3}' | sort -u | wc -l)
+}
+
+# --- control: the attack's path works without the engine -------------------------------
+probe tcp-optsyn
+if ((sent_at_cn >= 9)); then
+	ok "control: without the engine, $sent_at_cn of 10 SYNs with text in an unknown option reach cn"
+else
+	bad "control: without the engine, $sent_at_cn of 10 SYNs with option text reached cn (expected 10, or 9: a copy is lost in about 30 runs)"
+fi
+
+ef_engine_start gate --config "$D/policy.yaml" --json "$D/events.json"
+
+for kind in tcp-optsyn tcp-tslen tcp-tstwice tcp-synsack tcp-eoltext; do
+	probe "$kind"
+	if ((sent_at_cn == 0)); then
+		ok "${kind#tcp-}: in gate mode, 0 of 10 SYNs with text in their options reached cn"
+	else
+		bad "${kind#tcp-}: in gate mode, $sent_at_cn of 10 SYNs with text in their options reached cn"
+	fi
+done
+
+probe tls-optack 443
+# The connection itself (handshake, request) reached cn; its bare ACKs with
+# the marker must not have.
+if ((markers == 0)) && ((sent_at_cn > 0)); then
+	ok "optack: bare ACKs with text in an unknown option on an allowed TLS connection: 0 marker copies reached cn ($sent_at_cn packets of the connection did)"
+else
+	bad "optack: $markers marker copies reached cn on an allowed connection ($sent_at_cn packets from the client); sender: $(head -c 200 "$D/tls-optack.out")"
+fi
+
+# An undecided connection (a silent server: no data either way), then 200
+# bare ACKs at once whose timestamps carry text: every value is one a
+# layout allows, so what bounds them is an undecided connection's token
+# bucket for segments without payload: 32 at once, then 10 a second of the
+# time the sender took (it prints it), the SYN, ACK and FIN among them.
+ef_serve_sink cn 9000 || { echo "FAIL sink on cn"; exit 1; }
+probe tcp-ackflood 9000 200
+# (+2: the rounding, and the 0.3 s before its FIN)
+took=$(awk '$1 == "seconds" { print int($2) + 2 }' "$D/tcp-ackflood.out")
+limit=$((32 + 10 * ${took:-99}))
+if ((sent_at_cn > 0 && sent_at_cn <= limit)); then
+	ok "ackflood: of 200 bare ACKs with text in their timestamps on an undecided connection, $sent_at_cn packets of the connection reached cn (at most $limit: 32 and 10 a second)"
+else
+	bad "ackflood: $sent_at_cn packets of an undecided connection with 200 bare ACKs reached cn (expected 1 to $limit); sender: $(head -c 100 "$D/tcp-ackflood.out")"
+fi
+
+probe tls-ipopt 443
+if ((markers == 0)) && ((sent_at_cn > 0)); then
+	ok "ipopt: bare ACKs with text in an IPv4 option on an allowed TLS connection: 0 marker copies reached cn ($sent_at_cn packets of the connection did)"
+else
+	bad "ipopt: $markers marker copies in IPv4 options reached cn on an allowed connection ($sent_at_cn packets from the client); sender: $(head -c 200 "$D/tls-ipopt.out")"
+fi
+
+probe tls6-srh 443
+sent6=$(tcpdump -nn -r "$D/tls6-srh.pcap" "src host $CLIENT6" 2>/dev/null | wc -l)
+if ((markers == 0)) && ((sent6 > 0)); then
+	ok "srh-spent: bare ACKs after a spent routing header of text on an allowed IPv6 TLS connection: 0 marker copies reached cn ($sent6 packets of the connection did)"
+else
+	bad "srh-spent: $markers marker copies in a spent routing header reached cn ($sent6 packets from the client); sender: $(head -c 200 "$D/tls6-srh.out")"
+fi
+
+for kind in tcp-syn-windows tcp-syn-macos tcp-syn-linux; do
+	# Each SYN is sent twice, as a stack retransmits: a lost copy is not
+	# a refusal (one in about 30 runs lost one, with or without the rules).
+	probe "$kind"
+	if ((ports_at_cn == 10)); then
+		ok "${kind#tcp-}: in gate mode, the SYNs of 10 of 10 connections with the options ${kind#tcp-syn-} sends reached cn"
+	else
+		bad "${kind#tcp-}: in gate mode, the SYNs of $ports_at_cn of 10 connections with ${kind#tcp-syn-}'s option layout reached cn (expected 10)"
+	fi
+done
+
+if ef_ns_exec client curl -sk -m 15 -o "$D/https.out" "https://$CN/bytes/2000" 2>"$D/curl.err" &&
+	[ "$(wc -c <"$D/https.out")" = 2000 ]; then
+	ok "https: a real client's TLS connection to cn completes in gate mode (2000 bytes back)"
+else
+	bad "https: curl to https://$CN failed: $(head -c 200 "$D/curl.err")"
+fi
+if ef_ns_exec client curl -sk -6 -m 15 -o "$D/https6.out" "https://[$CN6]/bytes/2000" 2>"$D/curl6.err" &&
+	[ "$(wc -c <"$D/https6.out")" = 2000 ]; then
+	ok "https6: a real client's TLS connection to cn over IPv6 completes in gate mode (2000 bytes back)"
+else
+	bad "https6: curl to https://[$CN6] failed: $(head -c 200 "$D/curl6.err")"
+fi
+ef_engine_stop
+
+ef_test_done e2e_options_gate
