@@ -1051,17 +1051,48 @@ static void count_options(struct packet *out, const uint8_t *p, uint32_t n, bool
 }
 
 /*
+ * A kind stacks send, at the length its RFC gives it, and the first of its
+ * kind in the segment (MSS, window scale, SACK permitted, SACK and
+ * timestamps are single; a second copy, or a "timestamps" option of 40
+ * bytes, is a place for data that only looks like an option, and the
+ * gateway's layouts refuse it too).  seen: the kinds met so far, a bit each.
+ */
+static bool tcp_option_shape_ok(uint8_t kind, uint32_t len, uint32_t *seen)
+{
+	/* kind, shortest, longest, and the step between (RFC 9293, 2018, 7323,
+	 * 2385, 5482, 5925, 8684, 7413) */
+	static const struct {
+		uint8_t kind, min, max, step;
+	} shapes[] = {
+		{2, 4, 4, 1},   {3, 3, 3, 1},   {4, 2, 2, 1},  {5, 10, 34, 8}, {8, 10, 10, 1},
+		{19, 18, 18, 1}, {28, 4, 4, 1}, {29, 4, 40, 1}, {30, 3, 40, 1}, {34, 2, 18, 2},
+	};
+
+	for (uint32_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		if (shapes[i].kind != kind)
+			continue;
+		if (len < shapes[i].min || len > shapes[i].max || (len - shapes[i].min) % shapes[i].step ||
+		    (*seen & 1u << i))
+			return false;
+		*seen |= 1u << i;
+		return true;
+	}
+	return false;
+}
+
+/*
  * TCP options (RFC 9293 3.1, the IANA registry): the kinds stacks send
  * -- EOL, NOP, MSS, window scale, SACK, timestamps, MD5 and AO signatures,
- * MPTCP, user timeout, Fast Open -- are counted as the segment's header,
- * as before; any other kind, a malformed list, or bytes after EOL that are
+ * MPTCP, user timeout, Fast Open -- are counted as the segment's header
+ * when their shape is right (tcp_option_shape_ok); any other kind, a known
+ * kind at another length or twice, a malformed list, or bytes after EOL that are
  * not zero are data nothing vouches for (a receiver skips an unknown
  * option), counted as sent and bounded with the IP options.  Called only
  * for a segment whose header is longer than 20 bytes.
  */
 static void count_tcp_options(struct packet *out, const uint8_t *p, uint32_t n)
 {
-	uint32_t unproven = 0;
+	uint32_t unproven = 0, seen = 0;
 
 	for (uint32_t i = 0; i < n;) {
 		uint8_t kind = p[i];
@@ -1079,12 +1110,8 @@ static void count_tcp_options(struct packet *out, const uint8_t *p, uint32_t n)
 			unproven += n - i;
 			break;
 		}
-		switch (kind) {
-		case 2: case 3: case 4: case 5: case 8: case 19: case 28: case 29: case 30: case 34:
-			break;
-		default:
+		if (!tcp_option_shape_ok(kind, len, &seen))
 			unproven += len;
-		}
 		i += len;
 	}
 	if (unproven) {

@@ -909,6 +909,57 @@ static void routing_header_with_segments_left_goes_to_its_last_segment(void **st
 	decoder_free(d);
 }
 
+/* A SYN from 10.9.0.2 to 198.51.100.10 with these options (a multiple of
+ * 4 bytes) and no payload; returns its length. */
+static size_t syn_with_options(uint8_t *b, const uint8_t *opt, size_t n)
+{
+	put_ipv4(b, IPPROTO_TCP, "10.9.0.2", "198.51.100.10", (uint16_t)(20 + n), 9, 0);
+	uint8_t *t = b + 20;
+	memset(t, 0, 20);
+	t[0] = 0xa4;
+	t[1] = 0x10;
+	t[3] = 80;
+	t[12] = (uint8_t)((5 + n / 4) << 4);
+	t[13] = 0x02;
+	t[14] = 0xff;
+	memcpy(t + 20, opt, n);
+	return 40 + n;
+}
+
+/* redteam3 tcp-option-text and the gateway's layouts: a known kind proves
+ * nothing at a length its RFC does not give it, or the second time. */
+static void tcp_options_of_known_kinds_prove_nothing_out_of_shape(void **state)
+{
+	uint8_t b[128];
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+	/* Linux's SYN: MSS, SACK permitted, timestamps, NOP, window scale */
+	static const uint8_t linux_syn[20] = {2, 4, 5, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, 7};
+	/* "timestamps" of 38 bytes of text */
+	uint8_t ts_long[40] = {8, 40};
+	/* timestamps three times, text in each */
+	static const uint8_t ts_thrice[36] = {1,   1,   8,   10,  'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H',
+					      1,   1,   8,   10,  'I', 'J', 'K', 'L', 'M', 'N', 'O', 'P',
+					      1,   1,   8,   10,  'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X'};
+	/* an MSS of 8 bytes, a SACK of 11 */
+	static const uint8_t mss_long[12] = {2, 8, 'a', 'b', 'c', 'd', 'e', 'f', 1, 1, 1, 1};
+	static const uint8_t sack_odd[12] = {5, 11, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 0};
+	(void)state;
+
+	memset(ts_long + 2, 't', 38);
+	assert_int_equal(decode(d, DLT_RAW, b, syn_with_options(b, linux_syn, 20), &p), DECODE_OK);
+	assert_int_equal(p.options_unproven, 0);
+	assert_int_equal(decode(d, DLT_RAW, b, syn_with_options(b, ts_long, 40), &p), DECODE_OK);
+	assert_int_equal(p.options_unproven, 40);
+	assert_int_equal(decode(d, DLT_RAW, b, syn_with_options(b, ts_thrice, 36), &p), DECODE_OK);
+	assert_int_equal(p.options_unproven, 20); /* the second and third: 10 bytes each */
+	assert_int_equal(decode(d, DLT_RAW, b, syn_with_options(b, mss_long, 12), &p), DECODE_OK);
+	assert_int_equal(p.options_unproven, 8);
+	assert_int_equal(decode(d, DLT_RAW, b, syn_with_options(b, sack_odd, 12), &p), DECODE_OK);
+	assert_int_equal(p.options_unproven, 11);
+	decoder_free(d);
+}
+
 /* redteam2 v6-dstopt-text: option bytes leave with the packet.  Zero
  * padding and a router alert carry nothing; anything else is unproven. */
 static void ip_options_are_counted_and_only_padding_carries_nothing(void **state)
@@ -1073,6 +1124,7 @@ int main(void)
 		cmocka_unit_test(pcapng_damaged_blocks_stop_the_file_with_their_offset),
 		cmocka_unit_test(routing_header_with_segments_left_goes_to_its_last_segment),
 		cmocka_unit_test(ip_options_are_counted_and_only_padding_carries_nothing),
+		cmocka_unit_test(tcp_options_of_known_kinds_prove_nothing_out_of_shape),
 		cmocka_unit_test(fragments_that_never_complete_are_handed_on_as_unexamined),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
