@@ -940,6 +940,7 @@ static void tunnel_header_fields_are_counted_unless_the_format_fixes_them(void *
 	assert_int_equal(p.options_len, 256);
 	assert_int_equal(p.options_unproven, 256);
 	assert_memory_equal(p.payload, "POST", 4);
+	assert_every_prefix_is_safe(d, b, m);
 	/* an NR RAN Container (not on traffic leaving a site), 1 unit */
 	hdr[11] = 0x84;
 	hdr[12] = 1;
@@ -977,6 +978,7 @@ static void tunnel_header_fields_are_counted_unless_the_format_fixes_them(void *
 	m = udp_tunnel(b, 6081, hdr, 8 + 108, true, inner, n);
 	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
 	assert_int_equal(p.options_unproven, 108 - 24);
+	assert_every_prefix_is_safe(d, b, m);
 	/* an experimental class, and an option longer than the list */
 	hdr[0] = 2;
 	hdr[8] = 0xff; hdr[9] = 0xff; hdr[11] = 1;
