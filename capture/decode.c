@@ -543,6 +543,48 @@ static enum decode_result decode_pptp_ppp(struct decoder *d, const uint8_t *p, u
 	return decode_ip(d, p + hl, len - hl, ts, out, depth + 1);
 }
 
+/*
+ * Tunnel headers carry fields of their own outside the inner packet, and a
+ * receiver that skips what it does not know never checks them: bytes the
+ * sender may fill with anything, which no encryption of the inner flow
+ * covers.  Like an unknown IP option, such bytes are counted as sent
+ * (options_len, so bytes_out) and as unproven (options_unproven, bounded
+ * per side by the classifier), and the inner packet stays the flow they
+ * belong to.  Fields a format fixes exactly -- a small identifier, a
+ * sequence number, zero padding -- are the tunnel's own header and are not
+ * counted, as the base headers are not: genuine tunnels keep their counts.
+ */
+static bool all_zero(const uint8_t *p, uint32_t n);
+
+static void count_tunnel_data(struct packet *out, uint32_t n)
+{
+	out->options_len += n;
+	out->options_unproven += n;
+}
+
+/*
+ * GRE's routing field (RFC 1701 2.2, the R bit): Source Route Entries of
+ * address family (2 bytes), SRE offset (1), SRE length (1) and that many
+ * bytes of routing information, ended by a NULL SRE of family 0 and length
+ * 0.  RFC 2784 retired it and Linux drops such packets, but routers forward
+ * GRE by its IP header and the far end can read the raw packet, so every
+ * SRE is data nothing vouches for (its "addresses" steer nothing we could
+ * follow); only a NULL SRE of zeros carries nothing.  Returns the field's
+ * length, or 0 when the list runs past the packet: then nothing is counted
+ * and the caller keeps the whole GRE packet as the flow's payload.
+ */
+static uint32_t gre_routing(struct packet *out, const uint8_t *p, uint32_t len)
+{
+	for (uint32_t off = 0; off + 4 <= len; off += 4u + p[off + 3]) {
+		if (rd16(p + off) || p[off + 3])
+			continue;
+		out->options_len += off + 4;
+		out->options_unproven += off + (all_zero(p + off, 4) ? 0 : 4);
+		return off + 4;
+	}
+	return 0;
+}
+
 static enum decode_result decode_gre(struct decoder *d, const uint8_t *p, uint32_t len,
 				     uint64_t ts, struct packet *out, int depth)
 {
@@ -563,11 +605,17 @@ static enum decode_result decode_gre(struct decoder *d, const uint8_t *p, uint32
 	}
 	if ((flags & 0x7) != 0)
 		return DECODE_OK;
-	if (flags & 0x8000) off += 4; /* checksum + reserved */
+	if (flags & 0xc000) off += 4; /* checksum + offset, with C or R */
 	if (flags & 0x2000) off += 4; /* key */
 	if (flags & 0x1000) off += 4; /* sequence */
 	if (len < off)
 		return skip(d, SKIP_TRUNCATED);
+	if (flags & 0x4000) { /* routing, last */
+		uint32_t n = gre_routing(out, p + off, len - off);
+		if (!n)
+			return DECODE_OK; /* a broken list: the GRE packet itself is the flow */
+		off += n;
+	}
 	d->stats.tunnels++;
 	if (type == 0x6558) /* transparent Ethernet bridging */
 		return decode_ethernet(d, p + off, len - off, ts, out, depth + 1);
@@ -576,6 +624,71 @@ static enum decode_result decode_gre(struct decoder *d, const uint8_t *p, uint32
 	if (type == 0x8847 || type == 0x8848) /* MPLS in GRE (RFC 4023) */
 		return decode_mpls(d, p + off, len - off, ts, out, depth + 1);
 	return DECODE_OK; /* the GRE packet itself is the flow */
+}
+
+/*
+ * GTP-U extension headers (3GPP TS 29.281 5.2): a length in 4-byte units,
+ * contents, and the next type.  Those a user plane sends on every G-PDU
+ * have a fixed size the specification gives: Service Class Indicator, UDP
+ * Port and PDCP PDU Number (1 unit), Long PDCP PDU Number (2 units), and
+ * the PDU Session Container of 5G's N3/N9 (TS 38.415), whose PDU type and
+ * QoS flow identifier, with a paging policy indicator or a sequence number,
+ * fit in 1 or 2 units.  They carry those small fields and are the header.
+ * Any other type (RAN containers, which belong to X2/Xn forwarding, not to
+ * traffic leaving a site) or a longer one is data nothing vouches for: a
+ * PDU Session Container with QoS-monitoring timestamps (7 units and more,
+ * 24 bytes of times) is counted as such, a rare configuration.
+ */
+static bool gtpu_extension_proven(uint8_t type, uint8_t units)
+{
+	switch (type) {
+	case 0x20: /* Service Class Indicator */
+	case 0x40: /* UDP Port */
+	case 0xc0: /* PDCP PDU Number */
+		return units == 1;
+	case 0x03: /* Long PDCP PDU Number */
+	case 0x82:
+		return units == 2;
+	case 0x85: /* PDU Session Container */
+		return units <= 2;
+	}
+	return false;
+}
+
+/*
+ * Geneve options (RFC 8926 3.5): class (2 bytes), type, length in 4-byte
+ * units after the 4-byte option header, data.  They are opaque metadata of
+ * whoever registered the class, and a receiver skips the ones it does not
+ * know (unless critical, which only the receiver checks).  Options of the
+ * classes deployments use on every packet with at most 8 bytes of data --
+ * Linux 0x0100, Open vSwitch 0x0101, OVN 0x0102 (logical ports, 4 bytes),
+ * In-band Network Telemetry 0x0103, VMware 0x0104, Amazon 0x0108 (GWLB:
+ * endpoint and attachment ids, flow cookie, 32 bytes in all) -- are the
+ * header, up to 32 bytes of them a packet, so that many small options
+ * cannot add up to a channel.  Other classes (unassigned, experimental),
+ * longer options (INT's per-hop telemetry among them), options past that
+ * allowance and a broken list are data nothing vouches for.
+ * Returns the unproven bytes of the n bytes of options at o.
+ */
+#define GENEVE_METADATA_MAX 32u
+
+static uint32_t geneve_unproven(const uint8_t *o, uint32_t n)
+{
+	uint32_t proven = 0, unproven = 0;
+
+	for (uint32_t i = 0; i < n;) {
+		uint32_t olen = i + 4 <= n ? 4u + (uint32_t)(o[i + 3] & 0x1f) * 4u : n - i;
+		if (i + olen > n)
+			return unproven + (n - i);
+		uint16_t option_class = rd16(o + i);
+		bool known = (option_class >= 0x0100 && option_class <= 0x0104) || option_class == 0x0108;
+		if (known && olen <= 12 && proven + olen <= GENEVE_METADATA_MAX)
+			proven += olen;
+		else
+			unproven += olen;
+		i += olen;
+	}
+	return unproven;
 }
 
 /*
@@ -611,6 +724,8 @@ static bool decode_udp_tunnel(struct decoder *d, uint16_t dport, const uint8_t *
 		if (len < off || (type != 0x6558 && type != 0x0800 && type != 0x86dd))
 			return false;
 		d->stats.tunnels++;
+		if (off > 8)
+			count_tunnel_data(out, geneve_unproven(p + 8, off - 8));
 		*r = type == 0x6558 ? decode_ethernet(d, p + off, len - off, ts, out, depth + 1)
 				    : decode_ip(d, p + off, len - off, ts, out, depth + 1);
 		return true;
@@ -619,15 +734,20 @@ static bool decode_udp_tunnel(struct decoder *d, uint16_t dport, const uint8_t *
 		if (len < 8 || p[0] >> 5 != 1 || p[1] != 0xff) /* version 1, a G-PDU */
 			return false;
 		off = 8;
+		uint32_t unproven = 0;
 		if (p[0] & 0x07) { /* sequence number, N-PDU number and next extension type */
 			if (len < 12)
 				return false;
 			uint8_t next = p[11];
 			off = 12;
-			/* Each extension: a length in 4-byte units, then its next type. */
+			/* Each extension: a length in 4-byte units, then its next type.
+			 * One that runs past the datagram leaves it the UDP flow it is,
+			 * every byte its payload. */
 			while (next) {
 				if (len < off + 4 || !p[off])
 					return false;
+				if (!gtpu_extension_proven(next, p[off]))
+					unproven += (uint32_t)p[off] * 4;
 				off += (uint32_t)p[off] * 4;
 				if (len < off)
 					return false;
@@ -637,6 +757,8 @@ static bool decode_udp_tunnel(struct decoder *d, uint16_t dport, const uint8_t *
 		if (len <= off || (p[off] >> 4 != 4 && p[off] >> 4 != 6))
 			return false;
 		d->stats.tunnels++;
+		if (unproven)
+			count_tunnel_data(out, unproven);
 		*r = decode_ip(d, p + off, len - off, ts, out, depth + 1);
 		return true;
 	}

@@ -149,5 +149,19 @@ done
 
 check $r3/tcp-doff4-text 2 "" "TCP segments with a data offset under 5 (routers forward them): data not examined, exit 2"
 
+# tunnel header fields a receiver skips -- GRE routing entries, GTP-U
+# extension headers, Geneve options -- count as options: bytes_out holds the
+# inner connection (12,343 bytes without them) and the text, and the flow is
+# cleartext
+check $r3/gre-routing-text 1 "$notenc and .encryption == \"cleartext\" and .bytes_out >= 12343 + 26208 and
+	.ip_options_unproven.out >= 26208" \
+	"TLS in GRE whose RFC 1701 routing entries are text: the inner flow, the text counted, cleartext, blocked"
+check $r3/gtpu-ext-text 1 "$notenc and .encryption == \"cleartext\" and .bytes_out >= 12343 + 26468 and
+	.ip_options_unproven.out >= 26468" \
+	"TLS in GTP-U with a 1,020-byte extension header of text: counted, cleartext, blocked"
+check $r3/geneve-opt-text 1 "$notenc and .encryption == \"cleartext\" and .bytes_out >= 12343 + 6344 and
+	.ip_options_unproven.out >= 6344 and .ip_options_unproven.in == 0" \
+	"TLS in Geneve with 252 bytes of INT options of text: counted, cleartext, blocked (the server's empty option is the header)"
+
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))

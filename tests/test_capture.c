@@ -962,6 +962,107 @@ static void tcp_options_of_known_kinds_prove_nothing_out_of_shape(void **state)
 
 /* redteam2 v6-dstopt-text: option bytes leave with the packet.  Zero
  * padding and a router alert carry nothing; anything else is unproven. */
+/* Tunnel header fields a receiver skips (GRE routing entries, GTP-U
+ * extension headers, Geneve options) leave with the packet: counted with
+ * the options, unproven unless the format fixes what they hold, and the
+ * inner packet stays the flow. */
+static void tunnel_header_fields_are_counted_unless_the_format_fixes_them(void **state)
+{
+	uint8_t inner[128], b[1024], hdr[512];
+	size_t n = ipv4_udp(inner, "10.9.0.2", "198.51.100.10", "POST"), m;
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	/* GTP-U: a PDCP PDU Number, then a PDU Session Container (1 unit each) */
+	static const uint8_t gtpu_fixed[20] = {0x34, 0xff, 0, 44, 0, 0, 0, 7, 0, 0, 0, 0xc0,
+					       1, 0x12, 0x34, 0x85, 1, 0x00, 0x09, 0};
+	m = udp_tunnel(b, 2152, gtpu_fixed, 20, false, inner, n);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.options_len, 0);
+	assert_int_equal(p.options_unproven, 0);
+	/* a PDU Session Container of 64 units: 256 bytes, text */
+	memcpy(hdr, gtpu_fixed, 12);
+	hdr[11] = 0x85;
+	hdr[12] = 64;
+	memset(hdr + 13, 'T', 254);
+	hdr[12 + 255] = 0;
+	m = udp_tunnel(b, 2152, hdr, 12 + 256, false, inner, n);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.options_len, 256);
+	assert_int_equal(p.options_unproven, 256);
+	assert_memory_equal(p.payload, "POST", 4);
+	assert_every_prefix_is_safe(d, b, m);
+	/* an NR RAN Container (not on traffic leaving a site), 1 unit */
+	hdr[11] = 0x84;
+	hdr[12] = 1;
+	hdr[15] = 0;
+	m = udp_tunnel(b, 2152, hdr, 16, false, inner, n);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.options_unproven, 4);
+	/* a chain that runs past the datagram: the UDP flow, every byte payload */
+	hdr[12] = 200;
+	m = udp_tunnel(b, 2152, hdr, 16, false, inner, n);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "203.0.113.2");
+	assert_int_equal(p.options_len, 0);
+	assert_int_equal(p.payload_len, 16 + n);
+
+	/* Geneve: OVN's 4-byte logical ports are the header */
+	static const uint8_t geneve_ovn[16] = {0x02, 0, 0x65, 0x58, 0, 0, 42, 0, 0x01, 0x02, 0x80, 1, 0, 1, 0, 2};
+	m = udp_tunnel(b, 6081, geneve_ovn, 16, true, inner, n);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.options_len, 0);
+	/* an INT option of 124 bytes of text, as the red team sent */
+	memcpy(hdr, geneve_ovn, 8);
+	hdr[0] = 32;
+	hdr[8] = 0x01; hdr[9] = 0x03; hdr[10] = 0x01; hdr[11] = 31;
+	memset(hdr + 12, 'T', 124);
+	m = udp_tunnel(b, 6081, hdr, 8 + 128, true, inner, n);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.options_unproven, 128);
+	/* nine small OVN options: 32 bytes pass as metadata, the rest is data */
+	hdr[0] = 27;
+	for (int i = 0; i < 9; i++) {
+		uint8_t *o = hdr + 8 + i * 12;
+		o[0] = 0x01; o[1] = 0x02; o[2] = (uint8_t)i; o[3] = 2;
+		memset(o + 4, 'T', 8);
+	}
+	m = udp_tunnel(b, 6081, hdr, 8 + 108, true, inner, n);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.options_unproven, 108 - 24);
+	assert_every_prefix_is_safe(d, b, m);
+	/* an experimental class, and an option longer than the list */
+	hdr[0] = 2;
+	hdr[8] = 0xff; hdr[9] = 0xff; hdr[11] = 1;
+	m = udp_tunnel(b, 6081, hdr, 16, true, inner, n);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.options_unproven, 8);
+	hdr[8] = 0x01; hdr[9] = 0x02; hdr[11] = 5;
+	m = udp_tunnel(b, 6081, hdr, 16, true, inner, n);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.options_unproven, 8);
+
+	/* GRE with RFC 1701 routing (R, no C): offset, key, an SRE of 8 bytes
+	 * of text, the NULL SRE, then the inner packet */
+	uint8_t gre[24] = {0x60, 0, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 42,
+			   0x08, 0x00, 0, 8, 'T', 'E', 'X', 'T', 'T', 'E', 'X', 'T'};
+	size_t h = put_ipv4(b, IPPROTO_GRE, "192.0.2.1", "192.0.2.2", (uint16_t)(24 + 4 + n), 2, 0);
+	memcpy(b + h, gre, 24);
+	memset(b + h + 24, 0, 4);
+	memcpy(b + h + 28, inner, n);
+	assert_decodes_to(d, DLT_RAW, b, h + 28 + n, &p, "198.51.100.10");
+	assert_int_equal(p.options_len, 16);
+	assert_int_equal(p.options_unproven, 12);
+	assert_memory_equal(p.payload, "POST", 4);
+	assert_every_prefix_is_safe(d, b, h + 28 + n);
+	/* no NULL SRE before the end: the GRE packet itself, every byte payload */
+	put_ipv4(b, IPPROTO_GRE, "192.0.2.1", "192.0.2.2", 24, 2, 0);
+	assert_decodes_to(d, DLT_RAW, b, h + 24, &p, "192.0.2.2");
+	assert_int_equal(p.l4, IPPROTO_GRE);
+	assert_int_equal(p.payload_len, 24);
+	assert_int_equal(p.options_len, 0);
+	decoder_free(d);
+}
+
 static void ip_options_are_counted_and_only_padding_carries_nothing(void **state)
 {
 	uint8_t ext[256] = {0}, b[512];
@@ -1126,6 +1227,7 @@ int main(void)
 		cmocka_unit_test(ip_options_are_counted_and_only_padding_carries_nothing),
 		cmocka_unit_test(tcp_options_of_known_kinds_prove_nothing_out_of_shape),
 		cmocka_unit_test(fragments_that_never_complete_are_handed_on_as_unexamined),
+		cmocka_unit_test(tunnel_header_fields_are_counted_unless_the_format_fixes_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
