@@ -927,7 +927,10 @@ static const uint8_t *ike_header(const struct packet *p)
 		return NULL;
 	uint8_t version = h[17], exchange = h[18];
 	uint32_t length = (uint32_t)h[24] << 24 | (uint32_t)h[25] << 16 | (uint32_t)h[26] << 8 | h[27];
-	bool v2 = version == 0x20 && exchange >= 34 && exchange <= 37;
+	/* IKEv2: IKE_SA_INIT to INFORMATIONAL, IKE_SESSION_RESUME (RFC 5723),
+	 * IKE_INTERMEDIATE (RFC 9242) and IKE_FOLLOWUP_KE (RFC 9370), which
+	 * post-quantum key exchanges add */
+	bool v2 = version == 0x20 && ((exchange >= 34 && exchange <= 38) || exchange == 43 || exchange == 44);
 	bool v1 = version == 0x10 && (exchange == 2 || exchange == 4 || exchange == 5 || exchange == 6 || exchange == 32);
 	return (v1 || v2) && length == n ? h : NULL;
 }

@@ -2863,20 +2863,26 @@ static void ike_test_init(struct ike_test_msg *m, uint32_t ispi, uint8_t flags, 
 	ike_test_payload(m, 40, b, 32);
 }
 
-/* An IKE_AUTH with one SK payload: `random_len' random bytes, then
- * `text_len' bytes of text. */
-static void ike_test_auth(struct conv *cv, int dir, uint32_t random_len, uint32_t text_len)
+/* A message of `exchange' with one SK payload: `random_len' random bytes,
+ * then `text_len' bytes of text. */
+static void ike_test_sk(struct conv *cv, int dir, uint8_t exchange, uint32_t random_len, uint32_t text_len)
 {
 	struct ike_test_msg m;
 	uint8_t b[1800];
 
-	ike_test_start(&m, 1, 35, dir ? 0x20 : 0x08);
+	ike_test_start(&m, 1, exchange, dir ? 0x20 : 0x08);
 	rnd_bytes(b, random_len);
 	for (uint32_t i = 0; i < text_len; i++)
 		b[random_len + i] = (uint8_t)"the quarterly figures, not yet public: "[i % 39];
 	ike_test_payload(&m, 46, b, random_len + text_len);
 	m.b[m.next_at] = 35;
 	ike_test_send(cv, dir, &m);
+}
+
+/* An IKE_AUTH with one SK payload (ike_test_sk). */
+static void ike_test_auth(struct conv *cv, int dir, uint32_t random_len, uint32_t text_len)
+{
+	ike_test_sk(cv, dir, 35, random_len, text_len);
 }
 
 /* n_init IKE_SA_INIT requests: the same message retransmitted, or new
@@ -2952,6 +2958,36 @@ static void ike_encrypted_payloads_are_judged_whole_from_both_sides(void **state
 		assert_string_equal(r->cleartext_reason, "readable bytes in an IKE Encrypted payload");
 	}
 	assert_int_equal(ike_session(1, false, 40)->enc, EF_ENC_ENCRYPTED);
+}
+
+/* RFC 9242's IKE_INTERMEDIATE (43) comes between IKE_SA_INIT and IKE_AUTH
+ * in post-quantum key exchanges (RFC 9370), encrypted: it is IKE, and its
+ * Encrypted payload is judged like IKE_AUTH's. */
+static void ike_intermediate_exchanges_are_ike_and_judged(void **state)
+{
+	struct conv cv;
+	struct ike_test_msg m;
+
+	(void)state;
+	for (int text = 0; text < 2; text++) {
+		conv_start(&cv, 500);
+		ike_test_init(&m, 7, 0x08, 0x90, 40);
+		ike_test_send(&cv, 0, &m);
+		ike_test_init(&m, 7, 0x20, 0x90, 40);
+		ike_test_send(&cv, 1, &m);
+		ike_test_sk(&cv, 0, 43, text ? 256 : 1256, text ? 1000 : 0);
+		ike_test_sk(&cv, 1, 43, 1100, 0);
+		ike_test_auth(&cv, 0, 400, 0);
+		ike_test_auth(&cv, 1, 300, 0);
+		const struct ef_flow_record *r = conv_end(&cv);
+		if (text) {
+			assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+			assert_string_equal(r->cleartext_reason, "readable bytes in an IKE Encrypted payload");
+		} else {
+			assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+			assert_string_equal(r->app, "IPsec");
+		}
+	}
 }
 
 /* A QUIC Initial of `version' of n bytes around random bytes; its
@@ -3074,6 +3110,7 @@ int main(void)
 		cmocka_unit_test(dtls_handshake_is_judged_and_bounded_like_tls),
 		cmocka_unit_test(ike_repeats_are_counted_once_and_new_bytes_each_time),
 		cmocka_unit_test(ike_encrypted_payloads_are_judged_whole_from_both_sides),
+		cmocka_unit_test(ike_intermediate_exchanges_are_ike_and_judged),
 		cmocka_unit_test(quic_initials_are_judged_from_both_sides),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
