@@ -149,5 +149,9 @@ done
 
 check $r3/tcp-doff4-text 2 "" "TCP segments with a data offset under 5 (routers forward them): data not examined, exit 2"
 
+# padding inside the cleartext handshake: RFC 7685's is zeros
+check $r3/hello-padding-text 1 "$notenc and .cleartext_reason == \"a padding extension that is not zeros\"" \
+	"1,500 bytes of text in a ClientHello's padding extension (inside the allowance): cleartext, blocked"
+
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))

@@ -2627,6 +2627,68 @@ static void hello_after_hello_proves_nothing(void **state)
 			    "more of the handshake in the clear than the allowance (bytes not proven random or X.509)");
 }
 
+/* A TLS 1.3 session whose ClientHello has an X25519 share and a padding
+ * extension (RFC 7685) of the n bytes at pad. */
+static const struct ef_flow_record *rt_tls13_padding(const uint8_t *pad, size_t n)
+{
+	static uint8_t ext[4096], body[4096], hello[4096];
+	const uint8_t *random_share[1] = {NULL};
+	size_t e = rt_key_shares(ext, (uint16_t[]){29}, (size_t[]){32}, random_share, 1);
+
+	ext[e++] = 0; ext[e++] = 21; ext[e++] = (uint8_t)(n >> 8); ext[e++] = (uint8_t)n;
+	memcpy(ext + e, pad, n);
+	e += n;
+	n = rt_hello_body(body, false, NULL, 0, ext, e);
+	return tls13_after(hello, rt_tls_message(hello, 1, body, n), 0, false);
+}
+
+/* RFC 7685: padding is zeros.  Zeros carry nothing (not counted), and one
+ * byte that is not zero is data where the protocol has none: the flow is
+ * cleartext, not merely counted against the allowance. */
+static void a_padding_extension_that_is_not_zeros_is_cleartext(void **state)
+{
+	static uint8_t pad[1500];
+	const char *broke = "a padding extension that is not zeros";
+
+	memset(pad, 0, sizeof(pad));
+	const struct ef_flow_record *r = rt_tls13_padding(pad, 0);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	uint32_t base = r->handshake_unproven[0];
+	r = rt_tls13_padding(pad, sizeof(pad));
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], base); /* its type and length alone, as an empty one's */
+
+	/* GnuTLS 3.x's padding: a 16-bit length (the extension's less 2),
+	 * then zeros; seen in genuine captures, it carries nothing */
+	pad[0] = 0; pad[1] = 239;
+	r = rt_tls13_padding(pad, 241);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], base);
+	/* the same with a length the extension's does not fix */
+	r = rt_tls13_padding(pad, 242);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+
+	/* the red team's: 1,500 bytes of text, inside the allowance */
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = (uint8_t)http_request[i % strlen(http_request)];
+	r = rt_tls13_padding(pad, sizeof(pad));
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+	assert_true(r->handshake_unproven[0] > sizeof(pad)); /* and counted against the allowance */
+
+	/* one non-zero byte is enough, and so are random bytes */
+	memset(pad, 0, sizeof(pad));
+	pad[sizeof(pad) - 1] = 1;
+	r = rt_tls13_padding(pad, sizeof(pad));
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+	rnd_bytes(pad + 82, 34);
+	r = rt_tls13_padding(pad, 116);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+}
+
 /* A DER TLV of n content bytes at c (which may lie where it is written). */
 static size_t rt_der(uint8_t *b, uint8_t tag, const uint8_t *c, size_t n)
 {
@@ -3075,6 +3137,7 @@ int main(void)
 		cmocka_unit_test(ike_repeats_are_counted_once_and_new_bytes_each_time),
 		cmocka_unit_test(ike_encrypted_payloads_are_judged_whole_from_both_sides),
 		cmocka_unit_test(quic_initials_are_judged_from_both_sides),
+		cmocka_unit_test(a_padding_extension_that_is_not_zeros_is_cleartext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
