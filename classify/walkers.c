@@ -18,8 +18,9 @@
  * share is proven only at its group's size, and nothing is proven in a
  * side's third hello or later); certificates must be X.509-shaped DER, and their text is counted
  * apart; SSH algorithm names and STARTTLS command lines keep their RFC
- * limits, and TLS padding is zeros.  What is left (lists, names,
- * extensions nobody knows) is `unproven', and classify.c bounds it.  DTLS's handshake goes through the
+ * limits, TLS padding is zeros and SSH padding zeros or random.  What is
+ * left (lists, names, extensions nobody knows) is `unproven', and
+ * classify.c bounds it.  DTLS's handshake goes through the
  * same functions as TLS's (dtls_handshake_count()).
  */
 #include "internal.h"
@@ -845,15 +846,54 @@ static void ssh_random_string(struct hs_count *h, const uint8_t *b, uint32_t n, 
 		hs_random(h, b + off + 4, len, "an SSH key exchange value that is not random");
 }
 
+/* A window of paddings judged: text breaks the handshake. */
+static void ssh_padding_judge(struct hs_count *h, struct look *w)
+{
+	if (look_judge(w) == LOOK_NOT_RANDOM && !h->broke)
+		h->broke = "SSH padding that is neither zeros nor random";
+}
+
+/*
+ * A packet's padding (RFC 4253 6: "arbitrary-length padding", random in
+ * OpenSSH, before NEWKEYS too; zeros in some stacks).  Zeros carry nothing;
+ * anything else must look random to look_judge(), like the other random
+ * fields, and text breaks the handshake as a KEXINIT name-list that is
+ * not names does.  One padding is 4 to 255 bytes, a genuine one mostly
+ * under 16, where look_judge() cannot tell (LOOK_PENDING), so a side's
+ * paddings are judged together: they fill one window after another, and
+ * what is left is judged at the side's NEWKEYS (`last').  Text cut into
+ * short paddings is thus judged as the same text in one field would be.
+ * Either way the padding stays unproven, against the allowance: random
+ * bytes in it are not bounded by the protocol's structure, unlike a
+ * key exchange value.
+ */
+static void ssh_padding(struct hs_count *h, struct look *w, const uint8_t *p, uint32_t n, bool last)
+{
+	if (!zeros(p, n)) {
+		while (n) {
+			uint32_t k = look_add(w, p, n);
+			p += k;
+			n -= k;
+			if (w->n == LOOK_WINDOW) {
+				ssh_padding_judge(h, w);
+				look_next(w);
+			}
+		}
+	}
+	if (last && w->n)
+		ssh_padding_judge(h, w);
+}
+
 /*
  * One side's binary packets before its NEWKEYS (RFC 4253 6): each whole
  * packet is counted and its key exchange judged -- KEXINIT's names, the
  * client's public value (KEXDH/ECDH/hybrid INIT 30, GEX INIT 32), the
- * server's (the value after its host key in 31 and 33).  *off stops at the
- * NEWKEYS.  BROKEN when the bytes are not such packets.
+ * server's (the value after its host key in 31 and 33), and every
+ * padding, the NEWKEYS's too (ssh_padding()).  *off stops at the NEWKEYS.
+ * BROKEN when the bytes are not such packets.
  */
 static enum walk_verdict ssh_packets(const uint8_t *s, uint32_t len, uint32_t *off, int dir, struct hs_count *h,
-				     bool *kexinit, bool *newkeys)
+				     struct look *padding, bool *kexinit, bool *newkeys)
 {
 	while (*off + 6 <= len && !*newkeys) {
 		const uint8_t *p = s + *off;
@@ -875,6 +915,7 @@ static enum walk_verdict ssh_packets(const uint8_t *s, uint32_t len, uint32_t *o
 		const uint8_t *b = p + 6;
 		uint32_t n = plen - pad - 2;
 		hs_clear(h, 4 + plen);
+		ssh_padding(h, padding, p + 4 + plen - pad, pad, msg == 21 && *kexinit);
 		if (msg == 20) {
 			*kexinit = true;
 			ssh_kexinit(h, b, n);
@@ -935,11 +976,12 @@ enum walk_verdict ssh_walk(struct ssh_walk *w, const uint8_t *client, uint32_t c
 		hs_clear(&hs[0], e);
 	}
 	if (w->server_off && !w->server_newkeys) {
-		if (ssh_packets(server, slen, &w->server_off, 1, &hs[1], &w->server_kexinit, &w->server_newkeys) == WALK_BROKEN &&
+		if (ssh_packets(server, slen, &w->server_off, 1, &hs[1], &w->padding[1], &w->server_kexinit,
+				&w->server_newkeys) == WALK_BROKEN &&
 		    !hs[1].broke)
 			hs[1].broke = "the server's handshake is not SSH packets";
 	}
-	if (ssh_packets(client, clen, &w->off, 0, &hs[0], &w->kexinit, &w->newkeys) == WALK_BROKEN)
+	if (ssh_packets(client, clen, &w->off, 0, &hs[0], &w->padding[0], &w->kexinit, &w->newkeys) == WALK_BROKEN)
 		return WALK_BROKEN;
 	return w->newkeys && w->server_banner ? WALK_DONE : WALK_MORE;
 }

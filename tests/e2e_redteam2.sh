@@ -149,9 +149,14 @@ done
 
 check $r3/tcp-doff4-text 2 "" "TCP segments with a data offset under 5 (routers forward them): data not examined, exit 2"
 
-# padding inside the cleartext handshake: RFC 7685's is zeros
+# padding inside the cleartext handshake: RFC 7685's is zeros, SSH's
+# before NEWKEYS zeros or random (a side's paddings judged together)
 check $r3/hello-padding-text 1 "$notenc and .cleartext_reason == \"a padding extension that is not zeros\"" \
 	"1,500 bytes of text in a ClientHello's padding extension (inside the allowance): cleartext, blocked"
+check $r3/ssh-kex-padding-text 1 "$notenc and .cleartext_reason == \"SSH padding that is neither zeros nor random\"" \
+	"text in the padding of SSH packets before NEWKEYS (inside the allowance): cleartext, blocked"
+check $r3/ssh-control 1 '.encryption == "encrypted" and .verdict == "log"' \
+	"the control: an ordinary SSH session's random paddings are judged random, encrypted"
 
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))

@@ -2689,6 +2689,92 @@ static void a_padding_extension_that_is_not_zeros_is_cleartext(void **state)
 	assert_string_equal(r->cleartext_reason, broke);
 }
 
+enum pad_fill { PAD_RANDOM, PAD_ZEROS, PAD_TEXT };
+
+/* An SSH packet as ssh_packet() makes it, with `pad' bytes of padding
+ * (more when the packet would be shorter than RFC 4253 6's 16 bytes)
+ * filled as told; text continues from *text (a side's paddings read as
+ * one text, cut into pieces). */
+static size_t ssh_packet_padded(uint8_t *b, uint8_t msg, size_t body, size_t pad, enum pad_fill fill, size_t *text)
+{
+	size_t n = ssh_packet(b, msg, body), payload = n - 4 - b[4];
+
+	if (payload + pad < 12)
+		pad = 12 - payload;
+	size_t plen = payload + pad;
+	uint8_t *p = b + 4 + plen - pad;
+
+	b[0] = 0; b[1] = 0; b[2] = (uint8_t)(plen >> 8); b[3] = (uint8_t)plen;
+	b[4] = (uint8_t)pad;
+	for (size_t i = 0; i < pad; i++)
+		p[i] = fill == PAD_ZEROS ? 0 : fill == PAD_RANDOM ? prng8()
+				      : (uint8_t)http_request[(*text)++ % strlen(http_request)];
+	return 4 + plen;
+}
+
+/* An SSH session: each side's KEXINIT, `extra' more key exchange packets
+ * from the client, its ECDH INIT and its NEWKEYS, every client padding
+ * `pad' bytes filled as told (the NEWKEYS's: `newkeys_text' bytes of text
+ * instead, when not 0); the server's paddings are random, or as the
+ * client's when `server'. */
+static const struct ef_flow_record *ssh_with_padding(enum pad_fill fill, size_t pad, int extra, size_t newkeys_text,
+						     bool server)
+{
+	static struct conv cv;
+	uint8_t b[1024];
+	size_t ctext = 0, stext = 0;
+
+	conv_start(&cv, 22);
+	handshake(&cv);
+	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	segment(&cv, 0, b, ssh_packet_padded(b, 20, 200, pad, fill, &ctext));
+	segment(&cv, 1, b, ssh_packet_padded(b, 20, 200, pad, server ? fill : PAD_RANDOM, &stext));
+	for (int i = 0; i < extra; i++)
+		segment(&cv, 0, b, ssh_packet_padded(b, 30, 40, pad, fill, &ctext));
+	segment(&cv, 0, b, ssh_packet_padded(b, 30, 40, pad, fill, &ctext));
+	segment(&cv, 1, b, ssh_packet_padded(b, 31, 100, pad, server ? fill : PAD_RANDOM, &stext));
+	segment(&cv, 1, b, ssh_packet_padded(b, 21, 0, pad, server ? fill : PAD_RANDOM, &stext));
+	segment(&cv, 0, b, newkeys_text ? ssh_packet_padded(b, 21, 0, newkeys_text, PAD_TEXT, &ctext)
+				       : ssh_packet_padded(b, 21, 0, pad, fill, &ctext));
+	return conv_end(&cv);
+}
+
+/* RFC 4253 6: padding before NEWKEYS is random (OpenSSH) or zeros (some
+ * stacks); text there is data, and the flow is cleartext as for a
+ * KEXINIT name-list that is not names.  Paddings of one side are judged
+ * together, so text cut into short pieces is caught as well. */
+static void ssh_padding_is_zeros_or_random(void **state)
+{
+	const char *broke = "SSH padding that is neither zeros nor random";
+
+	/* genuine: OpenSSH's short random paddings, long random ones, zeros */
+	assert_int_equal(ssh_with_padding(PAD_RANDOM, 8, 0, 0, false)->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(ssh_with_padding(PAD_RANDOM, 255, 0, 0, true)->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(ssh_with_padding(PAD_ZEROS, 255, 0, 0, true)->enc, EF_ENC_ENCRYPTED);
+	/* genuine paddings judged together many times over */
+	assert_int_equal(ssh_with_padding(PAD_RANDOM, 13, 20, 0, false)->enc, EF_ENC_ENCRYPTED);
+
+	/* the red team's: about 250 bytes of text in each client padding */
+	const struct ef_flow_record *r = ssh_with_padding(PAD_TEXT, 250, 0, 0, false);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+	/* the server's are judged as well */
+	r = ssh_with_padding(PAD_TEXT, 250, 0, 0, true);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+	/* text in 8-byte paddings, too short to judge one by one: 23
+	 * packets make 184 bytes, a full window */
+	r = ssh_with_padding(PAD_TEXT, 8, 20, 0, false);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+	/* short random paddings, then 60 bytes of text in the NEWKEYS's:
+	 * less than a window, judged at the NEWKEYS */
+	r = ssh_with_padding(PAD_RANDOM, 4, 0, 60, false);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+}
+
 /* A DER TLV of n content bytes at c (which may lie where it is written). */
 static size_t rt_der(uint8_t *b, uint8_t tag, const uint8_t *c, size_t n)
 {
@@ -3138,6 +3224,7 @@ int main(void)
 		cmocka_unit_test(ike_encrypted_payloads_are_judged_whole_from_both_sides),
 		cmocka_unit_test(quic_initials_are_judged_from_both_sides),
 		cmocka_unit_test(a_padding_extension_that_is_not_zeros_is_cleartext),
+		cmocka_unit_test(ssh_padding_is_zeros_or_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
