@@ -846,6 +846,20 @@ static void ssh_random_string(struct hs_count *h, const uint8_t *b, uint32_t n, 
 		hs_random(h, b + off + 4, len, "an SSH key exchange value that is not random");
 }
 
+/* Whether a server's message 31 starts with a host key (KEXDH_REPLY, RFC
+ * 4253 8; ECDH's and the hybrids' alike): a blob whose first string is a
+ * key type, an algorithm name (RFC 4251 6).  Under DH group exchange 31 is
+ * KEX_DH_GEX_GROUP (RFC 4419 3), whose first string is the prime p: an
+ * mpint of 1024 to 8192 bits with its top bit set, so its first four
+ * bytes never read as a name's length. */
+static bool ssh_host_key_first(const uint8_t *b, uint32_t n)
+{
+	if (n < 4 || rd32(b) > n - 4)
+		return false;
+	uint32_t k = rd32(b), name = k >= 4 ? rd32(b + 4) : 0;
+	return name >= 1 && name <= 64 && name <= k - 4 && ssh_name_list_ok(b + 8, name);
+}
+
 /* A window of paddings judged: text breaks the handshake. */
 static void ssh_padding_judge(struct hs_count *h, struct look *w)
 {
@@ -888,7 +902,8 @@ static void ssh_padding(struct hs_count *h, struct look *w, const uint8_t *p, ui
  * One side's binary packets before its NEWKEYS (RFC 4253 6): each whole
  * packet is counted and its key exchange judged -- KEXINIT's names, the
  * client's public value (KEXDH/ECDH/hybrid INIT 30, GEX INIT 32), the
- * server's (the value after its host key in 31 and 33), and every
+ * server's (the value after its host key in 31 and 33, or group exchange's
+ * prime in 31), and every
  * padding, the NEWKEYS's too (ssh_padding()).  *off stops at the NEWKEYS.
  * BROKEN when the bytes are not such packets.
  */
@@ -923,6 +938,10 @@ static enum walk_verdict ssh_packets(const uint8_t *s, uint32_t len, uint32_t *o
 			*newkeys = true;
 			break;
 		} else if (dir == 0 && (msg == 30 || msg == 32)) {
+			ssh_random_string(h, b, n, 0);
+		} else if (dir == 1 && msg == 31 && !ssh_host_key_first(b, n)) {
+			/* the group's prime is drawn at random (ssh-keygen -M
+			 * generate): judged like the values; g stays unproven */
 			ssh_random_string(h, b, n, 0);
 		} else if (dir == 1 && (msg == 31 || msg == 33) && n >= 4 && rd32(b) <= n - 4) {
 			ssh_random_string(h, b, n, 4 + rd32(b));

@@ -2775,6 +2775,81 @@ static void ssh_padding_is_zeros_or_random(void **state)
 	assert_string_equal(r->cleartext_reason, broke);
 }
 
+/* An SSH string (RFC 4251 5) of n bytes at c, written at b. */
+static size_t ssh_string(uint8_t *b, const void *c, size_t n)
+{
+	b[0] = (uint8_t)(n >> 24); b[1] = (uint8_t)(n >> 16); b[2] = (uint8_t)(n >> 8); b[3] = (uint8_t)n;
+	memcpy(b + 4, c, n);
+	return 4 + n;
+}
+
+/* An SSH packet whose payload after the message number is the n bytes at
+ * body. */
+static size_t ssh_packet_of(uint8_t *b, uint8_t msg, const uint8_t *body, size_t n)
+{
+	size_t len = ssh_packet(b, msg, n);
+
+	memcpy(b + 6, body, n);
+	return len;
+}
+
+/* OpenSSH's DH group exchange (RFC 4419) with an 8192-bit group: the
+ * server's message 31 is the group, p then g, not a host key then a value;
+ * the prime is random-looking and judged as such (the whole handshake stays
+ * inside the allowance), and text in its place breaks it. */
+static const struct ef_flow_record *ssh_group_exchange(bool text_prime)
+{
+	static struct conv cv;
+	static uint8_t b[4096], body[2048], p[1025], v[1025], sig[83], key[51];
+	size_t o;
+
+	rnd_bytes(p, sizeof(p));
+	p[0] = 0; p[1] |= 0x80;
+	if (text_prime)
+		for (size_t i = 1; i < sizeof(p); i++)
+			p[i] = (uint8_t)http_request[i % strlen(http_request)];
+	conv_start(&cv, 22);
+	handshake(&cv);
+	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	segment(&cv, 0, b, ssh_packet(b, 20, 200));
+	segment(&cv, 1, b, ssh_packet(b, 20, 200));
+	memcpy(body, "\0\0\x08\0\0\0\x20\0\0\0\x20\0", 12); /* GEX_REQUEST: min 2048, n 8192, max 8192 */
+	segment(&cv, 0, b, ssh_packet_of(b, 34, body, 12));
+	o = ssh_string(body, p, sizeof(p));
+	o += ssh_string(body + o, "\x02", 1);
+	segment(&cv, 1, b, ssh_packet_of(b, 31, body, o));
+	rnd_bytes(v, sizeof(v));
+	v[0] = 0; v[1] |= 0x80;
+	segment(&cv, 0, b, ssh_packet_of(b, 32, body, ssh_string(body, v, sizeof(v))));
+	o = ssh_string(key, "ssh-ed25519", 11);
+	rnd_bytes(key + o, 4 + 32);
+	key[o] = 0; key[o + 1] = 0; key[o + 2] = 0; key[o + 3] = 32;
+	o = ssh_string(body, key, sizeof(key));
+	rnd_bytes(v, sizeof(v));
+	v[0] = 0; v[1] |= 0x80;
+	o += ssh_string(body + o, v, sizeof(v));
+	rnd_bytes(sig, sizeof(sig));
+	o += ssh_string(body + o, sig, sizeof(sig));
+	segment(&cv, 1, b, ssh_packet_of(b, 33, body, o));
+	segment(&cv, 1, b, ssh_packet(b, 21, 0));
+	segment(&cv, 0, b, ssh_packet(b, 21, 0));
+	return conv_end(&cv);
+}
+
+static void ssh_group_exchange_prime_is_judged_random(void **state)
+{
+	const struct ef_flow_record *r = ssh_group_exchange(false);
+
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	/* the prime and f are proven: what is left is the banner, the
+	 * KEXINIT's names, g, the host key, the signature and the framing */
+	assert_true(r->handshake_unproven[1] < 1025);
+	r = ssh_group_exchange(true);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "an SSH key exchange value that is not random");
+}
+
 /* A DER TLV of n content bytes at c (which may lie where it is written). */
 static size_t rt_der(uint8_t *b, uint8_t tag, const uint8_t *c, size_t n)
 {
@@ -3225,6 +3300,7 @@ int main(void)
 		cmocka_unit_test(quic_initials_are_judged_from_both_sides),
 		cmocka_unit_test(a_padding_extension_that_is_not_zeros_is_cleartext),
 		cmocka_unit_test(ssh_padding_is_zeros_or_random),
+		cmocka_unit_test(ssh_group_exchange_prime_is_judged_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
