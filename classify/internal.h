@@ -167,6 +167,7 @@ struct ssh_walk {
 	uint32_t off;             /* next packet in the client's stream */
 	uint32_t server_off;      /* next server packet (0: its banner not passed yet) */
 	bool client_banner, server_banner, kexinit, newkeys, server_kexinit, server_newkeys;
+	struct look padding[2];   /* each side's packet paddings before its NEWKEYS, judged together */
 };
 
 enum starttls_state { STLS_NEGOTIATING = 0, STLS_REQUESTED, STLS_TLS };

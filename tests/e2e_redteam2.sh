@@ -162,6 +162,14 @@ check $r3/gtpu-ext-text 1 "$notenc and .encryption == \"cleartext\" and .bytes_o
 check $r3/geneve-opt-text 1 "$notenc and .encryption == \"cleartext\" and .bytes_out >= 12343 + 6344 and
 	.ip_options_unproven.out >= 6344 and .ip_options_unproven.in == 0" \
 	"TLS in Geneve with 252 bytes of INT options of text: counted, cleartext, blocked (the server's empty option is the header)"
+# padding inside the cleartext handshake: RFC 7685's is zeros, SSH's
+# before NEWKEYS zeros or random (a side's paddings judged together)
+check $r3/hello-padding-text 1 "$notenc and .cleartext_reason == \"a padding extension that is not zeros\"" \
+	"1,500 bytes of text in a ClientHello's padding extension (inside the allowance): cleartext, blocked"
+check $r3/ssh-kex-padding-text 1 "$notenc and .cleartext_reason == \"SSH padding that is neither zeros nor random\"" \
+	"text in the padding of SSH packets before NEWKEYS (inside the allowance): cleartext, blocked"
+check $r3/ssh-control 1 '.encryption == "encrypted" and .verdict == "log"' \
+	"the control: an ordinary SSH session's random paddings are judged random, encrypted"
 
 echo "e2e_redteam2: $passed passed, $failed failed"
 ((failed == 0))

@@ -2627,6 +2627,231 @@ static void hello_after_hello_proves_nothing(void **state)
 			    "more of the handshake in the clear than the allowance (bytes not proven random or X.509)");
 }
 
+/* A TLS 1.3 session whose ClientHello has an X25519 share and a padding
+ * extension (RFC 7685) of the n bytes at pad. */
+static const struct ef_flow_record *rt_tls13_padding(const uint8_t *pad, size_t n)
+{
+	static uint8_t ext[4096], body[4096], hello[4096];
+	const uint8_t *random_share[1] = {NULL};
+	size_t e = rt_key_shares(ext, (uint16_t[]){29}, (size_t[]){32}, random_share, 1);
+
+	ext[e++] = 0; ext[e++] = 21; ext[e++] = (uint8_t)(n >> 8); ext[e++] = (uint8_t)n;
+	memcpy(ext + e, pad, n);
+	e += n;
+	n = rt_hello_body(body, false, NULL, 0, ext, e);
+	return tls13_after(hello, rt_tls_message(hello, 1, body, n), 0, false);
+}
+
+/* RFC 7685: padding is zeros.  Zeros carry nothing (not counted), and one
+ * byte that is not zero is data where the protocol has none: the flow is
+ * cleartext, not merely counted against the allowance. */
+static void a_padding_extension_of_text_is_cleartext_and_other_bytes_are_counted(void **state)
+{
+	static uint8_t pad[1500];
+	const char *broke = "a padding extension that is not zeros";
+
+	memset(pad, 0, sizeof(pad));
+	const struct ef_flow_record *r = rt_tls13_padding(pad, 0);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	uint32_t base = r->handshake_unproven[0];
+	r = rt_tls13_padding(pad, sizeof(pad));
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], base); /* its type and length alone, as an empty one's */
+
+	/* GnuTLS 3.x's padding: a 16-bit length (the extension's less 2),
+	 * then zeros; seen in genuine captures, it carries nothing */
+	pad[0] = 0; pad[1] = 239;
+	r = rt_tls13_padding(pad, 241);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], base);
+	/* the same with a length the extension's does not fix: counted */
+	r = rt_tls13_padding(pad, 242);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], base + 242);
+
+	/* the red team's: 1,500 bytes of text, inside the allowance */
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = (uint8_t)http_request[i % strlen(http_request)];
+	r = rt_tls13_padding(pad, sizeof(pad));
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+	assert_true(r->handshake_unproven[0] > sizeof(pad)); /* and counted against the allowance */
+	/* text after zeros, as after the random bytes below */
+	memset(pad, 0, 400);
+	r = rt_tls13_padding(pad, sizeof(pad));
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+
+	/* random bytes after zeros (a Chrome look-alike of the benchmark
+	 * capture hides 34): not text, so not cleartext, but counted */
+	memset(pad, 0, sizeof(pad));
+	rnd_bytes(pad + 82, 34);
+	r = rt_tls13_padding(pad, 116);
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(r->handshake_unproven[0], base + 116);
+}
+
+enum pad_fill { PAD_RANDOM, PAD_ZEROS, PAD_TEXT };
+
+/* An SSH packet as ssh_packet() makes it, with `pad' bytes of padding
+ * (more when the packet would be shorter than RFC 4253 6's 16 bytes)
+ * filled as told; text continues from *text (a side's paddings read as
+ * one text, cut into pieces). */
+static size_t ssh_packet_padded(uint8_t *b, uint8_t msg, size_t body, size_t pad, enum pad_fill fill, size_t *text)
+{
+	size_t n = ssh_packet(b, msg, body), payload = n - 4 - b[4];
+
+	if (payload + pad < 12)
+		pad = 12 - payload;
+	size_t plen = payload + pad;
+	uint8_t *p = b + 4 + plen - pad;
+
+	b[0] = 0; b[1] = 0; b[2] = (uint8_t)(plen >> 8); b[3] = (uint8_t)plen;
+	b[4] = (uint8_t)pad;
+	for (size_t i = 0; i < pad; i++)
+		p[i] = fill == PAD_ZEROS ? 0 : fill == PAD_RANDOM ? prng8()
+				      : (uint8_t)http_request[(*text)++ % strlen(http_request)];
+	return 4 + plen;
+}
+
+/* An SSH session: each side's KEXINIT, `extra' more key exchange packets
+ * from the client, its ECDH INIT and its NEWKEYS, every client padding
+ * `pad' bytes filled as told (the NEWKEYS's: `newkeys_text' bytes of text
+ * instead, when not 0); the server's paddings are random, or as the
+ * client's when `server'. */
+static const struct ef_flow_record *ssh_with_padding(enum pad_fill fill, size_t pad, int extra, size_t newkeys_text,
+						     bool server)
+{
+	static struct conv cv;
+	uint8_t b[1024];
+	size_t ctext = 0, stext = 0;
+
+	conv_start(&cv, 22);
+	handshake(&cv);
+	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	segment(&cv, 0, b, ssh_packet_padded(b, 20, 200, pad, fill, &ctext));
+	segment(&cv, 1, b, ssh_packet_padded(b, 20, 200, pad, server ? fill : PAD_RANDOM, &stext));
+	for (int i = 0; i < extra; i++)
+		segment(&cv, 0, b, ssh_packet_padded(b, 30, 40, pad, fill, &ctext));
+	segment(&cv, 0, b, ssh_packet_padded(b, 30, 40, pad, fill, &ctext));
+	segment(&cv, 1, b, ssh_packet_padded(b, 31, 100, pad, server ? fill : PAD_RANDOM, &stext));
+	segment(&cv, 1, b, ssh_packet_padded(b, 21, 0, pad, server ? fill : PAD_RANDOM, &stext));
+	segment(&cv, 0, b, newkeys_text ? ssh_packet_padded(b, 21, 0, newkeys_text, PAD_TEXT, &ctext)
+				       : ssh_packet_padded(b, 21, 0, pad, fill, &ctext));
+	return conv_end(&cv);
+}
+
+/* RFC 4253 6: padding before NEWKEYS is random (OpenSSH) or zeros (some
+ * stacks); text there is data, and the flow is cleartext as for a
+ * KEXINIT name-list that is not names.  Paddings of one side are judged
+ * together, so text cut into short pieces is caught as well. */
+static void ssh_padding_is_zeros_or_random(void **state)
+{
+	const char *broke = "SSH padding that is neither zeros nor random";
+
+	/* genuine: OpenSSH's short random paddings, long random ones, zeros */
+	assert_int_equal(ssh_with_padding(PAD_RANDOM, 8, 0, 0, false)->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(ssh_with_padding(PAD_RANDOM, 255, 0, 0, true)->enc, EF_ENC_ENCRYPTED);
+	assert_int_equal(ssh_with_padding(PAD_ZEROS, 255, 0, 0, true)->enc, EF_ENC_ENCRYPTED);
+	/* genuine paddings judged together many times over */
+	assert_int_equal(ssh_with_padding(PAD_RANDOM, 13, 20, 0, false)->enc, EF_ENC_ENCRYPTED);
+
+	/* the red team's: about 250 bytes of text in each client padding */
+	const struct ef_flow_record *r = ssh_with_padding(PAD_TEXT, 250, 0, 0, false);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+	/* the server's are judged as well */
+	r = ssh_with_padding(PAD_TEXT, 250, 0, 0, true);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+	/* text in 8-byte paddings, too short to judge one by one: 23
+	 * packets make 184 bytes, a full window */
+	r = ssh_with_padding(PAD_TEXT, 8, 20, 0, false);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+	/* short random paddings, then 60 bytes of text in the NEWKEYS's:
+	 * less than a window, judged at the NEWKEYS */
+	r = ssh_with_padding(PAD_RANDOM, 4, 0, 60, false);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, broke);
+}
+
+/* An SSH string (RFC 4251 5) of n bytes at c, written at b. */
+static size_t ssh_string(uint8_t *b, const void *c, size_t n)
+{
+	b[0] = (uint8_t)(n >> 24); b[1] = (uint8_t)(n >> 16); b[2] = (uint8_t)(n >> 8); b[3] = (uint8_t)n;
+	memcpy(b + 4, c, n);
+	return 4 + n;
+}
+
+/* An SSH packet whose payload after the message number is the n bytes at
+ * body. */
+static size_t ssh_packet_of(uint8_t *b, uint8_t msg, const uint8_t *body, size_t n)
+{
+	size_t len = ssh_packet(b, msg, n);
+
+	memcpy(b + 6, body, n);
+	return len;
+}
+
+/* OpenSSH's DH group exchange (RFC 4419) with an 8192-bit group: the
+ * server's message 31 is the group, p then g, not a host key then a value;
+ * the prime is random-looking and judged as such (the whole handshake stays
+ * inside the allowance), and text in its place breaks it. */
+static const struct ef_flow_record *ssh_group_exchange(bool text_prime)
+{
+	static struct conv cv;
+	static uint8_t b[4096], body[2048], p[1025], v[1025], sig[83], key[51];
+	size_t o;
+
+	rnd_bytes(p, sizeof(p));
+	p[0] = 0; p[1] |= 0x80;
+	if (text_prime)
+		for (size_t i = 1; i < sizeof(p); i++)
+			p[i] = (uint8_t)http_request[i % strlen(http_request)];
+	conv_start(&cv, 22);
+	handshake(&cv);
+	text(&cv, 1, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	text(&cv, 0, "SSH-2.0-OpenSSH_9.2p1\r\n");
+	segment(&cv, 0, b, ssh_packet(b, 20, 200));
+	segment(&cv, 1, b, ssh_packet(b, 20, 200));
+	memcpy(body, "\0\0\x08\0\0\0\x20\0\0\0\x20\0", 12); /* GEX_REQUEST: min 2048, n 8192, max 8192 */
+	segment(&cv, 0, b, ssh_packet_of(b, 34, body, 12));
+	o = ssh_string(body, p, sizeof(p));
+	o += ssh_string(body + o, "\x02", 1);
+	segment(&cv, 1, b, ssh_packet_of(b, 31, body, o));
+	rnd_bytes(v, sizeof(v));
+	v[0] = 0; v[1] |= 0x80;
+	segment(&cv, 0, b, ssh_packet_of(b, 32, body, ssh_string(body, v, sizeof(v))));
+	o = ssh_string(key, "ssh-ed25519", 11);
+	rnd_bytes(key + o, 4 + 32);
+	key[o] = 0; key[o + 1] = 0; key[o + 2] = 0; key[o + 3] = 32;
+	o = ssh_string(body, key, sizeof(key));
+	rnd_bytes(v, sizeof(v));
+	v[0] = 0; v[1] |= 0x80;
+	o += ssh_string(body + o, v, sizeof(v));
+	rnd_bytes(sig, sizeof(sig));
+	o += ssh_string(body + o, sig, sizeof(sig));
+	segment(&cv, 1, b, ssh_packet_of(b, 33, body, o));
+	segment(&cv, 1, b, ssh_packet(b, 21, 0));
+	segment(&cv, 0, b, ssh_packet(b, 21, 0));
+	return conv_end(&cv);
+}
+
+static void ssh_group_exchange_prime_is_judged_random(void **state)
+{
+	const struct ef_flow_record *r = ssh_group_exchange(false);
+
+	assert_int_equal(r->enc, EF_ENC_ENCRYPTED);
+	/* the prime and f are proven: what is left is the banner, the
+	 * KEXINIT's names, g, the host key, the signature and the framing */
+	assert_true(r->handshake_unproven[1] < 1025);
+	r = ssh_group_exchange(true);
+	assert_int_equal(r->enc, EF_ENC_CLEARTEXT);
+	assert_string_equal(r->cleartext_reason, "an SSH key exchange value that is not random");
+}
+
 /* A DER TLV of n content bytes at c (which may lie where it is written). */
 static size_t rt_der(uint8_t *b, uint8_t tag, const uint8_t *c, size_t n)
 {
@@ -3112,6 +3337,9 @@ int main(void)
 		cmocka_unit_test(ike_encrypted_payloads_are_judged_whole_from_both_sides),
 		cmocka_unit_test(ike_intermediate_exchanges_are_ike_and_judged),
 		cmocka_unit_test(quic_initials_are_judged_from_both_sides),
+		cmocka_unit_test(a_padding_extension_of_text_is_cleartext_and_other_bytes_are_counted),
+		cmocka_unit_test(ssh_padding_is_zeros_or_random),
+		cmocka_unit_test(ssh_group_exchange_prime_is_judged_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
