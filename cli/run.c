@@ -313,6 +313,17 @@ static bool ready(const struct source *s)
 
 static void loop_turned(struct daemon *d);
 
+/* Datagrams whose fragments never all came (timed out, or given up at the
+ * end): their bytes left all the same, so they go to their flows as the
+ * audit's do (decoder_incomplete), never dropped unseen. */
+static void hand_over_incomplete(struct daemon *d, struct source *s, uint64_t now)
+{
+	struct packet p;
+
+	while (decoder_incomplete(s->dec, &p))
+		gateway_packet(d->gw, &p, now);
+}
+
 /* Reads what a source has ready, up to MAX_TURN_FRAMES; false when it
  * stopped for good.  Every batch counts as a turn of the loop for the
  * heartbeat, so a long turn of expensive packets is not taken for a wedge. */
@@ -327,6 +338,7 @@ static bool drain(struct daemon *d, struct source *s)
 	while (n < MAX_TURN_FRAMES && ready(s) && (st = capture_next(s->cap, &fr)) == CAPTURE_OK) {
 		if (decoder_decode(s->dec, &fr, &p) == DECODE_OK)
 			gateway_packet(d->gw, &p, now);
+		hand_over_incomplete(d, s, now);
 		if (++n % MAX_BATCH_FRAMES == 0) {
 			commit(d);
 			now = (uint64_t)mono_ms();
@@ -1298,6 +1310,10 @@ static void shut_down(struct daemon *d, bool remove)
 	char err[1024];
 
 	if (d->running) {
+		for (size_t i = 0; i < d->n_src; i++) {
+			decoder_give_up_fragments(d->src[i].dec);
+			hand_over_incomplete(d, &d->src[i], (uint64_t)mono_ms());
+		}
 		gateway_flush(d->gw); /* events for flows never judged */
 		/* Everything decided goes out before the counters are final. */
 		outputs_drain(d->outputs, 10000);

@@ -81,7 +81,30 @@ ef_ns_exec gw nft add table inet egressfence
 ef_engine_start stale --config "$D/observe.yaml" --json "$D/events-stale.json"
 grep -q 'still loaded and still enforces' "$ENGINE_LOG" && ok "observe mode warns of a table left by an earlier run" ||
 	bad "observe mode started beside a left-over table without a word"
+# The first fragment of a UDP datagram to CN, 999 bytes of text, whose
+# other fragments never come: its bytes left, so the engine's event holds
+# them when it stops (redteam2 frag-never-complete, live).
+ef_ns_exec client "$EF_PYTHON" - "${EF_ADDR4[client]}" "$CN" <<'PY'
+import socket, struct, sys
+src, dst = sys.argv[1], sys.argv[2]
+body = struct.pack("!HHHH", 41999, 9999, 8 + 3000, 0) + b"FRAGTEXT quarterly figures " * 37
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 4242, 0x2000, 64, 17, 0,
+                socket.inet_aton(src), socket.inet_aton(dst))
+h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW).sendto(h + body, (dst, 0))
+PY
+sleep 1
 ef_engine_stop
+if jq -se --arg cn "$CN" 'any(.[]; .dst_ip == $cn and .l4 == "udp" and .incomplete_datagrams >= 1 and
+	.bytes_out >= 999)' "$D/events-stale.json" >/dev/null; then
+	ok "a first fragment that never completed: its flow's event counts it when the engine stops (incomplete_datagrams, bytes_out)"
+else
+	bad "no event with the incomplete datagram to CN: $(jq -c 'select(.dst_ip == "'"$CN"'") | {l4,bytes_out,incomplete_datagrams}' "$D/events-stale.json" 2>/dev/null | tr '\n' ' ')"
+fi
 table_present && ok "and leaves that table alone" || bad "observe mode removed a table it did not load"
 ef_ns_exec gw nft delete table inet egressfence
 
