@@ -36,12 +36,30 @@ struct ndpi_flow_struct;
 #define LOOK_PERIOD_WINDOWS 8u
 #define LOOK_PERIOD_HITS 21u
 
+/* Longer keys (verify.c's top comment): the top bit of each byte of the
+ * stream, LOOK_LONG_MAX bytes and a LOOK_LONG_WINDOW-byte window after
+ * them, is compared with itself at every distance 1..LOOK_LONG_MAX; one
+ * such test per LOOK_LONG_MAX + LOOK_LONG_WINDOW + 0..LOOK_LONG_GAP_MAX-1
+ * stream bytes (the first right after the stream's first LOOK_LONG_MAX). */
+#define LOOK_LONG_MAX 1024u
+#define LOOK_LONG_WINDOW 128u
+#define LOOK_LONG_GAP_MAX 65536u
+#define LOOK_LONG_MISMATCHES 2u /* at most this many in 64 pairs is periodic */
+#define LOOK_LONG_WORDS ((LOOK_LONG_MAX + LOOK_LONG_WINDOW) / 64)
+
 /* The periodicity test's state, kept by a holder that judges a stream's
  * windows one after another (the watch after the decision). */
 struct look_pairs {
 	uint8_t windows;           /* full windows in hits so far (of LOOK_PERIOD_WINDOWS) */
 	uint8_t hits[LOOK_PERIOD_MAX]; /* equal pairs at distance d + 1 (saturating) */
 	uint8_t buf[LOOK_WINDOW];  /* the window's bytes */
+	/* the long-period test: every ciphertext byte of the stream passes
+	 * (look_stream), only the top bits of those before a test are kept */
+	uint32_t rng;              /* keyed generator of the gaps between tests */
+	uint64_t fed;              /* stream bytes since the stream (re)started */
+	uint64_t test_at;          /* stream position of the next test's window */
+	uint64_t test_off;         /* the holder's offset of that window's first byte */
+	uint64_t plane[LOOK_LONG_WORDS]; /* bit 7 of bytes test_at - LOOK_LONG_MAX on */
 };
 
 struct look {
@@ -62,6 +80,17 @@ struct look {
 };
 
 enum look_result { LOOK_PENDING = 0, LOOK_RANDOM, LOOK_NOT_RANDOM };
+
+/* A stream starts: the first test comes after LOOK_LONG_MAX bytes, the
+ * next ones at places drawn from `seed' (kept secret from the sender). */
+void look_stream_reset(struct look_pairs *lp, uint32_t seed);
+/* The bytes to come do not adjoin those before (a gap, framing bytes): a
+ * test whose bytes began before is put off until enough have come after. */
+void look_stream_break(struct look_pairs *lp);
+/* Bytes that continue the stream, p[0] at the holder's offset `off'; true
+ * when a test found text under a long repeating key (lp->test_off: where
+ * its window began). */
+bool look_stream(struct look_pairs *lp, const uint8_t *p, uint32_t n, uint64_t off);
 
 /* Adds bytes, at most up to a full window; returns how many were taken. */
 uint32_t look_add(struct look *w, const uint8_t *p, uint32_t n);
@@ -333,6 +362,8 @@ struct verify_dir {
 	uint16_t idle;             /* bytes not sampled before the next window */
 	uint32_t hs_packets;       /* WireGuard handshake messages, IKE messages in the clear, after the decision */
 	uint32_t rng;              /* keyed generator of those idle lengths */
+	uint32_t last_unit_len;    /* the last unit sampled whole: its length... */
+	uint8_t last_unit[16];     /* ...and first bytes (a duplicate is not the stream's) */
 };
 
 struct verify {

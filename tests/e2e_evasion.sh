@@ -377,6 +377,19 @@ expect ike-vendorid-text-after-decision "$v4 and .app == \"IPsec\" and $clear_bl
 expect ike-init-flood-after-decision "$v4 and .app == \"IPsec\" and $clear_block and $rejudged_out and .rejudged_at.reason == \"more IKE messages in the clear after the decision than a new IKE SA sends\"" \
 	"12 new IKE_SA_INIT attempts after the decision (their headers and proposals in the clear): rejudged cleartext"
 
+# ---- text under a repeating key longer than 64 bytes (the long-period test) ---
+# Prose XORed with a 100- and a 1,000-byte key that runs on across 16 TLS 1.2
+# records of 1,200 bytes: bit 7 of the ciphertext repeats at the key's
+# length.  The first test's window is the stream's bytes 1,024-1,151 (the
+# client's byte 1,280 with the handshake and record headers).  Without the
+# test both were encrypted/log; the control, random bodies, stays so.
+for key in 100 1000; do
+	expect tls12-xor-key$key "$v4 and .app == \"TLS\" and $clear_block and $rejudged_out and .rejudged_at.offset == 1280" \
+		"text XORed with a $key-byte key inside TLS records: rejudged cleartext at the first long-period test"
+done
+expect tls12-xor-control-random "$v4 and .app == \"TLS\" and .encryption == \"encrypted\" and .verdict == \"log\" and .rejudged == null" \
+	"the control: the same records with random bodies stay encrypted"
+
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several
 # workers write theirs in worker order), whatever the case's own checks say.

@@ -2477,6 +2477,62 @@ static void case_quic_reply_handshake_text(struct out *o)
 	udp_send(&c, 0, d, 300);
 }
 
+/* ---- text under a repeating key longer than 64 bytes --------------------- */
+
+/* `len' bytes of English-like prose that does not repeat: words drawn from
+ * the fixed stream, so no period of its own stands in for the key's. */
+static void fill_prose(uint8_t *p, uint32_t len)
+{
+	static const char *const words[] = {
+		"the", "export", "licence", "for", "turbine", "blade", "cooling", "channels", "was", "not",
+		"granted", "and", "drawings", "of", "alloy", "must", "stay", "in", "building", "while",
+		"engineering", "reviews", "heat", "treatment", "schedule", "supplier", "inspection", "report",
+		"second", "half", "year", "customer", "deliveries", "late", "programme", "office", "test", "data"};
+	uint32_t i = 0;
+
+	while (i < len) {
+		const char *w = words[rnd8() % (sizeof(words) / sizeof(words[0]))];
+		for (; *w && i < len; w++)
+			p[i++] = (uint8_t)*w;
+		if (i < len)
+			p[i++] = rnd8() % 12 == 0 ? ',' : rnd8() % 16 == 0 ? '\n' : ' ';
+	}
+}
+
+/* After a real-looking TLS 1.2 handshake, 16 application-data records of
+ * 1,200 bytes (8 of them an explicit nonce): prose XORed with a repeating
+ * key of `key_len' bytes that runs on across records (key_len 0: random
+ * bodies, the control).  The long-period test's first window is the
+ * stream's bytes 1,024-1,151: where it breaks does not depend on the
+ * sampling's secret. */
+static void tls12_long_xor(struct out *o, uint16_t cport, uint32_t key_len)
+{
+	struct conn c;
+	uint8_t key[1000], body[1200], rec[1300];
+	uint32_t k = 0;
+
+	rnd_fill(key, sizeof(key));
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 443);
+	tls12_full_handshake(&c);
+	for (int r = 0; r < 16; r++) {
+		rnd_fill(body, 8);
+		if (key_len) {
+			fill_prose(body + 8, sizeof(body) - 8);
+			for (uint32_t i = 8; i < sizeof(body); i++, k = (k + 1) % key_len)
+				body[i] ^= key[k];
+		} else {
+			rnd_fill(body + 8, sizeof(body) - 8);
+		}
+		tcp_send(&c, 0, rec, tls_record(rec, 23, body, sizeof(body)));
+		tcp_ack(&c, 1);
+	}
+	tcp_close(&c);
+}
+
+static void case_tls12_xor_key100(struct out *o) { tls12_long_xor(o, 40500, 100); }
+static void case_tls12_xor_key1000(struct out *o) { tls12_long_xor(o, 40501, 1000); }
+static void case_tls12_xor_control_random(struct out *o) { tls12_long_xor(o, 40502, 0); }
+
 static const struct {
 	const char *name;
 	void (*write)(struct out *o);
@@ -2581,6 +2637,9 @@ static const struct {
 	{"quic-reply-handshake-text", case_quic_reply_handshake_text},
 	{"ike-vendorid-text-after-decision", case_ike_vendorid_text_after_decision},
 	{"ike-init-flood-after-decision", case_ike_init_flood_after_decision},
+	{"tls12-xor-key100", case_tls12_xor_key100},
+	{"tls12-xor-key1000", case_tls12_xor_key1000},
+	{"tls12-xor-control-random", case_tls12_xor_control_random},
 };
 
 /* ---- the flood --------------------------------------------------------- */

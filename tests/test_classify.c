@@ -2494,6 +2494,164 @@ static void an_idle_openvpn_tunnel_stays_encrypted(void **state)
 	(void)state;
 }
 
+/* ---- text under a repeating key longer than 64 bytes ---------------------- */
+
+/* P(Binomial(n, 1/2) <= t). */
+static double bits_head(unsigned n, unsigned t)
+{
+	double sum = 0;
+
+	for (unsigned k = 0; k <= t; k++)
+		sum += exp(lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0) - n * log(2.0));
+	return sum;
+}
+
+/* The top bits of random bytes at one distance: each half's 64 pairs form
+ * paths, so the differences are Binomial(64, 1/2); a test looks at 2 halves
+ * at each of LOOK_LONG_MAX distances, and LOOK_LONG_MISMATCHES is the
+ * largest allowance with P < 1e-12 a test (the figure verify.c states). */
+static void look_long_threshold_is_the_exact_tail(void **state)
+{
+	double at = 2.0 * LOOK_LONG_MAX * bits_head(64, LOOK_LONG_MISMATCHES);
+
+	assert_true(at < 2.4e-13);
+	assert_true(2.0 * LOOK_LONG_MAX * bits_head(64, LOOK_LONG_MISMATCHES + 1) >= 1e-12);
+	(void)state;
+}
+
+/* Stream bytes fed to look_stream() in pieces of `step' until a test finds
+ * them periodic: the stream position where it did, or 0. */
+static uint64_t long_caught_at(struct look_pairs *lp, const uint8_t *p, size_t n, size_t step)
+{
+	for (size_t i = 0; i < n; i += step) {
+		size_t k = n - i < step ? n - i : step;
+		if (look_stream(lp, p + i, (uint32_t)k, i))
+			return lp->test_off + 1;
+	}
+	return 0;
+}
+
+/* English XORed with a key of any length up to LOOK_LONG_MAX, fed in pieces
+ * of any size, is caught by the first test (the stream's bytes 1,024 to
+ * 1,151); a key one byte longer than LOOK_LONG_MAX is not (the bound
+ * stated); 32 MiB of random bytes, some 1,000 tests, never are. */
+static void text_under_a_long_key_is_caught(void **state)
+{
+	static struct look_pairs lp;
+	static uint8_t s[4 * LOOK_LONG_MAX];
+	static const unsigned periods[] = {2, 65, 100, 127, 128, 129, 257, 500, 999, 1000, 1023, LOOK_LONG_MAX};
+	static const size_t steps[] = {1, 7, 100, 1400, sizeof(s)};
+	uint8_t key[LOOK_LONG_MAX + 1];
+	size_t tl = sizeof(prose_for_xor) - 1;
+
+	rnd_bytes(key, sizeof(key));
+	for (size_t pi = 0; pi < sizeof(periods) / sizeof(periods[0]); pi++) {
+		for (size_t i = 0; i < sizeof(s); i++)
+			s[i] = (uint8_t)prose_for_xor[(i * 7 / 5) % tl] ^ key[i % periods[pi]];
+		for (size_t si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
+			look_stream_reset(&lp, 99);
+			uint64_t at = long_caught_at(&lp, s, sizeof(s), steps[si]);
+			if (at != LOOK_LONG_MAX + 1)
+				fail_msg("key of %u bytes, pieces of %zu: caught at %llu", periods[pi], steps[si],
+					 (unsigned long long)at);
+		}
+	}
+	for (size_t i = 0; i < sizeof(s); i++)
+		s[i] = (uint8_t)prose_for_xor[(i * 7 / 5) % tl] ^ key[i % (LOOK_LONG_MAX + 1)];
+	look_stream_reset(&lp, 99);
+	assert_int_equal(long_caught_at(&lp, s, LOOK_LONG_MAX + LOOK_LONG_WINDOW, 100), 0);
+
+	static uint8_t r[4 << 20];
+	unsigned tests = 0;
+	rnd_bytes(r, sizeof(r));
+	look_stream_reset(&lp, 12345);
+	for (int round = 0; round < 8; round++) {
+		for (size_t i = 0; i < sizeof(r); i += 1400) {
+			uint64_t next = lp.test_at;
+			size_t k = sizeof(r) - i < 1400 ? sizeof(r) - i : 1400;
+			if (look_stream(&lp, r + i, (uint32_t)k, i))
+				fail_msg("random bytes judged periodic at test %u", tests);
+			tests += lp.test_at != next;
+		}
+	}
+	assert_true(tests > 700);
+	(void)state;
+}
+
+/* The allowance is exactly LOOK_LONG_MISMATCHES differences in a half, and
+ * the search for candidates misses none: a window whose first half copies
+ * the bytes K earlier but for the top bit of 2 bytes (in the half's first
+ * and second 16-byte pieces, so only its third is exact) is caught at
+ * every K tried; with a third byte changed (in the third piece) it is not. */
+static void long_key_allowance_is_exact(void **state)
+{
+	static struct look_pairs lp;
+	static const unsigned ks[] = {64, 65, 100, 333, 512, 1000, LOOK_LONG_MAX};
+	uint8_t s[LOOK_LONG_MAX + LOOK_LONG_WINDOW];
+
+	for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
+		for (unsigned flips = 2; flips <= 3; flips++) {
+			rnd_bytes(s, sizeof(s));
+			for (unsigned i = LOOK_LONG_MAX; i < LOOK_LONG_MAX + 64; i++)
+				s[i] = s[i - ks[ki]];
+			s[LOOK_LONG_MAX + 3] ^= 0x80;
+			s[LOOK_LONG_MAX + 20] ^= 0x80;
+			if (flips == 3)
+				s[LOOK_LONG_MAX + 40] ^= 0x80;
+			look_stream_reset(&lp, 5);
+			bool caught = look_stream(&lp, s, sizeof(s), 0);
+			if (caught != (flips == 2))
+				fail_msg("K = %u, %u top bits changed: %s", ks[ki], flips, caught ? "caught" : "missed");
+		}
+	}
+	(void)state;
+}
+
+/* A DTLS session whose every datagram the capture holds twice (a mirror
+ * port does that): the copy repeats the ciphertext at the datagram's
+ * length, which is no text; it is judged but not taken as the stream's next
+ * bytes, so the flow stays encrypted (taken, the first test's window, the
+ * stream's bytes 1,024-1,151, lies in the fourth datagram, a copy of the
+ * third 300 bytes before it).  Text under a 100-byte key in the same
+ * datagrams, each twice, is still caught. */
+static void duplicated_datagrams_are_not_a_period(void **state)
+{
+	static const char prose[] = "the drawings of the cooling channels must not leave the building, ";
+	struct verify *v = calloc(1, sizeof(*v));
+	struct verify_break b;
+	uint8_t d[13 + 8 + 300], key[100];
+
+	assert_non_null(v);
+	rnd_bytes(key, sizeof(key));
+	for (int text = 0; text < 2; text++) {
+		uint32_t k = 0, t = 0;
+		bool broken = false;
+		memset(v, 0, sizeof(*v));
+		verify_init(v, 7);
+		v->kind = VERIFY_DTLS;
+		v->version = 0xfefd;
+		for (uint32_t i = 1; i <= 200 && !broken; i++) {
+			d[0] = 23, d[1] = 0xfe, d[2] = 0xfd, d[3] = 0, d[4] = 1;
+			memset(d + 5, 0, 6);
+			d[10] = (uint8_t)i;
+			d[11] = (uint8_t)((sizeof(d) - 13) >> 8), d[12] = (uint8_t)(sizeof(d) - 13);
+			rnd_bytes(d + 13, sizeof(d) - 13);
+			for (size_t j = 21; text && j < sizeof(d); j++, k = (k + 1) % sizeof(key))
+				d[j] = (uint8_t)prose[t++ % (sizeof(prose) - 1)] ^ key[k];
+			for (int copy = 0; copy < 2 && !broken; copy++) {
+				struct packet p = {.l4 = IPPROTO_UDP, .payload = d, .payload_len = sizeof(d), .ts_us = i * 1000ull};
+				broken = !verify_packet(v, 0, &p, (uint64_t)(2 * (i - 1) + copy) * sizeof(d), &b);
+			}
+		}
+		if (text)
+			assert_true(broken && b.to == EF_ENC_CLEARTEXT);
+		else if (broken)
+			fail_msg("duplicated random datagrams broke the claim: %s", b.reason);
+	}
+	free(v);
+	(void)state;
+}
+
 /* ---- round 2's insider evasions in the cleartext handshake (issue 8) -----
  * Key shares proven only at their group's size, once per group; hellos
  * after the second proven nothing; DTLS's handshake judged by the same
@@ -3340,6 +3498,10 @@ int main(void)
 		cmocka_unit_test(a_padding_extension_of_text_is_cleartext_and_other_bytes_are_counted),
 		cmocka_unit_test(ssh_padding_is_zeros_or_random),
 		cmocka_unit_test(ssh_group_exchange_prime_is_judged_random),
+		cmocka_unit_test(look_long_threshold_is_the_exact_tail),
+		cmocka_unit_test(text_under_a_long_key_is_caught),
+		cmocka_unit_test(long_key_allowance_is_exact),
+		cmocka_unit_test(duplicated_datagrams_are_not_a_period),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
