@@ -117,9 +117,10 @@ struct packet {
 	 * packet, so they count as sent; of them, `options_unproven' are not
 	 * zero padding (Pad1, PadN, IPv4 EOL and NOP) nor a router alert, and
 	 * may carry anything.  Zero for almost every packet.  Unknown TCP
-	 * options, a spent routing header, bytes past a UDP length and tunnel
+	 * options, a spent routing header, bytes past a UDP length, tunnel
 	 * header fields (GRE routing, GTP-U extension headers, Geneve options)
-	 * that are not the tunnel's fixed header count here too. */
+	 * that are not the tunnel's fixed header, and bytes after an inner
+	 * packet inside its tunnel count here too. */
 	uint32_t options_len, options_unproven;
 	/* A datagram whose fragments never all came (decoder_incomplete()):
 	 * no payload to read, only how many bytes of it left, not examined.

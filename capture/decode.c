@@ -15,6 +15,9 @@
  *    (an MPLS payload, a UDP port), it is decoded only when exactly one
  *    reading is consistent, and otherwise counted as SKIP_UNEXAMINED, data
  *    the audit did not read, which the caller reports as such.
+ *  - Every byte of a tunnel's payload is the inner packet's, or is counted:
+ *    what follows an inner IP packet inside the tunnel is counted as sent
+ *    (count_trailer()), bar an inner Ethernet frame's own padding.
  *  - Fragments are held in a bounded table and reassembled into a
  *    synthesized IP header (no options, no extension headers) followed by
  *    the whole datagram payload.  Where fragments overlap, the byte that
@@ -77,6 +80,9 @@ struct decoder {
 	uint32_t frame_file;
 	uint64_t frame_index, frame_ts;
 	bool frame_cut;
+	/* Where the payload of the Ethernet frame last peeled starts, until the
+	 * IP packet it carries takes it (count_trailer(): its padding). */
+	const uint8_t *ethernet_payload;
 	unsigned max_datagrams, n_datagrams;
 	struct frag_entry *buckets[FRAG_BUCKETS];
 	struct frag_entry *oldest, *newest;
@@ -308,6 +314,7 @@ static enum decode_result decode_ethernet(struct decoder *d, const uint8_t *p, u
 
 	if (!ethernet_type(p, len, &type, &off))
 		return skip(d, SKIP_TRUNCATED);
+	d->ethernet_payload = p + off;
 	/* An 802.3 length: 802.2 LLC.  Only SNAP with a zero OUI (RFC 1042)
 	 * carries an ethertype; the other SAPs are STP, IS-IS, CDP, NetBIOS
 	 * and the like, which do not leave the LAN as they are. */
@@ -507,6 +514,7 @@ enum decode_result decoder_decode(struct decoder *d, const struct capture_frame 
 	d->frame_index = f->index;
 	d->frame_ts = f->ts_us;
 	d->frame_cut = f->caplen < f->wirelen;
+	d->ethernet_payload = NULL;
 	memset(out, 0, sizeof(*out));
 	out->ts_us = f->ts_us;
 	out->file = f->file;
@@ -1242,13 +1250,49 @@ static void count_tcp_options(struct packet *out, const uint8_t *p, uint32_t n)
 	}
 }
 
-/* Bytes inside an IP datagram past the UDP length: zeros carry nothing,
- * anything else is counted as sent and bounded with the IP options. */
+/* Bytes inside an IP datagram past the UDP length, or inside a tunnel past
+ * the inner packet: zeros carry nothing, anything else is counted as sent
+ * and bounded with the IP options. */
 static void count_surplus(struct packet *out, const uint8_t *p, uint32_t n)
 {
 	out->options_len += n;
 	if (!all_zero(p, n))
 		out->options_unproven += n;
+}
+
+/*
+ * Bytes after an IP packet (its total or payload length) up to the end of
+ * what carried it, len.  Inside a tunnel they are inside the outer packet:
+ * the tunnel's far end receives them, though its decapsulation trims them,
+ * so they are counted as bytes past a UDP length are, for the inner flow.
+ * An Ethernet frame inside the tunnel (VXLAN, Geneve or GRE carrying
+ * Ethernet, an MPLS pseudowire) is padded to its 60-byte minimum by the
+ * hardware that sent it, often with whatever was in its buffer: bytes up
+ * to 46 after the frame's header are that padding, the frame's own, and
+ * not counted.  A frame in a tunnel carries no FCS (RFC 7348, 8926 and
+ * 4448 leave it out; RFC 4720's optional FCS retention would count 4 bytes
+ * a packet), so bytes past the padding are data.  The outermost packet's
+ * trailer (depth 0) is the capture link's padding or FCS: it reaches the
+ * next hop only, which trims it before forwarding (920 of the 7,742 frames
+ * with one in the shared captures have a non-zero one), so it is not
+ * counted.  Takes the Ethernet payload pointer for this packet alone: a
+ * packet nested deeper is not in that frame's padding.
+ */
+static void count_trailer(struct decoder *d, struct packet *out, const uint8_t *p, uint32_t total,
+			  uint32_t len, int depth)
+{
+	const uint8_t *frame_payload = d->ethernet_payload;
+	uint32_t from = total;
+
+	d->ethernet_payload = NULL;
+	if (depth == 0 || total >= len)
+		return;
+	if (frame_payload && frame_payload <= p && p - frame_payload < 46) {
+		uint32_t padded = 46u - (uint32_t)(p - frame_payload);
+		from = padded > len ? len : padded > total ? padded : total;
+	}
+	if (from < len)
+		count_surplus(out, p + from, len - from);
 }
 
 /* A node a routing header sends the packet through: it receives every byte,
@@ -1398,6 +1442,7 @@ static enum decode_result decode_ipv4(struct decoder *d, const uint8_t *p, uint3
 		return skip(d, SKIP_TRUNCATED);
 	if (total > len)
 		total = len; /* cut by the snaplen: keep what was captured */
+	count_trailer(d, out, p, total, len, depth);
 	set_l3(out, 4, p + 12, p + 16, p, total, depth);
 	if (hl > 20) {
 		count_options(out, p + 20, hl - 20, true);
@@ -1420,6 +1465,7 @@ static enum decode_result decode_ipv6(struct decoder *d, const uint8_t *p, uint3
 	uint32_t total = 40 + rd16(p + 4);
 	if (total > len)
 		total = len;
+	count_trailer(d, out, p, total, len, depth);
 	/* Addresses stay as on the wire: an IPv4-mapped one is an IPv6 packet's. */
 	set_l3(out, 6, p + 8, p + 24, p, total, depth);
 

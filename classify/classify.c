@@ -1445,7 +1445,8 @@ void flow_record(const struct classifier *c, struct flow *f, struct ef_flow_reco
 static bool ip_extras(struct classifier *c, struct flow *f, int dir, const struct packet *p)
 {
 	static const char options_reason[] = "more than 256 bytes of IP options (or TCP options, a spent routing "
-					     "header, bytes past a UDP length, tunnel header fields) that are not "
+					     "header, bytes past a UDP length, tunnel header fields, bytes after a "
+					     "tunnelled packet) that are not "
 					     "padding (data outside the payload, not examined)";
 	/* Options come before the packet's payload, which bytes[] already holds. */
 	struct verify_break b = {.use_dir_offset = true, .dir_offset = f->bytes[dir] - p->payload_len};

@@ -389,6 +389,27 @@ for key in 100 1000; do
 done
 expect tls12-xor-control-random "$v4 and .app == \"TLS\" and .encryption == \"encrypted\" and .verdict == \"log\" and .rejudged == null" \
 	"the control: the same records with random bodies stay encrypted"
+# ---- bytes after the inner packet, inside a tunnel -----------------------------
+# The outer packet's length covers them, the inner packet's does not: the
+# tunnel's far end receives them.  They count in bytes_out as bytes past a UDP
+# length do; past 256 a side that are not zeros the flow is cleartext.  An
+# inner Ethernet frame's padding up to its 60-byte minimum is its own.
+# Without the count: the GRE case had bytes_out 20, the TLS ones were encrypted/log.
+trailer_block="$v4 and $clear_block and (.cleartext_reason | test(\"IP options\"))"
+expect tunnel-gre-udp-trailer-text "$trailer_block and .bytes_out == 20020 and .ip_options_unproven.out == 20000" \
+	"20 GRE packets of a 1-byte UDP datagram and 1,000 bytes of text after it: 20,020 bytes out, cleartext"
+expect tunnel-gre-udp-trailer-zeros "$v4 and .bytes_out == 20020 and .ip_options_unproven == null" \
+	"the control: 1,000 zeros after each inner datagram are counted as sent, not as unproven"
+for t in ipip gre gtpu; do
+	expect tls12-$t-trailer-text "$trailer_block and $rejudged_out and .ip_options_unproven.out == 1000" \
+		"TLS 1.2 in $t, 100 bytes of text after each inner packet of 10: rejudged cleartext"
+done
+expect tls12-ipip-trailer-zeros "$v4 and .encryption == \"encrypted\" and .verdict == \"log\" and .rejudged == null and .ip_options_unproven == null and .bytes_out == 7293" \
+	"the control: 100 zeros after each inner packet leave the session encrypted, counted in bytes_out"
+expect tls12-vxlan-padded "$v4 and .encryption == \"encrypted\" and .verdict == \"log\" and .ip_options_unproven == null and .bytes_out == 243" \
+	"TLS 1.2 in VXLAN, the client's ACKs padded to a 60-byte frame with non-zero bytes: the frame's own, encrypted"
+expect tls12-vxlan-padded-then-text "$trailer_block and $rejudged_out and .ip_options_unproven.out == 600" \
+	"the same, with 60 bytes of text past each frame's padding: rejudged cleartext"
 
 # ---- the number of workers changes nothing -------------------------------------
 # Every case again with --workers 1, 2 and 3: the same events (sorted: several

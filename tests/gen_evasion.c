@@ -2529,9 +2529,118 @@ static void tls12_long_xor(struct out *o, uint16_t cport, uint32_t key_len)
 	tcp_close(&c);
 }
 
+/* ---- bytes after the inner packet, inside a tunnel ----------------------- */
+
+/*
+ * A TCP segment of the conversation (IPv4) whose inner packet is followed,
+ * inside the tunnel, by trailer[0..tlen): the outer packet's lengths cover
+ * them, the inner packet's do not, so a decapsulating end trims them and a
+ * cooperating one reads them.
+ */
+static void tcp_send_trailer(struct conn *c, int dir, uint8_t flags, const uint8_t *data, uint32_t len,
+			     const uint8_t *trailer, uint32_t tlen)
+{
+	static uint8_t l4[MAX_PKT], ip[MAX_PKT];
+	const uint8_t *src = dir ? c->srv : c->cli, *dst = dir ? c->cli : c->srv;
+	uint32_t n = build_tcp(c, dir, l4, c->seq[dir], flags, data, len);
+	uint32_t hl = ipv4_header(ip, src, dst, 6, c->ip_id++, n, 0, false);
+
+	memcpy(ip + hl, l4, n);
+	memcpy(ip + hl + n, trailer, tlen);
+	emit_ip(c, dir, ip, hl + n + tlen);
+	c->seq[dir] += len;
+}
+
+/* The colleague's reproduction: 20 GRE packets, each an inner UDP datagram
+ * of 1 byte followed by 1,000 bytes of text (or zeros, the control). */
+static void gre_udp_trailer(struct out *o, uint16_t cport, bool text)
+{
+	static uint8_t ip[2048];
+	struct conn c;
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 9999);
+	c.wrap = WRAP_GRE;
+	for (int i = 0; i < 20; i++) {
+		uint32_t hl = ipv4_header(ip, c.cli, c.srv, 17, c.ip_id++, 9, 0, false);
+		put16(ip + hl, c.cport);
+		put16(ip + hl + 2, c.sport);
+		put16(ip + hl + 4, 9);
+		put16(ip + hl + 6, 0);
+		ip[hl + 8] = 'x';
+		if (text)
+			fill_text(ip + hl + 9, 1000);
+		else
+			memset(ip + hl + 9, 0, 1000);
+		emit_ip(&c, 0, ip, hl + 9 + 1000);
+	}
+}
+
+static void case_gre_udp_trailer_text(struct out *o) { gre_udp_trailer(o, 40460, true); }
+static void case_gre_udp_trailer_zeros(struct out *o) { gre_udp_trailer(o, 40461, false); }
+
+/*
+ * A TLS 1.2 session decided encrypted, then 10 random records from the
+ * client, each packet followed inside the tunnel by 100 bytes: text, or
+ * zeros (the control).  The records stay random, so only the capture
+ * layer's accounting can see the text.
+ */
+static void tls12_then_trailer(struct out *o, enum wrap w, uint16_t cport, bool text)
+{
+	struct conn c;
+	uint8_t body[600], buf[700], trailer[100];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 443);
+	c.wrap = w;
+	tls12_full_handshake(&c);
+	for (int i = 0; i < 10; i++) {
+		rnd_fill(body, sizeof(body));
+		if (text)
+			fill_text(trailer, sizeof(trailer));
+		else
+			memset(trailer, 0, sizeof(trailer));
+		tcp_send_trailer(&c, 0, TH_ACK | TH_PSH, buf, tls_record(buf, 23, body, sizeof(body)), trailer,
+				 sizeof(trailer));
+		tcp_ack(&c, 1);
+	}
+	tcp_close(&c);
+}
+
 static void case_tls12_xor_key100(struct out *o) { tls12_long_xor(o, 40500, 100); }
 static void case_tls12_xor_key1000(struct out *o) { tls12_long_xor(o, 40501, 1000); }
 static void case_tls12_xor_control_random(struct out *o) { tls12_long_xor(o, 40502, 0); }
+static void case_tls12_ipip_trailer_text(struct out *o) { tls12_then_trailer(o, WRAP_IPIP, 40462, true); }
+static void case_tls12_ipip_trailer_zeros(struct out *o) { tls12_then_trailer(o, WRAP_IPIP, 40463, false); }
+static void case_tls12_gre_trailer_text(struct out *o) { tls12_then_trailer(o, WRAP_GRE, 40464, true); }
+static void case_tls12_gtpu_trailer_text(struct out *o) { tls12_then_trailer(o, WRAP_GTPU, 40465, true); }
+
+/*
+ * VXLAN carrying a TLS 1.2 session whose client ACKs (40-byte packets) come
+ * padded to the 60-byte frame with non-zero bytes, as a hardware VTEP
+ * forwards frames from a NIC that pads with what was in its buffer: the
+ * frame's own, the session stays encrypted.  With `more', every ACK carries
+ * 60 bytes of text past that padding, which is data.
+ */
+static void tls12_vxlan_padded(struct out *o, uint16_t cport, bool more)
+{
+	struct conn c;
+	uint8_t body[600], buf[700], pad[66];
+
+	conn_init(&c, o, 4, CLIENT, SERVER, cport, 443);
+	c.wrap = WRAP_VXLAN;
+	tls12_full_handshake(&c);
+	for (int i = 0; i < 10; i++) {
+		rnd_fill(body, sizeof(body));
+		tcp_send(&c, 1, buf, tls_record(buf, 23, body, sizeof(body)));
+		rnd_fill(pad, 6);
+		if (more)
+			fill_text(pad + 6, 60);
+		tcp_send_trailer(&c, 0, TH_ACK, NULL, 0, pad, more ? 66 : 6);
+	}
+	tcp_close(&c);
+}
+
+static void case_tls12_vxlan_padded(struct out *o) { tls12_vxlan_padded(o, 40466, false); }
+static void case_tls12_vxlan_padded_then_text(struct out *o) { tls12_vxlan_padded(o, 40467, true); }
 
 static const struct {
 	const char *name;
@@ -2640,6 +2749,14 @@ static const struct {
 	{"tls12-xor-key100", case_tls12_xor_key100},
 	{"tls12-xor-key1000", case_tls12_xor_key1000},
 	{"tls12-xor-control-random", case_tls12_xor_control_random},
+	{"tunnel-gre-udp-trailer-text", case_gre_udp_trailer_text},
+	{"tunnel-gre-udp-trailer-zeros", case_gre_udp_trailer_zeros},
+	{"tls12-ipip-trailer-text", case_tls12_ipip_trailer_text},
+	{"tls12-ipip-trailer-zeros", case_tls12_ipip_trailer_zeros},
+	{"tls12-gre-trailer-text", case_tls12_gre_trailer_text},
+	{"tls12-gtpu-trailer-text", case_tls12_gtpu_trailer_text},
+	{"tls12-vxlan-padded", case_tls12_vxlan_padded},
+	{"tls12-vxlan-padded-then-text", case_tls12_vxlan_padded_then_text},
 };
 
 /* ---- the flood --------------------------------------------------------- */

@@ -1202,6 +1202,101 @@ static void fragments_that_never_complete_are_handed_on_as_unexamined(void **sta
 	decoder_free(d);
 }
 
+/*
+ * Bytes after an inner IP packet, inside the tunnel that carries it: the
+ * far end receives them, so they count as sent (options_len), and as
+ * unproven unless zeros.  An inner Ethernet frame's padding (its payload up
+ * to 46 bytes, whatever the bytes) is the frame's own, and the outermost
+ * frame's trailer is the capture link's: neither is counted.
+ */
+static void bytes_after_a_tunnelled_packet_count_but_a_frames_padding_does_not(void **state)
+{
+	static const uint8_t vxlan[8] = {0x08, 0, 0, 0, 0, 0, 42, 0};
+	static const uint8_t gtpu[8] = {0x30, 0xff, 0, 0, 0, 0, 0, 7};
+	uint8_t inner[256], b[512];
+	size_t n = ipv4_udp(inner, "10.9.0.2", "198.51.100.10", "x"), h, m;
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	/* the control: GRE and IP in IP with nothing after the inner packet */
+	h = put_ipv4(b, IPPROTO_GRE, "192.0.2.1", "192.0.2.2", (uint16_t)(4 + n), 1, 0);
+	b[h] = 0; b[h + 1] = 0; b[h + 2] = 0x08; b[h + 3] = 0x00;
+	memcpy(b + h + 4, inner, n);
+	assert_decodes_to(d, DLT_RAW, b, h + 4 + n, &p, "198.51.100.10");
+	assert_int_equal(p.options_len, 0);
+	/* GRE: 100 bytes of text after the inner datagram */
+	put_ipv4(b, IPPROTO_GRE, "192.0.2.1", "192.0.2.2", (uint16_t)(4 + n + 100), 1, 0);
+	memset(b + h + 4 + n, 'T', 100);
+	assert_decodes_to(d, DLT_RAW, b, h + 4 + n + 100, &p, "198.51.100.10");
+	assert_int_equal(p.options_len, 100);
+	assert_int_equal(p.options_unproven, 100);
+	assert_int_equal(p.payload_len, 1);
+	assert_memory_equal(p.payload, "x", 1);
+	assert_every_prefix_is_safe(d, b, h + 4 + n + 100);
+	/* zeros: sent, carrying nothing */
+	memset(b + h + 4 + n, 0, 100);
+	assert_decodes_to(d, DLT_RAW, b, h + 4 + n + 100, &p, "198.51.100.10");
+	assert_int_equal(p.options_len, 100);
+	assert_int_equal(p.options_unproven, 0);
+	/* IP in IP, and IPv6 in IPv4 */
+	h = put_ipv4(b, IPPROTO_IPIP, "192.0.2.1", "192.0.2.2", (uint16_t)(n + 7), 1, 0);
+	memcpy(b + h, inner, n);
+	memcpy(b + h + n, "TRAILER", 7);
+	assert_decodes_to(d, DLT_RAW, b, h + n + 7, &p, "198.51.100.10");
+	assert_int_equal(p.options_unproven, 7);
+	static const uint8_t v6[] = {0x60, 0, 0, 0, 0, 9, IPPROTO_UDP, 64};
+	h = put_ipv4(b, IPPROTO_IPV6, "192.0.2.1", "192.0.2.2", 40 + 9 + 7, 1, 0);
+	memset(b + h, 0, 40);
+	memcpy(b + h, v6, sizeof(v6));
+	b[h + 23] = 2; /* from ::2 to ::1 */
+	b[h + 39] = 1;
+	put_udp(b + h + 40, 1234, 53, "x");
+	memcpy(b + h + 49, "TRAILER", 7);
+	assert_int_equal(decode(d, DLT_RAW, b, h + 49 + 7, &p), DECODE_OK);
+	assert_int_equal(p.src.family, 6);
+	assert_int_equal(p.options_unproven, 7);
+	/* GTP-U: past the inner packet, inside the G-PDU */
+	memcpy(inner + n, "TRAILER", 7);
+	m = udp_tunnel(b, 2152, gtpu, 8, false, inner, n + 7);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.options_unproven, 7);
+
+	/* VXLAN: the inner datagram (29 bytes) padded to a 60-byte frame with
+	 * non-zero bytes is the frame's own; 9 more bytes are data */
+	memset(inner + n, 0xa5, 46 - n);
+	m = udp_tunnel(b, 4789, vxlan, 8, true, inner, 46);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.options_len, 0);
+	memset(inner + 46, 'T', 9);
+	m = udp_tunnel(b, 4789, vxlan, 8, true, inner, 55);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.options_len, 9);
+	assert_int_equal(p.options_unproven, 9);
+	assert_every_prefix_is_safe(d, b, m);
+	/* IP in IP inside that frame: the innermost packet (a bare header) and
+	 * its trailer lie in the frame's first 46 bytes, but inside the outer
+	 * packet, so they are not padding; 2 bytes of padding follow */
+	h = put_ipv4(inner, IPPROTO_IPIP, "192.0.2.1", "192.0.2.2", 20 + 4, 1, 0);
+	h += put_ipv4(inner + h, 253, "10.9.0.2", "198.51.100.10", 0, 1, 0);
+	memcpy(inner + h, "TEXT", 4);
+	memset(inner + h + 4, 0xa5, 2);
+	m = udp_tunnel(b, 4789, vxlan, 8, true, inner, h + 6);
+	assert_decodes_to(d, DLT_RAW, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.tunnel_depth, 2);
+	assert_int_equal(p.options_len, 4);
+	assert_int_equal(p.options_unproven, 4);
+
+	/* The outermost Ethernet frame's trailer (padding, an FCS) stays on
+	 * the link: not counted, whatever it holds */
+	h = put_mac_pair(b, 0x0800);
+	h += ipv4_udp(b + h, "10.9.0.2", "198.51.100.10", "x");
+	memset(b + h, 0xa5, 64 - h);
+	assert_decodes_to(d, DLT_EN10MB, b, 64, &p, "198.51.100.10");
+	assert_int_equal(p.tunnel_depth, 0);
+	assert_int_equal(p.options_len, 0);
+	decoder_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1228,6 +1323,7 @@ int main(void)
 		cmocka_unit_test(tcp_options_of_known_kinds_prove_nothing_out_of_shape),
 		cmocka_unit_test(fragments_that_never_complete_are_handed_on_as_unexamined),
 		cmocka_unit_test(tunnel_header_fields_are_counted_unless_the_format_fixes_them),
+		cmocka_unit_test(bytes_after_a_tunnelled_packet_count_but_a_frames_padding_does_not),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
