@@ -6,6 +6,8 @@
 # server, how fast, and what the engine's events say.  Root; run like the
 # e2e tests:
 #   EF_BIN=build/egressfence EF_SOURCE_DIR=$PWD EF_BINARY_DIR=build tests/redteam4/gate_probe4.sh
+# EF_PROBE_CAPTURE="cn0 us0" adds capture.interfaces to the policy (the
+# engine then also sees what the kernel accepts without a copy).
 # EF_PROBE_KINDS="kind count ..." picks the senders (default: all, with the
 # counts below).  A kind line reads: marker copies at cn of packets sent,
 # text bytes at cn, the sender's seconds, bytes a second.
@@ -17,7 +19,7 @@ ef_test_up
 CN=${EF_ADDR4[cn]} CN6=${EF_ADDR6[cn]} CLIENT=${EF_ADDR4[client]} CLIENT6=${EF_ADDR6[client]}
 cfg=$D/policy.yaml
 ef_policy "$cfg" place="cn:CN us:US" place6="cn:CN us:US" groups=designated:CN nflog=37 decide=2 \
-	fail_open=false rules="designated-cleartext:block designated-any:log" || exit 1
+	fail_open=false rules="designated-cleartext:block designated-any:log" ${EF_PROBE_CAPTURE:+capture="$EF_PROBE_CAPTURE"} || exit 1
 EVENTS=$D/events.json
 ef_serve_http cn 443 --tls || exit 1
 ef_serve_http cn 8080 || exit 1
