@@ -268,6 +268,49 @@ def icmp_relay(client, cn, us, sport, v6=False, via_mac=None):
         send(struct.pack("!IHBB", 0x60000000, len(body), 58, 64) + U + C + body, socket.AF_INET6)
     print("relayed", flush=True)
 
+# --- 2c. the SSH grace, one connection after another ---------------------------
+def ssh_banner_server(port):
+    """(on cn) says an SSH banner to every connection and reads what comes."""
+    import threading
+    ls = socket.socket(socket.AF_INET6); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("::", int(port))); ls.listen(64)
+    def serve(c):
+        try:
+            c.sendall(b"SSH-2.0-OpenSSH_9.6p1 Debian-4\r\n")
+            c.settimeout(10)
+            while c.recv(65536): pass
+        except OSError: pass
+        c.close()
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+def ssh_many(s4, d4, mark, count):
+    """COUNT connections to cn:2222, whose server says an SSH banner (the
+    engine then puts the flow in grace: `ct original bytes < 8192' pass
+    until the key-exchange check blocks it); on each, the client's banner
+    and 8000 bytes of text at once, as soon as the server's banner came;
+    20 connections at a time."""
+    import threading
+    text = text_for(mark, 8000)
+    def one(i):
+        t = socket.socket(); t.settimeout(3)
+        try:
+            t.connect((d4, 2222)); t.recv(100)
+            time.sleep(0.2)   # the engine's grace verdict
+            t.sendall(b"SSH-2.0-OpenSSH_9.6\r\n" + text)
+            time.sleep(0.3)
+        except OSError as e:
+            print("conn %d: %s" % (i, e), flush=True)
+        t.close()
+    t0 = time.monotonic()
+    # 20 connections at a time
+    for b in range(0, int(count), 20):
+        th = [threading.Thread(target=one, args=(i,)) for i in range(b, min(b + 20, int(count)))]
+        for x in th: x.start()
+        for x in th: x.join()
+    report(int(count), 0, t0)
+
 # --- 3. the allowed layouts' free words on an allowed connection -----------------
 def sack_allowed(s4, d4, mark, count):
     """Bare ACKs of an allowed TLS connection in the doff-15 layout
@@ -385,6 +428,8 @@ def header_fields(s4, d4, mark, count):
     c.close()
 
 def main():
+    if sys.argv[1] == "ssh-banner-server":
+        return ssh_banner_server(sys.argv[2])
     if sys.argv[1] in ("icmp-relay", "icmp-relay6"):
         return icmp_relay(*sys.argv[2:6], v6=sys.argv[1] == "icmp-relay6")
     kind, s4, d4, s6, d6, mark, count = sys.argv[1:8]
@@ -402,6 +447,7 @@ def main():
         "f2-self6": lambda: (os.environ.__setitem__("EF_SELF_RELAY", "1"), f2_bypass(s4, d4, mark, count, v6=True, s6=s6, d6=d6)),
         "f2-self-bulk": lambda: (os.environ.__setitem__("EF_SELF_RELAY", "1"), os.environ.__setitem__("EF_BULK", "1"), f2_bypass(s4, d4, mark, count)),
         "f2-control": lambda: (os.environ.__setitem__("EF_NO_RELAY", "1"), f2_bypass(s4, d4, mark, count)),
+        "ssh-many-bulk": lambda: ssh_many(s4, d4, mark, count),
         "icmp-err-allowed": lambda: icmp_err(s4, d4, mark, count),
         "icmp6-err-allowed": lambda: icmp6_err(s6, d6, mark, count),
         "sack-allowed": lambda: sack_allowed(s4, d4, mark, count),

@@ -24,6 +24,7 @@ EVENTS=$D/events.json
 ef_serve_http cn 443 --tls || exit 1
 ef_serve_http cn 8080 || exit 1
 ef_serve_sink cn 9000 || exit 1
+ef_bg cn ssh-cn-2222 "$EF_PYTHON" "$src/tests/redteam4/gate_probe4.py" ssh-banner-server 2222 && ef_wait_listen cn tcp 2222 || exit 1
 ef_engine_start probe4 --config "$cfg" --json "$EVENTS"
 # pcap_count FILE MARK: packets from the client in FILE (tcpdump's pcap)
 # that hold MARK (not cn's ICMP errors quoting them)
