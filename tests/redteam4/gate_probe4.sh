@@ -64,7 +64,7 @@ declare -i n=0
 # bucket-full last: it leaves bare_flows4 full for 60 s
 set -- ${EF_PROBE_KINDS:-f2-control 200 f2-self 200 f2-self6 200 f2-bypass 200 f2-bypass6 200 f2-self-bulk 20 ssh-many-bulk 200 \
 	v6-ah-allowed 300 v6-srh-live-allowed 300 v6-rh0-live-allowed 300 icmp-err-allowed 300 \
-	icmp6-err-allowed 300 sack-allowed 3000 hdr-allowed 300 ack-port-spray 20000 v6-ack-port-spray 300 \
+	icmp6-err-allowed 300 sack-allowed 3000 hdr-allowed 300 frag-opt-allowed 50 ack-port-spray 20000 v6-ack-port-spray 300 \
 	rst-port-spray 20000 syn-spray 20000 v6-ah-undecided 300 rst-blocked 3000 ackflood-one 300 bucket-full 300}
 while (($# >= 2)); do
 	kind=$1 count=$2; shift 2
