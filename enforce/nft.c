@@ -1041,23 +1041,46 @@ static void put_tcp_options_chain(FILE *o, const struct shape *s)
 }
 
 /*
- * IP options towards a block-tier country, in gate mode: IPv4 options, and
- * IPv6 hop-by-hop or destination options or a spent routing header
- * (segments left 0), carry bytes no rule looks at, on any packet, of an
- * allowed connection too (tests/redteam3 gate_probe.py, tls6-srh: 1,024
- * bytes of text a packet in a Segment Routing Header's segments on an
- * allowed TLS connection reached the server).  Traffic to another country
- * has no use for them (the captures of nDPI's suite carry none), so they
- * are held.  A routing header with segments left is not one of them: the
- * base chains sent it here as towards its last segment, and it is judged
- * as such.
+ * Packets towards a block-tier country, in gate mode, that no decision
+ * may pass, because a decision is about a connection and these carry
+ * bytes beside it or are not what its entry says:
+ *  - IPv4 options, IPv6 hop-by-hop or destination options and routing
+ *    headers: bytes no rule looks at, on any packet of an allowed
+ *    connection too (tests/redteam3 tls6-srh: 1,024 bytes of text a packet
+ *    in a spent Segment Routing Header; tests/redteam4: the same with
+ *    segments left, which the base chains send here).  Traffic to another
+ *    country has no use for them (the captures of nDPI's suite carry
+ *    none); a routing header's last segment is judged from the held copy.
+ *  - IPv6 AH: conntrack skips it and gives the packet its TCP connection's
+ *    entry, but nftables stops there (l4proto ah), so no TCP rule sees it
+ *    (tests/redteam4: text in segments after AH on an allowed connection).
+ *  - packets conntrack found invalid (a RST or ACK of no connection, out of
+ *    the window), bar SYNs and plain RSTs: they have no entry, so no mark
+ *    and no count, and came with a new 5-tuple each (tests/redteam4:
+ *    20,000 lone RSTs with text in their options).
+ *  - ICMP errors RELATED to a connection: they carry its entry and its
+ *    decision, and quote whatever their sender put in them.
  */
+/* Invalid TCP packets held: neither SYNs nor plain RSTs.  A SYN that
+ * arrives in a conntrack entry still established (the tuple's refused
+ * connection: its `reject' never passed conntrack) is invalid until the
+ * server answers it, and the RST with which a client answers the server's
+ * challenge ACK to it may be too; held, they left the server's old
+ * connection open and the new one retrying (e2e_insider's soak: 14, then
+ * 160 events of attempts the client never saw fail).  A SYN meets the SYN
+ * layouts; a plain RST carries no options and no payload. */
+#define INVALID_NOT_SYN "ct state invalid tcp flags & (syn | rst) == 0"
+#define INVALID_RST_OPTIONS "ct state invalid tcp flags & rst == rst tcp doff != 5"
+
 static void put_ip_options(FILE *o, const struct shape *s, int f)
 {
-	static const char *const v4[] = {"ip hdrlength != 5"};
-	static const char *const v6[] = {"exthdr hbh exists", "exthdr dst exists", "rt seg-left 0"};
+	static const char *const v4[] = {"ip hdrlength != 5", INVALID_NOT_SYN, INVALID_RST_OPTIONS,
+					 "ct state invalid meta l4proto != tcp", "meta l4proto icmp ct state related"};
+	static const char *const v6[] = {"exthdr hbh exists", "exthdr dst exists", "exthdr rt exists", "meta l4proto ah",
+					 INVALID_NOT_SYN, INVALID_RST_OPTIONS, "ct state invalid meta l4proto != tcp",
+					 "meta l4proto ipv6-icmp ct state related"};
 	const char *const *tests = f == 0 ? v4 : v6;
-	size_t n = f == 0 ? 1 : 3;
+	size_t n = f == 0 ? sizeof(v4) / sizeof(v4[0]) : sizeof(v6) / sizeof(v6[0]);
 
 	for (size_t i = 0; i < n; i++) {
 		fprintf(o, "\t\t%s ", tests[i]);
@@ -1102,14 +1125,15 @@ static void put_undecided_out(FILE *o, const struct shape *s, int f)
 	 * but not without end: each carries header values its sender chooses
 	 * (sequence and acknowledgement numbers, window, timestamps, SACK
 	 * edges), and an undecided connection could send them by the thousand
-	 * before its deadline.  They are bounded by a token bucket a 5-tuple,
-	 * not by conntrack's count of the connection's packets: a refused
+	 * before its deadline.  They pass while a token bucket a 5-tuple has
+	 * tokens (a full set of buckets passes none: tests/redteam4 bucket-
+	 * fill, when the rule dropped what was over the limit, filled it and
+	 * then passed all),
+	 * not conntrack's count of the connection's packets: a refused
 	 * connection's conntrack entry stays established, the tuple's next
 	 * connection arrives in it, and its count with it. */
-	fprintf(o, "\t\tmeta l4proto tcp update @bare_flows%s { %s limit rate over %u/second burst %u packets } ", x, flow,
+	fprintf(o, "\t\tmeta l4proto tcp update @bare_flows%s { %s limit rate %u/second burst %u packets } ", x, flow,
 		UNDECIDED_BARE_RATE, UNDECIDED_BARE_BURST);
-	put_copy(o, s, "held", "drop");
-	fputs("\t\tmeta l4proto tcp ", o);
 	put_copy(o, s, "copied", "accept");
 	fputs("\t\t", o);
 	put_copy(o, s, "held", "drop");
@@ -1203,13 +1227,18 @@ static void put_base_chains(FILE *o, const struct shape *s)
 		if (s->log_tier && s->gate)
 			fprintf(o, "\t\t%s saddr @log%s goto log_in%s\n", ip, x, x);
 	}
-	/* Neither end in a tier: the same holds for the replies. */
-	fprintf(o, "\t\tct mark set ct mark and 0x%08x or 0x%08x\n\t}\n", ~CT_MARK_MASK, unwatched);
+	/* Neither end in a tier: the same holds for the replies.  Only a
+	 * packet of the connection itself says so: an ICMP error is RELATED
+	 * and carries the entry of the connection it quotes, whose ends its
+	 * own addresses need not be (tests/redteam4 f2-self: a client that
+	 * sent itself an error quoting its connection to CN had that
+	 * connection marked unwatched, and all of it passed). */
+	fprintf(o, "\t\tct state != related ct mark set ct mark and 0x%08x or 0x%08x\n\t}\n", ~CT_MARK_MASK, unwatched);
 	/* A reset without payload ends the flow at both ends: it passes, and
 	 * so does the one `reject' itself sends, which comes back through the
 	 * output hook with the blocked flow's addresses. */
 	fputs("\tchain refuse {\n\t\ttcp flags & rst == rst @ih,0,8 & 0x0 == 0x0 counter name \"refused\" drop\n"
-	      "\t\ttcp flags & rst == rst accept\n"
+	      "\t\ttcp flags & rst == rst tcp doff 5 accept\n"
 	      "\t\tmeta l4proto tcp counter name \"refused\" reject with tcp reset\n"
 	      "\t\tcounter name \"refused\" drop\n\t}\n", o);
 }

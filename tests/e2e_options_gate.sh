@@ -130,6 +130,45 @@ for kind in tcp-syn-windows tcp-syn-macos tcp-syn-linux; do
 	fi
 done
 
+# --- the fourth red-team pass (tests/redteam4/gate_probe4.py) ------------------------------
+# probe4 KIND COUNT: sends gate_probe4.py's KIND; sets markers (copies of its
+# 8-byte marker that reached cn)
+probe4() {
+	local kind=$1 m f=$D/$1.pcap
+	m=$(printf 'R4%06d' $((RANDOM * 31 % 1000000)))
+	ef_capture cn eth0 "$f" || { echo "FAIL tcpdump on cn"; exit 1; }
+	EF_GW_MAC=$(ef_ns_exec gw cat /sys/class/net/in0/address) ef_ns_exec client "$EF_PYTHON" \
+		"$src/tests/redteam4/gate_probe4.py" "$kind" "$CLIENT" "$CN" "$CLIENT6" "$CN6" "$m" "$2" >"$D/$kind.out" 2>&1
+	sleep 1
+	ef_capture_stop cn >/dev/null 2>&1
+	markers=$(grep -a -o "$m" "$f" | wc -l)
+}
+ef_serve_http cn 8080 || { echo "FAIL http server on cn:8080"; exit 1; }
+# An ICMP error the client sends itself (through the gateway) quoting its
+# own connection to cn: RELATED, it carries that connection's entry, and
+# must not mark it unwatched.  Then 200 requests of text on the connection.
+for kind in f2-self f2-self6; do
+	probe4 $kind 200
+	if ((markers == 0)); then
+		ok "${kind}: after an ICMP error quoting the connection, 0 of 200 text requests reached cn"
+	else
+		bad "${kind}: after an ICMP error quoting the connection, $markers marker copies reached cn (the gate was bypassed)"
+	fi
+done
+# Text behind IPv6 AH or a live routing header on an allowed connection;
+# text in ICMP errors quoting it; RSTs with options on a blocked
+# connection; RSTs of no connection (invalid) from ever new ports.
+for kc in "v6-ah-allowed 300" "v6-srh-live-allowed 300" "icmp-err-allowed 300" "icmp6-err-allowed 300" \
+	"rst-blocked 1000" "rst-port-spray 2000"; do
+	set -- $kc
+	probe4 "$1" "$2"
+	if ((markers == 0)); then
+		ok "$1: 0 of $2 packets with text reached cn"
+	else
+		bad "$1: $markers marker copies reached cn from $2 packets with text; sender: $(grep -v '^seq' "$D/$1.out" | head -c 150)"
+	fi
+done
+
 if ef_ns_exec client curl -sk -m 15 -o "$D/https.out" "https://$CN/bytes/2000" 2>"$D/curl.err" &&
 	[ "$(wc -c <"$D/https.out")" = 2000 ]; then
 	ok "https: a real client's TLS connection to cn completes in gate mode (2000 bytes back)"
