@@ -19,6 +19,21 @@ def ip4_options(src, dst, proto, body, ident, options):
                     proto, 0, socket.inet_aton(src), socket.inet_aton(dst)) + options
     return h[:10] + struct.pack("!H", csum(h)) + h[12:] + body
 
+def client_seq(sn, s4, sport):
+    """From the frames sniffer SN caught: the next sequence number the
+    client's IPv4 TCP port SPORT sends and the last it acknowledged."""
+    seq = ack = None
+    while True:
+        try: f = sn.recv(70000)
+        except BlockingIOError: break
+        if f[12:14] != b"\x08\x00" or f[23] != 6: continue
+        ip = f[14:]; ihl = (ip[0] & 15) * 4; tcp = ip[ihl:]
+        if ip[12:16] == socket.inet_aton(s4) and struct.unpack("!H", tcp[0:2])[0] == sport:
+            tl = struct.unpack("!H", ip[2:4])[0] - ihl - (tcp[12] >> 4) * 4
+            seq = (struct.unpack("!I", tcp[4:8])[0] + tl + (1 if tcp[13] & 3 else 0)) & 0xffffffff
+            ack = struct.unpack("!I", tcp[8:12])[0]
+    return seq, ack
+
 def wg_server(port):
     import os
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -75,16 +90,7 @@ def tls_optack(s4, d4, mark, count, ip_options=False):
     try: c.recv(4000)
     except Exception: pass
     time.sleep(3)
-    seq = ack = None
-    while True:
-        try: f = sn.recv(70000)
-        except BlockingIOError: break
-        if f[12:14] != b"\x08\x00" or f[23] != 6: continue
-        ip = f[14:]; ihl = (ip[0] & 15) * 4; tcp = ip[ihl:]
-        if ip[12:16] == socket.inet_aton(s4) and struct.unpack("!H", tcp[0:2])[0] == sport:
-            tl = struct.unpack("!H", ip[2:4])[0] - ihl - (tcp[12] >> 4) * 4
-            seq = (struct.unpack("!I", tcp[4:8])[0] + tl + (1 if tcp[13] & 3 else 0)) & 0xffffffff
-            ack = struct.unpack("!I", tcp[8:12])[0]
+    seq, ack = client_seq(sn, s4, sport)
     print("seq", seq, "ack", ack, flush=True)
     r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     body = (mark + " CONFIDENTIAL rotor blade alloy spec rev 7 ").encode() * 2
@@ -167,15 +173,7 @@ def ack_flood(s4, d4, mark, count):
     sn.bind(("eth0", 0)); sn.setblocking(False)
     t = socket.socket(); t.bind((s4, 41300)); t.connect((d4, 9000))
     time.sleep(0.3)
-    seq = ack = None
-    while True:
-        try: f = sn.recv(70000)
-        except BlockingIOError: break
-        if f[12:14] != b"\x08\x00" or f[23] != 6: continue
-        ip = f[14:]; ihl = (ip[0] & 15) * 4; tcp = ip[ihl:]
-        if ip[12:16] == socket.inet_aton(s4) and struct.unpack("!H", tcp[0:2])[0] == 41300:
-            seq = (struct.unpack("!I", tcp[4:8])[0] + (1 if tcp[13] & 2 else 0)) & 0xffffffff
-            ack = struct.unpack("!I", tcp[8:12])[0]
+    seq, ack = client_seq(sn, s4, 41300)
     print("seq", seq, "ack", ack, flush=True)
     r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     text = (mark + " CONFIDENTIAL rotor blade alloy spec rev 7 ").encode() * 40
