@@ -909,7 +909,7 @@ static void frag_give_up(struct decoder *d, struct frag_entry *e)
 	d->stats.unexamined_value = e->proto;
 	d->stats.unexamined_file = e->file;
 	d->stats.unexamined_index = e->index;
-	if (d->n_given_up >= d->max_datagrams) { /* nobody drains (live): bounded, still counted */
+	if (d->n_given_up >= d->max_datagrams) { /* a reader that does not drain: bounded, still counted */
 		struct frag_entry *old = d->given_up;
 		d->given_up = old->next_in_bucket;
 		d->n_given_up--;

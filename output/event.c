@@ -132,6 +132,16 @@ static void put_uint(struct line *l, uint64_t v)
 	put(l, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
+/* `{"out":N,"in":M' of a per-direction pair; the caller closes the object
+ * (or adds to it first). */
+static void put_out_in(struct line *l, const uint32_t v[2])
+{
+	PUT_LITERAL(l, "{\"out\":");
+	put_uint(l, v[0]);
+	PUT_LITERAL(l, ",\"in\":");
+	put_uint(l, v[1]);
+}
+
 #define BYTES8(b) (0x0101010101010101u * (b))
 
 /* The length of s's first whole 8-byte words that need no escape: none of
@@ -301,10 +311,7 @@ static void put_ending(struct line *l, const struct ef_flow_record *r, const cha
 	}
 	if (r->handshake_clear[0] || r->handshake_clear[1]) {
 		put_key(l, "handshake_clear");
-		PUT_LITERAL(l, "{\"out\":");
-		put_uint(l, r->handshake_clear[0]);
-		PUT_LITERAL(l, ",\"in\":");
-		put_uint(l, r->handshake_clear[1]);
+		put_out_in(l, r->handshake_clear);
 		PUT_LITERAL(l, ",\"unproven_out\":");
 		put_uint(l, r->handshake_unproven[0]);
 		PUT_LITERAL(l, ",\"unproven_in\":");
@@ -313,10 +320,7 @@ static void put_ending(struct line *l, const struct ef_flow_record *r, const cha
 	}
 	if (r->ip_options_unproven[0] || r->ip_options_unproven[1]) {
 		put_key(l, "ip_options_unproven");
-		PUT_LITERAL(l, "{\"out\":");
-		put_uint(l, r->ip_options_unproven[0]);
-		PUT_LITERAL(l, ",\"in\":");
-		put_uint(l, r->ip_options_unproven[1]);
+		put_out_in(l, r->ip_options_unproven);
 		PUT_LITERAL(l, "}");
 	}
 	if (r->incomplete_datagrams) {

@@ -19,6 +19,23 @@ def ip4_options(src, dst, proto, body, ident, options):
                     proto, 0, socket.inet_aton(src), socket.inet_aton(dst)) + options
     return h[:10] + struct.pack("!H", csum(h)) + h[12:] + body
 
+def https_request(af, src, dst, sport):
+    """A sniffer on eth0, then a real HTTPS request from SPORT to DST:443
+    (allowed as encrypted); returns the open TLS socket and the sniffer,
+    3 s after the reply, when the gate has decided."""
+    import ssl
+    sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    sn.bind(("eth0", 0)); sn.setblocking(False)
+    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    t = socket.socket(af); t.bind((src, sport)); t.connect((dst, 443))
+    c = ctx.wrap_socket(t)
+    c.sendall(b"GET /bytes/100 HTTP/1.1\r\nHost: x\r\n\r\n")
+    c.settimeout(2)
+    try: c.recv(4000)
+    except Exception: pass
+    time.sleep(3)
+    return c, sn
+
 def client_seq(sn, s4, sport):
     """From the frames sniffer SN caught: the next sequence number the
     client's IPv4 TCP port SPORT sends and the last it acknowledged."""
@@ -78,18 +95,8 @@ def tls_optack(s4, d4, mark, count, ip_options=False):
     """A real HTTPS connection (allowed as encrypted), then bare ACKs at its
     current sequence numbers, each with a kind-253 option: the marker and
     text (with ip_options: in an IPv4 option of a kind nothing defines)."""
-    import ssl, select
     sport = 41202 if ip_options else 41200
-    sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-    sn.bind(("eth0", 0)); sn.setblocking(False)
-    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-    t = socket.socket(); t.bind((s4, sport)); t.connect((d4, 443))
-    c = ctx.wrap_socket(t)
-    c.sendall(b"GET /bytes/100 HTTP/1.1\r\nHost: x\r\n\r\n")
-    c.settimeout(2)
-    try: c.recv(4000)
-    except Exception: pass
-    time.sleep(3)
+    c, sn = https_request(socket.AF_INET, s4, d4, sport)
     seq, ack = client_seq(sn, s4, sport)
     print("seq", seq, "ack", ack, flush=True)
     r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
@@ -111,17 +118,7 @@ def tls6_srh(s6, d6, mark, count):
     """A real HTTPS connection over IPv6 (allowed as encrypted), then bare
     ACKs at its sequence numbers, each after a Segment Routing Header with
     segments left 0 whose 'segments' are the marker and text."""
-    import ssl
-    sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-    sn.bind(("eth0", 0)); sn.setblocking(False)
-    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-    t = socket.socket(socket.AF_INET6); t.bind((s6, 41201)); t.connect((d6, 443))
-    c = ctx.wrap_socket(t)
-    c.sendall(b"GET /bytes/100 HTTP/1.1\r\nHost: x\r\n\r\n")
-    c.settimeout(2)
-    try: c.recv(4000)
-    except Exception: pass
-    time.sleep(3)
+    c, sn = https_request(socket.AF_INET6, s6, d6, 41201)
     seq = ack = None
     S6, D6 = socket.inet_pton(socket.AF_INET6, s6), socket.inet_pton(socket.AF_INET6, d6)
     while True:

@@ -10,37 +10,8 @@ ef_need_netns tcpdump
 ef_test_up
 CN=${EF_ADDR4[cn]} CN6=${EF_ADDR6[cn]} CLIENT=${EF_ADDR4[client]} CLIENT6=${EF_ADDR6[client]}
 cfg=$D/policy.yaml
-cat >"$cfg" <<EOF2
-geodb:
-  country: $db
-networks:
-  internal: [10.0.0.0/8, "fc00::/7"]
-  overrides:
-    - { cidr: ${EF_NET4[cn]}, country: CN }
-    - { cidr: "${EF_NET6[cn]}", country: CN }
-    - { cidr: ${EF_NET4[us]}, country: US }
-    - { cidr: "${EF_NET6[us]}", country: US }
-groups:
-  designated: [CN]
-  conforming: [US]
-capture:
-  interfaces: [cn0, us0]
-fail_open: false
-gateway:
-  mode: gate
-  nflog_group: 23
-  decide_within: 2
-rules:
-  - name: designated-cleartext
-    to: "@designated"
-    encryption: [cleartext, weak, unknown]
-    min_bytes_out: 1
-    action: block
-  - name: designated-any
-    to: "@designated"
-    action: log
-default: allow
-EOF2
+ef_policy "$cfg" place="cn:CN us:US" place6="cn:CN us:US" groups="designated:CN conforming:US" capture="cn0 us0" \
+	fail_open=false nflog=23 decide=2 rules="designated-cleartext:block designated-any:log" || exit 1
 EVENTS=$D/events.json
 ef_serve_http cn 443 --tls || exit 1
 ef_bg cn wg-cn-51820 "$EF_PYTHON" "$src/tests/redteam3/gate_probe.py" wg-server 51820 || exit 1
