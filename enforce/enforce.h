@@ -44,6 +44,16 @@ const struct geodb_override *policy_overrides(const struct policy *p, size_t *n)
 bool policy_is_internal(const struct policy *p, const struct ef_addr *a);
 size_t policy_interface_count(const struct policy *p);   /* capture.interfaces */
 const char *policy_interface(const struct policy *p, size_t i);
+/* capture.source: where monitor mode reads its packets.  `interfaces':
+ * libpcap on capture.interfaces, every packet that crosses them; `nflog':
+ * the copies the kernel table makes of watched flows' packets (NFLOG group
+ * gateway.nflog_group), so that unwatched traffic costs the engine
+ * nothing.  When the key is absent: interfaces if capture.interfaces lists
+ * any, else nflog.  Gate mode always reads NFLOG, observe mode (no table)
+ * always the interfaces. */
+enum capture_source { CAPTURE_SOURCE_INTERFACES = 0, CAPTURE_SOURCE_NFLOG = 1 };
+enum capture_source policy_capture_source(const struct policy *p);
+const char *capture_source_name(enum capture_source s);
 bool policy_fail_open(const struct policy *p);            /* fail_open: */
 
 /*
