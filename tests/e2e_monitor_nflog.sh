@@ -14,6 +14,10 @@
 #     its packets, flows, fast_path and the table's `copied' counter do not
 #     move;
 #   - a reload that changes capture.source is refused;
+#   - copies that come faster than the engine reads them (a test hook
+#     slows it) overrun the NFLOG socket: the engine goes on, and
+#     capture_drops counts exactly the copies it did not get, and does
+#     not move while every copy is read;
 #   - control: the same US download with monitor mode on capture.interfaces
 #     is seen by the engine (fast_path moves), so the check above can fail.
 # Needs root; exits 77 (skipped) without it or without ip netns / nft.
@@ -162,6 +166,56 @@ if [ -n "$final" ] && ((fpb + fpa == seen_packets && fbb + fba == seen_bytes)) &
 else
 	bad "the block's records: before ${fpb:-?}/${fbb:-?}, after ${fpa:-?}/${fba:-?} (packets/bytes); the CN server saw $seen_packets/$seen_bytes and $seen_resets resets; final: ${final:-none}"
 	tail -n 4 "$D/cn.txt" | sed 's/^/    at cn: /'
+fi
+
+# --- an overrun: copies come faster than the engine reads them ------------------------
+# EF_TEST_LOOP_DELAY_MS (a test hook: build/egressfence only) makes the loop
+# sleep after each turn that read copies, so a fast HTTPS download from CN
+# (watched, copied whole) overruns the NFLOG socket and the kernel drops
+# copies.  The engine goes on, and capture_drops counts exactly the copies
+# it did not get (the socket's drops): libpcap's count was of the ENOBUFS
+# its reads met, and libpcap 1.10 went on counting every later read.
+if grep -q EF_TEST_LOOP_DELAY_MS "$bin"; then
+	config "$D/overrun.yaml"
+	EVENTS=$D/events-overrun.json
+	: >"$EVENTS"
+	export EF_TEST_LOOP_DELAY_MS=50
+	ef_engine_start overrun --config "$D/overrun.yaml" --json "$EVENTS"
+	unset EF_TEST_LOOP_DELAY_MS
+	got=$(ef_ns_exec client curl -sS -k -m 30 -o /dev/null -w '%{size_download}' "https://$CN/bytes/100000000")
+	ef_wait_tcp_closed client 5
+	# Until the engine has read its backlog: two readings alike.
+	counters
+	for ((i = 0; i < 40; i++)); do
+		pk=$(field packets)
+		sleep 0.25
+		counters
+		[ "$(field packets)" = "$pk" ] && break
+	done
+	pk=$(field packets) dr=$(field capture_drops) cp=$(field copied)
+	if [ "$got" = 100000000 ] && kill -0 "$ENGINE" 2>/dev/null && ((dr > 0 && dr == cp - pk)); then
+		ok "an NFLOG overrun: the engine runs on; capture_drops $dr, the copies it did not get ($cp copied, $pk read)"
+	else
+		bad "an NFLOG overrun: download $got bytes, engine $(kill -0 "$ENGINE" 2>/dev/null && echo alive || echo gone); capture_drops ${dr:-?}, copied ${cp:-?}, read ${pk:-?}"
+	fi
+	# Then a few copies, slowly enough that none is lost: every one is
+	# read, and capture_drops stays where it was.
+	for ((i = 0; i < 5; i++)); do
+		ef_ns_exec client curl -sS -k -m 10 -o /dev/null "https://$CN/bytes/1000"
+		sleep 0.2
+	done
+	ef_wait_tcp_closed client 5
+	sleep 0.5
+	counters
+	lost=$(($(field copied) - cp - ($(field packets) - pk)))
+	if [ "$lost" = 0 ] && [ "$(field capture_drops)" = "$dr" ]; then
+		ok "after it, $(($(field packets) - pk)) copies read and none lost: capture_drops stays $dr"
+	else
+		bad "after the overrun: $(($(field copied) - cp)) copied, $(($(field packets) - pk)) read; capture_drops $dr -> $(field capture_drops)"
+	fi
+	ef_engine_stop
+else
+	echo "note: $bin has no EF_TEST_LOOP_DELAY_MS (configure with -DEF_TEST_HOOKS=ON): the overrun check is skipped"
 fi
 
 # --- control: monitor mode on capture.interfaces sees the US download ----------------
