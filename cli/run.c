@@ -708,14 +708,6 @@ static bool same_interfaces(const struct policy *a, const struct policy *b)
 	return true;
 }
 
-/* The kernel table's copies (gate, and monitor with capture.source nflog),
- * or libpcap on capture.interfaces. */
-static bool reads_nflog(const struct daemon *d)
-{
-	return d->mode == GATEWAY_GATE ||
-	       (d->mode == GATEWAY_MONITOR && policy_capture_source(d->st.policy) == CAPTURE_SOURCE_NFLOG);
-}
-
 /* What only a restart can change: the sources and the sets' shapes. */
 static bool restart_needed(const struct daemon *d, const struct state *n, char *err, size_t errlen)
 {
@@ -733,7 +725,7 @@ static bool restart_needed(const struct daemon *d, const struct state *n, char *
 	else if (d->mode == GATEWAY_MONITOR &&
 		 policy_capture_source(d->st.policy) != policy_capture_source(n->policy))
 		snprintf(err, errlen, "capture.source changed");
-	else if (!reads_nflog(d) && !same_interfaces(d->st.policy, n->policy))
+	else if (!policy_reads_nflog(d->st.policy, d->mode) && !same_interfaces(d->st.policy, n->policy))
 		snprintf(err, errlen, "capture.interfaces changed");
 	else
 		return false;
@@ -784,7 +776,7 @@ static void reload(struct daemon *d)
 
 static int open_sources(struct daemon *d, char *err, size_t errlen)
 {
-	if (reads_nflog(d)) {
+	if (policy_reads_nflog(d->st.policy, d->mode)) {
 		snprintf(d->src[0].name, sizeof(d->src[0].name), "nflog:%u", d->st.gw.nflog_group);
 		d->src[0].nflog = true;
 		d->n_src = 1;

@@ -148,6 +148,10 @@ enum gateway_mode { GATEWAY_MONITOR = 0, GATEWAY_GATE = 1, GATEWAY_OBSERVE = 2 }
  * both parse with this one function. */
 const char *gateway_mode_name(enum gateway_mode m);
 bool gateway_mode_parse(const char *s, enum gateway_mode *out);
+/* Whether `egressfence run' in mode m reads the table's NFLOG copies (gate,
+ * and monitor with capture.source nflog): its ruleset then copies watched
+ * packets, and the daemon opens nflog:N instead of the interfaces. */
+bool policy_reads_nflog(const struct policy *p, enum gateway_mode m);
 
 /* The config's `gateway:` section, with the defaults filled in. */
 #define GATEWAY_MAX_FLOWTABLE_DEVICES 32

@@ -1319,8 +1319,7 @@ char *ruleset_text(const struct prefilter *pf, const struct policy *p, const str
 		.g = g,
 		.gate = g->mode == GATEWAY_GATE,
 		.fail_open = policy_fail_open(p),
-		.copies = g->mode == GATEWAY_GATE ||
-			  (g->mode == GATEWAY_MONITOR && policy_capture_source(p) == CAPTURE_SOURCE_NFLOG),
+		.copies = policy_reads_nflog(p, g->mode),
 		.n_rules = policy_rule_count(p),
 		.p = p,
 	};

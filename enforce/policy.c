@@ -1885,6 +1885,11 @@ enum capture_source policy_capture_source(const struct policy *p)
 	return p->capture_source;
 }
 
+bool policy_reads_nflog(const struct policy *p, enum gateway_mode m)
+{
+	return m == GATEWAY_GATE || (m == GATEWAY_MONITOR && p->capture_source == CAPTURE_SOURCE_NFLOG);
+}
+
 bool policy_fail_open(const struct policy *p)
 {
 	return p->fail_open;
