@@ -92,6 +92,17 @@ ef_engine_start nflog --config "$D/nflog.yaml" --json "$EVENTS"
 grep -q "running in monitor mode on nflog:$GROUP" "$ENGINE_LOG" && ok "runs in monitor mode on nflog:$GROUP" ||
 	bad "the engine does not say it runs in monitor mode on nflog:$GROUP: $(grep 'running in' "$ENGINE_LOG")"
 
+# US: not one packet reaches the engine.  First, before any watched
+# traffic, so that no late packet of a watched connection (a server's FIN
+# sent again) lands in the window.
+us_download
+read -r dp df dfp dc <<<"$US_DELTA"
+if [ "$US_GOT" = "$US_BYTES" ] && [ "$dp" = 0 ] && [ "$df" = 0 ] && [ "$dfp" = 0 ] && [ "$dc" = 0 ]; then
+	ok "a $US_BYTES-byte download from US: nothing copied (packets, flows, fast_path, copied all +0)"
+else
+	bad "download from US: $US_GOT bytes; packets +$dp, flows +$df, fast_path +$dfp, copied +$dc"
+fi
+
 # A cleartext upload to CN, at a bounded rate so that the verdict lands
 # while it is under way.
 SIZE=400000
@@ -135,15 +146,6 @@ if [[ $out == "received 5 bytes"* ]] && event_seen 5 "\"dst_ip\":\"$DE\"" '"verd
 	ok "cleartext HTTP to DE (log tier) works and is logged by nonconforming-cleartext"
 else
 	bad "HTTP to DE: \`$out', or no nonconforming-cleartext event"
-fi
-
-# US: not one packet reaches the engine.
-us_download
-read -r dp df dfp dc <<<"$US_DELTA"
-if [ "$US_GOT" = "$US_BYTES" ] && [ "$dp" = 0 ] && [ "$df" = 0 ] && [ "$dfp" = 0 ] && [ "$dc" = 0 ]; then
-	ok "a $US_BYTES-byte download from US: nothing copied (packets, flows, fast_path, copied all +0)"
-else
-	bad "download from US: $US_GOT bytes; packets +$dp, flows +$df, fast_path +$dfp, copied +$dc"
 fi
 
 # A reload that would move the source to the interfaces is refused.
