@@ -7,12 +7,15 @@
 #
 #  1. Bulk TCP throughput to the unwatched server: an HTTP download (curl,
 #     the lib's Python server) through the gateway with no engine, with
-#     `run --mode monitor' and with `run --mode gate'; MB/s (10^6 bytes/s)
-#     and the ratio to no engine. Diagnostic rows, HTTP only, no engine
-#     running: the gateway with only a conntrack rule, and with the monitor or
-#     the gate ruleset loaded as `egressfence nft' prints it.
+#     `run --mode monitor' capturing on the servers' interfaces (libpcap),
+#     with monitor mode reading the table's NFLOG copies (capture.source
+#     nflog: "monitor-nflog") and with `run --mode gate'; MB/s (10^6
+#     bytes/s) and the ratio to no engine. Diagnostic rows, HTTP only, no
+#     engine running: the gateway with only a conntrack rule, and with the
+#     monitor (both sources) or the gate ruleset loaded as `egressfence nft'
+#     prints it.
 #  2. The same download over HTTPS from the watched server cn (logged by
-#     designated-any): no engine, monitor, gate. In gate mode the client's
+#     designated-any): no engine, both monitors, gate. In gate mode the client's
 #     first protected record is held until the verdict, so the response waits
 #     for its retransmission: the delay from the handshake to the first byte
 #     is reported for the bulk transfers and for --probes short requests per
@@ -29,7 +32,7 @@
 #  4. The HTTP download of 1 again (four times --mb) with offloads on along
 #     the client-gateway-us path (TSO/GSO/GRO, as a NIC would have them; the
 #     lib turns them off so captures hold wire-sized packets): no engine,
-#     monitor, gate.
+#     both monitors, gate.
 #
 # Rounds alternate the configurations (the order rotates each round, so drift
 # hits them alike); each figure is the median over the rounds, and the ratios
@@ -185,6 +188,12 @@ sed -e "s#^\(  country: \)\.\./geodb/.*#\1$db#" \
 	-e "s#^  overrides: \[\]#  overrides: [{ cidr: ${EF_NET4[us]}, country: US }, { cidr: ${EF_NET4[cn]}, country: CN }, { cidr: ${EF_NET4[de]}, country: DE }, { cidr: ${EF_NET4[ir]}, country: IR }]#" \
 	-e "s#^  interfaces: \[\]#  interfaces: [us0, cn0, de0, ir0]#" "$policy" >"$cfg"
 printf 'gateway:\n  mode: monitor\n' >>"$cfg"
+# Its lists.file is relative to the policy's folder.
+[ ! -f policy/lists.yaml ] || cp policy/lists.yaml "$D/" || die "cannot copy policy/lists.yaml beside $cfg"
+# Monitor mode on the table's NFLOG copies: the same policy, capture.source nflog.
+cfg_nflog=$D/live-nflog.yaml
+sed -e "s#^\(  interfaces: \[us0, .*\)#\1\n  source: nflog#" "$cfg" >"$cfg_nflog"
+grep -q '^  source: nflog$' "$cfg_nflog" || die "could not write capture.source into $cfg_nflog"
 n_subst=$(grep -c -e "^  country: $db\$" -e "^  overrides: \[{ cidr: ${EF_NET4[us]}," -e "^  interfaces: \[us0," "$cfg")
 [ "$n_subst" = 3 ] || die "$policy no longer has the lines this script edits (geodb.country, overrides: [], interfaces: []); see $cfg"
 "$bin" check --config "$cfg" >"$D/log/check.log" 2>&1 || die "the benchmark's policy does not load: $(tail -n 3 "$D/log/check.log")"
@@ -192,6 +201,9 @@ n_subst=$(grep -c -e "^  country: $db\$" -e "^  overrides: \[{ cidr: ${EF_NET4[u
 for m in monitor gate; do
 	"$bin" nft --config "$cfg" --mode "$m" >"$D/$m.nft" || die "egressfence nft --mode $m failed"
 done
+"$bin" nft --config "$cfg_nflog" --mode monitor >"$D/monitor-nflog.nft" || die "egressfence nft (capture.source nflog) failed"
+grep -q 'log group' "$D/monitor-nflog.nft" || die "the monitor ruleset with capture.source nflog copies nothing"
+grep -q 'log group' "$D/monitor.nft" && die "the monitor ruleset with capture.interfaces copies packets"
 
 # --- helpers ----------------------------------------------------------------------
 
@@ -207,15 +219,21 @@ retrans() {
 gw_tables() { ef_ns_exec gw nft list tables 2>/dev/null; }
 
 ENGINE="" ENGINE_LOG="" EVENTS="" engine_n=0
-engine_start() { # MODE
+# An engine configuration: monitor (libpcap on capture.interfaces),
+# monitor-nflog (the table's NFLOG copies) or gate.
+is_engine() { [[ $1 == monitor || $1 == monitor-nflog || $1 == gate ]]; }
+engine_start() { # CONFIG
+	local mode=${1%-nflog} conf=$cfg source=nflog
+	[ "$1" = monitor ] && source=us0
+	[ "$1" = monitor-nflog ] && conf=$cfg_nflog
 	engine_n=$((engine_n + 1))
 	[ -z "$(gw_tables)" ] || die "the gateway has tables before the engine starts: $(gw_tables | tr '\n' ' ')"
 	ENGINE_LOG=$D/log/engine-$engine_n-$1.log
 	EVENTS=$D/events-$1.json
-	ef_bg gw "engine-$engine_n-$1" "$bin" run --config "$cfg" --mode "$1" --json "$EVENTS"
+	ef_bg gw "engine-$engine_n-$1" "$bin" run --config "$conf" --mode "$mode" --json "$EVENTS"
 	ENGINE=$EF_LAST_PID
-	ef_wait_log "$ENGINE" "$ENGINE_LOG" "running in $1 mode" 30 && return 0
-	die "the engine did not start in $1 mode: $(tail -n 5 "$ENGINE_LOG")"
+	ef_wait_log "$ENGINE" "$ENGINE_LOG" "running in $mode mode on $source" 30 && return 0
+	die "the engine did not start in $mode mode on $source: $(tail -n 5 "$ENGINE_LOG")"
 }
 engine_stop() {
 	local tries=200
@@ -292,15 +310,15 @@ run_config() { # CONFIG
 	case $c in
 	none) ;;
 	ct) ef_ns_exec gw nft -f - <<<"$ct_ruleset" || die "cannot load the conntrack-only table" ;;
-	monitor-table | gate-table) ef_ns_exec gw nft -f "$D/${c%-table}.nft" || die "cannot load $D/${c%-table}.nft" ;;
-	monitor | gate) engine_start "$c" ;;
+	*-table) ef_ns_exec gw nft -f "$D/${c%-table}.nft" || die "cannot load $D/${c%-table}.nft" ;;
+	*) is_engine "$c" && engine_start "$c" ;;
 	esac
-	if [[ $c == monitor || $c == gate ]]; then
+	if is_engine "$c"; then
 		counters
 		fp0=$(field fast_path) pk0=$(field packets) cp0=$(field copied)
 	fi
 	xfer "http-$c" "http://$US/bytes/$bytes" us
-	if [[ $c == monitor || $c == gate ]]; then
+	if is_engine "$c"; then
 		ef_wait_tcp_closed client 5 || true
 		sleep 0.2
 		counters
@@ -308,13 +326,13 @@ run_config() { # CONFIG
 		echo "$(($(field fast_path) - fp0)) $(($(field packets) - pk0)) $(($(field copied) - cp0))" >>"$D/res/us-$c.counts"
 		ev0=$(grep -c '"rule":"designated-any"' "$EVENTS" 2>/dev/null)
 	fi
-	if [[ $c == none || $c == monitor || $c == gate ]]; then
+	if [[ $c == none ]] || is_engine "$c"; then
 		xfer "https-$c" "https://$CN/bytes/$bytes" cn
 	fi
 	case $c in
 	ct) ef_ns_exec gw nft delete table inet efbench_ct ;;
-	monitor-table | gate-table) ef_ns_exec gw nft delete table inet egressfence ;;
-	monitor | gate)
+	*-table) ef_ns_exec gw nft delete table inet egressfence ;;
+	monitor | monitor-nflog | gate)
 		ef_wait_tcp_closed client 5 || true
 		(($(grep -c '"rule":"designated-any"' "$EVENTS") > ev0)) ||
 			die "$c: the HTTPS download from cn was not logged by designated-any (events: $EVENTS)"
@@ -326,7 +344,7 @@ run_config() { # CONFIG
 
 # --- 1 and 2: throughput ----------------------------------------------------------
 
-configs=(none ct monitor-table gate-table monitor gate)
+configs=(none ct monitor-table monitor-nflog-table gate-table monitor monitor-nflog gate)
 n=${#configs[@]}
 for ((r = 0; r < rounds; r++)); do
 	order=()
@@ -531,10 +549,10 @@ for pair in client:eth0 gw:in0 gw:us0 us:eth0; do
 	ef_ns_exec "${pair%%:*}" ethtool -K "${pair#*:}" tx on rx on tso on gso on gro on >/dev/null 2>&1 ||
 		die "ethtool cannot turn offloads on for ${pair#*:} in ${pair%%:*}"
 done
-off_configs=(none monitor gate)
+off_configs=(none monitor monitor-nflog gate)
 for ((r = 0; r < rounds; r++)); do
-	for ((i = 0; i < 3; i++)); do
-		c=${off_configs[(i + r) % 3]}
+	for ((i = 0; i < ${#off_configs[@]}; i++)); do
+		c=${off_configs[(i + r) % ${#off_configs[@]}]}
 		[ "$c" = none ] || engine_start "$c"
 		xfer "off-http-$c" "http://$US/bytes/$((4 * bytes))" us $((4 * bytes))
 		[ "$c" = none ] || engine_stop
@@ -560,8 +578,8 @@ fb() { # FILE [stalls]
 		}'
 }
 
-h_none=$(med http-none) h_mon=$(med http-monitor) h_gate=$(med http-gate)
-s_none=$(med https-none) s_mon=$(med https-monitor) s_gate=$(med https-gate)
+h_none=$(med http-none) h_mon=$(med http-monitor) h_nfl=$(med http-monitor-nflog) h_gate=$(med http-gate)
+s_none=$(med https-none) s_mon=$(med https-monitor) s_nfl=$(med https-monitor-nflog) s_gate=$(med https-gate)
 us_counts() { # MODE: "fast_path/packets/copied" medians over the rounds
 	[ -f "$D/res/us-$1.counts" ] || { echo -; return; }
 	echo "$(awk '{ print $1 }' "$D/res/us-$1.counts" | median | awk '{ printf "%.0f", $1 }') fast_path, $(awk '{ s += $2 } END { print s + 0 }' "$D/res/us-$1.counts") classified, $(awk '{ s += $3 } END { print s + 0 }' "$D/res/us-$1.counts") copied"
@@ -569,38 +587,40 @@ us_counts() { # MODE: "fast_path/packets/copied" medians over the rounds
 verdict() { awk -v r="$1" 'BEGIN { if (r == "-") print "-"; else print (r >= 0.95) ? "met" : "not met" }'; }
 
 table_main=$(
-	echo "| destination | transfer | no engine MB/s | monitor MB/s | monitor ratio | gate MB/s | gate ratio |"
-	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
-	echo "| us (US, no rule watches it) | HTTP GET ${mb} MB | $h_none | $h_mon | $(ratio "$h_mon" "$h_none") | $h_gate | $(ratio "$h_gate" "$h_none") |"
-	echo "| cn (CN, designated-any logs it) | HTTPS GET ${mb} MB | $s_none | $s_mon | $(ratio "$s_mon" "$s_none") | $s_gate | $(ratio "$s_gate" "$s_none") |"
+	echo "| destination | transfer | no engine MB/s | monitor (libpcap) MB/s | ratio | monitor (NFLOG) MB/s | ratio | gate MB/s | gate ratio |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| us (US, no rule watches it) | HTTP GET ${mb} MB | $h_none | $h_mon | $(ratio "$h_mon" "$h_none") | $h_nfl | $(ratio "$h_nfl" "$h_none") | $h_gate | $(ratio "$h_gate" "$h_none") |"
+	echo "| cn (CN, designated-any logs it) | HTTPS GET ${mb} MB | $s_none | $s_mon | $(ratio "$s_mon" "$s_none") | $s_nfl | $(ratio "$s_nfl" "$s_none") | $s_gate | $(ratio "$s_gate" "$s_none") |"
 )
 table_diag=$(
 	echo "| gateway state (HTTP GET from us) | MB/s | ratio to none |"
 	echo "| --- | ---: | ---: |"
 	echo "| nothing (baseline) | $h_none | 1.00 |"
-	for c in ct monitor-table gate-table monitor gate; do
+	for c in ct monitor-table monitor-nflog-table gate-table monitor monitor-nflog gate; do
 		case $c in
 		ct) label="a conntrack rule only (\`ct state invalid counter\`), no engine" ;;
-		monitor-table) label="the monitor ruleset loaded, no engine" ;;
+		monitor-table) label="the monitor ruleset (capture.interfaces) loaded, no engine" ;;
+		monitor-nflog-table) label="the monitor ruleset (capture.source nflog) loaded, no engine" ;;
 		gate-table) label="the gate ruleset loaded, no engine" ;;
-		monitor) label="\`run --mode monitor\`" ;;
+		monitor) label="\`run --mode monitor\`, libpcap on capture.interfaces" ;;
+		monitor-nflog) label="\`run --mode monitor\`, capture.source nflog" ;;
 		gate) label="\`run --mode gate\`" ;;
 		esac
 		echo "| $label | $(med "http-$c") | $(ratio "$(med "http-$c")" "$h_none") |"
 	done
 )
-o_none=$(med off-http-none) o_mon=$(med off-http-monitor) o_gate=$(med off-http-gate)
+o_none=$(med off-http-none) o_mon=$(med off-http-monitor) o_nfl=$(med off-http-monitor-nflog) o_gate=$(med off-http-gate)
 table_off=$(
-	echo "| destination | transfer | no engine MB/s | monitor MB/s | monitor ratio | gate MB/s | gate ratio |"
-	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
-	echo "| us, offloads on | HTTP GET $((4 * mb)) MB | $o_none | $o_mon | $(ratio "$o_mon" "$o_none") | $o_gate | $(ratio "$o_gate" "$o_none") |"
+	echo "| destination | transfer | no engine MB/s | monitor (libpcap) MB/s | ratio | monitor (NFLOG) MB/s | ratio | gate MB/s | gate ratio |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| us, offloads on | HTTP GET $((4 * mb)) MB | $o_none | $o_mon | $(ratio "$o_mon" "$o_none") | $o_nfl | $(ratio "$o_nfl" "$o_none") | $o_gate | $(ratio "$o_gate" "$o_none") |"
 )
 table_rounds=$(
 	echo "| series | per round (MB/s, in round order) |"
 	echo "| --- | --- |"
-	for c in none ct monitor-table gate-table monitor gate; do echo "| http-$c | $(vals "http-$c") |"; done
-	for c in none monitor gate; do echo "| https-$c | $(vals "https-$c") |"; done
-	for c in none monitor gate; do echo "| offloads on, http-$c | $(vals "off-http-$c") |"; done
+	for c in "${configs[@]}"; do echo "| http-$c | $(vals "http-$c") |"; done
+	for c in none monitor monitor-nflog gate; do echo "| https-$c | $(vals "https-$c") |"; done
+	for c in "${off_configs[@]}"; do echo "| offloads on, http-$c | $(vals "off-http-$c") |"; done
 )
 sb_none=$(med https-none.body) sb_gate=$(med https-gate.body)
 table_fb=$(
@@ -635,7 +655,7 @@ else
 fi
 
 echo
-echo "Throughput, median of $rounds (MB = 10^6 bytes; ratio = median / no-engine median; target >= 0.95 for unwatched traffic: monitor $(verdict "$(ratio "$h_mon" "$h_none")"), gate $(verdict "$(ratio "$h_gate" "$h_none")")):"
+echo "Throughput, median of $rounds (MB = 10^6 bytes; ratio = median / no-engine median; target >= 0.95 for unwatched traffic: monitor (libpcap) $(verdict "$(ratio "$h_mon" "$h_none")"), monitor (NFLOG) $(verdict "$(ratio "$h_nfl" "$h_none")"), gate $(verdict "$(ratio "$h_gate" "$h_none")")):"
 echo "$table_main"
 echo
 echo "With offloads on (TSO/GSO/GRO on the client-gateway-us path):"
@@ -648,7 +668,7 @@ echo "$table_rounds"
 echo
 echo "$table_fb"
 echo "$body_line"
-echo "US download, engine counters per transfer: monitor: $(us_counts monitor); gate: $(us_counts gate)"
+echo "US download, engine counters per transfer: monitor (libpcap): $(us_counts monitor); monitor (NFLOG): $(us_counts monitor-nflog); gate: $(us_counts gate)"
 echo
 echo "Packet rate, monitor mode (DNS queries to de, $per_flow per flow, two senders, ${step_s}s steps):"
 echo "$table_rate"
@@ -694,9 +714,9 @@ version=$("$bin" version 2>/dev/null | head -n 1)
 	echo
 	echo "$table_main"
 	echo
-	echo "Target for unwatched traffic (ratio >= 0.95): monitor $(verdict "$(ratio "$h_mon" "$h_none")"), gate $(verdict "$(ratio "$h_gate" "$h_none")")."
+	echo "Target for unwatched traffic (ratio >= 0.95): monitor (libpcap) $(verdict "$(ratio "$h_mon" "$h_none")"), monitor (NFLOG) $(verdict "$(ratio "$h_nfl" "$h_none")"), gate $(verdict "$(ratio "$h_gate" "$h_none")")."
 	echo "Engine counters over each US download (median fast_path; classified and NFLOG-copied packets"
-	echo "summed over the rounds): monitor: $(us_counts monitor); gate: $(us_counts gate)."
+	echo "summed over the rounds): monitor (libpcap): $(us_counts monitor); monitor (NFLOG): $(us_counts monitor-nflog); gate: $(us_counts gate)."
 	echo
 	echo "Where the cost is (HTTP from us; the rows without an engine load the ruleset with \`nft -f\`"
 	echo "as \`egressfence nft\` prints it):"

@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sock_diag.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 struct capture {
@@ -323,10 +325,32 @@ int capture_fd(const struct capture *c)
 	return c->live && c->pcap ? pcap_get_selectable_fd(c->pcap) : -1;
 }
 
+/*
+ * NFLOG: the copies the kernel could not queue on the socket (its
+ * overruns, one a copy), not libpcap's count, which is of the ENOBUFS its
+ * reads met -- and libpcap 1.10 tests errno after every recv(), successful
+ * or not, so after one overrun it counted every packet read as a drop.
+ */
+static bool netlink_drops(const struct capture *c, uint64_t *drops)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (pcap_datalink(c->pcap) != DLT_NFLOG ||
+	    getsockopt(pcap_get_selectable_fd(c->pcap), SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
+	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+		return false;
+	*drops = mem[SK_MEMINFO_DROPS];
+	return true;
+}
+
 uint64_t capture_kernel_drops(const struct capture *c)
 {
 	struct pcap_stat st;
+	uint64_t drops;
 
+	if (c->live && c->pcap && netlink_drops(c, &drops))
+		return drops;
 	if (c->live && c->pcap && pcap_stats(c->pcap, &st) == 0)
 		return st.ps_drop + st.ps_ifdrop;
 	return c->kernel_drops;

@@ -2,9 +2,10 @@
  * cli/run.c -- `egressfence run`, the enforcing daemon, and `egressfence
  * nft`, which prints the ruleset the daemon would load.
  *
- * One thread, one poll loop.  Packets come from the kernel's copies
- * (gate mode: NFLOG group N through libpcap's "nflog:N") or from libpcap on
- * capture.interfaces (monitor mode) and go through one decoder per source
+ * One thread, one poll loop.  Packets come from the kernel's copies (gate
+ * mode, and monitor mode with capture.source nflog: NFLOG group N through
+ * libpcap's "nflog:N") or from libpcap on capture.interfaces (monitor mode
+ * with capture.source interfaces, observe mode) and go through one decoder per source
  * to the gateway (gateway/gateway.h), which classifies them, judges flows
  * and queues the kernel decisions; what it judges comes back here as
  * events.  This file keeps the options, the sources, the signals, the
@@ -721,7 +722,10 @@ static bool restart_needed(const struct daemon *d, const struct state *n, char *
 	else if (o->n_flowtable != g->n_flowtable ||
 		 memcmp(o->flowtable, g->flowtable, sizeof(o->flowtable[0]) * o->n_flowtable) != 0)
 		snprintf(err, errlen, "gateway.flowtable changed");
-	else if (d->mode != GATEWAY_GATE && !same_interfaces(d->st.policy, n->policy))
+	else if (d->mode == GATEWAY_MONITOR &&
+		 policy_capture_source(d->st.policy) != policy_capture_source(n->policy))
+		snprintf(err, errlen, "capture.source changed");
+	else if (!policy_reads_nflog(d->st.policy, d->mode) && !same_interfaces(d->st.policy, n->policy))
 		snprintf(err, errlen, "capture.interfaces changed");
 	else
 		return false;
@@ -772,15 +776,18 @@ static void reload(struct daemon *d)
 
 static int open_sources(struct daemon *d, char *err, size_t errlen)
 {
-	if (d->mode == GATEWAY_GATE) {
+	if (policy_reads_nflog(d->st.policy, d->mode)) {
 		snprintf(d->src[0].name, sizeof(d->src[0].name), "nflog:%u", d->st.gw.nflog_group);
 		d->src[0].nflog = true;
 		d->n_src = 1;
 	} else {
 		size_t n = policy_interface_count(d->st.policy);
 		if (n == 0) {
-			snprintf(err, errlen, "monitor mode captures on capture.interfaces, and %s lists none "
-					      "(add e.g. `capture: { interfaces: [eth1] }', or use --mode gate)",
+			/* Only observe mode gets here: it loads no table, so
+			 * nothing would copy packets to NFLOG. */
+			snprintf(err, errlen, "observe mode captures on capture.interfaces, and %s lists none "
+					      "(add e.g. `capture: { interfaces: [eth1] }', or use --mode monitor, "
+					      "which can read the kernel table's copies)",
 				 config_path(d->config));
 			return -1;
 		}

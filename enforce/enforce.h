@@ -44,6 +44,16 @@ const struct geodb_override *policy_overrides(const struct policy *p, size_t *n)
 bool policy_is_internal(const struct policy *p, const struct ef_addr *a);
 size_t policy_interface_count(const struct policy *p);   /* capture.interfaces */
 const char *policy_interface(const struct policy *p, size_t i);
+/* capture.source: where monitor mode reads its packets.  `interfaces':
+ * libpcap on capture.interfaces, every packet that crosses them; `nflog':
+ * the copies the kernel table makes of watched flows' packets (NFLOG group
+ * gateway.nflog_group), so that unwatched traffic costs the engine
+ * nothing.  When the key is absent: interfaces if capture.interfaces lists
+ * any, else nflog.  Gate mode always reads NFLOG, observe mode (no table)
+ * always the interfaces. */
+enum capture_source { CAPTURE_SOURCE_INTERFACES = 0, CAPTURE_SOURCE_NFLOG = 1 };
+enum capture_source policy_capture_source(const struct policy *p);
+const char *capture_source_name(enum capture_source s);
 bool policy_fail_open(const struct policy *p);            /* fail_open: */
 
 /*
@@ -138,6 +148,10 @@ enum gateway_mode { GATEWAY_MONITOR = 0, GATEWAY_GATE = 1, GATEWAY_OBSERVE = 2 }
  * both parse with this one function. */
 const char *gateway_mode_name(enum gateway_mode m);
 bool gateway_mode_parse(const char *s, enum gateway_mode *out);
+/* Whether `egressfence run' in mode m reads the table's NFLOG copies (gate,
+ * and monitor with capture.source nflog): its ruleset then copies watched
+ * packets, and the daemon opens nflog:N instead of the interfaces. */
+bool policy_reads_nflog(const struct policy *p, enum gateway_mode m);
 
 /* The config's `gateway:` section, with the defaults filled in. */
 #define GATEWAY_MAX_FLOWTABLE_DEVICES 32

@@ -24,6 +24,9 @@
  *   block_remote, block mark -> `refuse' (TCP reset, or drop);
  *   allow mark (gate) -> accept, with a copy to the engine when the remote
  *   is in the block tier, whose continuous check may take it back.
+ * In monitor mode with capture.source nflog, what the decisions let pass
+ * in any tier chain is then copied to the engine and accepted: the engine
+ * sees watched flows both ways, and no packet a decision refused.
  * Then, in gate mode, undecided flows to the block tier: the connection's
  * one TLS ClientHello (bounded by conntrack's accounting) and SSH's key
  * exchange (bounded the same way, and checked by the engine) pass with a
@@ -827,6 +830,11 @@ struct shape {
 	unsigned generation;        /* of this ruleset, for the conntrack mark */
 	const struct gateway_settings *g;
 	bool gate, fail_open, log_tier;
+	/* The engine reads the table's NFLOG copies: gate mode, and monitor
+	 * mode with capture.source nflog, whose watched packets are copied
+	 * after the decision rules, so that what a block stops is never
+	 * counted as having left. */
+	bool copies;
 	size_t n_rules;
 	const struct policy *p;
 };
@@ -1149,12 +1157,16 @@ static void put_tier_chains(FILE *o, const struct shape *s, int f)
 		put_ip_options(o, s, f);
 	}
 	put_decisions(o, s, f, true, true);
-	if (s->gate)
+	if (s->gate) {
 		put_undecided_out(o, s, f);
+	} else if (s->copies) {
+		fputs("\t\t", o);
+		put_copy(o, s, "copied", "accept");
+	}
 	fputs("\t}\n", o);
 	fprintf(o, "\tchain block_in%s {\n", x);
 	put_decisions(o, s, f, false, true);
-	if (s->gate) {
+	if (s->copies) {
 		fputs("\t\t", o);
 		put_copy(o, s, "copied", "accept");
 	}
@@ -1163,12 +1175,12 @@ static void put_tier_chains(FILE *o, const struct shape *s, int f)
 		return;
 	fprintf(o, "\tchain log_out%s {\n", x);
 	put_decisions(o, s, f, true, false);
-	if (s->gate) {
+	if (s->copies) {
 		fputs("\t\t", o);
 		put_copy(o, s, "copied", "accept");
 	}
 	fputs("\t}\n", o);
-	if (!s->gate)
+	if (!s->copies)
 		return;
 	fprintf(o, "\tchain log_in%s {\n", x);
 	put_decisions(o, s, f, false, false);
@@ -1224,7 +1236,7 @@ static void put_base_chains(FILE *o, const struct shape *s)
 		fprintf(o, "\t\t%s saddr @block%s goto block_in%s\n", ip, x, x);
 		if (s->log_tier)
 			fprintf(o, "\t\t%s daddr @log%s goto log_out%s\n", ip, x, x);
-		if (s->log_tier && s->gate)
+		if (s->log_tier && s->copies)
 			fprintf(o, "\t\t%s saddr @log%s goto log_in%s\n", ip, x, x);
 	}
 	/* Neither end in a tier: the same holds for the replies.  Only a
@@ -1263,7 +1275,7 @@ static void put_chain_names(FILE *o, const struct shape *s, const char *fmt)
 			snprintf(name, sizeof(name), "log_out%s", x);
 			fprintf(o, fmt, name);
 		}
-		if (s->log_tier && s->gate) {
+		if (s->log_tier && s->copies) {
 			snprintf(name, sizeof(name), "log_in%s", x);
 			fprintf(o, fmt, name);
 		}
@@ -1307,13 +1319,14 @@ char *ruleset_text(const struct prefilter *pf, const struct policy *p, const str
 		.g = g,
 		.gate = g->mode == GATEWAY_GATE,
 		.fail_open = policy_fail_open(p),
+		.copies = policy_reads_nflog(p, g->mode),
 		.n_rules = policy_rule_count(p),
 		.p = p,
 	};
 
 	if (!o)
 		return NULL;
-	s.log_tier = s.gate;
+	s.log_tier = s.copies;
 	for (size_t i = 0; i < s.n_rules; i++)
 		s.log_tier |= rule_has_kernel_log(&s, i);
 	fprintf(o, "# egressfence %s-mode ruleset (%s): generated, do not edit;\n"

@@ -1047,21 +1047,48 @@ static bool interface_item(struct loader *ld, const yaml_node_t *item, size_t i,
 	return (ld->p->interfaces[i] = ld_strdup(ld, s)) != NULL;
 }
 
+static const char *const source_names[] = {
+	[CAPTURE_SOURCE_INTERFACES] = "interfaces", [CAPTURE_SOURCE_NFLOG] = "nflog",
+};
+
+const char *capture_source_name(enum capture_source s)
+{
+	return (unsigned)s < sizeof(source_names) / sizeof(source_names[0]) ? source_names[s] : "?";
+}
+
+/* capture: { interfaces: [...], source: interfaces | nflog }.  The source's
+ * default depends on the interfaces, so it is resolved here, after both. */
 static bool load_capture(struct loader *ld, const yaml_node_t *n)
 {
-	struct field f[] = {{.key = "interfaces"}};
+	struct field f[] = {{.key = "interfaces"}, {.key = "source"}};
 	struct policy *p = ld->p;
+	const yaml_node_t *src = NULL;
 
-	if (!read_mapping(ld, n, "capture", f, 1))
+	if (n && !read_mapping(ld, n, "capture", f, 2))
 		return false;
-	if (!f[0].value)
+	if (n && f[0].value) {
+		size_t count = count_items(f[0].value);
+		if (!(p->interfaces = ld_alloc(ld, count, sizeof(*p->interfaces))) ||
+		    !each_item(ld, f[0].value, "interfaces", "an interface name such as eth1", true,
+			       interface_item, NULL))
+			return false;
+		p->n_interfaces = count;
+	}
+	p->capture_source = p->n_interfaces ? CAPTURE_SOURCE_INTERFACES : CAPTURE_SOURCE_NFLOG;
+	if (!n || !(src = f[1].value))
 		return true;
-	size_t count = count_items(f[0].value);
-	if (!(p->interfaces = ld_alloc(ld, count, sizeof(*p->interfaces))) ||
-	    !each_item(ld, f[0].value, "interfaces", "an interface name such as eth1", true,
-		       interface_item, NULL))
+	if (!expect_scalar(ld, src, "`source'", "interfaces or nflog"))
 		return false;
-	p->n_interfaces = count;
+	if (!strcmp(str(src), "interfaces"))
+		p->capture_source = CAPTURE_SOURCE_INTERFACES;
+	else if (!strcmp(str(src), "nflog"))
+		p->capture_source = CAPTURE_SOURCE_NFLOG;
+	else
+		return fail(ld, src, "bad value `%s' for `source' (expected interfaces or nflog)", shown(ld, str(src)));
+	if (p->capture_source == CAPTURE_SOURCE_INTERFACES && !p->n_interfaces)
+		return fail(ld, src,
+			    "`source: interfaces' captures on capture.interfaces, which lists none (expected "
+			    "`interfaces: [eth1]' beside it, or `source: nflog')");
 	return true;
 }
 
@@ -1592,7 +1619,7 @@ static bool load_policy(struct loader *ld, const yaml_node_t *root)
 		return false;
 	if ((v = f[T_NETWORKS].value) && !load_networks(ld, v))
 		return false;
-	if ((v = f[T_CAPTURE].value) && !load_capture(ld, v))
+	if (!load_capture(ld, f[T_CAPTURE].value))
 		return false;
 	if ((v = f[T_FAIL_OPEN].value) && !load_bool(ld, v, "fail_open", &ld->p->fail_open))
 		return false;
@@ -1851,6 +1878,16 @@ size_t policy_interface_count(const struct policy *p)
 const char *policy_interface(const struct policy *p, size_t i)
 {
 	return i < p->n_interfaces ? p->interfaces[i] : NULL;
+}
+
+enum capture_source policy_capture_source(const struct policy *p)
+{
+	return p->capture_source;
+}
+
+bool policy_reads_nflog(const struct policy *p, enum gateway_mode m)
+{
+	return m == GATEWAY_GATE || (m == GATEWAY_MONITOR && p->capture_source == CAPTURE_SOURCE_NFLOG);
 }
 
 bool policy_fail_open(const struct policy *p)

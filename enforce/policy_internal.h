@@ -139,6 +139,7 @@ struct policy {
 	size_t n_exceptions;
 	const char **interfaces;
 	size_t n_interfaces;
+	enum capture_source capture_source; /* the default resolved */
 	bool fail_open;
 	struct gateway_settings gateway;  /* defaults filled in */
 	const char *metrics_listen;       /* metrics.listen, or NULL */

@@ -234,7 +234,8 @@ void policy_print(const struct policy *p, FILE *out)
 		fputs(i ? ", " : "", out);
 		print_scalar(out, p->interfaces[i]);
 	}
-	fprintf(out, "]\nfail_open: %s\n", p->fail_open ? "true" : "false");
+	fprintf(out, "]\n  source: %s\nfail_open: %s\n", capture_source_name(p->capture_source),
+		p->fail_open ? "true" : "false");
 	fprintf(out, "gateway:\n  mode: %s\n  nflog_group: %u\n  flow_timeout: %u\n  decide_within: %u\n"
 		     "  max_flows: %u\n",
 		gateway_mode_name(p->gateway.mode), p->gateway.nflog_group,

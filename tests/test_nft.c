@@ -570,14 +570,17 @@ static void kernel_accepts(const char *text)
 }
 
 /* The create text replaces any earlier table in one transaction, carries
- * the prefilter as interval sets, and in monitor mode copies nothing. */
+ * the prefilter as interval sets, and in monitor mode capturing on
+ * interfaces copies nothing. */
 static void monitor_ruleset(void **state)
 {
 	struct fixture f = {0};
 	const char *db = MAXMIND_DB;
 	struct gateway_settings g = settings(GATEWAY_MONITOR);
+	char yaml[1024];
 
-	load(&f, designated_policy, &db, 1);
+	snprintf(yaml, sizeof(yaml), "%scapture: { interfaces: [eth1] }\n", designated_policy);
+	load(&f, yaml, &db, 1);
 	char *text = ruleset_text(f.pf, f.policy, &g, RULESET_CREATE);
 	assert_non_null(text);
 	assert_true(contains(text, "\ntable inet egressfence\ndelete table inet egressfence\ntable inet egressfence {\n"));
@@ -596,6 +599,72 @@ static void monitor_ruleset(void **state)
 	kernel_accepts(text);
 	free(text);
 	unload(&f);
+}
+
+/* One chain's rules, from its opening line to its closing brace. */
+static const char *chain_body(const char *text, const char *name, size_t *len)
+{
+	char head[64];
+	const char *b, *e;
+
+	snprintf(head, sizeof(head), "\tchain %s {\n", name);
+	b = strstr(text, head);
+	if (!b)
+		fail_msg("no chain %s", name);
+	e = strstr(b, "\t}\n");
+	assert_non_null(e);
+	*len = (size_t)(e - b);
+	return b;
+}
+
+/* Monitor mode with capture.source nflog (explicit, or by default when no
+ * interfaces are listed): every tier chain, both tiers and both
+ * directions, ends in a copy to the NFLOG group that accepts, after every
+ * rule that refuses, so that a packet a block stopped is never copied (nor
+ * counted as having left); nothing is held, and the base chains' fast path
+ * copies nothing. */
+static void monitor_nflog_ruleset(void **state)
+{
+	static const char *const chains[] = {"block_out4", "block_in4", "log_out4", "log_in4",
+					     "block_out6", "block_in6", "log_out6", "log_in6"};
+	static const char copy[] = "\t\tcounter name \"copied\" log group 77 queue-threshold 1 accept\n";
+	const char *db = MAXMIND_DB;
+	struct gateway_settings g = settings(GATEWAY_MONITOR);
+	char yaml[1024];
+
+	for (int explicit = 0; explicit < 2; explicit++) {
+		struct fixture f = {0};
+		snprintf(yaml, sizeof(yaml), "%s%s", designated_policy, explicit ? "capture: { source: nflog }\n" : "");
+		load(&f, yaml, &db, 1);
+		assert_int_equal(policy_capture_source(f.policy), CAPTURE_SOURCE_NFLOG);
+		char *text = ruleset_text(f.pf, f.policy, &g, RULESET_CREATE);
+		assert_non_null(text);
+		for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
+			size_t len;
+			const char *body = chain_body(text, chains[i], &len);
+			const char *c = memmem(body, len, copy, strlen(copy));
+			if (!c || c + strlen(copy) != body + len)
+				fail_msg("%s does not end in the copy: %.*s", chains[i], (int)len, body);
+			const char *refuse = memmem(body, len, "goto refuse", 11);
+			assert_non_null(refuse);
+			assert_null(memmem(c, (size_t)(body + len - c), "refuse", 6));
+			assert_null(memmem(body, len, "drop", 4));
+		}
+		assert_true(contains(text, "ip saddr @log4 goto log_in4\n"));
+		assert_true(contains(text, "ip6 saddr @log6 goto log_in6\n"));
+		assert_false(contains(text, "counter name \"held\" log group"));
+		assert_false(contains(text, "allow_flows4"));
+		size_t len;
+		const char *fwd = chain_body(text, "forward", &len);
+		assert_null(memmem(fwd, len, "log group", 9));
+		char *again = ruleset_text(f.pf, f.policy, &g, RULESET_REPLACE);
+		assert_non_null(again);
+		assert_true(contains(again, "flush chain inet egressfence log_in4\n"));
+		free(again);
+		kernel_accepts(text);
+		free(text);
+		unload(&f);
+	}
 }
 
 /* Gate mode: payload of undecided flows to the block tier is copied to
@@ -789,6 +858,7 @@ int main(void)
 		cmocka_unit_test(tier_of_is_the_kernel_sets_answer),
 		cmocka_unit_test(prefilter_never_misses_what_the_policy_flags),
 		cmocka_unit_test(monitor_ruleset),
+		cmocka_unit_test(monitor_nflog_ruleset),
 		cmocka_unit_test(gate_ruleset),
 		cmocka_unit_test(fail_open_and_kernel_log),
 		cmocka_unit_test(replace_ruleset_keeps_decisions),

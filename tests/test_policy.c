@@ -918,6 +918,36 @@ static void gateway_section(void **state)
 	assert_load_error(many, "policy.yaml:2:14: ", "lists 33 interfaces (expected at most 32)", NULL);
 }
 
+/* capture.source: monitor mode's packets.  Absent, it is interfaces when
+ * capture.interfaces lists any (the configs written before the key keep
+ * their libpcap capture) and nflog otherwise; bad values name the place. */
+static void capture_source(void **state)
+{
+	static const struct {
+		const char *yaml;
+		enum capture_source want;
+	} cases[] = {
+		{"default: allow\n", CAPTURE_SOURCE_NFLOG},
+		{"capture: { interfaces: [] }\n", CAPTURE_SOURCE_NFLOG},
+		{"capture: { interfaces: [eth1] }\n", CAPTURE_SOURCE_INTERFACES},
+		{"capture: { interfaces: [eth1], source: nflog }\n", CAPTURE_SOURCE_NFLOG},
+		{"capture: { interfaces: [eth1], source: interfaces }\n", CAPTURE_SOURCE_INTERFACES},
+		{"capture: { source: nflog }\n", CAPTURE_SOURCE_NFLOG},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy *p = load_text(cases[i].yaml);
+		if (policy_capture_source(p) != cases[i].want)
+			fail_msg("%s: source %s", cases[i].yaml, capture_source_name(policy_capture_source(p)));
+		policy_free(p);
+	}
+	assert_load_error("capture:\n  interfaces: [eth1]\n  source: pcap\n", "policy.yaml:3:11: ",
+			  "bad value `pcap' for `source'", "interfaces or nflog", NULL);
+	assert_load_error("capture: { source: [nflog] }\n", "policy.yaml:1:20: ", "`source'", NULL);
+	assert_load_error("capture: { source: interfaces }\n", "policy.yaml:1:20: ",
+			  "`source: interfaces'", "lists none", "source: nflog", NULL);
+}
+
 static void error_missing_file(void **state)
 {
 	struct policy_error err;
@@ -1426,6 +1456,7 @@ int main(void)
 		cmocka_unit_test(error_wrong_type),
 		cmocka_unit_test(error_negation_mistakes),
 		cmocka_unit_test(error_other_values),
+		cmocka_unit_test(capture_source),
 		cmocka_unit_test(error_missing_file),
 		cmocka_unit_test(lists_are_groups_with_source_and_date),
 		cmocka_unit_test(stale_lists_are_warned_about),
