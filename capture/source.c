@@ -285,7 +285,9 @@ enum capture_status capture_next(struct capture *c, struct capture_frame *f)
 		}
 		struct pcap_pkthdr *h;
 		const u_char *data;
+		errno = 0;
 		int rc = pcap_next_ex(c->pcap, &h, &data);
+		int read_errno = errno;
 
 		if (rc == 1) {
 			f->data = data;
@@ -303,6 +305,14 @@ enum capture_status capture_next(struct capture *c, struct capture_frame *f)
 			close_current(c);
 			continue;
 		}
+		/* libpcap's NFLOG reader (1.10) retries recv() after ENOBUFS (an
+		 * overrun, which also makes the socket poll readable) and turns
+		 * the EAGAIN of the now empty socket into an error: the engine
+		 * stopped on "Can't receive packet: Resource temporarily
+		 * unavailable" under a flood (bench/RESULTS-live.md).  On a
+		 * non-blocking source that is only "nothing ready". */
+		if (c->live && rc == PCAP_ERROR && (read_errno == EAGAIN || read_errno == EWOULDBLOCK))
+			return CAPTURE_END;
 		if (c->live) {
 			snprintf(c->err, sizeof(c->err), "capture stopped: %s", pcap_geterr(c->pcap));
 			return CAPTURE_ERROR;
