@@ -554,9 +554,12 @@ static void on_flow_end(struct flow *f, const struct ef_flow_record *rec, void *
 			.packets_out_after = packets > e->packets_at_verdict ? packets - e->packets_at_verdict : 0,
 		};
 		put_fates(gw, e, &r, &ev);
-		/* Gate mode: only when copies passed after the verdict (those
-		 * it held never left, and most blocked flows have none). */
-		if (gw->cfg.mode == GATEWAY_MONITOR || ev.packets_out_after)
+		/* Gate mode: only when bytes passed after the verdict.  Held
+		 * copies never left, and a refused connection's last segments
+		 * without payload (its ACKs and FIN, which pass) carry none:
+		 * 112 of 7,000 refused uploads in e2e_insider's soak had such
+		 * a segment pass after the verdict, and none a byte. */
+		if (gw->cfg.mode == GATEWAY_MONITOR || ev.bytes_out_after)
 			emit(gw, &ev);
 	} else if ((e->flags & F_ALLOWED) && gw->cfg.mode == GATEWAY_GATE) {
 		/* The engine forgets the flow (idle, or closed): its connection,

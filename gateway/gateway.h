@@ -27,7 +27,7 @@
  *    at once and the kernel's decision replaced; its event says rejudged.
  *  - A flow blocked while its packets still left gets a final record when
  *    it ends, with what left after the verdict: in monitor mode always
- *    (what the capture saw), in gate mode when copies the kernel let
+ *    (what the capture saw), in gate mode when bytes the kernel let
  *    through came after it (each copy's NFLOG prefix says its fate).
  * No allocation per packet: the per-flow records are one pool, sized with
  * the classifier's table, indexed from the flow's user slot.
@@ -63,7 +63,7 @@ struct gateway_event {
 	enum gateway_judged_by by;
 	bool count_leak;             /* a monitor block, or a final record: what left before the verdict */
 	bool final;                  /* the record written when a blocked flow ended: always in
-				      * monitor mode, in gate mode when copies passed after the
+				      * monitor mode, in gate mode when bytes passed after the
 				      * verdict */
 	/* count_leak and final: what left by the verdict, and (final) after
 	 * it.  "Left" is what the capture saw in monitor mode, and in gate
