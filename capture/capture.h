@@ -127,6 +127,9 @@ struct packet {
 	 * Ports are known when its first fragment came; otherwise 0. */
 	bool incomplete;
 	uint32_t unexamined_len;
+	/* NFLOG: the gate's verdict on this copy, from its prefix (core/flow.h);
+	 * EF_FATE_UNKNOWN from every other source. */
+	uint8_t fate;            /* enum ef_packet_fate */
 };
 
 enum decode_result {

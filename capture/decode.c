@@ -437,12 +437,34 @@ static enum decode_result decode_mpls(struct decoder *d, const uint8_t *p, uint3
 	return decode_ethernet(d, p, len, ts, out, depth + 1);
 }
 
+/* The fate a copy's NFLOG prefix names (NUL-terminated, as the kernel
+ * writes it; tolerated without), or unknown for any other prefix. */
+static enum ef_packet_fate nflog_fate(const uint8_t *v, uint32_t len)
+{
+	static const struct {
+		const char *prefix;
+		enum ef_packet_fate fate;
+	} fates[] = {{EF_FATE_PREFIX_PASSED, EF_FATE_PASSED}, {EF_FATE_PREFIX_HELD, EF_FATE_HELD}};
+
+	if (len && v[len - 1] == 0)
+		len--;
+	for (size_t i = 0; i < sizeof(fates) / sizeof(fates[0]); i++)
+		if (len == strlen(fates[i].prefix) && !memcmp(v, fates[i].prefix, len))
+			return fates[i].fate;
+	return EF_FATE_UNKNOWN;
+}
+
 /* NFLOG: a 4-byte header then TLVs in host byte order, each padded to 4
- * bytes; the packet is the NFULA_PAYLOAD (type 9) attribute. */
+ * bytes; the packet is the NFULA_PAYLOAD (type 9) attribute, and the
+ * gate's verdict on it the NFULA_PREFIX (type 10), in whichever order
+ * they come.  A malformed TLV ends the walk: before the payload, the frame
+ * is skipped; after it, the payload is decoded with what was read. */
 static enum decode_result decode_nflog(struct decoder *d, const uint8_t *p, uint32_t len,
 				       uint64_t ts, struct packet *out)
 {
-	uint32_t off = 4;
+	const uint8_t *payload = NULL;
+	uint32_t off = 4, payload_len = 0;
+	enum ef_packet_fate fate = EF_FATE_UNKNOWN;
 
 	if (len < 4)
 		return skip(d, SKIP_TRUNCATED);
@@ -451,12 +473,19 @@ static enum decode_result decode_nflog(struct decoder *d, const uint8_t *p, uint
 		memcpy(&tlv_len, p + off, 2);
 		memcpy(&tlv_type, p + off + 2, 2);
 		if (tlv_len < 4 || off + tlv_len > len)
-			return skip(d, SKIP_MALFORMED);
-		if (tlv_type == 9)
-			return decode_ip(d, p + off + 4, tlv_len - 4u, ts, out, 0);
+			break;
+		if (tlv_type == 9 && !payload) {
+			payload = p + off + 4;
+			payload_len = tlv_len - 4u;
+		} else if (tlv_type == 10) {
+			fate = nflog_fate(p + off + 4, tlv_len - 4u);
+		}
 		off += (tlv_len + 3u) & ~3u;
 	}
-	return skip(d, SKIP_NOT_IP);
+	if (!payload)
+		return skip(d, off + 4 <= len ? SKIP_MALFORMED : SKIP_NOT_IP);
+	out->fate = (uint8_t)fate;
+	return decode_ip(d, payload, payload_len, ts, out, 0);
 }
 
 static enum decode_result decode_link(struct decoder *d, const struct capture_frame *f, struct packet *out)

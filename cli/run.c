@@ -268,16 +268,21 @@ static void write_event(const struct gateway_event *e, void *ctx)
 	/* observe: the verdict is what gate or monitor mode would do */
 	if (d->mode == GATEWAY_OBSERVE)
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"observe\":true");
-	if (e->count_leak && !e->final)
+	if (e->fates)
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+				      ",\"packets_out_passed\":%llu,\"bytes_out_passed\":%llu,"
+				      "\"packets_out_held\":%llu,\"bytes_out_held\":%llu",
+				      (unsigned long long)e->packets_out_passed, (unsigned long long)e->bytes_out_passed,
+				      (unsigned long long)e->packets_out_held, (unsigned long long)e->bytes_out_held);
+	if (e->final)
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"final\":true");
+	if (e->count_leak)
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n,
 				      ",\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu",
-				      (unsigned long long)r->packets_out, (unsigned long long)r->bytes_out);
+				      (unsigned long long)e->packets_out_before, (unsigned long long)e->bytes_out_before);
 	if (e->final)
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n,
-				      ",\"final\":true,\"packets_out_before_block\":%llu,\"bytes_out_before_block\":%llu,"
-				      "\"packets_out_after_block\":%llu,\"bytes_out_after_block\":%llu",
-				      (unsigned long long)(r->packets_out - e->packets_out_after),
-				      (unsigned long long)(r->bytes_out - e->bytes_out_after),
+				      ",\"packets_out_after_block\":%llu,\"bytes_out_after_block\":%llu",
 				      (unsigned long long)e->packets_out_after, (unsigned long long)e->bytes_out_after);
 	if (dec->verdict == EF_BLOCK && dec->block_remote_seconds)
 		snprintf(extra + n, sizeof(extra) - n, ",\"remote_blocked_seconds\":%u", dec->block_remote_seconds);

@@ -131,6 +131,19 @@ struct ef_geo {
 
 enum ef_initiator { EF_INIT_INSIDE = 0, EF_INIT_REMOTE = 1 };
 
+/*
+ * What the gate did with a packet it copied to the engine: let it through
+ * or held it (dropped until its flow is decided).  A copy looks the same
+ * either way, so the kernel's rule names the fate in the copy's NFLOG
+ * prefix (enforce/nft.c writes it, capture/decode.c reads it).  Every
+ * other source -- a capture file, libpcap on an interface, a copy with
+ * another prefix -- is EF_FATE_UNKNOWN: what the capture saw, not what the
+ * gate decided.
+ */
+enum ef_packet_fate { EF_FATE_UNKNOWN = 0, EF_FATE_PASSED, EF_FATE_HELD };
+#define EF_FATE_PREFIX_PASSED "passed"
+#define EF_FATE_PREFIX_HELD "held"
+
 #define EF_APP_LEN 48
 #define EF_CIPHER_LEN 64
 #define EF_SERVER_NAME_LEN 80

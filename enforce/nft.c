@@ -33,8 +33,9 @@
  * copy to the engine; other payload going out is copied and dropped
  * ("held": TCP sends it again once the flow is released); packets without
  * payload (SYN, ACK, FIN, RST) and everything coming in pass with a copy,
- * never held.  The copy is `log group N queue-threshold 1': NFLOG, one
- * netlink message per packet, no batching delay.  With fail_open, the
+ * never held.  The copy is `log prefix "passed" (or "held") group N
+ * queue-threshold 1': NFLOG, one netlink message per packet, no batching
+ * delay, its prefix the packet's fate.  With fail_open, the
  * holding rules are skipped once the engine has stopped renewing
  * `engine_alive'; without it a dead engine leaves the rules in place and
  * undecided payload is dropped.
@@ -873,9 +874,21 @@ static void put_decision_sets(FILE *o, const struct shape *s, int f)
 				   "\t\tsize 65536\n\t\tflags dynamic,timeout\n\t}\n", i, x, at, at);
 }
 
+/* A copy to the engine and the packet's verdict.  A copy looks the same
+ * whether its packet passes or is held, so its prefix says which (core/
+ * flow.h): what a gate-mode event counts as sent is what passed. */
+static void copy_stmt(char *buf, size_t len, const struct shape *s, const char *counter, const char *verdict)
+{
+	snprintf(buf, len, "counter name \"%s\" log prefix \"%s\" group %u queue-threshold 1 %s", counter,
+		 strcmp(verdict, "accept") ? EF_FATE_PREFIX_HELD : EF_FATE_PREFIX_PASSED, s->g->nflog_group, verdict);
+}
+
 static void put_copy(FILE *o, const struct shape *s, const char *counter, const char *verdict)
 {
-	fprintf(o, "counter name \"%s\" log group %u queue-threshold 1 %s\n", counter, s->g->nflog_group, verdict);
+	char stmt[160];
+
+	copy_stmt(stmt, sizeof(stmt), s, counter, verdict);
+	fprintf(o, "%s\n", stmt);
 }
 
 /*
@@ -914,8 +927,7 @@ static void put_decisions(FILE *o, const struct shape *s, int f, bool out, bool 
 	snprintf(flow, sizeof(flow), out ? FLOW_OUT : FLOW_IN, ip, ip);
 	snprintf(hosts, sizeof(hosts), out ? HOSTS_OUT : HOSTS_IN, ip, ip);
 	if (block_tier)
-		snprintf(accept, sizeof(accept), "counter name \"copied\" log group %u queue-threshold 1 accept",
-			 s->g->nflog_group);
+		copy_stmt(accept, sizeof(accept), s, "copied", "accept");
 	else
 		snprintf(accept, sizeof(accept), "accept");
 	/* TCP only: a held datagram leaves its conntrack entry unconfirmed,

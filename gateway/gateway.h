@@ -25,8 +25,10 @@
  *    held again.
  *  - A decided flow whose class breaks (CLASSIFY_REJUDGED) is judged again
  *    at once and the kernel's decision replaced; its event says rejudged.
- *  - Monitor mode: a flow blocked after the fact gets a final record when
- *    it ends, with what passed after the verdict.
+ *  - A flow blocked while its packets still left gets a final record when
+ *    it ends, with what left after the verdict: in monitor mode always
+ *    (what the capture saw), in gate mode when bytes the kernel let
+ *    through came after it (each copy's NFLOG prefix says its fate).
  * No allocation per packet: the per-flow records are one pool, sized with
  * the classifier's table, indexed from the flow's user slot.
  */
@@ -59,9 +61,20 @@ struct gateway_event {
 	const struct policy_decision *dec;
 	const char *action;          /* "blocked flow", "logged", "flow ended after block", ... */
 	enum gateway_judged_by by;
-	bool count_leak;             /* monitor block: what left before the verdict */
-	bool final;                  /* monitor: the record written when a blocked flow ended */
-	uint64_t bytes_out_after, packets_out_after; /* final: what left after the verdict */
+	bool count_leak;             /* a monitor block, or a final record: what left before the verdict */
+	bool final;                  /* the record written when a blocked flow ended: always in
+				      * monitor mode, in gate mode when bytes passed after the
+				      * verdict */
+	/* count_leak and final: what left by the verdict, and (final) after
+	 * it.  "Left" is what the capture saw in monitor mode, and in gate
+	 * mode the copies the kernel let through. */
+	uint64_t bytes_out_before, packets_out_before;
+	uint64_t bytes_out_after, packets_out_after;
+	/* Gate mode: the copies going out that the kernel let through (each
+	 * crossed the gateway, retransmissions included) and those it held
+	 * (never left), until now; bytes counted as bytes_out is. */
+	bool fates;
+	uint64_t packets_out_passed, bytes_out_passed, packets_out_held, bytes_out_held;
 };
 typedef void (*gateway_event_fn)(const struct gateway_event *e, void *ctx);
 /* Every judgement, allows included (which have no event): for metrics. */

@@ -28,6 +28,10 @@
 #                Segment Routing Header with segments left 0 whose segments
 #                are text: 0 marker copies reach cn
 #   https, https6  a real client's TLS connections to cn still complete
+#   ssh-many-bulk  (tests/redteam4) 20 SSH-grace connections sending text at
+#                once: the bytes their events say passed (event, then final
+#                record) are the client's payload bytes that reached cn
+#   held upload    a plain HTTP upload held until blocked: 0 bytes passed
 #
 # Needs root, ip netns, nft and tcpdump; exits 77 (skipped) without them.
 set -uo pipefail
@@ -181,6 +185,85 @@ if ef_ns_exec client curl -sk -6 -m 15 -o "$D/https6.out" "https://[$CN6]/bytes/
 else
 	bad "https6: curl to https://[$CN6] failed: $(head -c 200 "$D/curl6.err")"
 fi
+
+# --- what a gate-mode event says left is what reached cn ----------------------------------
+# tests/redteam4 ssh-many-bulk: cn says an SSH banner, the engine puts the
+# flow in grace (its key exchange passes, bounded, with a copy), and the
+# client sends its banner and 8000 bytes of text at once: some pass before
+# the engine's block lands, some after the verdict, the rest are held.
+# Each copy's NFLOG prefix says which, so the flow's event (bytes passed by
+# the verdict) and its final record (bytes passed after it) together must
+# count exactly the client's payload bytes on cn's wire.  And a plain HTTP
+# upload to cn, held until blocked, must say 0 bytes passed.
+ef_bg cn ssh-cn-2222 "$EF_PYTHON" "$src/tests/redteam4/gate_probe4.py" ssh-banner-server 2222 &&
+	ef_wait_listen cn tcp 2222 || { echo "FAIL ssh banner server on cn"; exit 1; }
+probe4 ssh-many-bulk 20
+held_port=45123
+ef_capture cn eth0 "$D/held.pcap" || { echo "FAIL tcpdump on cn"; exit 1; }
+ef_ns_exec client curl -s -m 8 --local-port $held_port -o /dev/null --data-binary "EFGEVID upload $(printf '%0500d' 0)" \
+	"http://$CN:8080/upload" 2>/dev/null
+sleep 1
+ef_capture_stop cn >/dev/null 2>&1
 ef_engine_stop
+# payload_at_cn FILE PORT: the TCP payload bytes the client sent to cn's
+# PORT (dport) or from its own PORT (sport) that are in FILE, every copy
+# (retransmissions too: each crossed the gateway)
+payload_at_cn() {
+	python3 - "$1" "$CLIENT" "$2" <<'PY'
+import socket, struct, sys
+d = open(sys.argv[1], "rb").read(); c4 = socket.inet_aton(sys.argv[2]); port = int(sys.argv[3])
+e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+o, n = 24, 0
+while o + 16 <= len(d):
+    cap = struct.unpack(e + "I", d[o + 8:o + 12])[0]
+    f = d[o + 16:o + 16 + cap]
+    o += 16 + cap
+    if f[12:14] != b"\x08\x00" or f[26:30] != c4 or f[23] != 6:
+        continue
+    ip = f[14:]; ihl = (ip[0] & 15) * 4
+    sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
+    if port in (sport, dport):
+        n += struct.unpack("!H", ip[2:4])[0] - ihl - (ip[ihl + 12] >> 4) * 4
+print(n)
+PY
+}
+# events_sum PORT: over the events of flows to cn's PORT, or from the
+# client's PORT when it is the held flow's: flows, bytes passed by the
+# verdict (the first event), after it (final records), held, and bytes_out
+events_sum() {
+	python3 - "$D/events.json" "$CN" "$1" <<'PY'
+import json, sys
+cn, port = sys.argv[2], int(sys.argv[3])
+flows = finals = passed = after = held = seen = without = 0
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e.get("dst_ip") != cn or port not in (e.get("dst_port"), e.get("src_port")):
+        continue
+    without += "bytes_out_passed" not in e
+    if e.get("final"):
+        finals += 1
+        after += e.get("bytes_out_after_block", 0)
+        continue
+    flows += 1
+    passed += e.get("bytes_out_passed", 0)
+    held += e.get("bytes_out_held", 0)
+    seen += e.get("bytes_out", 0)
+print(flows, finals, passed, after, held, seen, int(without == 0))
+PY
+}
+at_cn=$(payload_at_cn "$D/ssh-many-bulk.pcap" 2222)
+read -r flows finals passed after held seen fields < <(events_sum 2222)
+if ((flows == 20 && fields == 1 && at_cn > 0 && passed + after == at_cn)); then
+	ok "ssh-many-bulk: 20 flows' events say $passed bytes passed by the verdict and $finals final records $after after it: $((passed + after)), the $at_cn payload bytes that reached cn ($held held, never left; the engine saw $seen)"
+else
+	bad "ssh-many-bulk: $flows flows (expected 20), their events say $passed bytes passed by the verdict and $finals final records $after after it ($((passed + after))), but $at_cn payload bytes reached cn (events with bytes_out_passed: ${fields:-0}; bytes_out, what the engine saw: $seen)"
+fi
+at_cn=$(payload_at_cn "$D/held.pcap" $held_port)
+read -r flows finals passed after held seen fields < <(events_sum $held_port)
+if ((flows == 1 && fields == 1 && finals == 0 && passed == 0 && held > 0 && at_cn == 0)); then
+	ok "held upload: its event says 0 bytes passed and $held held ($at_cn payload bytes reached cn)"
+else
+	bad "held upload: $flows events (expected 1), $finals final records, $passed bytes passed, $held held (expected 0 passed, some held; events with bytes_out_passed: ${fields:-0}); $at_cn payload bytes reached cn"
+fi
 
 ef_test_done e2e_options_gate

@@ -1353,6 +1353,105 @@ static void nflog_overrun_on_an_empty_socket_is_nothing_ready_not_an_error(void 
 	capture_close(c);
 }
 
+/* One NFLOG TLV (host byte order, padded to 4 bytes) at b; its padded size. */
+static size_t put_nflog_tlv(uint8_t *b, uint16_t type, const void *v, size_t n)
+{
+	uint16_t len = (uint16_t)(4 + n);
+
+	memcpy(b, &len, 2);
+	memcpy(b + 2, &type, 2);
+	memcpy(b + 4, v, n);
+	memset(b + 4 + n, 0, ((4 + n + 3) & ~(size_t)3) - (4 + n));
+	return (4 + n + 3) & ~(size_t)3;
+}
+
+/* An NFLOG frame: header, then the prefix (type 10) before or after the
+ * payload (type 9), or none when prefix is NULL. */
+static size_t nflog_frame(uint8_t *b, const char *prefix, size_t prefix_len, bool prefix_first, const uint8_t *ip,
+			  size_t ip_len)
+{
+	static const uint8_t hw[2] = {0x08, 0x00}; /* NFULA_PACKET_HDR's protocol, as the kernel sends one */
+	size_t n = 0;
+
+	b[n++] = 2; /* AF_INET */
+	b[n++] = 0; /* version */
+	b[n++] = 0;
+	b[n++] = 7; /* group, big-endian */
+	n += put_nflog_tlv(b + n, 1, hw, sizeof(hw));
+	if (prefix && prefix_first)
+		n += put_nflog_tlv(b + n, 10, prefix, prefix_len);
+	n += put_nflog_tlv(b + n, 9, ip, ip_len);
+	if (prefix && !prefix_first)
+		n += put_nflog_tlv(b + n, 10, prefix, prefix_len);
+	return n;
+}
+
+/* The gate says in each copy's prefix whether it let the packet through or
+ * held it (enforce/nft.c): read wherever the prefix is among the TLVs, and
+ * "unknown" for any other prefix, for none, and for every other source. */
+static void nflog_prefix_says_whether_the_gate_passed_or_held_the_copy(void **state)
+{
+	uint8_t ip[128], b[512];
+	size_t n = ipv4_udp(ip, "10.1.0.2", "198.51.100.10", "payload");
+	struct packet p;
+	struct decoder *d = decoder_new(0);
+
+	for (int first = 0; first < 2; first++) {
+		size_t m = nflog_frame(b, "passed", 7, first, ip, n);
+		assert_decodes_to(d, DLT_NFLOG, b, m, &p, "198.51.100.10");
+		assert_int_equal(p.fate, EF_FATE_PASSED);
+		assert_int_equal(p.payload_len, 7);
+		m = nflog_frame(b, "held", 5, first, ip, n);
+		assert_decodes_to(d, DLT_NFLOG, b, m, &p, "198.51.100.10");
+		assert_int_equal(p.fate, EF_FATE_HELD);
+		/* without its NUL, as another writer might put it */
+		m = nflog_frame(b, "held", 4, first, ip, n);
+		assert_decodes_to(d, DLT_NFLOG, b, m, &p, "198.51.100.10");
+		assert_int_equal(p.fate, EF_FATE_HELD);
+		/* a prefix that merely starts like one, or a rule's own prefix */
+		m = nflog_frame(b, "helder", 7, first, ip, n);
+		assert_decodes_to(d, DLT_NFLOG, b, m, &p, "198.51.100.10");
+		assert_int_equal(p.fate, EF_FATE_UNKNOWN);
+		m = nflog_frame(b, "pass", 5, first, ip, n);
+		assert_decodes_to(d, DLT_NFLOG, b, m, &p, "198.51.100.10");
+		assert_int_equal(p.fate, EF_FATE_UNKNOWN);
+		m = nflog_frame(b, "", 1, first, ip, n);
+		assert_decodes_to(d, DLT_NFLOG, b, m, &p, "198.51.100.10");
+		assert_int_equal(p.fate, EF_FATE_UNKNOWN);
+	}
+	size_t m = nflog_frame(b, NULL, 0, false, ip, n);
+	assert_decodes_to(d, DLT_NFLOG, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.fate, EF_FATE_UNKNOWN);
+	/* the decoder starts every frame afresh: a raw packet after a held copy */
+	m = nflog_frame(b, "held", 5, true, ip, n);
+	assert_decodes_to(d, DLT_NFLOG, b, m, &p, "198.51.100.10");
+	assert_int_equal(decode(d, DLT_RAW, ip, n, &p), DECODE_OK);
+	assert_int_equal(p.fate, EF_FATE_UNKNOWN);
+
+	/* A malformed TLV after the payload leaves the payload readable (as
+	 * before); one before it skips the frame.  No prefix of either frame
+	 * reads past its end. */
+	m = nflog_frame(b, "held", 5, false, ip, n);
+	uint16_t bad = 400;
+	memcpy(b + m - 12, &bad, 2); /* the prefix TLV claims more than the frame has */
+	assert_decodes_to(d, DLT_NFLOG, b, m, &p, "198.51.100.10");
+	assert_int_equal(p.fate, EF_FATE_UNKNOWN);
+	m = nflog_frame(b, "passed", 7, true, ip, n);
+	memcpy(b + 4 + 8, &bad, 2);
+	assert_int_equal(decode(d, DLT_NFLOG, b, m, &p), DECODE_SKIP);
+	for (int first = 0; first < 2; first++) {
+		m = nflog_frame(b, "passed", 7, first, ip, n);
+		for (size_t len = 0; len <= m; len++) {
+			uint8_t *copy = malloc(len ? len : 1);
+			memcpy(copy, b, len);
+			enum decode_result r = decode(d, DLT_NFLOG, copy, len, &p);
+			assert_true(r == DECODE_SKIP || r == DECODE_OK);
+			free(copy);
+		}
+	}
+	decoder_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1381,6 +1480,7 @@ int main(void)
 		cmocka_unit_test(tunnel_header_fields_are_counted_unless_the_format_fixes_them),
 		cmocka_unit_test(bytes_after_a_tunnelled_packet_count_but_a_frames_padding_does_not),
 		cmocka_unit_test(nflog_overrun_on_an_empty_socket_is_nothing_ready_not_an_error),
+		cmocka_unit_test(nflog_prefix_says_whether_the_gate_passed_or_held_the_copy),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	if (!failed && skipped_because) {

@@ -54,8 +54,9 @@ struct seen_event {
 	enum gateway_judged_by by;
 	enum ef_encryption enc;
 	enum ef_verdict verdict;
-	bool rejudged, final;
-	uint64_t bytes_out, bytes_out_after, packets_out_after;
+	bool rejudged, final, fates;
+	uint64_t bytes_out, bytes_out_after, packets_out_after, bytes_out_before, packets_out_before;
+	uint64_t packets_out_passed, bytes_out_passed, packets_out_held, bytes_out_held;
 };
 
 /* The fake kernel table and the event log. */
@@ -73,6 +74,7 @@ struct world {
 	uint16_t cport, sport;
 	uint32_t seq[2];
 	uint64_t ts_us, now_ms;
+	enum ef_packet_fate fate; /* of the next segments, as the copy's NFLOG prefix says */
 };
 
 static void fake_queue(void *ctx, const struct nft_decision *d)
@@ -99,6 +101,13 @@ static void fake_event(const struct gateway_event *e, void *ctx)
 	s->bytes_out = e->rec->bytes_out;
 	s->bytes_out_after = e->bytes_out_after;
 	s->packets_out_after = e->packets_out_after;
+	s->bytes_out_before = e->bytes_out_before;
+	s->packets_out_before = e->packets_out_before;
+	s->fates = e->fates;
+	s->packets_out_passed = e->packets_out_passed;
+	s->bytes_out_passed = e->bytes_out_passed;
+	s->packets_out_held = e->packets_out_held;
+	s->bytes_out_held = e->bytes_out_held;
 }
 
 static size_t count_kind(const struct world *w, enum nft_decision_kind k)
@@ -166,6 +175,7 @@ static void segment_at(struct world *w, int dir, uint8_t flags, uint32_t seq, co
 	p.tcp_seq = seq;
 	p.payload = data;
 	p.payload_len = (uint32_t)len;
+	p.fate = (uint8_t)w->fate;
 	p.ts_us = w->ts_us += 1000;
 	w->now_ms += 1;
 	gateway_packet(w->gw, &p, w->now_ms);
@@ -640,6 +650,117 @@ static void monitor_block_gets_a_final_record(void **state)
 	world_end(&w);
 }
 
+/* Gate mode: the kernel's copies of held payload never left, so the event
+ * says what passed (the handshake's segments, no bytes) apart from what
+ * was held; held copies after the verdict, and a FIN that passed (no
+ * byte), add no final record. */
+static void gate_event_tells_passed_from_held(void **state)
+{
+	struct world w;
+	static const char post[] = "POST /upload HTTP/1.1\r\nHost: cn.example\r\nContent-Length: 3000\r\n\r\n";
+
+	world_start(&w, GATEWAY_GATE, 80);
+	w.fate = EF_FATE_PASSED;
+	handshake(&w);
+	w.fate = EF_FATE_HELD;
+	text(&w, 0, post);
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].verdict, EF_BLOCK);
+	assert_true(w.ev[0].fates);
+	assert_int_equal(w.ev[0].packets_out_passed, 2); /* SYN, ACK */
+	assert_int_equal(w.ev[0].bytes_out_passed, 0);
+	assert_int_equal(w.ev[0].packets_out_held, 1);
+	assert_int_equal(w.ev[0].bytes_out_held, strlen(post));
+	assert_int_equal(w.ev[0].bytes_out, strlen(post)); /* what the engine saw, as before */
+	text(&w, 0, post); /* retransmitted before the block took hold: held again */
+	w.fate = EF_FATE_PASSED;
+	segment_at(&w, 0, 0x11, w.seq[0], NULL, 0); /* its FIN passes: no byte */
+	gateway_flush(w.gw);
+	assert_int_equal(w.n_ev, 1);
+	world_end(&w);
+}
+
+/* tests/redteam4 ssh-many-bulk: SSH's key exchange passes (bounded by the
+ * kernel) and is checked by the engine; text sent with it at once keeps
+ * passing until the block lands.  The event counts what passed by the
+ * verdict, the final record what passed after it; held copies and the
+ * server's bytes count in neither. */
+static void gate_block_with_copies_passed_after_it_gets_a_final_record(void **state)
+{
+	struct world w;
+	char chunk[1001];
+	uint8_t b[512];
+
+	world_start(&w, GATEWAY_GATE, 22);
+	w.fate = EF_FATE_PASSED;
+	ssh_start(&w);
+	uint64_t kex = 32 + ssh_packet(b, 20, 300);
+	memset(chunk, 'A', 1000);
+	chunk[1000] = 0;
+	text(&w, 0, chunk);
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].by, GATEWAY_BY_FRAMING);
+	assert_int_equal(w.ev[0].verdict, EF_BLOCK);
+	assert_false(w.ev[0].final);
+	assert_int_equal(w.ev[0].bytes_out_passed, kex + 1000);
+	assert_int_equal(w.ev[0].packets_out_passed, 2 + 2 + 1); /* SYN, ACK, banner, KEXINIT, text */
+	assert_int_equal(w.ev[0].bytes_out_held, 0);
+	for (int i = 0; i < 3; i++)
+		text(&w, 0, chunk);   /* passed before the kernel applied the block */
+	segment_at(&w, 0, 0x10, w.seq[0], NULL, 0); /* and an ACK: a packet, no byte */
+	w.fate = EF_FATE_HELD;
+	text(&w, 0, chunk);           /* held: never left */
+	w.fate = EF_FATE_PASSED;
+	text(&w, 1, "server bytes coming in");
+	gateway_flush(w.gw);
+	assert_int_equal(w.n_ev, 2);
+	assert_true(w.ev[1].final);
+	assert_int_equal(w.ev[1].bytes_out_after, 3000);
+	assert_int_equal(w.ev[1].packets_out_after, 4);
+	assert_int_equal(w.ev[1].bytes_out_before, w.ev[0].bytes_out_passed);
+	assert_int_equal(w.ev[1].packets_out_before, w.ev[0].packets_out_passed);
+	assert_int_equal(w.ev[1].bytes_out_passed, kex + 4000);
+	assert_int_equal(w.ev[1].bytes_out_held, 1000);
+	assert_int_equal(w.ev[1].packets_out_held, 1);
+	world_end(&w);
+}
+
+/* The counts belong to the inside end whichever end the engine saw first
+ * (a connection picked up mid-stream): the server's passed copies are not
+ * what the client sent. */
+static void gate_counts_follow_the_inside_end(void **state)
+{
+	struct world w;
+	static const char post[] = "POST /upload HTTP/1.1\r\nHost: cn.example\r\nContent-Length: 3000\r\n\r\n";
+
+	world_start(&w, GATEWAY_GATE, 80);
+	w.fate = EF_FATE_PASSED;
+	text(&w, 1, "HTTP/1.1 100 Continue\r\n\r\n");
+	w.fate = EF_FATE_HELD;
+	text(&w, 0, post);
+	gateway_flush(w.gw);
+	assert_true(w.n_ev >= 1);
+	assert_int_equal(w.ev[0].verdict, EF_BLOCK);
+	assert_int_equal(w.ev[0].packets_out_passed, 0);
+	assert_int_equal(w.ev[0].bytes_out_passed, 0);
+	assert_int_equal(w.ev[0].bytes_out_held, strlen(post));
+	world_end(&w);
+}
+
+/* Monitor mode knows no fates: the capture saw what left. */
+static void monitor_event_has_no_fates(void **state)
+{
+	struct world w;
+
+	world_start(&w, GATEWAY_MONITOR, 80);
+	handshake(&w);
+	text(&w, 0, "POST /upload HTTP/1.1\r\nHost: cn.example\r\nContent-Length: 3000\r\n\r\n");
+	assert_int_equal(w.n_ev, 1);
+	assert_false(w.ev[0].fates);
+	assert_int_equal(w.ev[0].bytes_out_before, w.ev[0].bytes_out);
+	world_end(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -659,6 +780,10 @@ int main(void)
 		cmocka_unit_test(ssh_grace_takes_a_key_exchange_worth_of_packets),
 		cmocka_unit_test(ssh_grace_does_not_escape_the_deadline),
 		cmocka_unit_test(monitor_block_gets_a_final_record),
+		cmocka_unit_test(gate_event_tells_passed_from_held),
+		cmocka_unit_test(gate_block_with_copies_passed_after_it_gets_a_final_record),
+		cmocka_unit_test(gate_counts_follow_the_inside_end),
+		cmocka_unit_test(monitor_event_has_no_fates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

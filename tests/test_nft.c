@@ -593,7 +593,7 @@ static void monitor_ruleset(void **state)
 	assert_true(contains(text, "ip daddr @block4 goto block_out4"));
 	assert_true(contains(text, "delete @block_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport } goto refuse"));
 	assert_true(contains(text, "reject with tcp reset"));
-	assert_false(contains(text, "log group"));      /* monitor mode holds and copies nothing */
+	assert_false(contains(text, "queue-threshold")); /* monitor mode holds and copies nothing */
 	assert_false(contains(text, "allow_flows4"));
 	assert_false(contains(text, "set log4"));       /* nothing in the kernel needs the log tier */
 	kernel_accepts(text);
@@ -627,7 +627,7 @@ static void monitor_nflog_ruleset(void **state)
 {
 	static const char *const chains[] = {"block_out4", "block_in4", "log_out4", "log_in4",
 					     "block_out6", "block_in6", "log_out6", "log_in6"};
-	static const char copy[] = "\t\tcounter name \"copied\" log group 77 queue-threshold 1 accept\n";
+	static const char copy[] = "\t\tcounter name \"copied\" log prefix \"passed\" group 77 queue-threshold 1 accept\n";
 	const char *db = MAXMIND_DB;
 	struct gateway_settings g = settings(GATEWAY_MONITOR);
 	char yaml[1024];
@@ -652,7 +652,7 @@ static void monitor_nflog_ruleset(void **state)
 		}
 		assert_true(contains(text, "ip saddr @log4 goto log_in4\n"));
 		assert_true(contains(text, "ip6 saddr @log6 goto log_in6\n"));
-		assert_false(contains(text, "counter name \"held\" log group"));
+		assert_false(contains(text, "counter name \"held\""));
 		assert_false(contains(text, "allow_flows4"));
 		size_t len;
 		const char *fwd = chain_body(text, "forward", &len);
@@ -685,11 +685,11 @@ static void gate_ruleset(void **state)
 	/* one ClientHello per connection, bounded by conntrack's accounting */
 	assert_true(contains(text, "ct original packets < 6 ct original bytes < 4096 ct mark and 0x04000000 == 0 "
 				   "@ih,0,16 0x1603 @ih,40,8 0x01 ct mark set ct mark or 0x04000000 counter name \"copied\""));
-	assert_true(contains(text, "meta l4proto tcp @ih,0,8 & 0x0 == 0x0 counter name \"held\" log group 77 queue-threshold 1 drop"));
+	assert_true(contains(text, "meta l4proto tcp @ih,0,8 & 0x0 == 0x0 counter name \"held\" log prefix \"held\" group 77 queue-threshold 1 drop"));
 	/* decisions move into the connection's mark; a new connection drops stale ones */
 	assert_true(contains(text, "ip saddr . ip daddr . meta l4proto . th sport . th dport @allow_flows4 ct mark set ct mark or "
 				   "0x01000000 delete @allow_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport } "
-				   "counter name \"copied\" log group 77 queue-threshold 1 accept"));
+				   "counter name \"copied\" log prefix \"passed\" group 77 queue-threshold 1 accept"));
 	assert_true(contains(text, "meta l4proto tcp ct state new delete @block_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport } "
 				   "delete @allow_flows4"));
 	assert_true(contains(text, "ip daddr . ip saddr . meta l4proto . th dport . th sport @block_flows4 ct mark set ct mark or "
@@ -721,6 +721,45 @@ static void gate_ruleset(void **state)
 	/* "everything but US" reaches into ranges that are not one prefix */
 	assert_true(contains(text, "-"));
 	kernel_accepts(text);
+	free(text);
+	unload(&f);
+}
+
+/* Every copy to the engine says in its prefix what its rule does with the
+ * packet: "passed" on each rule that accepts, "held" on each that drops, so
+ * that a gate-mode event counts as sent only what left. */
+static void gate_copies_say_whether_their_packet_passed_or_was_held(void **state)
+{
+	struct fixture f = {0};
+	const char *db = MAXMIND_DB;
+	struct gateway_settings g = settings(GATEWAY_GATE);
+	size_t passed = 0, held = 0;
+
+	load(&f, designated_policy, &db, 1);
+	char *text = ruleset_text(f.pf, f.policy, &g, RULESET_CREATE);
+	assert_non_null(text);
+	assert_false(contains(text, "log group")); /* no copy without its fate */
+	for (char *line = text, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		*nl = 0;
+		if (!strstr(line, " group 77 "))
+			continue;
+		size_t n = strlen(line);
+		bool accept = n > 7 && !strcmp(line + n - 7, " accept"), drop = n > 5 && !strcmp(line + n - 5, " drop");
+		assert_true(accept || drop);
+		if (accept)
+			assert_non_null(strstr(line, "log prefix \"passed\" group 77 queue-threshold 1 accept"));
+		else
+			assert_non_null(strstr(line, "log prefix \"held\" group 77 queue-threshold 1 drop"));
+		passed += accept;
+		held += drop;
+	}
+	/* the TCP options and IP options rules, undecided payload, and the
+	 * unbucketed bare segments: held; hellos, SSH's key exchange, replies,
+	 * allowed connections and the log tier: passed */
+	assert_true(held >= 2 * (1 + 5 + 2));
+	assert_true(passed >= 2 * 10);
 	free(text);
 	unload(&f);
 }
@@ -860,6 +899,7 @@ int main(void)
 		cmocka_unit_test(monitor_ruleset),
 		cmocka_unit_test(monitor_nflog_ruleset),
 		cmocka_unit_test(gate_ruleset),
+		cmocka_unit_test(gate_copies_say_whether_their_packet_passed_or_was_held),
 		cmocka_unit_test(fail_open_and_kernel_log),
 		cmocka_unit_test(replace_ruleset_keeps_decisions),
 		cmocka_unit_test(nothing_watched),
