@@ -298,7 +298,7 @@ static const struct member {
 	STR(ts), STR(end_ts), STR(src_ip), NUM(src_port), STR(dst_ip), NUM(dst_port), STR(l4), STR(app),
 	STR(server_name), STR(encryption), STR(tls_version), STR(cipher), STR(dst_country), NUM(bytes_out),
 	NUM(bytes_in), NUM(packets), STR(verdict), STR(rule), FLAG(evicted), FLAG(reassembly_conflict),
-	FLAG(rejudged), STR(action_taken), STR(mode), STR(decided_by),
+	FLAG(rejudged), STR(action_taken), STR(mode), STR(decided_by), FLAG(final), NUM(bytes_out_after_block),
 };
 
 bool report_event_parse(const char *line, size_t len, struct report_event *e)

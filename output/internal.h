@@ -28,6 +28,10 @@ struct report_event {
 	char action_taken[32], mode[16], decided_by[32];
 	char rejudge_direction[16], rejudge_reason[128];
 	uint64_t rejudge_offset;
+	/* a gateway's second record of a blocked flow: what left after the
+	 * verdict (its other figures repeat the flow's) */
+	bool final;
+	uint64_t bytes_out_after_block;
 	bool has_seq, has_chain;
 };
 

@@ -54,7 +54,7 @@ struct capture_info {
 struct log_info {
 	char *path;
 	bool kept, chained;
-	uint64_t size, lines, events, not_events, first_not_event, evicted, gateway_events;
+	uint64_t size, lines, events, not_events, first_not_event, evicted, gateway_events, finals;
 	char sha[65];
 	char first_ts[40], last_ts[40];
 	int verify_rc;          /* logchain_check's: 0 intact, 1 tampered, 2 unreadable; -1 not run */
@@ -416,6 +416,18 @@ static int add_event(struct report *r, size_t log, const struct report_event *e)
 	if (v < 0 || (e->dst_country[0] && !slot))
 		return 1; /* not an event this report can place */
 	struct cell *c = &r->agg[slot][enc_index(e->encryption)][v];
+	if (e->final) {
+		/* the same flow as its block record, which counted it: only the
+		 * bytes that left after the verdict are new */
+		c->bytes_out += e->bytes_out_after_block;
+		l->finals++;
+		const char *last = e->end_ts[0] ? e->end_ts : e->ts;
+		if (strcmp(last, r->last_ts) > 0)
+			snprintf(r->last_ts, sizeof(r->last_ts), "%s", last);
+		if (strcmp(last, l->last_ts) > 0)
+			snprintf(l->last_ts, sizeof(l->last_ts), "%s", last);
+		return 0;
+	}
 	c->flows++;
 	c->bytes_out += e->bytes_out;
 	c->bytes_in += e->bytes_in;
@@ -833,7 +845,11 @@ static void write_examined(FILE *o, const struct report *r)
 		} else {
 			fputs("<td colspan=3>the audit's events (not kept: no <code>--json</code> given)</td>", o);
 		}
-		td_num(o, l->events);
+		if (l->finals)
+			fprintf(o, "<td class=n>%s (and %s final record%s of blocked flows)</td>", grouped(l->events, b),
+				grouped(l->finals, b2), l->finals == 1 ? "" : "s");
+		else
+			td_num(o, l->events);
 		td_num(o, l->not_events);
 		if (l->has_header || l->checkpoints || l->counters) {
 			fprintf(o, "<td>%s%s checkpoint%s", l->has_header ? "header, " : "", grouped(l->checkpoints, b),
