@@ -42,6 +42,8 @@
 #                with text in their timestamps: 0 reach cn
 #   sack-allowed bare ACKs of an allowed connection with SACK blocks of text:
 #                0 reach cn
+#   budget-full  with the IPv6 budget set full (max_flows 1024, spoofed /64s),
+#                0 packets of a new host's HTTPS connection reach cn
 #
 # Needs root, ip netns, nft and tcpdump; exits 77 (skipped) without them.
 set -uo pipefail
@@ -304,6 +306,26 @@ for kc in "ack-port-spray-ts 2000" "v6-ack-port-spray-ts 300" "sack-allowed 1000
 	fi
 done
 
+ef_engine_stop
+
+# A full budget set passes nothing for a host it has no room for: with
+# max_flows 1024, 1100 SYNs carrying a hello's first bytes from as many
+# /64s (spoofed) fill undecided_budget6; then the client's own HTTPS over
+# IPv6 must not get its SYN to cn (an update that fails must not fall
+# through to an accept).
+sed -i 's/^gateway:$/gateway:\n  max_flows: 1024/' "$D/policy.yaml"
+ef_engine_start full --config "$D/policy.yaml" --json "$D/events-full.json"
+probe4 budget-fill6 1100
+filled=$(ef_ns_exec gw nft list set inet egressfence undecided_budget6 | grep -o 'limit rate' | wc -l)
+ef_capture cn eth0 "$D/full.pcap" || { echo "FAIL tcpdump on cn"; exit 1; }
+ef_ns_exec client curl -sk -6 -m 4 -o "$D/full.out" "https://[$CN6]/bytes/2000" 2>/dev/null
+ef_capture_stop cn >/dev/null 2>&1
+syns6=$(tcpdump -nn -r "$D/full.pcap" "src host $CLIENT6 and tcp dst port 443" 2>/dev/null | wc -l)
+if ((filled >= 1000 && syns6 == 0)); then
+	ok "budget-full: with undecided_budget6 full ($filled hosts), 0 packets of a new host's HTTPS connection reached cn"
+else
+	bad "budget-full: undecided_budget6 held $filled hosts; $syns6 packets of a new host's HTTPS connection reached cn (expected 1000 or more, and 0)"
+fi
 ef_engine_stop
 
 ef_test_done e2e_options_gate

@@ -432,6 +432,26 @@ def syn_spray_ts0(s4, d4, mark, count):
         r4.sendto(ip4(s4, d4, 6, tcp4(s4, d4, 20000 + i % 40000, 8443, 7777 + i, 0, 0x02, opt), i), (d4, 0))
     report(int(count), 7, t0)
 
+def budget_fill6(s6, d6, mark, count):
+    """COUNT SYNs to cn:443 from as many /64s of fc00::/7 (spoofed, in
+    frames to the gateway's MAC), each carrying a ClientHello's first bytes:
+    the hello rule draws each from its /64's budget, one element each, so
+    COUNT above the set's size fills undecided_budget6."""
+    l = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    l.bind(("eth0", 0))
+    src_mac = open("/sys/class/net/eth0/address").read().strip()
+    eth = bytes.fromhex(os.environ["EF_GW_MAC"].replace(":", "")) + bytes.fromhex(src_mac.replace(":", "")) + b"\x86\xdd"
+    D6 = socket.inet_pton(socket.AF_INET6, d6)
+    hello = b"\x16\x03\x01\x00\x40\x01" + b"\0" * 58
+    t0 = time.monotonic()
+    for i in range(int(count)):
+        S6 = socket.inet_pton(socket.AF_INET6, "fc00:0:%x:%x::2" % (i >> 16, i & 0xffff))
+        t = struct.pack("!HHIIBBHHH", 20000 + i % 40000, 443, 1000 + i, 0, 5 << 4, 0x02, 64240, 0, 0) + hello
+        ph = S6 + D6 + struct.pack("!IxxxB", len(t), 6)
+        t = t[:16] + struct.pack("!H", csum(ph + t)) + t[18:]
+        l.send(eth + struct.pack("!IHBB", 0x60000000, len(t), 6, 64) + S6 + D6 + t)
+    report(int(count), 0, t0)
+
 # --- 6. RSTs on a blocked connection: `refuse' accepts every RST without payload --
 def rst_blocked(s4, d4, mark, count):
     """A connection whose first bytes are cleartext HTTP (blocked), then
@@ -501,6 +521,7 @@ def main():
         "rst-port-spray": lambda: port_spray(s4, d4, mark, count, flags=0x14),
         "syn-spray": lambda: syn_spray(s4, d4, mark, count),
         "syn-spray-ts0": lambda: syn_spray_ts0(s4, d4, mark, count),
+        "budget-fill6": lambda: budget_fill6(s6, d6, mark, count),
         "ack-port-spray-ts": lambda: port_spray(s4, d4, mark, count, opts=ts_opts),
         "v6-ack-port-spray-ts": lambda: v6_ah(s6, d6, mark, count, sport=30000, conn=False, ah_on=False, opts=ts_opts),
         "rst-blocked": lambda: rst_blocked(s4, d4, mark, count),
