@@ -31,8 +31,9 @@
  * ("held": TCP sends it again once the flow is released); packets without
  * payload (SYN, ACK, FIN, RST) pass with a copy, a bucket a connection, and
  * all that passes before a verdict draws on a budget of its inside host
- * (put_undecided_out); everything coming in passes with a copy, never held.  The copy is `log group N queue-threshold 1': NFLOG, one
- * netlink message per packet, no batching delay.  With fail_open, the
+ * (put_undecided_out); everything coming in passes with a copy, never
+ * held.  The copy is `log group N queue-threshold 1': NFLOG, one netlink
+ * message per packet, no batching delay.  With fail_open, the
  * holding rules are skipped once the engine has stopped renewing
  * `engine_alive'; without it a dead engine leaves the rules in place and
  * undecided payload is dropped.
