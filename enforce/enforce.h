@@ -165,6 +165,11 @@ struct gateway_settings {
 				     * evidence so far */
 	uint32_t max_flows;         /* max_flows:       default 262144; size of each
 				     * decision set */
+	/* undecided_rate, undecided_burst: default 32 and 512; gate mode's
+	 * budget a second and at once, in kbytes (1024 bytes) of IP packets,
+	 * of each inside host (an IPv6 /64) for what its undecided
+	 * connections pass to the block tier before their verdicts */
+	uint32_t undecided_rate_kbytes, undecided_burst_kbytes;
 	/* flowtable:       default none; the interfaces whose unwatched
 	 * connections the kernel forwards through a flowtable (nf_flow_table),
 	 * past every forward chain, once they are established */

@@ -1125,7 +1125,10 @@ static bool load_number(struct loader *ld, const yaml_node_t *n, const char *key
 	return true;
 }
 
-enum { G_MODE, G_NFLOG_GROUP, G_FLOW_TIMEOUT, G_DECIDE_WITHIN, G_MAX_FLOWS, G_FLOWTABLE, G__COUNT };
+enum {
+	G_MODE, G_NFLOG_GROUP, G_FLOW_TIMEOUT, G_DECIDE_WITHIN, G_MAX_FLOWS, G_FLOWTABLE, G_UNDECIDED_RATE,
+	G_UNDECIDED_BURST, G__COUNT
+};
 
 /* gateway: how `egressfence run' sets up the kernel side (enforce/nft.c). */
 static bool load_gateway(struct loader *ld, const yaml_node_t *n)
@@ -1133,6 +1136,7 @@ static bool load_gateway(struct loader *ld, const yaml_node_t *n)
 	struct field f[G__COUNT] = {
 		[G_MODE] = {"mode"}, [G_NFLOG_GROUP] = {"nflog_group"}, [G_FLOW_TIMEOUT] = {"flow_timeout"},
 		[G_DECIDE_WITHIN] = {"decide_within"}, [G_MAX_FLOWS] = {"max_flows"}, [G_FLOWTABLE] = {"flowtable"},
+		[G_UNDECIDED_RATE] = {"undecided_rate"}, [G_UNDECIDED_BURST] = {"undecided_burst"},
 	};
 	struct gateway_settings *g = &ld->p->gateway;
 	const yaml_node_t *v;
@@ -1167,6 +1171,17 @@ static bool load_gateway(struct loader *ld, const yaml_node_t *n)
 		if (!load_number(ld, v, "max_flows", 1024, 16777216, "262144", &x))
 			return false;
 		g->max_flows = (uint32_t)x;
+	}
+	/* kbytes: a gigabyte a second is no bound at all */
+	if ((v = f[G_UNDECIDED_RATE].value)) {
+		if (!load_number(ld, v, "undecided_rate", 1, 1048576, "32", &x))
+			return false;
+		g->undecided_rate_kbytes = (uint32_t)x;
+	}
+	if ((v = f[G_UNDECIDED_BURST].value)) {
+		if (!load_number(ld, v, "undecided_burst", 1, 1048576, "512", &x))
+			return false;
+		g->undecided_burst_kbytes = (uint32_t)x;
 	}
 	if ((v = f[G_FLOWTABLE].value)) {
 		if (v->type == YAML_SEQUENCE_NODE && count_items(v) > GATEWAY_MAX_FLOWTABLE_DEVICES)
@@ -1625,7 +1640,7 @@ static bool load_policy(struct loader *ld, const yaml_node_t *root)
 		return false;
 	ld->p->gateway = (struct gateway_settings){
 		.mode = GATEWAY_MONITOR, .nflog_group = 4242, .flow_timeout_s = 3600, .decide_within_s = 3,
-		.max_flows = 262144,
+		.max_flows = 262144, .undecided_rate_kbytes = 32, .undecided_burst_kbytes = 512,
 	};
 	if ((v = f[T_GATEWAY].value) && !load_gateway(ld, v))
 		return false;

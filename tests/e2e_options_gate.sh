@@ -32,6 +32,22 @@
 #                once: the bytes their events say passed (event, then final
 #                record) are the client's payload bytes that reached cn
 #   held upload    a plain HTTP upload held until blocked: 0 bytes passed
+#   (the budget block at the end, with the policy's budget of 16 kbytes a
+#   second and a burst of 48: the kernel's bucket holds 64 KiB)
+#   burst        20 HTTPS connections at once to cn from one client all
+#                complete; a 4 MB download and a 2 MB upload over allowed
+#                connections complete; the client's SYNs offer SACK, and
+#                reach cn without it
+#   syn-spray    SYNs with text in their timestamp echo: 0 reach cn
+#   syn-budget   5000 SYNs from new ports whose TSecr is 0 (7 free bytes each):
+#                at most the budget's bytes (64 KiB + 16 KiB a second) reach cn
+#   ssh-budget   the SSH grace, 60 connections: at most the budget's bytes
+#   pickup, pickup6  ACKs from new ports (conntrack's mid-stream pickups)
+#                with text in their timestamps: 0 reach cn
+#   sack-allowed bare ACKs of an allowed connection with SACK blocks of text:
+#                0 reach cn
+#   budget-full  with the IPv6 budget set full (max_flows 1024, spoofed /64s),
+#                0 packets of a new host's HTTPS connection reach cn
 #
 # Needs root, ip netns, nft and tcpdump; exits 77 (skipped) without them.
 set -uo pipefail
@@ -44,6 +60,11 @@ CN=${EF_ADDR4[cn]} CN6=${EF_ADDR6[cn]} CLIENT=${EF_ADDR4[client]} CLIENT6=${EF_A
 
 ef_policy "$D/policy.yaml" place="cn:CN us:US" place6="cn:CN us:US" groups=designated:CN nflog=37 decide=2 \
 	fail_open=false rules="designated-cleartext:block designated-any:log" || exit 1
+# Small enough for the sprays below to exceed it in a second, ample for
+# 20 HTTPS connections (about 1 KB each before their verdicts).
+BUDGET_RATE=16 BUDGET_BURST=48
+sed -i "s/^gateway:\$/gateway:\n  undecided_rate: $BUDGET_RATE\n  undecided_burst: $BUDGET_BURST/" "$D/policy.yaml"
+grep -q "undecided_burst: $BUDGET_BURST" "$D/policy.yaml" || { echo "FAIL policy: no budget written"; exit 1; }
 ef_serve_http cn 443 --tls || { echo "FAIL https server on cn"; exit 1; }
 
 # probe KIND [PORT [COUNT]]: sends gate_probe.py's KIND (COUNT packets, 10)
@@ -204,7 +225,7 @@ ef_ns_exec client curl -s -m 8 --local-port $held_port -o /dev/null --data-binar
 	"http://$CN:8080/upload" 2>/dev/null
 sleep 1
 ef_capture_stop cn >/dev/null 2>&1
-ef_engine_stop
+ef_engine_stop   # its blocked flows end: their final records are written
 # payload_at_cn FILE PORT: the TCP payload bytes the client sent to cn's
 # PORT (dport) or from its own PORT (sport) that are in FILE, every copy
 # (retransmissions too: each crossed the gateway)
@@ -266,4 +287,129 @@ else
 	bad "held upload: $flows events (expected 1), $finals final records, $passed bytes passed, $held held (expected 0 passed, some held; events with bytes_out_passed: ${fields:-0}); $at_cn payload bytes reached cn"
 fi
 
+
+# --- the budget of an inside host, and the SYN and SACK option values ------------------
+ef_engine_start budget --config "$D/policy.yaml" --json "$D/events-budget.json"
+# ip_bytes FILE PORT: the IP bytes of the client's TCP packets to PORT in FILE
+ip_bytes() {
+	python3 - "$1" "$CLIENT" "$2" <<'PY'
+import socket, struct, sys
+d = open(sys.argv[1], "rb").read(); c4 = socket.inet_aton(sys.argv[2]); port = int(sys.argv[3])
+e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+o, n = 24, 0
+while o + 16 <= len(d):
+    cap = struct.unpack(e + "I", d[o + 8:o + 12])[0]
+    f = d[o + 16:o + 16 + cap]
+    if f[12:14] == b"\x08\x00" and f[26:30] == c4 and f[23] == 6:
+        ip = f[14:]; ihl = (ip[0] & 15) * 4
+        if struct.unpack("!H", ip[ihl + 2:ihl + 4])[0] == port:
+            n += struct.unpack("!H", ip[2:4])[0]
+    o += 16 + cap
+print(n)
+PY
+}
+# budget_bound SECONDS: the most IP bytes the client's budget passes in
+# SECONDS (the kernel's byte bucket holds rate + burst)
+budget_bound() {
+	echo $(((BUDGET_RATE + BUDGET_BURST) * 1024 + BUDGET_RATE * 1024 * $1))
+}
+sleep $(((BUDGET_RATE + BUDGET_BURST) / BUDGET_RATE + 1))   # the bucket fills again
+ef_capture cn eth0 "$D/burst-cn.pcap" || { echo "FAIL tcpdump on cn"; exit 1; }
+cn_capture=$EF_CAPTURE_PID
+ef_capture client eth0 "$D/burst-client.pcap" || { echo "FAIL tcpdump on client"; exit 1; }
+curls=()
+for i in $(seq 20); do
+	ef_ns_exec client curl -sk -m 20 -o "$D/burst.$i" "https://$CN/bytes/2000" 2>"$D/burst.$i.err" &
+	curls+=($!)
+done
+wait "${curls[@]}"
+head -c 2000000 /dev/urandom >"$D/upload.bin"
+ef_ns_exec client curl -sk -m 60 -o "$D/download.out" "https://$CN/bytes/4000000" 2>"$D/download.err"
+ef_ns_exec client curl -sk -m 60 --data-binary @"$D/upload.bin" -o "$D/upload.out" "https://$CN/upload" 2>"$D/upload.err"
+ef_capture_stop client >/dev/null 2>&1
+EF_CAPTURE_PID=$cn_capture ef_capture_stop cn >/dev/null 2>&1
+whole=0
+for i in $(seq 20); do [ "$(wc -c <"$D/burst.$i" 2>/dev/null)" = 2000 ] && whole=$((whole + 1)); done
+if ((whole == 20)); then
+	ok "burst: 20 HTTPS connections at once to cn from one client all completed in gate mode"
+else
+	bad "burst: $whole of 20 HTTPS connections at once to cn completed; $(cat "$D"/burst.*.err | head -c 200)"
+fi
+if [ "$(wc -c <"$D/download.out")" = 4000000 ] && grep -q "received 2000000 bytes" "$D/upload.out"; then
+	ok "burst: a 4 MB download and a 2 MB upload over allowed HTTPS connections to cn completed"
+else
+	bad "burst: download $(wc -c <"$D/download.out") of 4000000 bytes, upload: $(head -c 100 "$D/upload.out") $(head -c 200 "$D/download.err" "$D/upload.err")"
+fi
+syn_filter="src host $CLIENT and tcp dst port 443 and tcp[tcpflags] & tcp-syn != 0"
+offered=$(tcpdump -nn -r "$D/burst-client.pcap" "$syn_filter" 2>/dev/null | grep -c sackOK)
+syns_cn=$(tcpdump -nn -r "$D/burst-cn.pcap" "$syn_filter" 2>/dev/null | wc -l)
+sack_cn=$(tcpdump -nn -r "$D/burst-cn.pcap" "$syn_filter" 2>/dev/null | grep -c sackOK)
+if ((offered >= 22 && syns_cn >= 22 && sack_cn == 0)); then
+	ok "sack-perm: $offered of the client's SYNs offered SACK; the $syns_cn that reached cn did not"
+else
+	bad "sack-perm: $offered SYNs offered SACK at the client, $sack_cn of $syns_cn at cn still did (expected 22 or more, 0 of 22 or more)"
+fi
+
+probe4 syn-spray 2000
+if ((markers == 0)); then
+	ok "syn-spray: 0 of 2000 SYNs with text in their timestamp echo reached cn"
+else
+	bad "syn-spray: $markers marker copies in SYNs' timestamp echo reached cn"
+fi
+
+# Each such SYN is 64 bytes of IP (20 + 20 + 24 of options).
+sleep $(((BUDGET_RATE + BUDGET_BURST) / BUDGET_RATE + 1))
+probe4 syn-spray-ts0 5000
+took=$(awk '$1 == "sent" { print int($9) + 2 }' "$D/syn-spray-ts0.out")
+bound=$(budget_bound "${took:-99}")
+syns=$(tcpdump -nn -r "$D/syn-spray-ts0.pcap" "src host $CLIENT and tcp dst port 8443" 2>/dev/null | wc -l)
+if ((syns > 0 && syns * 64 <= bound)); then
+	ok "syn-budget: of 5000 SYNs in macOS's layout from new ports, $syns reached cn ($((syns * 64)) bytes; the budget allows $bound in ${took}s)"
+else
+	bad "syn-budget: $syns of 5000 SYNs from new ports reached cn ($((syns * 64)) bytes; the budget allows 1 to $bound in ${took:-?}s); sender: $(head -c 100 "$D/syn-spray-ts0.out")"
+fi
+
+sleep $(((BUDGET_RATE + BUDGET_BURST) / BUDGET_RATE + 1))
+ef_wait_listen cn tcp 2222 || { echo "FAIL ssh banner server on cn"; exit 1; }   # started above
+probe4 ssh-many-bulk 60
+took=$(awk '$1 == "sent" { print int($9) + 2 }' "$D/ssh-many-bulk.out")
+bound=$(budget_bound "${took:-99}")
+sshb=$(ip_bytes "$D/ssh-many-bulk.pcap" 2222)
+if ((sshb > 0 && sshb <= bound)); then
+	ok "ssh-budget: SSH's grace on 60 connections passed $sshb IP bytes to cn (the budget allows $bound in ${took}s)"
+else
+	bad "ssh-budget: SSH's grace on 60 connections passed $sshb IP bytes to cn (expected 1 to $bound in ${took:-?}s)"
+fi
+
+for kc in "ack-port-spray-ts 2000" "v6-ack-port-spray-ts 300" "sack-allowed 1000"; do
+	set -- $kc
+	probe4 "$1" "$2"
+	if ((markers == 0)); then
+		ok "$1: 0 of $2 packets with text reached cn"
+	else
+		bad "$1: $markers marker copies reached cn from $2 packets with text; sender: $(grep -v '^seq' "$D/$1.out" | head -c 150)"
+	fi
+done
+
+ef_engine_stop
+
+# A full budget set passes nothing for a host it has no room for: with
+# max_flows 1024, 1100 SYNs carrying a hello's first bytes from as many
+# /64s (spoofed) fill undecided_budget6; then the client's own HTTPS over
+# IPv6 must not get its SYN to cn (an update that fails must not fall
+# through to an accept).
+sed -i 's/^gateway:$/gateway:\n  max_flows: 1024/' "$D/policy.yaml"
+ef_engine_start full --config "$D/policy.yaml" --json "$D/events-full.json"
+probe4 budget-fill6 1100
+filled=$(ef_ns_exec gw nft list set inet egressfence undecided_budget6 | grep -o 'limit rate' | wc -l)
+ef_capture cn eth0 "$D/full.pcap" || { echo "FAIL tcpdump on cn"; exit 1; }
+ef_ns_exec client curl -sk -6 -m 4 -o "$D/full.out" "https://[$CN6]/bytes/2000" 2>/dev/null
+ef_capture_stop cn >/dev/null 2>&1
+syns6=$(tcpdump -nn -r "$D/full.pcap" "src host $CLIENT6 and tcp dst port 443" 2>/dev/null | wc -l)
+if ((filled >= 1000 && syns6 == 0)); then
+	ok "budget-full: with undecided_budget6 full ($filled hosts), 0 packets of a new host's HTTPS connection reached cn"
+else
+	bad "budget-full: undecided_budget6 held $filled hosts; $syns6 packets of a new host's HTTPS connection reached cn (expected 1000 or more, and 0)"
+fi
+ef_engine_stop
 ef_test_done e2e_options_gate

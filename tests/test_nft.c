@@ -543,7 +543,8 @@ static void prefilter_never_misses_what_the_policy_flags(void **state)
 static struct gateway_settings settings(enum gateway_mode mode)
 {
 	struct gateway_settings g = {.mode = mode, .nflog_group = 77, .flow_timeout_s = 600,
-				     .decide_within_s = 3, .max_flows = 1024};
+				     .decide_within_s = 3, .max_flows = 1024, .undecided_rate_kbytes = 32,
+				     .undecided_burst_kbytes = 512};
 	return g;
 }
 
@@ -684,7 +685,8 @@ static void gate_ruleset(void **state)
 	assert_true(contains(text, "size 1024"));
 	/* one ClientHello per connection, bounded by conntrack's accounting */
 	assert_true(contains(text, "ct original packets < 6 ct original bytes < 4096 ct mark and 0x04000000 == 0 "
-				   "@ih,0,16 0x1603 @ih,40,8 0x01 ct mark set ct mark or 0x04000000 counter name \"copied\""));
+				   "@ih,0,16 0x1603 @ih,40,8 0x01 update @undecided_budget4 { ip saddr timeout 60s limit rate 32 "
+				   "kbytes/second burst 512 kbytes } ct mark set ct mark or 0x04000000 counter name \"copied\""));
 	assert_true(contains(text, "meta l4proto tcp @ih,0,8 & 0x0 == 0x0 counter name \"held\" log prefix \"held\" group 77 queue-threshold 1 drop"));
 	/* decisions move into the connection's mark; a new connection drops stale ones */
 	assert_true(contains(text, "ip saddr . ip daddr . meta l4proto . th sport . th dport @allow_flows4 ct mark set ct mark or "
@@ -760,6 +762,87 @@ static void gate_copies_say_whether_their_packet_passed_or_was_held(void **state
 	 * allowed connections and the log tier: passed */
 	assert_true(held >= 2 * (1 + 5 + 2));
 	assert_true(passed >= 2 * 10);
+	free(text);
+	unload(&f);
+}
+
+/* Gate mode, towards the block tier, before the verdict: every rule of
+ * block_out that accepts an undecided connection's packet draws it from
+ * its host's budget, as the rule's last test (over the budget, or with the
+ * set full, the packet falls through to a hold); mid-stream pickups are
+ * held; a SYN's timestamp echo must be 0; SACK-permitted is taken out of
+ * SYNs and no SACK layout is left. */
+static void gate_undecided_budget(void **state)
+{
+	struct fixture f = {0};
+	const char *db = MAXMIND_DB;
+	struct gateway_settings g = settings(GATEWAY_GATE);
+
+	g.undecided_rate_kbytes = 10;
+	g.undecided_burst_kbytes = 1000; /* fills again in 101 s: its elements outlive that */
+	load(&f, designated_policy, &db, 1);
+	char *text = ruleset_text(f.pf, f.policy, &g, RULESET_CREATE);
+	assert_non_null(text);
+	assert_true(contains(text, "set undecided_budget4 {\n\t\ttype ipv4_addr\n\t\tsize 1024\n\t\tflags dynamic,timeout\n"));
+	for (int f6 = 0; f6 < 2; f6++) {
+		const char *budget = f6 ? "update @undecided_budget6 { ip6 saddr & ffff:ffff:ffff:ffff:: timeout 101s limit "
+					  "rate 10 kbytes/second burst 1000 kbytes } "
+					: "update @undecided_budget4 { ip saddr timeout 101s limit rate 10 kbytes/second burst "
+					  "1000 kbytes } ";
+		const char *chain = strstr(text, f6 ? "chain block_out6 {" : "chain block_out4 {");
+		assert_non_null(chain);
+		const char *end = strstr(chain, "\t}\n"), *undecided = strstr(chain, "# SSH");
+		assert_true(undecided && undecided < end);
+		size_t passing = 0;
+		for (const char *l = undecided; l < end; l = strchr(l, '\n') + 1) {
+			const char *nl = strchr(l, '\n');
+			char line[1024];
+			snprintf(line, sizeof(line), "%.*s", (int)(nl - l), l);
+			if (!strstr(line, " accept") || strstr(line, "@engine_alive"))
+				continue;
+			passing++;
+			const char *b = strstr(line, budget);
+			if (!b)
+				fail_msg("a rule passes an undecided packet without the budget: %s", line);
+			/* nothing tested after it; the marks are set only under it */
+			const char *after = b + strlen(budget);
+			assert_true(strncmp(after, "ct mark set", 11) == 0 || strncmp(after, "counter name", 12) == 0);
+			const char *mark = strstr(line, "ct mark set");
+			assert_true(mark == NULL || mark > b);
+		}
+		assert_int_equal(passing, 6); /* SSH twice, the hello three times, segments without payload */
+		/* mid-stream pickups are held */
+		assert_non_null(memmem(chain, (size_t)(end - chain), "ct state new tcp flags & syn == 0 counter name \"held\"", 51));
+		/* SACK-permitted goes from SYNs, after the layouts looked at them */
+		const char *reset = strstr(chain, "tcp flags & syn == syn reset tcp option sack-perm\n");
+		assert_true(reset && reset < end && reset > strstr(chain, "jump tcp_options"));
+	}
+	g.undecided_burst_kbytes = 100;   /* fills again in 11 s: a minute */
+	char *again = ruleset_text(f.pf, f.policy, &g, RULESET_REPLACE);
+	assert_non_null(again);
+	assert_true(contains(again, "{ ip saddr timeout 60s limit rate 10 kbytes/second burst 100 kbytes }"));
+	assert_true(contains(again, "flush set inet egressfence undecided_budget4\n"));
+	assert_true(contains(again, "flush set inet egressfence undecided_budget6\n"));
+	free(again);
+	/* a SYN's TSecr is 0, a SYN/ACK's anything: macOS's layout, both ways */
+	assert_true(contains(text, "tcp flags & (syn | ack) == syn tcp doff 11 @th,160,32 & 0xffff0000 == 0x02040000 "
+				   "@th,192,32 & 0xffffff00 == 0x01030300 @th,224,32 0x0101080a @th,288,32 0x00000000 "
+				   "@th,320,32 0x04020000 return\n"));
+	assert_true(contains(text, "tcp flags & (syn | ack) == syn | ack tcp doff 11 @th,160,32 & 0xffff0000 == 0x02040000 "
+				   "@th,192,32 & 0xffffff00 == 0x01030300 @th,224,32 0x0101080a @th,320,32 0x04020000 return\n"));
+	/* no SYN layout with timestamps lets a SYN through without the zero */
+	const char *tcp_options = strstr(text, "chain tcp_options {");
+	assert_non_null(tcp_options);
+	const char *tcp_options_end = strstr(tcp_options, "\t}\n");
+	for (const char *l = strstr(tcp_options, "tcp flags & syn == syn"); l && l < tcp_options_end;
+	     l = strstr(l + 1, "tcp flags & syn == syn")) {
+		const char *nl = strchr(l, '\n');
+		assert_null(memmem(l, (size_t)(nl - l), "080a", 4));
+	}
+	/* no SACK option (kind 5) in any layout */
+	assert_null(memmem(tcp_options, (size_t)(tcp_options_end - tcp_options), "0x0101050", 9));
+	assert_null(memmem(tcp_options, (size_t)(tcp_options_end - tcp_options), "0x010105", 8));
+	kernel_accepts(text);
 	free(text);
 	unload(&f);
 }
@@ -904,6 +987,7 @@ int main(void)
 		cmocka_unit_test(replace_ruleset_keeps_decisions),
 		cmocka_unit_test(nothing_watched),
 		cmocka_unit_test(flowtable_for_unwatched_only),
+		cmocka_unit_test(gate_undecided_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

