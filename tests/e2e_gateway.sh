@@ -144,37 +144,6 @@ wait_engine() {
 
 table_present() { ef_ns_exec gw nft list tables 2>/dev/null | grep -x 'table inet egressfence' >/dev/null; }
 
-# counters: SIGUSR1, and the line it printed (bounded wait).
-COUNTERS=""
-counters() {
-	local before after tries=100
-	before=$(grep -c 'counters (SIGUSR1)' "$ENGINE_LOG")
-	kill -USR1 "$ENGINE"
-	while ((tries-- > 0)); do
-		after=$(grep -c 'counters (SIGUSR1)' "$ENGINE_LOG")
-		((after > before)) && break
-		sleep 0.05
-	done
-	COUNTERS=$(grep 'counters (SIGUSR1)' "$ENGINE_LOG" | tail -n 1)
-}
-field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$COUNTERS"; }
-
-# event_seen SECONDS PATTERN...: an event line holding every pattern.
-event_seen() {
-	local tries=$(($1 * 20)) p line
-	shift
-	while ((tries-- > 0)); do
-		while IFS= read -r line; do
-			for p in "$@"; do
-				[[ $line == *"$p"* ]] || continue 2
-			done
-			return 0
-		done <"$EVENTS"
-		sleep 0.05
-	done
-	return 1
-}
-
 # Signals the engine and waits (bounded: a reload of the real database's
 # prefilter takes seconds, and many more under sanitizers) for a new log
 # line matching RE.
@@ -223,7 +192,7 @@ check_cleartext_blocked() { # MODE
 	fi
 	local extra=()
 	[ "$mode" = monitor ] && extra=('"packets_out_before_block":')
-	if event_seen 5 "\"dst_ip\":\"$CN\"" '"dst_port":80' '"verdict":"block"' '"rule":"designated-cleartext"' \
+	if ef_event_seen 5 "$EVENTS" "\"dst_ip\":\"$CN\"" '"dst_port":80' '"verdict":"block"' '"rule":"designated-cleartext"' \
 		'"encryption":"cleartext"' '"action_taken":"blocked flow"' "\"mode\":\"$mode\"" "${extra[@]}"; then
 		ok "$mode: the block is an event with action_taken${extra:+ and the packets that left before it}"
 	else
@@ -239,7 +208,7 @@ check_https_logged() { # MODE
 	else
 		bad "$1: HTTPS to CN failed: $out"
 	fi
-	if event_seen 5 "\"dst_ip\":\"$CN\"" '"dst_port":443' '"encryption":"encrypted"' '"verdict":"log"' \
+	if ef_event_seen 5 "$EVENTS" "\"dst_ip\":\"$CN\"" '"dst_port":443' '"encryption":"encrypted"' '"verdict":"log"' \
 		'"rule":"designated-any"' '"action_taken":"logged"'; then
 		ok "$1: HTTPS to CN logged by designated-any"
 	else
@@ -251,23 +220,23 @@ check_us_fast_path() { # MODE
 	local flows0 packets0 copied0 out
 	ef_wait_tcp_closed client 5
 	sleep 0.3
-	counters
-	flows0=$(field flows) packets0=$(field packets) copied0=$(field copied)
+	ef_counters
+	flows0=$(ef_field flows) packets0=$(ef_field packets) copied0=$(ef_field copied)
 	out=$(ef_ns_exec client curl -sS -m 5 "http://$US/bytes/5000" | wc -c)
 	ef_wait_tcp_closed client 5
 	sleep 0.3
-	counters
-	if [ "$out" = 5000 ] && [ "$(field flows)" = "$flows0" ] && [ "$(field packets)" = "$packets0" ] &&
-		[ "$(field copied)" = "$copied0" ]; then
+	ef_counters
+	if [ "$out" = 5000 ] && [ "$(ef_field flows)" = "$flows0" ] && [ "$(ef_field packets)" = "$packets0" ] &&
+		[ "$(ef_field copied)" = "$copied0" ]; then
 		ok "$1: HTTP to US works and the engine classified none of its packets"
 	else
-		bad "$1: HTTP to US: $out bytes; flows $flows0 -> $(field flows), packets $packets0 -> $(field packets), copied $copied0 -> $(field copied)"
+		bad "$1: HTTP to US: $out bytes; flows $flows0 -> $(ef_field flows), packets $packets0 -> $(ef_field packets), copied $copied0 -> $(ef_field copied)"
 	fi
 }
 
 check_weak_tls_blocked() { # MODE
 	if [ "$OPENSSL_TLS1" = yes ]; then
-		if ! weak_tls "${WEAK_PORT[$1]}" && event_seen 5 "\"dst_port\":${WEAK_PORT[$1]}" '"encryption":"weak"' \
+		if ! weak_tls "${WEAK_PORT[$1]}" && ef_event_seen 5 "$EVENTS" "\"dst_port\":${WEAK_PORT[$1]}" '"encryption":"weak"' \
 			'"verdict":"block"'; then
 			ok "$1: TLS 1.0 (OpenSSL) to CN blocked"
 		else
@@ -282,7 +251,7 @@ check_weak_tls_blocked() { # MODE
 	local stopped=yes
 	grep -q '^TLSv1 ' "$D/legacy.out" && stopped=no
 	[ "$1" = monitor ] && stopped=yes
-	if [ "$stopped" = yes ] && event_seen 5 '"dst_port":9443' '"encryption":"weak"' \
+	if [ "$stopped" = yes ] && ef_event_seen 5 "$EVENTS" '"dst_port":9443' '"encryption":"weak"' \
 		'"cipher":"TLS_RSA_WITH_3DES_EDE_CBC_SHA"' '"verdict":"block"'; then
 		ok "$1: TLS 1.0 with 3DES (scripted peer) to CN blocked"
 	else
@@ -315,7 +284,7 @@ check_reload() { # MODE CONFIG
 	else
 		bad "$mode: SIGHUP with a good config did not reload"
 	fi
-	if ! upload "$DE" && event_seen 5 "\"dst_ip\":\"$DE\"" '"verdict":"block"'; then
+	if ! upload "$DE" && ef_event_seen 5 "$EVENTS" "\"dst_ip\":\"$DE\"" '"verdict":"block"'; then
 		ok "$mode: after the reload cleartext to DE is blocked as the new policy says"
 	else
 		bad "$mode: after the reload cleartext to DE still passes"
@@ -349,13 +318,13 @@ run_mode() { # MODE
 		if ef_ns_exec client timeout 15 ssh -F /dev/null -i "$D/ssh/id_ed25519" -o BatchMode=yes \
 			-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
 			-o ConnectTimeout=5 "root@$CN" echo ssh-ok >"$D/ssh.out" 2>&1 && grep -q ssh-ok "$D/ssh.out" &&
-			event_seen 5 '"dst_port":22' '"app":"SSH"' '"encryption":"encrypted"' '"rule":"designated-any"'; then
+			ef_event_seen 5 "$EVENTS" '"dst_port":22' '"app":"SSH"' '"encryption":"encrypted"' '"rule":"designated-any"'; then
 			ok "gate: SSH to CN works and is logged"
 		else
 			bad "gate: SSH to CN did not work or was not logged: $(tr '\n' ' ' <"$D/ssh.out"); events: $(grep '"dst_port":22' "$EVENTS" | grep -o '"encryption":"[a-z]*"\|"verdict":"[a-z]*"\|"decided_by":"[a-z_]*"\|"rule":"[a-z-]*"' | tr '\n' ' ')"
 		fi
 		if ! upload "[$CN6]" -g; then
-			event_seen 5 "\"dst_ip\":\"$CN6\"" '"verdict":"block"' && ok "gate: IPv6 cleartext to CN blocked" ||
+			ef_event_seen 5 "$EVENTS" "\"dst_ip\":\"$CN6\"" '"verdict":"block"' && ok "gate: IPv6 cleartext to CN blocked" ||
 				bad "gate: IPv6 cleartext to CN: no block event"
 		else
 			bad "gate: IPv6 cleartext upload to CN got through"
@@ -398,7 +367,7 @@ check_kill9() {
 	config "$cfg" gate true
 	start_engine failopen "$cfg"
 	sleep 4 # longer than engine_alive lasts: only the heartbeat keeps the gate shut
-	if ! upload "$CN" && event_seen 5 "\"dst_ip\":\"$CN\"" '"verdict":"block"'; then
+	if ! upload "$CN" && ef_event_seen 5 "$EVENTS" "\"dst_ip\":\"$CN\"" '"verdict":"block"'; then
 		ok "gate: with fail_open: true and the engine alive, cleartext to CN is still blocked"
 	else
 		bad "gate: with fail_open: true the gate opened while the engine was alive"

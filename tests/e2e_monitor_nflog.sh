@@ -37,35 +37,6 @@ config() { # config FILE [capture=...]
 		nflog=$GROUP rules="designated-cleartext:block designated-any:log nonconforming-cleartext:log" "${@:2}"
 }
 
-# counters: SIGUSR1, and the line it printed (bounded wait).
-COUNTERS=""
-counters() {
-	local before tries=200
-	before=$(grep -c 'counters (SIGUSR1)' "$ENGINE_LOG")
-	kill -USR1 "$ENGINE"
-	while ((tries-- > 0)) && (($(grep -c 'counters (SIGUSR1)' "$ENGINE_LOG") <= before)); do
-		sleep 0.05
-	done
-	COUNTERS=$(grep 'counters (SIGUSR1)' "$ENGINE_LOG" | tail -n 1)
-}
-field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$COUNTERS"; }
-
-# event_seen SECONDS PATTERN...: an event line in $EVENTS holding every pattern.
-event_seen() {
-	local tries=$(($1 * 20)) p line
-	shift
-	while ((tries-- > 0)); do
-		while IFS= read -r line; do
-			for p in "$@"; do
-				[[ $line == *"$p"* ]] || continue 2
-			done
-			return 0
-		done <"$EVENTS"
-		sleep 0.05
-	done
-	return 1
-}
-
 # The US download: the engine's counters before and after, as
 # "packets flows fast_path copied" deltas, and the bytes it got.
 US_BYTES=2000000
@@ -73,13 +44,13 @@ us_download() {
 	local p0 f0 fp0 c0 got
 	ef_wait_tcp_closed client 5
 	sleep 0.3
-	counters
-	p0=$(field packets) f0=$(field flows) fp0=$(field fast_path) c0=$(field copied)
+	ef_counters
+	p0=$(ef_field packets) f0=$(ef_field flows) fp0=$(ef_field fast_path) c0=$(ef_field copied)
 	got=$(ef_ns_exec client curl -sS -m 10 "http://$US/bytes/$US_BYTES" | wc -c)
 	ef_wait_tcp_closed client 5
 	sleep 0.3
-	counters
-	US_DELTA="$(($(field packets) - p0)) $(($(field flows) - f0)) $(($(field fast_path) - fp0)) $(($(field copied) - c0))"
+	ef_counters
+	US_DELTA="$(($(ef_field packets) - p0)) $(($(ef_field flows) - f0)) $(($(ef_field fast_path) - fp0)) $(($(ef_field copied) - c0))"
 	US_GOT=$got
 }
 
@@ -123,7 +94,7 @@ if [ "$answer" != "received $SIZE bytes" ] && ((seen_bytes < SIZE)); then
 else
 	bad "cleartext upload to CN got through: server said \`$answer', $seen_bytes payload bytes at the server"
 fi
-if event_seen 5 "\"dst_ip\":\"$CN\"" '"dst_port":80' '"verdict":"block"' '"rule":"designated-cleartext"' \
+if ef_event_seen 5 "$EVENTS" "\"dst_ip\":\"$CN\"" '"dst_port":80' '"verdict":"block"' '"rule":"designated-cleartext"' \
 	'"action_taken":"blocked flow"' '"mode":"monitor"' '"bytes_out_before_block":'; then
 	ok "its block event, with what left before the block"
 else
@@ -132,7 +103,7 @@ fi
 
 # HTTPS to CN: logged.
 out=$(ef_ns_exec client curl -sS -k -m 10 --data 'hello' "https://$CN/" 2>&1)
-if [[ $out == "received 5 bytes"* ]] && event_seen 5 "\"dst_ip\":\"$CN\"" '"dst_port":443' '"encryption":"encrypted"' \
+if [[ $out == "received 5 bytes"* ]] && ef_event_seen 5 "$EVENTS" "\"dst_ip\":\"$CN\"" '"dst_port":443' '"encryption":"encrypted"' \
 	'"verdict":"log"' '"rule":"designated-any"' '"action_taken":"logged"'; then
 	ok "HTTPS to CN works and is logged by designated-any"
 else
@@ -141,7 +112,7 @@ fi
 
 # Cleartext to DE: the log tier, which the table copies too.
 out=$(ef_ns_exec client curl -sS -m 10 --data 'hello' "http://$DE/" 2>&1)
-if [[ $out == "received 5 bytes"* ]] && event_seen 5 "\"dst_ip\":\"$DE\"" '"verdict":"log"' \
+if [[ $out == "received 5 bytes"* ]] && ef_event_seen 5 "$EVENTS" "\"dst_ip\":\"$DE\"" '"verdict":"log"' \
 	'"rule":"nonconforming-cleartext"' '"encryption":"cleartext"'; then
 	ok "cleartext HTTP to DE (log tier) works and is logged by nonconforming-cleartext"
 else
@@ -187,14 +158,14 @@ if grep -q EF_TEST_LOOP_DELAY_MS "$bin"; then
 	got=$(ef_ns_exec client curl -sS -k -m 30 -o /dev/null -w '%{size_download}' "https://$CN/bytes/100000000")
 	ef_wait_tcp_closed client 5
 	# Until the engine has read its backlog: two readings alike.
-	counters
+	ef_counters
 	for ((i = 0; i < 40; i++)); do
-		pk=$(field packets)
+		pk=$(ef_field packets)
 		sleep 0.25
-		counters
-		[ "$(field packets)" = "$pk" ] && break
+		ef_counters
+		[ "$(ef_field packets)" = "$pk" ] && break
 	done
-	pk=$(field packets) dr=$(field capture_drops) cp=$(field copied)
+	pk=$(ef_field packets) dr=$(ef_field capture_drops) cp=$(ef_field copied)
 	if [ "$got" = 100000000 ] && kill -0 "$ENGINE" 2>/dev/null && ((dr > 0 && dr == cp - pk)); then
 		ok "an NFLOG overrun: the engine runs on; capture_drops $dr, the copies it did not get ($cp copied, $pk read)"
 	else
@@ -208,12 +179,12 @@ if grep -q EF_TEST_LOOP_DELAY_MS "$bin"; then
 	done
 	ef_wait_tcp_closed client 5
 	sleep 0.5
-	counters
-	lost=$(($(field copied) - cp - ($(field packets) - pk)))
-	if [ "$lost" = 0 ] && [ "$(field capture_drops)" = "$dr" ]; then
-		ok "after it, $(($(field packets) - pk)) copies read and none lost: capture_drops stays $dr"
+	ef_counters
+	lost=$(($(ef_field copied) - cp - ($(ef_field packets) - pk)))
+	if [ "$lost" = 0 ] && [ "$(ef_field capture_drops)" = "$dr" ]; then
+		ok "after it, $(($(ef_field packets) - pk)) copies read and none lost: capture_drops stays $dr"
 	else
-		bad "after the overrun: $(($(field copied) - cp)) copied, $(($(field packets) - pk)) read; capture_drops $dr -> $(field capture_drops)"
+		bad "after the overrun: $(($(ef_field copied) - cp)) copied, $(($(ef_field packets) - pk)) read; capture_drops $dr -> $(ef_field capture_drops)"
 	fi
 	ef_engine_stop
 else

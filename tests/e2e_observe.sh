@@ -37,22 +37,6 @@ upload() {
 		"http://$CN/upload" 2>/dev/null
 }
 
-# event_seen SECONDS FILE PATTERN...: an event line holding every pattern.
-event_seen() {
-	local tries=$(($1 * 20)) file=$2 p line
-	shift 2
-	while ((tries-- > 0)); do
-		while IFS= read -r line; do
-			for p in "$@"; do
-				[[ $line == *"$p"* ]] || continue 2
-			done
-			return 0
-		done <"$file"
-		sleep 0.05
-	done
-	return 1
-}
-
 # --- observe ----------------------------------------------------------------------
 config "$D/observe.yaml" observe
 EVENTS=$D/events-observe.json
@@ -65,7 +49,7 @@ table_present && bad "observe mode loaded table inet egressfence" || ok "no tabl
 answer=$(upload)
 [ "$answer" = "received $SIZE bytes" ] && ok "the blocked-by-policy upload to CN arrived whole ($answer)" ||
 	bad "the upload to CN did not arrive whole in observe mode: server said \`$answer'"
-if event_seen 10 "$EVENTS" "\"dst_ip\":\"$CN\"" '"verdict":"block"' '"rule":"designated-cleartext"' \
+if ef_event_seen 10 "$EVENTS" "\"dst_ip\":\"$CN\"" '"verdict":"block"' '"rule":"designated-cleartext"' \
 	'"action_taken":"none (observe mode)"' '"mode":"observe"' '"observe":true'; then
 	ok "its event: verdict block, observe true, action none"
 else
@@ -116,7 +100,7 @@ ef_engine_start monitor --config "$D/monitor.yaml" --json "$EVENTS"
 answer=$(upload)
 [ "$answer" != "received $SIZE bytes" ] && ok "control: monitor mode cuts the same upload off" ||
 	bad "control: monitor mode let the whole upload through, so the observe check above proves nothing"
-event_seen 10 "$EVENTS" '"verdict":"block"' '"mode":"monitor"' && ! grep -q '"observe"' "$EVENTS" &&
+ef_event_seen 10 "$EVENTS" '"verdict":"block"' '"mode":"monitor"' && ! grep -q '"observe"' "$EVENTS" &&
 	ok "control: monitor events have no observe field" || bad "control: monitor events"
 ef_engine_stop
 

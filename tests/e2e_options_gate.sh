@@ -226,13 +226,14 @@ ef_ns_exec client curl -s -m 8 --local-port $held_port -o /dev/null --data-binar
 sleep 1
 ef_capture_stop cn >/dev/null 2>&1
 ef_engine_stop   # its blocked flows end: their final records are written
-# payload_at_cn FILE PORT: the TCP payload bytes the client sent to cn's
-# PORT (dport) or from its own PORT (sport) that are in FILE, every copy
-# (retransmissions too: each crossed the gateway)
-payload_at_cn() {
-	python3 - "$1" "$CLIENT" "$2" <<'PY'
+# client_bytes ip|payload FILE PORT: the IP bytes, or the TCP payload bytes,
+# of the client's TCP packets to cn's PORT (dport) or from its own PORT
+# (sport) in FILE, every copy (retransmissions too: each crossed the gateway)
+client_bytes() {
+	python3 - "$1" "$2" "$CLIENT" "$3" <<'PY'
 import socket, struct, sys
-d = open(sys.argv[1], "rb").read(); c4 = socket.inet_aton(sys.argv[2]); port = int(sys.argv[3])
+what, d = sys.argv[1], open(sys.argv[2], "rb").read()
+c4, port = socket.inet_aton(sys.argv[3]), int(sys.argv[4])
 e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
 o, n = 24, 0
 while o + 16 <= len(d):
@@ -244,7 +245,8 @@ while o + 16 <= len(d):
     ip = f[14:]; ihl = (ip[0] & 15) * 4
     sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
     if port in (sport, dport):
-        n += struct.unpack("!H", ip[2:4])[0] - ihl - (ip[ihl + 12] >> 4) * 4
+        length = struct.unpack("!H", ip[2:4])[0]
+        n += length if what == "ip" else length - ihl - (ip[ihl + 12] >> 4) * 4
 print(n)
 PY
 }
@@ -272,14 +274,14 @@ for l in open(sys.argv[1]):
 print(flows, finals, passed, after, held, seen, int(without == 0))
 PY
 }
-at_cn=$(payload_at_cn "$D/ssh-many-bulk.pcap" 2222)
+at_cn=$(client_bytes payload "$D/ssh-many-bulk.pcap" 2222)
 read -r flows finals passed after held seen fields < <(events_sum 2222)
 if ((flows == 20 && fields == 1 && at_cn > 0 && passed + after == at_cn)); then
 	ok "ssh-many-bulk: 20 flows' events say $passed bytes passed by the verdict and $finals final records $after after it: $((passed + after)), the $at_cn payload bytes that reached cn ($held held, never left; the engine saw $seen)"
 else
 	bad "ssh-many-bulk: $flows flows (expected 20), their events say $passed bytes passed by the verdict and $finals final records $after after it ($((passed + after))), but $at_cn payload bytes reached cn (events with bytes_out_passed: ${fields:-0}; bytes_out, what the engine saw: $seen)"
 fi
-at_cn=$(payload_at_cn "$D/held.pcap" $held_port)
+at_cn=$(client_bytes payload "$D/held.pcap" $held_port)
 read -r flows finals passed after held seen fields < <(events_sum $held_port)
 if ((flows == 1 && fields == 1 && finals == 0 && passed == 0 && held > 0 && at_cn == 0)); then
 	ok "held upload: its event says 0 bytes passed and $held held ($at_cn payload bytes reached cn)"
@@ -290,24 +292,6 @@ fi
 
 # --- the budget of an inside host, and the SYN and SACK option values ------------------
 ef_engine_start budget --config "$D/policy.yaml" --json "$D/events-budget.json"
-# ip_bytes FILE PORT: the IP bytes of the client's TCP packets to PORT in FILE
-ip_bytes() {
-	python3 - "$1" "$CLIENT" "$2" <<'PY'
-import socket, struct, sys
-d = open(sys.argv[1], "rb").read(); c4 = socket.inet_aton(sys.argv[2]); port = int(sys.argv[3])
-e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-o, n = 24, 0
-while o + 16 <= len(d):
-    cap = struct.unpack(e + "I", d[o + 8:o + 12])[0]
-    f = d[o + 16:o + 16 + cap]
-    if f[12:14] == b"\x08\x00" and f[26:30] == c4 and f[23] == 6:
-        ip = f[14:]; ihl = (ip[0] & 15) * 4
-        if struct.unpack("!H", ip[ihl + 2:ihl + 4])[0] == port:
-            n += struct.unpack("!H", ip[2:4])[0]
-    o += 16 + cap
-print(n)
-PY
-}
 # budget_bound SECONDS: the most IP bytes the client's budget passes in
 # SECONDS (the kernel's byte bucket holds rate + burst)
 budget_bound() {
@@ -375,7 +359,7 @@ ef_ns_exec cn ss -Hltn 'sport = :2222' | grep -q . || { echo "FAIL ssh banner se
 probe4 ssh-many-bulk 60
 took=$(awk '$1 == "sent" { print int($9) + 2 }' "$D/ssh-many-bulk.out")
 bound=$(budget_bound "${took:-99}")
-sshb=$(ip_bytes "$D/ssh-many-bulk.pcap" 2222)
+sshb=$(client_bytes ip "$D/ssh-many-bulk.pcap" 2222)
 if ((sshb > 0 && sshb <= bound)); then
 	ok "ssh-budget: SSH's grace on 60 connections passed $sshb IP bytes to cn (the budget allows $bound in ${took}s)"
 else

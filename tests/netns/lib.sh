@@ -712,6 +712,37 @@ ef_engine_start() {
 	exit 1
 }
 
+# ef_counters: SIGUSR1 to the engine, and the counters line it printed, in
+# COUNTERS (bounded wait).  ef_field NAME: one of its figures.
+COUNTERS=""
+ef_counters() {
+	local before tries=200
+	before=$(grep -c 'counters (SIGUSR1)' "$ENGINE_LOG")
+	kill -USR1 "$ENGINE"
+	while ((tries-- > 0)) && (($(grep -c 'counters (SIGUSR1)' "$ENGINE_LOG") <= before)); do
+		sleep 0.05
+	done
+	COUNTERS=$(grep 'counters (SIGUSR1)' "$ENGINE_LOG" | tail -n 1)
+}
+ef_field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$COUNTERS"; }
+
+# ef_event_seen SECONDS FILE PATTERN...: within SECONDS, an event line of
+# FILE holding every pattern.
+ef_event_seen() {
+	local tries=$(($1 * 20)) file=$2 p line
+	shift 2
+	while ((tries-- > 0)); do
+		while IFS= read -r line; do
+			for p in "$@"; do
+				[[ $line == *"$p"* ]] || continue 2
+			done
+			return 0
+		done <"$file"
+		sleep 0.05
+	done
+	return 1
+}
+
 # ef_engine_stop: SIGTERM, up to 10 s for it to finish, then SIGKILL.
 ef_engine_stop() {
 	kill -TERM "$ENGINE" 2>/dev/null
