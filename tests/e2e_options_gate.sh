@@ -168,6 +168,15 @@ probe4() {
 	ef_capture_stop cn >/dev/null 2>&1
 	markers=$(grep -a -o "$m" "$f" | wc -l)
 }
+# probe4_none KIND COUNT: COUNT packets of KIND with text, none of which may reach cn
+probe4_none() {
+	probe4 "$1" "$2"
+	if ((markers == 0)); then
+		ok "$1: 0 of $2 packets with text reached cn"
+	else
+		bad "$1: $markers marker copies reached cn from $2 packets with text; sender: $(grep -v '^seq' "$D/$1.out" | head -c 150)"
+	fi
+}
 ef_serve_http cn 8080 || { echo "FAIL http server on cn:8080"; exit 1; }
 # An ICMP error the client sends itself (through the gateway) quoting its
 # own connection to cn: RELATED, it carries that connection's entry, and
@@ -185,13 +194,7 @@ done
 # connection; RSTs of no connection (invalid) from ever new ports.
 for kc in "v6-ah-allowed 300" "v6-srh-live-allowed 300" "icmp-err-allowed 300" "icmp6-err-allowed 300" \
 	"rst-blocked 1000" "rst-port-spray 2000"; do
-	set -- $kc
-	probe4 "$1" "$2"
-	if ((markers == 0)); then
-		ok "$1: 0 of $2 packets with text reached cn"
-	else
-		bad "$1: $markers marker copies reached cn from $2 packets with text; sender: $(grep -v '^seq' "$D/$1.out" | head -c 150)"
-	fi
+	probe4_none $kc
 done
 
 if ef_ns_exec client curl -sk -m 15 -o "$D/https.out" "https://$CN/bytes/2000" 2>"$D/curl.err" &&
@@ -367,13 +370,7 @@ else
 fi
 
 for kc in "ack-port-spray-ts 2000" "v6-ack-port-spray-ts 300" "sack-allowed 1000"; do
-	set -- $kc
-	probe4 "$1" "$2"
-	if ((markers == 0)); then
-		ok "$1: 0 of $2 packets with text reached cn"
-	else
-		bad "$1: $markers marker copies reached cn from $2 packets with text; sender: $(grep -v '^seq' "$D/$1.out" | head -c 150)"
-	fi
+	probe4_none $kc
 done
 
 ef_engine_stop
