@@ -9,8 +9,8 @@ def csum(b):
     while s >> 16: s = (s & 0xffff) + (s >> 16)
     return ~s & 0xffff
 
-def ip4(src, dst, proto, body, ident):
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), ident, 0, 64, proto, 0,
+def ip4(src, dst, proto, body, ident=0):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), ident & 0xffff, 0, 64, proto, 0,
                     socket.inet_aton(src), socket.inet_aton(dst))
     return h[:10] + struct.pack("!H", csum(h)) + h[12:] + body
 
@@ -240,4 +240,5 @@ def main():
                 r4.sendto(ip4(s4, d4, 6, tcp, 3000 + i), (d4, 0))
         time.sleep(0.05)
 
-main()
+if __name__ == "__main__":  # tests/redteam4/gate_probe4.py imports its helpers
+    main()

@@ -7,18 +7,10 @@ Each KIND carries MARK (short: at most 16 bytes) and readable text to the
 cn server in a place the gate-mode ruleset lets through; it prints
 "sent N packets, B text bytes each, in S seconds" so that the driver can
 turn the marker copies counted at cn into bytes a second."""
-import os, socket, ssl, struct, sys, time
+import os, socket, struct, sys, time
 
-def csum(b):
-    if len(b) % 2: b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16: s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-def ip4(src, dst, proto, body, ident=0):
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), ident & 0xffff, 0, 64, proto, 0,
-                    socket.inet_aton(src), socket.inet_aton(dst))
-    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + body
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "redteam3"))
+from gate_probe import csum, ip4, https_request  # noqa: E402  (round 3's senders, one copy)
 
 def tcp4(src, dst, sport, dport, seq, ack, flags, opt=b"", payload=b"", win=64240, urg=0):
     t = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff,
@@ -81,16 +73,9 @@ def last_seq(sn, v6, src, sport):
 
 def tls_conn(af, src, dst, sport):
     """A real HTTPS connection to cn:443 (the engine allows it: encrypted,
-    `designated-any' logs), left open; returns it and its sequence numbers."""
-    sn = sniffer()
-    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-    t = socket.socket(af); t.bind((src, sport)); t.connect((dst, 443))
-    c = ctx.wrap_socket(t)
-    c.sendall(b"GET /bytes/100 HTTP/1.1\r\nHost: x\r\n\r\n")
-    c.settimeout(2)
-    try: c.recv(4000)
-    except Exception: pass
-    time.sleep(3)   # the verdict (decide_within 2)
+    `designated-any' logs), left open past the verdict; returns it and its
+    sequence numbers."""
+    c, sn = https_request(af, src, dst, sport)
     seq, ack = last_seq(sn, af == socket.AF_INET6, src, sport)
     print("seq", seq, "ack", ack, flush=True)
     return c, seq, ack
