@@ -497,8 +497,14 @@ static void gather_counters(struct daemon *d, const char *why)
 	snprintf(c.why, sizeof(c.why), "%s", why);
 	read_counters(d, &c, &g, &cs);
 	pthread_mutex_lock(&d->counters_lock);
-	d->counters = c;
-	d->counters_pending = true;
+	/* One slot: a timed record must not replace a SIGHUP's or the exit's
+	 * not yet written (the timer runs in the same loop turn as a SIGHUP,
+	 * and the rotated file then ended with "interval"); the next interval
+	 * comes soon enough. */
+	if (!(d->counters_pending && !strcmp(why, "interval") && strcmp(d->counters.why, "interval"))) {
+		d->counters = c;
+		d->counters_pending = true;
+	}
 	pthread_mutex_unlock(&d->counters_lock);
 }
 
