@@ -3,6 +3,8 @@
  *
  *   event.c     the JSON event, one line per flow: native (the README's
  *               schema) or ECS; community_id.c, the flow's Community ID
+ *   event_writer.c  an audit worker's events, formatted and written by a
+ *               thread of its own, in order, never dropped
  *   eventq.c    the bounded queue and writer thread each output is written by
  *   outputs.c   several outputs at once (the file, syslog, Redis), each with
  *               its own queue and counters; output_config.c, which ones
@@ -181,6 +183,27 @@ bool community_id_v1(const struct ef_addr *src, uint16_t sport, const struct ef_
  * audits. */
 void event_write_json(FILE *out, enum event_format f, const struct ef_flow_record *r,
 		      const struct policy_decision *d, const struct geodb *db, const char *action_taken);
+/*
+ * ---- the audit's event writer (event_writer.c): one worker's events, in order.
+ *
+ * put() copies the judged record and decision; the events are formatted
+ * and written to `out' in the order put, in large writes, by a thread of
+ * its own when `threaded' (else by put() itself).  Nothing is dropped:
+ * when the thread falls behind, put() waits.  What the record points to
+ * (reason strings, the policy's rule names, capture_file_name) and db must
+ * stay valid until event_writer_finish() returns.  One producer per writer.
+ */
+struct event_writer;
+/* NULL when out of memory; unthreaded when no thread could be started. */
+struct event_writer *event_writer_new(FILE *out, enum event_format f, const struct geodb *db, bool threaded);
+void event_writer_put(struct event_writer *w, const struct ef_flow_record *r, const struct policy_decision *d);
+/* Writes the rest, flushes out, stops the thread: 0, or the errno of the
+ * first write that failed (the events after it were discarded).  Later
+ * puts are ignored; later calls return the same. */
+int event_writer_finish(struct event_writer *w);
+/* Finishes if not yet, and frees; NULL: nothing. */
+void event_writer_free(struct event_writer *w);
+
 /* "2024-05-01T12:00:00.123456Z" */
 void format_rfc3339(uint64_t us, char *buf, size_t len);
 const char *l4_name(uint8_t proto, char *buf, size_t len);
