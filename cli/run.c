@@ -308,15 +308,6 @@ static void commit(struct daemon *d)
 	}
 }
 
-/* libpcap's NFLOG reader (1.10) takes EAGAIN on its non-blocking socket
- * for an error, so it is read only when poll says there is something. */
-static bool ready(const struct source *s)
-{
-	struct pollfd p = {.fd = capture_fd(s->cap), .events = POLLIN};
-
-	return !s->nflog || poll(&p, 1, 0) == 1;
-}
-
 static void loop_turned(struct daemon *d);
 
 /* Datagrams whose fragments never all came (timed out, or given up at the
@@ -341,7 +332,7 @@ static bool drain(struct daemon *d, struct source *s)
 	unsigned n = 0;
 	uint64_t now = (uint64_t)mono_ms();
 
-	while (n < MAX_TURN_FRAMES && ready(s) && (st = capture_next(s->cap, &fr)) == CAPTURE_OK) {
+	while (n < MAX_TURN_FRAMES && (st = capture_next(s->cap, &fr)) == CAPTURE_OK) {
 		if (decoder_decode(s->dec, &fr, &p) == DECODE_OK)
 			gateway_packet(d->gw, &p, now);
 		hand_over_incomplete(d, s, now);
