@@ -306,7 +306,13 @@ static enum capture_status nflog_next(struct capture *c, struct capture_frame *f
 				c->nl_seq_seen = true;
 				c->nl_seq_next = seq + 1;
 			} else if (type == NFULA_TIMESTAMP && a->nla_len >= NLA_HDRLEN + 16) {
-				f->ts_us = be64(v) * 1000000u + be64(v + 8);
+				/* The packet's own time, when it is wall-clock time:
+				 * a forwarded packet can carry a delivery time on
+				 * another clock, and then the batch's arrival is
+				 * nearer than that (at most NFLOG_TIMEOUT late). */
+				uint64_t t = be64(v) * 1000000u + be64(v + 8);
+				if (t <= c->nl_recv_us && c->nl_recv_us - t < 10000000u)
+					f->ts_us = t;
 			}
 			at += NLA_ALIGN(a->nla_len);
 		}

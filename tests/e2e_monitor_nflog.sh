@@ -127,6 +127,18 @@ if [ "$got" = 30000000 ] && ((dc > 20000 && dp == dc && dd == 0)); then
 else
 	bad "a 30 MB HTTPS download from CN: got ${got:-nothing}; copied +$dc, read +$dp, capture_drops +$dd"
 fi
+# The copies' times are wall-clock times (the kernel's stamp when it is
+# one, else the batch's arrival): every event's ts and end_ts lie within
+# the test's run.
+t_now=$(date +%s)
+bad_ts=$(jq -r --argjson lo "$((t_now - SECONDS - 5))" --argjson hi "$((t_now + 5))" \
+	'select(.ts) | [.ts, .end_ts] | map(sub("\\.[0-9]+"; "") | fromdateiso8601) |
+	 select(any(. < $lo or . > $hi)) | @text' "$EVENTS" 2>&1)
+if [ -z "$bad_ts" ] && [ "$(jq -r 'select(.ts) | .ts' "$EVENTS" | wc -l)" -gt 0 ]; then
+	ok "the events' ts and end_ts are wall-clock times of this run"
+else
+	bad "events with times outside this run (or none): ${bad_ts:-no events}"
+fi
 
 # Cleartext to DE: the log tier, which the table copies too.
 out=$(ef_ns_exec client curl -sS -m 10 --data 'hello' "http://$DE/" 2>&1)
