@@ -202,8 +202,8 @@ for m in monitor gate; do
 	"$bin" nft --config "$cfg" --mode "$m" >"$D/$m.nft" || die "egressfence nft --mode $m failed"
 done
 "$bin" nft --config "$cfg_nflog" --mode monitor >"$D/monitor-nflog.nft" || die "egressfence nft (capture.source nflog) failed"
-grep -q 'log group' "$D/monitor-nflog.nft" || die "the monitor ruleset with capture.source nflog copies nothing"
-grep -q 'log group' "$D/monitor.nft" && die "the monitor ruleset with capture.interfaces copies packets"
+grep -q ' group [0-9]' "$D/monitor-nflog.nft" || die "the monitor ruleset with capture.source nflog copies nothing"
+grep -q ' group [0-9]' "$D/monitor.nft" && die "the monitor ruleset with capture.interfaces copies packets"
 
 # --- helpers ----------------------------------------------------------------------
 

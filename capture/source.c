@@ -1,7 +1,8 @@
 /*
  * capture/source.c -- capture sources: offline files (pcap through libpcap,
  * pcapng through pcapng.c; several files and folders in one run) and live
- * interfaces (libpcap).
+ * interfaces (libpcap), and NFLOG groups ("nflog:N", read from netlink
+ * here: see open_nflog()).
  *
  * Invariants:
  *  - Every path named by the user exists and is readable, or open fails
@@ -15,15 +16,22 @@
 #include "pcapmap.h"
 #include "pcapng.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_log.h>
+#include <linux/netlink.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 struct capture {
 	char **paths;
@@ -36,6 +44,14 @@ struct capture {
 	unsigned failed_files;
 	uint64_t kernel_drops;
 	uint64_t frames_in_file;
+	/* NFLOG read directly (nflog_next()): the socket, the last batch
+	 * read and where in it, the next copy number expected, copies lost. */
+	int nl_fd;
+	unsigned char *nl_buf;
+	size_t nl_len, nl_off;
+	uint64_t nl_recv_us, nl_lost;
+	uint32_t nl_seq_next;
+	bool nl_seq_seen;
 	char err[PCAP_ERRBUF_SIZE + 512];
 };
 
@@ -123,6 +139,192 @@ fail:
 	return NULL;
 }
 
+/*
+ * NFLOG, read directly from its netlink socket ("nflog:N").  libpcap's
+ * reader takes one recv() per message and cannot configure the instance,
+ * so every copy was its own netlink message (`queue-threshold 1' on every
+ * rule) and its own recv() and poll().  Here the instance batches: the
+ * copies of rules without a queue-threshold of their own wait in the
+ * kernel until NFLOG_QTHRESH of them, NFLOG_BUFSIZ bytes or NFLOG_TIMEOUT
+ * hundredths of a second, and one recv() brings them all; a rule with
+ * `queue-threshold 1' (a held packet whose verdict waits on the engine)
+ * flushes the queue at once, itself included, in order.  Each message is
+ * handed out as libpcap would (DLT_NFLOG: the nfgenmsg and its TLVs).
+ *
+ * Lost copies: the kernel drops a whole batch when the socket is full, so
+ * the socket's drop count (one a message) is no longer one a copy.  The
+ * instance numbers its copies (NFULNL_CFG_F_SEQ) and every number skipped
+ * is a copy lost; what capture_kernel_drops() reports is never below the
+ * socket's own count either, for a loss at the end not yet followed by a
+ * copy that shows the gap.
+ */
+#define NFLOG_BUFSIZ 65536u   /* the kernel's batch (skb); it accepts up to 131072 */
+#define NFLOG_QTHRESH 64u     /* copies a batch */
+#define NFLOG_TIMEOUT 1u      /* 1/100 s: the longest a copy waits for its batch */
+#define NFLOG_RCVBUF (32 << 20)
+#define NFLOG_READ (NFLOG_BUFSIZ * 2 + 65536) /* one batch, or one copy larger than a batch */
+
+static void nl_attr(unsigned char *msg, struct nlmsghdr *h, unsigned short type, const void *v, unsigned short len)
+{
+	struct nlattr *a = (struct nlattr *)(msg + NLMSG_ALIGN(h->nlmsg_len));
+
+	a->nla_type = type;
+	a->nla_len = (unsigned short)(NLA_HDRLEN + len);
+	memcpy((unsigned char *)a + NLA_HDRLEN, v, len);
+	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + NLA_ALIGN(a->nla_len);
+}
+
+/* Binds the instance and configures it in one message; 0, or an errno. */
+static int nflog_configure(int fd, unsigned group, int snaplen)
+{
+	unsigned char msg[256] __attribute__((aligned(4))) = {0};
+	struct nlmsghdr *h = (struct nlmsghdr *)msg;
+	struct nfgenmsg *g = NLMSG_DATA(h);
+	struct nfulnl_msg_config_cmd cmd = {.command = NFULNL_CFG_CMD_BIND};
+	struct nfulnl_msg_config_mode mode = {.copy_range = htonl((uint32_t)snaplen), .copy_mode = NFULNL_COPY_PACKET};
+	uint32_t bufsiz = htonl(NFLOG_BUFSIZ), qthresh = htonl(NFLOG_QTHRESH), timeout = htonl(NFLOG_TIMEOUT);
+	uint16_t flags = htons(NFULNL_CFG_F_SEQ);
+
+	h->nlmsg_len = NLMSG_LENGTH(sizeof(*g));
+	h->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
+	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	h->nlmsg_seq = 1;
+	g->nfgen_family = AF_UNSPEC;
+	g->version = NFNETLINK_V0;
+	g->res_id = htons((uint16_t)group);
+	nl_attr(msg, h, NFULA_CFG_CMD, &cmd, sizeof(cmd));
+	nl_attr(msg, h, NFULA_CFG_MODE, &mode, sizeof(mode));
+	nl_attr(msg, h, NFULA_CFG_NLBUFSIZ, &bufsiz, sizeof(bufsiz));
+	nl_attr(msg, h, NFULA_CFG_QTHRESH, &qthresh, sizeof(qthresh));
+	nl_attr(msg, h, NFULA_CFG_TIMEOUT, &timeout, sizeof(timeout));
+	nl_attr(msg, h, NFULA_CFG_FLAGS, &flags, sizeof(flags));
+	if (send(fd, msg, h->nlmsg_len, 0) < 0)
+		return errno;
+	/* The answer, before any copy can come (nothing is bound yet). */
+	for (int tries = 0; tries < 50; tries++) {
+		unsigned char ack[1024] __attribute__((aligned(4)));
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) < 0 && errno != EINTR)
+			return errno;
+		ssize_t n = recv(fd, ack, sizeof(ack), 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return errno;
+		for (struct nlmsghdr *a = (struct nlmsghdr *)ack; NLMSG_OK(a, (size_t)n); a = NLMSG_NEXT(a, n))
+			if (a->nlmsg_type == NLMSG_ERROR && a->nlmsg_seq == 1) {
+				const struct nlmsgerr *e = NLMSG_DATA(a);
+				return -e->error;
+			}
+	}
+	return ETIMEDOUT;
+}
+
+static bool open_nflog(struct capture *c, unsigned group, int snaplen, char *err, size_t errlen)
+{
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	int size = NFLOG_RCVBUF, rc;
+
+	c->nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (c->nl_fd < 0 || bind(c->nl_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		snprintf(err, errlen, "nflog:%u: netlink socket: %s", group, strerror(errno));
+		return false;
+	}
+	if (setsockopt(c->nl_fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
+		(void)setsockopt(c->nl_fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if ((rc = nflog_configure(c->nl_fd, group, snaplen)) != 0) {
+		snprintf(err, errlen, "nflog:%u: cannot bind the NFLOG group%s: %s", group,
+			 rc == EBUSY ? " (another listener has it)" : "", strerror(rc));
+		return false;
+	}
+	if (!(c->nl_buf = malloc(NFLOG_READ))) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+static uint64_t be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* One copy out of the batch read last, reading the next batch when it is
+ * used up; CAPTURE_END when the socket is empty. */
+static enum capture_status nflog_next(struct capture *c, struct capture_frame *f)
+{
+	for (;;) {
+		if (c->nl_off >= c->nl_len) {
+			ssize_t n = recv(c->nl_fd, c->nl_buf, NFLOG_READ, MSG_TRUNC);
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return CAPTURE_END;
+			/* ENOBUFS: an overrun, counted by the numbering's gap. */
+			if (n < 0 && (errno == EINTR || errno == ENOBUFS))
+				continue;
+			if (n < 0) {
+				snprintf(c->err, sizeof(c->err), "capture stopped: nflog: %s", strerror(errno));
+				return CAPTURE_ERROR;
+			}
+			/* A batch larger than the buffer cannot come (the
+			 * kernel's is at most NFLOG_BUFSIZ, or one copy); if it
+			 * did, its tail is lost and shows as a gap. */
+			c->nl_len = (size_t)n < NFLOG_READ ? (size_t)n : NFLOG_READ;
+			c->nl_off = 0;
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			c->nl_recv_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+		}
+		struct nlmsghdr *h = (struct nlmsghdr *)(c->nl_buf + c->nl_off);
+		size_t left = c->nl_len - c->nl_off;
+		if (left < NLMSG_HDRLEN || h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > left) {
+			c->nl_len = 0;
+			continue;
+		}
+		c->nl_off += NLMSG_ALIGN(h->nlmsg_len);
+		if (h->nlmsg_type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET) ||
+		    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
+			continue;
+		const unsigned char *data = NLMSG_DATA(h);
+		size_t len = h->nlmsg_len - NLMSG_HDRLEN;
+		f->ts_us = c->nl_recv_us;
+		for (size_t at = sizeof(struct nfgenmsg); at + NLA_HDRLEN <= len;) {
+			const struct nlattr *a = (const struct nlattr *)(data + at);
+			if (a->nla_len < NLA_HDRLEN || a->nla_len > len - at)
+				break;
+			const unsigned char *v = data + at + NLA_HDRLEN;
+			unsigned type = a->nla_type & NLA_TYPE_MASK;
+			if (type == NFULA_SEQ && a->nla_len >= NLA_HDRLEN + 4) {
+				uint32_t seq;
+				memcpy(&seq, v, 4);
+				seq = ntohl(seq);
+				if (c->nl_seq_seen)
+					c->nl_lost += (uint32_t)(seq - c->nl_seq_next);
+				c->nl_seq_seen = true;
+				c->nl_seq_next = seq + 1;
+			} else if (type == NFULA_TIMESTAMP && a->nla_len >= NLA_HDRLEN + 16) {
+				/* The packet's own time, when it is wall-clock time:
+				 * a forwarded packet can carry a delivery time on
+				 * another clock, and then the batch's arrival is
+				 * nearer than that (at most NFLOG_TIMEOUT late). */
+				uint64_t t = be64(v) * 1000000u + be64(v + 8);
+				if (t <= c->nl_recv_us && c->nl_recv_us - t < 10000000u)
+					f->ts_us = t;
+			}
+			at += NLA_ALIGN(a->nla_len);
+		}
+		f->data = data;
+		f->caplen = f->wirelen = (uint32_t)len;
+		f->linktype = DLT_NFLOG;
+		f->file = 0;
+		f->index = 0;
+		return CAPTURE_OK;
+	}
+}
+
 struct capture *capture_open_live(const char *ifname, int snaplen, char *err, size_t errlen)
 {
 	char pcap_err[PCAP_ERRBUF_SIZE] = "";
@@ -134,6 +336,15 @@ struct capture *capture_open_live(const char *ifname, int snaplen, char *err, si
 	}
 	c->live = true;
 	c->current = "";
+	c->nl_fd = -1;
+	unsigned group;
+	int used = 0;
+	if (sscanf(ifname, "nflog:%u%n", &group, &used) == 1 && ifname[used] == '\0' && group <= 65535) {
+		if (open_nflog(c, group, snaplen, err, errlen))
+			return c;
+		capture_close(c);
+		return NULL;
+	}
 	c->pcap = pcap_create(ifname, pcap_err);
 	if (!c->pcap)
 		goto fail;
@@ -242,6 +453,8 @@ static enum capture_status open_next_file(struct capture *c)
 enum capture_status capture_next(struct capture *c, struct capture_frame *f)
 {
 	for (;;) {
+		if (c->nl_buf)
+			return nflog_next(c, f);
 		if (!c->pcap && !c->ng && !c->map) {
 			if (c->live)
 				return CAPTURE_END;
@@ -332,6 +545,8 @@ const char *capture_error(const struct capture *c)
 
 int capture_fd(const struct capture *c)
 {
+	if (c->nl_buf)
+		return c->nl_fd;
 	return c->live && c->pcap ? pcap_get_selectable_fd(c->pcap) : -1;
 }
 
@@ -346,6 +561,13 @@ static bool netlink_drops(const struct capture *c, uint64_t *drops)
 	uint32_t mem[SK_MEMINFO_VARS];
 	socklen_t len = sizeof(mem);
 
+	if (c->nl_buf) {
+		*drops = c->nl_lost;
+		if (getsockopt(c->nl_fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+		    len > SK_MEMINFO_DROPS * sizeof(mem[0]) && mem[SK_MEMINFO_DROPS] > *drops)
+			*drops = mem[SK_MEMINFO_DROPS];
+		return true;
+	}
 	if (pcap_datalink(c->pcap) != DLT_NFLOG ||
 	    getsockopt(pcap_get_selectable_fd(c->pcap), SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
 	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
@@ -359,7 +581,7 @@ uint64_t capture_kernel_drops(const struct capture *c)
 	struct pcap_stat st;
 	uint64_t drops;
 
-	if (c->live && c->pcap && netlink_drops(c, &drops))
+	if (c->live && (c->pcap || c->nl_buf) && netlink_drops(c, &drops))
 		return drops;
 	if (c->live && c->pcap && pcap_stats(c->pcap, &st) == 0)
 		return st.ps_drop + st.ps_ifdrop;
@@ -381,6 +603,9 @@ void capture_close(struct capture *c)
 	if (!c)
 		return;
 	close_current(c);
+	if (c->live && c->nl_fd >= 0)
+		close(c->nl_fd);
+	free(c->nl_buf);
 	for (size_t i = 0; i < c->n_paths; i++)
 		free(c->paths[i]);
 	free(c->paths);

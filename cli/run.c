@@ -3,8 +3,8 @@
  * nft`, which prints the ruleset the daemon would load.
  *
  * One thread, one poll loop.  Packets come from the kernel's copies (gate
- * mode, and monitor mode with capture.source nflog: NFLOG group N through
- * libpcap's "nflog:N") or from libpcap on capture.interfaces (monitor mode
+ * mode, and monitor mode with capture.source nflog: NFLOG group N, "nflog:N",
+ * read from its netlink socket in batches by capture/source.c) or from libpcap on capture.interfaces (monitor mode
  * with capture.source interfaces, observe mode) and go through one decoder per source
  * to the gateway (gateway/gateway.h), which classifies them, judges flows
  * and queues the kernel decisions; what it judges comes back here as
@@ -87,7 +87,6 @@ struct state {
 
 struct source {
 	char name[64];
-	bool nflog;
 	struct capture *cap;
 	struct decoder *dec;
 };
@@ -308,15 +307,6 @@ static void commit(struct daemon *d)
 	}
 }
 
-/* libpcap's NFLOG reader (1.10) takes EAGAIN on its non-blocking socket
- * for an error, so it is read only when poll says there is something. */
-static bool ready(const struct source *s)
-{
-	struct pollfd p = {.fd = capture_fd(s->cap), .events = POLLIN};
-
-	return !s->nflog || poll(&p, 1, 0) == 1;
-}
-
 static void loop_turned(struct daemon *d);
 
 /* Datagrams whose fragments never all came (timed out, or given up at the
@@ -341,7 +331,7 @@ static bool drain(struct daemon *d, struct source *s)
 	unsigned n = 0;
 	uint64_t now = (uint64_t)mono_ms();
 
-	while (n < MAX_TURN_FRAMES && ready(s) && (st = capture_next(s->cap, &fr)) == CAPTURE_OK) {
+	while (n < MAX_TURN_FRAMES && (st = capture_next(s->cap, &fr)) == CAPTURE_OK) {
 		if (decoder_decode(s->dec, &fr, &p) == DECODE_OK)
 			gateway_packet(d->gw, &p, now);
 		hand_over_incomplete(d, s, now);
@@ -789,7 +779,6 @@ static int open_sources(struct daemon *d, char *err, size_t errlen)
 {
 	if (policy_reads_nflog(d->st.policy, d->mode)) {
 		snprintf(d->src[0].name, sizeof(d->src[0].name), "nflog:%u", d->st.gw.nflog_group);
-		d->src[0].nflog = true;
 		d->n_src = 1;
 	} else {
 		size_t n = policy_interface_count(d->st.policy);

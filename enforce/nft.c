@@ -35,9 +35,9 @@
  * payload (SYN, ACK, FIN, RST) pass with a copy, a bucket a connection, and
  * all that passes before a verdict draws on a budget of its inside host
  * (put_undecided_out); everything coming in passes with a copy, never
- * held.  The copy is `log prefix "passed" (or "held") group N
- * queue-threshold 1': NFLOG, one netlink message per packet, no batching
- * delay, its prefix the packet's fate.  With fail_open, the
+ * held.  The copy is `log prefix "passed" (or "held") group N', its
+ * prefix the packet's fate: NFLOG, batched (copy_stmt), a held packet's
+ * copy sent at once.  With fail_open, the
  * holding rules are skipped once the engine has stopped renewing
  * `engine_alive'; without it a dead engine leaves the rules in place and
  * undecided payload is dropped.
@@ -883,11 +883,18 @@ static void put_decision_sets(FILE *o, const struct shape *s, int f)
 
 /* A copy to the engine and the packet's verdict.  A copy looks the same
  * whether its packet passes or is held, so its prefix says which (core/
- * flow.h): what a gate-mode event counts as sent is what passed. */
+ * flow.h): what a gate-mode event counts as sent is what passed.  A held
+ * packet's copy goes at once (`queue-threshold 1': its verdict waits on
+ * the engine, and it flushes the copies queued before it, in order); a
+ * passed packet's waits for the NFLOG instance's batch (capture/source.c,
+ * open_nflog(): at most 1/100 s), one netlink message for many copies. */
 static void copy_stmt(char *buf, size_t len, const struct shape *s, const char *counter, const char *verdict)
 {
-	snprintf(buf, len, "counter name \"%s\" log prefix \"%s\" group %u queue-threshold 1 %s", counter,
-		 strcmp(verdict, "accept") ? EF_FATE_PREFIX_HELD : EF_FATE_PREFIX_PASSED, s->g->nflog_group, verdict);
+	bool held = strcmp(verdict, "accept") != 0;
+
+	snprintf(buf, len, "counter name \"%s\" log prefix \"%s\" group %u%s %s", counter,
+		 held ? EF_FATE_PREFIX_HELD : EF_FATE_PREFIX_PASSED, s->g->nflog_group, held ? " queue-threshold 1" : "",
+		 verdict);
 }
 
 static void put_copy(FILE *o, const struct shape *s, const char *counter, const char *verdict)
