@@ -4,12 +4,14 @@
  * One worker: read, decode, classify, judge, in one thread.
  *
  * Several: every worker reads every file itself (each has its own capture,
- * decoder and packet clock), decodes every frame, and keeps the packets of
- * the inside hosts it owns (shard_of); the others it drops after decoding.
- * Reading a mapped file and decoding a frame cost a tenth of classifying
- * it, so doing them N times is cheaper than a reader thread that decodes
- * and copies every packet into rings: that thread was the serial part
- * that kept two workers at 1.2x one.  Nothing is shared between workers
+ * decoder and packet clock), routes every frame, and keeps the packets of
+ * the inside hosts it owns (shard_of).  The common frame is routed from a
+ * peek at its headers (decoder_peek, which routes as the decoder would or
+ * declines) and decoded only by its owner; any other frame every worker
+ * decodes.  Reading a mapped file and routing a frame cost a fraction of
+ * classifying it, so doing them N times is cheaper than a reader thread
+ * that decodes and copies every packet into rings: that thread was the
+ * serial part that kept two workers at 1.2x one.  Nothing is shared between workers
  * and there is nothing to wait for.  Each worker's clock is the packet
  * clock of all frames, as one worker's is, so flows age the same whichever
  * worker owns them, and the verdicts do not depend on the number of
@@ -467,6 +469,23 @@ static void classify_incomplete(struct worker *w, struct router *router, struct 
 		warn_unexamined(w->decoder, w->cap, &w->unexamined_seen, &w->unexamined_warned);
 }
 
+/* The worker a packet goes to; every worker asks it of every packet, in
+ * order, so all keep the same routes. */
+static unsigned route_packet(struct worker *w, struct router *router, struct inside_cache *inside,
+			     const struct packet *pkt, uint64_t now)
+{
+	unsigned owner = shard_of(w->o->policy, inside, pkt, w->n_workers);
+
+	if (pkt->l4 == IPPROTO_TCP) {
+		owner = route_tcp(router, pkt, now, owner);
+		if (pkt->payload_len) {
+			struct announce_ctx a = {router, owner, now};
+			ftp_segment_announcements(pkt, route_announced, &a);
+		}
+	}
+	return owner;
+}
+
 /*
  * A worker: reads and decodes every frame of every file, and classifies the
  * packets of the inside hosts it owns -- all of them when it is the only
@@ -521,6 +540,17 @@ static void *worker_run(void *arg)
 			continue;
 		}
 		now = packet_clock_update(&clock, frame.ts_us);
+		/* Most frames are another worker's: the peek routes them without
+		 * decoding; the rest, and whatever it declines, are decoded whole.
+		 * Routing before decoding keeps the order of route_tcp()'s calls:
+		 * a frame the peek accepts is no fragment, so its decode hands on
+		 * no datagram given up (classify_incomplete drained them all). */
+		unsigned owner = 0;
+		bool peeked = decoder_peek(&frame, &pkt);
+		if (peeked && (owner = route_packet(w, router, inside, &pkt, now)) != w->id) {
+			decoder_pass(w->decoder, &frame);
+			continue;
+		}
 		enum decode_result dr = decoder_decode(w->decoder, &frame, &pkt);
 		classify_incomplete(w, router, inside, now);
 		if (dr != DECODE_OK) {
@@ -528,14 +558,8 @@ static void *worker_run(void *arg)
 				warn_unexamined(w->decoder, cap, &w->unexamined_seen, &w->unexamined_warned);
 			continue;
 		}
-		unsigned owner = shard_of(w->o->policy, inside, &pkt, w->n_workers);
-		if (pkt.l4 == IPPROTO_TCP) {
-			owner = route_tcp(router, &pkt, now, owner);
-			if (pkt.payload_len) {
-				struct announce_ctx a = {router, owner, now};
-				ftp_segment_announcements(&pkt, route_announced, &a);
-			}
-		}
+		if (!peeked)
+			owner = route_packet(w, router, inside, &pkt, now);
 		if (owner != w->id)
 			continue;
 		classifier_advance(w->classifier, now);
