@@ -183,9 +183,18 @@ static uint64_t addr_mix(const struct ef_addr *a)
  */
 #define INSIDE_CACHE 4096u
 
+#define SHARD_CACHE 4096u
+
+struct shard_entry {
+	struct ef_addr src, dst;
+	bool used;
+	uint8_t shard;
+};
+
 struct inside_cache {
 	struct ef_addr addr[INSIDE_CACHE];
 	uint8_t known[INSIDE_CACHE]; /* 0 empty, 1 outside, 2 inside */
+	struct shard_entry pairs[SHARD_CACHE]; /* shard_of() */
 };
 
 static bool is_inside(struct inside_cache *c, const struct policy *p, const struct ef_addr *a)
@@ -223,7 +232,7 @@ static uint32_t host_hash(const struct ef_addr *a)
 	return h ^ (h >> 16);
 }
 
-static unsigned shard_of(const struct policy *p, struct inside_cache *c, const struct packet *pkt, unsigned n)
+static unsigned shard_of_pair(const struct policy *p, struct inside_cache *c, const struct packet *pkt, unsigned n)
 {
 	bool src_in = is_inside(c, p, &pkt->src), dst_in = is_inside(c, p, &pkt->dst);
 	const struct ef_addr *host;
@@ -233,6 +242,20 @@ static unsigned shard_of(const struct policy *p, struct inside_cache *c, const s
 	else
 		host = memcmp(pkt->src.b, pkt->dst.b, 16) <= 0 ? &pkt->src : &pkt->dst;
 	return (unsigned)(host_hash(host) % n);
+}
+
+/* Every worker asks this of every frame, and consecutive frames are mostly
+ * of the same few address pairs: the answer is remembered by pair
+ * (direct-mapped; a collision only works it out again). */
+static unsigned shard_of(const struct policy *p, struct inside_cache *c, const struct packet *pkt, unsigned n)
+{
+	uint64_t h = addr_mix(&pkt->src) ^ (addr_mix(&pkt->dst) >> 21);
+	struct shard_entry *e = &c->pairs[(h >> 52) & (SHARD_CACHE - 1)];
+
+	if (e->used && !memcmp(&e->src, &pkt->src, sizeof(e->src)) && !memcmp(&e->dst, &pkt->dst, sizeof(e->dst)))
+		return e->shard;
+	*e = (struct shard_entry){pkt->src, pkt->dst, true, (uint8_t)shard_of_pair(p, c, pkt, n)};
+	return e->shard;
 }
 
 /* ---- related flows in one worker (several workers only) ------------------ */
@@ -368,6 +391,11 @@ static uint32_t pin_hash(const struct ef_addr *lo, const struct ef_addr *hi, uin
  */
 static unsigned route_tcp(struct router *r, const struct packet *pkt, uint64_t now, unsigned shard)
 {
+	/* What almost every packet meets: no pin names both its ports, no
+	 * endpoint is announced.  (The ports' order does not matter here.) */
+	if (!r->live && !(r->n_pins && r->pin_ports[pkt->sport] && r->pin_ports[pkt->dport]))
+		return shard;
+
 	bool src_lo = memcmp(&pkt->src, &pkt->dst, sizeof(pkt->src)) < 0 ||
 		      (!memcmp(&pkt->src, &pkt->dst, sizeof(pkt->src)) && pkt->sport <= pkt->dport);
 	const struct ef_addr *lo = src_lo ? &pkt->src : &pkt->dst, *hi = src_lo ? &pkt->dst : &pkt->src;
