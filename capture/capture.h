@@ -189,6 +189,21 @@ uint64_t decode_unexamined_count(const uint64_t *skipped);
 /* True when libpcap link type `dlt` is one the decoder understands. */
 bool decoder_linktype_supported(int dlt);
 
+/*
+ * Where a packet goes, without decoding it: for the common frame (Ethernet,
+ * IPv4 without options or IPv6 without extension headers, no fragment, TCP
+ * or UDP outside a tunnel), fills out's src, dst, l4, sport, dport,
+ * tcp_flags, payload and payload_len exactly as decoder_decode() would, and
+ * nothing else; false for every other frame (then decode it, which may
+ * route it differently).  A worker that owns only some packets peeks at
+ * each frame and decodes only its own.  A peeked frame that is not decoded
+ * goes to decoder_pass(), which leaves the decoder as decoder_decode() would
+ * have (its counters, and the time at which a datagram whose fragments
+ * never complete is handed on).
+ */
+bool decoder_peek(const struct capture_frame *f, struct packet *out);
+void decoder_pass(struct decoder *d, const struct capture_frame *f);
+
 /* ---- what an FTP control line announces -------------------------------- */
 
 /*

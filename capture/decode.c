@@ -536,7 +536,9 @@ static enum decode_result decode_link(struct decoder *d, const struct capture_fr
 	return unexamined(d, SKIP_LINKTYPE, "link type", (uint32_t)f->linktype);
 }
 
-enum decode_result decoder_decode(struct decoder *d, const struct capture_frame *f, struct packet *out)
+/* What the decoder keeps of the frame at hand, decoded or passed: the next
+ * datagram given up is handed on at its time (frag_give_up()). */
+static void frame_begin(struct decoder *d, const struct capture_frame *f)
 {
 	d->stats.frames++;
 	d->frame_file = f->file;
@@ -544,6 +546,11 @@ enum decode_result decoder_decode(struct decoder *d, const struct capture_frame 
 	d->frame_ts = f->ts_us;
 	d->frame_cut = f->caplen < f->wirelen;
 	d->ethernet_payload = NULL;
+}
+
+enum decode_result decoder_decode(struct decoder *d, const struct capture_frame *f, struct packet *out)
+{
+	frame_begin(d, f);
 	memset(out, 0, sizeof(*out));
 	out->ts_us = f->ts_us;
 	out->file = f->file;
@@ -1575,6 +1582,100 @@ static enum decode_result decode_ip(struct decoder *d, const uint8_t *p, uint32_
 		return decode_ipv6(d, p, len, ts, out, depth);
 	}
 	return skip(d, SKIP_MALFORMED);
+}
+
+/* ---- where a packet goes, before it is decoded ------------------------ */
+
+/*
+ * The common frame -- Ethernet (any VLAN tags), IPv4 without options or
+ * IPv6 without extension headers, not a fragment, plain TCP or UDP on a
+ * port no tunnel uses -- read as decoder_decode() reads it, for the fields
+ * that route a packet.  Each test below is one decoder_decode() makes on
+ * that path, in the same order and with the same outcome, and anything
+ * else declines (link types, ethertypes, tunnels, options, fragments,
+ * truncation) so that the full decode decides; an accepted frame is one
+ * decoder_decode() returns DECODE_OK for, with equal fields, touching no
+ * decoder state but its counters (decoder_pass()).
+ */
+bool decoder_peek(const struct capture_frame *f, struct packet *out)
+{
+	const uint8_t *p = f->data;
+	uint32_t len = f->caplen, off, hl, total;
+	uint16_t type;
+	uint8_t proto;
+
+	if (f->linktype != DLT_EN10MB || !ethernet_type(p, len, &type, &off) || (type != 0x0800 && type != 0x86dd))
+		return false;
+	p += off;
+	len -= off;
+	if (len < 1)
+		return false;
+	memset(&out->src, 0, sizeof(out->src));
+	memset(&out->dst, 0, sizeof(out->dst));
+	if (p[0] >> 4 == 4) { /* decode_ip() goes by the version, not the ethertype */
+		if (len < 20)
+			return false;
+		hl = (uint32_t)(p[0] & 0x0f) * 4;
+		total = rd16(p + 2);
+		if (hl != 20 || total < hl || (rd16(p + 6) & 0x3fff)) /* options; a fragment */
+			return false;
+		if (total > len)
+			total = len;
+		out->src.family = out->dst.family = 4;
+		memcpy(out->src.b, p + 12, 4);
+		memcpy(out->dst.b, p + 16, 4);
+		proto = p[9];
+	} else if (p[0] >> 4 == 6) {
+		if (len < 40)
+			return false;
+		hl = 40;
+		total = 40 + rd16(p + 4);
+		if (total > len)
+			total = len;
+		out->src.family = out->dst.family = 6;
+		memcpy(out->src.b, p + 8, 16);
+		memcpy(out->dst.b, p + 24, 16);
+		proto = p[6]; /* anything but TCP and UDP (extension headers) declines */
+	} else {
+		return false;
+	}
+	p += hl;
+	len = total - hl;
+	out->l4 = proto;
+	if (proto == IPPROTO_TCP) {
+		uint32_t thl;
+		if (len < 20 || (thl = (uint32_t)(p[12] >> 4) * 4) < 20 || thl > len)
+			return false;
+		out->sport = rd16(p);
+		out->dport = rd16(p + 2);
+		out->tcp_flags = p[13];
+		out->payload = p + thl;
+		out->payload_len = len - thl;
+		return true;
+	}
+	if (proto == IPPROTO_UDP) {
+		if (len < 8)
+			return false;
+		out->sport = rd16(p);
+		out->dport = rd16(p + 2);
+		out->tcp_flags = 0;
+		/* decode_udp_tunnel()'s ports, shaped as a tunnel or not */
+		if (out->dport == 4789 || out->dport == 8472 || out->dport == 6081 || out->dport == 2152)
+			return false;
+		uint16_t ulen = rd16(p + 4);
+		if (ulen >= 8 && ulen < len)
+			len = ulen;
+		out->payload = p + 8;
+		out->payload_len = len - 8;
+		return true;
+	}
+	return false;
+}
+
+void decoder_pass(struct decoder *d, const struct capture_frame *f)
+{
+	frame_begin(d, f);
+	d->stats.decoded++;
 }
 
 /* ---- what an FTP control line announces -------------------------------- */

@@ -4,12 +4,14 @@
  * One worker: read, decode, classify, judge, in one thread.
  *
  * Several: every worker reads every file itself (each has its own capture,
- * decoder and packet clock), decodes every frame, and keeps the packets of
- * the inside hosts it owns (shard_of); the others it drops after decoding.
- * Reading a mapped file and decoding a frame cost a tenth of classifying
- * it, so doing them N times is cheaper than a reader thread that decodes
- * and copies every packet into rings: that thread was the serial part
- * that kept two workers at 1.2x one.  Nothing is shared between workers
+ * decoder and packet clock), routes every frame, and keeps the packets of
+ * the inside hosts it owns (shard_of).  The common frame is routed from a
+ * peek at its headers (decoder_peek, which routes as the decoder would or
+ * declines) and decoded only by its owner; any other frame every worker
+ * decodes.  Reading a mapped file and routing a frame cost a fraction of
+ * classifying it, so doing them N times is cheaper than a reader thread
+ * that decodes and copies every packet into rings: that thread was the
+ * serial part that kept two workers at 1.2x one.  Nothing is shared between workers
  * and there is nothing to wait for.  Each worker's clock is the packet
  * clock of all frames, as one worker's is, so flows age the same whichever
  * worker owns them, and the verdicts do not depend on the number of
@@ -186,9 +188,18 @@ static uint64_t addr_mix(const struct ef_addr *a)
  */
 #define INSIDE_CACHE 4096u
 
+#define SHARD_CACHE 4096u
+
+struct shard_entry {
+	struct ef_addr src, dst;
+	bool used;
+	uint8_t shard;
+};
+
 struct inside_cache {
 	struct ef_addr addr[INSIDE_CACHE];
 	uint8_t known[INSIDE_CACHE]; /* 0 empty, 1 outside, 2 inside */
+	struct shard_entry pairs[SHARD_CACHE]; /* shard_of() */
 };
 
 static bool is_inside(struct inside_cache *c, const struct policy *p, const struct ef_addr *a)
@@ -226,7 +237,7 @@ static uint32_t host_hash(const struct ef_addr *a)
 	return h ^ (h >> 16);
 }
 
-static unsigned shard_of(const struct policy *p, struct inside_cache *c, const struct packet *pkt, unsigned n)
+static unsigned shard_of_pair(const struct policy *p, struct inside_cache *c, const struct packet *pkt, unsigned n)
 {
 	bool src_in = is_inside(c, p, &pkt->src), dst_in = is_inside(c, p, &pkt->dst);
 	const struct ef_addr *host;
@@ -236,6 +247,20 @@ static unsigned shard_of(const struct policy *p, struct inside_cache *c, const s
 	else
 		host = memcmp(pkt->src.b, pkt->dst.b, 16) <= 0 ? &pkt->src : &pkt->dst;
 	return (unsigned)(host_hash(host) % n);
+}
+
+/* Every worker asks this of every frame, and consecutive frames are mostly
+ * of the same few address pairs: the answer is remembered by pair
+ * (direct-mapped; a collision only works it out again). */
+static unsigned shard_of(const struct policy *p, struct inside_cache *c, const struct packet *pkt, unsigned n)
+{
+	uint64_t h = addr_mix(&pkt->src) ^ (addr_mix(&pkt->dst) >> 21);
+	struct shard_entry *e = &c->pairs[(h >> 52) & (SHARD_CACHE - 1)];
+
+	if (e->used && !memcmp(&e->src, &pkt->src, sizeof(e->src)) && !memcmp(&e->dst, &pkt->dst, sizeof(e->dst)))
+		return e->shard;
+	*e = (struct shard_entry){pkt->src, pkt->dst, true, (uint8_t)shard_of_pair(p, c, pkt, n)};
+	return e->shard;
 }
 
 /* ---- related flows in one worker (several workers only) ------------------ */
@@ -371,6 +396,11 @@ static uint32_t pin_hash(const struct ef_addr *lo, const struct ef_addr *hi, uin
  */
 static unsigned route_tcp(struct router *r, const struct packet *pkt, uint64_t now, unsigned shard)
 {
+	/* What almost every packet meets: no pin names both its ports, no
+	 * endpoint is announced.  (The ports' order does not matter here.) */
+	if (!r->live && !(r->n_pins && r->pin_ports[pkt->sport] && r->pin_ports[pkt->dport]))
+		return shard;
+
 	bool src_lo = memcmp(&pkt->src, &pkt->dst, sizeof(pkt->src)) < 0 ||
 		      (!memcmp(&pkt->src, &pkt->dst, sizeof(pkt->src)) && pkt->sport <= pkt->dport);
 	const struct ef_addr *lo = src_lo ? &pkt->src : &pkt->dst, *hi = src_lo ? &pkt->dst : &pkt->src;
@@ -472,6 +502,23 @@ static void classify_incomplete(struct worker *w, struct router *router, struct 
 		warn_unexamined(w->decoder, w->cap, &w->unexamined_seen, &w->unexamined_warned);
 }
 
+/* The worker a packet goes to; every worker asks it of every packet, in
+ * order, so all keep the same routes. */
+static unsigned route_packet(struct worker *w, struct router *router, struct inside_cache *inside,
+			     const struct packet *pkt, uint64_t now)
+{
+	unsigned owner = shard_of(w->o->policy, inside, pkt, w->n_workers);
+
+	if (pkt->l4 == IPPROTO_TCP) {
+		owner = route_tcp(router, pkt, now, owner);
+		if (pkt->payload_len) {
+			struct announce_ctx a = {router, owner, now};
+			ftp_segment_announcements(pkt, route_announced, &a);
+		}
+	}
+	return owner;
+}
+
 /*
  * A worker: reads and decodes every frame of every file, and classifies the
  * packets of the inside hosts it owns -- all of them when it is the only
@@ -526,6 +573,17 @@ static void *worker_run(void *arg)
 			continue;
 		}
 		now = packet_clock_update(&clock, frame.ts_us);
+		/* Most frames are another worker's: the peek routes them without
+		 * decoding; the rest, and whatever it declines, are decoded whole.
+		 * Routing before decoding keeps the order of route_tcp()'s calls:
+		 * a frame the peek accepts is no fragment, so its decode hands on
+		 * no datagram given up (classify_incomplete drained them all). */
+		unsigned owner = 0;
+		bool peeked = decoder_peek(&frame, &pkt);
+		if (peeked && (owner = route_packet(w, router, inside, &pkt, now)) != w->id) {
+			decoder_pass(w->decoder, &frame);
+			continue;
+		}
 		enum decode_result dr = decoder_decode(w->decoder, &frame, &pkt);
 		classify_incomplete(w, router, inside, now);
 		if (dr != DECODE_OK) {
@@ -533,14 +591,8 @@ static void *worker_run(void *arg)
 				warn_unexamined(w->decoder, cap, &w->unexamined_seen, &w->unexamined_warned);
 			continue;
 		}
-		unsigned owner = shard_of(w->o->policy, inside, &pkt, w->n_workers);
-		if (pkt.l4 == IPPROTO_TCP) {
-			owner = route_tcp(router, &pkt, now, owner);
-			if (pkt.payload_len) {
-				struct announce_ctx a = {router, owner, now};
-				ftp_segment_announcements(&pkt, route_announced, &a);
-			}
-		}
+		if (!peeked)
+			owner = route_packet(w, router, inside, &pkt, now);
 		if (owner != w->id)
 			continue;
 		classifier_advance(w->classifier, now);
