@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
+#include "frames.h"
 
 static size_t put_ipv4(uint8_t *b, uint8_t proto, const char *src, const char *dst, uint16_t payload_len,
 		       uint16_t id, uint16_t frag_field)
@@ -48,17 +49,7 @@ static size_t put_ipv4(uint8_t *b, uint8_t proto, const char *src, const char *d
 
 static size_t put_udp(uint8_t *b, uint16_t sport, uint16_t dport, const char *payload)
 {
-	size_t n = strlen(payload);
-
-	b[0] = (uint8_t)(sport >> 8);
-	b[1] = (uint8_t)sport;
-	b[2] = (uint8_t)(dport >> 8);
-	b[3] = (uint8_t)dport;
-	b[4] = (uint8_t)((8 + n) >> 8);
-	b[5] = (uint8_t)(8 + n);
-	b[6] = b[7] = 0;
-	memcpy(b + 8, payload, n);
-	return 8 + n;
+	return frame_put_udp(b, sport, dport, payload, strlen(payload));
 }
 
 /* A whole IPv4/UDP datagram. */

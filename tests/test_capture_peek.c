@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "capture/capture.h"
+#include "frames.h"
 
 /* ---- frames ------------------------------------------------------------ */
 
@@ -95,18 +96,6 @@ static size_t put_tcp(uint8_t *b, uint16_t sport, uint16_t dport, uint8_t flags,
 	return hl + n;
 }
 
-static size_t put_udp(uint8_t *b, uint16_t sport, uint16_t dport, const uint8_t *data, size_t n)
-{
-	b[0] = (uint8_t)(sport >> 8);
-	b[1] = (uint8_t)sport;
-	b[2] = (uint8_t)(dport >> 8);
-	b[3] = (uint8_t)dport;
-	b[4] = (uint8_t)((8 + n) >> 8);
-	b[5] = (uint8_t)(8 + n);
-	b[6] = b[7] = 0;
-	memcpy(b + 8, data, n);
-	return 8 + n;
-}
 
 enum { MAX_FRAME = 512 };
 
@@ -135,7 +124,7 @@ static struct frame v4_udp(uint16_t dport, const uint8_t *data, size_t n)
 {
 	struct frame f = {.dlt = DLT_EN10MB};
 	size_t l2 = put_ethernet(f.b, 1, 0x0800);
-	size_t l4 = put_udp(f.b + l2 + 20, 5353, dport, data, n);
+	size_t l4 = frame_put_udp(f.b + l2 + 20, 5353, dport, data, n);
 
 	put_ipv4(f.b + l2, IPPROTO_UDP, (uint32_t)l4, 0, 0);
 	f.n = l2 + 20 + l4;
