@@ -747,11 +747,20 @@ static uint32_t geneve_unproven(const uint8_t *o, uint32_t n)
  * outer endpoint, as any relay is: only that endpoint knows it decapsulates.
  * Returns false when p is no tunnel; *r is then untouched.
  */
+static bool udp_tunnel_port(uint16_t dport)
+{
+	return dport == 4789 || dport == 8472 || dport == 6081 || dport == 2152;
+}
+
 static bool decode_udp_tunnel(struct decoder *d, uint16_t dport, const uint8_t *p, uint32_t len,
 			      uint64_t ts, struct packet *out, int depth, enum decode_result *r)
 {
 	uint32_t off;
 
+	/* One list of ports for this and decoder_peek(), which must decline
+	 * every datagram this may peel. */
+	if (!udp_tunnel_port(dport))
+		return false;
 	switch (dport) {
 	case 4789:
 	case 8472:
@@ -1660,7 +1669,7 @@ bool decoder_peek(const struct capture_frame *f, struct packet *out)
 		out->dport = rd16(p + 2);
 		out->tcp_flags = 0;
 		/* decode_udp_tunnel()'s ports, shaped as a tunnel or not */
-		if (out->dport == 4789 || out->dport == 8472 || out->dport == 6081 || out->dport == 2152)
+		if (udp_tunnel_port(out->dport))
 			return false;
 		uint16_t ulen = rd16(p + 4);
 		if (ulen >= 8 && ulen < len)
