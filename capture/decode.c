@@ -24,6 +24,7 @@
  *    arrived first is kept.
  */
 #include "capture.h"
+#include "nflog_tlv.h"
 
 #include <netinet/in.h>
 #include <pcap/dlt.h>
@@ -466,21 +467,19 @@ static enum decode_result decode_nflog(struct decoder *d, const uint8_t *p, uint
 	uint32_t off = 4, payload_len = 0;
 	enum ef_packet_fate fate = EF_FATE_UNKNOWN;
 
+	const uint8_t *v;
+	uint32_t vlen;
+	uint16_t type;
+
 	if (len < 4)
 		return skip(d, SKIP_TRUNCATED);
-	while (off + 4 <= len) {
-		uint16_t tlv_len, tlv_type;
-		memcpy(&tlv_len, p + off, 2);
-		memcpy(&tlv_type, p + off + 2, 2);
-		if (tlv_len < 4 || off + tlv_len > len)
-			break;
-		if (tlv_type == 9 && !payload) {
-			payload = p + off + 4;
-			payload_len = tlv_len - 4u;
-		} else if (tlv_type == 10) {
-			fate = nflog_fate(p + off + 4, tlv_len - 4u);
+	while (nflog_tlv_next(p, len, &off, &type, &v, &vlen)) {
+		if (type == 9 && !payload) {
+			payload = v;
+			payload_len = vlen;
+		} else if (type == 10) {
+			fate = nflog_fate(v, vlen);
 		}
-		off += (tlv_len + 3u) & ~3u;
 	}
 	if (!payload)
 		return skip(d, off + 4 <= len ? SKIP_MALFORMED : SKIP_NOT_IP);

@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "pcapmap.h"
 #include "pcapng.h"
+#include "nflog_tlv.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -291,13 +292,11 @@ static enum capture_status nflog_next(struct capture *c, struct capture_frame *f
 		const unsigned char *data = NLMSG_DATA(h);
 		size_t len = h->nlmsg_len - NLMSG_HDRLEN;
 		f->ts_us = c->nl_recv_us;
-		for (size_t at = sizeof(struct nfgenmsg); at + NLA_HDRLEN <= len;) {
-			const struct nlattr *a = (const struct nlattr *)(data + at);
-			if (a->nla_len < NLA_HDRLEN || a->nla_len > len - at)
-				break;
-			const unsigned char *v = data + at + NLA_HDRLEN;
-			unsigned type = a->nla_type & NLA_TYPE_MASK;
-			if (type == NFULA_SEQ && a->nla_len >= NLA_HDRLEN + 4) {
+		uint32_t at = sizeof(struct nfgenmsg), vlen;
+		uint16_t type;
+		const uint8_t *v;
+		while (nflog_tlv_next(data, (uint32_t)len, &at, &type, &v, &vlen)) {
+			if (type == NFULA_SEQ && vlen >= 4) {
 				uint32_t seq;
 				memcpy(&seq, v, 4);
 				seq = ntohl(seq);
@@ -305,7 +304,7 @@ static enum capture_status nflog_next(struct capture *c, struct capture_frame *f
 					c->nl_lost += (uint32_t)(seq - c->nl_seq_next);
 				c->nl_seq_seen = true;
 				c->nl_seq_next = seq + 1;
-			} else if (type == NFULA_TIMESTAMP && a->nla_len >= NLA_HDRLEN + 16) {
+			} else if (type == NFULA_TIMESTAMP && vlen >= 16) {
 				/* The packet's own time, when it is wall-clock time:
 				 * a forwarded packet can carry a delivery time on
 				 * another clock, and then the batch's arrival is
@@ -314,7 +313,6 @@ static enum capture_status nflog_next(struct capture *c, struct capture_frame *f
 				if (t <= c->nl_recv_us && c->nl_recv_us - t < 10000000u)
 					f->ts_us = t;
 			}
-			at += NLA_ALIGN(a->nla_len);
 		}
 		f->data = data;
 		f->caplen = f->wirelen = (uint32_t)len;
