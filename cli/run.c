@@ -712,6 +712,8 @@ static void publish_metrics(struct daemon *d)
 	s.judged_at_end = g.judged_at_end;
 	s.rejudged = g.rejudged;
 	s.revoked = g.revoked;
+	s.released = g.released;
+	s.release_errors = d->c.release_errors;
 	s.have_kernel = c.have_kernel;
 	s.held = c.held;
 	s.copied = c.copied;

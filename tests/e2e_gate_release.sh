@@ -15,7 +15,8 @@
 # Checks, over real curl HTTPS requests to cn (CN, designated, logged by
 # designated-any) through a gate, IPv4 and IPv6:
 #   - every request completes and the client retransmits not one segment;
-#   - the engine released at least one held segment a request, none failed;
+#   - the engine released at least one held segment a request, none failed,
+#     and its metrics (egressfence_released_packets_total) say the same;
 #   - a blocked cleartext upload to cn releases nothing, and its marker
 #     never reaches cn.
 #
@@ -79,7 +80,8 @@ retrans() {
 }
 
 EVENTS=$D/events.json
-ef_engine_start gate --config "$D/gate.yaml" --json "$EVENTS"
+METRICS=127.0.0.1:9817
+ef_engine_start gate --config "$D/gate.yaml" --json "$EVENTS" --metrics-listen "$METRICS"
 
 N4=6 N6=3
 codes="" slow=""
@@ -108,6 +110,17 @@ released=$(ef_field released) errors=$(ef_field release_errors)
 [ "${released:-0}" -ge $((N4 + N6)) ] && [ "${errors:-x}" = 0 ] &&
 	ok "the engine released $released held segments, $errors failed" ||
 	bad "released=${released:-?} release_errors=${errors:-?}, expected >= $((N4 + N6)) and 0"
+
+# The metrics (published once a second) catch up with the counters.
+metric=""
+for ((i = 0; i < 60; i++)); do
+	metric=$(ef_ns_exec gw curl -sf "http://$METRICS/metrics" | sed -n 's/^egressfence_released_packets_total \([0-9]*\)$/\1/p')
+	[ "$metric" = "$released" ] && break
+	sleep 0.1
+done
+[ "$metric" = "$released" ] &&
+	ok "egressfence_released_packets_total is $metric, as the counters say" ||
+	bad "egressfence_released_packets_total is ${metric:-absent}, the counters say $released"
 
 # A blocked flow: nothing released, nothing of it reaches cn.
 MARK=EGRESSFENCE-RELEASE-$RANDOM$RANDOM
