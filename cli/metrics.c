@@ -206,6 +206,11 @@ static void write_sample(FILE *o, const struct metrics_sample *s)
 	fprintf(o, "egressfence_flows_judged_by_total{by=\"rejudged\"} %llu\n", (unsigned long long)s->rejudged);
 	counter(o, "egressfence_allows_revoked_total",
 		"Allowed flows the engine forgot (idle), whose next payload is held again.", s->revoked);
+	counter(o, "egressfence_released_packets_total",
+		"Held segments of allowed flows the engine sent on through the gate's rules.", s->released);
+	counter(o, "egressfence_release_errors_total",
+		"Held segments of allowed flows not sent on (queue full, commit refused, send failed).",
+		s->release_errors);
 	family(o, "egressfence_capture_drops_total", "counter",
 	       "Packets the kernel dropped before the engine read them, by source (an interface, or nflog:GROUP).");
 	for (size_t i = 0; i < s->n_sources; i++) {

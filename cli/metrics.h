@@ -41,6 +41,7 @@ struct metrics_output {
 struct metrics_sample {
 	uint64_t packets, fast_path, flows, flows_active;
 	uint64_t judged_at_deadline, judged_at_end, rejudged, revoked;
+	uint64_t released, release_errors; /* gate: held segments sent on after an allow, and those not */
 	bool have_kernel;                      /* a table is loaded (not observe mode) */
 	uint64_t held, copied, refused;        /* the table's counters */
 	size_t n_sources;

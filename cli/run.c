@@ -55,6 +55,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -93,6 +94,31 @@ struct source {
 
 struct counters {
 	uint64_t kernel_errors, reloads, reload_failures;
+	uint64_t release_errors; /* held packets judged and not sent on (no room, no socket, send failed) */
+};
+
+/*
+ * Gate mode: held packets whose own judgement allowed their flow
+ * (gateway.h, kernel.release), sent on from the gateway once the commit
+ * that carries the allow is in the kernel.  A raw socket (IP_HDRINCL) sends
+ * the datagram as the kernel held it; it leaves through the output hook,
+ * where the same prefilter and tier chains as forwarded packets judge it,
+ * so it passes only as the client's own retransmission would, and its copy
+ * comes back as passed.  Bounded: what does not fit waits for the client's
+ * retransmission, as before.
+ */
+#define RELEASE_MAX 64
+#define RELEASE_BYTES (256u * 1024u)
+
+struct release_queue {
+	int fd4, fd6;
+	unsigned n;
+	uint32_t used;
+	struct {
+		uint32_t off, len;
+		struct ef_addr dst;
+	} pk[RELEASE_MAX];
+	uint8_t buf[RELEASE_BYTES];
 };
 
 /*
@@ -162,6 +188,7 @@ struct daemon {
 	struct source src[MAX_SOURCES];
 	size_t n_src;
 	int sigfd;
+	struct release_queue *release; /* gate mode; NULL when the sockets could not be opened */
 	bool running;               /* set up, in the loop */
 	struct heartbeat hb;
 	/* EF_TEST_LOOP_DELAY_MS: the loop sleeps this long after each turn that
@@ -297,14 +324,96 @@ static void kernel_queue(void *ctx, const struct nft_decision *dec)
 		nft_table_queue(d->table, dec);
 }
 
+static void kernel_release(void *ctx, const uint8_t *l3, uint32_t len, const struct ef_addr *dst)
+{
+	struct daemon *d = ctx;
+	struct release_queue *q = d->release;
+
+	if (!q || q->n == RELEASE_MAX || len > RELEASE_BYTES - q->used) {
+		d->c.release_errors++;
+		return;
+	}
+	memcpy(q->buf + q->used, l3, len);
+	q->pk[q->n].off = q->used;
+	q->pk[q->n].len = len;
+	q->pk[q->n].dst = *dst;
+	q->used += len;
+	q->n++;
+}
+
+/* After the commit: sent on only when the decisions are in the kernel
+ * (else each would be held again, and count as held twice). */
+static void send_released(struct daemon *d, bool committed)
+{
+	struct release_queue *q = d->release;
+
+	for (unsigned i = 0; q && i < q->n; i++) {
+		const uint8_t *pk = q->buf + q->pk[i].off;
+		ssize_t n = -1;
+		if (!committed) {
+			/* counted below */
+		} else if (q->pk[i].dst.family == 4) {
+			struct sockaddr_in to = {.sin_family = AF_INET};
+			memcpy(&to.sin_addr, q->pk[i].dst.b, 4);
+			n = sendto(q->fd4, pk, q->pk[i].len, 0, (struct sockaddr *)&to, sizeof(to));
+		} else {
+			struct sockaddr_in6 to = {.sin6_family = AF_INET6};
+			memcpy(&to.sin6_addr, q->pk[i].dst.b, 16);
+			n = sendto(q->fd6, pk, q->pk[i].len, 0, (struct sockaddr *)&to, sizeof(to));
+		}
+		if (n != (ssize_t)q->pk[i].len)
+			d->c.release_errors++;
+	}
+	if (q) {
+		q->n = 0;
+		q->used = 0;
+	}
+}
+
 static void commit(struct daemon *d)
 {
 	char err[1024];
+	bool committed = true;
 
 	if (d->table && nft_table_queued(d->table) && nft_table_commit(d->table, err, sizeof(err)) != 0) {
 		d->c.kernel_errors++;
 		warn("%s", err);
+		committed = false;
 	}
+	send_released(d, committed);
+}
+
+/* Gate mode: the raw sockets kernel_release() sends through; without them
+ * (no CAP_NET_RAW) held packets wait for the client's retransmission. */
+static void open_release(struct daemon *d)
+{
+	struct release_queue *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return;
+	q->fd4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	q->fd6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (q->fd4 < 0 || q->fd6 < 0) {
+		warn("cannot open a raw socket (%s): allowed flows' held packets wait for their retransmission",
+		     strerror(errno));
+		if (q->fd4 >= 0)
+			close(q->fd4);
+		if (q->fd6 >= 0)
+			close(q->fd6);
+		free(q);
+		return;
+	}
+	d->release = q;
+}
+
+static void close_release(struct daemon *d)
+{
+	if (!d->release)
+		return;
+	close(d->release->fd4);
+	close(d->release->fd6);
+	free(d->release);
+	d->release = NULL;
 }
 
 static void loop_turned(struct daemon *d);
@@ -537,7 +646,8 @@ static void print_counters(struct daemon *d, const char *when)
 		"egressfence: counters (%s): packets=%llu fast_path=%llu flows=%llu flows_active=%llu "
 		"allow=%llu log=%llu block=%llu capture_drops=%llu held=%llu copied=%llu refused=%llu "
 		"judged_at_deadline=%llu judged_at_end=%llu grace=%llu after_block=%llu rejudged=%llu "
-		"framing_broken=%llu revoked=%llu retried_syn=%llu heartbeats_late=%llu heartbeats_withheld=%llu "
+		"framing_broken=%llu revoked=%llu retried_syn=%llu released=%llu release_errors=%llu "
+		"heartbeats_late=%llu heartbeats_withheld=%llu "
 		"kernel_errors=%llu "
 		"reloads=%llu reload_failures=%llu events_written=%llu events_dropped=%llu "
 		"block_events_dropped=%llu event_write_errors=%llu\n",
@@ -549,6 +659,7 @@ static void print_counters(struct daemon *d, const char *when)
 		(unsigned long long)g.judged_at_deadline, (unsigned long long)g.judged_at_end,
 		(unsigned long long)g.grace, (unsigned long long)g.after_block, (unsigned long long)g.rejudged,
 		(unsigned long long)g.framing_broken, (unsigned long long)g.revoked, (unsigned long long)g.retried_syn,
+		(unsigned long long)g.released, (unsigned long long)d->c.release_errors,
 		(unsigned long long)atomic_load(&d->hb.late), (unsigned long long)atomic_load(&d->hb.withheld),
 		(unsigned long long)(d->c.kernel_errors + atomic_load(&d->hb.errors)), (unsigned long long)d->c.reloads,
 		(unsigned long long)d->c.reload_failures, (unsigned long long)ev.written,
@@ -601,6 +712,8 @@ static void publish_metrics(struct daemon *d)
 	s.judged_at_end = g.judged_at_end;
 	s.rejudged = g.rejudged;
 	s.revoked = g.revoked;
+	s.released = g.released;
+	s.release_errors = d->c.release_errors;
 	s.have_kernel = c.have_kernel;
 	s.held = c.held;
 	s.copied = c.copied;
@@ -1340,6 +1453,7 @@ static void shut_down(struct daemon *d, bool remove)
 	metrics_stop(d->metrics);
 	d->metrics = NULL;
 	gateway_free(d->gw);
+	close_release(d);
 	for (size_t i = 0; i < d->n_src; i++) {
 		capture_close(d->src[i].cap);
 		decoder_free(d->src[i].dec);
@@ -1437,15 +1551,17 @@ int cmd_run(int argc, char **argv)
 		event_queue_set_upkeep(d.events, log_upkeep, &d, UPKEEP_MS);
 	/* observe judges as monitor does; kernel_queue has no table to send to */
 	struct gateway_config gc = {
-		.mode = d.mode == GATEWAY_OBSERVE ? GATEWAY_MONITOR : d.mode, .kernel = {.queue = kernel_queue, .ctx = &d},
+		.mode = d.mode == GATEWAY_OBSERVE ? GATEWAY_MONITOR : d.mode, .kernel = {.queue = kernel_queue, .release = kernel_release, .ctx = &d},
 		.on_event = write_event, .on_judged = count_judgement, .event_ctx = &d,
 	};
 	if (!(d.gw = gateway_new(&gc, err, sizeof(err))) || open_sources(&d, err, sizeof(err)) != 0 ||
 	    block_signals(&d, err, sizeof(err)) != 0)
 		goto fail;
 	gateway_set_policy(d.gw, d.st.policy, d.st.geodb, d.st.prefilter, &d.st.gw);
-	if (d.mode == GATEWAY_GATE)
+	if (d.mode == GATEWAY_GATE) {
 		enable_conntrack_accounting();
+		open_release(&d);
+	}
 	if (d.table && start_table(&d, err, sizeof(err)) != 0)
 		goto fail;
 	loaded = d.table != NULL;

@@ -43,6 +43,12 @@ struct gateway;
 /* What the gateway asks of the kernel. */
 struct gateway_kernel {
 	void (*queue)(void *ctx, const struct nft_decision *d);
+	/* Gate mode, may be NULL: a held packet whose own judgement allowed
+	 * its flow, to be sent on once the queued decisions are in the kernel
+	 * (the daemon sends it from the gateway itself, through the same
+	 * rules: see docs/gateway.md).  l3 is the whole IP datagram the
+	 * kernel held, valid during the call only. */
+	void (*release)(void *ctx, const uint8_t *l3, uint32_t len, const struct ef_addr *dst);
 	void *ctx;
 };
 
@@ -97,6 +103,7 @@ struct gateway_counters {
 	uint64_t judged_at_deadline, judged_at_end, grace, after_block;
 	uint64_t rejudged, framing_broken, revoked;
 	uint64_t retried_syn;        /* SYNs resent after a challenge ACK: one connection (the classifier) */
+	uint64_t released;           /* held packets handed to kernel.release() */
 };
 
 struct gateway *gateway_new(const struct gateway_config *cfg, char *err, size_t errlen);

@@ -75,7 +75,26 @@ struct world {
 	uint32_t seq[2];
 	uint64_t ts_us, now_ms;
 	enum ef_packet_fate fate; /* of the next segments, as the copy's NFLOG prefix says */
+	/* the datagrams the gateway asked to send on (kernel.release) */
+	size_t n_rel;
+	uint32_t rel_len;
+	uint8_t rel[2048];
+	uint8_t last[2048]; /* the last datagram given to gateway_packet() */
+	uint32_t last_len;
 };
+
+static void fake_release(void *ctx, const uint8_t *l3, uint32_t len, const struct ef_addr *dst)
+{
+	struct world *w = ctx;
+	struct ef_addr server;
+
+	ef_addr_parse(w->server, &server);
+	assert_memory_equal(dst, &server, sizeof(server));
+	assert_true(len <= sizeof(w->rel));
+	memcpy(w->rel, l3, len);
+	w->rel_len = len;
+	w->n_rel++;
+}
 
 static void fake_queue(void *ctx, const struct nft_decision *d)
 {
@@ -136,7 +155,7 @@ static void world_start(struct world *w, enum gateway_mode mode, uint16_t server
 	if (!(w->pf = prefilter_build(w->policy, w->db, err, sizeof(err))))
 		fail_msg("prefilter: %s", err);
 	struct gateway_config gc = {
-		.mode = mode, .max_flows = 1024, .kernel = {.queue = fake_queue, .ctx = w},
+		.mode = mode, .max_flows = 1024, .kernel = {.queue = fake_queue, .release = fake_release, .ctx = w},
 		.on_event = fake_event, .event_ctx = w,
 	};
 	if (!(w->gw = gateway_new(&gc, err, sizeof(err))))
@@ -161,19 +180,40 @@ static void world_end(struct world *w)
 	policy_free(w->policy);
 }
 
-/* One TCP segment, dir 0 client to server, 1 ms after the last. */
+/* One TCP segment, dir 0 client to server, 1 ms after the last: an IPv4
+ * datagram as a copy holds it (w->last), its headers' fields as the
+ * decoder gives them. */
 static void segment_at(struct world *w, int dir, uint8_t flags, uint32_t seq, const void *data, size_t len)
 {
 	struct packet p = {0};
+	uint8_t *ip = w->last;
+	uint32_t total = 40 + (uint32_t)len;
 
+	assert_true(total <= sizeof(w->last));
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(total >> 8);
+	ip[3] = (uint8_t)total;
+	ip[8] = 64;
+	ip[9] = IPPROTO_TCP;
 	ef_addr_parse(dir ? w->server : w->client, &p.src);
 	ef_addr_parse(dir ? w->client : w->server, &p.dst);
+	memcpy(ip + 12, p.src.b, 4);
+	memcpy(ip + 16, p.dst.b, 4);
+	ip[32] = 5 << 4;
+	ip[33] = flags;
+	if (len)
+		memcpy(ip + 40, data, len);
+	w->last_len = total;
+	p.l3 = ip;
+	p.l3_len = total;
+
 	p.sport = dir ? w->sport : w->cport;
 	p.dport = dir ? w->cport : w->sport;
 	p.l4 = IPPROTO_TCP;
 	p.tcp_flags = flags;
 	p.tcp_seq = seq;
-	p.payload = data;
+	p.payload = ip + 40;
 	p.payload_len = (uint32_t)len;
 	p.fate = (uint8_t)w->fate;
 	p.ts_us = w->ts_us += 1000;
@@ -680,6 +720,69 @@ static void gate_event_tells_passed_from_held(void **state)
 	world_end(&w);
 }
 
+/* Gate mode: the held segment whose judgement allowed its flow (TLS's
+ * first protected record), and the held ones after it (sent before the
+ * kernel had the allow), are sent on
+ * at once, exactly as held; passed ones are not, nor anything past
+ * RELEASE_PER_FLOW (4): held again by a rule the allow does not lift, a
+ * released copy must not go round. */
+static void gate_releases_held_segments_of_an_allowed_flow(void **state)
+{
+	struct world w;
+	uint8_t b[1024];
+	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
+
+	world_start(&w, GATEWAY_GATE, 443);
+	w.fate = EF_FATE_PASSED;
+	handshake(&w);
+	segment(&w, 0, b, client_hello(b));
+	segment(&w, 1, b, server_hello(b));
+	assert_int_equal(w.n_rel, 0);
+	w.fate = EF_FATE_HELD;
+	segment(&w, 0, ccs, sizeof(ccs)); /* not judged yet: stays held */
+	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 0);
+	assert_int_equal(w.n_rel, 0);
+	segment(&w, 0, b, random_record(b, 200)); /* judged with it: allowed */
+	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 1);
+	assert_int_equal(w.n_rel, 1);
+	assert_int_equal(w.rel_len, w.last_len);
+	assert_memory_equal(w.rel, w.last, w.last_len);
+	segment(&w, 0, b, random_record(b, 100)); /* before the kernel had the allow */
+	assert_int_equal(w.n_rel, 2);
+	assert_int_equal(w.rel_len, w.last_len);
+	assert_memory_equal(w.rel, w.last, w.last_len);
+	w.fate = EF_FATE_PASSED;
+	segment(&w, 0, b, random_record(b, 200));
+	segment(&w, 1, b, random_record(b, 300));
+	assert_int_equal(w.n_rel, 2);
+	w.fate = EF_FATE_HELD;
+	for (int i = 0; i < 6; i++)
+		segment(&w, 0, b, random_record(b, 100));
+	assert_int_equal(w.n_rel, 4);
+	struct gateway_counters c;
+	gateway_counters(w.gw, &c);
+	assert_int_equal(c.released, 4);
+	world_end(&w);
+}
+
+/* A blocked flow's held segments stay held. */
+static void gate_never_releases_for_a_blocked_flow(void **state)
+{
+	struct world w;
+	static const char post[] = "POST /upload HTTP/1.1\r\nHost: cn.example\r\nContent-Length: 3000\r\n\r\n";
+
+	world_start(&w, GATEWAY_GATE, 80);
+	w.fate = EF_FATE_PASSED;
+	handshake(&w);
+	w.fate = EF_FATE_HELD;
+	text(&w, 0, post);
+	assert_int_equal(w.n_ev, 1);
+	assert_int_equal(w.ev[0].verdict, EF_BLOCK);
+	text(&w, 0, post);
+	assert_int_equal(w.n_rel, 0);
+	world_end(&w);
+}
+
 /* tests/redteam4 ssh-many-bulk: SSH's key exchange passes (bounded by the
  * kernel) and is checked by the engine; text sent with it at once keeps
  * passing until the block lands.  The event counts what passed by the
@@ -781,6 +884,8 @@ int main(void)
 		cmocka_unit_test(ssh_grace_does_not_escape_the_deadline),
 		cmocka_unit_test(monitor_block_gets_a_final_record),
 		cmocka_unit_test(gate_event_tells_passed_from_held),
+		cmocka_unit_test(gate_releases_held_segments_of_an_allowed_flow),
+		cmocka_unit_test(gate_never_releases_for_a_blocked_flow),
 		cmocka_unit_test(gate_block_with_copies_passed_after_it_gets_a_final_record),
 		cmocka_unit_test(gate_counts_follow_the_inside_end),
 		cmocka_unit_test(monitor_event_has_no_fates),
