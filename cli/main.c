@@ -392,7 +392,6 @@ static int cmd_audit(int argc, char **argv)
 			rc = EXIT_ERROR;
 			goto out;
 		}
-		setvbuf(json, NULL, _IOFBF, 1 << 20); /* events are ~600 bytes each: fewer writes */
 	} else if (a.json) {
 		json = stdout;
 	} else if (a.report && !(json = report_events_tmpfile(events_tmp, sizeof(events_tmp)))) {
