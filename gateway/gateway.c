@@ -47,11 +47,14 @@
 #define HELD_KEEP 256
 #define HELD_KEEP_LEN 2048
 
-struct held_copy {
-	uint64_t serial;            /* its flow's gw_flow.serial; 0: empty or sent */
-	uint32_t seq, len;
-	struct ef_addr dst;
-	uint8_t data[HELD_KEEP_LEN];
+struct held_copies {
+	/* looked through for every held segment: kept apart from the data */
+	struct {
+		uint64_t serial;    /* its flow's gw_flow.serial; 0: empty or sent */
+		uint32_t seq, len;
+	} meta[HELD_KEEP];
+	struct ef_addr dst[HELD_KEEP];
+	uint8_t data[HELD_KEEP][HELD_KEEP_LEN];
 };
 
 /* SSH framing of what the client sends before NEWKEYS (RFC 4253). */
@@ -102,7 +105,7 @@ struct gateway {
 	uint64_t now_ms;
 	struct flow *last;
 	struct gateway_counters c;
-	struct held_copy *held;     /* gate mode: HELD_KEEP, a ring */
+	struct held_copies *held;   /* gate mode: a ring of HELD_KEEP */
 	unsigned held_next;
 	uint64_t serial_next;
 };
@@ -537,35 +540,34 @@ static void send_on(struct gateway *gw, struct gw_flow *e, const uint8_t *l3, ui
  * retransmission (same sequence number and length) replaces its copy. */
 static void keep_held(struct gateway *gw, const struct gw_flow *e, const struct packet *p, bool toward_block)
 {
-	struct held_copy *slot = NULL;
+	struct held_copies *h = gw->held;
+	unsigned slot = HELD_KEEP;
 
-	if (!gw->held || !releasable(gw, p, toward_block) || p->l3_len > HELD_KEEP_LEN)
+	if (!h || !releasable(gw, p, toward_block) || p->l3_len > HELD_KEEP_LEN)
 		return;
-	for (unsigned i = 0; i < HELD_KEEP && !slot; i++) {
-		struct held_copy *h = &gw->held[i];
-		if (h->serial == e->serial && h->seq == p->tcp_seq && h->len == p->l3_len)
-			slot = h;
-	}
-	if (!slot)
-		slot = &gw->held[gw->held_next++ % HELD_KEEP];
-	slot->serial = e->serial;
-	slot->seq = p->tcp_seq;
-	slot->len = p->l3_len;
-	slot->dst = p->dst;
-	memcpy(slot->data, p->l3, p->l3_len);
+	for (unsigned i = 0; i < HELD_KEEP && slot == HELD_KEEP; i++)
+		if (h->meta[i].serial == e->serial && h->meta[i].seq == p->tcp_seq && h->meta[i].len == p->l3_len)
+			slot = i;
+	if (slot == HELD_KEEP)
+		slot = gw->held_next++ % HELD_KEEP;
+	h->meta[slot].serial = e->serial;
+	h->meta[slot].seq = p->tcp_seq;
+	h->meta[slot].len = p->l3_len;
+	h->dst[slot] = p->dst;
+	memcpy(h->data[slot], p->l3, p->l3_len);
 }
 
 /* The flow was allowed: what it had held while undecided, oldest first. */
 static void release_kept(struct gateway *gw, struct gw_flow *e)
 {
-	if (!gw->held)
-		return;
-	for (unsigned i = 0; i < HELD_KEEP && e->released < RELEASE_PER_FLOW; i++) {
-		struct held_copy *h = &gw->held[(gw->held_next + i) % HELD_KEEP];
-		if (h->serial != e->serial)
+	struct held_copies *h = gw->held;
+
+	for (unsigned i = 0; h && i < HELD_KEEP && e->released < RELEASE_PER_FLOW; i++) {
+		unsigned k = (gw->held_next + i) % HELD_KEEP;
+		if (h->meta[k].serial != e->serial)
 			continue;
-		h->serial = 0;
-		send_on(gw, e, h->data, h->len, &h->dst);
+		h->meta[k].serial = 0;
+		send_on(gw, e, h->data[k], h->meta[k].len, &h->dst[k]);
 	}
 }
 
@@ -738,7 +740,7 @@ struct gateway *gateway_new(const struct gateway_config *cfg, char *err, size_t 
 		gateway_free(gw);
 		return NULL;
 	}
-	if (cfg->mode == GATEWAY_GATE && cfg->kernel.release && !(gw->held = calloc(HELD_KEEP, sizeof(*gw->held)))) {
+	if (cfg->mode == GATEWAY_GATE && cfg->kernel.release && !(gw->held = calloc(1, sizeof(*gw->held)))) {
 		snprintf(err, errlen, "out of memory");
 		gateway_free(gw);
 		return NULL;
