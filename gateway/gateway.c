@@ -42,6 +42,20 @@
 
 /* Held packets of an allowed flow sent on, at most (release()). */
 #define RELEASE_PER_FLOW 4
+/* Held datagrams of undecided flows kept for release_kept(): the newest
+ * HELD_KEEP of all flows, each at most HELD_KEEP_LEN bytes. */
+#define HELD_KEEP 256
+#define HELD_KEEP_LEN 2048
+
+struct held_copies {
+	/* looked through for every held segment: kept apart from the data */
+	struct {
+		uint64_t serial;    /* its flow's gw_flow.serial; 0: empty or sent */
+		uint32_t seq, len;
+	} meta[HELD_KEEP];
+	struct ef_addr dst[HELD_KEEP];
+	uint8_t data[HELD_KEEP][HELD_KEEP_LEN];
+};
 
 /* SSH framing of what the client sends before NEWKEYS (RFC 4253). */
 enum ssh_phase { SSH_BANNER = 0, SSH_HEADER, SSH_BODY, SSH_DONE, SSH_BROKEN };
@@ -53,6 +67,7 @@ enum ssh_phase { SSH_BANNER = 0, SSH_HEADER, SSH_BODY, SSH_DONE, SSH_BROKEN };
 
 struct gw_flow {
 	struct flow *f;
+	uint64_t serial;            /* this record's flow, never reused (held_copy) */
 	uint32_t prev, next;        /* pending list, pool index + 1 */
 	uint64_t deadline_ms;
 	uint64_t bytes_at_verdict, packets_at_verdict; /* sent_out() when judged */
@@ -90,6 +105,9 @@ struct gateway {
 	uint64_t now_ms;
 	struct flow *last;
 	struct gateway_counters c;
+	struct held_copies *held;   /* gate mode: a ring of HELD_KEEP */
+	unsigned held_next;
+	uint64_t serial_next;
 };
 
 static const char *const by_names[] = {"classifier", "deadline", "flow_end", "rejudged", "framing"};
@@ -129,6 +147,7 @@ static struct gw_flow *record_of(struct gateway *gw, struct flow *f)
 	struct gw_flow *e = rec_at(gw, id);
 	memset(e, 0, sizeof(*e));
 	e->f = f;
+	e->serial = ++gw->serial_next;
 	*slot = id;
 	return e;
 }
@@ -269,6 +288,8 @@ static void emit(struct gateway *gw, const struct gateway_event *ev)
 
 /* ---- judging ---------------------------------------------------------------------- */
 
+static void release_kept(struct gateway *gw, struct gw_flow *e);
+
 /* Returns false when the verdict was left provisional: an allow or a log
  * for a flow that has sent nothing yet goes nowhere, so that no decision
  * is ever in the kernel ahead of the data it should have judged. */
@@ -311,6 +332,8 @@ static bool judge(struct gateway *gw, struct gw_flow *e, struct ef_flow_record *
 		if (gate && !ended && !(e->flags & F_ALLOWED)) {
 			queue_flow(gw, NFT_ALLOW_FLOW, r);
 			e->flags |= F_ALLOWED;
+			if (by != GATEWAY_BY_REJUDGE)
+				release_kept(gw, e);
 		}
 		if (dec.verdict == EF_LOG)
 			action = "logged";
@@ -478,14 +501,18 @@ static bool whole_datagram(const struct packet *p)
 }
 
 /*
- * Gate mode: the held segment that was judged, of a flow just allowed, is
- * sent on by the daemon instead of waiting for the client's TCP to resend
- * it.  Without SACK, which the gate never lets a connection to the block
- * tier negotiate, Linux sends no tail loss probe, so the resend waits for
- * the retransmission timeout: at least 200 ms for every allowed TLS
- * connection (bench/live.sh: 20 of 20 short HTTPS requests, 206-211 ms).
- * The same goes for the held segments that came after it, before the
- * kernel had the allow (the request that follows TLS's Finished).
+ * Gate mode: the held segments of a flow just allowed are sent on by the
+ * daemon (kernel.release) instead of waiting for the client's TCP to send
+ * them again.  Without SACK, which the gate never lets a connection to the
+ * block tier negotiate, Linux sends no tail loss probe, so the resend
+ * waits for the retransmission timeout: at least 200 ms for every allowed
+ * TLS connection (bench/live.sh: 20 of 20 short HTTPS requests, 206-211
+ * ms), and seconds, after the client's backoff, for a flow allowed at its
+ * deadline.  Sent on: what the flow had held while undecided (kept in a
+ * ring, keep_held(): the segment judged, TLS's ChangeCipherSpec when it
+ * came alone, a retransmission's newest copy), oldest first, and held
+ * segments that reach the engine after the verdict (the request that
+ * follows TLS's Finished, sent before the kernel had the allow).
  *
  * Only the datagram exactly as the kernel held it (not a tunnel's inner
  * packet, not reassembled), and only RELEASE_PER_FLOW of a flow: it goes
@@ -494,16 +521,62 @@ static bool whole_datagram(const struct packet *p)
  * back as passed -- or, held again for a rule the allow does not lift (its
  * TCP options, say), as held, which the bound keeps from going round.
  */
-static void release(struct gateway *gw, struct gw_flow *e, const struct packet *p, bool toward_block)
+static bool releasable(const struct gateway *gw, const struct packet *p, bool toward_block)
 {
-	if (gw->cfg.mode != GATEWAY_GATE || !gw->cfg.kernel.release || !(e->flags & F_ALLOWED) ||
-	    e->verdict == EF_BLOCK || e->released >= RELEASE_PER_FLOW || p->fate != EF_FATE_HELD || !toward_block ||
-	    p->l4 != IPPROTO_TCP || !p->payload_len || p->tunnel_depth || p->reassembled || p->incomplete ||
-	    !whole_datagram(p))
-		return;
+	return gw->cfg.mode == GATEWAY_GATE && gw->cfg.kernel.release && p->fate == EF_FATE_HELD && toward_block &&
+	       p->l4 == IPPROTO_TCP && p->payload_len && !p->tunnel_depth && !p->reassembled && !p->incomplete &&
+	       whole_datagram(p);
+}
+
+static void send_on(struct gateway *gw, struct gw_flow *e, const uint8_t *l3, uint32_t len,
+		    const struct ef_addr *dst)
+{
 	e->released++;
 	gw->c.released++;
-	gw->cfg.kernel.release(gw->cfg.kernel.ctx, p->l3, p->l3_len, &p->dst);
+	gw->cfg.kernel.release(gw->cfg.kernel.ctx, l3, len, dst);
+}
+
+/* A held segment of an undecided flow, kept for release_kept(); a
+ * retransmission (same sequence number and length) replaces its copy. */
+static void keep_held(struct gateway *gw, const struct gw_flow *e, const struct packet *p, bool toward_block)
+{
+	struct held_copies *h = gw->held;
+	unsigned slot = HELD_KEEP;
+
+	if (!h || !releasable(gw, p, toward_block) || p->l3_len > HELD_KEEP_LEN)
+		return;
+	for (unsigned i = 0; i < HELD_KEEP && slot == HELD_KEEP; i++)
+		if (h->meta[i].serial == e->serial && h->meta[i].seq == p->tcp_seq && h->meta[i].len == p->l3_len)
+			slot = i;
+	if (slot == HELD_KEEP)
+		slot = gw->held_next++ % HELD_KEEP;
+	h->meta[slot].serial = e->serial;
+	h->meta[slot].seq = p->tcp_seq;
+	h->meta[slot].len = p->l3_len;
+	h->dst[slot] = p->dst;
+	memcpy(h->data[slot], p->l3, p->l3_len);
+}
+
+/* The flow was allowed: what it had held while undecided, oldest first. */
+static void release_kept(struct gateway *gw, struct gw_flow *e)
+{
+	struct held_copies *h = gw->held;
+
+	for (unsigned i = 0; h && i < HELD_KEEP && e->released < RELEASE_PER_FLOW; i++) {
+		unsigned k = (gw->held_next + i) % HELD_KEEP;
+		if (h->meta[k].serial != e->serial)
+			continue;
+		h->meta[k].serial = 0;
+		send_on(gw, e, h->data[k], h->meta[k].len, &h->dst[k]);
+	}
+}
+
+/* A held segment of a flow already allowed. */
+static void release(struct gateway *gw, struct gw_flow *e, const struct packet *p, bool toward_block)
+{
+	if ((e->flags & F_ALLOWED) && e->verdict != EF_BLOCK && e->released < RELEASE_PER_FLOW &&
+	    releasable(gw, p, toward_block))
+		send_on(gw, e, p->l3, p->l3_len, &p->dst);
 }
 
 void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
@@ -554,14 +627,13 @@ void gateway_packet(struct gateway *gw, const struct packet *p, uint64_t now_ms)
 		return;
 	}
 	bool gate = gw->cfg.mode == GATEWAY_GATE;
+	keep_held(gw, e, p, toward_block);
 	if (gate && p->l4 == IPPROTO_TCP && p->payload_len && watch_ssh(gw, e, p, toward_block))
 		return;
 	if ((e->flags & F_CLASSIFIED) && (ev == CLASSIFY_DECIDED || p->payload_len)) {
 		flow_record(gw->classifier, f, &r);
-		if (judge(gw, e, &r, GATEWAY_BY_CLASSIFIER)) {
-			release(gw, e, p, toward_block);
+		if (judge(gw, e, &r, GATEWAY_BY_CLASSIFIER))
 			return;
-		}
 	}
 	/* Payload towards a block-tier remote starts the deadline, except the
 	 * connection's one ClientHello, which the kernel lets through: the
@@ -668,6 +740,11 @@ struct gateway *gateway_new(const struct gateway_config *cfg, char *err, size_t 
 		gateway_free(gw);
 		return NULL;
 	}
+	if (cfg->mode == GATEWAY_GATE && cfg->kernel.release && !(gw->held = calloc(1, sizeof(*gw->held)))) {
+		snprintf(err, errlen, "out of memory");
+		gateway_free(gw);
+		return NULL;
+	}
 	if (!(gw->classifier = classifier_new(&cc, on_flow_end, gw, err, errlen))) {
 		gateway_free(gw);
 		return NULL;
@@ -681,6 +758,7 @@ void gateway_free(struct gateway *gw)
 		return;
 	classifier_free(gw->classifier);
 	free(gw->pool);
+	free(gw->held);
 	free(gw);
 }
 

@@ -43,11 +43,11 @@ struct gateway;
 /* What the gateway asks of the kernel. */
 struct gateway_kernel {
 	void (*queue)(void *ctx, const struct nft_decision *d);
-	/* Gate mode, may be NULL: a held packet whose own judgement allowed
-	 * its flow, to be sent on once the queued decisions are in the kernel
-	 * (the daemon sends it from the gateway itself, through the same
-	 * rules: see docs/gateway.md).  l3 is the whole IP datagram the
-	 * kernel held, valid during the call only. */
+	/* Gate mode, may be NULL: a held packet of a flow just allowed (or
+	 * held after its allow), to be sent on once the queued decisions are
+	 * in the kernel (the daemon sends it from the gateway itself, through
+	 * the same rules: see docs/gateway.md).  l3 is the whole IP datagram
+	 * the kernel held, valid during the call only. */
 	void (*release)(void *ctx, const uint8_t *l3, uint32_t len, const struct ef_addr *dst);
 	void *ctx;
 };

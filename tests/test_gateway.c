@@ -79,6 +79,7 @@ struct world {
 	size_t n_rel;
 	uint32_t rel_len;
 	uint8_t rel[2048];
+	uint8_t rel_first[8]; /* each one's first payload byte (IPv4, TCP, no options: byte 40) */
 	uint8_t last[2048]; /* the last datagram given to gateway_packet() */
 	uint32_t last_len;
 };
@@ -93,6 +94,8 @@ static void fake_release(void *ctx, const uint8_t *l3, uint32_t len, const struc
 	assert_true(len <= sizeof(w->rel));
 	memcpy(w->rel, l3, len);
 	w->rel_len = len;
+	if (w->n_rel < sizeof(w->rel_first))
+		w->rel_first[w->n_rel] = len > 40 ? l3[40] : 0;
 	w->n_rel++;
 }
 
@@ -138,15 +141,21 @@ static size_t count_kind(const struct world *w, enum nft_decision_kind k)
 	return n;
 }
 
-static void world_start(struct world *w, enum gateway_mode mode, uint16_t server_port)
+/* With the rules section `rules' (and the default) in place of policy_yaml's. */
+static void world_start_policy(struct world *w, enum gateway_mode mode, uint16_t server_port, const char *rules)
 {
 	struct policy_error perr;
 	char err[512] = "";
 	size_t n_ov;
 	const char *dbs[] = {MAXMIND_DB};
+	char yaml[sizeof(policy_yaml) + 1024];
 
 	memset(w, 0, sizeof(*w));
-	w->policy = policy_load_buffer("policy.yaml", policy_yaml, strlen(policy_yaml), &perr);
+	if (rules)
+		snprintf(yaml, sizeof(yaml), "%.*s%s", (int)(strstr(policy_yaml, "rules:") - policy_yaml), policy_yaml, rules);
+	else
+		snprintf(yaml, sizeof(yaml), "%s", policy_yaml);
+	w->policy = policy_load_buffer("policy.yaml", yaml, strlen(yaml), &perr);
 	if (!w->policy)
 		fail_msg("policy: %s", perr.msg);
 	const struct geodb_override *ov = policy_overrides(w->policy, &n_ov);
@@ -170,6 +179,11 @@ static void world_start(struct world *w, enum gateway_mode mode, uint16_t server
 	w->seq[1] = 50000;
 	w->ts_us = 1700000000000000ull;
 	w->now_ms = 1000000;
+}
+
+static void world_start(struct world *w, enum gateway_mode mode, uint16_t server_port)
+{
+	world_start_policy(w, mode, server_port, NULL);
 }
 
 static void world_end(struct world *w)
@@ -720,12 +734,13 @@ static void gate_event_tells_passed_from_held(void **state)
 	world_end(&w);
 }
 
-/* Gate mode: the held segment whose judgement allowed its flow (TLS's
- * first protected record), and the held ones after it (sent before the
- * kernel had the allow), are sent on
- * at once, exactly as held; passed ones are not, nor anything past
- * RELEASE_PER_FLOW (4): held again by a rule the allow does not lift, a
- * released copy must not go round. */
+/* Gate mode: what an undecided flow held (TLS's ChangeCipherSpec sent
+ * alone, then its first protected record, with which it is judged) is
+ * sent on, oldest first and exactly as held, once the flow is allowed, and
+ * so are held segments after the verdict (sent before the kernel had the
+ * allow); passed ones are not, nor anything past RELEASE_PER_FLOW (4):
+ * held again by a rule the allow does not lift, a released copy must not
+ * go round. */
 static void gate_releases_held_segments_of_an_allowed_flow(void **state)
 {
 	struct world w;
@@ -739,22 +754,24 @@ static void gate_releases_held_segments_of_an_allowed_flow(void **state)
 	segment(&w, 1, b, server_hello(b));
 	assert_int_equal(w.n_rel, 0);
 	w.fate = EF_FATE_HELD;
-	segment(&w, 0, ccs, sizeof(ccs)); /* not judged yet: stays held */
+	segment(&w, 0, ccs, sizeof(ccs)); /* not judged yet: kept */
 	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 0);
 	assert_int_equal(w.n_rel, 0);
 	segment(&w, 0, b, random_record(b, 200)); /* judged with it: allowed */
 	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 1);
-	assert_int_equal(w.n_rel, 1);
-	assert_int_equal(w.rel_len, w.last_len);
+	assert_int_equal(w.n_rel, 2);
+	assert_int_equal(w.rel_first[0], 0x14);   /* the ChangeCipherSpec first */
+	assert_int_equal(w.rel_first[1], 0x17);
+	assert_int_equal(w.rel_len, w.last_len);  /* then the record, byte for byte */
 	assert_memory_equal(w.rel, w.last, w.last_len);
 	segment(&w, 0, b, random_record(b, 100)); /* before the kernel had the allow */
-	assert_int_equal(w.n_rel, 2);
+	assert_int_equal(w.n_rel, 3);
 	assert_int_equal(w.rel_len, w.last_len);
 	assert_memory_equal(w.rel, w.last, w.last_len);
 	w.fate = EF_FATE_PASSED;
 	segment(&w, 0, b, random_record(b, 200));
 	segment(&w, 1, b, random_record(b, 300));
-	assert_int_equal(w.n_rel, 2);
+	assert_int_equal(w.n_rel, 3);
 	w.fate = EF_FATE_HELD;
 	for (int i = 0; i < 6; i++)
 		segment(&w, 0, b, random_record(b, 100));
@@ -762,6 +779,44 @@ static void gate_releases_held_segments_of_an_allowed_flow(void **state)
 	struct gateway_counters c;
 	gateway_counters(w.gw, &c);
 	assert_int_equal(c.released, 4);
+	world_end(&w);
+}
+
+/* A flow allowed at its deadline gets its held segment sent on -- the
+ * newest copy of it, once: the client resent it while it waited (backing
+ * off: after 3 s of holds its next try is seconds away). */
+static void gate_releases_what_a_flow_allowed_at_its_deadline_held(void **state)
+{
+	struct world w;
+	uint8_t junk[300];
+
+	/* unknown to CN is logged, not blocked: CN is still the block tier */
+	world_start_policy(&w, GATEWAY_GATE, 7000,
+			   "rules:\n"
+			   "  - name: designated-cleartext\n"
+			   "    to: \"@designated\"\n"
+			   "    encryption: [cleartext, weak]\n"
+			   "    action: block\n"
+			   "  - name: designated-any\n"
+			   "    to: \"@designated\"\n"
+			   "    action: log\n"
+			   "default: allow\n");
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(rand() | 0x80);
+	w.fate = EF_FATE_PASSED;
+	handshake(&w);
+	w.fate = EF_FATE_HELD;
+	uint32_t seq = w.seq[0];
+	for (int i = 0; i < 3; i++) { /* the segment and two retransmissions */
+		junk[0] = (uint8_t)(0x80 + i);
+		segment_at(&w, 0, 0x18, seq, junk, sizeof(junk));
+	}
+	assert_int_equal(w.n_rel, 0);
+	gateway_tick(w.gw, w.now_ms + 2000, w.ts_us / 1000 + 1);
+	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 1);
+	assert_int_equal(w.n_rel, 1);
+	assert_int_equal(w.rel_first[0], 0x82); /* the newest copy */
+	assert_memory_equal(w.rel, w.last, w.last_len);
 	world_end(&w);
 }
 
@@ -885,6 +940,7 @@ int main(void)
 		cmocka_unit_test(monitor_block_gets_a_final_record),
 		cmocka_unit_test(gate_event_tells_passed_from_held),
 		cmocka_unit_test(gate_releases_held_segments_of_an_allowed_flow),
+		cmocka_unit_test(gate_releases_what_a_flow_allowed_at_its_deadline_held),
 		cmocka_unit_test(gate_never_releases_for_a_blocked_flow),
 		cmocka_unit_test(gate_block_with_copies_passed_after_it_gets_a_final_record),
 		cmocka_unit_test(gate_counts_follow_the_inside_end),
