@@ -510,7 +510,7 @@ static bool whole_datagram(const struct packet *p)
  * ms), and seconds, after the client's backoff, for a flow allowed at its
  * deadline.  Sent on: what the flow had held while undecided (kept in a
  * ring, keep_held(): the segment judged, TLS's ChangeCipherSpec when it
- * came alone, a retransmission's newest copy), oldest first, and held
+ * came alone, a retransmitted segment's first copy), oldest first, and held
  * segments that reach the engine after the verdict (the request that
  * follows TLS's Finished, sent before the kernel had the allow).
  *
@@ -536,8 +536,11 @@ static void send_on(struct gateway *gw, struct gw_flow *e, const uint8_t *l3, ui
 	gw->cfg.kernel.release(gw->cfg.kernel.ctx, l3, len, dst);
 }
 
-/* A held segment of an undecided flow, kept for release_kept(); a
- * retransmission (same sequence number and length) replaces its copy. */
+/* A held segment of an undecided flow, kept for release_kept().  A
+ * retransmission (same sequence number and length) is not kept again: the
+ * first copy is the one sent on, as it is the one the classifier judged
+ * (classify/reassembly.c: the first copy of a byte wins, a differing one
+ * marks the flow). */
 static void keep_held(struct gateway *gw, const struct gw_flow *e, const struct packet *p, bool toward_block)
 {
 	struct held_copies *h = gw->held;
@@ -548,8 +551,9 @@ static void keep_held(struct gateway *gw, const struct gw_flow *e, const struct 
 	for (unsigned i = 0; i < HELD_KEEP && slot == HELD_KEEP; i++)
 		if (h->meta[i].serial == e->serial && h->meta[i].seq == p->tcp_seq && h->meta[i].len == p->l3_len)
 			slot = i;
-	if (slot == HELD_KEEP)
-		slot = gw->held_next++ % HELD_KEEP;
+	if (slot < HELD_KEEP)
+		return;
+	slot = gw->held_next++ % HELD_KEEP;
 	h->meta[slot].serial = e->serial;
 	h->meta[slot].seq = p->tcp_seq;
 	h->meta[slot].len = p->l3_len;
