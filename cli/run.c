@@ -342,7 +342,8 @@ static void kernel_release(void *ctx, const uint8_t *l3, uint32_t len, const str
 }
 
 /* After the commit: sent on only when the decisions are in the kernel
- * (else each would be held again, and count as held twice). */
+ * (else each would be held again, and count as held twice).  Never
+ * waiting: the packet loop does not block on a full queue (counted). */
 static void send_released(struct daemon *d, bool committed)
 {
 	struct release_queue *q = d->release;
@@ -355,11 +356,11 @@ static void send_released(struct daemon *d, bool committed)
 		} else if (q->pk[i].dst.family == 4) {
 			struct sockaddr_in to = {.sin_family = AF_INET};
 			memcpy(&to.sin_addr, q->pk[i].dst.b, 4);
-			n = sendto(q->fd4, pk, q->pk[i].len, 0, (struct sockaddr *)&to, sizeof(to));
+			n = sendto(q->fd4, pk, q->pk[i].len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
 		} else {
 			struct sockaddr_in6 to = {.sin6_family = AF_INET6};
 			memcpy(&to.sin6_addr, q->pk[i].dst.b, 16);
-			n = sendto(q->fd6, pk, q->pk[i].len, 0, (struct sockaddr *)&to, sizeof(to));
+			n = sendto(q->fd6, pk, q->pk[i].len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
 		}
 		if (n != (ssize_t)q->pk[i].len)
 			d->c.release_errors++;
