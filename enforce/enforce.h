@@ -175,6 +175,10 @@ struct gateway_settings {
 	 * past every forward chain, once they are established */
 	char flowtable[GATEWAY_MAX_FLOWTABLE_DEVICES][16];
 	uint8_t n_flowtable;
+	/* release_held:    default true; gate mode sends an allowed flow's held
+	 * segments on itself (through the same rules) instead of waiting for
+	 * the client to resend them (gateway/gateway.h, kernel.release) */
+	bool release_held;
 };
 void policy_gateway(const struct policy *p, struct gateway_settings *out);
 /* metrics.listen as written ("127.0.0.1:9813", checked by ef_listen_parse),

@@ -1127,7 +1127,7 @@ static bool load_number(struct loader *ld, const yaml_node_t *n, const char *key
 
 enum {
 	G_MODE, G_NFLOG_GROUP, G_FLOW_TIMEOUT, G_DECIDE_WITHIN, G_MAX_FLOWS, G_FLOWTABLE, G_UNDECIDED_RATE,
-	G_UNDECIDED_BURST, G__COUNT
+	G_UNDECIDED_BURST, G_RELEASE_HELD, G__COUNT
 };
 
 /* gateway: how `egressfence run' sets up the kernel side (enforce/nft.c). */
@@ -1137,6 +1137,7 @@ static bool load_gateway(struct loader *ld, const yaml_node_t *n)
 		[G_MODE] = {"mode"}, [G_NFLOG_GROUP] = {"nflog_group"}, [G_FLOW_TIMEOUT] = {"flow_timeout"},
 		[G_DECIDE_WITHIN] = {"decide_within"}, [G_MAX_FLOWS] = {"max_flows"}, [G_FLOWTABLE] = {"flowtable"},
 		[G_UNDECIDED_RATE] = {"undecided_rate"}, [G_UNDECIDED_BURST] = {"undecided_burst"},
+		[G_RELEASE_HELD] = {"release_held"},
 	};
 	struct gateway_settings *g = &ld->p->gateway;
 	const yaml_node_t *v;
@@ -1183,6 +1184,8 @@ static bool load_gateway(struct loader *ld, const yaml_node_t *n)
 			return false;
 		g->undecided_burst_kbytes = (uint32_t)x;
 	}
+	if ((v = f[G_RELEASE_HELD].value) && !load_bool(ld, v, "release_held", &g->release_held))
+		return false;
 	if ((v = f[G_FLOWTABLE].value)) {
 		if (v->type == YAML_SEQUENCE_NODE && count_items(v) > GATEWAY_MAX_FLOWTABLE_DEVICES)
 			return fail(ld, v, "`flowtable' lists %zu interfaces (expected at most %d)", count_items(v),
@@ -1641,6 +1644,7 @@ static bool load_policy(struct loader *ld, const yaml_node_t *root)
 	ld->p->gateway = (struct gateway_settings){
 		.mode = GATEWAY_MONITOR, .nflog_group = 4242, .flow_timeout_s = 3600, .decide_within_s = 3,
 		.max_flows = 262144, .undecided_rate_kbytes = 32, .undecided_burst_kbytes = 512,
+		.release_held = true,
 	};
 	if ((v = f[T_GATEWAY].value) && !load_gateway(ld, v))
 		return false;

@@ -237,10 +237,11 @@ void policy_print(const struct policy *p, FILE *out)
 	fprintf(out, "]\n  source: %s\nfail_open: %s\n", capture_source_name(p->capture_source),
 		p->fail_open ? "true" : "false");
 	fprintf(out, "gateway:\n  mode: %s\n  nflog_group: %u\n  flow_timeout: %u\n  decide_within: %u\n"
-		     "  max_flows: %u\n  undecided_rate: %u\n  undecided_burst: %u\n",
+		     "  max_flows: %u\n  undecided_rate: %u\n  undecided_burst: %u\n  release_held: %s\n",
 		gateway_mode_name(p->gateway.mode), p->gateway.nflog_group,
 		p->gateway.flow_timeout_s, p->gateway.decide_within_s, p->gateway.max_flows,
-		p->gateway.undecided_rate_kbytes, p->gateway.undecided_burst_kbytes);
+		p->gateway.undecided_rate_kbytes, p->gateway.undecided_burst_kbytes,
+		p->gateway.release_held ? "true" : "false");
 	fputs("  flowtable: [", out);
 	for (size_t i = 0; i < p->gateway.n_flowtable; i++) {
 		fputs(i ? ", " : "", out);

@@ -106,6 +106,7 @@ struct gateway {
 	struct flow *last;
 	struct gateway_counters c;
 	struct held_copies *held;   /* gate mode: a ring of HELD_KEEP */
+	bool release_held;          /* gateway.release_held */
 	unsigned held_next;
 	uint64_t serial_next;
 };
@@ -523,7 +524,8 @@ static bool whole_datagram(const struct packet *p)
  */
 static bool releasable(const struct gateway *gw, const struct packet *p, bool toward_block)
 {
-	return gw->cfg.mode == GATEWAY_GATE && gw->cfg.kernel.release && p->fate == EF_FATE_HELD && toward_block &&
+	return gw->cfg.mode == GATEWAY_GATE && gw->cfg.kernel.release && gw->release_held && p->fate == EF_FATE_HELD &&
+	       toward_block &&
 	       p->l4 == IPPROTO_TCP && p->payload_len && !p->tunnel_depth && !p->reassembled && !p->incomplete &&
 	       whole_datagram(p);
 }
@@ -771,6 +773,7 @@ void gateway_set_policy(struct gateway *gw, const struct policy *p, const struct
 {
 	gw->cfg.decide_within_ms = g->decide_within_s * 1000u;
 	gw->cfg.flow_timeout_s = g->flow_timeout_s;
+	gw->release_held = g->release_held;
 	gw->policy = p;
 	gw->geodb = db;
 	gw->prefilter = pf;

@@ -19,7 +19,10 @@
 #   - the engine released at least one held segment a request, none failed,
 #     and its metrics (egressfence_released_packets_total) say the same;
 #   - a blocked cleartext upload to cn releases nothing, and its marker
-#     never reaches cn.
+#     never reaches cn;
+#   - with gateway.release_held: false the engine sends nothing on and every
+#     request's client retransmits its held segment (what the checks above
+#     would see without the release).
 #
 # Needs root; exits 77 (skipped) without it or without ip netns / nft.
 set -uo pipefail
@@ -47,7 +50,8 @@ bad() {
 
 ef_serve_http cn 443 --tls && ef_serve_http cn 80 || exit 1
 
-cat >"$D/gate.yaml" <<EOF
+gate_config() { # FILE RELEASE_HELD
+	cat >"$1" <<EOF
 geodb:
   country: $db
 networks:
@@ -61,6 +65,7 @@ gateway:
   mode: gate
   nflog_group: 19
   decide_within: 3
+  release_held: $2
 rules:
   - name: designated-cleartext
     to: "@designated"
@@ -72,6 +77,9 @@ rules:
     action: log
 default: allow
 EOF
+}
+gate_config "$D/gate.yaml" true
+gate_config "$D/gate-norelease.yaml" false
 
 # TCP segments the client's stack retransmitted (/proc/net/snmp: IPv4 and
 # IPv6 share the TCP counters).
@@ -84,20 +92,28 @@ EVENTS=$D/events.json
 METRICS=127.0.0.1:9817
 ef_engine_start gate --config "$D/gate.yaml" --json "$EVENTS" --metrics-listen "$METRICS"
 
+# requests N4 N6: that many HTTPS requests to cn over IPv4, then IPv6;
+# their status codes in CODES, first bytes after the handshake in SLOW (ms,
+# reported, not asserted: timing), the client's retransmissions in RETRANS.
+requests() {
+	local i url fam out code pre start r0
+	CODES="" SLOW=""
+	r0=$(retrans)
+	for ((i = 0; i < $1 + $2; i++)); do
+		ef_wait_tcp_closed client 5 || true
+		if ((i < $1)); then url="https://$CN/bytes/1000" fam=-4; else url="https://[$CN6]/bytes/1000" fam=-6; fi
+		out=$(ef_ns_exec client curl -sS -k "$fam" --max-time 10 -o /dev/null \
+			-w '%{http_code} %{time_pretransfer} %{time_starttransfer}' "$url" 2>"$D/curl.err")
+		read -r code pre start <<<"$out"
+		CODES="$CODES ${code:-none}"
+		SLOW="$SLOW $(awk -v p="${pre:-0}" -v s="${start:-0}" 'BEGIN { printf "%.1f", (s - p) * 1000 }')"
+	done
+	RETRANS=$(($(retrans) - r0))
+}
+
 N4=6 N6=3
-codes="" slow=""
-r0=$(retrans)
-for ((i = 0; i < N4 + N6; i++)); do
-	ef_wait_tcp_closed client 5 || true
-	if ((i < N4)); then url="https://$CN/bytes/1000" fam=-4; else url="https://[$CN6]/bytes/1000" fam=-6; fi
-	out=$(ef_ns_exec client curl -sS -k "$fam" --max-time 10 -o /dev/null \
-		-w '%{http_code} %{time_pretransfer} %{time_starttransfer}' "$url" 2>"$D/curl.err")
-	read -r code pre start <<<"$out"
-	codes="$codes ${code:-none}"
-	# first byte after the handshake, ms (reported, not asserted: timing)
-	slow="$slow $(awk -v p="${pre:-0}" -v s="${start:-0}" 'BEGIN { printf "%.1f", (s - p) * 1000 }')"
-done
-r1=$(retrans)
+requests $N4 $N6
+codes=$CODES slow=$SLOW
 echo "first byte after the handshake, ms:$slow"
 ef_counters
 released=$(ef_field released) errors=$(ef_field release_errors)
@@ -108,9 +124,9 @@ released=$(ef_field released) errors=$(ef_field release_errors)
 # Without the release every request retransmits its held segment once
 # (9 of 9); one is allowed for a verdict that takes longer than the
 # client's 200 ms timeout on a loaded machine (sanitizers, parallel tests).
-(($(( r1 - r0 )) <= 1)) &&
-	ok "the client retransmitted $((r1 - r0)) segments over $((N4 + N6)) requests (the held ones were sent on by the engine)" ||
-	bad "the client retransmitted $((r1 - r0)) segments over $((N4 + N6)) requests: held segments waited for its timeout"
+((RETRANS <= 1)) &&
+	ok "the client retransmitted $RETRANS segments over $((N4 + N6)) requests (the held ones were sent on by the engine)" ||
+	bad "the client retransmitted $RETRANS segments over $((N4 + N6)) requests: held segments waited for its timeout"
 [ "${released:-0}" -ge $((N4 + N6)) ] && [ "${errors:-x}" = 0 ] &&
 	ok "the engine released $released held segments, $errors failed" ||
 	bad "released=${released:-?} release_errors=${errors:-?}, expected >= $((N4 + N6)) and 0"
@@ -145,5 +161,18 @@ else
 fi
 
 ef_engine_stop
+
+# The same requests with the release turned off: the client resends.
+ef_engine_start norelease --config "$D/gate-norelease.yaml" --json "$D/events-norelease.json"
+requests 3 0
+echo "release_held: false, first byte after the handshake, ms:$SLOW"
+ef_counters
+if [ "$(tr ' ' '\n' <<<"$CODES" | grep -c '^200$')" = 3 ] && ((RETRANS >= 3)) && [ "$(ef_field released)" = 0 ]; then
+	ok "release_held: false: 3 requests completed, the client retransmitted $RETRANS segments, nothing released"
+else
+	bad "release_held: false: status codes$CODES, $RETRANS retransmitted (expected >= 3), released=$(ef_field released) (expected 0)"
+fi
+ef_engine_stop
+
 ((failed == 0)) || exit 1
 echo "all checks passed"

@@ -169,7 +169,7 @@ static void world_start_policy(struct world *w, enum gateway_mode mode, uint16_t
 	};
 	if (!(w->gw = gateway_new(&gc, err, sizeof(err))))
 		fail_msg("gateway: %s", err);
-	struct gateway_settings g = {.mode = mode, .decide_within_s = 2, .flow_timeout_s = 600};
+	struct gateway_settings g = {.mode = mode, .decide_within_s = 2, .flow_timeout_s = 600, .release_held = true};
 	gateway_set_policy(w->gw, w->policy, w->db, w->pf, &g);
 	w->client = "10.1.0.2";
 	w->server = "198.51.100.10";
@@ -820,6 +820,29 @@ static void gate_releases_what_a_flow_allowed_at_its_deadline_held(void **state)
 	world_end(&w);
 }
 
+/* gateway.release_held: false: an allowed flow's held segments wait for
+ * the client's retransmission, as before there was a release. */
+static void gate_releases_nothing_when_release_held_is_off(void **state)
+{
+	struct world w;
+	uint8_t b[1024];
+
+	world_start(&w, GATEWAY_GATE, 443);
+	struct gateway_settings g = {.mode = GATEWAY_GATE, .decide_within_s = 2, .flow_timeout_s = 600,
+				     .release_held = false};
+	gateway_set_policy(w.gw, w.policy, w.db, w.pf, &g);
+	w.fate = EF_FATE_PASSED;
+	handshake(&w);
+	segment(&w, 0, b, client_hello(b));
+	segment(&w, 1, b, server_hello(b));
+	w.fate = EF_FATE_HELD;
+	segment(&w, 0, b, random_record(b, 200));
+	segment(&w, 0, b, random_record(b, 100));
+	assert_int_equal(count_kind(&w, NFT_ALLOW_FLOW), 1);
+	assert_int_equal(w.n_rel, 0);
+	world_end(&w);
+}
+
 /* A blocked flow's held segments stay held. */
 static void gate_never_releases_for_a_blocked_flow(void **state)
 {
@@ -941,6 +964,7 @@ int main(void)
 		cmocka_unit_test(gate_event_tells_passed_from_held),
 		cmocka_unit_test(gate_releases_held_segments_of_an_allowed_flow),
 		cmocka_unit_test(gate_releases_what_a_flow_allowed_at_its_deadline_held),
+		cmocka_unit_test(gate_releases_nothing_when_release_held_is_off),
 		cmocka_unit_test(gate_never_releases_for_a_blocked_flow),
 		cmocka_unit_test(gate_block_with_copies_passed_after_it_gets_a_final_record),
 		cmocka_unit_test(gate_counts_follow_the_inside_end),
