@@ -90,6 +90,10 @@ struct source {
 	char name[64];
 	struct capture *cap;
 	struct decoder *dec;
+	/* The last turn stopped at its limit, not at an empty source: frames
+	 * may be waiting in the capture's own buffer (a batch of NFLOG copies
+	 * read whole, a libpcap ring block), where poll() does not see them. */
+	bool more;
 };
 
 struct counters {
@@ -197,6 +201,10 @@ struct daemon {
 	 * with EF_TEST_HOOKS (build/egressfence, never the installed binary):
 	 * elsewhere it stays 0. */
 	unsigned long test_delay_ms;
+	/* EF_TEST_TURN_FRAMES: frames a turn reads from a source at most,
+	 * MAX_TURN_FRAMES unless a build with EF_TEST_HOOKS is told fewer
+	 * (tests/e2e_monitor_nflog.sh: a turn that ends inside a batch). */
+	unsigned turn_frames;
 	struct counters c;
 	/* --metrics-listen or metrics.listen; systemd's notify socket */
 	const char *metrics_listen;
@@ -441,7 +449,7 @@ static bool drain(struct daemon *d, struct source *s)
 	unsigned n = 0;
 	uint64_t now = (uint64_t)mono_ms();
 
-	while (n < MAX_TURN_FRAMES && (st = capture_next(s->cap, &fr)) == CAPTURE_OK) {
+	while (n < d->turn_frames && (st = capture_next(s->cap, &fr)) == CAPTURE_OK) {
 		if (decoder_decode(s->dec, &fr, &p) == DECODE_OK)
 			gateway_packet(d->gw, &p, now);
 		hand_over_incomplete(d, s, now);
@@ -452,6 +460,7 @@ static bool drain(struct daemon *d, struct source *s)
 		}
 	}
 	commit(d);
+	s->more = st == CAPTURE_OK;
 	if (d->test_delay_ms && n)
 		nanosleep(&(struct timespec){.tv_sec = d->test_delay_ms / 1000, .tv_nsec = d->test_delay_ms % 1000 * 1000000},
 			  NULL);
@@ -1219,13 +1228,19 @@ static int loop(struct daemon *d)
 	for (size_t i = 0; i < d->n_src; i++)
 		fds[i + 1] = (struct pollfd){.fd = capture_fd(d->src[i].cap), .events = POLLIN};
 	for (;;) {
-		int n = poll(fds, d->n_src + 1, TICK_MS);
+		bool more = false;
+		for (size_t i = 0; i < d->n_src; i++)
+			more |= d->src[i].more;
+		/* A source with frames left from its last turn is read again at
+		 * once: poll() would wait for the next copy to come, which may be
+		 * the verdict's own (a held packet's). */
+		int n = poll(fds, d->n_src + 1, more ? 0 : TICK_MS);
 		if (n < 0 && errno != EINTR) {
 			warn("poll: %s", strerror(errno));
 			return -1;
 		}
-		for (size_t i = 0; n > 0 && i < d->n_src; i++)
-			if (fds[i + 1].revents && !drain(d, &d->src[i]))
+		for (size_t i = 0; i < d->n_src; i++)
+			if (((n > 0 && fds[i + 1].revents) || d->src[i].more) && !drain(d, &d->src[i]))
 				return -1;
 		if (n > 0 && fds[0].revents && !handle_signal(d))
 			return 0;
@@ -1566,9 +1581,12 @@ int cmd_run(int argc, char **argv)
 	if (d.table && start_table(&d, err, sizeof(err)) != 0)
 		goto fail;
 	loaded = d.table != NULL;
+	d.turn_frames = MAX_TURN_FRAMES;
 #ifdef EF_TEST_HOOKS
 	if (getenv("EF_TEST_LOOP_DELAY_MS"))
 		d.test_delay_ms = strtoul(getenv("EF_TEST_LOOP_DELAY_MS"), NULL, 10);
+	if (getenv("EF_TEST_TURN_FRAMES") && strtoul(getenv("EF_TEST_TURN_FRAMES"), NULL, 10) > 0)
+		d.turn_frames = (unsigned)strtoul(getenv("EF_TEST_TURN_FRAMES"), NULL, 10);
 #endif
 	/* After block_signals: the HTTP thread inherits the blocked set, so
 	 * SIGTERM and SIGHUP reach only the signalfd. */
