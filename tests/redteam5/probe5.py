@@ -96,12 +96,47 @@ def text_payload(mark, n):
     return (t * (n // len(t) + 1))[:n]
 
 
+def tls_tail(af, src, dst, sport, mark, tail):
+    """TLS through a MemoryBIO over our own TCP socket: the flight that
+    carries the client's first protected record (CCS, Finished) goes out
+    in one send with TAIL after it -- the segment the gate holds and the
+    engine judges, and releases, whole."""
+    import ssl
+    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    o = ctx.wrap_bio(inc, out, server_hostname="x")
+    t = socket.socket(af); t.bind((src, sport)); t.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    t.connect((dst, 443)); t.settimeout(3)
+    while True:
+        try:
+            o.do_handshake(); break
+        except ssl.SSLWantReadError:
+            pending = out.read()
+            if pending: t.sendall(pending)
+            d = t.recv(65536)
+            if not d: raise SystemExit("server closed")
+            inc.write(d)
+    flight = out.read()
+    print("flight", len(flight), "tail", len(tail), flush=True)
+    t.sendall(flight + tail)
+    time.sleep(3)
+    t.close()
+
+
 def main():
     kind, src, dst, mark, count = sys.argv[1:6]
     count = int(count)
     sport = int(sys.argv[6]) if len(sys.argv) > 6 else 41500
     af = socket.AF_INET6 if ":" in dst else socket.AF_INET
     S, D = socket.inet_pton(af, src), socket.inet_pton(af, dst)
+    if kind == "tail-text":   # plain text after the first protected record
+        tls_tail(af, src, dst, sport, mark, text_payload(mark, count))
+        print("sent 1", flush=True)
+        return
+    if kind == "tail-rec":    # the control's shape: a random record after it
+        tls_tail(af, src, dst, sport, mark, tls_record(mark, count))
+        print("sent 1", flush=True)
+        return
     c, seq, ack = https_conn(af, src, dst, sport)
     r = socket.socket(af, socket.SOCK_RAW, socket.IPPROTO_RAW)
     sent = 0
