@@ -106,7 +106,7 @@ def tls_tail(af, src, dst, sport, mark, tail):
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
     o = ctx.wrap_bio(inc, out, server_hostname="x")
     t = socket.socket(af); t.bind((src, sport)); t.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    t.connect((dst, 443)); t.settimeout(3)
+    t.connect((dst, 443)); t.settimeout(float(os.environ.get("EF_PROBE_TIMEOUT", "3")))
     while True:
         try:
             o.do_handshake(); break
