@@ -98,7 +98,9 @@ struct source {
 
 struct counters {
 	uint64_t kernel_errors, reloads, reload_failures;
-	uint64_t release_errors; /* held packets judged and not sent on (no room, no socket, send failed) */
+	uint64_t released;       /* held packets sent on (sendto() took the whole datagram) */
+	uint64_t release_errors; /* held packets the gateway handed on and not sent (no room, no socket,
+				  * commit refused, send failed: held again at output is EPERM) */
 };
 
 /*
@@ -372,6 +374,8 @@ static void send_released(struct daemon *d, bool committed)
 		}
 		if (n != (ssize_t)q->pk[i].len)
 			d->c.release_errors++;
+		else
+			d->c.released++;
 	}
 	if (q) {
 		q->n = 0;
@@ -669,7 +673,7 @@ static void print_counters(struct daemon *d, const char *when)
 		(unsigned long long)g.judged_at_deadline, (unsigned long long)g.judged_at_end,
 		(unsigned long long)g.grace, (unsigned long long)g.after_block, (unsigned long long)g.rejudged,
 		(unsigned long long)g.framing_broken, (unsigned long long)g.revoked, (unsigned long long)g.retried_syn,
-		(unsigned long long)g.released, (unsigned long long)d->c.release_errors,
+		(unsigned long long)d->c.released, (unsigned long long)d->c.release_errors,
 		(unsigned long long)atomic_load(&d->hb.late), (unsigned long long)atomic_load(&d->hb.withheld),
 		(unsigned long long)(d->c.kernel_errors + atomic_load(&d->hb.errors)), (unsigned long long)d->c.reloads,
 		(unsigned long long)d->c.reload_failures, (unsigned long long)ev.written,
@@ -722,7 +726,7 @@ static void publish_metrics(struct daemon *d)
 	s.judged_at_end = g.judged_at_end;
 	s.rejudged = g.rejudged;
 	s.revoked = g.revoked;
-	s.released = g.released;
+	s.released = d->c.released;
 	s.release_errors = d->c.release_errors;
 	s.have_kernel = c.have_kernel;
 	s.held = c.held;

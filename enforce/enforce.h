@@ -175,8 +175,9 @@ struct gateway_settings {
 	 * past every forward chain, once they are established */
 	char flowtable[GATEWAY_MAX_FLOWTABLE_DEVICES][16];
 	uint8_t n_flowtable;
-	/* release_held:    default true; gate mode sends an allowed flow's held
-	 * segments on itself (through the same rules) instead of waiting for
+	/* release_held:    default false; gate mode sends an allowed flow's held
+	 * segments on itself (through the same rules of this table, but the
+	 * host's output hook, not its forward hook) instead of waiting for
 	 * the client to resend them (gateway/gateway.h, kernel.release) */
 	bool release_held;
 };

@@ -1644,7 +1644,7 @@ static bool load_policy(struct loader *ld, const yaml_node_t *root)
 	ld->p->gateway = (struct gateway_settings){
 		.mode = GATEWAY_MONITOR, .nflog_group = 4242, .flow_timeout_s = 3600, .decide_within_s = 3,
 		.max_flows = 262144, .undecided_rate_kbytes = 32, .undecided_burst_kbytes = 512,
-		.release_held = true,
+		.release_held = false,
 	};
 	if ((v = f[T_GATEWAY].value) && !load_gateway(ld, v))
 		return false;

@@ -103,7 +103,7 @@ struct gateway_counters {
 	uint64_t judged_at_deadline, judged_at_end, grace, after_block;
 	uint64_t rejudged, framing_broken, revoked;
 	uint64_t retried_syn;        /* SYNs resent after a challenge ACK: one connection (the classifier) */
-	uint64_t released;           /* held packets handed to kernel.release() */
+	uint64_t released;           /* held packets handed to kernel.release() (the daemon counts those it sent) */
 };
 
 struct gateway *gateway_new(const struct gateway_config *cfg, char *err, size_t errlen);

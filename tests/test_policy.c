@@ -880,11 +880,11 @@ static void gateway_section(void **state)
 	assert_int_equal(g.max_flows, 262144);
 	assert_int_equal(g.undecided_rate_kbytes, 32);
 	assert_int_equal(g.undecided_burst_kbytes, 512);
-	assert_true(g.release_held);
-	policy_free(p);
-	p = load_text("gateway: { release_held: false }\n");
-	policy_gateway(p, &g);
 	assert_false(g.release_held);
+	policy_free(p);
+	p = load_text("gateway: { release_held: true }\n");
+	policy_gateway(p, &g);
+	assert_true(g.release_held);
 	policy_free(p);
 	assert_load_error("gateway:\n  release_held: maybe\n", "policy.yaml:2:17: ", "bad value `maybe'",
 			  "`release_held'", "true or false", NULL);

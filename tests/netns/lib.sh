@@ -813,7 +813,7 @@ ef_test_done() {
 #   inside=v4             networks.internal without fc00::/7
 #   groups="designated:CN,RU conforming:US"
 #   capture="cn0 us0"     capture.interfaces
-#   mode=gate nflog=N decide=S fail_open=BOOL flowtable="in0 us0"
+#   mode=gate nflog=N decide=S fail_open=BOOL flowtable="in0 us0" release=BOOL
 #   rules="designated-cleartext:block designated-any:log"  from these:
 #     designated-cleartext   to @designated, cleartext, weak or unknown, 1 byte out
 #     nonconforming-cleartext to !@conforming, cleartext or weak, 1 byte out
@@ -822,12 +822,12 @@ ef_test_done() {
 # geodb.country is $db; default: allow.
 ef_policy() {
 	local file=$1 kv k v r name action g place="" place6="" inside=v46 groups="" capture=""
-	local mode=gate nflog="" decide="" fail_open="" flowtable="" rules="" tail=""
+	local mode=gate nflog="" decide="" fail_open="" flowtable="" rules="" tail="" release=""
 	shift
 	for kv in "$@"; do
 		k=${kv%%=*} v=${kv#*=}
 		case $k in
-		place | place6 | inside | groups | capture | mode | nflog | decide | fail_open | flowtable | rules | tail)
+		place | place6 | inside | groups | capture | mode | nflog | decide | fail_open | flowtable | rules | tail | release)
 			printf -v "$k" '%s' "$v" ;;
 		*) _ef_error "ef_policy: unknown key \`$k'"; return 1 ;;
 		esac
@@ -853,6 +853,7 @@ ef_policy() {
 		[ -n "$nflog" ] && echo "  nflog_group: $nflog"
 		[ -n "$decide" ] && echo "  decide_within: $decide"
 		[ -n "$flowtable" ] && echo "  flowtable: [${flowtable// /, }]"
+		[ -n "$release" ] && echo "  release_held: $release"
 		echo "rules:"
 		for r in $rules; do
 			name=${r%%:*} action=${r#*:}
