@@ -16,8 +16,10 @@
 #     prints it.
 #  2. The same download over HTTPS from the watched server cn (logged by
 #     designated-any): no engine, both monitors, gate. In gate mode the client's
-#     first protected record is held until the verdict, so the response waits
-#     for its retransmission: the delay from the handshake to the first byte
+#     first protected record is held until the verdict, and the response waits
+#     for the client to resend it after its retransmission timeout (or, with
+#     gateway.release_held: true, a third probe run, until the engine sends it
+#     on): the delay from the handshake to the first byte
 #     is reported for the bulk transfers and for --probes short requests per
 #     mode (with, for those, the stalls and retransmitted segments), and the
 #     bulk rate counted from the first byte.
@@ -194,6 +196,10 @@ printf 'gateway:\n  mode: monitor\n' >>"$cfg"
 cfg_nflog=$D/live-nflog.yaml
 sed -e "s#^\(  interfaces: \[us0, .*\)#\1\n  source: nflog#" "$cfg" >"$cfg_nflog"
 grep -q '^  source: nflog$' "$cfg_nflog" || die "could not write capture.source into $cfg_nflog"
+# Gate mode with gateway.release_held: true (the engine sends held segments
+# on itself: docs/gateway.md), for the first-byte probe only.
+cfg_release=$D/live-release.yaml
+{ cat "$cfg"; echo "  release_held: true"; } >"$cfg_release"
 n_subst=$(grep -c -e "^  country: $db\$" -e "^  overrides: \[{ cidr: ${EF_NET4[us]}," -e "^  interfaces: \[us0," "$cfg")
 [ "$n_subst" = 3 ] || die "$policy no longer has the lines this script edits (geodb.country, overrides: [], interfaces: []); see $cfg"
 "$bin" check --config "$cfg" >"$D/log/check.log" 2>&1 || die "the benchmark's policy does not load: $(tail -n 3 "$D/log/check.log")"
@@ -226,6 +232,7 @@ engine_start() { # CONFIG
 	local mode=${1%-nflog} conf=$cfg source=nflog
 	[ "$1" = monitor ] && source=us0
 	[ "$1" = monitor-nflog ] && conf=$cfg_nflog
+	[ "$1" = gate-release ] && conf=$cfg_release && mode=gate
 	engine_n=$((engine_n + 1))
 	[ -z "$(gw_tables)" ] || die "the gateway has tables before the engine starts: $(gw_tables | tr '\n' ' ')"
 	ENGINE_LOG=$D/log/engine-$engine_n-$1.log
@@ -375,6 +382,12 @@ engine_start gate
 probe_https gate
 counters
 probe_held=$(field held)
+engine_stop
+engine_start gate-release
+probe_https gate-release
+counters
+probe_rel_held=$(field held)
+probe_released=$(field released)
 engine_stop
 
 # --- 3: packet rate in monitor mode ------------------------------------------------
@@ -628,6 +641,7 @@ table_fb=$(
 	echo "| --- | --- | ---: | ---: |"
 	echo "| no engine, $probes requests of 1000 bytes | $(fb probe-none.fb all) |"
 	echo "| gate, $probes requests of 1000 bytes | $(fb probe-gate.fb all) |"
+	echo "| gate with release_held: true, $probes requests of 1000 bytes | $(fb probe-gate-release.fb all) |"
 	echo "| no engine, the ${mb} MB downloads | $(fb https-none.fb) | | |"
 	echo "| gate, the ${mb} MB downloads | $(fb https-gate.fb) | | |"
 )
@@ -739,10 +753,11 @@ version=$("$bin" version 2>/dev/null | head -n 1)
 	echo "requests also how many waited 150 ms or more (a retransmission timeout) and the TCP segments"
 	echo "retransmitted in the client and server namespaces (the bulk downloads retransmit thousands of"
 	echo "segments for congestion losses even without an engine, so they are not counted there). Held"
-	echo "packets (the gate's counter) over the $probes short requests: $probe_held. Requests without an"
+	echo "packets (the gate's counter) over the $probes short requests: $probe_held; with release_held: true"
+	echo "${probe_rel_held:-?}, of which the engine sent on ${probe_released:-?} (\`released\`). Requests without an"
 	echo "engine that wait about 40 ms do so because of the test server: Python's TLS server writes its"
 	echo "session tickets and the response in separate small segments without TCP_NODELAY, so the"
-	echo "response waits for the client's delayed ACK (Nagle); the gate's retransmission shifts the ACKs"
+	echo "response waits for the client's delayed ACK (Nagle); the held record's late arrival shifts the ACKs"
 	echo "and usually avoids that wait."
 	echo
 	echo "$table_fb"
