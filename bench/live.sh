@@ -217,11 +217,7 @@ median() { # numbers, one per line, on stdin
 	sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "nan"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 now() { date +%s.%N; }
-# TCP segments retransmitted in a namespace, from its /proc/net/snmp.
-retrans() {
-	ef_ns_exec "$1" awk '/^Tcp:/ && !h { for (i = 1; i <= NF; i++) if ($i == "RetransSegs") c = i; h = 1; next }
-		/^Tcp:/ { print $c }' /proc/net/snmp
-}
+retrans() { ef_retrans "$1"; }
 gw_tables() { ef_ns_exec gw nft list tables 2>/dev/null; }
 
 ENGINE="" ENGINE_LOG="" EVENTS="" engine_n=0

@@ -29,68 +29,20 @@ set -uo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/netns/lib.sh"
 ef_need_netns curl tcpdump
-real_db=$src/geodb/db/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb
-db=$real_db
-[ -f "$db" ] || db=$build/tests/data/test-iplocation.mmdb
-[ -f "$db" ] || ef_skip "no country database ($real_db, or the test one under $build/tests/data)"
-
-ef_netns_trap
-ef_netns_up || exit 1
-D=$EF_NETNS_DIR
+[ -n "$db" ] || ef_skip "no test country database (tests/data under the build tree)"
+ef_test_up
 CN=${EF_ADDR4[cn]} CN6=${EF_ADDR6[cn]}
-
-failed=0
-ok() { echo "ok   $*"; }
-bad() {
-	echo "FAIL $*"
-	failed=$((failed + 1))
-	[ -n "${ENGINE_LOG:-}" ] && tail -n 5 "$ENGINE_LOG" | sed 's/^/    engine: /'
-	return 0
-}
-
 ef_serve_http cn 443 --tls && ef_serve_http cn 80 || exit 1
+for r in true false; do
+	ef_policy "$D/gate-$r.yaml" place="cn:CN" place6="cn:CN" groups=designated:CN nflog=19 decide=3 release=$r \
+		rules="designated-cleartext:block designated-any:log" || exit 1
+done
 
-gate_config() { # FILE RELEASE_HELD
-	cat >"$1" <<EOF
-geodb:
-  country: $db
-networks:
-  internal: [10.0.0.0/8, "fc00::/7"]
-  overrides:
-    - { cidr: ${EF_NET4[cn]}, country: CN }
-    - { cidr: "${EF_NET6[cn]}", country: CN }
-groups:
-  designated: [CN]
-gateway:
-  mode: gate
-  nflog_group: 19
-  decide_within: 3
-  release_held: $2
-rules:
-  - name: designated-cleartext
-    to: "@designated"
-    encryption: [cleartext, weak, unknown]
-    min_bytes_out: 1
-    action: block
-  - name: designated-any
-    to: "@designated"
-    action: log
-default: allow
-EOF
-}
-gate_config "$D/gate.yaml" true
-gate_config "$D/gate-norelease.yaml" false
-
-# TCP segments the client's stack retransmitted (/proc/net/snmp: IPv4 and
-# IPv6 share the TCP counters).
-retrans() {
-	ef_ns_exec client awk '/^Tcp:/ && !h { for (i = 1; i <= NF; i++) if ($i == "RetransSegs") c = i; h = 1; next }
-		/^Tcp:/ { print $c }' /proc/net/snmp
-}
+retrans() { ef_retrans client; }
 
 EVENTS=$D/events.json
 METRICS=127.0.0.1:9817
-ef_engine_start gate --config "$D/gate.yaml" --json "$EVENTS" --metrics-listen "$METRICS"
+ef_engine_start gate --config "$D/gate-true.yaml" --json "$EVENTS" --metrics-listen "$METRICS"
 
 # requests N4 N6: that many HTTPS requests to cn over IPv4, then IPv6;
 # their status codes in CODES, first bytes after the handshake in SLOW (ms,
@@ -163,7 +115,7 @@ fi
 ef_engine_stop
 
 # The same requests with the release turned off: the client resends.
-ef_engine_start norelease --config "$D/gate-norelease.yaml" --json "$D/events-norelease.json"
+ef_engine_start norelease --config "$D/gate-false.yaml" --json "$D/events-norelease.json"
 requests 3 0
 echo "release_held: false, first byte after the handshake, ms:$SLOW"
 ef_counters
@@ -173,6 +125,4 @@ else
 	bad "release_held: false: status codes$CODES, $RETRANS retransmitted (expected >= 3), released=$(ef_field released) (expected 0)"
 fi
 ef_engine_stop
-
-((failed == 0)) || exit 1
-echo "all checks passed"
+ef_test_done e2e_gate_release

@@ -184,13 +184,18 @@ fi
 # count is of messages, each a batch of copies (capture/source.c, NFLOG).
 # The delay is long enough for batched copies, which fill the socket's
 # buffer more slowly than one message a copy did, to overrun it.
-if grep -q EF_TEST_LOOP_DELAY_MS "$bin"; then
-	config "$D/overrun.yaml"
-	EVENTS=$D/events-overrun.json
+# hooked_engine TAG VAR=VALUE: an engine on a new $D/TAG.yaml, with the
+# test hook VAR=VALUE in its environment alone; EVENTS its event log.
+hooked_engine() {
+	config "$D/$1.yaml"
+	EVENTS=$D/events-$1.json
 	: >"$EVENTS"
-	export EF_TEST_LOOP_DELAY_MS=250
-	ef_engine_start overrun --config "$D/overrun.yaml" --json "$EVENTS"
-	unset EF_TEST_LOOP_DELAY_MS
+	export "${2?}"
+	ef_engine_start "$1" --config "$D/$1.yaml" --json "$EVENTS"
+	unset "${2%%=*}"
+}
+if grep -q EF_TEST_LOOP_DELAY_MS "$bin"; then
+	hooked_engine overrun EF_TEST_LOOP_DELAY_MS=250
 	got=$(ef_ns_exec client curl -sS -k -m 30 -o /dev/null -w '%{size_download}' "https://$CN/bytes/100000000")
 	ef_wait_tcp_closed client 5
 	# Until the engine has read its backlog: two readings alike.
@@ -239,12 +244,7 @@ fi
 # copy waiting there would hold its verdict.  EF_TEST_TURN_FRAMES=5 (a test
 # hook) ends turns inside almost every batch.
 if grep -q EF_TEST_TURN_FRAMES "$bin"; then
-	config "$D/turn.yaml"
-	EVENTS=$D/events-turn.json
-	: >"$EVENTS"
-	export EF_TEST_TURN_FRAMES=5
-	ef_engine_start turn --config "$D/turn.yaml" --json "$EVENTS"
-	unset EF_TEST_TURN_FRAMES
+	hooked_engine turn EF_TEST_TURN_FRAMES=5
 	ef_counters
 	p0=$(ef_field packets) c0=$(ef_field copied)
 	got=$(ef_ns_exec client curl -sS -k -m 30 -o /dev/null -w '%{size_download}' "https://$CN/bytes/300000")

@@ -722,18 +722,25 @@ static void monitor_block_gets_a_final_record(void **state)
  * says what passed (the handshake's segments, no bytes) apart from what
  * was held; held copies after the verdict, and a FIN that passed (no
  * byte), add no final record. */
+static const char post[] = "POST /upload HTTP/1.1\r\nHost: cn.example\r\nContent-Length: 3000\r\n\r\n";
+
+/* Gate mode: a cleartext upload to CN:80, its request held and blocked. */
+static void gate_blocked_upload(struct world *w)
+{
+	world_start(w, GATEWAY_GATE, 80);
+	w->fate = EF_FATE_PASSED;
+	handshake(w);
+	w->fate = EF_FATE_HELD;
+	text(w, 0, post);
+	assert_int_equal(w->n_ev, 1);
+	assert_int_equal(w->ev[0].verdict, EF_BLOCK);
+}
+
 static void gate_event_tells_passed_from_held(void **state)
 {
 	struct world w;
-	static const char post[] = "POST /upload HTTP/1.1\r\nHost: cn.example\r\nContent-Length: 3000\r\n\r\n";
 
-	world_start(&w, GATEWAY_GATE, 80);
-	w.fate = EF_FATE_PASSED;
-	handshake(&w);
-	w.fate = EF_FATE_HELD;
-	text(&w, 0, post);
-	assert_int_equal(w.n_ev, 1);
-	assert_int_equal(w.ev[0].verdict, EF_BLOCK);
+	gate_blocked_upload(&w);
 	assert_true(w.ev[0].fates);
 	assert_int_equal(w.ev[0].packets_out_passed, 2); /* SYN, ACK */
 	assert_int_equal(w.ev[0].bytes_out_passed, 0);
@@ -746,6 +753,18 @@ static void gate_event_tells_passed_from_held(void **state)
 	gateway_flush(w.gw);
 	assert_int_equal(w.n_ev, 1);
 	world_end(&w);
+}
+
+/* A TLS 1.3 connection to CN:443 up to the server's hello, every copy
+ * passed (the handshake and the one ClientHello the gate lets through). */
+static void gate_hellos(struct world *w)
+{
+	uint8_t b[1024];
+
+	w->fate = EF_FATE_PASSED;
+	handshake(w);
+	segment(w, 0, b, client_hello(b));
+	segment(w, 1, b, server_hello(b));
 }
 
 /* Gate mode: what an undecided flow held (TLS's ChangeCipherSpec sent
@@ -762,10 +781,7 @@ static void gate_releases_held_segments_of_an_allowed_flow(void **state)
 	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
 
 	world_start(&w, GATEWAY_GATE, 443);
-	w.fate = EF_FATE_PASSED;
-	handshake(&w);
-	segment(&w, 0, b, client_hello(b));
-	segment(&w, 1, b, server_hello(b));
+	gate_hellos(&w); /* passed: the gate lets a ClientHello through */
 	assert_int_equal(w.n_rel, 0);
 	w.fate = EF_FATE_HELD;
 	segment(&w, 0, ccs, sizeof(ccs)); /* not judged yet: kept */
@@ -845,10 +861,7 @@ static void gate_releases_nothing_when_release_held_is_off(void **state)
 	struct gateway_settings g = {.mode = GATEWAY_GATE, .decide_within_s = 2, .flow_timeout_s = 600,
 				     .release_held = false};
 	gateway_set_policy(w.gw, w.policy, w.db, w.pf, &g);
-	w.fate = EF_FATE_PASSED;
-	handshake(&w);
-	segment(&w, 0, b, client_hello(b));
-	segment(&w, 1, b, server_hello(b));
+	gate_hellos(&w); /* passed: the gate lets a ClientHello through */
 	w.fate = EF_FATE_HELD;
 	segment(&w, 0, b, random_record(b, 200));
 	segment(&w, 0, b, random_record(b, 100));
@@ -869,10 +882,7 @@ static void gate_never_releases_a_segment_with_a_wrong_checksum(void **state)
 	static const uint8_t ccs[] = {0x14, 3, 3, 0, 1, 1};
 
 	world_start(&w, GATEWAY_GATE, 443);
-	w.fate = EF_FATE_PASSED;
-	handshake(&w);
-	segment(&w, 0, b, client_hello(b));
-	segment(&w, 1, b, server_hello(b));
+	gate_hellos(&w); /* passed: the gate lets a ClientHello through */
 	w.fate = EF_FATE_HELD;
 	w.bad_sum = true;
 	segment(&w, 0, ccs, sizeof(ccs)); /* undecided: not kept */
@@ -895,15 +905,8 @@ static void gate_never_releases_a_segment_with_a_wrong_checksum(void **state)
 static void gate_never_releases_for_a_blocked_flow(void **state)
 {
 	struct world w;
-	static const char post[] = "POST /upload HTTP/1.1\r\nHost: cn.example\r\nContent-Length: 3000\r\n\r\n";
 
-	world_start(&w, GATEWAY_GATE, 80);
-	w.fate = EF_FATE_PASSED;
-	handshake(&w);
-	w.fate = EF_FATE_HELD;
-	text(&w, 0, post);
-	assert_int_equal(w.n_ev, 1);
-	assert_int_equal(w.ev[0].verdict, EF_BLOCK);
+	gate_blocked_upload(&w);
 	text(&w, 0, post);
 	assert_int_equal(w.n_rel, 0);
 	world_end(&w);
@@ -960,7 +963,6 @@ static void gate_block_with_copies_passed_after_it_gets_a_final_record(void **st
 static void gate_counts_follow_the_inside_end(void **state)
 {
 	struct world w;
-	static const char post[] = "POST /upload HTTP/1.1\r\nHost: cn.example\r\nContent-Length: 3000\r\n\r\n";
 
 	world_start(&w, GATEWAY_GATE, 80);
 	w.fate = EF_FATE_PASSED;

@@ -800,6 +800,13 @@ bad() {
 	return 0
 }
 
+# ef_retrans NS: TCP segments the stack of namespace NS retransmitted
+# (/proc/net/snmp; IPv4 and IPv6 share the TCP counters).
+ef_retrans() {
+	ef_ns_exec "$1" awk '/^Tcp:/ && !h { for (i = 1; i <= NF; i++) if ($i == "RetransSegs") c = i; h = 1; next }
+		/^Tcp:/ { print $c }' /proc/net/snmp
+}
+
 # ef_test_done NAME: the summary line; the test's exit status.
 ef_test_done() {
 	echo "$1: $passed passed, $failed failed (${SECONDS}s)"

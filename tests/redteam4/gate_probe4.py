@@ -513,4 +513,5 @@ def main():
         "hdr-allowed": lambda: header_fields(s4, d4, mark, count),
     }[kind]()
 
-main()
+if __name__ == "__main__":
+    main()

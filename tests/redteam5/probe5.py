@@ -13,36 +13,8 @@ import os, socket, struct, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "redteam3"))
 from gate_probe import csum  # noqa: E402  (round 3's checksum, one copy)
-
-
-def sniffer():
-    sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-    sn.bind(("eth0", 0)); sn.setblocking(False)
-    return sn
-
-
-def last_seq(sn, v6, src, sport):
-    """The next sequence number and the acknowledgment of our last segment
-    on SPORT, from what the sniffer saw leave."""
-    seq = ack = None
-    S = socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, src)
-    while True:
-        try: f = sn.recv(70000)
-        except BlockingIOError: break
-        if not v6:
-            if f[12:14] != b"\x08\x00" or f[23] != 6: continue
-            ip = f[14:]; ihl = (ip[0] & 15) * 4; tcp = ip[ihl:]
-            if ip[12:16] != S: continue
-            tl = struct.unpack("!H", ip[2:4])[0] - ihl - (tcp[12] >> 4) * 4
-        else:
-            if f[12:14] != b"\x86\xdd" or f[20] != 6: continue
-            ip = f[14:]; tcp = ip[40:]
-            if ip[8:24] != S: continue
-            tl = struct.unpack("!H", ip[4:6])[0] - (tcp[12] >> 4) * 4
-        if struct.unpack("!H", tcp[0:2])[0] != sport: continue
-        seq = (struct.unpack("!I", tcp[4:8])[0] + tl + (1 if tcp[13] & 3 else 0)) & 0xffffffff
-        ack = struct.unpack("!I", tcp[8:12])[0]
-    return seq, ack
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "redteam4"))
+from gate_probe4 import sniffer, last_seq  # noqa: E402  (round 4's, one copy)
 
 
 def https_conn(af, src, dst, sport):
