@@ -351,31 +351,34 @@ static void kernel_release(void *ctx, const uint8_t *l3, uint32_t len, const str
 	q->n++;
 }
 
+/* One queued datagram, whole, or false.  Never waiting: the packet loop
+ * does not block on a full socket queue (counted by the caller). */
+static bool send_one(const struct release_queue *q, unsigned i)
+{
+	const uint8_t *pk = q->buf + q->pk[i].off;
+	uint32_t len = q->pk[i].len;
+
+	if (q->pk[i].dst.family == 4) {
+		struct sockaddr_in to = {.sin_family = AF_INET};
+		memcpy(&to.sin_addr, q->pk[i].dst.b, 4);
+		return sendto(q->fd4, pk, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)len;
+	}
+	struct sockaddr_in6 to = {.sin6_family = AF_INET6};
+	memcpy(&to.sin6_addr, q->pk[i].dst.b, 16);
+	return sendto(q->fd6, pk, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)len;
+}
+
 /* After the commit: sent on only when the decisions are in the kernel
- * (else each would be held again, and count as held twice).  Never
- * waiting: the packet loop does not block on a full queue (counted). */
+ * (else each would be held again, and count as held twice). */
 static void send_released(struct daemon *d, bool committed)
 {
 	struct release_queue *q = d->release;
 
 	for (unsigned i = 0; q && i < q->n; i++) {
-		const uint8_t *pk = q->buf + q->pk[i].off;
-		ssize_t n = -1;
-		if (!committed) {
-			/* counted below */
-		} else if (q->pk[i].dst.family == 4) {
-			struct sockaddr_in to = {.sin_family = AF_INET};
-			memcpy(&to.sin_addr, q->pk[i].dst.b, 4);
-			n = sendto(q->fd4, pk, q->pk[i].len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
-		} else {
-			struct sockaddr_in6 to = {.sin6_family = AF_INET6};
-			memcpy(&to.sin6_addr, q->pk[i].dst.b, 16);
-			n = sendto(q->fd6, pk, q->pk[i].len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
-		}
-		if (n != (ssize_t)q->pk[i].len)
-			d->c.release_errors++;
-		else
+		if (committed && send_one(q, i))
 			d->c.released++;
+		else
+			d->c.release_errors++;
 	}
 	if (q) {
 		q->n = 0;

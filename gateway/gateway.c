@@ -489,41 +489,32 @@ static bool client_hello_shaped(const struct packet *p)
 	return p->payload_len >= 6 && b[0] == 0x16 && b[1] == 0x03 && b[5] == 0x01;
 }
 
-/* The IP datagram's own length: the copy holds all of it. */
-static bool whole_datagram(const struct packet *p)
-{
-	const uint8_t *h = p->l3;
-
-	if (p->l3_len >= 20 && (h[0] >> 4) == 4)
-		return ((uint32_t)h[2] << 8 | h[3]) == p->l3_len;
-	if (p->l3_len >= 40 && (h[0] >> 4) == 6)
-		return ((uint32_t)h[4] << 8 | h[5]) + 40 == p->l3_len;
-	return false;
-}
-
 /*
- * The TCP checksum of a datagram with a plain IP header (IPv4 without
- * options, IPv6 without extension headers), right.  Conntrack verifies
- * checksums only as packets come in (PRE_ROUTING): a segment with a wrong
- * one is `ct state invalid' on its way through the gateway, which holds it
- * for good, while the same datagram sent from the gateway itself (the
- * output hook) is a valid packet of its connection and passes on the
- * allow (tests/e2e_redteam5.sh badsum).  Datagrams with IP options or
- * extension headers are held at output as they were at forward: there is
- * nothing to gain in sending them on, so they are not looked into.
+ * A datagram the engine may send on as it is: the whole of it (its IP
+ * length is the copy's), a plain IP header (IPv4 without options, IPv6
+ * without extension headers: those are held at output as they were at
+ * forward, so there is nothing to gain in sending them), TCP, and a right
+ * TCP checksum.  Conntrack verifies checksums only as packets come in
+ * (PRE_ROUTING): a segment with a wrong one is `ct state invalid' on its
+ * way through the gateway, which holds it for good, while the same
+ * datagram sent from the gateway itself (the output hook) is a valid
+ * packet of its connection and passes on the allow (tests/e2e_redteam5.sh
+ * badsum).
  */
-static bool plain_tcp_checksum_ok(const uint8_t *h, uint32_t len)
+static bool sendable_datagram(const uint8_t *h, uint32_t len)
 {
 	uint32_t sum = IPPROTO_TCP, hl, a, n;
 
-	if ((h[0] >> 4) == 4) {
-		if ((h[0] & 0x0f) != 5 || h[9] != IPPROTO_TCP)
+	if (len >= 20 && (h[0] >> 4) == 4) {
+		if ((h[0] & 0x0f) != 5 || h[9] != IPPROTO_TCP || ((uint32_t)h[2] << 8 | h[3]) != len)
 			return false;
 		hl = 20, a = 12;
-	} else {
-		if (h[6] != IPPROTO_TCP)
+	} else if (len >= 40 && (h[0] >> 4) == 6) {
+		if (h[6] != IPPROTO_TCP || ((uint32_t)h[4] << 8 | h[5]) + 40 != len)
 			return false;
 		hl = 40, a = 8;
+	} else {
+		return false;
 	}
 	if (len < hl + 20)
 		return false;
@@ -567,7 +558,7 @@ static bool releasable(const struct gateway *gw, const struct packet *p, bool to
 	return gw->cfg.mode == GATEWAY_GATE && gw->cfg.kernel.release && gw->release_held && p->fate == EF_FATE_HELD &&
 	       toward_block &&
 	       p->l4 == IPPROTO_TCP && p->payload_len && !p->tunnel_depth && !p->reassembled && !p->incomplete &&
-	       whole_datagram(p) && plain_tcp_checksum_ok(p->l3, p->l3_len);
+	       sendable_datagram(p->l3, p->l3_len);
 }
 
 static void send_on(struct gateway *gw, struct gw_flow *e, const uint8_t *l3, uint32_t len,
@@ -588,7 +579,7 @@ static void keep_held(struct gateway *gw, const struct gw_flow *e, const struct 
 	struct held_copies *h = gw->held;
 	unsigned slot = HELD_KEEP;
 
-	if (!h || !releasable(gw, p, toward_block) || p->l3_len > HELD_KEEP_LEN)
+	if (!h || p->l3_len > HELD_KEEP_LEN || !releasable(gw, p, toward_block))
 		return;
 	for (unsigned i = 0; i < HELD_KEEP && slot == HELD_KEEP; i++)
 		if (h->meta[i].serial == e->serial && h->meta[i].seq == p->tcp_seq && h->meta[i].len == p->l3_len)

@@ -19,10 +19,10 @@ def ip4_options(src, dst, proto, body, ident, options):
                     proto, 0, socket.inet_aton(src), socket.inet_aton(dst)) + options
     return h[:10] + struct.pack("!H", csum(h)) + h[12:] + body
 
-def https_request(af, src, dst, sport):
+def https_request(af, src, dst, sport, wait=3):
     """A sniffer on eth0, then a real HTTPS request from SPORT to DST:443
     (allowed as encrypted); returns the open TLS socket and the sniffer,
-    3 s after the reply, when the gate has decided."""
+    WAIT seconds after the reply, when the gate has decided."""
     import ssl
     sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
     sn.bind(("eth0", 0)); sn.setblocking(False)
@@ -33,7 +33,7 @@ def https_request(af, src, dst, sport):
     c.settimeout(2)
     try: c.recv(4000)
     except Exception: pass
-    time.sleep(3)
+    time.sleep(wait)
     return c, sn
 
 def client_seq(sn, s4, sport):

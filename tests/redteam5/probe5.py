@@ -12,23 +12,15 @@ IPv6 addresses (by their form)."""
 import os, socket, struct, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "redteam3"))
-from gate_probe import csum  # noqa: E402  (round 3's checksum, one copy)
+from gate_probe import csum, https_request  # noqa: E402  (round 3's, one copy)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "redteam4"))
-from gate_probe4 import sniffer, last_seq  # noqa: E402  (round 4's, one copy)
+from gate_probe4 import last_seq  # noqa: E402  (round 4's, one copy)
 
 
 def https_conn(af, src, dst, sport):
-    """A real HTTPS request from SPORT, left open past the verdict."""
-    import ssl
-    sn = sniffer()
-    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-    t = socket.socket(af); t.bind((src, sport)); t.connect((dst, 443))
-    c = ctx.wrap_socket(t)
-    c.sendall(b"GET /bytes/100 HTTP/1.1\r\nHost: x\r\n\r\n")
-    c.settimeout(2)
-    try: c.recv(4000)
-    except Exception: pass
-    time.sleep(1.5)
+    """A real HTTPS request from SPORT, left open past the verdict (round
+    3's https_request), and where its sequence numbers stand."""
+    c, sn = https_request(af, src, dst, sport, wait=1.5)
     seq, ack = last_seq(sn, af == socket.AF_INET6, src, sport)
     print("seq", seq, "ack", ack, flush=True)
     return c, seq, ack
