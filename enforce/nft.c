@@ -1276,21 +1276,81 @@ static void put_tier_chains(FILE *o, const struct shape *s, int f)
 }
 
 /*
- * Connections the prefilter found unwatched are remembered in bits 16-23 of
- * their conntrack mark, so that only a connection's first packet pays the
- * interval-set lookups (four of them, in sets of 10^4-10^5 ranges, cost a
- * quarter to half of a gateway's bulk throughput).  The value carries the
- * ruleset's generation: after a reload or a restart the old marks no longer
- * match and each connection is looked up again under the new sets.  The
- * other bits of the mark are left to the rest of the firewall.
+ * The prefilter's answer is remembered in each connection's conntrack mark,
+ * so that only a connection's first packet pays the interval-set lookups
+ * (one to four of them, in sets of 10^4-10^5 ranges: a quarter to half of a
+ * gateway's bulk throughput for unwatched traffic; a third to a half of it
+ * for a watched connection already allowed, bench/RESULTS-live.md).  Bits
+ * 16-23 hold 0x80 | the ruleset's generation, bits 29-31 which tiers the
+ * connection's two ends are in:
+ *
+ *   0 (TIER_NN)  neither end: unwatched, accepted at once;
+ *   1 (TIER_NB)  the originator in no tier, the responder in the block tier;
+ *   2 (TIER_BN)  the originator in the block tier, the responder in none;
+ *   3 (TIER_NL), 4 (TIER_LN)  the same with the log tier.
+ *
+ * With the packet's conntrack direction that says which tier chain the
+ * prefilter would pick for it (a packet going to the block tier: block_out,
+ * from it: block_in; ...), and a verdict map keyed by family, direction and
+ * mark sends it there in one hash lookup.  A connection with both ends in
+ * tiers is not remembered: it is looked up every time, as before.  The
+ * generation changes with every ruleset loaded (start, reload, restart): the
+ * tier sets are written only when a ruleset is loaded, so a mark of this
+ * generation is what the lookups would say now, and an older one never
+ * matches.  Only packets of the connection itself are looked at for it (not
+ * RELATED ones, which carry the entry of the connection they quote: tests/
+ * redteam4 f2-self), and only they are dispatched by the mark.  The other
+ * bits of the mark are left to the rest of the firewall.
  */
-#define CT_MARK_MASK 0x00ff0000u
+#define CT_MARK_MASK 0xe0ff0000u
+enum { TIER_NN, TIER_NB, TIER_BN, TIER_NL, TIER_LN };
 static unsigned ruleset_generation;
+
+static uint32_t tier_mark(const struct shape *s, unsigned code)
+{
+	return (uint32_t)code << 29 | (uint32_t)(0x80u | (s->generation & 0x7fu)) << 16;
+}
+
+/* The chain the prefilter picks for a packet of a connection whose ends are
+ * in tiers `code', in its conntrack direction; NULL: no chain takes it here
+ * (the log tier's replies without copies), so it is left to the prefilter. */
+static const char *tier_chain(const struct shape *s, unsigned code, bool original)
+{
+	switch (code) {
+	case TIER_NB:
+		return original ? "block_out" : "block_in";
+	case TIER_BN:
+		return original ? "block_in" : "block_out";
+	case TIER_NL:
+		return original ? "log_out" : s->copies ? "log_in" : NULL;
+	case TIER_LN:
+		return original ? (s->copies ? "log_in" : NULL) : "log_out";
+	}
+	return NULL;
+}
+
+static void put_tier_dispatch(FILE *o, const struct shape *s)
+{
+	const char *sep = "";
+
+	fprintf(o, "\t\tct state != related meta nfproto . ct direction . ct mark and 0x%08x vmap {", CT_MARK_MASK);
+	for (int f = 0; f < 2; f++)
+		for (unsigned code = TIER_NB; code <= (s->log_tier ? TIER_LN : TIER_BN); code++)
+			for (int d = 0; d < 2; d++) {
+				const char *chain = tier_chain(s, code, d == 0);
+				if (!chain)
+					continue;
+				fprintf(o, "%s\n\t\t\t%s . %s . 0x%08x : goto %s%s", sep, f ? "ipv6" : "ipv4",
+					d == 0 ? "original" : "reply", tier_mark(s, code), chain, fams[f].x);
+				sep = ",";
+			}
+	fputs(" }\n", o);
+}
 
 static void put_base_chains(FILE *o, const struct shape *s)
 {
 	static const char *const hooks[] = {"forward", "output"};
-	uint32_t unwatched = (uint32_t)(0x80u | (s->generation & 0x7fu)) << 16;
+	uint32_t unwatched = tier_mark(s, TIER_NN);
 
 	for (int h = 0; h < 2; h++) {
 		fprintf(o, "\tchain %s {\n\t\ttype filter hook %s priority filter - 1; policy accept;\n"
@@ -1311,19 +1371,19 @@ static void put_base_chains(FILE *o, const struct shape *s)
 		if (h == 0 && s->g->n_flowtable)
 			fprintf(o, "\t\tct mark and 0x%08x == 0x%08x meta l4proto { tcp, udp } flow add @ft accept\n",
 				CT_MARK_MASK, unwatched);
-		fprintf(o, "\t\tct mark and 0x%08x == 0x%08x accept\n"
-			   "\t\tjump prefilter\n\t}\n",
-			CT_MARK_MASK, unwatched);
+		fprintf(o, "\t\tct mark and 0x%08x == 0x%08x accept\n", CT_MARK_MASK, unwatched);
+		put_tier_dispatch(o, s);
+		fputs("\t\tjump prefilter\n\t}\n", o);
 	}
 	fputs("\tchain prefilter {\n", o);
 	for (int f = 0; f < 2; f++) {
 		const char *ip = fams[f].ip, *x = fams[f].x;
-		fprintf(o, "\t\t%s daddr @block%s goto block_out%s\n", ip, x, x);
-		fprintf(o, "\t\t%s saddr @block%s goto block_in%s\n", ip, x, x);
+		fprintf(o, "\t\t%s daddr @block%s goto tier_block_out%s\n", ip, x, x);
+		fprintf(o, "\t\t%s saddr @block%s goto tier_block_in%s\n", ip, x, x);
 		if (s->log_tier)
-			fprintf(o, "\t\t%s daddr @log%s goto log_out%s\n", ip, x, x);
+			fprintf(o, "\t\t%s daddr @log%s goto tier_log_out%s\n", ip, x, x);
 		if (s->log_tier && s->copies)
-			fprintf(o, "\t\t%s saddr @log%s goto log_in%s\n", ip, x, x);
+			fprintf(o, "\t\t%s saddr @log%s goto tier_log_in%s\n", ip, x, x);
 	}
 	/* Neither end in a tier: the same holds for the replies.  Only a
 	 * packet of the connection itself says so: an ICMP error is RELATED
@@ -1332,6 +1392,42 @@ static void put_base_chains(FILE *o, const struct shape *s)
 	 * sent itself an error quoting its connection to CN had that
 	 * connection marked unwatched, and all of it passed). */
 	fprintf(o, "\t\tct state != related ct mark set ct mark and 0x%08x or 0x%08x\n\t}\n", ~CT_MARK_MASK, unwatched);
+	/* The prefilter's way into each tier chain: the connection's tiers
+	 * into its mark (when the other end is in no tier), then the chain.
+	 * The prefilter's order tells what the earlier lookups found: in
+	 * tier_block_in the destination is not in the block tier, in
+	 * tier_log_out neither end is, in tier_log_in neither end is in the
+	 * block tier nor the destination in the log tier. */
+	for (int f = 0; f < 2; f++) {
+		const char *ip = fams[f].ip, *x = fams[f].x;
+		struct {
+			const char *chain, *other_end; /* the lookups that prove the other end is in no tier */
+			unsigned code_original, code_reply;
+		} w[4] = {
+			{"block_out", "saddr", TIER_NB, TIER_BN},
+			{"block_in", "daddr", TIER_BN, TIER_NB},
+			{"log_out", "saddr", TIER_NL, TIER_LN},
+			{"log_in", NULL, TIER_LN, TIER_NL},
+		};
+		for (int i = 0; i < 4; i++) {
+			if (i >= 2 && !s->log_tier)
+				break;
+			if (i == 3 && !s->copies)
+				break;
+			fprintf(o, "\tchain tier_%s%s {\n", w[i].chain, x);
+			char test[160] = "";
+			int k = 0;
+			if (i == 0)
+				k += snprintf(test, sizeof(test), "%s %s != @block%s ", ip, w[i].other_end, x);
+			if (i <= 2 && s->log_tier)
+				snprintf(test + k, sizeof(test) - (size_t)k, "%s %s != @log%s ", ip, w[i].other_end, x);
+			for (int d = 0; d < 2; d++)
+				fprintf(o, "\t\tct state != related ct direction %s %sct mark set ct mark and 0x%08x or 0x%08x\n",
+					d == 0 ? "original" : "reply", test, ~CT_MARK_MASK,
+					tier_mark(s, d == 0 ? w[i].code_original : w[i].code_reply));
+			fprintf(o, "\t\tgoto %s%s\n\t}\n", w[i].chain, x);
+		}
+	}
 	/* A reset without payload ends the flow at both ends: it passes, and
 	 * so does the one `reject' itself sends, which comes back through the
 	 * output hook with the blocked flow's addresses. */
@@ -1341,7 +1437,8 @@ static void put_base_chains(FILE *o, const struct shape *s)
 	      "\t\tcounter name \"refused\" drop\n\t}\n", o);
 }
 
-/* Chain names, for flushing on replace. */
+/* Chain names, for flushing on replace: the tier chains, and the
+ * prefilter's ways into them (tier_*). */
 static void put_chain_names(FILE *o, const struct shape *s, const char *fmt)
 {
 	static const char *const fixed[] = {"forward", "output", "prefilter", "refuse"};
@@ -1351,19 +1448,21 @@ static void put_chain_names(FILE *o, const struct shape *s, const char *fmt)
 	if (s->gate)
 		fprintf(o, fmt, "tcp_options");
 	for (int f = 0; f < 2; f++) {
-		char name[32];
-		const char *x = fams[f].x;
-		snprintf(name, sizeof(name), "block_out%s", x);
-		fprintf(o, fmt, name);
-		snprintf(name, sizeof(name), "block_in%s", x);
-		fprintf(o, fmt, name);
-		if (s->log_tier) {
-			snprintf(name, sizeof(name), "log_out%s", x);
+		for (int way = 0; way < 2; way++) {
+			const char *pre = way ? "tier_" : "", *x = fams[f].x;
+			char name[32];
+			snprintf(name, sizeof(name), "%sblock_out%s", pre, x);
 			fprintf(o, fmt, name);
-		}
-		if (s->log_tier && s->copies) {
-			snprintf(name, sizeof(name), "log_in%s", x);
+			snprintf(name, sizeof(name), "%sblock_in%s", pre, x);
 			fprintf(o, fmt, name);
+			if (s->log_tier) {
+				snprintf(name, sizeof(name), "%slog_out%s", pre, x);
+				fprintf(o, fmt, name);
+			}
+			if (s->log_tier && s->copies) {
+				snprintf(name, sizeof(name), "%slog_in%s", pre, x);
+				fprintf(o, fmt, name);
+			}
 		}
 	}
 }

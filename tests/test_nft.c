@@ -591,7 +591,13 @@ static void monitor_ruleset(void **state)
 	assert_true(contains(text, "203.0.113.64/26"));
 	assert_true(contains(text, "type filter hook forward priority filter - 1; policy accept;"));
 	assert_true(contains(text, "type filter hook output priority filter - 1; policy accept;"));
-	assert_true(contains(text, "ip daddr @block4 goto block_out4"));
+	assert_true(contains(text, "ip daddr @block4 goto tier_block_out4\n"));
+	/* the prefilter's way into a tier chain remembers the connection's
+	 * tiers in its mark, then goes there */
+	assert_true(contains(text, "\t\tgoto block_out4\n\t}\n"));
+	assert_true(contains(text, "ct state != related ct direction original ip saddr != @block4 ct mark set ct mark and "
+				   "0x1f00ffff or 0x2"));
+	assert_true(contains(text, "ct state != related meta nfproto . ct direction . ct mark and 0xe0ff0000 vmap {"));
 	assert_true(contains(text, "delete @block_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport } goto refuse"));
 	assert_true(contains(text, "reject with tcp reset"));
 	assert_false(contains(text, "queue-threshold")); /* monitor mode holds and copies nothing */
@@ -651,8 +657,8 @@ static void monitor_nflog_ruleset(void **state)
 			assert_null(memmem(c, (size_t)(body + len - c), "refuse", 6));
 			assert_null(memmem(body, len, "drop", 4));
 		}
-		assert_true(contains(text, "ip saddr @log4 goto log_in4\n"));
-		assert_true(contains(text, "ip6 saddr @log6 goto log_in6\n"));
+		assert_true(contains(text, "ip saddr @log4 goto tier_log_in4\n"));
+		assert_true(contains(text, "ip6 saddr @log6 goto tier_log_in6\n"));
 		assert_false(contains(text, "counter name \"held\""));
 		assert_false(contains(text, "allow_flows4"));
 		size_t len;
@@ -703,15 +709,15 @@ static void gate_ruleset(void **state)
 				   "delete @allow_flows4 { ip saddr . ip daddr . meta l4proto . th sport . th dport }\n"));
 	/* unwatched connections are remembered in the conntrack mark, under a
 	 * value that changes with every ruleset, so a reload looks them up again */
-	const char *mark = strstr(text, "ct mark and 0x00ff0000 == 0x");
+	const char *mark = strstr(text, "ct mark and 0xe0ff0000 == 0x");
 	assert_non_null(mark);
 	assert_true(strstr(text, "jump prefilter") > mark);
-	assert_true(contains(text, "ct mark set ct mark and 0xff00ffff or 0x"));
+	assert_true(contains(text, "ct mark set ct mark and 0x1f00ffff or 0x"));
 	char *again = ruleset_text(f.pf, f.policy, &g, RULESET_REPLACE);
 	assert_non_null(again);
 	char first[48], second[48];
 	snprintf(first, sizeof(first), "%.40s", mark);
-	snprintf(second, sizeof(second), "%.40s", strstr(again, "ct mark and 0x00ff0000 == 0x"));
+	snprintf(second, sizeof(second), "%.40s", strstr(again, "ct mark and 0xe0ff0000 == 0x"));
 	assert_string_not_equal(first, second);
 	free(again);
 	/* no rule in the log chains drops */
@@ -950,7 +956,7 @@ static void flowtable_for_unwatched_only(void **state)
 	const char *line = add;
 	while (line > text && line[-1] != '\n')
 		line--;
-	assert_true(contains(line, "ct mark and 0x00ff0000 == 0x"));
+	assert_true(contains(line, "ct mark and 0xe0ff0000 == 0x"));
 	assert_true(strstr(line, "meta l4proto { tcp, udp } flow add @ft accept\n") == add - strlen("meta l4proto { tcp, udp } "));
 	free(text);
 
