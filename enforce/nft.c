@@ -1303,6 +1303,9 @@ static void put_tier_chains(FILE *o, const struct shape *s, int f)
  * bits of the mark are left to the rest of the firewall.
  */
 #define CT_MARK_MASK 0xe0ff0000u
+#define CT_OURS 0xffff0000u /* every bit of the mark this table uses */
+_Static_assert((CT_MARK_MASK | CT_ALLOW | CT_BLOCK | CT_HELLO | CT_HELLO_CONT | CT_SSH_KEX) == CT_OURS,
+	       "CT_OURS is every bit of the mark this table sets");
 enum { TIER_NN, TIER_NB, TIER_BN, TIER_NL, TIER_LN };
 static unsigned ruleset_generation;
 
@@ -1356,6 +1359,20 @@ static void put_base_chains(FILE *o, const struct shape *s)
 		fprintf(o, "\tchain %s {\n\t\ttype filter hook %s priority filter - 1; policy accept;\n"
 			   "\t\tct state invalid counter\n",
 			hooks[h], hooks[h]);
+		/* A connection a conntrack helper expected (IRC DCC, FTP data,
+		 * SIP media, ... on a host that assigns helpers) starts with a
+		 * copy of the mark of the connection that announced it (the
+		 * kernel's init_conntrack): that one's tiers, generation and
+		 * decisions, not its own (tests/e2e_tier_mark.sh dcc: a DCC offer
+		 * on a connection to us or de let cn open a connection on which
+		 * the inside host's answers left unheld).  Its packets before the
+		 * first reply are RELATED; on them this table's bits are cleared,
+		 * so that it is looked up and judged as a connection of its own.
+		 * An ICMP error is RELATED too, to the connection it quotes, and
+		 * is left alone. */
+		fprintf(o, "\t\tct state related ct status expected meta l4proto != { icmp, ipv6-icmp } "
+			   "ct mark set ct mark and 0x%08x\n",
+			~CT_OURS);
 		/* An IPv6 routing header with segments left sends the packet on
 		 * past the address the sets see (SRv6: to its last segment),
 		 * so no set can place its destination: it is held as towards a

@@ -711,6 +711,12 @@ static void gate_ruleset(void **state)
 	 * value that changes with every ruleset, so a reload looks them up again */
 	const char *mark = strstr(text, "ct mark and 0xe0ff0000 == 0x");
 	assert_non_null(mark);
+	/* a connection a conntrack helper expected loses the mark it copied
+	 * from its announcer before any rule reads the mark */
+	const char *expected = strstr(text, "\t\tct state related ct status expected meta l4proto != { icmp, ipv6-icmp } "
+					    "ct mark set ct mark and 0x0000ffff\n");
+	assert_non_null(expected);
+	assert_true(expected < mark);
 	assert_true(strstr(text, "jump prefilter") > mark);
 	assert_true(contains(text, "ct mark set ct mark and 0x1f00ffff or 0x"));
 	char *again = ruleset_text(f.pf, f.policy, &g, RULESET_REPLACE);
