@@ -215,7 +215,7 @@ touch "$D/reload/quit"
 # gateway: the inside host sends a DCC offer on a connection to us (no tier)
 # or de (log tier), naming a port of its own; cn opens that port, and the
 # inside host answers in clear text, which must be held as on any connection
-# cn opens (tests/redteam6 found the answers leaving: the copied mark sent
+# cn opens (a red-team pass found the answers leaving: the copied mark sent
 # the connection's packets down the fast path of its master's tiers).
 # IPv4 only: the IRC helper does not take IPv6.
 if ef_ns_exec gw nft -f - <<'NFT'; then
