@@ -847,6 +847,29 @@ static bool rule_has_kernel_log(const struct shape *s, size_t i)
 	return policy_rule_log_prefix(s->p, i) != NULL;
 }
 
+/*
+ * A family's tier chains, in the prefilter's order: where a packet goes
+ * when its destination is in the block tier, else its source, else its
+ * destination in the log tier, else its source there.  Which exist: the
+ * log tier's only when something in the kernel needs the log tier, log_in
+ * only when the engine reads the table's copies.
+ */
+enum { TC_BLOCK_OUT, TC_BLOCK_IN, TC_LOG_OUT, TC_LOG_IN, TC__COUNT };
+static const struct {
+	const char *name;
+	const char *addr, *set; /* the prefilter's lookup that sends a packet there */
+} tier_chains[TC__COUNT] = {
+	[TC_BLOCK_OUT] = {"block_out", "daddr", "block"},
+	[TC_BLOCK_IN] = {"block_in", "saddr", "block"},
+	[TC_LOG_OUT] = {"log_out", "daddr", "log"},
+	[TC_LOG_IN] = {"log_in", "saddr", "log"},
+};
+
+static bool tier_chain_exists(const struct shape *s, int c)
+{
+	return c == TC_BLOCK_OUT || c == TC_BLOCK_IN || (s->log_tier && (c == TC_LOG_OUT || s->copies));
+}
+
 static void put_decision_sets(FILE *o, const struct shape *s, int f)
 {
 	const char *at = fams[f].addr_type, *x = fams[f].x;
@@ -1257,7 +1280,7 @@ static void put_tier_chains(FILE *o, const struct shape *s, int f)
 		put_copy(o, s, "copied", "accept");
 	}
 	fputs("\t}\n", o);
-	if (!s->log_tier)
+	if (!tier_chain_exists(s, TC_LOG_OUT))
 		return;
 	fprintf(o, "\tchain log_out%s {\n", x);
 	put_decisions(o, s, f, true, false);
@@ -1266,7 +1289,7 @@ static void put_tier_chains(FILE *o, const struct shape *s, int f)
 		put_copy(o, s, "copied", "accept");
 	}
 	fputs("\t}\n", o);
-	if (!s->copies)
+	if (!tier_chain_exists(s, TC_LOG_IN))
 		return;
 	fprintf(o, "\tchain log_in%s {\n", x);
 	put_decisions(o, s, f, false, false);
@@ -1314,37 +1337,38 @@ static uint32_t tier_mark(const struct shape *s, unsigned code)
 	return (uint32_t)code << 29 | (uint32_t)(0x80u | (s->generation & 0x7fu)) << 16;
 }
 
-/* The chain the prefilter picks for a packet of a connection whose ends are
- * in tiers `code', in its conntrack direction; NULL: no chain takes it here
- * (the log tier's replies without copies), so it is left to the prefilter. */
-static const char *tier_chain(const struct shape *s, unsigned code, bool original)
+/* The tier chain the prefilter picks for a packet of a connection whose
+ * ends are in tiers `code', in its conntrack direction (the originator is
+ * the source of the original direction's packets). */
+static int tier_chain(unsigned code, bool original)
 {
 	switch (code) {
 	case TIER_NB:
-		return original ? "block_out" : "block_in";
+		return original ? TC_BLOCK_OUT : TC_BLOCK_IN;
 	case TIER_BN:
-		return original ? "block_in" : "block_out";
+		return original ? TC_BLOCK_IN : TC_BLOCK_OUT;
 	case TIER_NL:
-		return original ? "log_out" : s->copies ? "log_in" : NULL;
-	case TIER_LN:
-		return original ? (s->copies ? "log_in" : NULL) : "log_out";
+		return original ? TC_LOG_OUT : TC_LOG_IN;
+	default: /* TIER_LN */
+		return original ? TC_LOG_IN : TC_LOG_OUT;
 	}
-	return NULL;
 }
 
+/* A chain the ruleset lacks (log_in without copies) takes no packet from
+ * the map: such a packet goes through the prefilter as before. */
 static void put_tier_dispatch(FILE *o, const struct shape *s)
 {
 	const char *sep = "";
 
 	fprintf(o, "\t\tct state != related meta nfproto . ct direction . ct mark and 0x%08x vmap {", CT_MARK_MASK);
 	for (int f = 0; f < 2; f++)
-		for (unsigned code = TIER_NB; code <= (s->log_tier ? TIER_LN : TIER_BN); code++)
+		for (unsigned code = TIER_NB; code <= TIER_LN; code++)
 			for (int d = 0; d < 2; d++) {
-				const char *chain = tier_chain(s, code, d == 0);
-				if (!chain)
+				int c = tier_chain(code, d == 0);
+				if (!tier_chain_exists(s, c))
 					continue;
 				fprintf(o, "%s\n\t\t\t%s . %s . 0x%08x : goto %s%s", sep, f ? "ipv6" : "ipv4",
-					d == 0 ? "original" : "reply", tier_mark(s, code), chain, fams[f].x);
+					d == 0 ? "original" : "reply", tier_mark(s, code), tier_chains[c].name, fams[f].x);
 				sep = ",";
 			}
 	fputs(" }\n", o);
@@ -1393,15 +1417,11 @@ static void put_base_chains(FILE *o, const struct shape *s)
 		fputs("\t\tjump prefilter\n\t}\n", o);
 	}
 	fputs("\tchain prefilter {\n", o);
-	for (int f = 0; f < 2; f++) {
-		const char *ip = fams[f].ip, *x = fams[f].x;
-		fprintf(o, "\t\t%s daddr @block%s goto tier_block_out%s\n", ip, x, x);
-		fprintf(o, "\t\t%s saddr @block%s goto tier_block_in%s\n", ip, x, x);
-		if (s->log_tier)
-			fprintf(o, "\t\t%s daddr @log%s goto tier_log_out%s\n", ip, x, x);
-		if (s->log_tier && s->copies)
-			fprintf(o, "\t\t%s saddr @log%s goto tier_log_in%s\n", ip, x, x);
-	}
+	for (int f = 0; f < 2; f++)
+		for (int c = 0; c < TC__COUNT; c++)
+			if (tier_chain_exists(s, c))
+				fprintf(o, "\t\t%s %s @%s%s goto tier_%s%s\n", fams[f].ip, tier_chains[c].addr,
+					tier_chains[c].set, fams[f].x, tier_chains[c].name, fams[f].x);
 	/* Neither end in a tier: the same holds for the replies.  Only a
 	 * packet of the connection itself says so: an ICMP error is RELATED
 	 * and carries the entry of the connection it quotes, whose ends its
@@ -1414,35 +1434,34 @@ static void put_base_chains(FILE *o, const struct shape *s)
 	 * The prefilter's order tells what the earlier lookups found: in
 	 * tier_block_in the destination is not in the block tier, in
 	 * tier_log_out neither end is, in tier_log_in neither end is in the
-	 * block tier nor the destination in the log tier. */
+	 * block tier nor the destination in the log tier; what is left to
+	 * look up is the other end's place in the sets after this one. */
+	static const struct {
+		const char *other;              /* the other end's address, or NULL: known in no tier */
+		bool other_block;               /* it may still be in the block tier */
+		unsigned code_original, code_reply;
+	} way[TC__COUNT] = {
+		[TC_BLOCK_OUT] = {"saddr", true, TIER_NB, TIER_BN},
+		[TC_BLOCK_IN] = {"daddr", false, TIER_BN, TIER_NB},
+		[TC_LOG_OUT] = {"saddr", false, TIER_NL, TIER_LN},
+		[TC_LOG_IN] = {NULL, false, TIER_LN, TIER_NL},
+	};
 	for (int f = 0; f < 2; f++) {
 		const char *ip = fams[f].ip, *x = fams[f].x;
-		struct {
-			const char *chain, *other_end; /* the lookups that prove the other end is in no tier */
-			unsigned code_original, code_reply;
-		} w[4] = {
-			{"block_out", "saddr", TIER_NB, TIER_BN},
-			{"block_in", "daddr", TIER_BN, TIER_NB},
-			{"log_out", "saddr", TIER_NL, TIER_LN},
-			{"log_in", NULL, TIER_LN, TIER_NL},
-		};
-		for (int i = 0; i < 4; i++) {
-			if (i >= 2 && !s->log_tier)
-				break;
-			if (i == 3 && !s->copies)
-				break;
-			fprintf(o, "\tchain tier_%s%s {\n", w[i].chain, x);
-			char test[160] = "";
-			int k = 0;
-			if (i == 0)
-				k += snprintf(test, sizeof(test), "%s %s != @block%s ", ip, w[i].other_end, x);
-			if (i <= 2 && s->log_tier)
-				snprintf(test + k, sizeof(test) - (size_t)k, "%s %s != @log%s ", ip, w[i].other_end, x);
-			for (int d = 0; d < 2; d++)
-				fprintf(o, "\t\tct state != related ct direction %s %sct mark set ct mark and 0x%08x or 0x%08x\n",
-					d == 0 ? "original" : "reply", test, ~CT_MARK_MASK,
-					tier_mark(s, d == 0 ? w[i].code_original : w[i].code_reply));
-			fprintf(o, "\t\tgoto %s%s\n\t}\n", w[i].chain, x);
+		for (int c = 0; c < TC__COUNT; c++) {
+			if (!tier_chain_exists(s, c))
+				continue;
+			fprintf(o, "\tchain tier_%s%s {\n", tier_chains[c].name, x);
+			for (int d = 0; d < 2; d++) {
+				fprintf(o, "\t\tct state != related ct direction %s ", d == 0 ? "original" : "reply");
+				if (way[c].other_block)
+					fprintf(o, "%s %s != @block%s ", ip, way[c].other, x);
+				if (way[c].other && s->log_tier)
+					fprintf(o, "%s %s != @log%s ", ip, way[c].other, x);
+				fprintf(o, "ct mark set ct mark and 0x%08x or 0x%08x\n", ~CT_MARK_MASK,
+					tier_mark(s, d == 0 ? way[c].code_original : way[c].code_reply));
+			}
+			fprintf(o, "\t\tgoto %s%s\n\t}\n", tier_chains[c].name, x);
 		}
 	}
 	/* A reset without payload ends the flow at both ends: it passes, and
@@ -1464,24 +1483,15 @@ static void put_chain_names(FILE *o, const struct shape *s, const char *fmt)
 		fprintf(o, fmt, fixed[i]);
 	if (s->gate)
 		fprintf(o, fmt, "tcp_options");
-	for (int f = 0; f < 2; f++) {
-		for (int way = 0; way < 2; way++) {
-			const char *pre = way ? "tier_" : "", *x = fams[f].x;
-			char name[32];
-			snprintf(name, sizeof(name), "%sblock_out%s", pre, x);
-			fprintf(o, fmt, name);
-			snprintf(name, sizeof(name), "%sblock_in%s", pre, x);
-			fprintf(o, fmt, name);
-			if (s->log_tier) {
-				snprintf(name, sizeof(name), "%slog_out%s", pre, x);
+	for (int f = 0; f < 2; f++)
+		for (int way = 0; way < 2; way++)
+			for (int c = 0; c < TC__COUNT; c++) {
+				char name[32];
+				if (!tier_chain_exists(s, c))
+					continue;
+				snprintf(name, sizeof(name), "%s%s%s", way ? "tier_" : "", tier_chains[c].name, fams[f].x);
 				fprintf(o, fmt, name);
 			}
-			if (s->log_tier && s->copies) {
-				snprintf(name, sizeof(name), "%slog_in%s", pre, x);
-				fprintf(o, fmt, name);
-			}
-		}
-	}
 }
 
 static void put_objects(FILE *o, const struct shape *s, const struct prefilter *pf, bool elements)

@@ -106,7 +106,7 @@ if [ "$(ef_field released)" = "$released" ] && [ "$(ef_field block)" -ge 1 ]; th
 else
 	bad "after a blocked upload: released $released -> $(ef_field released), block=$(ef_field block)"
 fi
-if tcpdump -nn -A -r "$D/cn.pcap" 2>/dev/null | grep -q "$MARK"; then
+if [ "$(ef_marker_packets "$D/cn.pcap" "$MARK")" != 0 ]; then
 	bad "the blocked upload's marker reached cn"
 else
 	ok "the blocked upload's marker never reached cn"

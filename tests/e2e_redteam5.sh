@@ -35,21 +35,6 @@ ef_policy "$cfg" place="cn:CN us:US" place6="cn:CN us:US" groups=designated:CN n
 ef_serve_http cn 443 --tls || exit 1
 ef_engine_start redteam5 --config "$cfg" --json "$D/events.json"
 
-# count_mark FILE MARK: packets in FILE (tcpdump's) whose bytes hold MARK
-count_mark() {
-	python3 - "$1" "$2" <<'PY'
-import struct, sys
-d = open(sys.argv[1], "rb").read(); m = sys.argv[2].encode()
-e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-o, n = 24, 0
-while o + 16 <= len(d):
-    cap = struct.unpack(e + "I", d[o + 8:o + 12])[0]
-    n += m in d[o + 16:o + 16 + cap]
-    o += 16 + cap
-print(n)
-PY
-}
-
 # probe NAME KIND FAMILY SPORT: runs probe5.py KIND with 6 segments; AT is
 # the marker copies cn received, REL the engine's released counter's rise.
 probe() {
@@ -64,7 +49,7 @@ probe() {
 	sleep 0.5
 	ef_capture_stop cn 2>/dev/null
 	ef_counters
-	AT=$(count_mark "$D/$name.pcap" "$MARK")
+	AT=$(ef_marker_packets "$D/$name.pcap" "$MARK")
 	REL=$(($(ef_field released) - r0))
 	echo "  $name: 6 sent, $AT with the marker at cn, released +$REL"
 }

@@ -159,7 +159,7 @@ for fam in 4 6; do
 	ef_event_seen 10 "$EVENTS" "\"$ede\"" '"verdict":"log"' &&
 		ok "IPv$fam: the cleartext upload on the marked connection to de (log tier) was judged and logged" ||
 		bad "IPv$fam: no log event for the cleartext upload to de"
-	if tcpdump -nn -A -r "$D/cn$fam.pcap" 2>/dev/null | grep -q "$MARK-out"; then
+	if [ "$(ef_marker_packets "$D/cn$fam.pcap" "$MARK-out")" != 0 ]; then
 		bad "IPv$fam: the cleartext upload on the marked connection to cn reached cn"
 	else
 		ok "IPv$fam: the cleartext upload on the marked connection to cn was held (its marker never reached cn)"
@@ -173,7 +173,7 @@ for fam in 4 6; do
 		ef_event_seen 1 "$EVENTS" "\"$ecn\"" "$port" '"verdict":"block"' ||
 		bad "IPv$fam: no block event for the inside host's cleartext answer on the connection cn opened"
 	ef_capture_stop cn >/dev/null 2>&1
-	if tcpdump -nn -A -r "$D/cnin$fam.pcap" 2>/dev/null | grep -q "$MARK-back"; then
+	if [ "$(ef_marker_packets "$D/cnin$fam.pcap" "$MARK-back")" != 0 ]; then
 		bad "IPv$fam: the inside host's cleartext answer on the connection cn opened reached cn"
 	else
 		ok "IPv$fam: the inside host's cleartext answer on the connection cn opened was held (its marker never reached cn)"
@@ -291,7 +291,7 @@ PYEOF
 		while ((tries-- > 0)) && [ ! -e "$D/dcc-$1.offered" ]; do sleep 0.05; done
 		ef_ns_exec cn timeout 15 "$EF_PYTHON" "$D/dcc.py" peer "$CLIENT" "$3" >/dev/null 2>&1
 		ef_capture_stop cn >/dev/null 2>&1
-		n=$(tcpdump -nn -A -r "$D/dcc-$1.pcap" 2>/dev/null | grep -c "$M")
+		n=$(ef_marker_packets "$D/dcc-$1.pcap" "$M")
 		[ "$n" = 0 ] && ok "dcc $1: the inside host's clear-text answers on the connection cn opened were held (0 markers at cn)" ||
 			bad "dcc $1: $n copies of the inside host's clear-text answers reached cn"
 	}

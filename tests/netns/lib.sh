@@ -395,6 +395,23 @@ ef_capture_stop() {
 	fi
 }
 
+# ef_marker_packets FILE MARK: how many packets of FILE (a capture tcpdump
+# wrote) hold MARK anywhere in their bytes: what the red-team tests count
+# at a server to say whether a marker left.
+ef_marker_packets() {
+	"$EF_PYTHON" - "$1" "$2" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read(); m = sys.argv[2].encode()
+e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+o, n = 24, 0
+while o + 16 <= len(d):
+    cap = struct.unpack(e + "I", d[o + 8:o + 12])[0]
+    n += m in d[o + 16:o + 16 + cap]
+    o += 16 + cap
+print(n)
+PY
+}
+
 _ef_write_efserve() {
 	cat >"$EF_NETNS_DIR/efserve.py" <<'PY'
 """Small test servers for tests/netns/lib.sh; see the ef_serve_* functions."""

@@ -15,16 +15,6 @@ ef_policy "$cfg" place="cn:CN us:US" place6="cn:CN us:US" groups=designated:CN n
 EVENTS=$D/events.json
 ef_serve_http cn 443 --tls || exit 1
 ef_engine_start probe5 --config "$cfg" --json "$EVENTS"
-count_mark() { tcpdump -nn -r "$1" -x 2>/dev/null | python3 -c '
-import sys,re
-m=sys.argv[1].encode().hex(); n=0; cur=""
-for l in sys.stdin:
-    if not l.startswith("\t"):
-        n += m in cur; cur=""
-    else:
-        cur += "".join(l.split(":",1)[1].split())
-n += m in cur
-print(n)' "$2"; }
 set -- ${EF_PROBE_KINDS:-goodsum 4 6 badsum 4 6 badsum 6 6 badsum-text 4 6 badopt 4 6 badopt 6 6 badsum-frag 4 3}
 port=41500
 while (($# >= 3)); do
@@ -38,7 +28,7 @@ while (($# >= 3)); do
 	sleep 0.5
 	ef_capture_stop cn 2>/dev/null
 	ef_counters
-	echo "$kind v$fam: sent $count, marker at cn: $(count_mark "$D/$kind$fam.pcap" "$m"); released +$(($(ef_field released) - r0)) release_errors +$(($(ef_field release_errors) - e0)) held +$(($(ef_field held) - h0)) block +$(($(ef_field block) - b0))"
+	echo "$kind v$fam: sent $count, marker at cn: $(ef_marker_packets "$D/$kind$fam.pcap" "$m"); released +$(($(ef_field released) - r0)) release_errors +$(($(ef_field release_errors) - e0)) held +$(($(ef_field held) - h0)) block +$(($(ef_field block) - b0))"
 	grep -v '^seq\|^sent' "$D/$kind$fam.out" | tail -3 | sed 's/^/    sender: /'
 done
 sleep 3

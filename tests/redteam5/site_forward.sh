@@ -25,7 +25,7 @@ m=$(printf 'R5SITE%04d' $((RANDOM % 10000)))
 ef_capture cn eth0 "$D/s$k.pcap" || exit 1
 ef_ns_exec client "$EF_PYTHON" "$src/tests/redteam5/probe5.py" tail-rec ${EF_ADDR4[client]} ${EF_ADDR4[cn]} "$m" 600 $((41600 + k)) 2>&1 | head -3
 ef_capture_stop cn 2>/dev/null
-echo "run $k: packets at cn with marker $m: $(tcpdump -nn -r $D/s$k.pcap -X 2>/dev/null | grep -c "${m:0:6}")  (tcpdump ascii lines)"
+echo "run $k: packets at cn with marker $m: $(ef_marker_packets "$D/s$k.pcap" "$m")"
 python3 - "$D/s$k.pcap" "$m" <<'PY'
 import struct, sys
 d = open(sys.argv[1], "rb").read(); m = sys.argv[2].encode()
