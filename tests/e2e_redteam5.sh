@@ -49,7 +49,7 @@ probe() {
 	sleep 0.5
 	ef_capture_stop cn 2>/dev/null
 	ef_counters
-	AT=$(ef_marker_packets "$D/$name.pcap" "$MARK")
+	AT=$(ef_marker_packets "$D/$name.pcap" "$MARK" blake2b)
 	REL=$(($(ef_field released) - r0))
 	echo "  $name: 6 sent, $AT with the marker at cn, released +$REL"
 }

@@ -395,13 +395,17 @@ ef_capture_stop() {
 	fi
 }
 
-# ef_marker_packets FILE MARK: how many packets of FILE (a capture tcpdump
-# wrote) hold MARK anywhere in their bytes: what the red-team tests count
-# at a server to say whether a marker left.
+# ef_marker_packets FILE MARK [blake2b]: how many packets of FILE (a
+# capture tcpdump wrote) hold MARK anywhere in their bytes: what the
+# red-team tests count at a server to say whether a marker left.  With
+# blake2b, the marker is the 16-byte BLAKE2b of MARK (tests/redteam5/
+# probe5.py mark_bytes: one the whole-flow check cannot read as text).
 ef_marker_packets() {
-	"$EF_PYTHON" - "$1" "$2" <<'PY'
-import struct, sys
+	"$EF_PYTHON" - "$1" "$2" "${3:-}" <<'PY'
+import hashlib, struct, sys
 d = open(sys.argv[1], "rb").read(); m = sys.argv[2].encode()
+if sys.argv[3] == "blake2b":
+    m = hashlib.blake2b(m, digest_size=16).digest()
 e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
 o, n = 24, 0
 while o + 16 <= len(d):

@@ -28,7 +28,7 @@ while (($# >= 3)); do
 	sleep 0.5
 	ef_capture_stop cn 2>/dev/null
 	ef_counters
-	echo "$kind v$fam: sent $count, marker at cn: $(ef_marker_packets "$D/$kind$fam.pcap" "$m"); released +$(($(ef_field released) - r0)) release_errors +$(($(ef_field release_errors) - e0)) held +$(($(ef_field held) - h0)) block +$(($(ef_field block) - b0))"
+	echo "$kind v$fam: sent $count, marker at cn: $(ef_marker_packets "$D/$kind$fam.pcap" "$m") as text, $(ef_marker_packets "$D/$kind$fam.pcap" "$m" blake2b) in records; released +$(($(ef_field released) - r0)) release_errors +$(($(ef_field release_errors) - e0)) held +$(($(ef_field held) - h0)) block +$(($(ef_field block) - b0))"
 	grep -v '^seq\|^sent' "$D/$kind$fam.out" | tail -3 | sed 's/^/    sender: /'
 done
 sleep 3
